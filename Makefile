@@ -1,0 +1,44 @@
+# The README's two set-up commands: `make demo` and `make test`. Both install what is
+# missing (PostgreSQL 15 + PostGIS 3 from Debian) and then run.
+
+SHELL := /bin/bash
+# Build output lives outside the clone so fresh clones reuse it.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/registry-target
+export CARGO_TERM_COLOR ?= never
+
+LISTEN ?= 127.0.0.1:8080
+DATA_DIR ?= $(CURDIR)/.registry-data
+
+NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
+ifeq ($(NEXTEST),yes)
+TEST_CMD := cargo nextest run --workspace --no-fail-fast
+else
+TEST_CMD := cargo test --workspace --no-fail-fast
+endif
+
+.PHONY: demo test lint deps build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cargo build --bin registry
+
+## make demo: the real service with the demo dataset on the embedded database.
+demo: build
+	@data_dir="$(DATA_DIR)"; \
+	if [ "$$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$$(dirname "$$data_dir")"; then \
+	    data_dir=/var/lib/registry-demo; \
+	    echo "note: the postgres user cannot reach $(DATA_DIR); keeping the demo database in $$data_dir instead"; \
+	fi; \
+	echo "starting the registry with demo data on http://$(LISTEN) (Ctrl-C stops it)"; \
+	"$(CARGO_TARGET_DIR)/debug/registry" demo --listen "$(LISTEN)" --data-dir "$$data_dir"
+
+## make test: every test of the workspace against a throwaway PostgreSQL + PostGIS.
+test: deps
+	cargo build --workspace --tests --bins
+	scripts/with-test-db.sh $(TEST_CMD)
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings

@@ -1,0 +1,226 @@
+//! Who may do what. Pure functions over a [`Principal`]; every use case calls [`authorize`]
+//! before it validates or touches the database, so REST and gRPC inherit the same rules.
+
+use crate::error::{Error, Result};
+
+/// The roles of ARCHITECTURE.md §4.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// No credentials: public read only.
+    Anonymous,
+    /// Municipality editor (redaktör): writes only its own municipality's data.
+    MunicipalityEditor {
+        /// The editor's municipality code (kommunkod).
+        municipality_code: String,
+    },
+    /// A booking vendor: reads the registry.
+    Vendor,
+    /// A national body (e.g. a sports federation or a statistics agency): bulk reads and member statistics.
+    NationalBody,
+    /// Operator with full rights.
+    Admin,
+}
+
+impl Role {
+    /// Stable name used in API keys and logs: `anonymous`, `editor`, `vendor`, `national_body`, `admin`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Role::Anonymous => "anonymous",
+            Role::MunicipalityEditor { .. } => "editor",
+            Role::Vendor => "vendor",
+            Role::NationalBody => "national_body",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// An authenticated (or anonymous) caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Stable identifier for audit, e.g. `key:3f9a2c1d` or `cli`; never personal data.
+    pub id: String,
+    /// The caller's role.
+    pub role: Role,
+    /// Whether the caller holds the explicit scope to read personal data (contact persons).
+    pub personal_data: bool,
+}
+
+impl Principal {
+    /// The anonymous caller.
+    pub fn anonymous() -> Self {
+        Principal { id: "anonymous".into(), role: Role::Anonymous, personal_data: false }
+    }
+
+    /// The operator acting through the command line (demo loading, maintenance).
+    pub fn operator(id: &str) -> Self {
+        Principal { id: id.into(), role: Role::Admin, personal_data: false }
+    }
+
+    /// An editor for one municipality.
+    pub fn editor(id: &str, municipality_code: &str) -> Self {
+        Principal { id: id.into(), role: Role::MunicipalityEditor { municipality_code: municipality_code.into() }, personal_data: false }
+    }
+
+    /// A principal with the given role.
+    pub fn with_role(id: &str, role: Role) -> Self {
+        Principal { id: id.into(), role, personal_data: false }
+    }
+
+    /// The same principal with the personal-data scope.
+    pub fn with_personal_data(mut self) -> Self {
+        self.personal_data = true;
+        self
+    }
+
+    fn edits(&self, municipality_code: &str) -> bool {
+        match &self.role {
+            Role::Admin => true,
+            Role::MunicipalityEditor { municipality_code: own } => own == municipality_code,
+            _ => false,
+        }
+    }
+}
+
+/// Everything a use case can ask permission for. Municipality codes are those of the
+/// resource (for a move between municipalities, both are checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// Read public data (municipalities, facilities, approved associations' public fields).
+    ReadPublic,
+    /// Create a facility in a municipality.
+    CreateFacility(&'a str),
+    /// Update a facility of a municipality.
+    UpdateFacility(&'a str),
+    /// Delete a facility of a municipality.
+    DeleteFacility(&'a str),
+    /// Create (register) an association in a municipality.
+    CreateAssociation(&'a str),
+    /// Update an association of a municipality.
+    UpdateAssociation(&'a str),
+    /// Delete an association of a municipality.
+    DeleteAssociation(&'a str),
+    /// Approve, reject or ask for completion of an association's registration.
+    DecideRegistration(&'a str),
+    /// See associations of a municipality that are not (yet) approved.
+    ReadUnapproved(&'a str),
+    /// Read member statistics of an association in a municipality.
+    ReadMemberStatistics(&'a str),
+    /// Read contact persons (personal data) of an association in a municipality.
+    ReadContactPersons(&'a str),
+}
+
+/// Whether `p` may perform `action`.
+pub fn allowed(p: &Principal, action: Action<'_>) -> bool {
+    use Action as A;
+    match action {
+        A::ReadPublic => true,
+        A::CreateFacility(m)
+        | A::UpdateFacility(m)
+        | A::DeleteFacility(m)
+        | A::CreateAssociation(m)
+        | A::UpdateAssociation(m)
+        | A::DeleteAssociation(m)
+        | A::DecideRegistration(m) => p.edits(m),
+        A::ReadUnapproved(m) | A::ReadMemberStatistics(m) => p.edits(m) || p.role == Role::NationalBody,
+        A::ReadContactPersons(m) => p.personal_data && (p.edits(m) || p.role == Role::NationalBody),
+    }
+}
+
+/// [`allowed`] as a result: `Unauthenticated` for anonymous callers, `Forbidden` otherwise.
+pub fn authorize(p: &Principal, action: Action<'_>) -> Result<()> {
+    if allowed(p, action) {
+        return Ok(());
+    }
+    if p.role == Role::Anonymous {
+        return Err(Error::Unauthenticated(format!("{} needs an API key", describe(action))));
+    }
+    Err(Error::Forbidden(format!("role '{}' may not {}", p.role.name(), describe(action))))
+}
+
+fn describe(action: Action<'_>) -> String {
+    use Action as A;
+    match action {
+        A::ReadPublic => "read public data".into(),
+        A::CreateFacility(m) => format!("create facilities in municipality {m}"),
+        A::UpdateFacility(m) => format!("update facilities of municipality {m}"),
+        A::DeleteFacility(m) => format!("delete facilities of municipality {m}"),
+        A::CreateAssociation(m) => format!("register associations in municipality {m}"),
+        A::UpdateAssociation(m) => format!("update associations of municipality {m}"),
+        A::DeleteAssociation(m) => format!("delete associations of municipality {m}"),
+        A::DecideRegistration(m) => format!("decide registrations of municipality {m}"),
+        A::ReadUnapproved(m) => format!("see unapproved associations of municipality {m}"),
+        A::ReadMemberStatistics(m) => format!("read member statistics of municipality {m}"),
+        A::ReadContactPersons(m) => format!("read contact persons (personal data) of municipality {m} without the personal-data scope"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principals() -> Vec<(&'static str, Principal)> {
+        vec![
+            ("anonymous", Principal::anonymous()),
+            ("editor 1880", Principal::editor("k1", "1880")),
+            ("editor 1880 + pd", Principal::editor("k2", "1880").with_personal_data()),
+            ("vendor", Principal::with_role("k3", Role::Vendor)),
+            ("vendor + pd", Principal::with_role("k3", Role::Vendor).with_personal_data()),
+            ("national body", Principal::with_role("k4", Role::NationalBody)),
+            ("national body + pd", Principal::with_role("k4", Role::NationalBody).with_personal_data()),
+            ("admin", Principal::operator("k5")),
+            ("admin + pd", Principal::operator("k5").with_personal_data()),
+        ]
+    }
+
+    /// The whole matrix, written out: one row per action, one column per principal in the
+    /// order of `principals()`, for a resource in the editor's own municipality (1880).
+    #[test]
+    fn matrix_own_municipality() {
+        type Row = (Action<'static>, [u8; 9]);
+        let rows: [Row; 11] = [
+            (Action::ReadPublic, [1, 1, 1, 1, 1, 1, 1, 1, 1]),
+            (Action::CreateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1]),
+            (Action::UpdateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1]),
+            (Action::DeleteFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1]),
+            (Action::CreateAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1]),
+            (Action::UpdateAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1]),
+            (Action::DeleteAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1]),
+            (Action::DecideRegistration("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1]),
+            (Action::ReadUnapproved("1880"), [0, 1, 1, 0, 0, 1, 1, 1, 1]),
+            (Action::ReadMemberStatistics("1880"), [0, 1, 1, 0, 0, 1, 1, 1, 1]),
+            (Action::ReadContactPersons("1880"), [0, 0, 1, 0, 0, 0, 1, 0, 1]),
+        ];
+        for (action, expected) in rows {
+            for ((name, p), want) in principals().iter().zip(expected) {
+                assert_eq!(allowed(p, action), want == 1, "{name} / {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn editor_of_one_municipality_cannot_touch_another() {
+        let gbg = Principal::editor("k", "1480").with_personal_data();
+        for action in [
+            Action::CreateFacility("0180"),
+            Action::UpdateFacility("0180"),
+            Action::DeleteFacility("0180"),
+            Action::CreateAssociation("0180"),
+            Action::UpdateAssociation("0180"),
+            Action::DeleteAssociation("0180"),
+            Action::DecideRegistration("0180"),
+            Action::ReadUnapproved("0180"),
+            Action::ReadMemberStatistics("0180"),
+            Action::ReadContactPersons("0180"),
+        ] {
+            let err = authorize(&gbg, action).unwrap_err();
+            assert!(matches!(err, Error::Forbidden(_)), "{action:?}: {err}");
+        }
+        assert!(authorize(&gbg, Action::UpdateFacility("1480")).is_ok());
+    }
+
+    #[test]
+    fn anonymous_writes_are_unauthenticated_not_forbidden() {
+        let err = authorize(&Principal::anonymous(), Action::CreateFacility("0180")).unwrap_err();
+        assert!(matches!(err, Error::Unauthenticated(_)));
+    }
+}

@@ -1,0 +1,171 @@
+//! Storage: connection pool, migrations and the row mappings of each aggregate.
+
+pub mod associations;
+pub mod facilities;
+pub mod schema;
+pub mod seed;
+
+use diesel::migration::{Migration, MigrationSource};
+use diesel::pg::Pg;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool;
+use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::{Error, Result};
+
+/// A pool of database connections.
+pub type Pool = deadpool::Pool<AsyncPgConnection>;
+/// A connection taken from the pool.
+pub type PooledConn = deadpool::Object<AsyncPgConnection>;
+
+const SQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
+
+/// All migrations: the SQL folders in `migrations/` plus the code-list seed written in Rust.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Migrations;
+
+impl MigrationSource<Pg> for Migrations {
+    fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn Migration<Pg>>>> {
+        let mut all = MigrationSource::<Pg>::migrations(&SQL_MIGRATIONS)?;
+        all.push(Box::new(seed::SeedCodeLists));
+        all.sort_by(|a, b| a.name().version().cmp(&b.name().version()));
+        Ok(all)
+    }
+}
+
+/// A short fingerprint of the migration set (its version names), e.g. for naming a template database.
+pub fn migrations_fingerprint() -> String {
+    let names: Vec<String> = Migrations.migrations().map(|m| m.iter().map(|m| m.name().to_string()).collect()).unwrap_or_default();
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(names.join("\n").as_bytes());
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Opens one connection (not pooled), mapping failure to `Unavailable`.
+pub async fn connect(url: &str) -> Result<AsyncPgConnection> {
+    AsyncPgConnection::establish(url).await.map_err(|e| Error::Unavailable(format!("cannot connect to the database: {e}")))
+}
+
+/// Builds a pool of at most `max_size` connections. Connections open lazily.
+pub fn pool(url: &str, max_size: usize) -> Result<Pool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(std::time::Duration::from_secs(10)))
+        .create_timeout(Some(std::time::Duration::from_secs(10)))
+        .runtime(::deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot build the connection pool: {e}")))
+}
+
+/// Applies every pending migration; returns the versions applied.
+pub async fn migrate(url: &str) -> Result<Vec<String>> {
+    let conn = connect(url).await?;
+    with_harness(conn, |h| h.run_pending_migrations(Migrations).map(|v| v.iter().map(ToString::to_string).collect())).await
+}
+
+/// Reverts every applied migration, newest first; returns the versions reverted.
+pub async fn revert_all(url: &str) -> Result<Vec<String>> {
+    let conn = connect(url).await?;
+    with_harness(conn, |h| h.revert_all_migrations(Migrations).map(|v| v.iter().map(ToString::to_string).collect())).await
+}
+
+/// Versions already applied to the database, oldest first.
+pub async fn applied(url: &str) -> Result<Vec<String>> {
+    let conn = connect(url).await?;
+    with_harness(conn, |h| h.applied_migrations().map(|v| v.iter().map(ToString::to_string).collect())).await
+}
+
+async fn with_harness<T: Send + 'static>(
+    conn: AsyncPgConnection,
+    f: impl FnOnce(&mut AsyncMigrationHarness<AsyncPgConnection>) -> diesel::migration::Result<T> + Send + 'static,
+) -> Result<T> {
+    // The harness is synchronous (it blocks on the async connection), so it runs off the runtime's workers.
+    tokio::task::spawn_blocking(move || {
+        let mut harness = AsyncMigrationHarness::new(conn);
+        f(&mut harness).map_err(|e| Error::Internal(format!("migration failed: {e}")))
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("migration task failed: {e}")))?
+}
+
+/// Creates database `name` on the server at `admin_url` unless it exists (optionally from a template).
+pub async fn ensure_database(admin_url: &str, name: &str, template: Option<&str>) -> Result<bool> {
+    use diesel::sql_types::Text;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = connect(admin_url).await?;
+    let exists = diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
+        .bind::<Text, _>(name)
+        .get_result::<Count>(&mut conn)
+        .await?
+        .n
+        > 0;
+    if exists {
+        return Ok(false);
+    }
+    let template = template.map(|t| format!(" TEMPLATE {}", quote_ident(t))).unwrap_or_default();
+    conn.batch_execute(&format!("CREATE DATABASE {}{template}", quote_ident(name))).await?;
+    Ok(true)
+}
+
+/// Quotes an SQL identifier.
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Checks that the database answers a trivial query (readiness).
+pub async fn ping(pool: &Pool) -> Result<()> {
+    let mut conn = pool.get().await?;
+    conn.batch_execute("SELECT 1").await?;
+    Ok(())
+}
+
+/// Replaces the database name in a `postgres://` URL (keeping any query string).
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[after_scheme..].find('/') {
+        Some(i) => &base[..after_scheme + i],
+        None => base,
+    };
+    format!("{base}/{db}{query}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_replaced_in_urls() {
+        assert_eq!(with_database("postgres://u@h:5/a", "b"), "postgres://u@h:5/b");
+        assert_eq!(with_database("postgres://u@h:5", "b"), "postgres://u@h:5/b");
+        assert_eq!(with_database("postgresql://u:p@h/a?sslmode=disable", "t_1"), "postgresql://u:p@h/t_1?sslmode=disable");
+    }
+
+    #[test]
+    fn migrations_are_ordered_with_the_seed_second() {
+        let names: Vec<String> = Migrations.migrations().unwrap().iter().map(|m| m.name().version().to_string()).collect();
+        assert_eq!(names, ["20261124000001", seed::VERSION, "20261124000003"]);
+        assert_eq!(migrations_fingerprint().len(), 12);
+    }
+
+    #[test]
+    fn seed_sql_quotes_and_covers_every_row() {
+        let sql = seed::up_sql();
+        assert_eq!(sql.matches("'Örebro'").count(), 1);
+        assert!(sql.contains("('1880', 'Örebro', '18')"));
+        assert_eq!(
+            sql.lines()
+                .filter(|l| l.starts_with("('") && l.len() > 7 && l[2..6].bytes().all(|b| b.is_ascii_digit()) && l.as_bytes()[6] == b'\'')
+                .count(),
+            290
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! Diesel table definitions, kept by hand in step with `migrations/`.
+#![allow(missing_docs)]
+
+diesel::table! {
+    counties (code) {
+        code -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    municipalities (code) {
+        code -> Text,
+        name -> Text,
+        county_code -> Text,
+    }
+}
+
+diesel::table! {
+    facility_categories (code) {
+        code -> Text,
+        name_sv -> Text,
+        name_en -> Text,
+    }
+}
+
+diesel::table! {
+    activities (code) {
+        code -> Text,
+        name_sv -> Text,
+        name_en -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use postgis_diesel::sql_types::Geography;
+
+    facilities (id) {
+        id -> Uuid,
+        municipality_code -> Text,
+        name -> Text,
+        description -> Text,
+        category -> Text,
+        activities -> Array<Text>,
+        location -> Nullable<Geography>,
+        street -> Text,
+        postal_code -> Text,
+        locality -> Text,
+        ownership -> Text,
+        accessibility -> Array<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        website -> Nullable<Text>,
+        booking_vendor_id -> Nullable<Text>,
+        booking_vendor_ref -> Nullable<Text>,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    facility_units (id) {
+        id -> Uuid,
+        facility_id -> Uuid,
+        position -> Int4,
+        name -> Text,
+        category -> Text,
+        capacity -> Nullable<Int4>,
+        area_m2 -> Nullable<Float8>,
+        bookable -> Bool,
+    }
+}
+
+diesel::table! {
+    associations (id) {
+        id -> Uuid,
+        org_number -> Text,
+        name -> Text,
+        municipality_code -> Text,
+        activities -> Array<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        website -> Nullable<Text>,
+        member_statistics -> Nullable<Jsonb>,
+        registration_status -> Text,
+        registration_message -> Nullable<Text>,
+        registration_decided_at -> Nullable<Timestamptz>,
+        contact_persons -> Jsonb,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    change_log (seq) {
+        seq -> Int8,
+        entity -> Text,
+        entity_id -> Uuid,
+        operation -> Text,
+        actor -> Text,
+        at -> Timestamptz,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        actor -> Text,
+        action -> Text,
+        entity -> Nullable<Text>,
+        entity_id -> Nullable<Uuid>,
+        detail -> Jsonb,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Uuid,
+        prefix -> Text,
+        secret_hash -> Text,
+        role -> Text,
+        municipality_code -> Nullable<Text>,
+        personal_data -> Bool,
+        label -> Text,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(municipalities -> counties (county_code));
+diesel::joinable!(facility_units -> facilities (facility_id));
+diesel::allow_tables_to_appear_in_same_query!(counties, municipalities, facilities, facility_units, associations);

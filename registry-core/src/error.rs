@@ -1,0 +1,113 @@
+//! The one error type of the core. The API crate maps each variant to an HTTP status with
+//! problem+json and to a gRPC code with `google.rpc` details, in one table.
+
+use std::time::Duration;
+
+/// One broken rule on one field of an input.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldViolation {
+    /// Path of the field in proto3 JSON names, e.g. `address.postalCode` or `units[2].name`.
+    pub field: String,
+    /// Stable machine-readable rule id, e.g. `required`, `format`, `unknown_code`.
+    pub rule: &'static str,
+    /// Human-readable explanation in English.
+    pub message: String,
+}
+
+impl FieldViolation {
+    /// Builds a violation.
+    pub fn new(field: impl Into<String>, rule: &'static str, message: impl Into<String>) -> Self {
+        Self { field: field.into(), rule, message: message.into() }
+    }
+}
+
+/// Every way a use case can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The resource does not exist (or is deleted, or is not visible to the caller).
+    #[error("{entity} {id} was not found")]
+    NotFound { entity: &'static str, id: String },
+    /// The input broke one or more rules; nothing was written.
+    #[error("invalid input: {}", summarize(.0))]
+    Invalid(Vec<FieldViolation>),
+    /// The write conflicts with the current state (a duplicate, or a transition that is not allowed).
+    #[error("{message}")]
+    Conflict {
+        /// The field the conflict is about, if any.
+        field: Option<String>,
+        /// Stable rule id, e.g. `unique` or `invalid_transition`.
+        rule: &'static str,
+        /// Explanation in English.
+        message: String,
+    },
+    /// The caller's expected version is not the current one (optimistic concurrency).
+    #[error("{entity} {id} is at version {actual}, not the expected version {expected}")]
+    PreconditionFailed { entity: &'static str, id: String, expected: i64, actual: i64 },
+    /// No valid credentials were presented.
+    #[error("authentication required: {0}")]
+    Unauthenticated(String),
+    /// The caller is known but may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The caller exceeded its rate limit.
+    #[error("rate limit exceeded; retry after {} ms", .retry_after.as_millis())]
+    RateLimited { retry_after: Duration },
+    /// A dependency (the database) is unavailable; retrying later may succeed.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected state. The message is for logs, not for callers.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn summarize(v: &[FieldViolation]) -> String {
+    v.iter().map(|v| format!("{} ({}): {}", v.field, v.rule, v.message)).collect::<Vec<_>>().join("; ")
+}
+
+impl Error {
+    /// Shorthand for a not-found error.
+    pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
+        Error::NotFound { entity, id: id.to_string() }
+    }
+
+    /// Shorthand for a single-field validation error.
+    pub fn invalid(field: impl Into<String>, rule: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid(vec![FieldViolation::new(field, rule, message)])
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as D};
+        match e {
+            D::NotFound => Error::Internal("row unexpectedly missing".into()),
+            D::DatabaseError(K::UniqueViolation, info) => Error::Conflict {
+                field: None,
+                rule: "unique",
+                message: format!("duplicate value ({})", info.constraint_name().unwrap_or("unique constraint")),
+            },
+            D::DatabaseError(K::ForeignKeyViolation, info) => Error::invalid(
+                info.column_name().unwrap_or("reference"),
+                "unknown_code",
+                format!("references a value that does not exist ({})", info.constraint_name().unwrap_or("foreign key")),
+            ),
+            D::DatabaseError(K::CheckViolation, info) => Error::invalid(
+                info.constraint_name().unwrap_or("value"),
+                "constraint",
+                format!("rejected by the database: {}", info.message()),
+            ),
+            D::DatabaseError(K::ClosedConnection, info) => Error::Unavailable(info.message().to_string()),
+            D::DatabaseError(K::SerializationFailure, info) => Error::Unavailable(format!("concurrent update, retry: {}", info.message())),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for Error {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        Error::Unavailable(format!("database connection: {e}"))
+    }
+}
+
+/// Result type of the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,351 @@
+//! Associations (föreningar), their registration with the municipality, member statistics
+//! and contact persons (personal data).
+
+use chrono::{DateTime, Datelike, Utc};
+use uuid::Uuid;
+
+use super::{Contact, text_enum};
+use crate::codes;
+use crate::error::Result;
+use crate::orgnr;
+use crate::validate::Violations;
+
+text_enum! {
+    /// Where a registration stands. The municipality decides (seeds' process map):
+    /// `pending` → `approved` | `rejected` | `needs_completion`; an update by the
+    /// association of a `needs_completion` registration sends it back to `pending`.
+    RegistrationStatus {
+        /// Submitted, waiting for the municipality.
+        Pending = "pending",
+        /// Approved by the municipality.
+        Approved = "approved",
+        /// Rejected, with a reason.
+        Rejected = "rejected",
+        /// The municipality asked for more information, with a message.
+        NeedsCompletion = "needs_completion",
+    }
+}
+
+text_enum! {
+    /// Age bands of member statistics (as in the state activity grant, LOK-stöd, plus the ends).
+    AgeBand {
+        /// 0–6 years.
+        Age0To6 = "0_6",
+        /// 7–12 years.
+        Age7To12 = "7_12",
+        /// 13–20 years.
+        Age13To20 = "13_20",
+        /// 21–25 years.
+        Age21To25 = "21_25",
+        /// 26–64 years.
+        Age26To64 = "26_64",
+        /// 65 years and older.
+        Age65Plus = "65_plus",
+    }
+}
+
+text_enum! {
+    /// Gender categories of member statistics.
+    Gender {
+        /// Women and girls.
+        Female = "female",
+        /// Men and boys.
+        Male = "male",
+        /// Other or not stated.
+        Other = "other",
+    }
+}
+
+/// Number of members in one age band and gender.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MemberCount {
+    /// Age band.
+    pub age_band: AgeBand,
+    /// Gender.
+    pub gender: Gender,
+    /// Number of members.
+    pub count: u32,
+}
+
+/// Member statistics for one reporting year.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MemberStatistics {
+    /// The year the figures are for.
+    pub year: i32,
+    /// Counts by age band and gender; each combination at most once.
+    pub counts: Vec<MemberCount>,
+}
+
+/// A contact person of an association: personal data, only shown with the personal-data scope.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactPerson {
+    /// Full name.
+    pub name: String,
+    /// Role in the association, e.g. `ordförande` (chair).
+    #[serde(default)]
+    pub role: String,
+    /// E-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// The state of an association's registration.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Registration {
+    /// Status.
+    pub status: RegistrationStatus,
+    /// Reason for a rejection, or what to complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When the municipality last decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// An association (förening) as returned. Fields the caller may not see are absent.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Association {
+    /// Association id (UUIDv7).
+    pub id: Uuid,
+    /// Organisation number, ten digits.
+    pub org_number: String,
+    /// Name.
+    pub name: String,
+    /// Municipality the association is registered with.
+    pub municipality_code: String,
+    /// Activity codes.
+    pub activities: Vec<String>,
+    /// Public contact.
+    pub contact: Contact,
+    /// Member statistics (national bodies and the municipality only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_statistics: Option<MemberStatistics>,
+    /// Registration status.
+    pub registration: Registration,
+    /// Contact persons (personal data; only with the personal-data scope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_persons: Option<Vec<ContactPerson>>,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An association as written by a client.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssociationInput {
+    /// Organisation number, `NNNNNN-NNNN` or ten digits.
+    pub org_number: String,
+    /// Name.
+    pub name: String,
+    /// Municipality code.
+    pub municipality_code: String,
+    /// Activity codes.
+    #[serde(default)]
+    pub activities: Vec<String>,
+    /// Public contact.
+    #[serde(default)]
+    pub contact: Contact,
+    /// Member statistics.
+    #[serde(default)]
+    pub member_statistics: Option<MemberStatistics>,
+    /// Contact persons.
+    #[serde(default)]
+    pub contact_persons: Vec<ContactPerson>,
+}
+
+/// Maximum number of contact persons.
+pub const MAX_CONTACT_PERSONS: usize = 20;
+/// Maximum members in one count.
+pub const MAX_MEMBER_COUNT: u32 = 1_000_000;
+
+impl AssociationInput {
+    /// Checks every field and returns the normalised input, or all violations at once.
+    pub fn validate(&self) -> Result<AssociationInput> {
+        let mut v = Violations::default();
+        let out = AssociationInput {
+            org_number: orgnr::check(&mut v, "orgNumber", &self.org_number),
+            name: v.required_text("name", &self.name, 200),
+            municipality_code: codes::check_municipality(&mut v, "municipalityCode", &self.municipality_code),
+            activities: v.codes("activities", &self.activities, 50, codes::is_activity, "activity"),
+            contact: self.contact.validated(&mut v, "contact"),
+            member_statistics: self.member_statistics.clone(),
+            contact_persons: self
+                .contact_persons
+                .iter()
+                .enumerate()
+                .map(|(i, p)| ContactPerson {
+                    name: v.required_text(&format!("contactPersons[{i}].name"), &p.name, 200),
+                    role: v.optional_text(&format!("contactPersons[{i}].role"), &p.role, 100),
+                    email: v.email(&format!("contactPersons[{i}].email"), p.email.as_deref()),
+                    phone: v.phone(&format!("contactPersons[{i}].phone"), p.phone.as_deref()),
+                })
+                .collect(),
+        };
+        if self.contact_persons.len() > MAX_CONTACT_PERSONS {
+            v.add("contactPersons", "max_items", format!("must have at most {MAX_CONTACT_PERSONS} entries"));
+        }
+        if let Some(s) = &self.member_statistics {
+            let max_year = Utc::now().year();
+            if !(1900..=max_year).contains(&s.year) {
+                v.add("memberStatistics.year", "out_of_range", format!("must be between 1900 and {max_year}"));
+            }
+            for (i, c) in s.counts.iter().enumerate() {
+                if s.counts[..i].iter().any(|o| o.age_band == c.age_band && o.gender == c.gender) {
+                    v.add(
+                        format!("memberStatistics.counts[{i}]"),
+                        "duplicate",
+                        format!("{}/{} is counted more than once", c.age_band.as_str(), c.gender.as_str()),
+                    );
+                }
+                if c.count > MAX_MEMBER_COUNT {
+                    v.add(format!("memberStatistics.counts[{i}].count"), "out_of_range", format!("must be at most {MAX_MEMBER_COUNT}"));
+                }
+            }
+        }
+        v.finish().map(|()| out)
+    }
+}
+
+/// A municipality's decision on a registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Approve.
+    Approve,
+    /// Reject, with a reason the association sees.
+    Reject {
+        /// Why.
+        reason: String,
+    },
+    /// Ask the association to complete its registration.
+    RequestCompletion {
+        /// What is missing.
+        message: String,
+    },
+}
+
+impl Decision {
+    /// The status the decision leads to and its message, after validating the text.
+    pub fn validate(&self) -> Result<(RegistrationStatus, Option<String>)> {
+        let mut v = Violations::default();
+        let out = match self {
+            Decision::Approve => (RegistrationStatus::Approved, None),
+            Decision::Reject { reason } => (RegistrationStatus::Rejected, Some(v.required_text("reason", reason, 2000))),
+            Decision::RequestCompletion { message } => {
+                (RegistrationStatus::NeedsCompletion, Some(v.required_text("message", message, 2000)))
+            }
+        };
+        v.finish().map(|()| out)
+    }
+}
+
+impl RegistrationStatus {
+    /// Whether the municipality may decide on a registration in this status.
+    pub fn decidable(self) -> bool {
+        matches!(self, RegistrationStatus::Pending | RegistrationStatus::NeedsCompletion)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+
+    fn valid() -> AssociationInput {
+        AssociationInput {
+            org_number: "802004-5426".into(),
+            name: "Kumla Innebandyklubb".into(),
+            municipality_code: "1881".into(),
+            activities: vec!["floorball".into()],
+            contact: Contact { email: Some("info@kumlaibk.se".into()), phone: None, website: Some("https://kumlaibk.se".into()) },
+            member_statistics: Some(MemberStatistics {
+                year: 2025,
+                counts: vec![
+                    MemberCount { age_band: AgeBand::Age7To12, gender: Gender::Female, count: 40 },
+                    MemberCount { age_band: AgeBand::Age7To12, gender: Gender::Male, count: 52 },
+                ],
+            }),
+            contact_persons: vec![ContactPerson {
+                name: "Anna Andersson".into(),
+                role: "ordförande".into(),
+                email: Some("anna@example.se".into()),
+                phone: Some("070-123 45 67".into()),
+            }],
+        }
+    }
+
+    fn violations(input: AssociationInput) -> Vec<(String, &'static str)> {
+        match input.validate() {
+            Ok(_) => vec![],
+            Err(Error::Invalid(v)) => v.into_iter().map(|x| (x.field, x.rule)).collect(),
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+
+    #[test]
+    fn valid_association_is_normalised() {
+        let out = valid().validate().unwrap();
+        assert_eq!(out.org_number, "8020045426");
+        assert_eq!(out.contact_persons[0].phone.as_deref(), Some("0701234567"));
+    }
+
+    /// A change to a valid input and the field and rule it must break.
+    type Case = (fn(&mut AssociationInput), &'static str, &'static str);
+
+    #[test]
+    fn each_field_rule_names_field_and_rule() {
+        let cases: Vec<Case> = vec![
+            (|a| a.org_number = "802004-5420".into(), "orgNumber", "checksum"),
+            (|a| a.org_number = "80200454".into(), "orgNumber", "format"),
+            (|a| a.name = "".into(), "name", "required"),
+            (|a| a.municipality_code = "0001".into(), "municipalityCode", "unknown_code"),
+            (|a| a.activities = vec!["x".into()], "activities[0]", "unknown_code"),
+            (|a| a.contact.email = Some("x@".into()), "contact.email", "format"),
+            (|a| a.member_statistics.as_mut().unwrap().year = 1899, "memberStatistics.year", "out_of_range"),
+            (|a| a.member_statistics.as_mut().unwrap().year = 3000, "memberStatistics.year", "out_of_range"),
+            (
+                |a| {
+                    let s = a.member_statistics.as_mut().unwrap();
+                    s.counts[1].gender = Gender::Female;
+                },
+                "memberStatistics.counts[1]",
+                "duplicate",
+            ),
+            (|a| a.member_statistics.as_mut().unwrap().counts[0].count = 2_000_000, "memberStatistics.counts[0].count", "out_of_range"),
+            (|a| a.contact_persons[0].name = " ".into(), "contactPersons[0].name", "required"),
+            (|a| a.contact_persons[0].email = Some("anna".into()), "contactPersons[0].email", "format"),
+            (|a| a.contact_persons[0].phone = Some("x".into()), "contactPersons[0].phone", "format"),
+            (|a| a.contact_persons = vec![a.contact_persons[0].clone(); 21], "contactPersons", "max_items"),
+        ];
+        for (mutate, field, rule) in cases {
+            let mut input = valid();
+            mutate(&mut input);
+            let got = violations(input);
+            assert!(got.contains(&(field.to_string(), rule)), "expected {field}/{rule}, got {got:?}");
+        }
+    }
+
+    #[test]
+    fn decisions_need_a_text_except_approval() {
+        assert_eq!(Decision::Approve.validate().unwrap(), (RegistrationStatus::Approved, None));
+        assert!(matches!(Decision::Reject { reason: " ".into() }.validate(), Err(Error::Invalid(v)) if v[0].field == "reason"));
+        assert!(matches!(Decision::RequestCompletion { message: "".into() }.validate(), Err(Error::Invalid(v)) if v[0].field == "message"));
+        assert_eq!(
+            Decision::Reject { reason: "Not an association".into() }.validate().unwrap(),
+            (RegistrationStatus::Rejected, Some("Not an association".into()))
+        );
+        assert!(RegistrationStatus::Pending.decidable() && RegistrationStatus::NeedsCompletion.decidable());
+        assert!(!RegistrationStatus::Approved.decidable() && !RegistrationStatus::Rejected.decidable());
+    }
+}

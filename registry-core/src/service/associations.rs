@@ -1,0 +1,252 @@
+//! Use cases for associations (föreningar) and their registration.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use super::{AssociationFilter, Page, PageRequest, Registry, now, page_of};
+use crate::auth::{self, Action, Principal, Role};
+use crate::changelog::{self, Operation};
+use crate::db::associations::{self as store, Visibility};
+use crate::error::{Error, Result};
+use crate::model::{Association, AssociationInput, Decision, Registration, RegistrationStatus};
+use crate::validate::Violations;
+
+const ENTITY: &str = "association";
+
+fn duplicate_org_number(org_number: &str) -> Error {
+    Error::Conflict {
+        field: Some("orgNumber".into()),
+        rule: "unique",
+        message: format!("an association with organisation number {} is already registered", crate::orgnr::display(org_number)),
+    }
+}
+
+fn precondition(id: Uuid, expected: i64, actual: i64) -> Error {
+    Error::PreconditionFailed { entity: ENTITY, id: id.to_string(), expected, actual }
+}
+
+/// What `p` may see of `a`: `None` if not even that it exists (an unapproved registration of
+/// someone else's municipality); otherwise the association with restricted fields removed.
+fn project(p: &Principal, mut a: Association) -> Option<Association> {
+    let m = a.municipality_code.clone();
+    if a.registration.status != RegistrationStatus::Approved && !auth::allowed(p, Action::ReadUnapproved(&m)) {
+        return None;
+    }
+    if !auth::allowed(p, Action::ReadMemberStatistics(&m)) {
+        a.member_statistics = None;
+    }
+    if !auth::allowed(p, Action::ReadContactPersons(&m)) {
+        a.contact_persons = None;
+    }
+    Some(a)
+}
+
+/// Records in the audit log that `p` was shown the contact persons of these associations.
+async fn audit_personal_data(conn: &mut AsyncPgConnection, p: &Principal, shown: &[Association]) -> Result<()> {
+    for a in shown {
+        if let Some(persons) = &a.contact_persons {
+            let detail = serde_json::json!({ "fields": ["contactPersons"], "count": persons.len() });
+            changelog::audit(conn, &p.id, "read_personal_data", Some((ENTITY, a.id)), detail).await?;
+        }
+    }
+    Ok(())
+}
+
+impl Registry {
+    /// Registers an association; its registration starts as `pending` for the municipality to decide.
+    pub async fn create_association(&self, p: &Principal, input: &AssociationInput) -> Result<Association> {
+        auth::authorize(p, Action::CreateAssociation(input.municipality_code.trim()))?;
+        let input = input.validate()?;
+        let actor = p.id.clone();
+        let p = p.clone();
+        let mut conn = self.conn().await?;
+        let created = conn
+            .transaction(async move |conn| {
+                if store::org_number_taken(conn, &input.org_number, None).await? {
+                    return Err(duplicate_org_number(&input.org_number));
+                }
+                let registration = Registration { status: RegistrationStatus::Pending, message: None, decided_at: None };
+                let created = store::insert(conn, Uuid::now_v7(), &input, &registration, now()).await?;
+                changelog::append(conn, ENTITY, created.id, Operation::Create, &actor, None, Some(&created)).await?;
+                Ok::<_, Error>(created)
+            })
+            .await?;
+        Ok(project(&p, created).expect("the creator may see what it created"))
+    }
+
+    /// One association, as much of it as the caller may see; audited if it shows personal data.
+    pub async fn get_association(&self, p: &Principal, id: Uuid) -> Result<Association> {
+        auth::authorize(p, Action::ReadPublic)?;
+        let mut conn = self.conn().await?;
+        let a = store::load(&mut conn, id, false).await?.and_then(|a| project(p, a)).ok_or_else(|| Error::not_found(ENTITY, id))?;
+        audit_personal_data(&mut conn, p, std::slice::from_ref(&a)).await?;
+        Ok(a)
+    }
+
+    /// One association by organisation number (`NNNNNN-NNNN` or ten digits).
+    pub async fn get_association_by_org_number(&self, p: &Principal, org_number: &str) -> Result<Association> {
+        auth::authorize(p, Action::ReadPublic)?;
+        let mut v = Violations::default();
+        let digits = crate::orgnr::check(&mut v, "orgNumber", org_number);
+        v.finish()?;
+        let mut conn = self.conn().await?;
+        let a = store::load_by_org_number(&mut conn, &digits)
+            .await?
+            .and_then(|a| project(p, a))
+            .ok_or_else(|| Error::not_found(ENTITY, crate::orgnr::display(&digits)))?;
+        audit_personal_data(&mut conn, p, std::slice::from_ref(&a)).await?;
+        Ok(a)
+    }
+
+    /// Lists associations ordered by id: approved ones for everyone, every status for the
+    /// municipality's editors, national bodies and admins.
+    pub async fn list_associations(&self, p: &Principal, filter: &AssociationFilter, page: &PageRequest) -> Result<Page<Association>> {
+        auth::authorize(p, Action::ReadPublic)?;
+        let mut v = Violations::default();
+        if let Some(m) = &filter.municipality_code {
+            crate::codes::check_municipality(&mut v, "municipalityCode", m);
+        }
+        if let Some(a) = &filter.activity
+            && !crate::codes::is_activity(a)
+        {
+            v.add("activity", "unknown_code", format!("'{a}' is not a known activity code"));
+        }
+        v.finish()?;
+        let visibility = match &p.role {
+            Role::Admin | Role::NationalBody => Visibility::All,
+            Role::MunicipalityEditor { municipality_code } => Visibility::ApprovedOr(vec![municipality_code.clone()]),
+            Role::Anonymous | Role::Vendor => Visibility::ApprovedOr(vec![]),
+        };
+        let (limit, after) = page.decode("a")?;
+        let mut conn = self.conn().await?;
+        let items = store::list(&mut conn, filter, &visibility, after, limit + 1).await?;
+        let mut page = page_of("a", items, limit, |a| a.id);
+        page.items = page.items.into_iter().filter_map(|a| project(p, a)).collect();
+        audit_personal_data(&mut conn, p, &page.items).await?;
+        Ok(page)
+    }
+
+    /// Replaces an association's details if it is still at `expected_version`. An update of a
+    /// registration that was sent back for completion resubmits it (status `pending`).
+    pub async fn update_association(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        expected_version: i64,
+        input: &AssociationInput,
+    ) -> Result<Association> {
+        auth::authorize(p, Action::UpdateAssociation(input.municipality_code.trim()))?;
+        let input = input.validate()?;
+        let actor = p.id.clone();
+        let principal = p.clone();
+        let mut conn = self.conn().await?;
+        let updated = conn
+            .transaction(async move |conn| {
+                let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+                auth::authorize(&principal, Action::UpdateAssociation(&current.municipality_code))?;
+                if current.version != expected_version {
+                    return Err(precondition(id, expected_version, current.version));
+                }
+                if input.org_number != current.org_number && store::org_number_taken(conn, &input.org_number, Some(id)).await? {
+                    return Err(duplicate_org_number(&input.org_number));
+                }
+                let registration = match current.registration.status {
+                    RegistrationStatus::NeedsCompletion => {
+                        Registration { status: RegistrationStatus::Pending, message: None, decided_at: current.registration.decided_at }
+                    }
+                    _ => current.registration.clone(),
+                };
+                // A caller who cannot see the contact persons cannot have meant to change them.
+                let mut input = input;
+                if !auth::allowed(&principal, Action::ReadContactPersons(&current.municipality_code)) {
+                    input.contact_persons = current.contact_persons.clone().unwrap_or_default();
+                }
+                let updated = store::update(conn, &current, &input, &registration, now()).await?;
+                changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
+                Ok::<_, Error>(updated)
+            })
+            .await?;
+        project(p, updated).ok_or_else(|| Error::not_found(ENTITY, id))
+    }
+
+    /// Deletes an association (soft delete). With `expected_version`, only at that version.
+    pub async fn delete_association(&self, p: &Principal, id: Uuid, expected_version: Option<i64>) -> Result<()> {
+        let actor = p.id.clone();
+        let p = p.clone();
+        let mut conn = self.conn().await?;
+        conn.transaction(async move |conn| {
+            let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+            if project(&p, current.clone()).is_none() {
+                return Err(Error::not_found(ENTITY, id));
+            }
+            auth::authorize(&p, Action::DeleteAssociation(&current.municipality_code))?;
+            if let Some(expected) = expected_version
+                && current.version != expected
+            {
+                return Err(precondition(id, expected, current.version));
+            }
+            store::soft_delete(conn, id, now()).await?;
+            changelog::append(conn, ENTITY, id, Operation::Delete, &actor, Some(&current), None).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The municipality approves, rejects or asks for completion of a registration that is
+    /// `pending` or `needs_completion`.
+    pub async fn decide_registration(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        expected_version: Option<i64>,
+        decision: &Decision,
+    ) -> Result<Association> {
+        let (status, message) = decision.validate()?;
+        let actor = p.id.clone();
+        let principal = p.clone();
+        let mut conn = self.conn().await?;
+        let updated = conn
+            .transaction(async move |conn| {
+                let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+                if project(&principal, current.clone()).is_none() {
+                    return Err(Error::not_found(ENTITY, id));
+                }
+                auth::authorize(&principal, Action::DecideRegistration(&current.municipality_code))?;
+                if let Some(expected) = expected_version
+                    && current.version != expected
+                {
+                    return Err(precondition(id, expected, current.version));
+                }
+                if !current.registration.status.decidable() {
+                    return Err(Error::Conflict {
+                        field: Some("registration.status".into()),
+                        rule: "invalid_transition",
+                        message: format!(
+                            "the registration is already {}; only pending registrations and those sent back for completion can be decided",
+                            current.registration.status.as_str()
+                        ),
+                    });
+                }
+                let registration = Registration { status, message, decided_at: Some(now()) };
+                let input = to_input(&current);
+                let updated = store::update(conn, &current, &input, &registration, now()).await?;
+                changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
+                Ok::<_, Error>(updated)
+            })
+            .await?;
+        project(p, updated).ok_or_else(|| Error::not_found(ENTITY, id))
+    }
+}
+
+/// The full stored state of an association as an input (the store always returns the full view).
+fn to_input(a: &Association) -> AssociationInput {
+    AssociationInput {
+        org_number: a.org_number.clone(),
+        name: a.name.clone(),
+        municipality_code: a.municipality_code.clone(),
+        activities: a.activities.clone(),
+        contact: a.contact.clone(),
+        member_statistics: a.member_statistics.clone(),
+        contact_persons: a.contact_persons.clone().unwrap_or_default(),
+    }
+}

@@ -1,0 +1,138 @@
+//! Use cases for facilities (anläggningar).
+
+use diesel_async::AsyncConnection;
+use uuid::Uuid;
+
+use super::{FacilityFilter, Page, PageRequest, Registry, now, page_of};
+use crate::auth::{self, Action, Principal};
+use crate::changelog::{self, Operation};
+use crate::db::facilities as store;
+use crate::error::{Error, Result};
+use crate::model::{Facility, FacilityInput};
+use crate::validate::Violations;
+
+const ENTITY: &str = "facility";
+
+/// Checks that unit ids in the input are units of `current` (or that there are none on create).
+fn check_unit_ids(input: &FacilityInput, current: Option<&Facility>) -> Result<()> {
+    let mut v = Violations::default();
+    for (i, u) in input.units.iter().enumerate() {
+        let Some(id) = u.id else { continue };
+        match current {
+            None => v.add(format!("units[{i}].id"), "not_allowed", "a new facility's units get their ids from the registry; leave id out"),
+            Some(f) if !f.units.iter().any(|x| x.id == id) => {
+                v.add(format!("units[{i}].id"), "unknown_unit", format!("{id} is not a unit of facility {}", f.id))
+            }
+            Some(_) => {}
+        }
+    }
+    v.finish()
+}
+
+impl Registry {
+    /// Creates a facility; the caller must edit its municipality.
+    pub async fn create_facility(&self, p: &Principal, input: &FacilityInput) -> Result<Facility> {
+        auth::authorize(p, Action::CreateFacility(input.municipality_code.trim()))?;
+        let input = input.validate()?;
+        check_unit_ids(&input, None)?;
+        let actor = p.id.clone();
+        let mut conn = self.conn().await?;
+        conn.transaction(async move |conn| {
+            let created = store::insert(conn, Uuid::now_v7(), &input, now()).await?;
+            changelog::append(conn, ENTITY, created.id, Operation::Create, &actor, None, Some(&created)).await?;
+            Ok::<_, Error>(created)
+        })
+        .await
+    }
+
+    /// One live facility.
+    pub async fn get_facility(&self, p: &Principal, id: Uuid) -> Result<Facility> {
+        auth::authorize(p, Action::ReadPublic)?;
+        let mut conn = self.conn().await?;
+        store::load(&mut conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))
+    }
+
+    /// Several live facilities by id, in the order asked; unknown ids are left out.
+    pub async fn batch_get_facilities(&self, p: &Principal, ids: &[Uuid]) -> Result<Vec<Facility>> {
+        auth::authorize(p, Action::ReadPublic)?;
+        if ids.len() > super::MAX_PAGE_SIZE as usize {
+            return Err(Error::invalid("ids", "max_items", format!("at most {} ids per call", super::MAX_PAGE_SIZE)));
+        }
+        let mut conn = self.conn().await?;
+        Ok(store::load_many(&mut conn, ids).await?)
+    }
+
+    /// Lists live facilities ordered by id.
+    pub async fn list_facilities(&self, p: &Principal, filter: &FacilityFilter, page: &PageRequest) -> Result<Page<Facility>> {
+        auth::authorize(p, Action::ReadPublic)?;
+        let mut v = Violations::default();
+        if let Some(m) = &filter.municipality_code {
+            crate::codes::check_municipality(&mut v, "municipalityCode", m);
+        }
+        if let Some(c) = &filter.category
+            && !crate::codes::is_category(c)
+        {
+            v.add("category", "unknown_code", format!("'{c}' is not a known facility category code"));
+        }
+        if let Some(a) = &filter.activity
+            && !crate::codes::is_activity(a)
+        {
+            v.add("activity", "unknown_code", format!("'{a}' is not a known activity code"));
+        }
+        v.finish()?;
+        let (limit, after) = page.decode("f")?;
+        let mut conn = self.conn().await?;
+        let items = store::list(&mut conn, filter, after, limit + 1).await?;
+        Ok(page_of("f", items, limit, |f| f.id))
+    }
+
+    /// Replaces a facility's state if it is still at `expected_version`. Moving a facility to
+    /// another municipality needs the right to edit both.
+    pub async fn update_facility(&self, p: &Principal, id: Uuid, expected_version: i64, input: &FacilityInput) -> Result<Facility> {
+        auth::authorize(p, Action::UpdateFacility(input.municipality_code.trim()))?;
+        let input = input.validate()?;
+        let actor = p.id.clone();
+        let p = p.clone();
+        let mut conn = self.conn().await?;
+        conn.transaction(async move |conn| {
+            let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+            auth::authorize(&p, Action::UpdateFacility(&current.municipality_code))?;
+            if current.version != expected_version {
+                return Err(Error::PreconditionFailed {
+                    entity: ENTITY,
+                    id: id.to_string(),
+                    expected: expected_version,
+                    actual: current.version,
+                });
+            }
+            check_unit_ids(&input, Some(&current))?;
+            let updated = store::update(conn, &current, &input, now()).await?;
+            changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
+            Ok(updated)
+        })
+        .await
+    }
+
+    /// Deletes a facility (soft delete: it disappears from reads, the change log keeps it).
+    /// With `expected_version`, only if it is still at that version.
+    pub async fn delete_facility(&self, p: &Principal, id: Uuid, expected_version: Option<i64>) -> Result<()> {
+        let actor = p.id.clone();
+        let p = p.clone();
+        let mut conn = self.conn().await?;
+        conn.transaction(async move |conn| {
+            let current = store::load(conn, id, true).await?;
+            // Facilities are public, so a not-found before the permission check reveals nothing.
+            let Some(current) = current else { return Err(Error::not_found(ENTITY, id)) };
+            auth::authorize(&p, Action::DeleteFacility(&current.municipality_code))?;
+            if let Some(expected) = expected_version
+                && current.version != expected
+            {
+                return Err(Error::PreconditionFailed { entity: ENTITY, id: id.to_string(), expected, actual: current.version });
+            }
+            store::soft_delete(conn, id, now()).await?;
+            changelog::append(conn, ENTITY, id, Operation::Delete, &actor, Some(&current), None).await?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,160 @@
+//! The use cases. Each write: authorize → validate → one transaction → change-log row.
+
+mod associations;
+mod facilities;
+mod municipalities;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use uuid::Uuid;
+
+use crate::db::{self, Pool, PooledConn};
+use crate::error::{Error, Result};
+
+pub use crate::db::associations::AssociationFilter;
+pub use crate::db::facilities::FacilityFilter;
+
+/// The registry's use cases over one connection pool. Cheap to clone.
+#[derive(Clone)]
+pub struct Registry {
+    pool: Pool,
+}
+
+/// Default page size.
+pub const DEFAULT_PAGE_SIZE: i32 = 50;
+/// Largest page size; larger requests are served this many.
+pub const MAX_PAGE_SIZE: i32 = 500;
+
+/// A page request: `page_size` 0 means the default; `page_token` empty means the first page.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    /// Items per page (0 = default 50, at most 500).
+    pub page_size: i32,
+    /// Opaque token from a previous page's `next_page_token`.
+    pub page_token: String,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    /// The items, in a stable order.
+    pub items: Vec<T>,
+    /// Token for the next page; empty on the last page.
+    pub next_page_token: String,
+}
+
+impl PageRequest {
+    /// The first page of `size` items.
+    pub fn first(size: i32) -> Self {
+        PageRequest { page_size: size, page_token: String::new() }
+    }
+
+    /// Checks the request; returns the limit and the id to continue after.
+    fn decode(&self, kind: &str) -> Result<(i64, Option<Uuid>)> {
+        let size = match self.page_size {
+            0 => DEFAULT_PAGE_SIZE,
+            n if n < 0 => return Err(Error::invalid("pageSize", "out_of_range", "must not be negative")),
+            n => n.min(MAX_PAGE_SIZE),
+        };
+        if self.page_token.is_empty() {
+            return Ok((i64::from(size), None));
+        }
+        let bad = || Error::invalid("pageToken", "format", "is not a page token returned by this listing");
+        let raw = decode_hex(&self.page_token).ok_or_else(bad)?;
+        let text = String::from_utf8(raw).map_err(|_| bad())?;
+        let (k, id) = text.split_once(':').ok_or_else(bad)?;
+        if k != kind {
+            return Err(bad());
+        }
+        Ok((i64::from(size), Some(Uuid::parse_str(id).map_err(|_| bad())?)))
+    }
+}
+
+fn encode_token(kind: &str, last: Uuid) -> String {
+    format!("{kind}:{last}").bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) || s.len() > 200 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// Turns `limit + 1` fetched rows into a page.
+fn page_of<T>(kind: &str, mut items: Vec<T>, limit: i64, id: impl Fn(&T) -> Uuid) -> Page<T> {
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    let next_page_token = match (more, items.last()) {
+        (true, Some(last)) => encode_token(kind, id(last)),
+        _ => String::new(),
+    };
+    Page { items, next_page_token }
+}
+
+/// The current time at the database's precision (microseconds), so values read back compare equal.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+impl Registry {
+    /// Wraps a pool.
+    pub fn new(pool: Pool) -> Self {
+        Registry { pool }
+    }
+
+    /// Connects to `url` with a pool of `max_connections`.
+    pub fn connect(url: &str, max_connections: usize) -> Result<Self> {
+        Ok(Registry::new(db::pool(url, max_connections)?))
+    }
+
+    /// The underlying pool (for readiness checks and tests).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    async fn conn(&self) -> Result<PooledConn> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Whether the database answers.
+    pub async fn ready(&self) -> Result<()> {
+        db::ping(&self.pool).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tokens_round_trip_and_are_checked() {
+        let id = Uuid::now_v7();
+        let token = encode_token("f", id);
+        let req = PageRequest { page_size: 10, page_token: token.clone() };
+        assert_eq!(req.decode("f").unwrap(), (10, Some(id)));
+        for bad in ["zz", "abc", "6b3a", &token[..token.len() - 2]] {
+            let req = PageRequest { page_size: 10, page_token: bad.into() };
+            assert!(matches!(req.decode("f"), Err(Error::Invalid(v)) if v[0].field == "pageToken"), "{bad}");
+        }
+        assert!(PageRequest { page_size: 10, page_token: token }.decode("a").is_err(), "a facility token is not an association token");
+    }
+
+    #[test]
+    fn page_sizes_default_and_cap() {
+        assert_eq!(PageRequest::first(0).decode("f").unwrap().0, 50);
+        assert_eq!(PageRequest::first(7).decode("f").unwrap().0, 7);
+        assert_eq!(PageRequest::first(10_000).decode("f").unwrap().0, 500);
+        assert!(matches!(PageRequest::first(-1).decode("f"), Err(Error::Invalid(v)) if v[0].field == "pageSize"));
+    }
+
+    #[test]
+    fn pages_know_whether_more_follow() {
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+        let p = page_of("f", ids.clone(), 2, |u| *u);
+        assert_eq!(p.items.len(), 2);
+        assert_eq!(p.next_page_token, encode_token("f", ids[1]));
+        let p = page_of("f", ids, 3, |u| *u);
+        assert!(p.next_page_token.is_empty());
+    }
+}

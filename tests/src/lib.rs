@@ -1,0 +1,159 @@
+//! Test support: every test gets its own database, created in tens of milliseconds from a
+//! migrated template on the throwaway cluster that `make test` starts
+//! (`scripts/with-test-db.sh` exports `TEST_DATABASE_URL`).
+
+use diesel::QueryableByName;
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use registry_core::{Registry, db};
+
+/// The admin URL of the throwaway cluster.
+pub fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "TEST_DATABASE_URL is not set. Run the tests with `make test`, or start a PostgreSQL + PostGIS server \
+             and set TEST_DATABASE_URL to its admin URL, e.g. postgres://postgres@127.0.0.1:5432/postgres \
+             (`scripts/with-test-db.sh cargo nextest run` does both)"
+        )
+    })
+}
+
+/// A database of its own for one test.
+pub struct TestDb {
+    /// Connection URL.
+    pub url: String,
+    /// Database name.
+    pub name: String,
+}
+
+#[derive(QueryableByName)]
+struct Exists {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    exists: bool,
+}
+
+/// Name of the migrated template for the current migration set.
+async fn template() -> String {
+    let name = format!("registry_template_{}", db::migrations_fingerprint());
+    let admin = admin_url();
+    let mut conn = db::connect(&admin).await.expect("connect to the test cluster");
+    // Test processes run in parallel; one of them migrates the template while the others wait.
+    conn.batch_execute("SELECT pg_advisory_lock(738201)").await.expect("advisory lock");
+    let exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+        .bind::<diesel::sql_types::Text, _>(&name)
+        .get_result::<Exists>(&mut conn)
+        .await
+        .expect("query pg_database")
+        .exists;
+    if !exists {
+        let staging = format!("{name}_staging");
+        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {}", db::quote_ident(&staging))).await.expect("drop staging");
+        conn.batch_execute(&format!("CREATE DATABASE {}", db::quote_ident(&staging))).await.expect("create staging");
+        db::migrate(&db::with_database(&admin, &staging)).await.expect("migrate the template");
+        conn.batch_execute(&format!("ALTER DATABASE {} RENAME TO {}", db::quote_ident(&staging), db::quote_ident(&name)))
+            .await
+            .expect("publish the template");
+    }
+    conn.batch_execute("SELECT pg_advisory_unlock(738201)").await.expect("advisory unlock");
+    name
+}
+
+fn unique_name(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+impl TestDb {
+    /// A fresh, migrated database with the code lists seeded and nothing else.
+    pub async fn new() -> TestDb {
+        let template = template().await;
+        let name = unique_name("t");
+        let mut conn = db::connect(&admin_url()).await.expect("connect to the test cluster");
+        conn.batch_execute(&format!("CREATE DATABASE {} TEMPLATE {}", db::quote_ident(&name), db::quote_ident(&template)))
+            .await
+            .expect("create the test database from the template");
+        TestDb { url: db::with_database(&admin_url(), &name), name }
+    }
+
+    /// A fresh empty database (no migrations), with PostGIS available on the server.
+    pub async fn empty() -> TestDb {
+        let name = unique_name("e");
+        let mut conn = db::connect(&admin_url()).await.expect("connect to the test cluster");
+        conn.batch_execute(&format!("CREATE DATABASE {}", db::quote_ident(&name))).await.expect("create an empty database");
+        TestDb { url: db::with_database(&admin_url(), &name), name }
+    }
+
+    /// The use cases over a small pool.
+    pub fn registry(&self) -> Registry {
+        Registry::connect(&self.url, 8).expect("pool")
+    }
+
+    /// A direct connection, for checking what is stored.
+    pub async fn conn(&self) -> AsyncPgConnection {
+        db::connect(&self.url).await.expect("connect to the test database")
+    }
+
+    /// Runs a query returning one bigint column named `n`.
+    pub async fn count(&self, sql: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(sql).get_result::<N>(&mut self.conn().await).await.unwrap_or_else(|e| panic!("{sql}: {e}")).n
+    }
+}
+
+/// Sample inputs that pass validation.
+pub mod fixtures {
+    use registry_core::geo::LatLon;
+    use registry_core::model::*;
+
+    /// A valid facility in municipality `code`, near Örebro/Kumla unless moved.
+    pub fn facility(code: &str, name: &str) -> FacilityInput {
+        FacilityInput {
+            municipality_code: code.into(),
+            name: name.into(),
+            description: "Test facility".into(),
+            category: "sports_hall".into(),
+            activities: vec!["floorball".into(), "handball".into()],
+            location: Some(LatLon { lat: 59.1277, lon: 15.1434 }),
+            address: Address { street: "Idrottsvägen 1".into(), postal_code: "69231".into(), locality: "Kumla".into() },
+            ownership: Ownership::Municipal,
+            accessibility: vec![Accessibility::StepFreeEntrance, Accessibility::HearingLoop],
+            contact: Contact { email: Some("fritid@example.se".into()), phone: Some("+4619588000".into()), website: None },
+            units: vec![
+                UnitInput {
+                    id: None,
+                    name: "Hall A".into(),
+                    category: "sports_hall".into(),
+                    capacity: Some(300),
+                    area_m2: Some(1200.0),
+                    bookable: true,
+                },
+                UnitInput { id: None, name: "Gym".into(), category: "gym".into(), capacity: Some(20), area_m2: None, bookable: false },
+            ],
+        }
+    }
+
+    /// A valid association in municipality `code` with a valid organisation number built from `n`.
+    pub fn association(code: &str, n: u32) -> AssociationInput {
+        let body = format!("802{:06}", n % 1_000_000);
+        let org = (0..10).map(|d| format!("{body}{d}")).find(|s| registry_core::orgnr::luhn_valid(s)).unwrap();
+        AssociationInput {
+            org_number: org,
+            name: format!("Testföreningen {n}"),
+            municipality_code: code.into(),
+            activities: vec!["football".into()],
+            contact: Contact { email: Some("info@forening.example.se".into()), phone: None, website: None },
+            member_statistics: Some(MemberStatistics {
+                year: 2025,
+                counts: vec![MemberCount { age_band: AgeBand::Age13To20, gender: Gender::Female, count: 12 }],
+            }),
+            contact_persons: vec![ContactPerson {
+                name: "Karin Karlsson".into(),
+                role: "kassör".into(),
+                email: Some("karin@example.se".into()),
+                phone: Some("0701234567".into()),
+            }],
+        }
+    }
+}
