@@ -99,18 +99,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs, with_demo: bool) -> anyhow::Result<()> {
-    let database = Database::open(&args.db).await?;
+    // Handlers first: Ctrl-C or SIGTERM at any point (start-up, demo loading, serving) is a
+    // clean stop that also stops the embedded database.
+    let mut shutdown = Box::pin(server::shutdown_signal()?);
+    let database = tokio::select! {
+        db = Database::open(&args.db) => db?,
+        () = &mut shutdown => return Ok(()),
+    };
     let registry = Registry::connect(&database.url, args.db.max_connections)?;
     let result = async {
         if with_demo {
             eprintln!("loading the demo dataset (15 pilot municipalities)…");
-            let loaded = demo::load(&registry).await.context("loading the demo dataset")?;
+            let loaded = tokio::select! {
+                loaded = demo::load(&registry) => loaded.context("loading the demo dataset")?,
+                () = &mut shutdown => return Ok(()),
+            };
             eprintln!(
                 "demo dataset: {} facilities and {} associations added, {} already present",
                 loaded.facilities, loaded.associations, loaded.skipped
             );
         }
-        server::serve(registry, args.listen).await
+        server::serve(registry, args.listen, shutdown).await
     }
     .await;
     database.close().await?;

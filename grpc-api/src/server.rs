@@ -22,7 +22,8 @@ async fn healthz() -> impl IntoResponse {
 
 /// Readiness: the database answers.
 async fn readyz(State(registry): State<Registry>) -> Response {
-    match registry.ready().await {
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(3), registry.ready()).await;
+    match answer.unwrap_or_else(|_| Err(registry_core::Error::Unavailable("the database did not answer within 3 s".into()))) {
         Ok(()) => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -39,22 +40,27 @@ async fn readyz(State(registry): State<Registry>) -> Response {
     }
 }
 
-/// Serves until SIGINT or SIGTERM, then drains open requests.
-pub async fn serve(registry: Registry, listen: SocketAddr) -> anyhow::Result<()> {
+/// Serves until `shutdown` resolves (see [`shutdown_signal`]), then drains open requests.
+pub async fn serve(registry: Registry, listen: SocketAddr, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
     // Printed on stdout so scripts and tests can find the port when listening on port 0.
     println!("registry listening on http://{addr}");
     tracing::info!(%addr, "serving");
-    axum::serve(listener, router(registry)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router(registry)).with_graceful_shutdown(shutdown).await?;
     tracing::info!("stopped serving");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; shutting down"),
-        _ = term.recv() => tracing::info!("terminated; shutting down"),
-    }
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM; the handlers are installed at once.
+pub fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => tracing::info!("interrupted; shutting down"),
+            _ = term.recv() => tracing::info!("terminated; shutting down"),
+        }
+    })
 }

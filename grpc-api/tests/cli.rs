@@ -55,9 +55,14 @@ async fn start(args: &[&str], envs: &[(&str, &str)]) -> (Child, String) {
 }
 
 /// Sends SIGTERM and waits for the exit status.
-async fn terminate(mut child: Child) -> ExitStatus {
+async fn terminate(child: Child) -> ExitStatus {
+    signal(child, "-TERM").await
+}
+
+/// Sends `sig` (e.g. `-INT`, what Ctrl-C sends) and waits for the exit status.
+async fn signal(mut child: Child, sig: &str) -> ExitStatus {
     let pid = child.id().unwrap().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().await.unwrap().success());
+    assert!(Command::new("kill").args([sig, &pid]).status().await.unwrap().success());
     tokio::time::timeout(HANG, child.wait()).await.expect("the server did not stop").unwrap()
 }
 
@@ -107,7 +112,7 @@ async fn embedded_database_starts_restarts_and_refuses_a_second_instance() {
 
     let (third, addr) = start(&["serve", "--listen", "127.0.0.1:0", "--data-dir", d], &[]).await;
     assert_eq!(get(&format!("{addr}/readyz")).await.0, 200);
-    assert!(terminate(third).await.success());
+    assert!(signal(third, "-INT").await.success(), "Ctrl-C is a clean stop too");
     let revoked = run(&["keys", "revoke", prefix, "--data-dir", d], &[]).await;
     assert!(String::from_utf8_lossy(&revoked.stdout).contains("revoked key"), "{revoked:?}");
     assert!(!server_running(&dir));

@@ -59,6 +59,7 @@ async fn facility_use_cases_by_role() {
         assert_eq!(outcome(reg.batch_get_facilities(&p, &[existing.id]).await), READ[i], "{name}: batch get");
         assert_eq!(outcome(reg.list_facilities(&p, &FacilityFilter::default(), &PageRequest::default()).await), READ[i], "{name}: list");
         assert_eq!(outcome(reg.list_municipalities(&p, None).await), READ[i], "{name}: list municipalities");
+        assert_eq!(outcome(reg.get_municipality(&p, "0180").await), READ[i], "{name}: get municipality");
         assert_eq!(outcome(reg.update_facility(&p, existing.id, 1, &existing.to_input()).await), WRITE[i], "{name}: update");
         let version = reg.get_facility(&admin, existing.id).await.unwrap().version;
         assert_eq!(outcome(reg.delete_facility(&p, existing.id, Some(version)).await), WRITE[i], "{name}: delete");

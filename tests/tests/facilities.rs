@@ -208,3 +208,19 @@ async fn database_constraints_reject_what_the_core_rejects() {
         "organisation numbers are unique"
     );
 }
+
+#[tokio::test]
+async fn municipalities_are_listed_from_the_database() {
+    let db = TestDb::new().await;
+    let reg = db.registry();
+    let anon = Principal::anonymous();
+    let all = reg.list_municipalities(&anon, None).await.unwrap();
+    assert_eq!(all.len(), 290);
+    assert_eq!(all[0].code, "0114");
+    let orebro_lan = reg.list_municipalities(&anon, Some("18")).await.unwrap();
+    assert_eq!(orebro_lan.len(), 12);
+    assert!(orebro_lan.iter().all(|m| m.county_name == "Örebro län"));
+    assert!(matches!(reg.list_municipalities(&anon, Some("1")).await, Err(Error::Invalid(_))));
+    assert_eq!(reg.get_municipality(&anon, "2480").await.unwrap().name, "Umeå");
+    assert!(matches!(reg.get_municipality(&anon, "24x0").await, Err(Error::Invalid(_))));
+}

@@ -41,6 +41,28 @@ fn project(p: &Principal, mut a: Association) -> Option<Association> {
     Some(a)
 }
 
+/// Loads an association for a write, under a row lock: not found if the caller may not even
+/// see it, forbidden if it may not do `action` on it, precondition failed on a stale version.
+async fn lock_for_write(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    id: Uuid,
+    expected_version: Option<i64>,
+    action: for<'a> fn(&'a str) -> Action<'a>,
+) -> Result<Association> {
+    let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+    if project(p, current.clone()).is_none() {
+        return Err(Error::not_found(ENTITY, id));
+    }
+    auth::authorize(p, action(&current.municipality_code))?;
+    if let Some(expected) = expected_version
+        && current.version != expected
+    {
+        return Err(precondition(id, expected, current.version));
+    }
+    Ok(current)
+}
+
 /// Records in the audit log that `p` was shown the contact persons of these associations.
 async fn audit_personal_data(conn: &mut AsyncPgConnection, p: &Principal, shown: &[Association]) -> Result<()> {
     for a in shown {
@@ -142,11 +164,7 @@ impl Registry {
         let mut conn = self.conn().await?;
         let updated = conn
             .transaction(async move |conn| {
-                let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
-                auth::authorize(&principal, Action::UpdateAssociation(&current.municipality_code))?;
-                if current.version != expected_version {
-                    return Err(precondition(id, expected_version, current.version));
-                }
+                let current = lock_for_write(conn, &principal, id, Some(expected_version), |m| Action::UpdateAssociation(m)).await?;
                 if input.org_number != current.org_number && store::org_number_taken(conn, &input.org_number, Some(id)).await? {
                     return Err(duplicate_org_number(&input.org_number));
                 }
@@ -175,16 +193,7 @@ impl Registry {
         let p = p.clone();
         let mut conn = self.conn().await?;
         conn.transaction(async move |conn| {
-            let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
-            if project(&p, current.clone()).is_none() {
-                return Err(Error::not_found(ENTITY, id));
-            }
-            auth::authorize(&p, Action::DeleteAssociation(&current.municipality_code))?;
-            if let Some(expected) = expected_version
-                && current.version != expected
-            {
-                return Err(precondition(id, expected, current.version));
-            }
+            let current = lock_for_write(conn, &p, id, expected_version, |m| Action::DeleteAssociation(m)).await?;
             store::soft_delete(conn, id, now()).await?;
             changelog::append(conn, ENTITY, id, Operation::Delete, &actor, Some(&current), None).await?;
             Ok(())
@@ -207,16 +216,7 @@ impl Registry {
         let mut conn = self.conn().await?;
         let updated = conn
             .transaction(async move |conn| {
-                let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
-                if project(&principal, current.clone()).is_none() {
-                    return Err(Error::not_found(ENTITY, id));
-                }
-                auth::authorize(&principal, Action::DecideRegistration(&current.municipality_code))?;
-                if let Some(expected) = expected_version
-                    && current.version != expected
-                {
-                    return Err(precondition(id, expected, current.version));
-                }
+                let current = lock_for_write(conn, &principal, id, expected_version, |m| Action::DecideRegistration(m)).await?;
                 if !current.registration.status.decidable() {
                     return Err(Error::Conflict {
                         field: Some("registration.status".into()),

@@ -1,6 +1,6 @@
 //! Use cases for facilities (anläggningar).
 
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use super::{FacilityFilter, Page, PageRequest, Registry, now, page_of};
@@ -27,6 +27,26 @@ fn check_unit_ids(input: &FacilityInput, current: Option<&Facility>) -> Result<(
         }
     }
     v.finish()
+}
+
+/// Loads a facility for a write, under a row lock: forbidden if the caller may not do `action`
+/// on it, precondition failed on a stale version. Facilities are public, so a not-found before
+/// the permission check reveals nothing.
+async fn lock_for_write(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    id: Uuid,
+    expected_version: Option<i64>,
+    action: for<'a> fn(&'a str) -> Action<'a>,
+) -> Result<Facility> {
+    let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+    auth::authorize(p, action(&current.municipality_code))?;
+    if let Some(expected) = expected_version
+        && current.version != expected
+    {
+        return Err(Error::PreconditionFailed { entity: ENTITY, id: id.to_string(), expected, actual: current.version });
+    }
+    Ok(current)
 }
 
 impl Registry {
@@ -95,16 +115,7 @@ impl Registry {
         let p = p.clone();
         let mut conn = self.conn().await?;
         conn.transaction(async move |conn| {
-            let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
-            auth::authorize(&p, Action::UpdateFacility(&current.municipality_code))?;
-            if current.version != expected_version {
-                return Err(Error::PreconditionFailed {
-                    entity: ENTITY,
-                    id: id.to_string(),
-                    expected: expected_version,
-                    actual: current.version,
-                });
-            }
+            let current = lock_for_write(conn, &p, id, Some(expected_version), |m| Action::UpdateFacility(m)).await?;
             check_unit_ids(&input, Some(&current))?;
             let updated = store::update(conn, &current, &input, now()).await?;
             changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
@@ -120,15 +131,7 @@ impl Registry {
         let p = p.clone();
         let mut conn = self.conn().await?;
         conn.transaction(async move |conn| {
-            let current = store::load(conn, id, true).await?;
-            // Facilities are public, so a not-found before the permission check reveals nothing.
-            let Some(current) = current else { return Err(Error::not_found(ENTITY, id)) };
-            auth::authorize(&p, Action::DeleteFacility(&current.municipality_code))?;
-            if let Some(expected) = expected_version
-                && current.version != expected
-            {
-                return Err(Error::PreconditionFailed { entity: ENTITY, id: id.to_string(), expected, actual: current.version });
-            }
+            let current = lock_for_write(conn, &p, id, expected_version, |m| Action::DeleteFacility(m)).await?;
             store::soft_delete(conn, id, now()).await?;
             changelog::append(conn, ENTITY, id, Operation::Delete, &actor, Some(&current), None).await?;
             Ok(())
