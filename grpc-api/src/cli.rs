@@ -6,8 +6,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use registry_core::{Registry, demo, keys};
 
+use grpc_api::limits::RateQuotas;
+use grpc_api::server::{self, ServerConfig, tls::TlsFiles};
+
 use crate::database::{Database, DbArgs};
-use crate::server;
 
 /// The national registry of municipal culture and leisure facilities (anläggningar),
 /// associations (föreningar) and opening hours: API server and operator commands.
@@ -43,8 +45,67 @@ struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the chosen address is printed).
     #[arg(long, env = "REGISTRY_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Secret mixed into API key hashes; must be the one used when the keys were created.
+    #[arg(long, env = "REGISTRY_KEY_PEPPER", hide_env_values = true, default_value = "")]
+    key_pepper: String,
+    /// Largest request body (REST) or message (gRPC) in bytes.
+    #[arg(long, env = "REGISTRY_BODY_LIMIT", default_value_t = server::DEFAULT_BODY_LIMIT)]
+    body_limit: usize,
+    /// Longest a request may take, in seconds (then 504 / DEADLINE_EXCEEDED).
+    #[arg(long, env = "REGISTRY_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
+    /// Requests served at once; more are refused at once with 503 / UNAVAILABLE.
+    #[arg(long, env = "REGISTRY_MAX_CONCURRENT", default_value_t = 512)]
+    max_concurrent: usize,
+    /// Requests per second (bursts of twice that) for anonymous callers, per client address.
+    #[arg(long, env = "REGISTRY_RATE_ANONYMOUS", default_value_t = RateQuotas::default().anonymous)]
+    rate_anonymous: u32,
+    /// Requests per second per municipality editor key.
+    #[arg(long, env = "REGISTRY_RATE_EDITOR", default_value_t = RateQuotas::default().editor)]
+    rate_editor: u32,
+    /// Requests per second per vendor key or client certificate.
+    #[arg(long, env = "REGISTRY_RATE_VENDOR", default_value_t = RateQuotas::default().vendor)]
+    rate_vendor: u32,
+    /// Requests per second per national body key.
+    #[arg(long, env = "REGISTRY_RATE_NATIONAL_BODY", default_value_t = RateQuotas::default().national_body)]
+    rate_national_body: u32,
+    /// Requests per second per admin key.
+    #[arg(long, env = "REGISTRY_RATE_ADMIN", default_value_t = RateQuotas::default().admin)]
+    rate_admin: u32,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "REGISTRY_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, env = "REGISTRY_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Ask clients for certificates chained to this CA (PEM); a valid one makes the caller a vendor (mTLS).
+    #[arg(long, env = "REGISTRY_CLIENT_CA", requires = "tls_cert")]
+    client_ca: Option<std::path::PathBuf>,
     #[command(flatten)]
     db: DbArgs,
+}
+
+impl ServeArgs {
+    fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            body_limit: self.body_limit,
+            request_timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
+            max_concurrent: self.max_concurrent.max(1),
+            rate: RateQuotas {
+                anonymous: self.rate_anonymous,
+                editor: self.rate_editor,
+                vendor: self.rate_vendor,
+                national_body: self.rate_national_body,
+                admin: self.rate_admin,
+            },
+            key_pepper: self.key_pepper.clone(),
+            tls: match (&self.tls_cert, &self.tls_key) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone(), client_ca: self.client_ca.clone() }),
+                _ => None,
+            },
+            ..ServerConfig::default()
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,7 +180,15 @@ async fn serve(args: ServeArgs, with_demo: bool) -> anyhow::Result<()> {
                 loaded.facilities, loaded.associations, loaded.skipped
             );
         }
-        server::serve(registry, args.listen, shutdown).await
+        let config = args.server_config();
+        let scheme = if config.tls.is_some() { "https" } else { "http" };
+        let listener =
+            tokio::net::TcpListener::bind(args.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+        let addr = listener.local_addr()?;
+        // Printed on stdout so scripts and tests can find the port when listening on port 0.
+        println!("registry listening on {scheme}://{addr}");
+        tracing::info!(%addr, "serving REST, gRPC and gRPC-Web");
+        server::serve_listener(registry, config, listener, shutdown).await
     }
     .await;
     database.close().await?;

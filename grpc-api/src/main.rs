@@ -3,13 +3,14 @@
 
 mod cli;
 mod database;
-mod server;
 
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
+    // One TLS implementation everywhere (ring); installing it can only fail if one is already set.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("REGISTRY_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

@@ -67,6 +67,7 @@ async fn signal(mut child: Child, sig: &str) -> ExitStatus {
 }
 
 async fn get(url: &str) -> (u16, String) {
+    tests::rustls_provider();
     let r = reqwest::get(url).await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }

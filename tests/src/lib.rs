@@ -157,3 +157,100 @@ pub mod fixtures {
         }
     }
 }
+
+/// A real server on 127.0.0.1 with its own database, and keys for each role.
+pub struct TestApp {
+    /// The database.
+    pub db: TestDb,
+    /// The core over the same database (for setting up and checking state).
+    pub registry: Registry,
+    /// The running server.
+    pub server: grpc_api::server::Running,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+/// API keys of a [`TestApp`], one per role of interest.
+pub struct Keys {
+    /// Editor of Stockholm (0180).
+    pub editor_0180: String,
+    /// Editor of Göteborg (1480).
+    pub editor_1480: String,
+    /// Editor of Stockholm with the personal-data scope.
+    pub editor_0180_pd: String,
+    /// A vendor.
+    pub vendor: String,
+    /// A national body.
+    pub national_body: String,
+    /// An admin.
+    pub admin: String,
+}
+
+impl TestApp {
+    /// Starts a server with the default configuration.
+    pub async fn start() -> TestApp {
+        Self::start_with(grpc_api::server::ServerConfig::default()).await
+    }
+
+    /// Starts a server with `config`.
+    pub async fn start_with(config: grpc_api::server::ServerConfig) -> TestApp {
+        rustls_provider();
+        let db = TestDb::new().await;
+        let registry = db.registry();
+        let server = grpc_api::server::start(registry.clone(), config, "127.0.0.1:0".parse().unwrap()).await.expect("start the server");
+        let base = format!("http://{}", server.addr);
+        TestApp { db, registry, server, base }
+    }
+
+    /// Creates a key and returns its token (pepper as in the default configuration: empty).
+    pub async fn key(&self, role: &str, municipality: Option<&str>, personal_data: bool) -> String {
+        let new = registry_core::keys::NewKey {
+            role: role.into(),
+            municipality_code: municipality.map(Into::into),
+            personal_data,
+            label: "test".into(),
+        };
+        registry_core::keys::create(self.registry.pool(), "", &new).await.expect("create key").1
+    }
+
+    /// One key per role.
+    pub async fn keys(&self) -> Keys {
+        Keys {
+            editor_0180: self.key("editor", Some("0180"), false).await,
+            editor_1480: self.key("editor", Some("1480"), false).await,
+            editor_0180_pd: self.key("editor", Some("0180"), true).await,
+            vendor: self.key("vendor", None, false).await,
+            national_body: self.key("national_body", None, false).await,
+            admin: self.key("admin", None, false).await,
+        }
+    }
+
+    /// A gRPC channel to the server (h2 over plain TCP).
+    pub async fn channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(self.base.clone()).unwrap().connect().await.expect("gRPC connect")
+    }
+
+    /// An HTTP client.
+    pub fn http(&self) -> reqwest::Client {
+        reqwest::Client::builder().build().unwrap()
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// Installs ring as the process's TLS provider (idempotent); HTTP clients need it.
+pub fn rustls_provider() {
+    grpc_api::install_crypto_provider();
+}
+
+/// A request with an API key in metadata.
+pub fn with_key<T>(msg: T, key: &str) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    if !key.is_empty() {
+        r.metadata_mut().insert("x-api-key", key.parse().expect("keys are ASCII"));
+    }
+    r
+}

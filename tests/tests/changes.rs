@@ -90,9 +90,9 @@ async fn every_write_logs_exactly_one_change_with_before_and_after() {
     let h = changelog::history(&mut conn, "association", a.id).await.unwrap();
     let ops: Vec<&str> = h.iter().map(|c| c.operation.as_str()).collect();
     assert_eq!(ops, ["create", "update", "update", "update", "delete"]);
-    assert_eq!(h[1].after.as_ref().unwrap()["registration"]["status"], "needs_completion");
+    assert_eq!(h[1].after.as_ref().unwrap()["registration"]["status"], "REGISTRATION_STATUS_NEEDS_COMPLETION");
     assert_eq!(h[1].after.as_ref().unwrap()["version"], asked.version);
-    assert_eq!(h[3].after.as_ref().unwrap()["registration"]["status"], "approved");
+    assert_eq!(h[3].after.as_ref().unwrap()["registration"]["status"], "REGISTRATION_STATUS_APPROVED");
     assert_eq!(db.count("SELECT count(*) AS n FROM change_log").await, 8, "exactly one row per write");
 }
 

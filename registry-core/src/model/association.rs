@@ -16,13 +16,13 @@ text_enum! {
     /// association of a `needs_completion` registration sends it back to `pending`.
     RegistrationStatus {
         /// Submitted, waiting for the municipality.
-        Pending = "pending",
+        Pending = "pending" / "REGISTRATION_STATUS_PENDING",
         /// Approved by the municipality.
-        Approved = "approved",
+        Approved = "approved" / "REGISTRATION_STATUS_APPROVED",
         /// Rejected, with a reason.
-        Rejected = "rejected",
+        Rejected = "rejected" / "REGISTRATION_STATUS_REJECTED",
         /// The municipality asked for more information, with a message.
-        NeedsCompletion = "needs_completion",
+        NeedsCompletion = "needs_completion" / "REGISTRATION_STATUS_NEEDS_COMPLETION",
     }
 }
 
@@ -30,17 +30,17 @@ text_enum! {
     /// Age bands of member statistics (as in the state activity grant, LOK-stöd, plus the ends).
     AgeBand {
         /// 0–6 years.
-        Age0To6 = "0_6",
+        Age0To6 = "0_6" / "AGE_BAND_0_TO_6",
         /// 7–12 years.
-        Age7To12 = "7_12",
+        Age7To12 = "7_12" / "AGE_BAND_7_TO_12",
         /// 13–20 years.
-        Age13To20 = "13_20",
+        Age13To20 = "13_20" / "AGE_BAND_13_TO_20",
         /// 21–25 years.
-        Age21To25 = "21_25",
+        Age21To25 = "21_25" / "AGE_BAND_21_TO_25",
         /// 26–64 years.
-        Age26To64 = "26_64",
+        Age26To64 = "26_64" / "AGE_BAND_26_TO_64",
         /// 65 years and older.
-        Age65Plus = "65_plus",
+        Age65Plus = "65_plus" / "AGE_BAND_65_PLUS",
     }
 }
 
@@ -48,11 +48,11 @@ text_enum! {
     /// Gender categories of member statistics.
     Gender {
         /// Women and girls.
-        Female = "female",
+        Female = "female" / "GENDER_FEMALE",
         /// Men and boys.
-        Male = "male",
+        Male = "male" / "GENDER_MALE",
         /// Other or not stated.
-        Other = "other",
+        Other = "other" / "GENDER_OTHER",
     }
 }
 

@@ -13,11 +13,11 @@ text_enum! {
     /// Who owns the facility.
     Ownership {
         /// Owned by the municipality.
-        Municipal = "municipal",
+        Municipal = "municipal" / "OWNERSHIP_MUNICIPAL",
         /// Rented by the municipality from someone else.
-        RentedByMunicipality = "rented_by_municipality",
+        RentedByMunicipality = "rented_by_municipality" / "OWNERSHIP_RENTED_BY_MUNICIPALITY",
         /// Owned and run by someone else (an association, a company).
-        Other = "other",
+        Other = "other" / "OWNERSHIP_OTHER",
     }
 }
 
@@ -25,15 +25,15 @@ text_enum! {
     /// Accessibility attributes of a facility.
     Accessibility {
         /// Step-free entrance.
-        StepFreeEntrance = "step_free_entrance",
+        StepFreeEntrance = "step_free_entrance" / "ACCESSIBILITY_STEP_FREE_ENTRANCE",
         /// Accessible toilet.
-        AccessibleToilet = "accessible_toilet",
+        AccessibleToilet = "accessible_toilet" / "ACCESSIBILITY_ACCESSIBLE_TOILET",
         /// Hearing loop (hörslinga).
-        HearingLoop = "hearing_loop",
+        HearingLoop = "hearing_loop" / "ACCESSIBILITY_HEARING_LOOP",
         /// Accessible parking.
-        AccessibleParking = "accessible_parking",
+        AccessibleParking = "accessible_parking" / "ACCESSIBILITY_ACCESSIBLE_PARKING",
         /// Accessible changing room.
-        AccessibleChangingRoom = "accessible_changing_room",
+        AccessibleChangingRoom = "accessible_changing_room" / "ACCESSIBILITY_ACCESSIBLE_CHANGING_ROOM",
     }
 }
 

@@ -33,12 +33,13 @@ impl Contact {
     }
 }
 
-/// Declares a closed set of codes stored as text: `as_str`, `parse`, `ALL`, serde in snake_case.
+/// Declares a closed set of codes: each variant has the code stored in the database
+/// (`as_str`, `parse`) and its proto enum value name, which is its JSON form (`json_name`).
 macro_rules! text_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal / $json:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-        pub enum $name { $($(#[$vm])* #[serde(rename = $text)] $variant),+ }
+        pub enum $name { $($(#[$vm])* #[serde(rename = $json)] $variant),+ }
 
         impl $name {
             /// Every value, in declaration order.
@@ -52,6 +53,11 @@ macro_rules! text_enum {
             /// Parses a stored code.
             pub fn parse(s: &str) -> Option<Self> {
                 match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+
+            /// The proto enum value name, used in JSON.
+            pub fn json_name(self) -> &'static str {
+                match self { $($name::$variant => $json),+ }
             }
         }
     };

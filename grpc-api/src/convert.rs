@@ -1,0 +1,466 @@
+//! Conversions between the protobuf messages and the core's types. Input conversions report
+//! problems as field violations with proto3 JSON field names, like the core does.
+
+use chrono::{DateTime, Utc};
+use registry_core::geo::LatLon;
+use registry_core::model::*;
+use registry_core::validate::Violations;
+use registry_core::{Error, codes};
+use uuid::Uuid;
+
+use crate::proto::v1 as pb;
+
+/// A timestamp as protobuf.
+pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
+}
+
+/// A protobuf timestamp as chrono; `field` names it in the error.
+pub fn from_timestamp(t: &prost_types::Timestamp, field: &str) -> Result<DateTime<Utc>, Error> {
+    DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)
+        .ok_or_else(|| Error::invalid(field, "out_of_range", "is not a valid timestamp"))
+}
+
+/// Parses an id; `field` names it in the error.
+pub fn parse_id(s: &str, field: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(s.trim()).map_err(|_| Error::invalid(field, "format", format!("'{s}' is not a UUID")))
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.trim().is_empty()).then(|| s.to_string())
+}
+
+// ---- municipalities ----
+
+/// Core → proto.
+pub fn municipality(m: codes::Municipality) -> pb::Municipality {
+    pb::Municipality { code: m.code, name: m.name, county_code: m.county_code, county_name: m.county_name }
+}
+
+// ---- facilities ----
+
+fn contact(c: Contact) -> pb::Contact {
+    pb::Contact { email: c.email, phone: c.phone, website: c.website }
+}
+
+fn contact_in(c: Option<pb::Contact>) -> Contact {
+    let c = c.unwrap_or_default();
+    Contact { email: c.email, phone: c.phone, website: c.website }
+}
+
+fn ownership(o: Ownership) -> pb::Ownership {
+    match o {
+        Ownership::Municipal => pb::Ownership::Municipal,
+        Ownership::RentedByMunicipality => pb::Ownership::RentedByMunicipality,
+        Ownership::Other => pb::Ownership::Other,
+    }
+}
+
+fn accessibility(a: Accessibility) -> pb::Accessibility {
+    match a {
+        Accessibility::StepFreeEntrance => pb::Accessibility::StepFreeEntrance,
+        Accessibility::AccessibleToilet => pb::Accessibility::AccessibleToilet,
+        Accessibility::HearingLoop => pb::Accessibility::HearingLoop,
+        Accessibility::AccessibleParking => pb::Accessibility::AccessibleParking,
+        Accessibility::AccessibleChangingRoom => pb::Accessibility::AccessibleChangingRoom,
+    }
+}
+
+/// Core → proto.
+pub fn facility(f: Facility) -> pb::Facility {
+    pb::Facility {
+        id: f.id.to_string(),
+        municipality_code: f.municipality_code,
+        name: f.name,
+        description: f.description,
+        category: f.category,
+        activities: f.activities,
+        location: f.location.map(|p| pb::LatLon { lat: p.lat, lon: p.lon }),
+        address: Some(pb::Address { street: f.address.street, postal_code: f.address.postal_code, locality: f.address.locality }),
+        ownership: ownership(f.ownership) as i32,
+        accessibility: f.accessibility.into_iter().map(|a| accessibility(a) as i32).collect(),
+        contact: Some(contact(f.contact)),
+        units: f
+            .units
+            .into_iter()
+            .map(|u| pb::Unit {
+                id: u.id.to_string(),
+                name: u.name,
+                category: u.category,
+                capacity: u.capacity,
+                area_m2: u.area_m2,
+                bookable: u.bookable,
+            })
+            .collect(),
+        booking_vendor: f.booking_vendor.map(|v| pb::VendorRef { vendor_id: v.vendor_id, external_ref: v.external_ref }),
+        version: f.version,
+        created_at: Some(timestamp(f.created_at)),
+        updated_at: Some(timestamp(f.updated_at)),
+    }
+}
+
+/// Proto → the core's input. Enum values that are unset or unknown are violations.
+pub fn facility_input(f: pb::Facility) -> Result<FacilityInput, Error> {
+    let mut v = Violations::default();
+    let own = match pb::Ownership::try_from(f.ownership) {
+        Ok(pb::Ownership::Municipal) => Ownership::Municipal,
+        Ok(pb::Ownership::RentedByMunicipality) => Ownership::RentedByMunicipality,
+        Ok(pb::Ownership::Other) => Ownership::Other,
+        Ok(pb::Ownership::Unspecified) => {
+            v.add("ownership", "required", "must be set: OWNERSHIP_MUNICIPAL, OWNERSHIP_RENTED_BY_MUNICIPALITY or OWNERSHIP_OTHER");
+            Ownership::Other
+        }
+        Err(_) => {
+            v.add("ownership", "unknown_enum_value", format!("{} is not an Ownership value", f.ownership));
+            Ownership::Other
+        }
+    };
+    let mut access = Vec::new();
+    for (i, a) in f.accessibility.iter().enumerate() {
+        match pb::Accessibility::try_from(*a) {
+            Ok(pb::Accessibility::Unspecified) => {
+                v.add(format!("accessibility[{i}]"), "required", "ACCESSIBILITY_UNSPECIFIED is not an attribute")
+            }
+            Ok(a) => access.push(match a {
+                pb::Accessibility::StepFreeEntrance => Accessibility::StepFreeEntrance,
+                pb::Accessibility::AccessibleToilet => Accessibility::AccessibleToilet,
+                pb::Accessibility::HearingLoop => Accessibility::HearingLoop,
+                pb::Accessibility::AccessibleParking => Accessibility::AccessibleParking,
+                _ => Accessibility::AccessibleChangingRoom,
+            }),
+            Err(_) => v.add(format!("accessibility[{i}]"), "unknown_enum_value", format!("{a} is not an Accessibility value")),
+        }
+    }
+    let mut units = Vec::with_capacity(f.units.len());
+    for (i, u) in f.units.into_iter().enumerate() {
+        let id = match non_empty(&u.id) {
+            None => None,
+            Some(s) => match Uuid::parse_str(s.trim()) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    v.add(format!("units[{i}].id"), "format", format!("'{s}' is not a UUID"));
+                    None
+                }
+            },
+        };
+        units.push(UnitInput { id, name: u.name, category: u.category, capacity: u.capacity, area_m2: u.area_m2, bookable: u.bookable });
+    }
+    v.finish()?;
+    let address = f.address.unwrap_or_default();
+    Ok(FacilityInput {
+        municipality_code: f.municipality_code,
+        name: f.name,
+        description: f.description,
+        category: f.category,
+        activities: f.activities,
+        location: f.location.map(|p| LatLon { lat: p.lat, lon: p.lon }),
+        address: Address { street: address.street, postal_code: address.postal_code, locality: address.locality },
+        ownership: own,
+        accessibility: access,
+        contact: contact_in(f.contact),
+        units,
+    })
+}
+
+/// The writable field paths of a facility (proto names) for update masks.
+pub const FACILITY_PATHS: &[&str] = &[
+    "municipality_code",
+    "name",
+    "description",
+    "category",
+    "activities",
+    "location",
+    "address",
+    "address.street",
+    "address.postal_code",
+    "address.locality",
+    "ownership",
+    "accessibility",
+    "contact",
+    "contact.email",
+    "contact.phone",
+    "contact.website",
+    "units",
+];
+
+/// Checks mask paths against the writable ones; empty means all.
+fn check_mask(paths: &[String], allowed: &[&str]) -> Result<(), Error> {
+    let mut v = Violations::default();
+    for (i, p) in paths.iter().enumerate() {
+        if !allowed.contains(&p.as_str()) {
+            v.add(
+                format!("updateMask.paths[{i}]"),
+                "unknown_field",
+                format!("'{p}' is not a writable field; use one of: {}", allowed.join(", ")),
+            );
+        }
+    }
+    v.finish()
+}
+
+/// The facility after applying `new`'s masked fields onto `current` (all fields if the mask is empty).
+pub fn apply_facility_mask(current: FacilityInput, new: FacilityInput, paths: &[String]) -> Result<FacilityInput, Error> {
+    check_mask(paths, FACILITY_PATHS)?;
+    if paths.is_empty() {
+        return Ok(new);
+    }
+    let mut out = current;
+    for p in paths {
+        match p.as_str() {
+            "municipality_code" => out.municipality_code = new.municipality_code.clone(),
+            "name" => out.name = new.name.clone(),
+            "description" => out.description = new.description.clone(),
+            "category" => out.category = new.category.clone(),
+            "activities" => out.activities = new.activities.clone(),
+            "location" => out.location = new.location,
+            "address" => out.address = new.address.clone(),
+            "address.street" => out.address.street = new.address.street.clone(),
+            "address.postal_code" => out.address.postal_code = new.address.postal_code.clone(),
+            "address.locality" => out.address.locality = new.address.locality.clone(),
+            "ownership" => out.ownership = new.ownership,
+            "accessibility" => out.accessibility = new.accessibility.clone(),
+            "contact" => out.contact = new.contact.clone(),
+            "contact.email" => out.contact.email = new.contact.email.clone(),
+            "contact.phone" => out.contact.phone = new.contact.phone.clone(),
+            "contact.website" => out.contact.website = new.contact.website.clone(),
+            _ => out.units = new.units.clone(),
+        }
+    }
+    Ok(out)
+}
+
+// ---- associations ----
+
+fn registration_status(s: RegistrationStatus) -> pb::RegistrationStatus {
+    match s {
+        RegistrationStatus::Pending => pb::RegistrationStatus::Pending,
+        RegistrationStatus::Approved => pb::RegistrationStatus::Approved,
+        RegistrationStatus::Rejected => pb::RegistrationStatus::Rejected,
+        RegistrationStatus::NeedsCompletion => pb::RegistrationStatus::NeedsCompletion,
+    }
+}
+
+/// Proto → core registration status filter (unspecified = no filter).
+pub fn status_filter(s: i32) -> Result<Option<RegistrationStatus>, Error> {
+    match pb::RegistrationStatus::try_from(s) {
+        Ok(pb::RegistrationStatus::Unspecified) => Ok(None),
+        Ok(pb::RegistrationStatus::Pending) => Ok(Some(RegistrationStatus::Pending)),
+        Ok(pb::RegistrationStatus::Approved) => Ok(Some(RegistrationStatus::Approved)),
+        Ok(pb::RegistrationStatus::Rejected) => Ok(Some(RegistrationStatus::Rejected)),
+        Ok(pb::RegistrationStatus::NeedsCompletion) => Ok(Some(RegistrationStatus::NeedsCompletion)),
+        Err(_) => Err(Error::invalid("status", "unknown_enum_value", format!("{s} is not a RegistrationStatus value"))),
+    }
+}
+
+fn age_band(b: AgeBand) -> pb::AgeBand {
+    match b {
+        AgeBand::Age0To6 => pb::AgeBand::AgeBand0To6,
+        AgeBand::Age7To12 => pb::AgeBand::AgeBand7To12,
+        AgeBand::Age13To20 => pb::AgeBand::AgeBand13To20,
+        AgeBand::Age21To25 => pb::AgeBand::AgeBand21To25,
+        AgeBand::Age26To64 => pb::AgeBand::AgeBand26To64,
+        AgeBand::Age65Plus => pb::AgeBand::AgeBand65Plus,
+    }
+}
+
+fn gender(g: Gender) -> pb::Gender {
+    match g {
+        Gender::Female => pb::Gender::Female,
+        Gender::Male => pb::Gender::Male,
+        Gender::Other => pb::Gender::Other,
+    }
+}
+
+/// Core → proto.
+pub fn association(a: Association) -> pb::Association {
+    pb::Association {
+        id: a.id.to_string(),
+        org_number: a.org_number,
+        name: a.name,
+        municipality_code: a.municipality_code,
+        activities: a.activities,
+        contact: Some(contact(a.contact)),
+        member_statistics: a.member_statistics.map(|s| pb::MemberStatistics {
+            year: s.year,
+            counts: s
+                .counts
+                .into_iter()
+                .map(|c| pb::MemberCount { age_band: age_band(c.age_band) as i32, gender: gender(c.gender) as i32, count: c.count })
+                .collect(),
+        }),
+        registration: Some(pb::Registration {
+            status: registration_status(a.registration.status) as i32,
+            message: a.registration.message,
+            decided_at: a.registration.decided_at.map(timestamp),
+        }),
+        contact_persons: a
+            .contact_persons
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| pb::ContactPerson { name: p.name, role: p.role, email: p.email, phone: p.phone })
+            .collect(),
+        version: a.version,
+        created_at: Some(timestamp(a.created_at)),
+        updated_at: Some(timestamp(a.updated_at)),
+    }
+}
+
+/// Proto → the core's input.
+pub fn association_input(a: pb::Association) -> Result<AssociationInput, Error> {
+    let mut v = Violations::default();
+    let member_statistics = a.member_statistics.map(|s| MemberStatistics {
+        year: s.year,
+        counts: s
+            .counts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let band = match pb::AgeBand::try_from(c.age_band) {
+                    Ok(pb::AgeBand::AgeBand0To6) => Some(AgeBand::Age0To6),
+                    Ok(pb::AgeBand::AgeBand7To12) => Some(AgeBand::Age7To12),
+                    Ok(pb::AgeBand::AgeBand13To20) => Some(AgeBand::Age13To20),
+                    Ok(pb::AgeBand::AgeBand21To25) => Some(AgeBand::Age21To25),
+                    Ok(pb::AgeBand::AgeBand26To64) => Some(AgeBand::Age26To64),
+                    Ok(pb::AgeBand::AgeBand65Plus) => Some(AgeBand::Age65Plus),
+                    Ok(pb::AgeBand::Unspecified) => {
+                        v.add(format!("memberStatistics.counts[{i}].ageBand"), "required", "must be set");
+                        None
+                    }
+                    Err(_) => {
+                        v.add(
+                            format!("memberStatistics.counts[{i}].ageBand"),
+                            "unknown_enum_value",
+                            format!("{} is not an AgeBand value", c.age_band),
+                        );
+                        None
+                    }
+                };
+                let g = match pb::Gender::try_from(c.gender) {
+                    Ok(pb::Gender::Female) => Some(Gender::Female),
+                    Ok(pb::Gender::Male) => Some(Gender::Male),
+                    Ok(pb::Gender::Other) => Some(Gender::Other),
+                    Ok(pb::Gender::Unspecified) => {
+                        v.add(format!("memberStatistics.counts[{i}].gender"), "required", "must be set");
+                        None
+                    }
+                    Err(_) => {
+                        v.add(
+                            format!("memberStatistics.counts[{i}].gender"),
+                            "unknown_enum_value",
+                            format!("{} is not a Gender value", c.gender),
+                        );
+                        None
+                    }
+                };
+                Some(MemberCount { age_band: band?, gender: g?, count: c.count })
+            })
+            .collect(),
+    });
+    v.finish()?;
+    Ok(AssociationInput {
+        org_number: a.org_number,
+        name: a.name,
+        municipality_code: a.municipality_code,
+        activities: a.activities,
+        contact: contact_in(a.contact),
+        member_statistics,
+        contact_persons: a
+            .contact_persons
+            .into_iter()
+            .map(|p| ContactPerson { name: p.name, role: p.role, email: p.email, phone: p.phone })
+            .collect(),
+    })
+}
+
+/// The writable field paths of an association (proto names) for update masks.
+pub const ASSOCIATION_PATHS: &[&str] = &[
+    "org_number",
+    "name",
+    "municipality_code",
+    "activities",
+    "contact",
+    "contact.email",
+    "contact.phone",
+    "contact.website",
+    "member_statistics",
+    "contact_persons",
+];
+
+/// The association after applying `new`'s masked fields onto `current`.
+pub fn apply_association_mask(current: AssociationInput, new: AssociationInput, paths: &[String]) -> Result<AssociationInput, Error> {
+    check_mask(paths, ASSOCIATION_PATHS)?;
+    if paths.is_empty() {
+        return Ok(new);
+    }
+    let mut out = current;
+    for p in paths {
+        match p.as_str() {
+            "org_number" => out.org_number = new.org_number.clone(),
+            "name" => out.name = new.name.clone(),
+            "municipality_code" => out.municipality_code = new.municipality_code.clone(),
+            "activities" => out.activities = new.activities.clone(),
+            "contact" => out.contact = new.contact.clone(),
+            "contact.email" => out.contact.email = new.contact.email.clone(),
+            "contact.phone" => out.contact.phone = new.contact.phone.clone(),
+            "contact.website" => out.contact.website = new.contact.website.clone(),
+            "member_statistics" => out.member_statistics = new.member_statistics.clone(),
+            _ => out.contact_persons = new.contact_persons.clone(),
+        }
+    }
+    Ok(out)
+}
+
+/// The full stored state of an association as an input (contact persons as the caller sees them).
+pub fn association_to_input(a: &Association) -> AssociationInput {
+    AssociationInput {
+        org_number: a.org_number.clone(),
+        name: a.name.clone(),
+        municipality_code: a.municipality_code.clone(),
+        activities: a.activities.clone(),
+        contact: a.contact.clone(),
+        member_statistics: a.member_statistics.clone(),
+        contact_persons: a.contact_persons.clone().unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_replace_only_the_named_fields() {
+        let current = FacilityInput {
+            municipality_code: "1881".into(),
+            name: "Old".into(),
+            description: "d".into(),
+            category: "sports_hall".into(),
+            activities: vec![],
+            location: None,
+            address: Address { street: "S 1".into(), postal_code: "69231".into(), locality: "Kumla".into() },
+            ownership: Ownership::Municipal,
+            accessibility: vec![],
+            contact: Contact::default(),
+            units: vec![],
+        };
+        let mut new = current.clone();
+        new.name = "New".into();
+        new.description = "changed too, but not in the mask".into();
+        new.address.locality = "Hallsberg".into();
+        let out = apply_facility_mask(current.clone(), new.clone(), &["name".into(), "address.locality".into()]).unwrap();
+        assert_eq!((out.name.as_str(), out.description.as_str(), out.address.locality.as_str()), ("New", "d", "Hallsberg"));
+        assert_eq!(apply_facility_mask(current.clone(), new.clone(), &[]).unwrap(), new);
+        let Err(Error::Invalid(v)) = apply_facility_mask(current, new, &["id".into()]) else { panic!() };
+        assert_eq!((v[0].field.as_str(), v[0].rule), ("updateMask.paths[0]", "unknown_field"));
+    }
+
+    #[test]
+    fn unset_and_unknown_enums_are_violations() {
+        let f = pb::Facility { ownership: 0, accessibility: vec![1, 0, 99], ..Default::default() };
+        let Err(Error::Invalid(v)) = facility_input(f) else { panic!() };
+        let got: Vec<_> = v.iter().map(|x| (x.field.as_str(), x.rule)).collect();
+        assert_eq!(got, [("ownership", "required"), ("accessibility[1]", "required"), ("accessibility[2]", "unknown_enum_value")]);
+        let f = pb::Facility { ownership: 42, ..Default::default() };
+        let Err(Error::Invalid(v)) = facility_input(f) else { panic!() };
+        assert_eq!(v[0].rule, "unknown_enum_value");
+    }
+}

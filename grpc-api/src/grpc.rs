@@ -1,0 +1,253 @@
+//! The gRPC services of `registry.v1`: decode, call the core, encode. No rules live here.
+
+use registry_core::auth::Principal;
+use registry_core::model::Decision;
+use registry_core::service::{AssociationFilter, FacilityFilter, PageRequest};
+use registry_core::{Error, Registry};
+use tonic::{Request, Response, Status};
+
+use crate::convert::{self, parse_id};
+use crate::errors::status;
+use crate::proto::v1 as pb;
+use crate::proto::v1::association_service_server::AssociationService;
+use crate::proto::v1::facility_service_server::FacilityService;
+use crate::proto::v1::municipality_service_server::MunicipalityService;
+
+type Result<T> = std::result::Result<Response<T>, Status>;
+
+/// The caller as authenticated by the server's middleware (anonymous if none was attached).
+fn principal<T>(req: &Request<T>) -> Principal {
+    req.extensions().get::<Principal>().cloned().unwrap_or_else(Principal::anonymous)
+}
+
+fn non_empty(s: String) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+fn expected(v: i64, field: &str) -> std::result::Result<Option<i64>, Status> {
+    match v {
+        0 => Ok(None),
+        v if v < 0 => Err(status(Error::invalid(field, "out_of_range", "must be at least 1 (or 0 for none)"))),
+        v => Ok(Some(v)),
+    }
+}
+
+/// Implements all three registry.v1 services over one [`Registry`].
+#[derive(Clone)]
+pub struct RegistryGrpc {
+    registry: Registry,
+}
+
+impl RegistryGrpc {
+    /// Wraps the core.
+    pub fn new(registry: Registry) -> Self {
+        RegistryGrpc { registry }
+    }
+}
+
+#[tonic::async_trait]
+impl MunicipalityService for RegistryGrpc {
+    async fn list_municipalities(&self, req: Request<pb::ListMunicipalitiesRequest>) -> Result<pb::ListMunicipalitiesResponse> {
+        let p = principal(&req);
+        let county = non_empty(req.into_inner().county_code);
+        let list = self.registry.list_municipalities(&p, county.as_deref()).await.map_err(status)?;
+        Ok(Response::new(pb::ListMunicipalitiesResponse { municipalities: list.into_iter().map(convert::municipality).collect() }))
+    }
+
+    async fn get_municipality(&self, req: Request<pb::GetMunicipalityRequest>) -> Result<pb::GetMunicipalityResponse> {
+        let p = principal(&req);
+        let m = self.registry.get_municipality(&p, &req.into_inner().code).await.map_err(status)?;
+        Ok(Response::new(pb::GetMunicipalityResponse { municipality: Some(convert::municipality(m)) }))
+    }
+}
+
+#[tonic::async_trait]
+impl FacilityService for RegistryGrpc {
+    async fn get_facility(&self, req: Request<pb::GetFacilityRequest>) -> Result<pb::GetFacilityResponse> {
+        let p = principal(&req);
+        let id = parse_id(&req.into_inner().id, "id").map_err(status)?;
+        let f = self.registry.get_facility(&p, id).await.map_err(status)?;
+        Ok(Response::new(pb::GetFacilityResponse { facility: Some(convert::facility(f)) }))
+    }
+
+    async fn batch_get_facilities(&self, req: Request<pb::BatchGetFacilitiesRequest>) -> Result<pb::BatchGetFacilitiesResponse> {
+        let p = principal(&req);
+        let ids = req
+            .into_inner()
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(i, s)| parse_id(s, &format!("ids[{i}]")))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(status)?;
+        let list = self.registry.batch_get_facilities(&p, &ids).await.map_err(status)?;
+        Ok(Response::new(pb::BatchGetFacilitiesResponse { facilities: list.into_iter().map(convert::facility).collect() }))
+    }
+
+    async fn list_facilities(&self, req: Request<pb::ListFacilitiesRequest>) -> Result<pb::ListFacilitiesResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let filter = FacilityFilter {
+            municipality_code: non_empty(r.municipality_code),
+            category: non_empty(r.category),
+            activity: non_empty(r.activity),
+            updated_since: r.updated_since.as_ref().map(|t| convert::from_timestamp(t, "updatedSince")).transpose().map_err(status)?,
+        };
+        let page = self
+            .registry
+            .list_facilities(&p, &filter, &PageRequest { page_size: r.page_size, page_token: r.page_token })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListFacilitiesResponse {
+            facilities: page.items.into_iter().map(convert::facility).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn create_facility(&self, req: Request<pb::CreateFacilityRequest>) -> Result<pb::CreateFacilityResponse> {
+        let p = principal(&req);
+        let f = req.into_inner().facility.ok_or_else(|| status(Error::invalid("facility", "required", "must be set")))?;
+        if !f.id.is_empty() {
+            return Err(status(Error::invalid("facility.id", "not_allowed", "the registry assigns ids; leave it empty")));
+        }
+        let input = convert::facility_input(f).map_err(status)?;
+        let created = self.registry.create_facility(&p, &input).await.map_err(status)?;
+        Ok(Response::new(pb::CreateFacilityResponse { facility: Some(convert::facility(created)) }))
+    }
+
+    async fn update_facility(&self, req: Request<pb::UpdateFacilityRequest>) -> Result<pb::UpdateFacilityResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let f = r.facility.ok_or_else(|| status(Error::invalid("facility", "required", "must be set")))?;
+        let id = parse_id(&f.id, "facility.id").map_err(status)?;
+        let expected_version = expected(r.expected_version, "expectedVersion")?.ok_or_else(|| {
+            status(Error::invalid("expectedVersion", "required", "name the version you last read (optimistic concurrency)"))
+        })?;
+        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+        let new = convert::facility_input(f).map_err(status)?;
+        let input = if paths.is_empty() {
+            convert::apply_facility_mask(new.clone(), new, &paths).map_err(status)?
+        } else {
+            let current = self.registry.get_facility(&p, id).await.map_err(status)?;
+            convert::apply_facility_mask(current.to_input(), new, &paths).map_err(status)?
+        };
+        let updated = self.registry.update_facility(&p, id, expected_version, &input).await.map_err(status)?;
+        Ok(Response::new(pb::UpdateFacilityResponse { facility: Some(convert::facility(updated)) }))
+    }
+
+    async fn delete_facility(&self, req: Request<pb::DeleteFacilityRequest>) -> Result<pb::DeleteFacilityResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let id = parse_id(&r.id, "id").map_err(status)?;
+        self.registry.delete_facility(&p, id, expected(r.expected_version, "expectedVersion")?).await.map_err(status)?;
+        Ok(Response::new(pb::DeleteFacilityResponse {}))
+    }
+}
+
+#[tonic::async_trait]
+impl AssociationService for RegistryGrpc {
+    async fn get_association(&self, req: Request<pb::GetAssociationRequest>) -> Result<pb::GetAssociationResponse> {
+        let p = principal(&req);
+        let id = parse_id(&req.into_inner().id, "id").map_err(status)?;
+        let a = self.registry.get_association(&p, id).await.map_err(status)?;
+        Ok(Response::new(pb::GetAssociationResponse { association: Some(convert::association(a)) }))
+    }
+
+    async fn get_association_by_org_number(
+        &self,
+        req: Request<pb::GetAssociationByOrgNumberRequest>,
+    ) -> Result<pb::GetAssociationByOrgNumberResponse> {
+        let p = principal(&req);
+        let a = self.registry.get_association_by_org_number(&p, &req.into_inner().org_number).await.map_err(status)?;
+        Ok(Response::new(pb::GetAssociationByOrgNumberResponse { association: Some(convert::association(a)) }))
+    }
+
+    async fn list_associations(&self, req: Request<pb::ListAssociationsRequest>) -> Result<pb::ListAssociationsResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let filter = AssociationFilter {
+            municipality_code: non_empty(r.municipality_code),
+            activity: non_empty(r.activity),
+            status: convert::status_filter(r.status).map_err(status)?,
+            updated_since: r.updated_since.as_ref().map(|t| convert::from_timestamp(t, "updatedSince")).transpose().map_err(status)?,
+        };
+        let page = self
+            .registry
+            .list_associations(&p, &filter, &PageRequest { page_size: r.page_size, page_token: r.page_token })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListAssociationsResponse {
+            associations: page.items.into_iter().map(convert::association).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn create_association(&self, req: Request<pb::CreateAssociationRequest>) -> Result<pb::CreateAssociationResponse> {
+        let p = principal(&req);
+        let a = req.into_inner().association.ok_or_else(|| status(Error::invalid("association", "required", "must be set")))?;
+        if !a.id.is_empty() {
+            return Err(status(Error::invalid("association.id", "not_allowed", "the registry assigns ids; leave it empty")));
+        }
+        let input = convert::association_input(a).map_err(status)?;
+        let created = self.registry.create_association(&p, &input).await.map_err(status)?;
+        Ok(Response::new(pb::CreateAssociationResponse { association: Some(convert::association(created)) }))
+    }
+
+    async fn update_association(&self, req: Request<pb::UpdateAssociationRequest>) -> Result<pb::UpdateAssociationResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let a = r.association.ok_or_else(|| status(Error::invalid("association", "required", "must be set")))?;
+        let id = parse_id(&a.id, "association.id").map_err(status)?;
+        let expected_version = expected(r.expected_version, "expectedVersion")?.ok_or_else(|| {
+            status(Error::invalid("expectedVersion", "required", "name the version you last read (optimistic concurrency)"))
+        })?;
+        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+        let new = convert::association_input(a).map_err(status)?;
+        let input = if paths.is_empty() {
+            convert::apply_association_mask(new.clone(), new, &paths).map_err(status)?
+        } else {
+            let current = self.registry.get_association(&p, id).await.map_err(status)?;
+            convert::apply_association_mask(convert::association_to_input(&current), new, &paths).map_err(status)?
+        };
+        let updated = self.registry.update_association(&p, id, expected_version, &input).await.map_err(status)?;
+        Ok(Response::new(pb::UpdateAssociationResponse { association: Some(convert::association(updated)) }))
+    }
+
+    async fn delete_association(&self, req: Request<pb::DeleteAssociationRequest>) -> Result<pb::DeleteAssociationResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let id = parse_id(&r.id, "id").map_err(status)?;
+        self.registry.delete_association(&p, id, expected(r.expected_version, "expectedVersion")?).await.map_err(status)?;
+        Ok(Response::new(pb::DeleteAssociationResponse {}))
+    }
+
+    async fn approve_registration(&self, req: Request<pb::ApproveRegistrationRequest>) -> Result<pb::ApproveRegistrationResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let a = self.decide(&p, &r.id, r.expected_version, Decision::Approve).await?;
+        Ok(Response::new(pb::ApproveRegistrationResponse { association: Some(a) }))
+    }
+
+    async fn reject_registration(&self, req: Request<pb::RejectRegistrationRequest>) -> Result<pb::RejectRegistrationResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let a = self.decide(&p, &r.id, r.expected_version, Decision::Reject { reason: r.reason }).await?;
+        Ok(Response::new(pb::RejectRegistrationResponse { association: Some(a) }))
+    }
+
+    async fn request_completion(&self, req: Request<pb::RequestCompletionRequest>) -> Result<pb::RequestCompletionResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let a = self.decide(&p, &r.id, r.expected_version, Decision::RequestCompletion { message: r.message }).await?;
+        Ok(Response::new(pb::RequestCompletionResponse { association: Some(a) }))
+    }
+}
+
+impl RegistryGrpc {
+    async fn decide(&self, p: &Principal, id: &str, expected_version: i64, d: Decision) -> std::result::Result<pb::Association, Status> {
+        let id = parse_id(id, "id").map_err(status)?;
+        let a = self.registry.decide_registration(p, id, expected(expected_version, "expectedVersion")?, &d).await.map_err(status)?;
+        Ok(convert::association(a))
+    }
+}

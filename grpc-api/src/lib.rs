@@ -1,0 +1,18 @@
+//! The registry's API server: gRPC (`registry.v1`), gRPC-Web and REST (`/v1`) on one port,
+//! thin front ends over [`registry_core::Registry`].
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod convert;
+pub mod errors;
+pub mod grpc;
+pub mod limits;
+pub mod metrics;
+pub mod proto;
+pub mod rest;
+pub mod server;
+
+/// Installs ring as the process-wide rustls provider; false if one was installed already.
+pub fn install_crypto_provider() -> bool {
+    rustls::crypto::ring::default_provider().install_default().is_ok()
+}

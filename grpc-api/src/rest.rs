@@ -1,0 +1,511 @@
+//! REST under `/v1`: the same operations and fields as gRPC (proto3 JSON names). Handlers
+//! decode, call the core and encode; errors become problem+json through [`ApiError`].
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use chrono::{DateTime, Utc};
+use registry_core::auth::Principal;
+use registry_core::model::{Decision, RegistrationStatus};
+use registry_core::service::{AssociationFilter, FacilityFilter, PageRequest};
+use registry_core::{Error, Registry};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::convert;
+use crate::errors::ApiError;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The REST routes under `/v1`.
+pub fn router() -> Router<Registry> {
+    Router::new()
+        .route("/v1/municipalities", get(list_municipalities))
+        .route("/v1/municipalities/{code}", get(get_municipality))
+        .route("/v1/facilities", get(list_facilities).post(create_facility))
+        .route("/v1/facilities:batchGet", post(batch_get_facilities))
+        .route("/v1/facilities/{id}", get(get_facility).patch(patch_facility).delete(delete_facility))
+        .route("/v1/associations", get(list_associations).post(create_association))
+        .route("/v1/associations/by-org-number/{org_number}", get(get_association_by_org_number))
+        .route("/v1/associations/{id}", get(get_association).patch(patch_association).delete(delete_association))
+        .route("/v1/associations/{id}/approve", post(approve))
+        .route("/v1/associations/{id}/reject", post(reject))
+        .route("/v1/associations/{id}/request-completion", post(request_completion))
+}
+
+// ---- extraction helpers ----
+
+/// A JSON body: `application/json` (or `application/merge-patch+json`), within the body
+/// limit, with type errors reported as field violations.
+pub struct JsonBody(pub serde_json::Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+        let essence = ct.split(';').next().unwrap_or("").trim().to_string();
+        if !(essence == "application/json" || essence.ends_with("+json")) {
+            return Err(ApiError::UnsupportedMediaType("application/json"));
+        }
+        let limit = req.extensions().get::<BodyLimit>().map(|l| l.0).unwrap_or(crate::server::DEFAULT_BODY_LIMIT);
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::PayloadTooLarge(limit) } else { ApiError::Malformed(r.body_text()) }
+        })?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed(format!("the body is not valid JSON: {e}")))?;
+        Ok(JsonBody(value))
+    }
+}
+
+/// The configured body limit, put into request extensions by the server.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// Deserialises a JSON value into `T`, naming the field of a type error.
+fn decode<T: DeserializeOwned>(value: serde_json::Value) -> ApiResult<T> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let (field, rule) = if inner.starts_with("unknown field") {
+            (if path == "." { String::new() } else { path }, "unknown_field")
+        } else if inner.starts_with("missing field") {
+            (path, "required")
+        } else if inner.starts_with("unknown variant") {
+            (path, "unknown_enum_value")
+        } else {
+            (path, "type")
+        };
+        let field = field.trim_start_matches('.').to_string();
+        let field = if field.is_empty() { "body".to_string() } else { field };
+        ApiError::Core(Error::invalid(field, rule, inner))
+    })
+}
+
+/// Output-only fields: rejected in request bodies with a clear rule.
+const READ_ONLY: &[&str] = &["id", "version", "createdAt", "updatedAt", "bookingVendor", "registration"];
+
+fn reject_read_only(value: &serde_json::Value) -> ApiResult<()> {
+    let Some(obj) = value.as_object() else {
+        return Err(ApiError::Core(Error::invalid("body", "type", "must be a JSON object")));
+    };
+    let bad: Vec<_> = READ_ONLY.iter().filter(|k| obj.contains_key(**k)).collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::Core(Error::Invalid(
+        bad.iter().map(|k| registry_core::FieldViolation::new(**k, "read_only", "is set by the registry and cannot be written")).collect(),
+    )))
+}
+
+/// RFC 7396 JSON merge patch.
+fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    match patch {
+        serde_json::Value::Object(p) => {
+            if !target.is_object() {
+                *target = serde_json::Value::Object(Default::default());
+            }
+            let t = target.as_object_mut().expect("made an object above");
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+fn parse_id(s: &str) -> ApiResult<Uuid> {
+    Ok(convert::parse_id(s, "id")?)
+}
+
+/// The version named by `If-Match` (`"3"`, `3` or `W/"3"`); `*` means "whatever is current".
+enum IfMatch {
+    Absent,
+    Any,
+    Version(i64),
+}
+
+fn if_match(headers: &HeaderMap) -> ApiResult<IfMatch> {
+    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(IfMatch::Absent) };
+    let s = v.to_str().unwrap_or("").trim();
+    if s == "*" {
+        return Ok(IfMatch::Any);
+    }
+    let s = s.trim_start_matches("W/").trim_matches('"');
+    s.parse::<i64>()
+        .ok()
+        .filter(|v| *v >= 1)
+        .map(IfMatch::Version)
+        .ok_or_else(|| ApiError::Core(Error::invalid("If-Match", "format", "must be the ETag of the resource, e.g. \"3\"")))
+}
+
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("digits are a valid header value")
+}
+
+/// A resource with its ETag (and, for creates, 201 + Location).
+fn resource<T: Serialize>(status: StatusCode, version: i64, location: Option<String>, body: T) -> Response {
+    let mut res = (status, Json(body)).into_response();
+    res.headers_mut().insert(header::ETAG, etag(version));
+    if let Some(l) = location
+        && let Ok(v) = HeaderValue::from_str(&l)
+    {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+fn timestamp_param(s: &Option<String>, field: &str) -> ApiResult<Option<DateTime<Utc>>> {
+    s.as_deref()
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| ApiError::Core(Error::invalid(field, "format", "must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z")))
+        })
+        .transpose()
+}
+
+fn query<T: DeserializeOwned>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> ApiResult<T> {
+    q.map(|Query(t)| t).map_err(|e| ApiError::Core(Error::invalid("query", "format", e.body_text())))
+}
+
+// ---- municipalities ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct MunicipalityQuery {
+    county_code: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MunicipalityList {
+    municipalities: Vec<registry_core::codes::Municipality>,
+}
+
+async fn list_municipalities(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    q: Result<Query<MunicipalityQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let q = query(q)?;
+    let municipalities = reg.list_municipalities(&p, q.county_code.as_deref().filter(|c| !c.is_empty())).await?;
+    Ok(Json(MunicipalityList { municipalities }).into_response())
+}
+
+async fn get_municipality(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(code): Path<String>,
+) -> ApiResult<Response> {
+    Ok(Json(reg.get_municipality(&p, &code).await?).into_response())
+}
+
+// ---- facilities ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FacilityQuery {
+    municipality_code: Option<String>,
+    category: Option<String>,
+    activity: Option<String>,
+    updated_since: Option<String>,
+    page_size: Option<i32>,
+    page_token: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FacilityList {
+    facilities: Vec<registry_core::model::Facility>,
+    next_page_token: String,
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.trim().is_empty())
+}
+
+async fn list_facilities(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    q: Result<Query<FacilityQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let q = query(q)?;
+    let filter = FacilityFilter {
+        municipality_code: non_empty(q.municipality_code),
+        category: non_empty(q.category),
+        activity: non_empty(q.activity),
+        updated_since: timestamp_param(&q.updated_since, "updatedSince")?,
+    };
+    let page = reg
+        .list_facilities(&p, &filter, &PageRequest { page_size: q.page_size.unwrap_or(0), page_token: q.page_token.unwrap_or_default() })
+        .await?;
+    Ok(Json(FacilityList { facilities: page.items, next_page_token: page.next_page_token }).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BatchGet {
+    ids: Vec<String>,
+}
+
+async fn batch_get_facilities(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let req: BatchGet = decode(body)?;
+    let ids = req.ids.iter().enumerate().map(|(i, s)| convert::parse_id(s, &format!("ids[{i}]"))).collect::<Result<Vec<_>, _>>()?;
+    let facilities = reg.batch_get_facilities(&p, &ids).await?;
+    Ok(Json(FacilityList { facilities, next_page_token: String::new() }).into_response())
+}
+
+async fn get_facility(State(reg): State<Registry>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult<Response> {
+    let f = reg.get_facility(&p, parse_id(&id)?).await?;
+    Ok(resource(StatusCode::OK, f.version, None, f))
+}
+
+async fn create_facility(State(reg): State<Registry>, Extension(p): Extension<Principal>, JsonBody(body): JsonBody) -> ApiResult<Response> {
+    reject_read_only(&body)?;
+    let input = decode(body)?;
+    let f = reg.create_facility(&p, &input).await?;
+    Ok(resource(StatusCode::CREATED, f.version, Some(format!("/v1/facilities/{}", f.id)), f))
+}
+
+async fn patch_facility(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(patch): JsonBody,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let expected = if_match(&headers)?;
+    reject_read_only(&patch)?;
+    let current = reg.get_facility(&p, id).await?;
+    let expected = match expected {
+        IfMatch::Absent => return Err(ApiError::PreconditionRequired),
+        IfMatch::Any => current.version,
+        IfMatch::Version(v) => v,
+    };
+    let mut doc = serde_json::to_value(current.to_input()).expect("inputs serialise");
+    merge_patch(&mut doc, &patch);
+    let input = decode(doc)?;
+    let f = reg.update_facility(&p, id, expected, &input).await?;
+    Ok(resource(StatusCode::OK, f.version, None, f))
+}
+
+async fn delete_facility(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let expected = match if_match(&headers)? {
+        IfMatch::Version(v) => Some(v),
+        IfMatch::Absent | IfMatch::Any => None,
+    };
+    reg.delete_facility(&p, parse_id(&id)?, expected).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---- associations ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AssociationQuery {
+    municipality_code: Option<String>,
+    activity: Option<String>,
+    status: Option<String>,
+    updated_since: Option<String>,
+    page_size: Option<i32>,
+    page_token: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AssociationList {
+    associations: Vec<registry_core::model::Association>,
+    next_page_token: String,
+}
+
+async fn list_associations(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    q: Result<Query<AssociationQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let q = query(q)?;
+    let status = match non_empty(q.status) {
+        None => None,
+        Some(s) => Some(RegistrationStatus::ALL.iter().copied().find(|x| x.json_name() == s).ok_or_else(|| {
+            ApiError::Core(Error::invalid(
+                "status",
+                "unknown_enum_value",
+                format!("'{s}' is not a registration status, e.g. REGISTRATION_STATUS_PENDING"),
+            ))
+        })?),
+    };
+    let filter = AssociationFilter {
+        municipality_code: non_empty(q.municipality_code),
+        activity: non_empty(q.activity),
+        status,
+        updated_since: timestamp_param(&q.updated_since, "updatedSince")?,
+    };
+    let page = reg
+        .list_associations(&p, &filter, &PageRequest { page_size: q.page_size.unwrap_or(0), page_token: q.page_token.unwrap_or_default() })
+        .await?;
+    Ok(Json(AssociationList { associations: page.items, next_page_token: page.next_page_token }).into_response())
+}
+
+async fn get_association(State(reg): State<Registry>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult<Response> {
+    let a = reg.get_association(&p, parse_id(&id)?).await?;
+    Ok(resource(StatusCode::OK, a.version, None, a))
+}
+
+async fn get_association_by_org_number(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(org): Path<String>,
+) -> ApiResult<Response> {
+    let a = reg.get_association_by_org_number(&p, &org).await?;
+    Ok(resource(StatusCode::OK, a.version, None, a))
+}
+
+async fn create_association(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    reject_read_only(&body)?;
+    let input = decode(body)?;
+    let a = reg.create_association(&p, &input).await?;
+    Ok(resource(StatusCode::CREATED, a.version, Some(format!("/v1/associations/{}", a.id)), a))
+}
+
+async fn patch_association(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(patch): JsonBody,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let expected = if_match(&headers)?;
+    reject_read_only(&patch)?;
+    let current = reg.get_association(&p, id).await?;
+    let expected = match expected {
+        IfMatch::Absent => return Err(ApiError::PreconditionRequired),
+        IfMatch::Any => current.version,
+        IfMatch::Version(v) => v,
+    };
+    let mut doc = serde_json::to_value(convert::association_to_input(&current)).expect("inputs serialise");
+    merge_patch(&mut doc, &patch);
+    let input = decode(doc)?;
+    let a = reg.update_association(&p, id, expected, &input).await?;
+    Ok(resource(StatusCode::OK, a.version, None, a))
+}
+
+async fn delete_association(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let expected = match if_match(&headers)? {
+        IfMatch::Version(v) => Some(v),
+        IfMatch::Absent | IfMatch::Any => None,
+    };
+    reg.delete_association(&p, parse_id(&id)?, expected).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn decide(reg: &Registry, p: &Principal, id: &str, headers: &HeaderMap, d: Decision) -> ApiResult<Response> {
+    let expected = match if_match(headers)? {
+        IfMatch::Version(v) => Some(v),
+        IfMatch::Absent | IfMatch::Any => None,
+    };
+    let a = reg.decide_registration(p, parse_id(id)?, expected, &d).await?;
+    Ok(resource(StatusCode::OK, a.version, None, a))
+}
+
+async fn approve(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    decide(&reg, &p, &id, &headers, Decision::Approve).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RejectBody {
+    reason: String,
+}
+
+async fn reject(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let b: RejectBody = decode(body)?;
+    decide(&reg, &p, &id, &headers, Decision::Reject { reason: b.reason }).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CompletionBody {
+    message: String,
+}
+
+async fn request_completion(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let b: CompletionBody = decode(body)?;
+    decide(&reg, &p, &id, &headers, Decision::RequestCompletion { message: b.message }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut doc = serde_json::json!({"a": "b", "c": {"d": "e", "f": "g"}, "l": [1, 2]});
+        merge_patch(&mut doc, &serde_json::json!({"a": "z", "c": {"f": null}, "l": [3]}));
+        assert_eq!(doc, serde_json::json!({"a": "z", "c": {"d": "e"}, "l": [3]}));
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let err = decode::<registry_core::model::FacilityInput>(serde_json::json!({
+            "municipalityCode": "1881", "name": "x", "category": "gym", "ownership": "OWNERSHIP_OTHER",
+            "units": [{"name": "a", "category": "gym", "capacity": "many"}]
+        }))
+        .unwrap_err();
+        let ApiError::Core(Error::Invalid(v)) = err else { panic!("{err:?}") };
+        assert_eq!((v[0].field.as_str(), v[0].rule), ("units[0].capacity", "type"));
+        let err = decode::<registry_core::model::FacilityInput>(serde_json::json!({"name": "x"})).unwrap_err();
+        let ApiError::Core(Error::Invalid(v)) = err else { panic!() };
+        assert_eq!(v[0].rule, "required");
+        let err = decode::<registry_core::model::FacilityInput>(serde_json::json!({
+            "municipalityCode": "1881", "name": "x", "category": "gym", "ownership": "OWNERSHIP_STOLEN"
+        }))
+        .unwrap_err();
+        let ApiError::Core(Error::Invalid(v)) = err else { panic!() };
+        assert_eq!((v[0].field.as_str(), v[0].rule), ("ownership", "unknown_enum_value"));
+    }
+}

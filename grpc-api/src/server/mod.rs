@@ -1,0 +1,210 @@
+//! The one port: REST, gRPC and gRPC-Web (routed by content type), `/healthz`, `/readyz`,
+//! `/metrics`, behind one middleware stack, over plain TCP or TLS.
+
+mod accept;
+mod middleware;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use registry_core::Registry;
+use tower::ServiceExt;
+
+pub use accept::serve_listener;
+
+use crate::auth::Authenticator;
+use crate::errors::{ApiError, PROBLEM_TYPES};
+use crate::grpc::RegistryGrpc;
+use crate::limits::{RateLimits, RateQuotas};
+use crate::metrics::Metrics;
+use crate::proto::v1::association_service_server::AssociationServiceServer;
+use crate::proto::v1::facility_service_server::FacilityServiceServer;
+use crate::proto::v1::municipality_service_server::MunicipalityServiceServer;
+use crate::rest::{self, BodyLimit};
+
+/// Largest request body by default (1 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
+/// Everything the server needs besides the core.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body (REST) or message (gRPC), in bytes.
+    pub body_limit: usize,
+    /// Longest a request may take before it is answered 504 / DEADLINE_EXCEEDED.
+    pub request_timeout: Duration,
+    /// Requests served at once; more are shed with 503 / UNAVAILABLE.
+    pub max_concurrent: usize,
+    /// Longest a client may take to send its request headers (slow clients are cut off).
+    pub header_timeout: Duration,
+    /// On shutdown, how long in-flight requests may finish.
+    pub drain_timeout: Duration,
+    /// Rate limits per role.
+    pub rate: RateQuotas,
+    /// Pepper of API key hashes.
+    pub key_pepper: String,
+    /// TLS, if enabled.
+    pub tls: Option<tls::TlsFiles>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            body_limit: DEFAULT_BODY_LIMIT,
+            request_timeout: Duration::from_secs(30),
+            max_concurrent: 512,
+            header_timeout: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(20),
+            rate: RateQuotas::default(),
+            key_pepper: String::new(),
+            tls: None,
+        }
+    }
+}
+
+/// State shared by the middleware.
+#[derive(Clone)]
+pub struct Shared {
+    /// The core.
+    pub registry: Registry,
+    /// Authentication.
+    pub auth: Authenticator,
+    /// Rate limits.
+    pub limits: RateLimits,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Configuration.
+    pub config: Arc<ServerConfig>,
+}
+
+/// Whether a request is gRPC or gRPC-Web (by content type).
+pub fn is_grpc(headers: &axum::http::HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("application/grpc"))
+}
+
+/// Builds the whole application: routes, gRPC services, middleware.
+pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Router, Shared)> {
+    let shared = Shared {
+        auth: Authenticator::new(registry.pool().clone(), &config.key_pepper),
+        limits: RateLimits::new(config.rate),
+        metrics: Metrics::new(registry.pool().clone()),
+        config: Arc::new(config),
+        registry: registry.clone(),
+    };
+    let grpc = grpc_router(registry.clone(), shared.config.body_limit).await?;
+    let limit = shared.config.body_limit;
+    let rest = rest::router()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/problems/{slug}", get(problem_type))
+        .fallback(|req: Request| async move { ApiError::RouteNotFound(req.uri().path().to_string()).into_response() })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
+        .with_state(registry)
+        .layer(axum::middleware::from_fn(middleware::tag_route))
+        .route("/metrics", get(metrics_route).with_state(shared.metrics.clone()))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::Extension(BodyLimit(limit)));
+    // One port: gRPC (and gRPC-Web) by content type, everything else to REST.
+    let steer = tower::service_fn(move |req: Request| {
+        let target = if is_grpc(req.headers()) { grpc.clone() } else { rest.clone() };
+        target.oneshot(req)
+    });
+    let app = Router::new().fallback_service(steer);
+    Ok((middleware::stack(app, shared.clone()), shared))
+}
+
+async fn grpc_router(registry: Registry, limit: usize) -> anyhow::Result<Router> {
+    let svc = RegistryGrpc::new(registry);
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<MunicipalityServiceServer<RegistryGrpc>>().await;
+    health.set_serving::<FacilityServiceServer<RegistryGrpc>>().await;
+    health.set_serving::<AssociationServiceServer<RegistryGrpc>>().await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let web = tonic_web::GrpcWebLayer::new();
+    use tower::Layer;
+    let routes = tonic::service::Routes::new(web.layer(MunicipalityServiceServer::new(svc.clone()).max_decoding_message_size(limit)))
+        .add_service(web.layer(FacilityServiceServer::new(svc.clone()).max_decoding_message_size(limit)))
+        .add_service(web.layer(AssociationServiceServer::new(svc).max_decoding_message_size(limit)))
+        .add_service(web.layer(health_service))
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?);
+    Ok(routes.into_axum_router())
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness: the database answers (within 3 s).
+async fn readyz(State(registry): State<Registry>) -> Response {
+    let answer = tokio::time::timeout(Duration::from_secs(3), registry.ready()).await;
+    match answer.unwrap_or_else(|_| Err(registry_core::Error::Unavailable("the database did not answer within 3 s".into()))) {
+        Ok(()) => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Err(e) => ApiError::Core(e).into_response(),
+    }
+}
+
+/// Explains a problem type.
+async fn problem_type(Path(slug): Path<String>) -> Response {
+    match PROBLEM_TYPES.iter().find(|(s, _)| *s == slug) {
+        Some((s, text)) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{s}: {text}\n")).into_response(),
+        None => ApiError::RouteNotFound(format!("/problems/{slug}")).into_response(),
+    }
+}
+
+async fn metrics_route(State(m): State<Metrics>) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], m.render()).into_response()
+}
+
+/// A running server (for tests and embedding): its address and a way to stop it.
+pub struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, drains in-flight requests, and waits until done.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        (&mut self.task).await?
+    }
+}
+
+/// Binds `listen` and serves in the background until [`Running::shutdown`].
+pub async fn start(registry: Registry, config: ServerConfig, listen: SocketAddr) -> anyhow::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(serve_listener(registry, config, listener, async move {
+        let _ = rx.await;
+    }));
+    Ok(Running { addr, stop: Some(tx), task })
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM; the handlers are installed at once.
+pub fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => tracing::info!("interrupted; shutting down"),
+            _ = term.recv() => tracing::info!("terminated; shutting down"),
+        }
+    })
+}
