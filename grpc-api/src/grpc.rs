@@ -1,6 +1,6 @@
 //! The gRPC services of `registry.v1`: decode, call the core, encode. No rules live here.
 
-use registry_core::auth::Principal;
+use registry_core::auth::{self, Action, Principal};
 use registry_core::model::Decision;
 use registry_core::service::{AssociationFilter, FacilityFilter, PageRequest};
 use registry_core::{Error, Registry};
@@ -18,6 +18,12 @@ type Result<T> = std::result::Result<Response<T>, Status>;
 /// The caller as authenticated by the server's middleware (anonymous if none was attached).
 fn principal<T>(req: &Request<T>) -> Principal {
     req.extensions().get::<Principal>().cloned().unwrap_or_else(Principal::anonymous)
+}
+
+/// Authorization before decoding, so a caller who may not write learns that first (the core
+/// checks again, with the stored resource).
+fn pre_authorize(p: &Principal, action: Action<'_>) -> std::result::Result<(), Status> {
+    auth::authorize(p, action).map_err(status)
 }
 
 fn non_empty(s: String) -> Option<String> {
@@ -108,6 +114,7 @@ impl FacilityService for RegistryGrpc {
     async fn create_facility(&self, req: Request<pb::CreateFacilityRequest>) -> Result<pb::CreateFacilityResponse> {
         let p = principal(&req);
         let f = req.into_inner().facility.ok_or_else(|| status(Error::invalid("facility", "required", "must be set")))?;
+        pre_authorize(&p, Action::CreateFacility(f.municipality_code.trim()))?;
         if !f.id.is_empty() {
             return Err(status(Error::invalid("facility.id", "not_allowed", "the registry assigns ids; leave it empty")));
         }
@@ -120,6 +127,9 @@ impl FacilityService for RegistryGrpc {
         let p = principal(&req);
         let r = req.into_inner();
         let f = r.facility.ok_or_else(|| status(Error::invalid("facility", "required", "must be set")))?;
+        if p.role == auth::Role::Anonymous {
+            return Err(status(Error::Unauthenticated("updating facilities needs an API key".into())));
+        }
         let id = parse_id(&f.id, "facility.id").map_err(status)?;
         let expected_version = expected(r.expected_version, "expectedVersion")?.ok_or_else(|| {
             status(Error::invalid("expectedVersion", "required", "name the version you last read (optimistic concurrency)"))
@@ -127,7 +137,7 @@ impl FacilityService for RegistryGrpc {
         let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
         let new = convert::facility_input(f).map_err(status)?;
         let input = if paths.is_empty() {
-            convert::apply_facility_mask(new.clone(), new, &paths).map_err(status)?
+            new
         } else {
             let current = self.registry.get_facility(&p, id).await.map_err(status)?;
             convert::apply_facility_mask(current.to_input(), new, &paths).map_err(status)?
@@ -186,6 +196,7 @@ impl AssociationService for RegistryGrpc {
     async fn create_association(&self, req: Request<pb::CreateAssociationRequest>) -> Result<pb::CreateAssociationResponse> {
         let p = principal(&req);
         let a = req.into_inner().association.ok_or_else(|| status(Error::invalid("association", "required", "must be set")))?;
+        pre_authorize(&p, Action::CreateAssociation(a.municipality_code.trim()))?;
         if !a.id.is_empty() {
             return Err(status(Error::invalid("association.id", "not_allowed", "the registry assigns ids; leave it empty")));
         }
@@ -198,6 +209,9 @@ impl AssociationService for RegistryGrpc {
         let p = principal(&req);
         let r = req.into_inner();
         let a = r.association.ok_or_else(|| status(Error::invalid("association", "required", "must be set")))?;
+        if p.role == auth::Role::Anonymous {
+            return Err(status(Error::Unauthenticated("updating associations needs an API key".into())));
+        }
         let id = parse_id(&a.id, "association.id").map_err(status)?;
         let expected_version = expected(r.expected_version, "expectedVersion")?.ok_or_else(|| {
             status(Error::invalid("expectedVersion", "required", "name the version you last read (optimistic concurrency)"))
@@ -205,7 +219,7 @@ impl AssociationService for RegistryGrpc {
         let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
         let new = convert::association_input(a).map_err(status)?;
         let input = if paths.is_empty() {
-            convert::apply_association_mask(new.clone(), new, &paths).map_err(status)?
+            new
         } else {
             let current = self.registry.get_association(&p, id).await.map_err(status)?;
             convert::apply_association_mask(convert::association_to_input(&current), new, &paths).map_err(status)?

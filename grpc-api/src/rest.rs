@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
-use registry_core::auth::Principal;
+use registry_core::auth::{self, Action, Principal};
 use registry_core::model::{Decision, RegistrationStatus};
 use registry_core::service::{AssociationFilter, FacilityFilter, PageRequest};
 use registry_core::{Error, Registry};
@@ -73,8 +73,9 @@ fn decode<T: DeserializeOwned>(value: serde_json::Value) -> ApiResult<T> {
         let inner = e.into_inner().to_string();
         let (field, rule) = if inner.starts_with("unknown field") {
             (if path == "." { String::new() } else { path }, "unknown_field")
-        } else if inner.starts_with("missing field") {
-            (path, "required")
+        } else if let Some(name) = inner.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+            let parent = if path == "." { String::new() } else { format!("{path}.") };
+            (format!("{parent}{name}"), "required")
         } else if inner.starts_with("unknown variant") {
             (path, "unknown_enum_value")
         } else {
@@ -120,6 +121,13 @@ fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
         }
         other => *target = other.clone(),
     }
+}
+
+/// Authorization before decoding, so a caller who may not write learns that first (the core
+/// checks again). `municipalityCode` is read from the raw body.
+fn pre_authorize(p: &Principal, body: &serde_json::Value, action: fn(&str) -> Action<'_>) -> ApiResult<()> {
+    let m = body.get("municipalityCode").and_then(|v| v.as_str()).unwrap_or("").trim();
+    Ok(auth::authorize(p, action(m))?)
 }
 
 fn parse_id(s: &str) -> ApiResult<Uuid> {
@@ -273,6 +281,7 @@ async fn get_facility(State(reg): State<Registry>, Extension(p): Extension<Princ
 }
 
 async fn create_facility(State(reg): State<Registry>, Extension(p): Extension<Principal>, JsonBody(body): JsonBody) -> ApiResult<Response> {
+    pre_authorize(&p, &body, |m| Action::CreateFacility(m))?;
     reject_read_only(&body)?;
     let input = decode(body)?;
     let f = reg.create_facility(&p, &input).await?;
@@ -290,6 +299,7 @@ async fn patch_facility(
     let expected = if_match(&headers)?;
     reject_read_only(&patch)?;
     let current = reg.get_facility(&p, id).await?;
+    auth::authorize(&p, Action::UpdateFacility(&current.municipality_code))?;
     let expected = match expected {
         IfMatch::Absent => return Err(ApiError::PreconditionRequired),
         IfMatch::Any => current.version,
@@ -400,6 +410,7 @@ async fn patch_association(
     let expected = if_match(&headers)?;
     reject_read_only(&patch)?;
     let current = reg.get_association(&p, id).await?;
+    auth::authorize(&p, Action::UpdateAssociation(&current.municipality_code))?;
     let expected = match expected {
         IfMatch::Absent => return Err(ApiError::PreconditionRequired),
         IfMatch::Any => current.version,

@@ -176,8 +176,10 @@ async fn facility_validation_rules_are_reachable_from_rest() {
         let got = rules(&b);
         assert!(got.iter().any(|(f, r)| (f == field || (field == "body" && f == "colour")) && r == rule), "{field}/{rule} not in {got:?}");
     }
-    let (s, _, b) = c.send(Method::POST, "/v1/facilities", &keys.editor_0180, Some(json!({"name": "x"})), None).await;
-    assert_eq!((s.as_u16(), rules(&b)[0].1.as_str()), (400, "required"));
+    let (s, _, b) = c.send(Method::POST, "/v1/facilities", &keys.admin, Some(json!({"name": "x"})), None).await;
+    assert_eq!((s.as_u16(), rules(&b)), (400, vec![("municipalityCode".into(), "required".into())]));
+    let (s, _, _) = c.send(Method::POST, "/v1/facilities", "", Some(json!({"name": "x"})), None).await;
+    assert_eq!(s, 401, "authentication comes before validation");
     assert_eq!(app.db.count("SELECT count(*) AS n FROM facilities").await, 0, "nothing was written");
 }
 

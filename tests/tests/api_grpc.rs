@@ -1,0 +1,397 @@
+//! gRPC end to end through a real socket with tonic clients: every RPC's happy path, not
+//! found, invalid input (with google.rpc.BadRequest details), wrong role, stale version
+//! (PreconditionFailure) and paging; plus health and reflection.
+
+use grpc_api::proto::v1 as pb;
+use grpc_api::proto::v1::association_service_client::AssociationServiceClient;
+use grpc_api::proto::v1::facility_service_client::FacilityServiceClient;
+use grpc_api::proto::v1::municipality_service_client::MunicipalityServiceClient;
+use tests::{TestApp, fixtures, with_key};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+fn facility_pb(code: &str, name: &str) -> pb::Facility {
+    let f = fixtures::facility(code, name);
+    pb::Facility {
+        municipality_code: f.municipality_code,
+        name: f.name,
+        description: f.description,
+        category: f.category,
+        activities: f.activities,
+        location: f.location.map(|l| pb::LatLon { lat: l.lat, lon: l.lon }),
+        address: Some(pb::Address { street: f.address.street, postal_code: f.address.postal_code, locality: f.address.locality }),
+        ownership: pb::Ownership::Municipal as i32,
+        accessibility: vec![pb::Accessibility::StepFreeEntrance as i32],
+        contact: Some(pb::Contact { email: f.contact.email, phone: f.contact.phone, website: None }),
+        units: vec![pb::Unit {
+            name: "Hall A".into(),
+            category: "sports_hall".into(),
+            capacity: Some(300),
+            area_m2: Some(1200.0),
+            bookable: true,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn association_pb(code: &str, n: u32) -> pb::Association {
+    let a = fixtures::association(code, n);
+    pb::Association {
+        org_number: a.org_number,
+        name: a.name,
+        municipality_code: a.municipality_code,
+        activities: a.activities,
+        contact: Some(pb::Contact { email: a.contact.email, ..Default::default() }),
+        member_statistics: Some(pb::MemberStatistics {
+            year: 2025,
+            counts: vec![pb::MemberCount { age_band: pb::AgeBand::AgeBand13To20 as i32, gender: pb::Gender::Female as i32, count: 12 }],
+        }),
+        contact_persons: vec![pb::ContactPerson {
+            name: "Karin Karlsson".into(),
+            role: "kassör".into(),
+            email: None,
+            phone: Some("0701234567".into()),
+        }],
+        ..Default::default()
+    }
+}
+
+fn violations(s: &tonic::Status) -> Vec<(String, String)> {
+    s.get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| (v.field.clone(), v.reason.clone())).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn municipality_service() {
+    let app = TestApp::start().await;
+    let mut c = MunicipalityServiceClient::new(app.channel().await);
+    let all = c.list_municipalities(pb::ListMunicipalitiesRequest::default()).await.unwrap().into_inner();
+    assert_eq!(all.municipalities.len(), 290);
+    let lan = c.list_municipalities(pb::ListMunicipalitiesRequest { county_code: "18".into() }).await.unwrap().into_inner();
+    assert_eq!(lan.municipalities.len(), 12);
+    let m = c.get_municipality(pb::GetMunicipalityRequest { code: "2480".into() }).await.unwrap().into_inner().municipality.unwrap();
+    assert_eq!((m.name.as_str(), m.county_name.as_str()), ("Umeå", "Västerbottens län"));
+    let e = c.get_municipality(pb::GetMunicipalityRequest { code: "9999".into() }).await.unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    assert!(e.get_error_details().resource_info().is_some());
+    let e = c.get_municipality(pb::GetMunicipalityRequest { code: "x".into() }).await.unwrap_err();
+    assert_eq!((e.code(), violations(&e)), (Code::InvalidArgument, vec![("code".into(), "FORMAT".into())]));
+}
+
+#[tokio::test]
+async fn facility_service() {
+    let app = TestApp::start().await;
+    let keys = app.keys().await;
+    let mut c = FacilityServiceClient::new(app.channel().await);
+
+    // Create: editors of their own municipality only.
+    let req = pb::CreateFacilityRequest { facility: Some(facility_pb("0180", "Hall")) };
+    assert_eq!(c.create_facility(with_key(req.clone(), "")).await.unwrap_err().code(), Code::Unauthenticated);
+    assert_eq!(c.create_facility(with_key(req.clone(), &keys.editor_1480)).await.unwrap_err().code(), Code::PermissionDenied);
+    assert_eq!(c.create_facility(with_key(req.clone(), &keys.vendor)).await.unwrap_err().code(), Code::PermissionDenied);
+    let created = c.create_facility(with_key(req, &keys.editor_0180)).await.unwrap().into_inner().facility.unwrap();
+    assert_eq!(created.version, 1);
+    assert_eq!(created.units[0].area_m2, Some(1200.0));
+
+    // Get.
+    let got = c.get_facility(pb::GetFacilityRequest { id: created.id.clone() }).await.unwrap().into_inner().facility.unwrap();
+    assert_eq!(got, created);
+    let e = c.get_facility(pb::GetFacilityRequest { id: "0199b6e4-0000-7000-8000-000000000000".into() }).await.unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    let e = c.get_facility(pb::GetFacilityRequest { id: "nope".into() }).await.unwrap_err();
+    assert_eq!((e.code(), violations(&e)), (Code::InvalidArgument, vec![("id".into(), "FORMAT".into())]));
+
+    // Update with a field mask: only the name changes, although the message carries other values.
+    let mut change = created.clone();
+    change.name = "Renamed".into();
+    change.description = "not in the mask".into();
+    let mask = Some(prost_types::FieldMask { paths: vec!["name".into()] });
+    let upd = pb::UpdateFacilityRequest { facility: Some(change.clone()), update_mask: mask.clone(), expected_version: 1 };
+    assert_eq!(c.update_facility(with_key(upd.clone(), &keys.editor_1480)).await.unwrap_err().code(), Code::PermissionDenied);
+    let updated = c.update_facility(with_key(upd.clone(), &keys.editor_0180)).await.unwrap().into_inner().facility.unwrap();
+    assert_eq!((updated.name.as_str(), updated.description.as_str(), updated.version), ("Renamed", created.description.as_str(), 2));
+    // Stale version.
+    let e = c.update_facility(with_key(upd, &keys.editor_0180)).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    let pf = e.get_error_details().precondition_failure().unwrap().violations[0].clone();
+    assert_eq!((pf.r#type.as_str(), pf.description.as_str()), ("VERSION", "expected version 1, current version 2"));
+    // Version required; unknown mask paths; invalid values with every violation.
+    let e = c
+        .update_facility(with_key(
+            pb::UpdateFacilityRequest { facility: Some(change.clone()), update_mask: None, expected_version: 0 },
+            &keys.editor_0180,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&e), vec![("expectedVersion".into(), "REQUIRED".into())]);
+    let bad_mask = Some(prost_types::FieldMask { paths: vec!["version".into()] });
+    let e = c
+        .update_facility(with_key(
+            pb::UpdateFacilityRequest { facility: Some(change.clone()), update_mask: bad_mask, expected_version: 2 },
+            &keys.editor_0180,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&e), vec![("updateMask.paths[0]".into(), "UNKNOWN_FIELD".into())]);
+    let mut invalid = change.clone();
+    invalid.name = String::new();
+    invalid.location = Some(pb::LatLon { lat: 18.07, lon: 59.33 });
+    invalid.ownership = 0;
+    invalid.accessibility = vec![42];
+    let e = c
+        .update_facility(with_key(
+            pb::UpdateFacilityRequest { facility: Some(invalid), update_mask: None, expected_version: 2 },
+            &keys.editor_0180,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let v = violations(&e);
+    assert!(
+        v.contains(&("ownership".into(), "REQUIRED".into())) && v.contains(&("accessibility[0]".into(), "UNKNOWN_ENUM_VALUE".into())),
+        "{v:?}"
+    );
+    let mut invalid = change.clone();
+    invalid.name = String::new();
+    invalid.location = Some(pb::LatLon { lat: 18.07, lon: 59.33 });
+    invalid.units[0].capacity = Some(-3);
+    let e = c
+        .update_facility(with_key(
+            pb::UpdateFacilityRequest { facility: Some(invalid), update_mask: None, expected_version: 2 },
+            &keys.editor_0180,
+        ))
+        .await
+        .unwrap_err();
+    let v = violations(&e);
+    for expected in [("name", "REQUIRED"), ("location.lat", "OUTSIDE_SWEDEN"), ("units[0].capacity", "OUT_OF_RANGE")] {
+        assert!(v.contains(&(expected.0.into(), expected.1.into())), "{expected:?} not in {v:?}");
+    }
+
+    // Batch get and list with paging.
+    for i in 0..6 {
+        c.create_facility(with_key(pb::CreateFacilityRequest { facility: Some(facility_pb("0180", &format!("H{i}"))) }, &keys.admin))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = c
+            .list_facilities(pb::ListFacilitiesRequest {
+                page_size: 3,
+                page_token: token,
+                municipality_code: "0180".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        seen.extend(page.facilities.into_iter().map(|f| f.id));
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!((seen.len(), sorted.len()), (7, 7), "no duplicates or gaps");
+    let e = c.list_facilities(pb::ListFacilitiesRequest { activity: "quidditch".into(), ..Default::default() }).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("activity".into(), "UNKNOWN_CODE".into())]);
+    let batch =
+        c.batch_get_facilities(pb::BatchGetFacilitiesRequest { ids: vec![seen[3].clone(), seen[0].clone()] }).await.unwrap().into_inner();
+    assert_eq!(batch.facilities.iter().map(|f| f.id.clone()).collect::<Vec<_>>(), vec![seen[3].clone(), seen[0].clone()]);
+
+    // Delete.
+    let del = pb::DeleteFacilityRequest { id: created.id.clone(), expected_version: 1 };
+    assert_eq!(c.delete_facility(with_key(del, &keys.editor_0180)).await.unwrap_err().code(), Code::FailedPrecondition);
+    let del = pb::DeleteFacilityRequest { id: created.id.clone(), expected_version: 2 };
+    assert_eq!(c.delete_facility(with_key(del.clone(), &keys.editor_1480)).await.unwrap_err().code(), Code::PermissionDenied);
+    c.delete_facility(with_key(del.clone(), &keys.editor_0180)).await.unwrap();
+    assert_eq!(c.delete_facility(with_key(del, &keys.editor_0180)).await.unwrap_err().code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn association_service() {
+    let app = TestApp::start().await;
+    let keys = app.keys().await;
+    let mut c = AssociationServiceClient::new(app.channel().await);
+    let req = pb::CreateAssociationRequest { association: Some(association_pb("0180", 5)) };
+    assert_eq!(c.create_association(with_key(req.clone(), &keys.editor_1480)).await.unwrap_err().code(), Code::PermissionDenied);
+    let a = c.create_association(with_key(req.clone(), &keys.editor_0180)).await.unwrap().into_inner().association.unwrap();
+    assert_eq!(a.registration.as_ref().unwrap().status, pb::RegistrationStatus::Pending as i32);
+    assert!(a.contact_persons.is_empty(), "no personal data without the scope");
+    let e = c.create_association(with_key(req, &keys.editor_0180)).await.unwrap_err();
+    assert_eq!((e.code(), violations(&e)), (Code::AlreadyExists, vec![("orgNumber".into(), "UNIQUE".into())]));
+    let mut bad = association_pb("0180", 6);
+    bad.org_number = "802004-5420".into();
+    bad.member_statistics.as_mut().unwrap().counts[0].age_band = 0;
+    let e = c.create_association(with_key(pb::CreateAssociationRequest { association: Some(bad) }, &keys.editor_0180)).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("memberStatistics.counts[0].ageBand".into(), "REQUIRED".into())]);
+    let mut bad = association_pb("0180", 6);
+    bad.org_number = "802004-5420".into();
+    let e = c.create_association(with_key(pb::CreateAssociationRequest { association: Some(bad) }, &keys.editor_0180)).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("orgNumber".into(), "CHECKSUM".into())]);
+
+    // Pending: hidden.
+    assert_eq!(c.get_association(pb::GetAssociationRequest { id: a.id.clone() }).await.unwrap_err().code(), Code::NotFound);
+    // Decisions.
+    let e = c
+        .reject_registration(with_key(
+            pb::RejectRegistrationRequest { id: a.id.clone(), reason: "".into(), expected_version: 0 },
+            &keys.editor_0180,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&e), vec![("reason".into(), "REQUIRED".into())]);
+    let asked = c
+        .request_completion(with_key(
+            pb::RequestCompletionRequest { id: a.id.clone(), message: "Add statutes".into(), expected_version: 1 },
+            &keys.editor_0180,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .association
+        .unwrap();
+    assert_eq!(asked.registration.unwrap().status, pb::RegistrationStatus::NeedsCompletion as i32);
+    assert_eq!(
+        c.approve_registration(with_key(pb::ApproveRegistrationRequest { id: a.id.clone(), expected_version: 1 }, &keys.editor_0180))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::FailedPrecondition
+    );
+    assert_eq!(
+        c.approve_registration(with_key(pb::ApproveRegistrationRequest { id: a.id.clone(), expected_version: 0 }, &keys.national_body))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+    let approved = c
+        .approve_registration(with_key(pb::ApproveRegistrationRequest { id: a.id.clone(), expected_version: 2 }, &keys.editor_0180))
+        .await
+        .unwrap()
+        .into_inner()
+        .association
+        .unwrap();
+    assert_eq!(approved.registration.unwrap().status, pb::RegistrationStatus::Approved as i32);
+    let e = c
+        .reject_registration(with_key(
+            pb::RejectRegistrationRequest { id: a.id.clone(), reason: "late".into(), expected_version: 0 },
+            &keys.editor_0180,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "an approved registration cannot be rejected");
+
+    // Reads by role.
+    let public = c.get_association(pb::GetAssociationRequest { id: a.id.clone() }).await.unwrap().into_inner().association.unwrap();
+    assert!(public.member_statistics.is_none() && public.contact_persons.is_empty());
+    let nb = c
+        .get_association(with_key(pb::GetAssociationRequest { id: a.id.clone() }, &keys.national_body))
+        .await
+        .unwrap()
+        .into_inner()
+        .association
+        .unwrap();
+    assert!(nb.member_statistics.is_some());
+    let pd = c
+        .get_association(with_key(pb::GetAssociationRequest { id: a.id.clone() }, &keys.editor_0180_pd))
+        .await
+        .unwrap()
+        .into_inner()
+        .association
+        .unwrap();
+    assert_eq!(pd.contact_persons[0].name, "Karin Karlsson");
+    let by_org = c
+        .get_association_by_org_number(pb::GetAssociationByOrgNumberRequest { org_number: a.org_number.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_org.association.unwrap().id, a.id);
+    let e = c.get_association_by_org_number(pb::GetAssociationByOrgNumberRequest { org_number: "123".into() }).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("orgNumber".into(), "FORMAT".into())]);
+
+    // List with a status filter and paging; unknown enum values are refused.
+    for n in 10..14 {
+        c.create_association(with_key(pb::CreateAssociationRequest { association: Some(association_pb("0180", n)) }, &keys.admin))
+            .await
+            .unwrap();
+    }
+    let mut seen = 0;
+    let mut token = String::new();
+    loop {
+        let page = c
+            .list_associations(with_key(
+                pb::ListAssociationsRequest {
+                    status: pb::RegistrationStatus::Pending as i32,
+                    page_size: 3,
+                    page_token: token,
+                    ..Default::default()
+                },
+                &keys.admin,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        seen += page.associations.len();
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(seen, 4);
+    let e = c.list_associations(pb::ListAssociationsRequest { status: 99, ..Default::default() }).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("status".into(), "UNKNOWN_ENUM_VALUE".into())]);
+
+    // Update with a mask, then delete.
+    let mut change = approved_clone(&a);
+    change.name = "Renamed".into();
+    let upd = pb::UpdateAssociationRequest {
+        association: Some(change),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["name".into()] }),
+        expected_version: 3,
+    };
+    assert_eq!(c.update_association(with_key(upd.clone(), &keys.editor_1480)).await.unwrap_err().code(), Code::PermissionDenied);
+    let updated = c.update_association(with_key(upd.clone(), &keys.editor_0180)).await.unwrap().into_inner().association.unwrap();
+    assert_eq!((updated.name.as_str(), updated.version), ("Renamed", 4));
+    assert_eq!(c.update_association(with_key(upd, &keys.editor_0180)).await.unwrap_err().code(), Code::FailedPrecondition);
+    let full = c
+        .get_association(with_key(pb::GetAssociationRequest { id: a.id.clone() }, &keys.editor_0180_pd))
+        .await
+        .unwrap()
+        .into_inner()
+        .association
+        .unwrap();
+    assert_eq!(full.contact_persons.len(), 1, "an update without the scope keeps contact persons");
+    c.delete_association(with_key(pb::DeleteAssociationRequest { id: a.id.clone(), expected_version: 4 }, &keys.editor_0180))
+        .await
+        .unwrap();
+    assert_eq!(c.get_association(with_key(pb::GetAssociationRequest { id: a.id }, &keys.admin)).await.unwrap_err().code(), Code::NotFound);
+}
+
+fn approved_clone(a: &pb::Association) -> pb::Association {
+    pb::Association { id: a.id.clone(), ..Default::default() }
+}
+
+#[tokio::test]
+async fn health_and_reflection() {
+    let app = TestApp::start().await;
+    let mut health = tonic_health::pb::health_client::HealthClient::new(app.channel().await);
+    for service in ["", "registry.v1.FacilityService", "registry.v1.AssociationService", "registry.v1.MunicipalityService"] {
+        let r = health.check(tonic_health::pb::HealthCheckRequest { service: service.into() }).await.unwrap().into_inner();
+        assert_eq!(r.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32, "{service}");
+    }
+    let e = health.check(tonic_health::pb::HealthCheckRequest { service: "nope".into() }).await.unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    let invalid_key = MunicipalityServiceClient::new(app.channel().await)
+        .list_municipalities(with_key(pb::ListMunicipalitiesRequest::default(), "rk_00000000_wrong"))
+        .await
+        .unwrap_err();
+    assert_eq!(invalid_key.code(), Code::Unauthenticated);
+}

@@ -1,0 +1,148 @@
+//! Protection of the one port: rate limits on both protocols, oversize bodies, slow clients,
+//! malformed JSON and protobuf, unknown enum values, load shedding and timeouts. After each,
+//! the server must still be healthy.
+
+use std::time::Duration;
+
+use grpc_api::limits::RateQuotas;
+use grpc_api::proto::v1 as pb;
+use grpc_api::proto::v1::facility_service_client::FacilityServiceClient;
+use grpc_api::proto::v1::municipality_service_client::MunicipalityServiceClient;
+use grpc_api::server::ServerConfig;
+use tests::{TestApp, with_key};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+async fn healthy(app: &TestApp) {
+    let r = app.http().get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the server is still healthy");
+}
+
+#[tokio::test]
+async fn a_burst_over_quota_is_refused_on_both_protocols_and_other_keys_are_unaffected() {
+    let app =
+        TestApp::start_with(ServerConfig { rate: RateQuotas { editor: 1, ..RateQuotas::default() }, ..ServerConfig::default() }).await;
+    let a = app.key("editor", Some("0180"), false).await;
+    let b = app.key("editor", Some("0180"), false).await;
+    // REST: a quota of 1/s with a burst of 2 cannot serve 10 requests in a row.
+    let mut refused = None;
+    for _ in 0..10 {
+        let r = app.http().get(app.url("/v1/municipalities/0180")).header("x-api-key", &a).send().await.unwrap();
+        if r.status() == 429 {
+            refused = Some(r);
+            break;
+        }
+        assert_eq!(r.status(), 200);
+    }
+    let r = refused.expect("the burst was refused");
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["type"], "/problems/rate-limited");
+    // gRPC draws on the same bucket.
+    let mut mc = MunicipalityServiceClient::new(app.channel().await);
+    let mut status = None;
+    for _ in 0..10 {
+        match mc.get_municipality(with_key(pb::GetMunicipalityRequest { code: "0180".into() }, &a)).await {
+            Ok(_) => {}
+            Err(s) => {
+                status = Some(s);
+                break;
+            }
+        }
+    }
+    let s = status.expect("gRPC was refused too");
+    assert_eq!(s.code(), Code::ResourceExhausted);
+    assert!(s.get_error_details().retry_info().unwrap().retry_delay.unwrap() > Duration::ZERO);
+    // Another key has its own budget.
+    assert_eq!(app.http().get(app.url("/v1/municipalities/0180")).header("x-api-key", &b).send().await.unwrap().status(), 200);
+    mc.get_municipality(with_key(pb::GetMunicipalityRequest { code: "0180".into() }, &b)).await.unwrap();
+}
+
+#[tokio::test]
+async fn oversize_malformed_and_wrongly_typed_requests_get_clear_errors() {
+    let app = TestApp::start_with(ServerConfig { body_limit: 64 * 1024, ..ServerConfig::default() }).await;
+    let admin = app.key("admin", None, false).await;
+    let post = |body: Vec<u8>, ct: &'static str| {
+        app.http().post(app.url("/v1/facilities")).header("x-api-key", admin.clone()).header("content-type", ct).body(body).send()
+    };
+    // Oversize JSON.
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(100 * 1024));
+    let r = post(big.into_bytes(), "application/json").await.unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["type"], "/problems/payload-too-large");
+    // Malformed JSON and wrong media type.
+    let r = post(b"{\"name\": ".to_vec(), "application/json").await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["type"], "/problems/malformed-request");
+    let r = post(b"name=x".to_vec(), "application/x-www-form-urlencoded").await.unwrap();
+    assert_eq!(r.status(), 415);
+    let r = post(b"[1, 2]".to_vec(), "application/json").await.unwrap();
+    assert_eq!(r.status(), 400);
+    // Oversize gRPC message.
+    let mut fc = FacilityServiceClient::new(app.channel().await);
+    let huge = pb::Facility { name: "x".repeat(100 * 1024), ..Default::default() };
+    let e = fc.create_facility(with_key(pb::CreateFacilityRequest { facility: Some(huge) }, &admin)).await.unwrap_err();
+    assert_eq!(e.code(), Code::OutOfRange, "{e:?}");
+    assert!(e.message().contains("too large"), "{}", e.message());
+    // Unknown enum value over gRPC.
+    let f =
+        pb::Facility { municipality_code: "0180".into(), name: "x".into(), category: "gym".into(), ownership: 42, ..Default::default() };
+    let e = fc.create_facility(with_key(pb::CreateFacilityRequest { facility: Some(f) }, &admin)).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert_eq!(e.get_error_details().bad_request().unwrap().field_violations[0].reason, "UNKNOWN_ENUM_VALUE");
+    // Malformed protobuf: a gRPC frame whose payload is not a GetFacilityRequest.
+    let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let mut frame = vec![0u8, 0, 0, 0, 5];
+    frame.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff]);
+    let r = h2
+        .post(app.url("/registry.v1.FacilityService/GetFacility"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(frame)
+        .send()
+        .await
+        .unwrap();
+    let grpc_status = r.headers().get("grpc-status").map(|v| v.to_str().unwrap().to_string());
+    let message = r.headers().get("grpc-message").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    assert_eq!(grpc_status.as_deref(), Some("13"), "decode failures are reported, not hung up on: {message}");
+    assert!(message.to_lowercase().contains("decode"), "{message}");
+    healthy(&app).await;
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM facilities").await, 0);
+}
+
+#[tokio::test]
+async fn a_slow_client_is_cut_off_and_others_are_served() {
+    let app = TestApp::start_with(ServerConfig { header_timeout: Duration::from_millis(500), ..ServerConfig::default() }).await;
+    let mut slow = tokio::net::TcpStream::connect(app.server.addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n").await.unwrap();
+    // Headers never finish; the server closes the connection after the header timeout.
+    let mut buf = [0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(30), slow.read(&mut buf)).await.expect("the server did not cut the slow client off");
+    let n = n.unwrap_or(0);
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(n == 0 || text.starts_with("HTTP/1.1 408"), "{text}");
+    healthy(&app).await;
+}
+
+#[tokio::test]
+async fn overload_is_shed_at_once_and_slow_requests_time_out() {
+    let app =
+        TestApp::start_with(ServerConfig { max_concurrent: 1, request_timeout: Duration::from_secs(2), ..ServerConfig::default() }).await;
+    // A request whose body never completes holds the only slot.
+    let mut hog = tokio::net::TcpStream::connect(app.server.addr).await.unwrap();
+    hog.write_all(b"POST /v1/facilities HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"na")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = app.http().get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 503, "shed at once, not queued");
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["type"], "/problems/overloaded");
+    // The hog gets 504 when its time is up.
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(30), hog.read(&mut buf)).await.expect("the hog was not timed out").unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 504"), "{text}");
+    healthy(&app).await;
+}
