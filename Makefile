@@ -16,7 +16,7 @@ else
 TEST_CMD := cargo test --workspace --no-fail-fast
 endif
 
-.PHONY: demo test lint deps build
+.PHONY: demo test lint deps build openapi
 
 deps:
 	@scripts/install-deps.sh
@@ -34,10 +34,16 @@ demo: build
 	echo "starting the registry with demo data on http://$(LISTEN) (Ctrl-C stops it)"; \
 	"$(CARGO_TARGET_DIR)/debug/registry" demo --listen "$(LISTEN)" --data-dir "$$data_dir"
 
-## make test: every test of the workspace against a throwaway PostgreSQL + PostGIS.
+## make test: every test of the workspace against a throwaway PostgreSQL + PostGIS, plus the
+## interop tests with Python's grpcio and schemathesis (installed into a virtualenv).
 test: deps
+	@scripts/python-tools.sh
 	cargo build --workspace --tests --bins
 	scripts/with-test-db.sh $(TEST_CMD)
+
+## make openapi: regenerate the committed OpenAPI document from the code.
+openapi:
+	cargo run --quiet --bin registry -- openapi > grpc-api/openapi.json
 
 lint:
 	cargo fmt --all -- --check

@@ -31,6 +31,8 @@ enum Command {
     },
     /// Load the demo dataset (15 pilot municipalities) idempotently, then serve like `serve`.
     Demo(ServeArgs),
+    /// Print the OpenAPI 3.1 document of the REST API (as served at /openapi.json).
+    Openapi,
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -140,6 +142,10 @@ enum KeysCommand {
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Openapi => {
+            print!("{}", grpc_api::openapi::json());
+            Ok(())
+        }
         Command::Serve(args) => serve(args, false).await,
         Command::Demo(args) => serve(args, true).await,
         Command::Migrate { db } => {

@@ -8,6 +8,7 @@ pub mod errors;
 pub mod grpc;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod proto;
 pub mod rest;
 pub mod server;

@@ -14,7 +14,10 @@ use registry_core::service::{AssociationFilter, FacilityFilter, PageRequest};
 use registry_core::{Error, Registry};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+
+use crate::openapi::{AssociationPatch, Errors, FacilityPatch};
 
 use crate::convert;
 use crate::errors::ApiError;
@@ -187,18 +190,25 @@ fn query<T: DeserializeOwned>(q: Result<Query<T>, axum::extract::rejection::Quer
 
 // ---- municipalities ----
 
-#[derive(Deserialize)]
+/// Query of `GET /v1/municipalities`.
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct MunicipalityQuery {
+#[into_params(parameter_in = Query)]
+pub struct MunicipalityQuery {
+    /// Only municipalities of this two-digit county (län) code, e.g. `18`.
     county_code: Option<String>,
 }
 
-#[derive(Serialize)]
-struct MunicipalityList {
+/// The municipalities, ordered by code.
+#[derive(Serialize, ToSchema)]
+pub struct MunicipalityList {
+    /// The municipalities.
     municipalities: Vec<registry_core::codes::Municipality>,
 }
 
-async fn list_municipalities(
+/// Lists the 290 municipalities.
+#[utoipa::path(get, path = "/v1/municipalities", tag = "municipalities", params(MunicipalityQuery), responses((status = 200, description = "All municipalities (kommuner), or those of one county", body = MunicipalityList), Errors))]
+pub async fn list_municipalities(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     q: Result<Query<MunicipalityQuery>, axum::extract::rejection::QueryRejection>,
@@ -208,7 +218,9 @@ async fn list_municipalities(
     Ok(Json(MunicipalityList { municipalities }).into_response())
 }
 
-async fn get_municipality(
+/// Gets one municipality.
+#[utoipa::path(get, path = "/v1/municipalities/{code}", tag = "municipalities", params(("code" = String, Path, pattern = "^[0-9]{4}$", description = "Four-digit municipality code, e.g. 1880")), responses((status = 200, description = "The municipality", body = registry_core::codes::Municipality), Errors))]
+pub async fn get_municipality(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     Path(code): Path<String>,
@@ -218,21 +230,32 @@ async fn get_municipality(
 
 // ---- facilities ----
 
-#[derive(Deserialize)]
+/// Filters and paging of `GET /v1/facilities`; all optional, combined with AND.
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct FacilityQuery {
+#[into_params(parameter_in = Query)]
+pub struct FacilityQuery {
+    /// Only facilities of this four-digit municipality code.
     municipality_code: Option<String>,
+    /// Only facilities of this category code, e.g. `sports_hall`.
     category: Option<String>,
+    /// Only facilities offering this activity code, e.g. `floorball`.
     activity: Option<String>,
+    /// Only facilities changed at or after this RFC 3339 time.
     updated_since: Option<String>,
+    /// Items per page: 0 or absent means 50; above 500 is served as 500.
     page_size: Option<i32>,
+    /// `nextPageToken` of the previous page.
     page_token: Option<String>,
 }
 
-#[derive(Serialize)]
+/// One page of facilities, ordered by id.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct FacilityList {
+pub struct FacilityList {
+    /// The facilities.
     facilities: Vec<registry_core::model::Facility>,
+    /// Token for the next page; empty on the last page.
     next_page_token: String,
 }
 
@@ -240,7 +263,9 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty())
 }
 
-async fn list_facilities(
+/// Lists facilities.
+#[utoipa::path(get, path = "/v1/facilities", tag = "facilities", params(FacilityQuery), responses((status = 200, description = "One page of facilities", body = FacilityList), Errors))]
+pub async fn list_facilities(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     q: Result<Query<FacilityQuery>, axum::extract::rejection::QueryRejection>,
@@ -258,13 +283,18 @@ async fn list_facilities(
     Ok(Json(FacilityList { facilities: page.items, next_page_token: page.next_page_token }).into_response())
 }
 
-#[derive(Deserialize)]
+/// Body of `POST /v1/facilities:batchGet`.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct BatchGet {
+pub struct BatchGet {
+    /// Facility ids (UUIDs); at most 500.
+    #[schema(value_type = Vec<uuid::Uuid>, max_items = 500)]
     ids: Vec<String>,
 }
 
-async fn batch_get_facilities(
+/// Gets up to 500 facilities by id.
+#[utoipa::path(post, path = "/v1/facilities:batchGet", tag = "facilities", request_body = BatchGet, responses((status = 200, description = "The facilities found, in the order asked", body = FacilityList), Errors))]
+pub async fn batch_get_facilities(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     JsonBody(body): JsonBody,
@@ -275,12 +305,20 @@ async fn batch_get_facilities(
     Ok(Json(FacilityList { facilities, next_page_token: String::new() }).into_response())
 }
 
-async fn get_facility(State(reg): State<Registry>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult<Response> {
+/// Gets one facility.
+#[utoipa::path(get, path = "/v1/facilities/{id}", tag = "facilities", params(("id" = uuid::Uuid, Path, description = "Id (UUID)")), responses((status = 200, description = "The facility", body = registry_core::model::Facility, headers(("ETag" = String, description = "The version, quoted, for If-Match"))), Errors))]
+pub async fn get_facility(State(reg): State<Registry>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult<Response> {
     let f = reg.get_facility(&p, parse_id(&id)?).await?;
     Ok(resource(StatusCode::OK, f.version, None, f))
 }
 
-async fn create_facility(State(reg): State<Registry>, Extension(p): Extension<Principal>, JsonBody(body): JsonBody) -> ApiResult<Response> {
+/// Creates a facility.
+#[utoipa::path(post, path = "/v1/facilities", tag = "facilities", request_body = registry_core::model::FacilityInput, responses((status = 201, description = "Created", body = registry_core::model::Facility, headers(("ETag" = String, description = "The version, quoted"), ("Location" = String, description = "URL of the new facility"))), Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn create_facility(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
     pre_authorize(&p, &body, |m| Action::CreateFacility(m))?;
     reject_read_only(&body)?;
     let input = decode(body)?;
@@ -288,7 +326,9 @@ async fn create_facility(State(reg): State<Registry>, Extension(p): Extension<Pr
     Ok(resource(StatusCode::CREATED, f.version, Some(format!("/v1/facilities/{}", f.id)), f))
 }
 
-async fn patch_facility(
+/// Changes a facility (needs If-Match).
+#[utoipa::path(patch, path = "/v1/facilities/{id}", tag = "facilities", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (from ETag); required for PATCH, optional for the others")), request_body(content = FacilityPatch, content_type = "application/merge-patch+json", description = "JSON merge patch (RFC 7396): fields to change; null removes an optional field"), responses((status = 200, description = "The updated facility", body = registry_core::model::Facility, headers(("ETag" = String, description = "The version, quoted, for If-Match"))), Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn patch_facility(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
@@ -312,7 +352,9 @@ async fn patch_facility(
     Ok(resource(StatusCode::OK, f.version, None, f))
 }
 
-async fn delete_facility(
+/// Deletes a facility.
+#[utoipa::path(delete, path = "/v1/facilities/{id}", tag = "facilities", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (from ETag); required for PATCH, optional for the others")), responses((status = 204, description = "Deleted"), Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn delete_facility(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
@@ -328,25 +370,38 @@ async fn delete_facility(
 
 // ---- associations ----
 
-#[derive(Deserialize)]
+/// Filters and paging of `GET /v1/associations`; all optional, combined with AND.
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct AssociationQuery {
+#[into_params(parameter_in = Query)]
+pub struct AssociationQuery {
+    /// Only associations of this four-digit municipality code.
     municipality_code: Option<String>,
+    /// Only associations with this activity code.
     activity: Option<String>,
+    /// Only registrations in this status, e.g. `REGISTRATION_STATUS_APPROVED`.
     status: Option<String>,
+    /// Only associations changed at or after this RFC 3339 time.
     updated_since: Option<String>,
+    /// Items per page: 0 or absent means 50; above 500 is served as 500.
     page_size: Option<i32>,
+    /// `nextPageToken` of the previous page.
     page_token: Option<String>,
 }
 
-#[derive(Serialize)]
+/// One page of associations, ordered by id.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct AssociationList {
+pub struct AssociationList {
+    /// The associations, with the fields the caller may see.
     associations: Vec<registry_core::model::Association>,
+    /// Token for the next page; empty on the last page.
     next_page_token: String,
 }
 
-async fn list_associations(
+/// Lists associations.
+#[utoipa::path(get, path = "/v1/associations", tag = "associations", params(AssociationQuery), responses((status = 200, description = "One page of associations", body = AssociationList), Errors))]
+pub async fn list_associations(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     q: Result<Query<AssociationQuery>, axum::extract::rejection::QueryRejection>,
@@ -374,12 +429,20 @@ async fn list_associations(
     Ok(Json(AssociationList { associations: page.items, next_page_token: page.next_page_token }).into_response())
 }
 
-async fn get_association(State(reg): State<Registry>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult<Response> {
+/// Gets one association.
+#[utoipa::path(get, path = "/v1/associations/{id}", tag = "associations", params(("id" = uuid::Uuid, Path, description = "Id (UUID)")), responses((status = 200, description = "The association, with the fields the caller may see", body = registry_core::model::Association, headers(("ETag" = String, description = "The version, quoted, for If-Match"))), Errors))]
+pub async fn get_association(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let a = reg.get_association(&p, parse_id(&id)?).await?;
     Ok(resource(StatusCode::OK, a.version, None, a))
 }
 
-async fn get_association_by_org_number(
+/// Gets one association by organisation number.
+#[utoipa::path(get, path = "/v1/associations/by-org-number/{orgNumber}", tag = "associations", params(("orgNumber" = String, Path, pattern = "^[0-9]{6}-?[0-9]{4}$", description = "Organisation number, NNNNNN-NNNN or ten digits (with a valid Luhn check digit)")), responses((status = 200, description = "The association", body = registry_core::model::Association, headers(("ETag" = String, description = "The version, quoted, for If-Match"))), Errors))]
+pub async fn get_association_by_org_number(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     Path(org): Path<String>,
@@ -388,7 +451,9 @@ async fn get_association_by_org_number(
     Ok(resource(StatusCode::OK, a.version, None, a))
 }
 
-async fn create_association(
+/// Registers an association.
+#[utoipa::path(post, path = "/v1/associations", tag = "associations", request_body = registry_core::model::AssociationInput, responses((status = 201, description = "Registered (pending the municipality's decision)", body = registry_core::model::Association, headers(("ETag" = String, description = "The version, quoted"), ("Location" = String, description = "URL of the new association"))), Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn create_association(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     JsonBody(body): JsonBody,
@@ -399,7 +464,9 @@ async fn create_association(
     Ok(resource(StatusCode::CREATED, a.version, Some(format!("/v1/associations/{}", a.id)), a))
 }
 
-async fn patch_association(
+/// Changes an association (needs If-Match).
+#[utoipa::path(patch, path = "/v1/associations/{id}", tag = "associations", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (from ETag); required for PATCH, optional for the others")), request_body(content = AssociationPatch, content_type = "application/merge-patch+json", description = "JSON merge patch (RFC 7396)"), responses((status = 200, description = "The updated association", body = registry_core::model::Association, headers(("ETag" = String, description = "The version, quoted, for If-Match"))), Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn patch_association(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
@@ -423,7 +490,9 @@ async fn patch_association(
     Ok(resource(StatusCode::OK, a.version, None, a))
 }
 
-async fn delete_association(
+/// Deletes an association.
+#[utoipa::path(delete, path = "/v1/associations/{id}", tag = "associations", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (from ETag); required for PATCH, optional for the others")), responses((status = 204, description = "Deleted"), Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn delete_association(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
@@ -446,7 +515,9 @@ async fn decide(reg: &Registry, p: &Principal, id: &str, headers: &HeaderMap, d:
     Ok(resource(StatusCode::OK, a.version, None, a))
 }
 
-async fn approve(
+/// Approves a registration.
+#[utoipa::path(post, path = "/v1/associations/{id}/approve", tag = "associations", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (from ETag); required for PATCH, optional for the others")), responses((status = 200, description = "Approved", body = registry_core::model::Association, headers(("ETag" = String, description = "The version, quoted, for If-Match"))), Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn approve(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
@@ -455,13 +526,17 @@ async fn approve(
     decide(&reg, &p, &id, &headers, Decision::Approve).await
 }
 
-#[derive(Deserialize)]
+/// Body of a rejection.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RejectBody {
+pub struct RejectBody {
+    /// Why; shown to the association; 1–2000 characters.
     reason: String,
 }
 
-async fn reject(
+/// Rejects a registration.
+#[utoipa::path(post, path = "/v1/associations/{id}/reject", tag = "associations", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (from ETag); required for PATCH, optional for the others")), request_body = RejectBody, responses((status = 200, description = "Rejected", body = registry_core::model::Association, headers(("ETag" = String, description = "The version, quoted, for If-Match"))), Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn reject(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
@@ -472,13 +547,17 @@ async fn reject(
     decide(&reg, &p, &id, &headers, Decision::Reject { reason: b.reason }).await
 }
 
-#[derive(Deserialize)]
+/// Body of a request for completion.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CompletionBody {
+pub struct CompletionBody {
+    /// What is missing; shown to the association; 1–2000 characters.
     message: String,
 }
 
-async fn request_completion(
+/// Asks the association to complete its registration.
+#[utoipa::path(post, path = "/v1/associations/{id}/request-completion", tag = "associations", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (from ETag); required for PATCH, optional for the others")), request_body = CompletionBody, responses((status = 200, description = "Sent back for completion", body = registry_core::model::Association, headers(("ETag" = String, description = "The version, quoted, for If-Match"))), Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn request_completion(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,

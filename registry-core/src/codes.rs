@@ -14,6 +14,7 @@ pub const ACTIVITIES_CSV: &str = include_str!("../data/activities.csv");
 /// A municipality (kommun).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Municipality {
     /// Official four-digit municipality code (kommunkod), e.g. `1880` for Örebro.
     pub code: String,
@@ -28,6 +29,7 @@ pub struct Municipality {
 /// An entry of a code list with names in Swedish and English.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Code {
     /// Stable code, e.g. `sports_hall`.
     pub code: String,

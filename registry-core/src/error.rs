@@ -5,6 +5,7 @@ use std::time::Duration;
 
 /// One broken rule on one field of an input.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldViolation {
     /// Path of the field in proto3 JSON names, e.g. `address.postalCode` or `units[2].name`.
     pub field: String,

@@ -5,10 +5,13 @@ use crate::validate::Violations;
 
 /// A WGS84 position in decimal degrees.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LatLon {
-    /// Latitude, degrees north.
+    /// Latitude, degrees north (55.0–69.1 for Sweden).
+    #[cfg_attr(feature = "openapi", schema(minimum = -90, maximum = 90))]
     pub lat: f64,
-    /// Longitude, degrees east.
+    /// Longitude, degrees east (10.9–24.2 for Sweden).
+    #[cfg_attr(feature = "openapi", schema(minimum = -180, maximum = 180))]
     pub lon: f64,
 }
 

@@ -254,3 +254,13 @@ pub fn with_key<T>(msg: T, key: &str) -> tonic::Request<T> {
     }
     r
 }
+
+/// A program in the Python virtualenv that `scripts/python-tools.sh` creates
+/// (`$REGISTRY_VENV`, default `~/.cache/registry-venv`).
+pub fn venv_bin(program: &str) -> std::path::PathBuf {
+    let venv = match std::env::var_os("REGISTRY_VENV") {
+        Some(v) if !v.is_empty() => std::path::PathBuf::from(v),
+        _ => std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/registry-venv"),
+    };
+    venv.join("bin").join(program)
+}

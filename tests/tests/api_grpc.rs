@@ -395,3 +395,36 @@ async fn health_and_reflection() {
         .unwrap_err();
     assert_eq!(invalid_key.code(), Code::Unauthenticated);
 }
+
+/// gRPC-Web (what browsers speak) on the same port, over HTTP/1.1.
+#[tokio::test]
+async fn grpc_web_over_http1() {
+    use prost::Message;
+    let app = TestApp::start().await;
+    let msg = pb::ListMunicipalitiesRequest { county_code: "18".into() }.encode_to_vec();
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&(msg.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&msg);
+    let r = reqwest::Client::builder()
+        .http1_only()
+        .build()
+        .unwrap()
+        .post(app.url("/registry.v1.MunicipalityService/ListMunicipalities"))
+        .header("content-type", "application/grpc-web+proto")
+        .header("x-grpc-web", "1")
+        .body(frame)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.version(), reqwest::Version::HTTP_11);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/grpc-web"));
+    let body = r.bytes().await.unwrap();
+    assert_eq!(body[0], 0, "a data frame first");
+    let len = u32::from_be_bytes(body[1..5].try_into().unwrap()) as usize;
+    let resp = pb::ListMunicipalitiesResponse::decode(&body[5..5 + len]).unwrap();
+    assert_eq!(resp.municipalities.len(), 12);
+    let trailer = &body[5 + len..];
+    assert_eq!(trailer[0], 0x80, "then the trailers frame");
+    assert!(String::from_utf8_lossy(&trailer[5..]).contains("grpc-status:0"));
+}

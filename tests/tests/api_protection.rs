@@ -146,3 +146,34 @@ async fn overload_is_shed_at_once_and_slow_requests_time_out() {
     assert!(text.starts_with("HTTP/1.1 504"), "{text}");
     healthy(&app).await;
 }
+
+#[tokio::test]
+async fn shutdown_drains_in_flight_requests() {
+    let app = TestApp::start().await;
+    let admin = app.key("admin", None, false).await;
+    // A request in flight: headers sent, the body still coming.
+    let body = serde_json::to_vec(&tests::fixtures::facility("0180", "Drained hall")).unwrap();
+    let mut conn = tokio::net::TcpStream::connect(app.server.addr).await.unwrap();
+    let head = format!(
+        "POST /v1/facilities HTTP/1.1\r\nHost: x\r\nx-api-key: {admin}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&body[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let addr = app.server.addr;
+    let TestApp { server, db, .. } = app;
+    let stopping = tokio::spawn(server.shutdown());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // New connections are no longer accepted…
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "the listener is closed at once");
+    // …but the request in flight completes.
+    conn.write_all(&body[10..]).await.unwrap();
+    let mut buf = vec![0u8; 8192];
+    let n = tokio::time::timeout(Duration::from_secs(30), conn.read(&mut buf)).await.expect("no answer").unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 201"), "{text}");
+    drop(conn);
+    tokio::time::timeout(Duration::from_secs(60), stopping).await.expect("shutdown did not finish").unwrap().unwrap();
+    assert_eq!(db.count("SELECT count(*) AS n FROM facilities").await, 1);
+}

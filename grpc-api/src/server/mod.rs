@@ -103,6 +103,7 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/problems/{slug}", get(problem_type))
+        .route("/openapi.json", get(openapi_json))
         .fallback(|req: Request| async move { ApiError::RouteNotFound(req.uri().path().to_string()).into_response() })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
         .with_state(registry)
@@ -153,6 +154,11 @@ async fn readyz(State(registry): State<Registry>) -> Response {
         Ok(()) => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
         Err(e) => ApiError::Core(e).into_response(),
     }
+}
+
+/// The OpenAPI document.
+async fn openapi_json() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::json()).into_response()
 }
 
 /// Explains a problem type.

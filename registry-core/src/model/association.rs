@@ -59,6 +59,7 @@ text_enum! {
 /// Number of members in one age band and gender.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberCount {
     /// Age band.
     pub age_band: AgeBand,
@@ -71,6 +72,7 @@ pub struct MemberCount {
 /// Member statistics for one reporting year.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberStatistics {
     /// The year the figures are for.
     pub year: i32,
@@ -81,6 +83,7 @@ pub struct MemberStatistics {
 /// A contact person of an association: personal data, only shown with the personal-data scope.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactPerson {
     /// Full name.
     pub name: String,
@@ -98,6 +101,7 @@ pub struct ContactPerson {
 /// The state of an association's registration.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Registration {
     /// Status.
     pub status: RegistrationStatus,
@@ -112,6 +116,7 @@ pub struct Registration {
 /// An association (förening) as returned. Fields the caller may not see are absent.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Association {
     /// Association id (UUIDv7).
     pub id: Uuid,
@@ -144,12 +149,16 @@ pub struct Association {
 /// An association as written by a client.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssociationInput {
     /// Organisation number, `NNNNNN-NNNN` or ten digits.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{6}-?[0-9]{4}$"))]
     pub org_number: String,
     /// Name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: String,
     /// Municipality code.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}$"))]
     pub municipality_code: String,
     /// Activity codes.
     #[serde(default)]

@@ -40,12 +40,14 @@ text_enum! {
 /// A postal address.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Address {
     /// Street and number, e.g. `Idrottsvägen 12`.
     #[serde(default)]
     pub street: String,
-    /// Five-digit postal code (postnummer), e.g. `69231`.
+    /// Five-digit postal code (postnummer), e.g. `69231`; `692 31` is accepted on input; may be empty.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^([1-9][0-9]{2} ?[0-9]{2})?$"))]
     pub postal_code: String,
     /// Post town (postort), e.g. `Kumla`.
     #[serde(default)]
@@ -55,6 +57,7 @@ pub struct Address {
 /// Reference to the booking vendor that serves a facility (filled by federation).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VendorRef {
     /// The vendor's id in the vendor directory.
     pub vendor_id: String,
@@ -65,6 +68,7 @@ pub struct VendorRef {
 /// A bookable unit (lokal) of a facility as stored.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Unit {
     /// Unit id (UUIDv7).
     pub id: Uuid,
@@ -85,6 +89,7 @@ pub struct Unit {
 /// A unit as written by a client; `id` keeps an existing unit, no `id` creates one.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnitInput {
     /// Existing unit id to keep, or none for a new unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,6 +100,7 @@ pub struct UnitInput {
     pub category: String,
     /// Maximum number of people.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100000))]
     pub capacity: Option<i32>,
     /// Floor area in square metres.
     #[serde(default)]
@@ -111,6 +117,7 @@ fn yes() -> bool {
 /// A facility (anläggning) as stored and returned.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Facility {
     /// Facility id (UUIDv7).
     pub id: Uuid,
@@ -151,18 +158,23 @@ pub struct Facility {
 /// A facility as written by a client (create, or the full new state on update).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FacilityInput {
     /// Municipality code (kommunkod).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}$"))]
     pub municipality_code: String,
     /// Name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: String,
     /// Description.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub description: String,
     /// Facility category code.
     pub category: String,
     /// Activity codes.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     pub activities: Vec<String>,
     /// WGS84 position.
     #[serde(default)]
@@ -180,6 +192,7 @@ pub struct FacilityInput {
     pub contact: Contact,
     /// Units.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 200))]
     pub units: Vec<UnitInput>,
 }
 

@@ -1,0 +1,217 @@
+//! The OpenAPI 3.1 document of the REST API, generated from the handlers and types. It is
+//! served at `/openapi.json` and committed as `grpc-api/openapi.json`; a test fails when the
+//! committed file is stale (regenerate with `make openapi`).
+
+use registry_core::geo::LatLon;
+use registry_core::model::{Accessibility, Address, Contact, ContactPerson, MemberStatistics, Ownership, UnitInput};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
+
+use crate::rest;
+
+/// An error (RFC 9457 problem details).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Problem {
+    /// Problem type, `/problems/<slug>`; GET it for an explanation.
+    #[schema(example = "/problems/validation")]
+    r#type: String,
+    /// Short summary of the problem type.
+    title: String,
+    /// The HTTP status.
+    status: u16,
+    /// What went wrong, in English.
+    detail: String,
+    /// For validation errors and conflicts: each broken rule.
+    errors: Option<Vec<ProblemViolation>>,
+    /// For 412: the version you sent.
+    expected_version: Option<i64>,
+    /// For 412: the current version.
+    current_version: Option<i64>,
+    /// For 429 and 503: seconds to wait (also in Retry-After).
+    retry_after_seconds: Option<u64>,
+}
+
+/// One broken rule.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ProblemViolation {
+    /// The field, in JSON names, e.g. `units[2].capacity`.
+    field: Option<String>,
+    /// Stable rule id, e.g. `required`, `format`, `unknown_code`, `out_of_range`, `outside_sweden`, `unique`.
+    rule: String,
+    /// Explanation in English.
+    message: String,
+}
+
+/// Every error a call can end in, as problem+json.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum Errors {
+    /// Invalid input or malformed request; `errors` names each field and rule.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// An API key is needed, or the one sent is not valid.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthenticated(Problem),
+    /// The key's role may not do this.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+    /// No such resource (or not visible to the caller).
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+    /// The method is not supported on this resource.
+    #[response(status = 405, content_type = "application/problem+json")]
+    MethodNotAllowed(Problem),
+    /// A duplicate, or a transition that is not allowed.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(Problem),
+    /// The resource is not at the version named in If-Match.
+    #[response(status = 412, content_type = "application/problem+json")]
+    PreconditionFailed(Problem),
+    /// The body is larger than the limit (1 MiB by default).
+    #[response(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Problem),
+    /// The body is not JSON.
+    #[response(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Problem),
+    /// PATCH needs If-Match.
+    #[response(status = 428, content_type = "application/problem+json")]
+    PreconditionRequired(Problem),
+    /// Rate limit exceeded; see Retry-After.
+    #[response(status = 429, content_type = "application/problem+json")]
+    RateLimited(Problem),
+    /// Unexpected error.
+    #[response(status = 500, content_type = "application/problem+json")]
+    Internal(Problem),
+    /// Database unavailable or server overloaded; see Retry-After.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(Problem),
+    /// The request took too long.
+    #[response(status = 504, content_type = "application/problem+json")]
+    Timeout(Problem),
+}
+
+/// A JSON merge patch of a facility: the fields to change (see `FacilityInput` for their rules).
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct FacilityPatch {
+    municipality_code: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    category: Option<String>,
+    activities: Option<Vec<String>>,
+    location: Option<LatLon>,
+    address: Option<Address>,
+    ownership: Option<Ownership>,
+    accessibility: Option<Vec<Accessibility>>,
+    contact: Option<Contact>,
+    /// The complete new list of units; units listed with their `id` keep it.
+    units: Option<Vec<UnitInput>>,
+}
+
+/// A JSON merge patch of an association: the fields to change (see `AssociationInput`).
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct AssociationPatch {
+    org_number: Option<String>,
+    name: Option<String>,
+    municipality_code: Option<String>,
+    activities: Option<Vec<String>>,
+    contact: Option<Contact>,
+    member_statistics: Option<MemberStatistics>,
+    /// The complete new list; ignored for callers without the personal-data scope.
+    contact_persons: Option<Vec<ContactPerson>>,
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))));
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Gemensamma informationstjänster: registry API",
+        version = "1",
+        description = "The national registry of municipal culture and leisure facilities (anläggningar), their units (lokaler), associations (föreningar) and municipalities (kommuner). Reads are public; writes need an API key (x-api-key or Authorization: Bearer). Field names and enum values are those of the registry.v1 protos (proto3 JSON). See docs/api.md."
+    ),
+    paths(
+        rest::list_municipalities,
+        rest::get_municipality,
+        rest::list_facilities,
+        rest::create_facility,
+        rest::batch_get_facilities,
+        rest::get_facility,
+        rest::patch_facility,
+        rest::delete_facility,
+        rest::list_associations,
+        rest::create_association,
+        rest::get_association_by_org_number,
+        rest::get_association,
+        rest::patch_association,
+        rest::delete_association,
+        rest::approve,
+        rest::reject,
+        rest::request_completion,
+    ),
+    components(schemas(Problem, ProblemViolation, FacilityPatch, AssociationPatch)),
+    modifiers(&Security),
+    tags(
+        (name = "municipalities", description = "Sweden's 290 municipalities (kommuner) and 21 counties (län)"),
+        (name = "facilities", description = "Facilities (anläggningar) and their bookable units (lokaler)"),
+        (name = "associations", description = "Associations (föreningar) and their registration with the municipality"),
+    )
+)]
+struct ApiDoc;
+
+/// The document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The document as pretty JSON with a final newline (the committed form).
+pub fn json() -> String {
+    let mut s = document().to_pretty_json().expect("the document serialises");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    /// The committed `grpc-api/openapi.json` must be what the code generates (run `make openapi`).
+    #[test]
+    fn the_committed_document_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(committed == super::json(), "grpc-api/openapi.json is stale: run `make openapi` and commit it");
+    }
+
+    #[test]
+    fn every_rest_route_is_documented() {
+        let doc = super::document();
+        let paths: Vec<&String> = doc.paths.paths.keys().collect();
+        for p in [
+            "/v1/municipalities",
+            "/v1/municipalities/{code}",
+            "/v1/facilities",
+            "/v1/facilities:batchGet",
+            "/v1/facilities/{id}",
+            "/v1/associations",
+            "/v1/associations/{id}",
+            "/v1/associations/by-org-number/{orgNumber}",
+            "/v1/associations/{id}/approve",
+            "/v1/associations/{id}/reject",
+            "/v1/associations/{id}/request-completion",
+        ] {
+            assert!(paths.iter().any(|x| *x == p), "{p} is not documented");
+        }
+    }
+}
