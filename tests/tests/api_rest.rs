@@ -373,3 +373,50 @@ async fn operations_endpoints_and_unknown_routes() {
     assert_eq!(bad_key.status(), 401, "an invalid key is refused, not treated as anonymous");
     assert!(bad_key.headers().contains_key("www-authenticate"));
 }
+
+#[tokio::test]
+async fn association_validation_rules_are_reachable_from_rest() {
+    let app = TestApp::start().await;
+    let admin = app.key("admin", None, false).await;
+    let c = Call { app: &app };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (json!({"orgNumber": "802004-5420"}), "orgNumber", "checksum"),
+        (json!({"orgNumber": "80200454"}), "orgNumber", "format"),
+        (json!({"name": " "}), "name", "required"),
+        (json!({"municipalityCode": "0001"}), "municipalityCode", "unknown_code"),
+        (json!({"activities": ["x"]}), "activities[0]", "unknown_code"),
+        (json!({"contact": {"email": "x@"}}), "contact.email", "format"),
+        (json!({"memberStatistics": {"year": 1899, "counts": []}}), "memberStatistics.year", "out_of_range"),
+        (
+            json!({"memberStatistics": {"year": 2025, "counts": [
+                {"ageBand": "AGE_BAND_7_TO_12", "gender": "GENDER_MALE", "count": 1},
+                {"ageBand": "AGE_BAND_7_TO_12", "gender": "GENDER_MALE", "count": 2}]}}),
+            "memberStatistics.counts[1]",
+            "duplicate",
+        ),
+        (
+            json!({"memberStatistics": {"year": 2025, "counts": [{"ageBand": "AGE_BAND_OLD", "gender": "GENDER_MALE", "count": 1}]}}),
+            "memberStatistics.counts[0].ageBand",
+            "unknown_enum_value",
+        ),
+        (
+            json!({"memberStatistics": {"year": 2025, "counts": [{"ageBand": "AGE_BAND_65_PLUS", "gender": "GENDER_MALE", "count": -1}]}}),
+            "memberStatistics.counts[0].count",
+            "type",
+        ),
+        (json!({"contactPersons": [{"name": "", "role": "x"}]}), "contactPersons[0].name", "required"),
+        (json!({"contactPersons": [{"name": "A", "phone": "x"}]}), "contactPersons[0].phone", "format"),
+        (json!({"registration": {"status": "REGISTRATION_STATUS_APPROVED"}}), "registration", "read_only"),
+    ];
+    for (patch, field, rule) in cases {
+        let mut body = serde_json::to_value(fixtures::association("0180", 1)).unwrap();
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (s, _, b) = c.send(Method::POST, "/v1/associations", &admin, Some(body), None).await;
+        assert_eq!(s, 400, "{field}/{rule}: {b}");
+        let got = rules(&b);
+        assert!(got.iter().any(|(f, r)| f == field && r == rule), "{field}/{rule} not in {got:?}");
+    }
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM associations").await, 0, "nothing was written");
+}
