@@ -14,6 +14,7 @@ pub mod demo;
 pub mod embedded;
 pub mod error;
 pub mod geo;
+pub mod hours;
 pub mod keys;
 pub mod model;
 pub mod orgnr;
