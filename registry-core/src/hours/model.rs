@@ -379,6 +379,7 @@ impl OpeningHours {
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)] // tests build schedules day by day
 mod tests {
     use super::*;
     use crate::Error;
