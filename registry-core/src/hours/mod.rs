@@ -9,6 +9,7 @@
 
 mod eval;
 mod model;
+pub mod osm;
 
 pub use eval::*;
 pub use model::*;
