@@ -491,7 +491,7 @@ fn osm_spans(spans: &[TimeSpan]) -> String {
 }
 
 fn osm_range(p: &Period) -> Option<String> {
-    let whole = (p.from == MonthDay { month: 1, day: 1 } && p.to == MonthDay { month: 12, day: 31 });
+    let whole = p.from == MonthDay { month: 1, day: 1 } && p.to == MonthDay { month: 12, day: 31 };
     (!whole).then(|| if p.from == p.to { osm_month_day(p.from) } else { format!("{}-{}", osm_month_day(p.from), osm_month_day(p.to)) })
 }
 
