@@ -245,8 +245,9 @@ async fn write_units(conn: &mut AsyncPgConnection, facility_id: Uuid, input: &Fa
     Ok(())
 }
 
-/// Marks a facility deleted and raises its version.
+/// Marks a facility deleted and raises its version; its materialised open intervals go.
 pub async fn soft_delete(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::sql_query("DELETE FROM open_intervals WHERE facility_id = $1").bind::<diesel::sql_types::Uuid, _>(id).execute(conn).await?;
     diesel::update(facilities::table.find(id))
         .set((facilities::deleted_at.eq(now), facilities::updated_at.eq(now), facilities::version.eq(facilities::version + 1)))
         .execute(conn)

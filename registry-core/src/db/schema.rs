@@ -138,3 +138,13 @@ diesel::table! {
 diesel::joinable!(municipalities -> counties (county_code));
 diesel::joinable!(facility_units -> facilities (facility_id));
 diesel::allow_tables_to_appear_in_same_query!(counties, municipalities, facilities, facility_units, associations);
+
+diesel::table! {
+    opening_hours (facility_id) {
+        facility_id -> Uuid,
+        unit_id -> Nullable<Uuid>,
+        schedule -> Jsonb,
+        version -> Int8,
+        updated_at -> Timestamptz,
+    }
+}

@@ -2,6 +2,7 @@
 
 mod associations;
 mod facilities;
+mod hours;
 mod municipalities;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -12,6 +13,7 @@ use crate::error::{Error, Result};
 
 pub use crate::db::associations::AssociationFilter;
 pub use crate::db::facilities::FacilityFilter;
+pub use hours::{MATERIALISED_DAYS, MAX_QUERY_DAYS, OpenStatus, StoredHours};
 
 /// The registry's use cases over one connection pool. Cheap to clone.
 #[derive(Clone)]
