@@ -35,9 +35,11 @@ demo: build
 	"$(CARGO_TARGET_DIR)/debug/registry" demo --listen "$(LISTEN)" --data-dir "$$data_dir"
 
 ## make test: every test of the workspace against a throwaway PostgreSQL + PostGIS, plus the
-## interop tests with Python's grpcio and schemathesis (installed into a virtualenv).
+## interop tests with Python's grpcio and schemathesis (installed into a virtualenv) and the
+## opening_hours conformance test against the OSM reference (npm opening_hours).
 test: deps
 	@scripts/python-tools.sh
+	@scripts/node-tools.sh
 	cargo build --workspace --tests --bins
 	scripts/with-test-db.sh $(TEST_CMD)
 

@@ -33,6 +33,13 @@ enum Command {
     Demo(ServeArgs),
     /// Print the OpenAPI 3.1 document of the REST API (as served at /openapi.json).
     Openapi,
+    /// Opening-hours maintenance.
+    Hours {
+        #[command(subcommand)]
+        command: HoursCommand,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -111,6 +118,12 @@ impl ServeArgs {
 }
 
 #[derive(Debug, Subcommand)]
+enum HoursCommand {
+    /// Recompute every schedule's open intervals for the next 400 days (run daily, e.g. from cron).
+    Refresh,
+}
+
+#[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Create a key and print it once; only its hash is stored.
     Create {
@@ -153,6 +166,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let applied = registry_core::db::applied(&database.url).await?;
             println!("database is up to date: {} migrations applied ({})", applied.len(), applied.join(", "));
             database.close().await
+        }
+        Command::Hours { command: HoursCommand::Refresh, db } => {
+            let database = Database::open(&db).await?;
+            let registry = Registry::connect(&database.url, 2)?;
+            let result = registry.refresh_open_intervals().await;
+            drop(registry);
+            database.close().await?;
+            let (schedules, intervals) = result?;
+            println!("refreshed {schedules} opening-hours schedules: {intervals} open intervals for the next 400 days");
+            Ok(())
         }
         Command::Keys { command, db } => {
             let database = Database::open(&db).await?;

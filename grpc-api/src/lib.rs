@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod proto;
 pub mod rest;
+pub mod rest_hours;
 pub mod server;
 
 /// Installs ring as the process-wide rustls provider; false if one was installed already.

@@ -161,6 +161,11 @@ impl Modify for Security {
         rest::approve,
         rest::reject,
         rest::request_completion,
+        crate::rest_hours::get_hours,
+        crate::rest_hours::put_hours,
+        crate::rest_hours::intervals,
+        crate::rest_hours::open_status,
+        crate::rest_hours::holidays,
     ),
     components(schemas(Problem, ProblemViolation, FacilityPatch, AssociationPatch)),
     modifiers(&Security),
@@ -168,6 +173,7 @@ impl Modify for Security {
         (name = "municipalities", description = "Sweden's 290 municipalities (kommuner) and 21 counties (län)"),
         (name = "facilities", description = "Facilities (anläggningar) and their bookable units (lokaler)"),
         (name = "associations", description = "Associations (föreningar) and their registration with the municipality"),
+        (name = "opening hours", description = "Opening hours (öppettider) in Europe/Stockholm, and the Swedish calendar"),
     )
 )]
 struct ApiDoc;

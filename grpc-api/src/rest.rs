@@ -38,6 +38,7 @@ pub fn router() -> Router<Registry> {
         .route("/v1/associations/{id}/approve", post(approve))
         .route("/v1/associations/{id}/reject", post(reject))
         .route("/v1/associations/{id}/request-completion", post(request_completion))
+        .merge(crate::rest_hours::router())
 }
 
 // ---- extraction helpers ----
@@ -70,7 +71,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 pub struct BodyLimit(pub usize);
 
 /// Deserialises a JSON value into `T`, naming the field of a type error.
-fn decode<T: DeserializeOwned>(value: serde_json::Value) -> ApiResult<T> {
+pub(crate) fn decode<T: DeserializeOwned>(value: serde_json::Value) -> ApiResult<T> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();

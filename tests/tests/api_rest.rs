@@ -420,3 +420,98 @@ async fn association_validation_rules_are_reachable_from_rest() {
     }
     assert_eq!(app.db.count("SELECT count(*) AS n FROM associations").await, 0, "nothing was written");
 }
+
+#[tokio::test]
+async fn opening_hours_routes() {
+    let app = TestApp::start().await;
+    let keys = app.keys().await;
+    let c = Call { app: &app };
+    let (_, _, f) = c.send(Method::POST, "/v1/facilities", &keys.editor_0180, Some(facility_json("0180", "Hall")), None).await;
+    let id = f["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/facilities/{id}/opening-hours");
+    let (s, h, b) = c.send(Method::GET, &path, "", None, None).await;
+    assert_eq!((s.as_u16(), h["etag"].to_str().unwrap(), b["version"].as_i64()), (200, "\"0\"", Some(0)));
+
+    // PUT an OSM string as text/plain.
+    let put_text = |body: &'static str, key: String, if_match: Option<&'static str>| {
+        let mut r = app.http().put(app.url(&path)).header("content-type", "text/plain").body(body);
+        if !key.is_empty() {
+            r = r.header("x-api-key", key);
+        }
+        if let Some(m) = if_match {
+            r = r.header("if-match", m);
+        }
+        r.send()
+    };
+    assert_eq!(put_text("Mo-Fr 08:00-17:00", String::new(), None).await.unwrap().status(), 401);
+    assert_eq!(put_text("Mo-Fr 08:00-17:00", keys.editor_1480.clone(), None).await.unwrap().status(), 403);
+    let r = put_text("Mo-Fr 08:00-25:00", keys.editor_0180.clone(), None).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["errors"][0]["rule"], "osm_syntax");
+    assert!(b["errors"][0]["message"].as_str().unwrap().contains("at character 12"), "{b}");
+    let r = put_text("Mo-Fr 08:00-17:00; Sa 10:00-14:00; PH off", keys.editor_0180.clone(), None).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["etag"], "\"1\"");
+    assert_eq!(
+        put_text("Mo-Fr 09:00-17:00", keys.editor_0180.clone(), None).await.unwrap().status(),
+        412,
+        "no If-Match means 'no schedule yet'"
+    );
+
+    // Read it back in three forms.
+    let text = app.http().get(app.url(&format!("{path}?format=osm"))).send().await.unwrap().text().await.unwrap();
+    assert_eq!(text, "Mo-Fr 08:00-17:00; Sa 10:00-14:00; PH off");
+    let (_, b) = c.get(&path, "").await;
+    assert_eq!(b["hours"]["holidays"]["publicHolidays"]["mode"], "CLOSED");
+    let ld: Value = app.http().get(app.url(&format!("{path}?format=jsonld"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ld["@type"], "Place");
+    assert!(!ld["openingHoursSpecification"].as_array().unwrap().is_empty());
+    assert_eq!(c.get(&format!("{path}?format=xml"), "").await.0, 400);
+
+    // PUT the model as JSON with If-Match.
+    let mut model = b["hours"].clone();
+    model["periods"][0]["weekly"]["sunday"] = json!([{"opens": "22:00", "closes": "02:00", "crossesMidnight": true}]);
+    let (s, _, b2) = c.send(Method::PUT, &path, &keys.editor_0180, Some(model.clone()), Some("\"1\"")).await;
+    assert_eq!((s.as_u16(), b2["version"].as_i64()), (200, Some(2)), "{b2}");
+    model["periods"][0]["weekly"]["monday"] = json!([{"opens": "18:00", "closes": "08:00"}]);
+    let (s, _, b3) = c.send(Method::PUT, &path, &keys.editor_0180, Some(model), Some("\"2\"")).await;
+    assert_eq!((s.as_u16(), rules(&b3)), (400, vec![("periods[0].weekly.monday[0].closes".into(), "order".into())]));
+
+    // Evaluation.
+    let (s, b) = c
+        .get(&format!("/v1/facilities/{id}/opening-hours/intervals?from=2026-12-21T00:00:00%2B01:00&to=2026-12-28T00:00:00%2B01:00"), "")
+        .await;
+    assert_eq!(s, 200);
+    let starts: Vec<&str> = b["intervals"].as_array().unwrap().iter().map(|i| i["startLocal"].as_str().unwrap()).collect();
+    assert_eq!(
+        starts,
+        [
+            "2026-12-21T00:00:00+01:00",
+            "2026-12-21T08:00:00+01:00",
+            "2026-12-22T08:00:00+01:00",
+            "2026-12-23T08:00:00+01:00",
+            "2026-12-24T08:00:00+01:00",
+            "2026-12-27T22:00:00+01:00"
+        ],
+        "the night from Sunday the 20th, clipped to the window; closed on juldagen and annandag jul; Sunday night crosses midnight"
+    );
+    let (s, b) = c.get(&format!("/v1/facilities/{id}/open?at=2026-12-21T10:00:00%2B01:00"), "").await;
+    assert_eq!((s.as_u16(), b["open"].as_bool(), b["nextChange"].as_str()), (200, Some(true), Some("2026-12-21T16:00:00Z")));
+    let (s, b) = c.get(&format!("/v1/facilities/{id}/open?at=yesterday"), "").await;
+    assert_eq!((s.as_u16(), rules(&b)), (400, vec![("at".into(), "format".into())]));
+    assert_eq!(
+        c.get(&format!("/v1/facilities/{id}/opening-hours/intervals?from=2026-01-01T00:00:00Z&to=2027-06-01T00:00:00Z"), "").await.0,
+        400
+    );
+
+    // Calendar.
+    let (s, b) = c.get("/v1/calendar/holidays?year=2026", "").await;
+    assert_eq!(s, 200);
+    let midsummer = b["holidays"].as_array().unwrap().iter().find(|h| h["id"] == "midsummer_eve").unwrap().clone();
+    assert_eq!(
+        (midsummer["date"].as_str(), midsummer["nameSv"].as_str(), midsummer["kind"].as_str()),
+        (Some("2026-06-19"), Some("Midsommarafton"), Some("EVE"))
+    );
+    assert_eq!(c.get("/v1/calendar/holidays?year=1800", "").await.0, 400);
+}

@@ -8,6 +8,7 @@
 //! highest priority that covers the date (the later one on a tie); otherwise closed.
 
 mod eval;
+pub mod jsonld;
 mod model;
 pub mod osm;
 

@@ -102,10 +102,13 @@ impl<'de> serde::Deserialize<'de> for MonthDay {
 /// (and `closes` must not be later than `opens`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimeSpan {
     /// Opening time, `HH:MM`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
     pub opens: HhMm,
     /// Closing time, `HH:MM` (`24:00` for midnight).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"))]
     pub closes: HhMm,
     /// The span ends on the next day (e.g. 22:00–02:00).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -128,6 +131,7 @@ impl TimeSpan {
 /// The spans of each weekday.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Weekly {
     /// Monday.
     #[serde(default)]
@@ -186,12 +190,15 @@ impl Weekly {
 /// A named, recurring date range with its weekly rules.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Period {
     /// Name, e.g. `Vintersäsong` or `Sommar`.
     pub name: String,
     /// First day, `MM-DD`, every year.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[01][0-9]-[0-3][0-9]$"))]
     pub from: MonthDay,
     /// Last day (inclusive), `MM-DD`; earlier than `from` means the period spans the new year.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[01][0-9]-[0-3][0-9]$"))]
     pub to: MonthDay,
     /// Where periods overlap, the higher priority wins (and on a tie, the later period).
     #[serde(default)]
@@ -212,6 +219,7 @@ impl Period {
 /// Hours for one date that replace the usual ones: closed, or special spans.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DateException {
     /// The date.
     pub date: NaiveDate,
@@ -226,6 +234,7 @@ pub struct DateException {
 /// What a holiday does to the hours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum HolidayMode {
     /// The usual hours of that weekday apply.
     #[default]
@@ -239,6 +248,7 @@ pub enum HolidayMode {
 /// The rule for one kind of holiday.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HolidayRule {
     /// Normal hours, closed, or the given spans.
     #[serde(default)]
@@ -251,6 +261,7 @@ pub struct HolidayRule {
 /// How public holidays and eves are handled (dates from [`crate::calendar`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HolidayPolicy {
     /// Public holidays (allmänna helgdagar).
     #[serde(default)]
@@ -263,6 +274,7 @@ pub struct HolidayPolicy {
 /// A complete opening-hours schedule.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpeningHours {
     /// Periods with weekly rules.
     #[serde(default)]

@@ -304,6 +304,7 @@ impl Parser {
         match self.peek().cloned() {
             Some(Tok::Word(w)) if w == "off" || w == "closed" => {
                 self.i += 1;
+                return self.finish(r);
             }
             Some(Tok::Time(_)) => loop {
                 let pos = self.pos();
@@ -330,6 +331,16 @@ impl Parser {
             },
             // A selector without times means open all day.
             _ => r.spans = vec![TimeSpan::day(HhMm(0), HhMm(1440))],
+        }
+        // In the reference, a comment on an open rule makes the state "unknown" unless the
+        // rule says `open` explicitly; the model has no "unknown", so such rules are refused.
+        if matches!(self.peek(), Some(Tok::Word(w)) if w == "open") {
+            self.i += 1;
+        } else if matches!(self.peek(), Some(Tok::Comment(_))) {
+            return Err(err(
+                self.pos(),
+                "a comment on an open rule means \"unknown\" in opening_hours; write `open \"comment\"` to mean open",
+            ));
         }
         self.finish(r)
     }
@@ -417,20 +428,33 @@ fn build(rules: &[Rule]) -> Result<OpeningHours, OsmError> {
             ));
         }
     }
-    // Weekly rules, day of the year by day of the year.
+    // Weekly rules, day of the year by day of the year, as the reference applies them: a
+    // rule replaces whatever earlier rules gave the days it matches, and the part of a span
+    // after midnight belongs to the next calendar day (added there, so a later rule for that
+    // day replaces it too).
     let weekly_rules: Vec<&Rule> = rules.iter().filter(|r| r.dates.is_empty()).collect();
+    let matches =
+        |r: &Rule, idx: usize, w: usize| r.weekdays.contains(&w) && (r.months.is_empty() || r.months.iter().any(|m| covers(*m, idx)));
     let mut per_day: Vec<Option<Weekly>> = Vec::with_capacity(366);
     for idx in 0..366 {
+        let prev = (idx + 365) % 366;
         let mut w = Weekly::default();
         let mut touched = false;
-        for r in &weekly_rules {
-            if !(r.months.is_empty() || r.months.iter().any(|m| covers(*m, idx))) {
-                continue;
+        for d in 0..7 {
+            let mut list: Vec<(u16, u16)> = Vec::new();
+            for r in &weekly_rules {
+                if matches(r, idx, d) {
+                    list.clear();
+                    list.extend(r.spans.iter().map(|s| (s.opens.0, if s.crosses_midnight { 1440 } else { s.closes.0 })));
+                    touched = true;
+                }
+                if matches(r, prev, (d + 6) % 7) {
+                    let before = list.len();
+                    list.extend(r.spans.iter().filter(|s| s.crosses_midnight && s.closes.0 > 0).map(|s| (0, s.closes.0)));
+                    touched |= list.len() > before;
+                }
             }
-            for &d in &r.weekdays {
-                *w.day_mut(d) = r.spans.clone();
-                touched = true;
-            }
+            *w.day_mut(d) = union(list);
         }
         per_day.push(touched.then_some(w));
     }
@@ -477,6 +501,41 @@ fn build(rules: &[Rule]) -> Result<OpeningHours, OsmError> {
     }
     h.exceptions.sort_by_key(|e| e.date);
     h.validate().map_err(|e| err(0, format!("the schedule is not valid: {e}")))
+}
+
+/// Sorted, merged spans of one day from (opens, closes) minute pairs.
+fn union(mut list: Vec<(u16, u16)>) -> Vec<TimeSpan> {
+    list.retain(|(a, b)| a < b);
+    list.sort();
+    let mut out: Vec<(u16, u16)> = Vec::new();
+    for (a, b) in list {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out.into_iter().map(|(a, b)| TimeSpan::day(HhMm(a), HhMm(b))).collect()
+}
+
+/// The weekly rules with spans that cross midnight cut at midnight, the rest moved to the next
+/// day, so that written out as OSM rules (which give each day its own hours) nothing changes.
+fn split_at_midnight(w: &Weekly) -> Weekly {
+    let mut lists: Vec<Vec<(u16, u16)>> = vec![Vec::new(); 7];
+    for d in 0..7 {
+        for s in w.day(d) {
+            if s.crosses_midnight {
+                lists[d].push((s.opens.0, 1440));
+                lists[(d + 1) % 7].push((0, s.closes.0));
+            } else {
+                lists[d].push((s.opens.0, s.closes.0));
+            }
+        }
+    }
+    let mut out = Weekly::default();
+    for (d, list) in lists.into_iter().enumerate() {
+        *out.day_mut(d) = union(list);
+    }
+    out
 }
 
 fn osm_month_day(md: MonthDay) -> String {
@@ -530,10 +589,11 @@ pub fn export_with_years(h: &OpeningHours, years: std::ops::RangeInclusive<i32>)
     order.sort_by_key(|(i, p)| (p.priority, *i));
     let mut rules = Vec::new();
     for (k, (_, p)) in order.iter().enumerate() {
+        let weekly = split_at_midnight(&p.weekly);
         match osm_range(p) {
             // The first all-year period needs no "off" days: nothing came before it.
-            None => rules.extend(osm_weekly("", &p.weekly, k != 0)),
-            Some(r) => rules.extend(osm_weekly(&format!("{r} "), &p.weekly, true)),
+            None => rules.extend(osm_weekly("", &weekly, k != 0)),
+            Some(r) => rules.extend(osm_weekly(&format!("{r} "), &weekly, true)),
         }
     }
     let eve_rule = match h.holidays.eves.mode {
@@ -562,7 +622,8 @@ pub fn export_with_years(h: &OpeningHours, years: std::ops::RangeInclusive<i32>)
         }
     }
     for e in &h.exceptions {
-        let comment = if e.reason.is_empty() { String::new() } else { format!(" \"{}\"", e.reason.replace('"', "'")) };
+        let keyword = if e.spans.is_empty() { "" } else { " open" };
+        let comment = if e.reason.is_empty() { String::new() } else { format!("{keyword} \"{}\"", e.reason.replace('"', "'")) };
         rules.push(format!("{} {} {}{comment}", e.date.year(), osm_month_day(MonthDay::of(e.date)), osm_spans(&e.spans)));
     }
     if rules.is_empty() {

@@ -33,7 +33,6 @@ pub struct StoredHours {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_id: Option<Uuid>,
     /// The schedule.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub hours: OpeningHours,
     /// Version for If-Match; 0 when no schedule has been stored yet.
     pub version: i64,

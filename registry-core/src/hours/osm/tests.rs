@@ -29,9 +29,9 @@ pub(crate) const EXAMPLES: &[&str] = &[
     "Jun-Aug 10:00-19:00",
     "Mo-Fr 09:00-19:00; Jun-Aug Mo-Fr 09:00-15:00; Dec 24,Dec 31 off",
     "Aug 20-May 15 Mo-Fr 06:30-21:00; Aug 20-May 15 Sa,Su 08:00-18:00; May 16-Aug 19 Mo-Fr 10:00-18:00",
-    "Mo,We,Fr 10:00-12:00 \"drop-in\"; Tu,Th 17:00-20:00",
+    "Mo,We,Fr 10:00-12:00 open \"drop-in\"; Tu,Th 17:00-20:00",
     "Mo-Su 00:00-24:00; Dec 24 off",
-    "Mo-Fr 08:00-16:00; PH off; 2026 Dec 28 10:00-12:00 \"mellandagar\"",
+    "Mo-Fr 08:00-16:00; PH off; 2026 Dec 28 10:00-12:00 open \"mellandagar\"",
     "Su,PH 10:00-15:00",
     "Mo-Sa 10:00-20:00; Su 12:00-18:00; Dec 24-26 off; PH off",
     "Mo-Fr; Sa 10:00-14:00",
@@ -46,6 +46,27 @@ fn examples_parse_and_round_trip_to_the_same_hours() {
         assert_eq!(intervals(&back), intervals(&h), "{s} → {out}");
         assert_eq!(export(&back), out, "export is stable: {s}");
     }
+}
+
+/// As in the reference: the part of a span after midnight belongs to the next day.
+#[test]
+fn spans_past_midnight_belong_to_the_next_day_for_overrides() {
+    let at = |h: &OpeningHours, s: &str| h.is_open(chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc));
+    // A later rule for Saturday replaces Friday night's overflow into Saturday.
+    let h = parse("Fr 20:00-02:00; Sa 10:00-14:00").unwrap();
+    assert!(!at(&h, "2026-11-28T00:45:00+01:00"));
+    // A later rule closing Sunday does not touch Monday's early hours from Sunday night.
+    let h = parse("Mo-Su 22:00-06:00; Su off").unwrap();
+    assert!(at(&h, "2026-11-30T00:45:00+01:00"), "Monday 00:45 comes from Sunday's rule, which Su off does not reach");
+    assert!(!at(&h, "2026-11-29T00:45:00+01:00"), "Sunday 00:45 came from Saturday night but Su off replaced Sunday");
+    let h = parse("Mo-Su 22:00-06:00; Dec 31 off").unwrap();
+    assert!(at(&h, "2027-01-01T01:15:00+01:00"));
+    assert!(!at(&h, "2026-12-31T01:15:00+01:00"));
+    // PH off replaces the whole holiday, including the night before's overflow.
+    let h = parse("Mo-Su 22:00-06:00; PH off").unwrap();
+    assert!(!at(&h, "2026-12-25T01:15:00+01:00"));
+    assert!(!at(&h, "2026-12-26T01:15:00+01:00"), "annandag jul is a holiday too");
+    assert!(at(&h, "2026-12-27T01:15:00+01:00"), "the night after annandag jul belongs to the 27th");
 }
 
 #[test]
@@ -108,6 +129,7 @@ fn invalid_and_unsupported_strings_get_positioned_errors() {
         ("sunrise-sunset", 0, "unexpected"),
         ("Mo-Fr 10:00-10:00", 12, "equal"),
         ("Mo \"unterminated", 3, "not closed"),
+        ("Mo 10:00-12:00 \"by appointment\"", 15, "unknown"),
         ("week 1-53 Mo 10:00-12:00", 0, "unexpected"),
     ] {
         let e = parse(s).unwrap_err();
@@ -120,5 +142,5 @@ fn invalid_and_unsupported_strings_get_positioned_errors() {
 fn exports_read_naturally() {
     assert_eq!(export(&parse("Mo-Fr 08:00-17:00; Sa 10:00-14:00").unwrap()), "Mo-Fr 08:00-17:00; Sa 10:00-14:00");
     assert_eq!(export(&parse("Mo-Su 00:00-24:00").unwrap()), "24/7");
-    assert_eq!(export(&parse("Fr 22:00-02:00; PH off").unwrap()), "Fr 22:00-02:00; PH off");
+    assert_eq!(export(&parse("Fr 22:00-02:00; PH off").unwrap()), "Fr 22:00-24:00; Sa 00:00-02:00; PH off");
 }
