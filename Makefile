@@ -16,7 +16,7 @@ else
 TEST_CMD := cargo test --workspace --no-fail-fast
 endif
 
-.PHONY: demo test lint deps build openapi
+.PHONY: demo test lint deps build openapi bench
 
 deps:
 	@scripts/install-deps.sh
@@ -42,6 +42,10 @@ test: deps
 	@scripts/node-tools.sh
 	cargo build --workspace --tests --bins
 	scripts/with-test-db.sh $(TEST_CMD)
+
+## make bench: the benchmarks whose figures are in BENCHMARKS.md.
+bench:
+	cargo bench -p registry-core --bench hours
 
 ## make openapi: regenerate the committed OpenAPI document from the code.
 openapi:

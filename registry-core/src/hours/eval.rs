@@ -190,6 +190,41 @@ impl OpeningHours {
     }
 }
 
+/// A schedule compiled for fast `is_open`: its intervals over a window as sorted seconds,
+/// searched by bisection; instants outside the window fall back to the full evaluation.
+#[derive(Debug, Clone)]
+pub struct CompiledHours {
+    from: i64,
+    to: i64,
+    starts: Vec<i64>,
+    ends: Vec<i64>,
+    hours: OpeningHours,
+}
+
+impl CompiledHours {
+    /// Compiles `hours` for [from, to).
+    pub fn new(hours: &OpeningHours, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
+        let list = hours.intervals(from, to);
+        CompiledHours {
+            from: from.timestamp(),
+            to: to.min(from + Duration::days(MAX_WINDOW_DAYS)).timestamp(),
+            starts: list.iter().map(|i| i.start.timestamp()).collect(),
+            ends: list.iter().map(|i| i.end.timestamp()).collect(),
+            hours: hours.clone(),
+        }
+    }
+
+    /// Whether open at `at` (to the second).
+    pub fn is_open(&self, at: DateTime<Utc>) -> bool {
+        let t = at.timestamp();
+        if t < self.from || t >= self.to {
+            return self.hours.is_open(at);
+        }
+        let i = self.starts.partition_point(|s| *s <= t);
+        i > 0 && t < self.ends[i - 1]
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::field_reassign_with_default)] // tests build schedules day by day
 mod tests {
@@ -360,6 +395,21 @@ mod tests {
         assert_eq!(on("2026-06-20"), vec![], "midsommardagen");
         let (_, src) = h.day(NaiveDate::from_ymd_opt(2026, 12, 26).unwrap());
         assert_eq!(src, DaySource::Holiday { id: "boxing_day".into(), name_sv: "Annandag jul".into() });
+    }
+
+    #[test]
+    fn compiled_schedules_answer_like_the_evaluator() {
+        let mut w = every_day(vec![span("07:00", "12:00"), span("13:00", "22:00")]);
+        w.friday = vec![span("07:00", "12:00"), cross("13:00", "02:00")];
+        let mut h = OpeningHours { periods: vec![all_year(w)], ..Default::default() };
+        h.holidays.public_holidays = HolidayRule { mode: HolidayMode::Closed, spans: vec![] };
+        let from = utc("2026-01-01T00:00:00Z");
+        let c = CompiledHours::new(&h, from, from + Duration::days(400));
+        let mut t = from - Duration::days(3);
+        while t < from + Duration::days(410) {
+            assert_eq!(c.is_open(t), h.is_open(t), "{t}");
+            t += Duration::minutes(37);
+        }
     }
 
     #[test]
