@@ -3,8 +3,13 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
-    let files =
-        ["registry/v1/common.proto", "registry/v1/municipality.proto", "registry/v1/facility.proto", "registry/v1/association.proto"];
+    let files = [
+        "registry/v1/common.proto",
+        "registry/v1/municipality.proto",
+        "registry/v1/facility.proto",
+        "registry/v1/association.proto",
+        "registry/v1/opening_hours.proto",
+    ];
     let fds = protox::compile(files, ["proto"])?;
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("registry_descriptor.bin"), prost::Message::encode_to_vec(&fds))?;

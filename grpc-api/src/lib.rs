@@ -6,6 +6,7 @@ pub mod auth;
 pub mod convert;
 pub mod errors;
 pub mod grpc;
+pub mod grpc_hours;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;

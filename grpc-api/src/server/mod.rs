@@ -22,11 +22,13 @@ pub use accept::serve_listener;
 use crate::auth::Authenticator;
 use crate::errors::{ApiError, PROBLEM_TYPES};
 use crate::grpc::RegistryGrpc;
+use crate::grpc_hours::OpeningHoursGrpc;
 use crate::limits::{RateLimits, RateQuotas};
 use crate::metrics::Metrics;
 use crate::proto::v1::association_service_server::AssociationServiceServer;
 use crate::proto::v1::facility_service_server::FacilityServiceServer;
 use crate::proto::v1::municipality_service_server::MunicipalityServiceServer;
+use crate::proto::v1::opening_hours_service_server::OpeningHoursServiceServer;
 use crate::rest::{self, BodyLimit};
 
 /// Largest request body by default (1 MiB).
@@ -121,11 +123,13 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
 }
 
 async fn grpc_router(registry: Registry, limit: usize) -> anyhow::Result<Router> {
+    let hours = OpeningHoursGrpc::new(registry.clone());
     let svc = RegistryGrpc::new(registry);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<MunicipalityServiceServer<RegistryGrpc>>().await;
     health.set_serving::<FacilityServiceServer<RegistryGrpc>>().await;
     health.set_serving::<AssociationServiceServer<RegistryGrpc>>().await;
+    health.set_serving::<OpeningHoursServiceServer<OpeningHoursGrpc>>().await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
@@ -136,6 +140,7 @@ async fn grpc_router(registry: Registry, limit: usize) -> anyhow::Result<Router>
     let routes = tonic::service::Routes::new(web.layer(MunicipalityServiceServer::new(svc.clone()).max_decoding_message_size(limit)))
         .add_service(web.layer(FacilityServiceServer::new(svc.clone()).max_decoding_message_size(limit)))
         .add_service(web.layer(AssociationServiceServer::new(svc).max_decoding_message_size(limit)))
+        .add_service(web.layer(OpeningHoursServiceServer::new(hours).max_decoding_message_size(limit)))
         .add_service(web.layer(health_service))
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?);
