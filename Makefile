@@ -44,8 +44,9 @@ test: deps
 	scripts/with-test-db.sh $(TEST_CMD)
 
 ## make bench: the benchmarks whose figures are in BENCHMARKS.md.
-bench:
+bench: deps
 	cargo bench -p registry-core --bench hours
+	scripts/with-test-db.sh cargo bench -p tests --bench materialise
 
 ## make openapi: regenerate the committed OpenAPI document from the code.
 openapi:

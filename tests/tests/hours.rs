@@ -22,7 +22,8 @@ struct Range {
 
 async fn stored(db: &TestDb, facility: Uuid, unit: Option<Uuid>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     let rows: Vec<Range> = diesel::sql_query(
-        "SELECT lower(during) AS s, upper(during) AS e FROM open_intervals WHERE facility_id = $1 AND unit_id IS NOT DISTINCT FROM $2 ORDER BY 1",
+        "SELECT lower(r) AS s, upper(r) AS e FROM open_intervals, unnest(during) AS r \
+         WHERE facility_id = $1 AND unit_id IS NOT DISTINCT FROM $2 ORDER BY 1",
     )
     .bind::<diesel::sql_types::Uuid, _>(facility)
     .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(unit)
@@ -143,7 +144,9 @@ async fn the_open_at_filter_uses_the_gist_index() {
         reg.put_opening_hours(&admin, f.id, None, 0, &h).await.unwrap();
     }
     let mut conn = db.conn().await;
-    conn.batch_execute("ANALYZE open_intervals").await.unwrap();
+    // With 40 rows a sequential scan is cheaper; what matters is that the index can serve
+    // the filter (the national table has hundreds of thousands of rows).
+    conn.batch_execute("ANALYZE open_intervals; SET enable_seqscan = off").await.unwrap();
     let at = (Utc::now() + Duration::days(3)).to_rfc3339();
     let plan: Vec<Plan> =
         diesel::sql_query(format!("EXPLAIN SELECT DISTINCT facility_id FROM open_intervals WHERE during @> '{at}'::timestamptz"))
@@ -151,13 +154,13 @@ async fn the_open_at_filter_uses_the_gist_index() {
             .await
             .unwrap();
     let text = plan.iter().map(|p| p.line.as_str()).collect::<Vec<_>>().join("\n");
-    assert!(text.contains("open_intervals_during") || text.contains("open_intervals_disjoint"), "no index in the plan:\n{text}");
+    assert!(text.contains("open_intervals_during"), "no index in the plan:\n{text}");
     let during: Vec<Plan> = diesel::sql_query(format!(
-        "EXPLAIN SELECT DISTINCT facility_id FROM open_intervals WHERE during && tstzrange('{at}'::timestamptz, '{at}'::timestamptz + interval '2 hours')"
+        "EXPLAIN SELECT DISTINCT facility_id FROM open_intervals WHERE during @> tstzrange('{at}'::timestamptz, '{at}'::timestamptz + interval '2 hours')"
     ))
     .load(&mut conn)
     .await
     .unwrap();
     let text = during.iter().map(|p| p.line.as_str()).collect::<Vec<_>>().join("\n");
-    assert!(text.contains("open_intervals_during") || text.contains("open_intervals_disjoint"), "no index in the plan:\n{text}");
+    assert!(text.contains("open_intervals_during"), "no index in the plan:\n{text}");
 }
