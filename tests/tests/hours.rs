@@ -164,3 +164,26 @@ async fn the_open_at_filter_uses_the_gist_index() {
     let text = during.iter().map(|p| p.line.as_str()).collect::<Vec<_>>().join("\n");
     assert!(text.contains("open_intervals_during"), "no index in the plan:\n{text}");
 }
+
+#[tokio::test]
+async fn unit_hours_survive_facility_updates_and_go_with_their_unit() {
+    let db = TestDb::new().await;
+    let reg = db.registry();
+    let admin = Principal::operator("admin");
+    let f = reg.create_facility(&admin, &fixtures::facility("1881", "Hall")).await.unwrap();
+    let (keep, drop) = (f.units[0].id, f.units[1].id);
+    let h = osm::parse("Mo-Fr 16:00-21:00").unwrap();
+    reg.put_opening_hours(&admin, f.id, Some(keep), 0, &h).await.unwrap();
+    reg.put_opening_hours(&admin, f.id, Some(drop), 0, &h).await.unwrap();
+    let mut input = f.to_input();
+    input.name = "Renamed".into();
+    let f = reg.update_facility(&admin, f.id, 1, &input).await.unwrap();
+    assert_eq!(reg.get_opening_hours(&admin, f.id, Some(keep)).await.unwrap().version, 1, "an update keeps the units' hours");
+    assert_eq!(db.count("SELECT count(*) AS n FROM open_intervals").await, 2);
+    let mut input = f.to_input();
+    input.units.retain(|u| u.id == Some(keep));
+    reg.update_facility(&admin, f.id, 2, &input).await.unwrap();
+    assert!(matches!(reg.get_opening_hours(&admin, f.id, Some(drop)).await, Err(Error::NotFound { .. })));
+    assert_eq!(db.count("SELECT count(*) AS n FROM opening_hours").await, 1, "the removed unit's hours went with it");
+    assert_eq!(db.count("SELECT count(*) AS n FROM open_intervals").await, 1);
+}

@@ -220,8 +220,9 @@ pub async fn update(conn: &mut AsyncPgConnection, current: &Facility, input: &Fa
     Ok(load(conn, current.id, false).await?.expect("facility updated in this transaction"))
 }
 
-/// Replaces the units of a facility: units with a kept id are updated in place, the rest are
-/// new, and units no longer listed are removed.
+/// Replaces the units of a facility: units with a kept id are updated in place (so what hangs
+/// off them, such as their opening hours, stays), the rest are new, and units no longer listed
+/// are removed (and with them their opening hours).
 async fn write_units(conn: &mut AsyncPgConnection, facility_id: Uuid, input: &FacilityInput, existing: &[Uuid]) -> QueryResult<()> {
     let rows: Vec<UnitRow> = input
         .units
@@ -238,9 +239,25 @@ async fn write_units(conn: &mut AsyncPgConnection, facility_id: Uuid, input: &Fa
             bookable: u.bookable,
         })
         .collect();
-    diesel::delete(facility_units::table.filter(facility_units::facility_id.eq(facility_id))).execute(conn).await?;
-    if !rows.is_empty() {
-        diesel::insert_into(facility_units::table).values(&rows).execute(conn).await?;
+    let kept: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    diesel::delete(facility_units::table.filter(facility_units::facility_id.eq(facility_id)).filter(facility_units::id.ne_all(&kept)))
+        .execute(conn)
+        .await?;
+    for row in &rows {
+        diesel::insert_into(facility_units::table)
+            .values(row)
+            .on_conflict(facility_units::id)
+            .do_update()
+            .set((
+                facility_units::position.eq(row.position),
+                facility_units::name.eq(&row.name),
+                facility_units::category.eq(&row.category),
+                facility_units::capacity.eq(row.capacity),
+                facility_units::area_m2.eq(row.area_m2),
+                facility_units::bookable.eq(row.bookable),
+            ))
+            .execute(conn)
+            .await?;
     }
     Ok(())
 }
