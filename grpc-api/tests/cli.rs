@@ -157,6 +157,10 @@ async fn demo_and_migrate_use_database_url_when_given() {
     assert!(terminate(child).await.success());
     assert_eq!(db.count("SELECT count(*) AS n FROM facilities").await, 300);
 
+    let out = run(&["hours", "refresh"], &env).await;
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("refreshed 0 opening-hours schedules"), "{out:?}");
+
     let out = run(&["migrate"], &env).await;
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("4 migrations applied"), "{out:?}");
@@ -169,7 +173,8 @@ async fn demo_and_migrate_use_database_url_when_given() {
 #[tokio::test]
 async fn every_command_has_complete_help() {
     for (args, must) in [
-        (vec!["--help"], vec!["serve", "migrate", "demo", "keys"]),
+        (vec!["--help"], vec!["serve", "migrate", "demo", "keys", "hours", "openapi"]),
+        (vec!["hours", "--help"], vec!["refresh"]),
         (
             vec!["serve", "--help"],
             vec!["--listen", "REGISTRY_LISTEN", "127.0.0.1:8080", "--database-url", "DATABASE_URL", "--data-dir", ".registry-data"],
