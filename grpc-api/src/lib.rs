@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod proto;
 pub mod rest;
 pub mod rest_hours;
+pub mod rest_search;
 pub mod server;
 
 /// Installs ring as the process-wide rustls provider; false if one was installed already.

@@ -166,6 +166,7 @@ impl Modify for Security {
         crate::rest_hours::intervals,
         crate::rest_hours::open_status,
         crate::rest_hours::holidays,
+        crate::rest_search::search_facilities,
     ),
     components(schemas(Problem, ProblemViolation, FacilityPatch, AssociationPatch)),
     modifiers(&Security),
@@ -173,6 +174,7 @@ impl Modify for Security {
         (name = "municipalities", description = "Sweden's 290 municipalities (kommuner) and 21 counties (län)"),
         (name = "facilities", description = "Facilities (anläggningar) and their bookable units (lokaler)"),
         (name = "associations", description = "Associations (föreningar) and their registration with the municipality"),
+        (name = "search", description = "Search across municipal borders"),
         (name = "opening hours", description = "Opening hours (öppettider) in Europe/Stockholm, and the Swedish calendar"),
     )
 )]

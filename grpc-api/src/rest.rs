@@ -39,6 +39,7 @@ pub fn router() -> Router<Registry> {
         .route("/v1/associations/{id}/reject", post(reject))
         .route("/v1/associations/{id}/request-completion", post(request_completion))
         .merge(crate::rest_hours::router())
+        .merge(crate::rest_search::router())
 }
 
 // ---- extraction helpers ----

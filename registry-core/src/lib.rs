@@ -18,6 +18,7 @@ pub mod hours;
 pub mod keys;
 pub mod model;
 pub mod orgnr;
+pub mod search;
 pub mod service;
 pub mod validate;
 

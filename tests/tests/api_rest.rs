@@ -515,3 +515,33 @@ async fn opening_hours_routes() {
     );
     assert_eq!(c.get("/v1/calendar/holidays?year=1800", "").await.0, 400);
 }
+
+#[tokio::test]
+async fn search_route() {
+    let app = TestApp::start().await;
+    registry_core::demo::load(&app.registry).await.unwrap();
+    let c = Call { app: &app };
+    let (s, b) = c.get("/v1/search/facilities?near=59.1277,15.1434&radiusM=20000&activities=padel&pageSize=5", "").await;
+    assert_eq!(s, 200, "{b}");
+    let hits = b["hits"].as_array().unwrap();
+    assert!(!hits.is_empty() && hits.len() <= 5);
+    assert!(hits.windows(2).all(|w| w[0]["distanceM"].as_f64() <= w[1]["distanceM"].as_f64()), "nearest first");
+    assert!(hits.iter().all(|h| h["facility"]["activities"].as_array().unwrap().contains(&json!("padel"))));
+    assert_eq!(hits[0]["municipalityName"], "Kumla");
+    let (s, b) = c.get("/v1/search/facilities?q=simhal&municipalities=1881", "").await;
+    assert_eq!((s.as_u16(), b["hits"][0]["facility"]["name"].as_str()), (200, Some("Kumla simhall")));
+    for (query, field, rule) in [
+        ("near=59.1,15.1&radiusM=300000", "radiusM", "out_of_range"),
+        ("bbox=16,59,15,60", "bbox", "order"),
+        ("near=59.1", "near", "format"),
+        ("near=95,15", "near.lat", "out_of_range"),
+        ("activities=quidditch", "activities[0]", "unknown_code"),
+        ("near=59.1,15.1&bbox=15,59,16,60", "bbox", "conflict"),
+        ("accessibility=WINGS", "accessibility[0]", "unknown_enum_value"),
+        ("openDuring=2026-01-01T10:00:00Z", "openDuring", "format"),
+    ] {
+        let (s, b) = c.get(&format!("/v1/search/facilities?{query}"), "").await;
+        assert_eq!(s, 400, "{query}: {b}");
+        assert!(rules(&b).contains(&(field.to_string(), rule.to_string())), "{query}: {b}");
+    }
+}

@@ -152,7 +152,7 @@ mod tests {
     #[test]
     fn migrations_are_ordered_with_the_seed_second() {
         let names: Vec<String> = Migrations.migrations().unwrap().iter().map(|m| m.name().version().to_string()).collect();
-        assert_eq!(names, ["20261124000001", seed::VERSION, "20261124000003", "20261124000004"]);
+        assert_eq!(names, ["20261124000001", seed::VERSION, "20261124000003", "20261124000004", "20261124000005"]);
         assert_eq!(migrations_fingerprint().len(), 12);
     }
 

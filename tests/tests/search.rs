@@ -1,0 +1,301 @@
+//! Facility search against a brute-force evaluation over a small generated dataset, plus
+//! distances against PostGIS, cross-border results, paging during writes and bad parameters.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::QueryableByName;
+use diesel_async::RunQueryDsl;
+use registry_core::Error;
+use registry_core::auth::Principal;
+use registry_core::geo::LatLon;
+use registry_core::hours::osm;
+use registry_core::model::{Accessibility, Facility, Ownership};
+use registry_core::search::{FacilitySearch, SearchOrder};
+use tests::{TestDb, fixtures};
+use uuid::Uuid;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[(self.next() % xs.len() as u64) as usize]
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+const CATS: [&str; 4] = ["sports_hall", "swimming_pool", "padel_court", "meeting_room"];
+const ACTS: [&str; 5] = ["floorball", "swimming", "padel", "meetings", "dance"];
+const MUNIS: [(&str, f64, f64); 3] = [("1881", 59.1277, 15.1434), ("1880", 59.2741, 15.2066), ("1882", 59.0, 15.38)];
+const SCHEDULES: [&str; 3] = ["Mo-Fr 08:00-20:00; PH off", "Sa,Su 09:00-13:00", "Mo-Su 06:00-22:00"];
+
+/// A dataset around the Kumla–Örebro–Askersund borders.
+async fn dataset(db: &TestDb, n: usize) -> Vec<Facility> {
+    let reg = db.registry();
+    let admin = Principal::operator("setup");
+    let mut rng = Rng(42);
+    let mut out = Vec::new();
+    for i in 0..n {
+        let (code, lat, lon) = *rng.pick(&MUNIS);
+        let mut f = fixtures::facility(code, &format!("{} {i:03}", ["Hallen", "Arenan", "Centret", "Lokalen"][i % 4]));
+        f.location = Some(LatLon { lat: lat + (rng.unit() - 0.5) * 0.2, lon: lon + (rng.unit() - 0.5) * 0.3 });
+        f.category = rng.pick(&CATS).to_string();
+        f.activities = ACTS.iter().filter(|_| rng.next().is_multiple_of(3)).map(|a| a.to_string()).collect();
+        f.accessibility = Accessibility::ALL.iter().copied().filter(|_| rng.next().is_multiple_of(2)).collect();
+        f.ownership = *rng.pick(Ownership::ALL);
+        f.units[0].capacity = Some((rng.next() % 500) as i32);
+        f.units[0].bookable = rng.next().is_multiple_of(2);
+        f.units[1].bookable = false;
+        let created = reg.create_facility(&admin, &f).await.unwrap();
+        if !i.is_multiple_of(3) {
+            reg.put_opening_hours(&admin, created.id, None, 0, &osm::parse(SCHEDULES[(rng.next() % 3) as usize]).unwrap()).await.unwrap();
+        }
+        out.push(created);
+    }
+    out
+}
+
+#[derive(QueryableByName)]
+struct Dist {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    d: f64,
+}
+
+/// PostGIS distances of every facility from `p` (the oracle).
+async fn distances(db: &TestDb, p: LatLon) -> std::collections::HashMap<Uuid, f64> {
+    let rows: Vec<Dist> =
+        diesel::sql_query("SELECT id, ST_Distance(location, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography) AS d FROM facilities")
+            .bind::<diesel::sql_types::Double, _>(p.lon)
+            .bind::<diesel::sql_types::Double, _>(p.lat)
+            .load(&mut db.conn().await)
+            .await
+            .unwrap();
+    rows.into_iter().map(|r| (r.id, r.d)).collect()
+}
+
+async fn all_pages(reg: &registry_core::Registry, s: &FacilitySearch) -> Vec<(Uuid, Option<f64>)> {
+    let mut s = s.clone();
+    let mut out = Vec::new();
+    loop {
+        let page = reg.search_facilities(&Principal::anonymous(), &s).await.unwrap();
+        out.extend(page.hits.iter().map(|h| (h.facility.id, h.distance_m)));
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        s.page_token = page.next_page_token;
+    }
+}
+
+#[tokio::test]
+async fn filters_alone_and_combined_match_a_brute_force_evaluation() {
+    let db = TestDb::new().await;
+    let reg = db.registry();
+    let all = dataset(&db, 150).await;
+    let hours: std::collections::HashMap<Uuid, registry_core::hours::OpeningHours> = {
+        let mut m = std::collections::HashMap::new();
+        for f in &all {
+            m.insert(f.id, reg.get_opening_hours(&Principal::anonymous(), f.id, None).await.unwrap().hours);
+        }
+        m
+    };
+    let mut rng = Rng(7);
+    let now = Utc::now();
+    for round in 0..120 {
+        let mut s = FacilitySearch { page_size: 1 + (rng.next() % 15) as i32, ..Default::default() };
+        let near = rng.next().is_multiple_of(2);
+        if near {
+            let (_, lat, lon) = *rng.pick(&MUNIS);
+            s.near = Some(LatLon { lat: lat + (rng.unit() - 0.5) * 0.1, lon: lon + (rng.unit() - 0.5) * 0.1 });
+            s.radius_m = Some(2_000.0 + rng.unit() * 15_000.0);
+        } else if rng.next().is_multiple_of(3) {
+            s.bbox = Some([15.0, 59.0, 15.2 + rng.unit() * 0.2, 59.1 + rng.unit() * 0.2]);
+        }
+        if rng.next().is_multiple_of(3) {
+            s.activities = vec![rng.pick(&ACTS).to_string(), rng.pick(&ACTS).to_string()];
+            s.activities.dedup();
+            s.all_activities = rng.next().is_multiple_of(2);
+        }
+        if rng.next().is_multiple_of(3) {
+            s.categories = vec![rng.pick(&CATS).to_string()];
+        }
+        if rng.next().is_multiple_of(4) {
+            s.accessibility = vec![*rng.pick(Accessibility::ALL)];
+        }
+        if rng.next().is_multiple_of(4) {
+            s.municipalities = vec![rng.pick(&MUNIS).0.to_string()];
+        }
+        if rng.next().is_multiple_of(5) {
+            s.ownership = vec![*rng.pick(Ownership::ALL)];
+        }
+        if rng.next().is_multiple_of(4) {
+            s.min_capacity = Some((rng.next() % 400) as i32);
+        }
+        s.bookable_only = rng.next().is_multiple_of(4);
+        if rng.next().is_multiple_of(3) {
+            s.open_at = Some(now + Duration::minutes((rng.next() % (60 * 24 * 14)) as i64));
+        }
+        if !near && rng.next().is_multiple_of(2) {
+            s.order = Some(SearchOrder::Name);
+        }
+        let dist = if let Some(p) = s.near { Some(distances(&db, p).await) } else { None };
+        let got = all_pages(&reg, &s).await;
+        let mut expected: Vec<&Facility> = all
+            .iter()
+            .filter(|f| {
+                let loc = f.location.unwrap();
+                dist.as_ref().is_none_or(|d| d[&f.id] <= s.radius_m.unwrap())
+                    && s.bbox.is_none_or(|[a, b, c, e]| loc.lon >= a && loc.lon <= c && loc.lat >= b && loc.lat <= e)
+                    && (s.activities.is_empty()
+                        || if s.all_activities {
+                            s.activities.iter().all(|a| f.activities.contains(a))
+                        } else {
+                            s.activities.iter().any(|a| f.activities.contains(a))
+                        })
+                    && (s.categories.is_empty() || s.categories.contains(&f.category))
+                    && s.accessibility.iter().all(|a| f.accessibility.contains(a))
+                    && (s.municipalities.is_empty() || s.municipalities.contains(&f.municipality_code))
+                    && (s.ownership.is_empty() || s.ownership.contains(&f.ownership))
+                    && s.min_capacity
+                        .is_none_or(|c| f.units.iter().any(|u| u.capacity.is_some_and(|x| x >= c) && (!s.bookable_only || u.bookable)))
+                    && (!s.bookable_only || f.units.iter().any(|u| u.bookable))
+                    && s.open_at.is_none_or(|t| hours[&f.id].is_open(t))
+            })
+            .collect();
+        match &dist {
+            Some(d) => expected.sort_by(|a, b| d[&a.id].partial_cmp(&d[&b.id]).unwrap().then(a.id.cmp(&b.id))),
+            None => expected.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()).then(a.id.cmp(&b.id))),
+        }
+        let got_ids: Vec<Uuid> = got.iter().map(|g| g.0).collect();
+        let want: Vec<Uuid> = expected.iter().map(|f| f.id).collect();
+        assert_eq!(got_ids, want, "round {round}: {s:?}");
+        if let Some(d) = &dist {
+            for (id, got_d) in &got {
+                assert!((got_d.unwrap() - d[id]).abs() <= 0.5, "distance within 0.5 m of ST_Distance");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_search_near_a_border_finds_both_municipalities() {
+    let db = TestDb::new().await;
+    let reg = db.registry();
+    let admin = Principal::operator("setup");
+    let mut kumla = fixtures::facility("1881", "Kumla padelhall");
+    kumla.location = Some(LatLon { lat: 59.16, lon: 15.16 });
+    let mut orebro = fixtures::facility("1880", "Örebro padelcenter");
+    orebro.location = Some(LatLon { lat: 59.20, lon: 15.18 });
+    reg.create_facility(&admin, &kumla).await.unwrap();
+    reg.create_facility(&admin, &orebro).await.unwrap();
+    let page = reg
+        .search_facilities(
+            &Principal::anonymous(),
+            &FacilitySearch { near: Some(LatLon { lat: 59.1277, lon: 15.1434 }), radius_m: Some(10_000.0), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    let names: Vec<(&str, &str)> = page.hits.iter().map(|h| (h.facility.name.as_str(), h.municipality_name.as_str())).collect();
+    assert_eq!(names, vec![("Kumla padelhall", "Kumla"), ("Örebro padelcenter", "Örebro")]);
+    assert!(page.hits[1].distance_m.unwrap() > 7_000.0 && page.hits[1].distance_m.unwrap() < 9_000.0);
+}
+
+#[tokio::test]
+async fn text_search_stems_swedish_and_tolerates_typos() {
+    let db = TestDb::new().await;
+    let reg = db.registry();
+    let admin = Principal::operator("setup");
+    for name in ["Kumla simhall", "Örebro ishall", "Kumla bibliotek", "Hallsbergs sporthall"] {
+        reg.create_facility(&admin, &fixtures::facility("1881", name)).await.unwrap();
+    }
+    let find = |q: &str| {
+        let reg = reg.clone();
+        let q = q.to_string();
+        async move {
+            reg.search_facilities(&Principal::anonymous(), &FacilitySearch { q: Some(q), ..Default::default() })
+                .await
+                .unwrap()
+                .hits
+                .into_iter()
+                .map(|h| h.facility.name)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(find("simhal").await.into_iter().next().as_deref(), Some("Kumla simhall"), "one letter missing");
+    assert_eq!(find("simhallar").await.into_iter().next().as_deref(), Some("Kumla simhall"), "Swedish plural");
+    assert_eq!(find("Örebro").await.into_iter().next().as_deref(), Some("Örebro ishall"));
+    assert!(find("orebro ishal").await.contains(&"Örebro ishall".to_string()));
+}
+
+#[tokio::test]
+async fn paging_has_no_duplicates_or_gaps_while_writes_happen() {
+    let db = TestDb::new().await;
+    let reg = db.registry();
+    let all = dataset(&db, 40).await;
+    let admin = Principal::operator("writer");
+    let mut s =
+        FacilitySearch { near: Some(LatLon { lat: 59.15, lon: 15.2 }), radius_m: Some(60_000.0), page_size: 7, ..Default::default() };
+    let mut seen: Vec<Uuid> = Vec::new();
+    let mut i = 0;
+    loop {
+        let page = reg.search_facilities(&Principal::anonymous(), &s).await.unwrap();
+        seen.extend(page.hits.iter().map(|h| h.facility.id));
+        // A write between pages: a new facility somewhere in the middle of the order.
+        let mut f = fixtures::facility("1881", &format!("Ny {i}"));
+        f.location = Some(LatLon { lat: 59.15 + 0.01 * i as f64, lon: 15.2 });
+        reg.create_facility(&admin, &f).await.unwrap();
+        i += 1;
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        s.page_token = page.next_page_token;
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no duplicates");
+    for f in &all {
+        assert!(seen.contains(&f.id), "{} was skipped", f.name);
+    }
+}
+
+#[tokio::test]
+async fn bad_parameters_are_named() {
+    let db = TestDb::new().await;
+    let reg = db.registry();
+    let p = LatLon { lat: 59.27, lon: 15.21 };
+    let cases: Vec<(FacilitySearch, &str, &str)> = vec![
+        (FacilitySearch { near: Some(p), radius_m: Some(250_000.0), ..Default::default() }, "radiusM", "out_of_range"),
+        (FacilitySearch { radius_m: Some(1000.0), ..Default::default() }, "radiusM", "requires"),
+        (FacilitySearch { bbox: Some([16.0, 59.0, 15.0, 60.0]), ..Default::default() }, "bbox", "order"),
+        (FacilitySearch { bbox: Some([15.0, 59.0, 16.0, 95.0]), ..Default::default() }, "bbox", "out_of_range"),
+        (FacilitySearch { near: Some(p), bbox: Some([15.0, 59.0, 16.0, 60.0]), ..Default::default() }, "bbox", "conflict"),
+        (FacilitySearch { near: Some(LatLon { lat: 95.0, lon: 15.0 }), ..Default::default() }, "near.lat", "out_of_range"),
+        (FacilitySearch { activities: vec!["quidditch".into()], ..Default::default() }, "activities[0]", "unknown_code"),
+        (FacilitySearch { municipalities: vec!["9999".into()], ..Default::default() }, "municipalities[0]", "unknown_code"),
+        (FacilitySearch { counties: vec!["99".into()], ..Default::default() }, "counties[0]", "unknown_code"),
+        (FacilitySearch { order: Some(SearchOrder::Distance), ..Default::default() }, "order", "requires"),
+        (FacilitySearch { page_token: "zz".into(), ..Default::default() }, "pageToken", "format"),
+        (
+            FacilitySearch {
+                open_at: Some(Utc::now()),
+                open_during: Some((Utc::now(), Utc::now() + Duration::hours(1))),
+                ..Default::default()
+            },
+            "openDuring",
+            "conflict",
+        ),
+    ];
+    for (s, field, rule) in cases {
+        let Err(Error::Invalid(v)) = reg.search_facilities(&Principal::anonymous(), &s).await else { panic!("{field}/{rule} accepted") };
+        assert!(v.iter().any(|x| x.field == field && x.rule == rule), "{field}/{rule} not in {v:?}");
+    }
+    let _: Option<DateTime<Utc>> = None;
+}
