@@ -7,6 +7,7 @@ pub mod convert;
 pub mod errors;
 pub mod grpc;
 pub mod grpc_hours;
+pub mod grpc_search;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;

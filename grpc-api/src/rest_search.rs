@@ -167,9 +167,40 @@ impl SearchQuery {
 pub async fn search_facilities(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
+    headers: axum::http::HeaderMap,
     q: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::Core(Error::invalid("query", "format", e.body_text())))?;
     let page = reg.search_facilities(&p, &q.into_search()?).await?;
+    let accept = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if accept.contains("application/geo+json") {
+        return Ok(([(axum::http::header::CONTENT_TYPE, "application/geo+json")], Json(geojson(&page))).into_response());
+    }
     Ok(Json(page).into_response())
+}
+
+/// The page as a GeoJSON FeatureCollection (RFC 7946: coordinates are `[lon, lat]`).
+fn geojson(page: &registry_core::search::SearchPage) -> serde_json::Value {
+    let features: Vec<serde_json::Value> = page
+        .hits
+        .iter()
+        .map(|h| {
+            let f = &h.facility;
+            serde_json::json!({
+                "type": "Feature",
+                "id": f.id,
+                "geometry": f.location.map(|l| serde_json::json!({"type": "Point", "coordinates": [l.lon, l.lat]})),
+                "properties": {
+                    "name": f.name,
+                    "category": f.category,
+                    "activities": f.activities,
+                    "municipalityCode": f.municipality_code,
+                    "municipalityName": h.municipality_name,
+                    "distanceM": h.distance_m,
+                    "liveAvailability": h.live_availability,
+                },
+            })
+        })
+        .collect();
+    serde_json::json!({ "type": "FeatureCollection", "features": features, "nextPageToken": page.next_page_token })
 }

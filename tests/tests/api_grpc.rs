@@ -428,3 +428,51 @@ async fn grpc_web_over_http1() {
     assert_eq!(trailer[0], 0x80, "then the trailers frame");
     assert!(String::from_utf8_lossy(&trailer[5..]).contains("grpc-status:0"));
 }
+
+/// gRPC search returns what REST returns.
+#[tokio::test]
+async fn search_service_matches_rest() {
+    use grpc_api::proto::v1::search_service_client::SearchServiceClient;
+    let app = TestApp::start().await;
+    registry_core::demo::load(&app.registry).await.unwrap();
+    let mut c = SearchServiceClient::new(app.channel().await);
+    let req = pb::SearchFacilitiesRequest {
+        near: Some(pb::LatLon { lat: 59.1277, lon: 15.1434 }),
+        radius_m: Some(20_000.0),
+        activities: vec!["floorball".into()],
+        page_size: 10,
+        ..Default::default()
+    };
+    let g = c.search_facilities(req).await.unwrap().into_inner();
+    let r: serde_json::Value = app
+        .http()
+        .get(app.url("/v1/search/facilities?near=59.1277,15.1434&radiusM=20000&activities=floorball&pageSize=10"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rest_ids: Vec<&str> = r["hits"].as_array().unwrap().iter().map(|h| h["facility"]["id"].as_str().unwrap()).collect();
+    let grpc_ids: Vec<&str> = g.hits.iter().map(|h| h.facility.as_ref().unwrap().id.as_str()).collect();
+    assert!(!grpc_ids.is_empty());
+    assert_eq!(grpc_ids, rest_ids);
+    assert_eq!(g.hits[0].municipality_name, "Kumla");
+    let e = c.search_facilities(pb::SearchFacilitiesRequest { radius_m: Some(1.0), ..Default::default() }).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert_eq!(violations(&e), vec![("radiusM".into(), "REQUIRES".into())]);
+    // GeoJSON over REST: [lon, lat].
+    let geo: serde_json::Value = app
+        .http()
+        .get(app.url("/v1/search/facilities?near=59.1277,15.1434&radiusM=20000&pageSize=3"))
+        .header("accept", "application/geo+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(geo["type"], "FeatureCollection");
+    let c0 = &geo["features"][0]["geometry"]["coordinates"];
+    assert!(c0[0].as_f64().unwrap() < 20.0 && c0[1].as_f64().unwrap() > 55.0, "longitude first: {c0}");
+}

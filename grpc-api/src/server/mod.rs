@@ -23,12 +23,14 @@ use crate::auth::Authenticator;
 use crate::errors::{ApiError, PROBLEM_TYPES};
 use crate::grpc::RegistryGrpc;
 use crate::grpc_hours::OpeningHoursGrpc;
+use crate::grpc_search::SearchGrpc;
 use crate::limits::{RateLimits, RateQuotas};
 use crate::metrics::Metrics;
 use crate::proto::v1::association_service_server::AssociationServiceServer;
 use crate::proto::v1::facility_service_server::FacilityServiceServer;
 use crate::proto::v1::municipality_service_server::MunicipalityServiceServer;
 use crate::proto::v1::opening_hours_service_server::OpeningHoursServiceServer;
+use crate::proto::v1::search_service_server::SearchServiceServer;
 use crate::rest::{self, BodyLimit};
 
 /// Largest request body by default (1 MiB).
@@ -124,12 +126,14 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
 
 async fn grpc_router(registry: Registry, limit: usize) -> anyhow::Result<Router> {
     let hours = OpeningHoursGrpc::new(registry.clone());
+    let search = SearchGrpc::new(registry.clone());
     let svc = RegistryGrpc::new(registry);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<MunicipalityServiceServer<RegistryGrpc>>().await;
     health.set_serving::<FacilityServiceServer<RegistryGrpc>>().await;
     health.set_serving::<AssociationServiceServer<RegistryGrpc>>().await;
     health.set_serving::<OpeningHoursServiceServer<OpeningHoursGrpc>>().await;
+    health.set_serving::<SearchServiceServer<SearchGrpc>>().await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
@@ -141,6 +145,7 @@ async fn grpc_router(registry: Registry, limit: usize) -> anyhow::Result<Router>
         .add_service(web.layer(FacilityServiceServer::new(svc.clone()).max_decoding_message_size(limit)))
         .add_service(web.layer(AssociationServiceServer::new(svc).max_decoding_message_size(limit)))
         .add_service(web.layer(OpeningHoursServiceServer::new(hours).max_decoding_message_size(limit)))
+        .add_service(web.layer(SearchServiceServer::new(search).max_decoding_message_size(limit)))
         .add_service(web.layer(health_service))
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?);
