@@ -81,6 +81,7 @@ fn search(r: pb::SearchFacilitiesRequest) -> Result<FacilitySearch, Error> {
         near: r.near.map(|p| LatLon { lat: p.lat, lon: p.lon }),
         radius_m: r.radius_m,
         bbox: r.bbox.map(|b| [b.min_lon, b.min_lat, b.max_lon, b.max_lat]),
+        bbox_sweref: None,
         q: (!r.q.trim().is_empty()).then_some(r.q),
         activities: r.activities,
         all_activities: r.all_activities,

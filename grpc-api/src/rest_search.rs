@@ -30,8 +30,15 @@ pub struct SearchQuery {
     near: Option<String>,
     /// Radius in metres around `near` (default 10000, at most 200000).
     radius_m: Option<f64>,
-    /// `minLon,minLat,maxLon,maxLat` (WGS84); not with `near`.
+    /// `minLon,minLat,maxLon,maxLat` (WGS84); not with `near`. With bbox-crs=EPSG:3006:
+    /// `minNorthing,minEasting,maxNorthing,maxEasting` in SWEREF 99 TM metres.
     bbox: Option<String>,
+    /// CRS of `near`: EPSG:4326 (default; `lat,lon`) or EPSG:3006 (SWEREF 99 TM; `northing,easting`).
+    crs: Option<String>,
+    /// CRS of `bbox`: EPSG:4326 (default) or EPSG:3006.
+    #[serde(rename = "bbox-crs")]
+    #[param(rename = "bbox-crs")]
+    bbox_crs: Option<String>,
     /// Free text: Swedish full text on name, locality and description, typo tolerant on names and localities.
     q: Option<String>,
     /// Activity codes (any, or all with allActivities=true).
@@ -105,12 +112,37 @@ fn enums<T: Copy>(v: &mut Vec<FieldViolation>, field: &str, values: Vec<String>,
 impl SearchQuery {
     fn into_search(self) -> Result<FacilitySearch, ApiError> {
         let mut v = Vec::new();
-        let near = self
-            .near
-            .as_deref()
-            .and_then(|s| numbers::<2>(&mut v, "near", s, "lat,lon in WGS84 degrees"))
-            .map(|[lat, lon]| LatLon { lat, lon });
-        let bbox = self.bbox.as_deref().and_then(|s| numbers::<4>(&mut v, "bbox", s, "minLon,minLat,maxLon,maxLat in WGS84 degrees"));
+        let sweref = |v: &mut Vec<FieldViolation>, field: &str, crs: &Option<String>| match crs.as_deref() {
+            None | Some("EPSG:4326") => false,
+            Some("EPSG:3006") => true,
+            Some(other) => {
+                v.push(FieldViolation::new(field, "unknown_code", format!("'{other}' is not EPSG:4326 or EPSG:3006")));
+                false
+            }
+        };
+        let near_tm = sweref(&mut v, "crs", &self.crs);
+        let bbox_tm = sweref(&mut v, "bbox-crs", &self.bbox_crs);
+        let near = if near_tm {
+            self.near
+                .as_deref()
+                .and_then(|s| numbers::<2>(&mut v, "near", s, "northing,easting in SWEREF 99 TM metres"))
+                .map(|[northing, easting]| registry_core::geo::Sweref99Tm { northing, easting }.to_wgs84())
+        } else {
+            self.near
+                .as_deref()
+                .and_then(|s| numbers::<2>(&mut v, "near", s, "lat,lon in WGS84 degrees"))
+                .map(|[lat, lon]| LatLon { lat, lon })
+        };
+        let (bbox, bbox_sweref) = if bbox_tm {
+            (
+                None,
+                self.bbox
+                    .as_deref()
+                    .and_then(|s| numbers::<4>(&mut v, "bbox", s, "minNorthing,minEasting,maxNorthing,maxEasting in SWEREF 99 TM metres")),
+            )
+        } else {
+            (self.bbox.as_deref().and_then(|s| numbers::<4>(&mut v, "bbox", s, "minLon,minLat,maxLon,maxLat in WGS84 degrees")), None)
+        };
         let open_at = self.open_at.as_deref().and_then(|s| time(&mut v, "openAt", s));
         let open_during = match self.open_during.as_deref().map(|s| s.split_once('/')) {
             None => None,
@@ -142,6 +174,7 @@ impl SearchQuery {
             near,
             radius_m: self.radius_m,
             bbox,
+            bbox_sweref,
             q: self.q,
             activities: list(&self.activities),
             all_activities: self.all_activities.unwrap_or(false),

@@ -46,6 +46,8 @@ pub struct FacilitySearch {
     pub radius_m: Option<f64>,
     /// Bounding box: min lon, min lat, max lon, max lat (WGS84).
     pub bbox: Option<[f64; 4]>,
+    /// Bounding box in SWEREF 99 TM, in its axis order: min northing, min easting, max northing, max easting.
+    pub bbox_sweref: Option<[f64; 4]>,
     /// Free text (Swedish stemming, typo tolerant on names and localities).
     pub q: Option<String>,
     /// Activity codes.
@@ -160,6 +162,17 @@ impl FacilitySearch {
                 v.add("bbox", "out_of_range", "must be minLon,minLat,maxLon,maxLat in WGS84 degrees");
             } else if a >= c || b >= d {
                 v.add("bbox", "order", "minLon must be less than maxLon and minLat less than maxLat");
+            }
+        }
+        if let Some([n1, e1, n2, e2]) = self.bbox_sweref {
+            if self.near.is_some() || self.bbox.is_some() {
+                v.add("bbox", "conflict", "use one of near and bbox");
+            }
+            let in_sweden = |n: f64, e: f64| (6_000_000.0..=7_800_000.0).contains(&n) && (100_000.0..=1_000_000.0).contains(&e);
+            if ![n1, e1, n2, e2].iter().all(|x| x.is_finite()) || !in_sweden(n1, e1) || !in_sweden(n2, e2) {
+                v.add("bbox", "out_of_range", "must be minNorthing,minEasting,maxNorthing,maxEasting in SWEREF 99 TM metres within Sweden");
+            } else if n1 >= n2 || e1 >= e2 {
+                v.add("bbox", "order", "minNorthing must be less than maxNorthing and minEasting less than maxEasting");
             }
         }
         if let Some(q) = &self.q {
@@ -278,6 +291,37 @@ impl Registry {
             // caller means, so the exact test runs on geometry afterwards.
             let env = format!("ST_MakeEnvelope({a}, {bb}, {c}, {d}, 4326)");
             wh.push(format!("f.location && {env}::geography AND ST_Intersects(f.location::geometry, {env})"));
+        }
+        if let Some([n1, e1, n2, e2]) = s.bbox_sweref {
+            // The index prefilter uses the lon/lat envelope of the box's edges (sampled densely,
+            // with a margin); the exact test runs in SWEREF 99 TM itself.
+            let mut pts = Vec::new();
+            for k in 0..=16 {
+                let t = f64::from(k) / 16.0;
+                for (n, e) in [(n1, e1 + t * (e2 - e1)), (n2, e1 + t * (e2 - e1)), (n1 + t * (n2 - n1), e1), (n1 + t * (n2 - n1), e2)] {
+                    pts.push(geo::Sweref99Tm { northing: n, easting: e }.to_wgs84());
+                }
+            }
+            let m = 0.001;
+            let (lo_lon, lo_lat) =
+                (pts.iter().map(|p| p.lon).fold(f64::MAX, f64::min) - m, pts.iter().map(|p| p.lat).fold(f64::MAX, f64::min) - m);
+            let (hi_lon, hi_lat) =
+                (pts.iter().map(|p| p.lon).fold(f64::MIN, f64::max) + m, pts.iter().map(|p| p.lat).fold(f64::MIN, f64::max) + m);
+            let env = format!(
+                "ST_MakeEnvelope({}, {}, {}, {}, 4326)",
+                b.param::<Double, _>(lo_lon),
+                b.param::<Double, _>(lo_lat),
+                b.param::<Double, _>(hi_lon),
+                b.param::<Double, _>(hi_lat)
+            );
+            let tm = format!(
+                "ST_MakeEnvelope({}, {}, {}, {}, 3006)",
+                b.param::<Double, _>(e1),
+                b.param::<Double, _>(n1),
+                b.param::<Double, _>(e2),
+                b.param::<Double, _>(n2)
+            );
+            wh.push(format!("f.location && {env}::geography AND ST_Intersects(ST_Transform(f.location::geometry, 3006), {tm})"));
         }
         if let Some(q) = &tsq {
             wh.push(format!("(f.search_tsv @@ websearch_to_tsquery('swedish', {q}) OR f.name % {q} OR f.locality % {q})"));

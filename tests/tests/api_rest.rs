@@ -545,3 +545,24 @@ async fn search_route() {
         assert!(rules(&b).contains(&(field.to_string(), rule.to_string())), "{query}: {b}");
     }
 }
+
+#[tokio::test]
+async fn search_accepts_sweref_99_tm() {
+    let app = TestApp::start().await;
+    registry_core::demo::load(&app.registry).await.unwrap();
+    let c = Call { app: &app };
+    let (_, wgs) = c.get("/v1/search/facilities?near=59.1277,15.1434&radiusM=5000&pageSize=50", "").await;
+    // Kumla's centre in SWEREF 99 TM (northing, easting), from PostGIS ST_Transform.
+    let (s, tm) = c.get("/v1/search/facilities?crs=EPSG:3006&near=6554280.4424,508208.1311&radiusM=5000&pageSize=50", "").await;
+    assert_eq!(s, 200, "{tm}");
+    let ids =
+        |v: &Value| v["hits"].as_array().unwrap().iter().map(|h| h["facility"]["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(ids(&tm), ids(&wgs));
+    assert!(!ids(&tm).is_empty());
+    let (s, b) = c.get("/v1/search/facilities?crs=EPSG:9999&near=1,2", "").await;
+    assert_eq!((s.as_u16(), rules(&b)), (400, vec![("crs".into(), "unknown_code".into())]));
+    let (s, b) = c.get("/v1/search/facilities?bbox-crs=EPSG:3006&bbox=6560000,500000,6550000,520000", "").await;
+    assert_eq!((s.as_u16(), rules(&b)), (400, vec![("bbox".into(), "order".into())]));
+    let (s, _) = c.get("/v1/search/facilities?bbox-crs=EPSG:3006&bbox=6540000,495000,6570000,520000", "").await;
+    assert_eq!(s, 200);
+}
