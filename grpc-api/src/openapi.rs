@@ -167,6 +167,7 @@ impl Modify for Security {
         crate::rest_hours::open_status,
         crate::rest_hours::holidays,
         crate::rest_search::search_facilities,
+        crate::rest_search::search_associations,
     ),
     components(schemas(Problem, ProblemViolation, FacilityPatch, AssociationPatch)),
     modifiers(&Security),

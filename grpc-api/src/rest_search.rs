@@ -18,7 +18,7 @@ use crate::openapi::Errors;
 
 /// The routes.
 pub fn router() -> Router<Registry> {
-    Router::new().route("/v1/search/facilities", get(search_facilities))
+    Router::new().route("/v1/search/facilities", get(search_facilities)).route("/v1/search/associations", get(search_associations))
 }
 
 /// Search parameters; all optional and combined with AND. Lists are comma separated.
@@ -236,4 +236,56 @@ fn geojson(page: &registry_core::search::SearchPage) -> serde_json::Value {
         })
         .collect();
     serde_json::json!({ "type": "FeatureCollection", "features": features, "nextPageToken": page.next_page_token })
+}
+
+/// Association search parameters; lists are comma separated.
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AssociationSearchQuery {
+    /// Name text (Swedish full text, typo tolerant).
+    q: Option<String>,
+    /// Organisation number, NNNNNN-NNNN or ten digits.
+    org_number: Option<String>,
+    /// Municipality codes (any).
+    municipalities: Option<String>,
+    /// County codes (any).
+    counties: Option<String>,
+    /// Activity codes (any).
+    activities: Option<String>,
+    /// Registration status, e.g. REGISTRATION_STATUS_PENDING (not approved ones need an editor, national body or admin key).
+    status: Option<String>,
+    /// Hits per page (default 20, at most 100).
+    page_size: Option<i32>,
+    /// `nextPageToken` of the previous page.
+    page_token: Option<String>,
+}
+
+/// Searches associations; unapproved registrations only for those who may see them.
+#[utoipa::path(get, path = "/v1/search/associations", tag = "search", params(AssociationSearchQuery),
+    responses((status = 200, description = "One page of associations", body = registry_core::search::AssociationPage), Errors))]
+pub async fn search_associations(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    q: Result<Query<AssociationSearchQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    use registry_core::model::RegistrationStatus;
+    let Query(q) = q.map_err(|e| ApiError::Core(Error::invalid("query", "format", e.body_text())))?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(RegistrationStatus::ALL.iter().copied().find(|x| x.json_name() == s).ok_or_else(|| {
+            ApiError::Core(Error::invalid("status", "unknown_enum_value", format!("'{s}' is not a registration status")))
+        })?),
+    };
+    let search = registry_core::service::AssociationSearch {
+        q: q.q,
+        org_number: q.org_number,
+        municipalities: list(&q.municipalities),
+        counties: list(&q.counties),
+        activities: list(&q.activities),
+        status,
+        page_size: q.page_size.unwrap_or(0),
+        page_token: q.page_token.unwrap_or_default(),
+    };
+    Ok(Json(reg.search_associations(&p, &search).await?).into_response())
 }

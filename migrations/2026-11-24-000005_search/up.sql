@@ -8,3 +8,4 @@ CREATE INDEX facilities_search_tsv ON facilities USING gin (search_tsv) WHERE de
 CREATE INDEX facilities_name_trgm ON facilities USING gin (name gin_trgm_ops) WHERE deleted_at IS NULL;
 CREATE INDEX facilities_locality_trgm ON facilities USING gin (locality gin_trgm_ops) WHERE deleted_at IS NULL;
 CREATE INDEX facilities_category ON facilities (category) WHERE deleted_at IS NULL;
+CREATE INDEX associations_name_trgm ON associations USING gin (name gin_trgm_ops) WHERE deleted_at IS NULL;

@@ -107,6 +107,17 @@ pub struct SearchPage {
     pub next_page_token: String,
 }
 
+/// One page of associations.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AssociationPage {
+    /// The associations, with the fields the caller may see.
+    pub associations: Vec<crate::model::Association>,
+    /// Token for the next page; empty on the last.
+    pub next_page_token: String,
+}
+
 #[derive(QueryableByName)]
 struct Row {
     #[diesel(sql_type = SqlUuid)]
@@ -129,11 +140,11 @@ struct Cursor {
     id: Uuid,
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) || s.len() > 2000 {
         return None;
     }

@@ -528,6 +528,11 @@ async fn search_route() {
     assert!(hits.windows(2).all(|w| w[0]["distanceM"].as_f64() <= w[1]["distanceM"].as_f64()), "nearest first");
     assert!(hits.iter().all(|h| h["facility"]["activities"].as_array().unwrap().contains(&json!("padel"))));
     assert_eq!(hits[0]["municipalityName"], "Kumla");
+    let (s, b) = c.get("/v1/search/associations?q=innebandy&counties=18", "").await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["associations"].as_array().unwrap().iter().all(|a| a["registration"]["status"] == "REGISTRATION_STATUS_APPROVED"));
+    assert_eq!(c.get("/v1/search/associations?status=REGISTRATION_STATUS_PENDING", "").await.0, 401);
+    assert_eq!(c.get("/v1/search/associations?status=LOST", "").await.0, 400);
     let (s, b) = c.get("/v1/search/facilities?q=simhal&municipalities=1881", "").await;
     assert_eq!((s.as_u16(), b["hits"][0]["facility"]["name"].as_str()), (200, Some("Kumla simhall")));
     for (query, field, rule) in [

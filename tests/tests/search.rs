@@ -375,3 +375,67 @@ async fn sweref_boxes_match_postgis() {
         assert_eq!(got, expected);
     }
 }
+
+#[tokio::test]
+async fn association_search_respects_who_may_see_what() {
+    use registry_core::model::{Decision, RegistrationStatus};
+    use registry_core::service::AssociationSearch;
+    let db = TestDb::new().await;
+    let reg = db.registry();
+    let admin = Principal::operator("setup");
+    let mut approved = fixtures::association("1881", 1);
+    approved.name = "Kumla Innebandyklubb".into();
+    let a = reg.create_association(&admin, &approved).await.unwrap();
+    reg.decide_registration(&admin, a.id, None, &Decision::Approve).await.unwrap();
+    let mut pending = fixtures::association("1881", 2);
+    pending.name = "Kumla Simsällskap".into();
+    reg.create_association(&admin, &pending).await.unwrap();
+    let mut other = fixtures::association("1880", 3);
+    other.name = "Örebro Innebandy".into();
+    let o = reg.create_association(&admin, &other).await.unwrap();
+    reg.decide_registration(&admin, o.id, None, &Decision::Approve).await.unwrap();
+
+    let names = |p: Principal, s: AssociationSearch| {
+        let reg = reg.clone();
+        async move { reg.search_associations(&p, &s).await.map(|page| page.associations.into_iter().map(|a| a.name).collect::<Vec<_>>()) }
+    };
+    let anon = Principal::anonymous();
+    assert_eq!(names(anon.clone(), AssociationSearch { q: Some("innebandy".into()), ..Default::default() }).await.unwrap().len(), 2);
+    assert_eq!(
+        names(anon.clone(), AssociationSearch { q: Some("inebandy kumla".into()), ..Default::default() }).await.unwrap()[0],
+        "Kumla Innebandyklubb",
+        "typo tolerant"
+    );
+    assert_eq!(
+        names(anon.clone(), AssociationSearch { counties: vec!["18".into()], ..Default::default() }).await.unwrap().len(),
+        2,
+        "pending ones are not public"
+    );
+    assert!(matches!(
+        names(anon.clone(), AssociationSearch { status: Some(RegistrationStatus::Pending), ..Default::default() }).await,
+        Err(Error::Unauthenticated(_))
+    ));
+    let kumla = Principal::editor("key:kumla", "1881");
+    assert_eq!(
+        names(kumla, AssociationSearch { status: Some(RegistrationStatus::Pending), ..Default::default() }).await.unwrap(),
+        vec!["Kumla Simsällskap".to_string()]
+    );
+    let by_org = names(anon, AssociationSearch { org_number: Some(a.org_number.clone()), ..Default::default() }).await.unwrap();
+    assert_eq!(by_org, vec!["Kumla Innebandyklubb".to_string()]);
+    let nb = Principal::with_role("key:rf", registry_core::auth::Role::NationalBody);
+    let mut s = AssociationSearch { page_size: 1, ..Default::default() };
+    let mut seen = Vec::new();
+    loop {
+        let page = reg.search_associations(&nb, &s).await.unwrap();
+        seen.extend(page.associations.into_iter().map(|a| a.name));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        s.page_token = page.next_page_token;
+    }
+    assert_eq!(seen, vec!["Kumla Innebandyklubb", "Kumla Simsällskap", "Örebro Innebandy"], "national bodies see every status, by name");
+    assert!(matches!(
+        reg.search_associations(&admin, &AssociationSearch { org_number: Some("123".into()), ..Default::default() }).await,
+        Err(Error::Invalid(_))
+    ));
+}

@@ -250,3 +250,197 @@ fn to_input(a: &Association) -> AssociationInput {
         contact_persons: a.contact_persons.clone().unwrap_or_default(),
     }
 }
+
+/// An association search; every part optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct AssociationSearch {
+    /// Name text: Swedish full text and typo tolerant.
+    pub q: Option<String>,
+    /// Organisation number (`NNNNNN-NNNN` or ten digits).
+    pub org_number: Option<String>,
+    /// Municipality codes (any).
+    pub municipalities: Vec<String>,
+    /// County codes (any).
+    pub counties: Vec<String>,
+    /// Activity codes (any).
+    pub activities: Vec<String>,
+    /// Registration status; statuses other than approved need a role that may see them.
+    pub status: Option<RegistrationStatus>,
+    /// Hits per page (default 20, at most 100).
+    pub page_size: i32,
+    /// Token from the previous page.
+    pub page_token: String,
+}
+
+/// A query with its binds, and one deferred bind.
+type SearchQuery = diesel::query_builder::BoxedSqlQuery<'static, diesel::pg::Pg, diesel::query_builder::SqlQuery>;
+type BindFn = Box<dyn FnOnce(SearchQuery) -> SearchQuery + Send>;
+
+#[derive(diesel::QueryableByName)]
+struct SearchRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    rank: f64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+impl Registry {
+    /// Searches associations, ordered by relevance (with `q`) or name, as the caller may see them.
+    pub async fn search_associations(&self, p: &Principal, s: &AssociationSearch) -> Result<crate::search::AssociationPage> {
+        use diesel::sql_types::{Array, Double, Text};
+        auth::authorize(p, Action::ReadPublic)?;
+        let mut v = Violations::default();
+        let q = s.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_string);
+        if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+            v.add("q", "length", "must be at most 200 characters");
+        }
+        let org = s.org_number.as_deref().map(|o| crate::orgnr::check(&mut v, "orgNumber", o));
+        for (i, m) in s.municipalities.iter().enumerate() {
+            crate::codes::check_municipality(&mut v, &format!("municipalities[{i}]"), m);
+        }
+        for (i, c) in s.counties.iter().enumerate() {
+            if !crate::codes::municipalities().iter().any(|m| &m.county_code == c) {
+                v.add(format!("counties[{i}]"), "unknown_code", format!("'{c}' is not a county (län) code"));
+            }
+        }
+        v.codes("activities", &s.activities, 20, crate::codes::is_activity, "activity");
+        if s.page_size < 0 {
+            v.add("pageSize", "out_of_range", "must not be negative");
+        }
+        v.finish()?;
+        let visibility = match &p.role {
+            Role::Admin | Role::NationalBody => Visibility::All,
+            Role::MunicipalityEditor { municipality_code } => Visibility::ApprovedOr(vec![municipality_code.clone()]),
+            Role::Anonymous | Role::Vendor => Visibility::ApprovedOr(vec![]),
+        };
+        if let (Some(st), Visibility::ApprovedOr(munis)) = (s.status, &visibility)
+            && st != RegistrationStatus::Approved
+            && munis.is_empty()
+        {
+            return Err(if p.role == Role::Anonymous {
+                Error::Unauthenticated("searching registrations that are not approved needs an API key".into())
+            } else {
+                Error::Forbidden(format!("role '{}' may not search registrations that are not approved", p.role.name()))
+            });
+        }
+        let size = i64::from(match s.page_size {
+            0 => 20,
+            n => n.min(crate::search::MAX_PAGE_SIZE),
+        });
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Cursor(f64, String, Uuid);
+        let cursor: Option<Cursor> = if s.page_token.is_empty() {
+            None
+        } else {
+            Some(
+                crate::search::unhex(&s.page_token)
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .ok_or_else(|| Error::invalid("pageToken", "format", "is not a page token of this search"))?,
+            )
+        };
+        let mut sql_where = vec!["a.deleted_at IS NULL".to_string()];
+        let mut text_binds: Vec<(usize, String)> = Vec::new();
+        let mut next = 0usize;
+        let mut p_text = |val: String, v: &mut Vec<(usize, String)>| {
+            next += 1;
+            v.push((next, val));
+            format!("${next}")
+        };
+        let rank = match &q {
+            Some(q) => {
+                let ph = p_text(q.clone(), &mut text_binds);
+                sql_where.push(format!("(to_tsvector('swedish', a.name) @@ websearch_to_tsquery('swedish', {ph}) OR a.name % {ph})"));
+                format!(
+                    "(ts_rank(to_tsvector('swedish', a.name), websearch_to_tsquery('swedish', {ph})) + similarity(a.name, {ph}))::float8"
+                )
+            }
+            None => "0::float8".to_string(),
+        };
+        if let Some(o) = &org {
+            let ph = p_text(o.clone(), &mut text_binds);
+            sql_where.push(format!("a.org_number = {ph}"));
+        }
+        if let Some(st) = s.status {
+            let ph = p_text(st.as_str().to_string(), &mut text_binds);
+            sql_where.push(format!("a.registration_status = {ph}"));
+        }
+        if let Visibility::ApprovedOr(munis) = &visibility {
+            // Municipality codes of keys are four digits (checked when the key was made).
+            let list =
+                munis.iter().filter(|m| m.chars().all(|c| c.is_ascii_digit())).map(|m| format!("'{m}'")).collect::<Vec<_>>().join(",");
+            sql_where.push(if munis.is_empty() {
+                "a.registration_status = 'approved'".to_string()
+            } else {
+                format!("(a.registration_status = 'approved' OR a.municipality_code IN ({list}))")
+            });
+        }
+        let mut array_binds: Vec<(usize, Vec<String>)> = Vec::new();
+        for (col, values) in [("a.municipality_code", &s.municipalities), ("left(a.municipality_code, 2)", &s.counties)] {
+            if !values.is_empty() {
+                next += 1;
+                array_binds.push((next, values.clone()));
+                sql_where.push(format!("{col} = ANY(${next})"));
+            }
+        }
+        if !s.activities.is_empty() {
+            next += 1;
+            array_binds.push((next, s.activities.clone()));
+            sql_where.push(format!("a.activities && ${next}"));
+        }
+        let by_rank = q.is_some();
+        let mut cursor_binds: Vec<(usize, f64, String, Uuid)> = Vec::new();
+        if let Some(Cursor(r, n, id)) = cursor {
+            let (pr, pn, pi) = (next + 1, next + 2, next + 3);
+            cursor_binds.push((pr, r, n, id));
+            sql_where.push(if by_rank {
+                format!("({rank} < ${pr} OR ({rank} = ${pr} AND a.id > ${pi}))")
+            } else {
+                format!("(a.name, a.id) > (${pn}, ${pi})")
+            });
+        }
+        let order = if by_rank { "rank DESC, a.id" } else { "a.name, a.id" };
+        let sql = format!(
+            "SELECT a.id, {rank} AS rank, a.name FROM associations a WHERE {} ORDER BY {order} LIMIT {}",
+            sql_where.join(" AND "),
+            size + 1
+        );
+        // Binds in placeholder order.
+        let mut all: Vec<(usize, BindFn)> = Vec::new();
+        for (i, t) in text_binds {
+            all.push((i, Box::new(move |q| q.bind::<Text, _>(t))));
+        }
+        for (i, a) in array_binds {
+            all.push((i, Box::new(move |q| q.bind::<Array<Text>, _>(a))));
+        }
+        for (i, r, n, id) in cursor_binds {
+            all.push((i, Box::new(move |q| q.bind::<Double, _>(r))));
+            all.push((i + 1, Box::new(move |q| q.bind::<Text, _>(n))));
+            all.push((i + 2, Box::new(move |q| q.bind::<diesel::sql_types::Uuid, _>(id))));
+        }
+        all.sort_by_key(|(i, _)| *i);
+        let mut query = diesel::sql_query(sql).into_boxed();
+        for (_, b) in all {
+            query = b(query);
+        }
+        let mut conn = self.conn().await?;
+        let mut rows: Vec<SearchRow> = diesel_async::RunQueryDsl::load(query, &mut conn).await?;
+        let more = rows.len() as i64 > size;
+        rows.truncate(size as usize);
+        let mut items = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(a) = store::load(&mut conn, r.id, false).await?.and_then(|a| project(p, a)) {
+                items.push(a);
+            }
+        }
+        audit_personal_data(&mut conn, p, &items).await?;
+        let next_page_token = match (more, rows.last()) {
+            (true, Some(last)) => {
+                crate::search::hex(&serde_json::to_vec(&Cursor(last.rank, last.name.clone(), last.id)).expect("cursors serialise"))
+            }
+            _ => String::new(),
+        };
+        Ok(crate::search::AssociationPage { associations: items, next_page_token })
+    }
+}
