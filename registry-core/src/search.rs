@@ -278,142 +278,7 @@ impl Registry {
     /// Searches facilities.
     pub async fn search_facilities(&self, p: &Principal, s: &FacilitySearch) -> Result<SearchPage> {
         auth::authorize(p, Action::ReadPublic)?;
-        let (order, radius, limit, cursor) = s.check()?;
-        let mut b = Builder { sql: String::new(), n: 0, binds: Vec::new() };
-        let point = s.near.map(|p| {
-            let lon = b.param::<Double, _>(p.lon);
-            let lat = b.param::<Double, _>(p.lat);
-            format!("ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)::geography")
-        });
-        let tsq = s.q.as_ref().map(|q| b.param::<Text, _>(q.trim().to_string()));
-        let distance = point.as_ref().map(|pt| format!("ST_Distance(f.location, {pt})")).unwrap_or_else(|| "NULL::float8".into());
-        let rank = tsq
-            .as_ref()
-            .map(|q| format!("(ts_rank(f.search_tsv, websearch_to_tsquery('swedish', {q})) + greatest(similarity(f.name, {q}), similarity(f.locality, {q})))::float8"))
-            .unwrap_or_else(|| "0::float8".into());
-        let mut wh = vec!["f.deleted_at IS NULL".to_string()];
-        if let Some(pt) = &point {
-            let r = b.param::<Double, _>(radius);
-            wh.push(format!("ST_DWithin(f.location, {pt}, {r})"));
-        }
-        if let Some([a, bb, c, d]) = s.bbox {
-            let (a, bb, c, d) = (b.param::<Double, _>(a), b.param::<Double, _>(bb), b.param::<Double, _>(c), b.param::<Double, _>(d));
-            // The geography box (for the index) is a little wider than the lon/lat box the
-            // caller means, so the exact test runs on geometry afterwards.
-            let env = format!("ST_MakeEnvelope({a}, {bb}, {c}, {d}, 4326)");
-            wh.push(format!("f.location && {env}::geography AND ST_Intersects(f.location::geometry, {env})"));
-        }
-        if let Some([n1, e1, n2, e2]) = s.bbox_sweref {
-            // The index prefilter uses the lon/lat envelope of the box's edges (sampled densely,
-            // with a margin); the exact test runs in SWEREF 99 TM itself.
-            let mut pts = Vec::new();
-            for k in 0..=16 {
-                let t = f64::from(k) / 16.0;
-                for (n, e) in [(n1, e1 + t * (e2 - e1)), (n2, e1 + t * (e2 - e1)), (n1 + t * (n2 - n1), e1), (n1 + t * (n2 - n1), e2)] {
-                    pts.push(geo::Sweref99Tm { northing: n, easting: e }.to_wgs84());
-                }
-            }
-            let m = 0.001;
-            let (lo_lon, lo_lat) =
-                (pts.iter().map(|p| p.lon).fold(f64::MAX, f64::min) - m, pts.iter().map(|p| p.lat).fold(f64::MAX, f64::min) - m);
-            let (hi_lon, hi_lat) =
-                (pts.iter().map(|p| p.lon).fold(f64::MIN, f64::max) + m, pts.iter().map(|p| p.lat).fold(f64::MIN, f64::max) + m);
-            let env = format!(
-                "ST_MakeEnvelope({}, {}, {}, {}, 4326)",
-                b.param::<Double, _>(lo_lon),
-                b.param::<Double, _>(lo_lat),
-                b.param::<Double, _>(hi_lon),
-                b.param::<Double, _>(hi_lat)
-            );
-            let tm = format!(
-                "ST_MakeEnvelope({}, {}, {}, {}, 3006)",
-                b.param::<Double, _>(e1),
-                b.param::<Double, _>(n1),
-                b.param::<Double, _>(e2),
-                b.param::<Double, _>(n2)
-            );
-            wh.push(format!("f.location && {env}::geography AND ST_Intersects(ST_Transform(f.location::geometry, 3006), {tm})"));
-        }
-        if let Some(q) = &tsq {
-            wh.push(format!("(f.search_tsv @@ websearch_to_tsquery('swedish', {q}) OR f.name % {q} OR f.locality % {q})"));
-        }
-        if !s.activities.is_empty() {
-            let a = b.param::<Array<Text>, _>(s.activities.clone());
-            wh.push(if s.all_activities { format!("f.activities @> {a}") } else { format!("f.activities && {a}") });
-        }
-        if !s.categories.is_empty() {
-            let c = b.param::<Array<Text>, _>(s.categories.clone());
-            wh.push(format!("f.category = ANY({c})"));
-        }
-        if !s.accessibility.is_empty() {
-            let a = b.param::<Array<Text>, _>(s.accessibility.iter().map(|x| x.as_str().to_string()).collect::<Vec<_>>());
-            wh.push(format!("f.accessibility @> {a}"));
-        }
-        if !s.municipalities.is_empty() {
-            let m = b.param::<Array<Text>, _>(s.municipalities.clone());
-            wh.push(format!("f.municipality_code = ANY({m})"));
-        }
-        if !s.counties.is_empty() {
-            let c = b.param::<Array<Text>, _>(s.counties.clone());
-            wh.push(format!("left(f.municipality_code, 2) = ANY({c})"));
-        }
-        if !s.ownership.is_empty() {
-            let o = b.param::<Array<Text>, _>(s.ownership.iter().map(|x| x.as_str().to_string()).collect::<Vec<_>>());
-            wh.push(format!("f.ownership = ANY({o})"));
-        }
-        if s.min_capacity.is_some() || s.bookable_only {
-            let mut cond = String::from("u.facility_id = f.id");
-            if let Some(c) = s.min_capacity {
-                cond += &format!(" AND u.capacity >= {}", b.param::<Integer, _>(c));
-            }
-            if s.bookable_only {
-                cond += " AND u.bookable";
-            }
-            wh.push(format!("EXISTS (SELECT 1 FROM facility_units u WHERE {cond})"));
-        }
-        if let Some(t) = s.open_at {
-            let t = b.param::<Timestamptz, _>(t);
-            wh.push(format!(
-                "EXISTS (SELECT 1 FROM open_intervals o WHERE o.facility_id = f.id AND o.unit_id IS NULL AND o.during @> {t})"
-            ));
-        }
-        if let Some((t1, t2)) = s.open_during {
-            let (t1, t2) = (b.param::<Timestamptz, _>(t1), b.param::<Timestamptz, _>(t2));
-            wh.push(format!(
-                "EXISTS (SELECT 1 FROM open_intervals o WHERE o.facility_id = f.id AND o.unit_id IS NULL AND o.during @> tstzrange({t1}, {t2}, '[)'))"
-            ));
-        }
-        let order_sql = match order {
-            SearchOrder::Distance => "distance_m, f.id",
-            SearchOrder::Relevance => "rank DESC, f.id",
-            SearchOrder::Name => "f.name, f.id",
-        };
-        if let Some(c) = cursor {
-            let id = b.param::<SqlUuid, _>(c.id);
-            wh.push(match order {
-                SearchOrder::Distance => {
-                    let d = b.param::<Double, _>(c.distance.unwrap_or(0.0));
-                    format!("({distance}, f.id) > ({d}, {id})")
-                }
-                SearchOrder::Relevance => {
-                    let r = b.param::<Double, _>(c.rank);
-                    format!("({rank} < {r} OR ({rank} = {r} AND f.id > {id}))")
-                }
-                SearchOrder::Name => {
-                    let n = b.param::<Text, _>(c.name);
-                    format!("(f.name, f.id) > ({n}, {id})")
-                }
-            });
-        }
-        let lim = b.param::<BigInt, _>(limit + 1);
-        b.sql = format!(
-            "SELECT f.id, {distance} AS distance_m, {rank} AS rank, f.name FROM facilities f WHERE {} ORDER BY {order_sql} LIMIT {lim}",
-            wh.join(" AND ")
-        );
-        let mut q: Query = diesel::sql_query(b.sql.clone()).into_boxed();
-        for bind in b.binds {
-            q = bind(q);
-        }
+        let (q, order, limit) = build(s, "")?;
         let mut conn = self.pool().get().await?;
         let mut rows: Vec<Row> = q.load(&mut conn).await?;
         let more = rows.len() as i64 > limit;
@@ -443,4 +308,159 @@ impl Registry {
             .collect();
         Ok(SearchPage { hits, next_page_token })
     }
+
+    /// The query plan of a search (EXPLAIN), for tests and operators.
+    pub async fn explain_facility_search(&self, s: &FacilitySearch) -> Result<String> {
+        #[derive(QueryableByName)]
+        struct Plan {
+            #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+            line: String,
+        }
+        let (q, _, _) = build(s, "EXPLAIN ")?;
+        let mut conn = self.pool().get().await?;
+        let plan: Vec<Plan> = q.load(&mut conn).await?;
+        Ok(plan.into_iter().map(|p| p.line).collect::<Vec<_>>().join("\n"))
+    }
+}
+
+/// The SQL of a search with its binds, its order and its page size.
+fn build(s: &FacilitySearch, prefix: &str) -> Result<(Query, SearchOrder, i64)> {
+    let (order, radius, limit, cursor) = s.check()?;
+    let mut b = Builder { sql: String::new(), n: 0, binds: Vec::new() };
+    let point = s.near.map(|p| {
+        let lon = b.param::<Double, _>(p.lon);
+        let lat = b.param::<Double, _>(p.lat);
+        format!("ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)::geography")
+    });
+    let tsq = s.q.as_ref().map(|q| b.param::<Text, _>(q.trim().to_string()));
+    let distance = point.as_ref().map(|pt| format!("ST_Distance(f.location, {pt})")).unwrap_or_else(|| "NULL::float8".into());
+    let rank = tsq
+            .as_ref()
+            .map(|q| format!("(ts_rank(f.search_tsv, websearch_to_tsquery('swedish', {q})) + greatest(similarity(f.name, {q}), similarity(f.locality, {q})))::float8"))
+            .unwrap_or_else(|| "0::float8".into());
+    let mut wh = vec!["f.deleted_at IS NULL".to_string()];
+    if let Some(pt) = &point {
+        let r = b.param::<Double, _>(radius);
+        wh.push(format!("ST_DWithin(f.location, {pt}, {r})"));
+    }
+    if let Some([a, bb, c, d]) = s.bbox {
+        let (a, bb, c, d) = (b.param::<Double, _>(a), b.param::<Double, _>(bb), b.param::<Double, _>(c), b.param::<Double, _>(d));
+        // The geography box (for the index) is a little wider than the lon/lat box the
+        // caller means, so the exact test runs on geometry afterwards.
+        let env = format!("ST_MakeEnvelope({a}, {bb}, {c}, {d}, 4326)");
+        wh.push(format!("f.location && {env}::geography AND ST_Intersects(f.location::geometry, {env})"));
+    }
+    if let Some([n1, e1, n2, e2]) = s.bbox_sweref {
+        // The index prefilter uses the lon/lat envelope of the box's edges (sampled densely,
+        // with a margin); the exact test runs in SWEREF 99 TM itself.
+        let mut pts = Vec::new();
+        for k in 0..=16 {
+            let t = f64::from(k) / 16.0;
+            for (n, e) in [(n1, e1 + t * (e2 - e1)), (n2, e1 + t * (e2 - e1)), (n1 + t * (n2 - n1), e1), (n1 + t * (n2 - n1), e2)] {
+                pts.push(geo::Sweref99Tm { northing: n, easting: e }.to_wgs84());
+            }
+        }
+        let m = 0.001;
+        let (lo_lon, lo_lat) =
+            (pts.iter().map(|p| p.lon).fold(f64::MAX, f64::min) - m, pts.iter().map(|p| p.lat).fold(f64::MAX, f64::min) - m);
+        let (hi_lon, hi_lat) =
+            (pts.iter().map(|p| p.lon).fold(f64::MIN, f64::max) + m, pts.iter().map(|p| p.lat).fold(f64::MIN, f64::max) + m);
+        let env = format!(
+            "ST_MakeEnvelope({}, {}, {}, {}, 4326)",
+            b.param::<Double, _>(lo_lon),
+            b.param::<Double, _>(lo_lat),
+            b.param::<Double, _>(hi_lon),
+            b.param::<Double, _>(hi_lat)
+        );
+        let tm = format!(
+            "ST_MakeEnvelope({}, {}, {}, {}, 3006)",
+            b.param::<Double, _>(e1),
+            b.param::<Double, _>(n1),
+            b.param::<Double, _>(e2),
+            b.param::<Double, _>(n2)
+        );
+        wh.push(format!("f.location && {env}::geography AND ST_Intersects(ST_Transform(f.location::geometry, 3006), {tm})"));
+    }
+    if let Some(q) = &tsq {
+        wh.push(format!("(f.search_tsv @@ websearch_to_tsquery('swedish', {q}) OR f.name % {q} OR f.locality % {q})"));
+    }
+    if !s.activities.is_empty() {
+        let a = b.param::<Array<Text>, _>(s.activities.clone());
+        wh.push(if s.all_activities { format!("f.activities @> {a}") } else { format!("f.activities && {a}") });
+    }
+    if !s.categories.is_empty() {
+        let c = b.param::<Array<Text>, _>(s.categories.clone());
+        wh.push(format!("f.category = ANY({c})"));
+    }
+    if !s.accessibility.is_empty() {
+        let a = b.param::<Array<Text>, _>(s.accessibility.iter().map(|x| x.as_str().to_string()).collect::<Vec<_>>());
+        wh.push(format!("f.accessibility @> {a}"));
+    }
+    if !s.municipalities.is_empty() {
+        let m = b.param::<Array<Text>, _>(s.municipalities.clone());
+        wh.push(format!("f.municipality_code = ANY({m})"));
+    }
+    if !s.counties.is_empty() {
+        // Expanded to the counties' municipalities, so the municipality index serves it.
+        let in_counties: Vec<String> =
+            codes::municipalities().iter().filter(|m| s.counties.contains(&m.county_code)).map(|m| m.code.clone()).collect();
+        let c = b.param::<Array<Text>, _>(in_counties);
+        wh.push(format!("f.municipality_code = ANY({c})"));
+    }
+    if !s.ownership.is_empty() {
+        let o = b.param::<Array<Text>, _>(s.ownership.iter().map(|x| x.as_str().to_string()).collect::<Vec<_>>());
+        wh.push(format!("f.ownership = ANY({o})"));
+    }
+    if s.min_capacity.is_some() || s.bookable_only {
+        let mut cond = String::from("u.facility_id = f.id");
+        if let Some(c) = s.min_capacity {
+            cond += &format!(" AND u.capacity >= {}", b.param::<Integer, _>(c));
+        }
+        if s.bookable_only {
+            cond += " AND u.bookable";
+        }
+        wh.push(format!("EXISTS (SELECT 1 FROM facility_units u WHERE {cond})"));
+    }
+    if let Some(t) = s.open_at {
+        let t = b.param::<Timestamptz, _>(t);
+        wh.push(format!("EXISTS (SELECT 1 FROM open_intervals o WHERE o.facility_id = f.id AND o.unit_id IS NULL AND o.during @> {t})"));
+    }
+    if let Some((t1, t2)) = s.open_during {
+        let (t1, t2) = (b.param::<Timestamptz, _>(t1), b.param::<Timestamptz, _>(t2));
+        wh.push(format!(
+                "EXISTS (SELECT 1 FROM open_intervals o WHERE o.facility_id = f.id AND o.unit_id IS NULL AND o.during @> tstzrange({t1}, {t2}, '[)'))"
+            ));
+    }
+    let order_sql = match order {
+        SearchOrder::Distance => "distance_m, f.id",
+        SearchOrder::Relevance => "rank DESC, f.id",
+        SearchOrder::Name => "f.name, f.id",
+    };
+    if let Some(c) = cursor {
+        let id = b.param::<SqlUuid, _>(c.id);
+        wh.push(match order {
+            SearchOrder::Distance => {
+                let d = b.param::<Double, _>(c.distance.unwrap_or(0.0));
+                format!("({distance}, f.id) > ({d}, {id})")
+            }
+            SearchOrder::Relevance => {
+                let r = b.param::<Double, _>(c.rank);
+                format!("({rank} < {r} OR ({rank} = {r} AND f.id > {id}))")
+            }
+            SearchOrder::Name => {
+                let n = b.param::<Text, _>(c.name);
+                format!("(f.name, f.id) > ({n}, {id})")
+            }
+        });
+    }
+    let lim = b.param::<BigInt, _>(limit + 1);
+    b.sql = format!(
+        "SELECT f.id, {distance} AS distance_m, {rank} AS rank, f.name FROM facilities f WHERE {} ORDER BY {order_sql} LIMIT {lim}",
+        wh.join(" AND ")
+    );
+    let mut q: Query = diesel::sql_query(format!("{prefix}{}", b.sql)).into_boxed();
+    for bind in b.binds {
+        q = bind(q);
+    }
+    Ok((q, order, limit))
 }
