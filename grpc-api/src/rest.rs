@@ -160,6 +160,24 @@ fn if_match(headers: &HeaderMap) -> ApiResult<IfMatch> {
         .ok_or_else(|| ApiError::Core(Error::invalid("If-Match", "format", "must be the ETag of the resource, e.g. \"3\"")))
 }
 
+/// For a PATCH: the version to write at (If-Match is required; `*` means the current one) and
+/// the current input with the merge patch applied.
+fn patched<I: Serialize, O: DeserializeOwned>(
+    if_match: IfMatch,
+    current_version: i64,
+    current: &I,
+    patch: &serde_json::Value,
+) -> ApiResult<(i64, O)> {
+    let expected = match if_match {
+        IfMatch::Absent => return Err(ApiError::PreconditionRequired),
+        IfMatch::Any => current_version,
+        IfMatch::Version(v) => v,
+    };
+    let mut doc = serde_json::to_value(current).expect("inputs serialise");
+    merge_patch(&mut doc, patch);
+    Ok((expected, decode(doc)?))
+}
+
 fn etag(version: i64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).expect("digits are a valid header value")
 }
@@ -342,14 +360,7 @@ pub async fn patch_facility(
     reject_read_only(&patch)?;
     let current = reg.get_facility(&p, id).await?;
     auth::authorize(&p, Action::UpdateFacility(&current.municipality_code))?;
-    let expected = match expected {
-        IfMatch::Absent => return Err(ApiError::PreconditionRequired),
-        IfMatch::Any => current.version,
-        IfMatch::Version(v) => v,
-    };
-    let mut doc = serde_json::to_value(current.to_input()).expect("inputs serialise");
-    merge_patch(&mut doc, &patch);
-    let input = decode(doc)?;
+    let (expected, input) = patched(expected, current.version, &current.to_input(), &patch)?;
     let f = reg.update_facility(&p, id, expected, &input).await?;
     Ok(resource(StatusCode::OK, f.version, None, f))
 }
@@ -460,6 +471,7 @@ pub async fn create_association(
     Extension(p): Extension<Principal>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
+    pre_authorize(&p, &body, |m| Action::CreateAssociation(m))?;
     reject_read_only(&body)?;
     let input = decode(body)?;
     let a = reg.create_association(&p, &input).await?;
@@ -480,14 +492,7 @@ pub async fn patch_association(
     reject_read_only(&patch)?;
     let current = reg.get_association(&p, id).await?;
     auth::authorize(&p, Action::UpdateAssociation(&current.municipality_code))?;
-    let expected = match expected {
-        IfMatch::Absent => return Err(ApiError::PreconditionRequired),
-        IfMatch::Any => current.version,
-        IfMatch::Version(v) => v,
-    };
-    let mut doc = serde_json::to_value(convert::association_to_input(&current)).expect("inputs serialise");
-    merge_patch(&mut doc, &patch);
-    let input = decode(doc)?;
+    let (expected, input) = patched(expected, current.version, &convert::association_to_input(&current), &patch)?;
     let a = reg.update_association(&p, id, expected, &input).await?;
     Ok(resource(StatusCode::OK, a.version, None, a))
 }

@@ -571,3 +571,13 @@ async fn search_accepts_sweref_99_tm() {
     let (s, _) = c.get("/v1/search/facilities?bbox-crs=EPSG:3006&bbox=6540000,495000,6570000,520000", "").await;
     assert_eq!(s, 200);
 }
+
+#[tokio::test]
+async fn anonymous_writes_are_refused_before_validation() {
+    let app = TestApp::start().await;
+    let c = Call { app: &app };
+    for path in ["/v1/facilities", "/v1/associations"] {
+        let (s, _, _) = c.send(Method::POST, path, "", Some(json!({"name": ""})), None).await;
+        assert_eq!(s, 401, "{path}");
+    }
+}
