@@ -410,19 +410,6 @@ pub fn apply_association_mask(current: AssociationInput, new: AssociationInput, 
     Ok(out)
 }
 
-/// The full stored state of an association as an input (contact persons as the caller sees them).
-pub fn association_to_input(a: &Association) -> AssociationInput {
-    AssociationInput {
-        org_number: a.org_number.clone(),
-        name: a.name.clone(),
-        municipality_code: a.municipality_code.clone(),
-        activities: a.activities.clone(),
-        contact: a.contact.clone(),
-        member_statistics: a.member_statistics.clone(),
-        contact_persons: a.contact_persons.clone().unwrap_or_default(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

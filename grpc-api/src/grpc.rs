@@ -222,7 +222,7 @@ impl AssociationService for RegistryGrpc {
             new
         } else {
             let current = self.registry.get_association(&p, id).await.map_err(status)?;
-            convert::apply_association_mask(convert::association_to_input(&current), new, &paths).map_err(status)?
+            convert::apply_association_mask(current.to_input(), new, &paths).map_err(status)?
         };
         let updated = self.registry.update_association(&p, id, expected_version, &input).await.map_err(status)?;
         Ok(Response::new(pb::UpdateAssociationResponse { association: Some(convert::association(updated)) }))

@@ -492,7 +492,7 @@ pub async fn patch_association(
     reject_read_only(&patch)?;
     let current = reg.get_association(&p, id).await?;
     auth::authorize(&p, Action::UpdateAssociation(&current.municipality_code))?;
-    let (expected, input) = patched(expected, current.version, &convert::association_to_input(&current), &patch)?;
+    let (expected, input) = patched(expected, current.version, &current.to_input(), &patch)?;
     let a = reg.update_association(&p, id, expected, &input).await?;
     Ok(resource(StatusCode::OK, a.version, None, a))
 }

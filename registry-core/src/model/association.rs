@@ -227,6 +227,22 @@ impl AssociationInput {
     }
 }
 
+impl Association {
+    /// The association's details as an input (contact persons as far as they are shown), for
+    /// clients that change a few fields.
+    pub fn to_input(&self) -> AssociationInput {
+        AssociationInput {
+            org_number: self.org_number.clone(),
+            name: self.name.clone(),
+            municipality_code: self.municipality_code.clone(),
+            activities: self.activities.clone(),
+            contact: self.contact.clone(),
+            member_statistics: self.member_statistics.clone(),
+            contact_persons: self.contact_persons.clone().unwrap_or_default(),
+        }
+    }
+}
+
 /// A municipality's decision on a registration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {

@@ -228,26 +228,13 @@ impl Registry {
                     });
                 }
                 let registration = Registration { status, message, decided_at: Some(now()) };
-                let input = to_input(&current);
+                let input = current.to_input();
                 let updated = store::update(conn, &current, &input, &registration, now()).await?;
                 changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
                 Ok::<_, Error>(updated)
             })
             .await?;
         project(p, updated).ok_or_else(|| Error::not_found(ENTITY, id))
-    }
-}
-
-/// The full stored state of an association as an input (the store always returns the full view).
-fn to_input(a: &Association) -> AssociationInput {
-    AssociationInput {
-        org_number: a.org_number.clone(),
-        name: a.name.clone(),
-        municipality_code: a.municipality_code.clone(),
-        activities: a.activities.clone(),
-        contact: a.contact.clone(),
-        member_statistics: a.member_statistics.clone(),
-        contact_persons: a.contact_persons.clone().unwrap_or_default(),
     }
 }
 

@@ -63,7 +63,7 @@ impl PageRequest {
             return Ok((i64::from(size), None));
         }
         let bad = || Error::invalid("pageToken", "format", "is not a page token returned by this listing");
-        let raw = decode_hex(&self.page_token).ok_or_else(bad)?;
+        let raw = crate::search::unhex(&self.page_token).ok_or_else(bad)?;
         let text = String::from_utf8(raw).map_err(|_| bad())?;
         let (k, id) = text.split_once(':').ok_or_else(bad)?;
         if k != kind {
@@ -74,14 +74,7 @@ impl PageRequest {
 }
 
 fn encode_token(kind: &str, last: Uuid) -> String {
-    format!("{kind}:{last}").bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || s.len() > 200 {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    crate::search::hex(format!("{kind}:{last}").as_bytes())
 }
 
 /// Turns `limit + 1` fetched rows into a page.
