@@ -120,4 +120,27 @@ impl SearchService for SearchGrpc {
             next_page_token: page.next_page_token,
         }))
     }
+
+    async fn search_associations(
+        &self,
+        req: Request<pb::SearchAssociationsRequest>,
+    ) -> Result<Response<pb::SearchAssociationsResponse>, Status> {
+        let p = req.extensions().get::<registry_core::auth::Principal>().cloned().unwrap_or_else(registry_core::auth::Principal::anonymous);
+        let r = req.into_inner();
+        let search = registry_core::service::AssociationSearch {
+            q: (!r.q.trim().is_empty()).then_some(r.q),
+            org_number: (!r.org_number.trim().is_empty()).then_some(r.org_number),
+            municipalities: r.municipalities,
+            counties: r.counties,
+            activities: r.activities,
+            status: convert::status_filter(r.status).map_err(status)?,
+            page_size: r.page_size,
+            page_token: r.page_token,
+        };
+        let page = self.registry.search_associations(&p, &search).await.map_err(status)?;
+        Ok(Response::new(pb::SearchAssociationsResponse {
+            associations: page.associations.into_iter().map(convert::association).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
 }

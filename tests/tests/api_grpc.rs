@@ -476,3 +476,48 @@ async fn search_service_matches_rest() {
     let c0 = &geo["features"][0]["geometry"]["coordinates"];
     assert!(c0[0].as_f64().unwrap() < 20.0 && c0[1].as_f64().unwrap() > 55.0, "longitude first: {c0}");
 }
+
+/// gRPC association search: the same answers as REST, unapproved registrations only for the
+/// roles that may see them, contact persons never.
+#[tokio::test]
+async fn search_associations_over_grpc() {
+    use grpc_api::proto::v1::search_service_client::SearchServiceClient;
+    let app = TestApp::start().await;
+    registry_core::demo::load(&app.registry).await.unwrap();
+    let keys = app.keys().await;
+    let mut c = SearchServiceClient::new(app.channel().await);
+    let g = c
+        .search_associations(pb::SearchAssociationsRequest { q: "innebandy".into(), counties: vec!["18".into()], ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    let r: serde_json::Value =
+        app.http().get(app.url("/v1/search/associations?q=innebandy&counties=18")).send().await.unwrap().json().await.unwrap();
+    let rest_ids: Vec<&str> = r["associations"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    let grpc_ids: Vec<&str> = g.associations.iter().map(|a| a.id.as_str()).collect();
+    assert!(!grpc_ids.is_empty());
+    assert_eq!(grpc_ids, rest_ids);
+    assert!(g.associations.iter().all(|a| a.registration.as_ref().unwrap().status == pb::RegistrationStatus::Approved as i32));
+    assert!(g.associations.iter().all(|a| a.contact_persons.is_empty()));
+    // Pending registrations: not for the public, yes for an admin.
+    let pending = pb::SearchAssociationsRequest { status: pb::RegistrationStatus::Pending as i32, ..Default::default() };
+    assert_eq!(c.search_associations(with_key(pending.clone(), "")).await.unwrap_err().code(), Code::Unauthenticated);
+    let all = c.search_associations(with_key(pending, &keys.admin)).await.unwrap().into_inner();
+    assert!(!all.associations.is_empty());
+    assert!(all.associations.iter().all(|a| a.registration.as_ref().unwrap().status == pb::RegistrationStatus::Pending as i32));
+    // Bad input names the field.
+    let e = c
+        .search_associations(pb::SearchAssociationsRequest {
+            org_number: "123".into(),
+            activities: vec!["quidditch".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let v = violations(&e);
+    assert!(v.iter().any(|(f, _)| f == "orgNumber"), "{v:?}");
+    assert!(v.contains(&("activities[0]".into(), "UNKNOWN_CODE".into())), "{v:?}");
+    let e = c.search_associations(pb::SearchAssociationsRequest { status: 42, ..Default::default() }).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("status".into(), "UNKNOWN_ENUM_VALUE".into())]);
+}
