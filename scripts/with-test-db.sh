@@ -19,7 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"${as_server[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C --no-sync >/dev/null
+"${as_server[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
 for attempt in 1 2 3 4 5 6; do
     port=$((20000 + RANDOM % 30000))
     if "${as_server[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \

@@ -48,6 +48,14 @@ impl Database {
         if !applied.is_empty() {
             tracing::info!(?applied, "migrations applied");
         }
+        let ctype = db::character_type(&database.url).await.context("reading the database's locale")?;
+        if ctype == "C" || ctype == "POSIX" {
+            tracing::warn!(
+                ctype,
+                "the database's LC_CTYPE is {ctype}: typo-tolerant search treats å, ä and ö as word breaks; \
+                 create the database with a UTF-8 locale (e.g. LC_CTYPE 'C.UTF-8')"
+            );
+        }
         Ok(database)
     }
 

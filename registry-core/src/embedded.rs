@@ -208,7 +208,7 @@ impl EmbeddedPostgres {
             fs::remove_dir_all(&staging).map_err(io_err(format!("removing {}", staging.display())))?;
         }
         let mut cmd = self.command("initdb");
-        cmd.arg("-D").arg(&staging).args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C"]);
+        cmd.arg("-D").arg(&staging).args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"]);
         if fast {
             cmd.arg("--no-sync");
         }

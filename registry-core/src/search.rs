@@ -24,6 +24,11 @@ pub const MAX_RADIUS_M: f64 = 200_000.0;
 pub const DEFAULT_RADIUS_M: f64 = 10_000.0;
 /// Largest page.
 pub const MAX_PAGE_SIZE: i32 = 100;
+/// Upper bound of (distance in SWEREF 99 TM) / (distance on the WGS84 spheroid) for points in
+/// Sweden's extent: the projection's scale factor is 0.9996 on 15° E and at most about 1.004 at
+/// the eastern edge of the extent. Nearest-first search walks the TM index and uses this bound
+/// to know when it has seen every facility that can be among the nearest.
+pub const TM_SCALE_MAX: f64 = 1.005;
 
 /// The order of hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -131,7 +136,7 @@ struct Row {
 }
 
 /// The keyset of the last hit of a page.
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Cursor {
     order: SearchOrder,
     distance: Option<f64>,
@@ -153,7 +158,7 @@ pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
 
 impl FacilitySearch {
     /// Checks the search; returns the effective order, radius and page size.
-    fn check(&self) -> Result<(SearchOrder, f64, i64, Option<Cursor>)> {
+    fn check(&self) -> Result<Checked> {
         let mut v = Violations::default();
         if let Some(p) = self.near {
             geo::check_in_sweden(&mut v, "near", p);
@@ -278,9 +283,18 @@ impl Registry {
     /// Searches facilities.
     pub async fn search_facilities(&self, p: &Principal, s: &FacilitySearch) -> Result<SearchPage> {
         auth::authorize(p, Action::ReadPublic)?;
-        let (q, order, limit) = build(s, "")?;
+        let checked = s.check()?;
+        let (order, limit) = (checked.0, checked.2);
         let mut conn = self.pool().get().await?;
-        let mut rows: Vec<Row> = q.load(&mut conn).await?;
+        let text = match &s.q {
+            Some(q) => Some(TextQuery::prepare(&mut conn, q).await?),
+            None => None,
+        };
+        let mut rows: Vec<Row> = if order == SearchOrder::Distance {
+            nearest(&mut conn, s, checked, text.as_ref()).await?
+        } else {
+            build(s, checked, text.as_ref(), "", None)?.load(&mut conn).await?
+        };
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
@@ -316,32 +330,58 @@ impl Registry {
             #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
             line: String,
         }
-        let (q, _, _) = build(s, "EXPLAIN ")?;
+        let checked = s.check()?;
         let mut conn = self.pool().get().await?;
+        let text = match &s.q {
+            Some(q) => Some(TextQuery::prepare(&mut conn, q).await?),
+            None => None,
+        };
+        let candidates = (checked.0 == SearchOrder::Distance).then(|| first_candidates(checked.2 + 1));
+        let q = build(s, checked, text.as_ref(), "EXPLAIN ", candidates)?;
         let plan: Vec<Plan> = q.load(&mut conn).await?;
         Ok(plan.into_iter().map(|p| p.line).collect::<Vec<_>>().join("\n"))
     }
 }
 
-/// The SQL of a search with its binds, its order and its page size.
-fn build(s: &FacilitySearch, prefix: &str) -> Result<(Query, SearchOrder, i64)> {
-    let (order, radius, limit, cursor) = s.check()?;
+type Checked = (SearchOrder, f64, i64, Option<Cursor>);
+
+/// Candidates a nearest-first search fetches first for `k` hits.
+fn first_candidates(k: i64) -> i64 {
+    k + 8 + k / 4
+}
+
+/// The SQL of a search with its binds. With `candidates` (distance order) it is the KNN walk:
+/// the `candidates` nearest facilities in SWEREF 99 TM that pass every other filter, with their
+/// exact distance, for [`nearest`] to finish.
+fn build(s: &FacilitySearch, checked: Checked, text: Option<&TextQuery>, prefix: &str, candidates: Option<i64>) -> Result<Query> {
+    let (order, radius, limit, cursor) = checked;
     let mut b = Builder { sql: String::new(), n: 0, binds: Vec::new() };
+    let mut point_tm = None;
     let point = s.near.map(|p| {
         let lon = b.param::<Double, _>(p.lon);
         let lat = b.param::<Double, _>(p.lat);
+        point_tm = Some(format!("ST_Transform(ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326), 3006)"));
         format!("ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)::geography")
     });
-    let tsq = s.q.as_ref().map(|q| b.param::<Text, _>(q.trim().to_string()));
+    let tsq = text.map(|t| t.sql(&mut b));
     let distance = point.as_ref().map(|pt| format!("ST_Distance(f.location, {pt})")).unwrap_or_else(|| "NULL::float8".into());
-    let rank = tsq
-            .as_ref()
-            .map(|q| format!("(ts_rank(f.search_tsv, websearch_to_tsquery('swedish', {q})) + greatest(similarity(f.name, {q}), similarity(f.locality, {q})))::float8"))
-            .unwrap_or_else(|| "0::float8".into());
+    let rank = match (&tsq, text) {
+        (Some(tsq), Some(t)) => {
+            let q = b.param::<Text, _>(t.q.clone());
+            format!("(ts_rank(f.search_tsv, {tsq}) + greatest(similarity(f.name, {q}), similarity(f.locality, {q})))::float8")
+        }
+        _ => "0::float8".into(),
+    };
     let mut wh = vec!["f.deleted_at IS NULL".to_string()];
-    if let Some(pt) = &point {
-        let r = b.param::<Double, _>(radius);
-        wh.push(format!("ST_DWithin(f.location, {pt}, {r})"));
+    if let (Some(pt), Some(tm)) = (&point, &point_tm) {
+        // The box in SWEREF 99 TM holds every point within the radius; nearest-first search
+        // applies the exact radius to its candidates itself, so that the planner keeps the KNN walk.
+        let reach = b.param::<Double, _>(radius * TM_SCALE_MAX + 1.0);
+        wh.push(format!("f.location_tm && ST_Expand({tm}, {reach})"));
+        if candidates.is_none() {
+            let r = b.param::<Double, _>(radius);
+            wh.push(format!("ST_DWithin(f.location, {pt}, {r})"));
+        }
     }
     if let Some([a, bb, c, d]) = s.bbox {
         let (a, bb, c, d) = (b.param::<Double, _>(a), b.param::<Double, _>(bb), b.param::<Double, _>(c), b.param::<Double, _>(d));
@@ -381,8 +421,8 @@ fn build(s: &FacilitySearch, prefix: &str) -> Result<(Query, SearchOrder, i64)> 
         );
         wh.push(format!("f.location && {env}::geography AND ST_Intersects(ST_Transform(f.location::geometry, 3006), {tm})"));
     }
-    if let Some(q) = &tsq {
-        wh.push(format!("(f.search_tsv @@ websearch_to_tsquery('swedish', {q}) OR f.name % {q} OR f.locality % {q})"));
+    if let Some(tsq) = &tsq {
+        wh.push(format!("f.search_tsv @@ {tsq}"));
     }
     if !s.activities.is_empty() {
         let a = b.param::<Array<Text>, _>(s.activities.clone());
@@ -453,14 +493,160 @@ fn build(s: &FacilitySearch, prefix: &str) -> Result<(Query, SearchOrder, i64)> 
             }
         });
     }
-    let lim = b.param::<BigInt, _>(limit + 1);
-    b.sql = format!(
-        "SELECT f.id, {distance} AS distance_m, {rank} AS rank, f.name FROM facilities f WHERE {} ORDER BY {order_sql} LIMIT {lim}",
-        wh.join(" AND ")
-    );
+    b.sql = match (candidates, &point_tm) {
+        (Some(n), Some(tm)) => {
+            let lim = b.param::<BigInt, _>(n);
+            format!(
+                "SELECT f.id, {distance} AS distance_m, f.location_tm <-> {tm} AS tm_distance FROM facilities f WHERE {} \
+                 ORDER BY f.location_tm <-> {tm} LIMIT {lim}",
+                wh.join(" AND ")
+            )
+        }
+        _ => {
+            let lim = b.param::<BigInt, _>(limit + 1);
+            format!(
+                "SELECT f.id, {distance} AS distance_m, {rank} AS rank, f.name FROM facilities f WHERE {} ORDER BY {order_sql} LIMIT {lim}",
+                wh.join(" AND ")
+            )
+        }
+    };
     let mut q: Query = diesel::sql_query(format!("{prefix}{}", b.sql)).into_boxed();
     for bind in b.binds {
         q = bind(q);
     }
-    Ok((q, order, limit))
+    Ok(q)
+}
+
+#[derive(QueryableByName)]
+struct Candidate {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Double)]
+    distance_m: f64,
+    #[diesel(sql_type = Double)]
+    tm_distance: f64,
+}
+
+/// Nearest first: walks the SWEREF 99 TM index (KNN) for candidates, orders them by their exact
+/// spheroid distance, and widens the walk until no facility it has not seen can be nearer than
+/// the last hit (or lie within the radius at all). Usually the first walk suffices.
+async fn nearest(conn: &mut db::PooledConn, s: &FacilitySearch, checked: Checked, text: Option<&TextQuery>) -> Result<Vec<Row>> {
+    let (radius, k) = (checked.1, checked.2 + 1);
+    let mut n = first_candidates(k);
+    loop {
+        let q = build(s, checked.clone(), text, "", Some(n))?;
+        let candidates: Vec<Candidate> = q.load(conn).await?;
+        let exhausted = (candidates.len() as i64) < n;
+        // Facilities not fetched are at least this far away on the spheroid.
+        let unseen = candidates.last().map_or(f64::INFINITY, |c| c.tm_distance / TM_SCALE_MAX);
+        let mut hits: Vec<&Candidate> = candidates.iter().filter(|c| c.distance_m <= radius).collect();
+        hits.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.id.cmp(&b.id)));
+        hits.truncate(k as usize);
+        let complete = exhausted || unseen > radius || (hits.len() as i64 == k && hits[hits.len() - 1].distance_m < unseen);
+        if complete {
+            return Ok(hits
+                .into_iter()
+                .map(|c| Row { id: c.id, distance_m: Some(c.distance_m), rank: 0.0, name: String::new() })
+                .collect());
+        }
+        n *= 4;
+    }
+}
+
+/// One word as a tsquery term: words of four letters or more also match as the start of a
+/// longer word, which Swedish compounds need (`innebandy` finds `Innebandyklubb`). Words hold
+/// only letters and digits, so the term is always valid tsquery syntax.
+fn term(word: &str) -> String {
+    if word.chars().count() >= 4 { format!("{word}:*") } else { word.to_string() }
+}
+
+/// A text query: the caller's words plus, for each word that no name contains, the closest
+/// words of names and localities (trigram similarity over `search_words`), searched with
+/// Swedish full text.
+pub(crate) struct TextQuery {
+    /// The query as typed (trimmed).
+    pub(crate) q: String,
+    /// Per word: the word and its alternatives; empty when the query uses web-search syntax.
+    words: Vec<Vec<String>>,
+}
+
+impl TextQuery {
+    /// Looks up the alternatives of the query's words.
+    pub(crate) async fn prepare(conn: &mut db::PooledConn, q: &str) -> Result<TextQuery> {
+        #[derive(QueryableByName)]
+        struct Alt {
+            #[diesel(sql_type = Integer)]
+            ord: i32,
+            #[diesel(sql_type = Text)]
+            word: String,
+        }
+        let q = q.trim().to_string();
+        // Quotes and exclusions are web-search syntax: then the query is taken as written.
+        let syntax = q.contains('"') || q.split_whitespace().any(|w| w.starts_with('-') || w.eq_ignore_ascii_case("or"));
+        let mut words: Vec<Vec<String>> = Vec::new();
+        if !syntax {
+            for w in q.to_lowercase().split(|c: char| !c.is_alphanumeric()) {
+                let n = w.chars().count();
+                if (2..=100).contains(&n) && !words.iter().any(|x| x[0] == w) && words.len() < 8 {
+                    words.push(vec![w.to_string()]);
+                }
+            }
+        }
+        if !words.is_empty() {
+            let list: Vec<String> = words.iter().map(|w| w[0].clone()).collect();
+            let alts: Vec<Alt> = diesel::sql_query(
+                "SELECT x.ord::int AS ord, s.word FROM unnest($1::text[]) WITH ORDINALITY AS x(w, ord) \
+                 CROSS JOIN LATERAL (SELECT word FROM search_words WHERE word % x.w \
+                     AND NOT EXISTS (SELECT 1 FROM search_words e WHERE e.word = x.w) ORDER BY word <-> x.w LIMIT 3) s",
+            )
+            .bind::<Array<Text>, _>(list)
+            .load(conn)
+            .await?;
+            for a in alts {
+                if let Some(w) = words.get_mut(a.ord as usize - 1) {
+                    w.push(a.word);
+                }
+            }
+        }
+        Ok(TextQuery { q, words })
+    }
+
+    /// The tsquery expression: the query as web search, or every word (each as itself or one
+    /// of its alternatives).
+    fn sql(&self, b: &mut Builder) -> String {
+        let q = b.param::<Text, _>(self.q.clone());
+        let web = format!("websearch_to_tsquery('swedish', {q})");
+        if self.words.is_empty() {
+            return web;
+        }
+        let all: Vec<String> = self
+            .words
+            .iter()
+            .map(|alts| {
+                let any: Vec<String> = alts.iter().map(|a| format!("to_tsquery('swedish', {})", b.param::<Text, _>(term(a)))).collect();
+                format!("({})", any.join(" || "))
+            })
+            .collect();
+        format!("({web} || ({}))", all.join(" && "))
+    }
+
+    /// The same expression with numbered text parameters from `next` on, for queries built by
+    /// hand; returns the SQL and the values in order.
+    pub(crate) fn sql_with(&self, first: usize) -> (String, Vec<String>) {
+        let mut values = vec![self.q.clone()];
+        let web = format!("websearch_to_tsquery('swedish', ${first})");
+        if self.words.is_empty() {
+            return (web, values);
+        }
+        let mut all = Vec::new();
+        for alts in &self.words {
+            let mut any = Vec::new();
+            for a in alts {
+                values.push(term(a));
+                any.push(format!("to_tsquery('swedish', ${})", first + values.len() - 1));
+            }
+            all.push(format!("({})", any.join(" || ")));
+        }
+        (format!("({web} || ({}))", all.join(" && ")), values)
+    }
 }

@@ -46,9 +46,22 @@ pub async fn connect(url: &str) -> Result<AsyncPgConnection> {
     AsyncPgConnection::establish(url).await.map_err(|e| Error::Unavailable(format!("cannot connect to the database: {e}")))
 }
 
+/// Session settings of pooled connections. The service runs many short queries at once:
+/// JIT compilation costs more than it saves on them, and parallel workers take the cores the
+/// other requests need.
+pub const SESSION_SETTINGS: &str = "SET jit = off; SET max_parallel_workers_per_gather = 0";
+
 /// Builds a pool of at most `max_size` connections. Connections open lazily.
 pub fn pool(url: &str, max_size: usize) -> Result<Pool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    let mut config = diesel_async::pooled_connection::ManagerConfig::default();
+    config.custom_setup = Box::new(|url| {
+        Box::pin(async move {
+            let mut conn = AsyncPgConnection::establish(url).await?;
+            conn.batch_execute(SESSION_SETTINGS).await.map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        })
+    });
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     Pool::builder(manager)
         .max_size(max_size)
         .wait_timeout(Some(std::time::Duration::from_secs(10)))
@@ -112,6 +125,21 @@ pub async fn ensure_database(admin_url: &str, name: &str, template: Option<&str>
     Ok(true)
 }
 
+/// The database's character classification (`LC_CTYPE`). With `C` or `POSIX`, pg_trgm sees
+/// only ASCII letters, so typo tolerance would split words at å, ä and ö.
+pub async fn character_type(url: &str) -> Result<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Ctype {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        ctype: String,
+    }
+    let mut conn = connect(url).await?;
+    Ok(diesel::sql_query("SELECT datctype::text AS ctype FROM pg_database WHERE datname = current_database()")
+        .get_result::<Ctype>(&mut conn)
+        .await?
+        .ctype)
+}
+
 /// Quotes an SQL identifier.
 pub fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -152,7 +180,7 @@ mod tests {
     #[test]
     fn migrations_are_ordered_with_the_seed_second() {
         let names: Vec<String> = Migrations.migrations().unwrap().iter().map(|m| m.name().version().to_string()).collect();
-        assert_eq!(names, ["20261124000001", seed::VERSION, "20261124000003", "20261124000004", "20261124000005"]);
+        assert_eq!(names, ["20261124000001", seed::VERSION, "20261124000003", "20261124000004", "20261124000005", "20261124000006"]);
         assert_eq!(migrations_fingerprint().len(), 12);
     }
 

@@ -335,13 +335,18 @@ impl Registry {
             v.push((next, val));
             format!("${next}")
         };
+        let mut conn = self.conn().await?;
         let rank = match &q {
             Some(q) => {
+                let text = crate::search::TextQuery::prepare(&mut conn, q).await?;
+                // The text comes first, so its parameters are $1, $2, …
+                let (tsq, values) = text.sql_with(1);
+                for v in values {
+                    p_text(v, &mut text_binds);
+                }
                 let ph = p_text(q.clone(), &mut text_binds);
-                sql_where.push(format!("(to_tsvector('swedish', a.name) @@ websearch_to_tsquery('swedish', {ph}) OR a.name % {ph})"));
-                format!(
-                    "(ts_rank(to_tsvector('swedish', a.name), websearch_to_tsquery('swedish', {ph})) + similarity(a.name, {ph}))::float8"
-                )
+                sql_where.push(format!("a.search_tsv @@ {tsq}"));
+                format!("(ts_rank(a.search_tsv, {tsq}) + similarity(a.name, {ph}))::float8")
             }
             None => "0::float8".to_string(),
         };
@@ -411,7 +416,6 @@ impl Registry {
         for (_, b) in all {
             query = b(query);
         }
-        let mut conn = self.conn().await?;
         let mut rows: Vec<SearchRow> = diesel_async::RunQueryDsl::load(query, &mut conn).await?;
         let more = rows.len() as i64 > size;
         rows.truncate(size as usize);

@@ -125,7 +125,8 @@ pub async fn materialise(
 }
 
 /// Start of the materialised window: the start of the current hour.
-fn window_start() -> DateTime<Utc> {
+/// Start of the materialised window: the current whole hour.
+pub fn window_start() -> DateTime<Utc> {
     let t = Utc::now().trunc_subsecs(0);
     t - Duration::seconds(i64::from(t.timestamp() as u32 % 3600))
 }

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 pub use crate::db::associations::AssociationFilter;
 pub use crate::db::facilities::FacilityFilter;
 pub use associations::AssociationSearch;
-pub use hours::{MATERIALISED_DAYS, MAX_QUERY_DAYS, OpenStatus, StoredHours};
+pub use hours::{MATERIALISED_DAYS, MAX_QUERY_DAYS, OpenStatus, StoredHours, window_start};
 
 /// The registry's use cases over one connection pool. Cheap to clone.
 #[derive(Clone)]

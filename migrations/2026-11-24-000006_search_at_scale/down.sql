@@ -1,0 +1,10 @@
+ALTER TABLE open_intervals ALTER COLUMN during SET COMPRESSION default;
+DROP INDEX associations_search_tsv;
+ALTER TABLE associations DROP COLUMN search_tsv;
+DROP TRIGGER associations_collect_words ON associations;
+DROP TRIGGER facilities_collect_words ON facilities;
+DROP FUNCTION registry_collect_words();
+DROP FUNCTION registry_words(text);
+DROP TABLE search_words;
+DROP INDEX facilities_location_tm;
+ALTER TABLE facilities DROP COLUMN location_tm;
