@@ -16,7 +16,7 @@ else
 TEST_CMD := cargo test --workspace --no-fail-fast
 endif
 
-.PHONY: demo test lint deps build openapi bench
+.PHONY: demo test lint deps build openapi bench bench-search
 
 deps:
 	@scripts/install-deps.sh
@@ -47,6 +47,12 @@ test: deps
 bench: deps
 	cargo bench -p registry-core --bench hours
 	scripts/with-test-db.sh cargo bench -p tests --bench materialise
+
+## make bench-search: the search load benchmark on a generated national dataset (1,000,000
+## facilities by default; REGISTRY_BENCH_FACILITIES, REGISTRY_BENCH_DURATION). See BENCHMARKS.md.
+bench-search: deps
+	cargo build --release --bin registry --bin registry-bench
+	scripts/bench-search.sh
 
 ## make openapi: regenerate the committed OpenAPI document from the code.
 openapi:

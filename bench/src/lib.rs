@@ -1,5 +1,7 @@
 //! Benchmark tooling for the registry: the national dataset generator ([`generate`]) over a
 //! synthetic but realistic country ([`world`]), and the search load benchmark.
 
+pub mod catalogue;
 pub mod generate;
+pub mod load;
 pub mod world;

@@ -1,6 +1,6 @@
 //! `registry-bench`: the national dataset generator and the search load benchmark.
 
-use registry_bench::generate;
+use registry_bench::{generate, load};
 
 use clap::{Parser, Subcommand};
 
@@ -17,6 +17,10 @@ enum Command {
     /// Writes a realistic synthetic national dataset (facilities with units and opening hours,
     /// associations) straight into a migrated registry database with COPY.
     Gen(generate::GenArgs),
+    /// Drives the search load benchmark against a running registry and its database: five
+    /// query shapes at saturation (REST, gRPC, and the same SQL straight to PostgreSQL) and at
+    /// fixed rates (open loop), with HDR latency percentiles.
+    Load(load::LoadArgs),
 }
 
 #[tokio::main]
@@ -29,6 +33,7 @@ async fn main() -> std::process::ExitCode {
                 g.facilities, g.units, g.with_hours, g.associations, g.words, g.seconds, a.seed
             )
         }),
+        Command::Load(a) => load::run(&a).await.map(|_| ()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

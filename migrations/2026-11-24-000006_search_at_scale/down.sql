@@ -1,4 +1,7 @@
 ALTER TABLE open_intervals ALTER COLUMN during SET COMPRESSION default;
+DROP TRIGGER open_intervals_soon ON open_intervals;
+DROP FUNCTION registry_open_soon();
+ALTER TABLE open_intervals DROP COLUMN soon, DROP COLUMN soon_end;
 DROP INDEX associations_search_tsv;
 ALTER TABLE associations DROP COLUMN search_tsv;
 DROP TRIGGER associations_collect_words ON associations;
@@ -6,5 +9,8 @@ DROP TRIGGER facilities_collect_words ON facilities;
 DROP FUNCTION registry_collect_words();
 DROP FUNCTION registry_words(text);
 DROP TABLE search_words;
+DROP INDEX facilities_name;
 DROP INDEX facilities_location_tm;
-ALTER TABLE facilities DROP COLUMN location_tm;
+ALTER TABLE facilities DROP COLUMN location_tm, DROP COLUMN activity_hashes;
+DROP FUNCTION registry_code_hashes(text[]);
+DROP EXTENSION intarray;

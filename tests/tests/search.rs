@@ -552,6 +552,13 @@ async fn nearest_first_is_exact_on_a_dense_dataset() {
     .await
     .unwrap();
     assert!(r.worst <= registry_core::search::TM_SCALE_MAX, "TM/spheroid ratio {} exceeds the bound", r.worst);
+    // The KNN index filters activities by hash; the code list must not collide (else a
+    // candidate walk would carry facilities of the other activity to the exact check).
+    assert_eq!(
+        db.count("SELECT count(*) - count(DISTINCT hashtext(code)) AS n FROM activities").await,
+        0,
+        "two activity codes share a hash"
+    );
     assert!(r.worst > 1.0, "the bound is not vacuous: {}", r.worst);
 
     let mut rng = Rng(99);

@@ -140,12 +140,32 @@ impl UnitRow {
 }
 
 async fn units_of(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<UnitRow>> {
+    units_query(ids).load(conn).await
+}
+
+fn units_query(
+    ids: &[Uuid],
+) -> impl diesel::query_builder::QueryFragment<diesel::pg::Pg> + diesel_async::methods::LoadQuery<'_, AsyncPgConnection, UnitRow> {
     facility_units::table
         .filter(facility_units::facility_id.eq_any(ids))
         .order((facility_units::facility_id, facility_units::position))
         .select(UnitRow::as_select())
-        .load(conn)
-        .await
+}
+
+fn rows_query(
+    ids: &[Uuid],
+) -> impl diesel::query_builder::QueryFragment<diesel::pg::Pg> + diesel_async::methods::LoadQuery<'_, AsyncPgConnection, FacilityRow> {
+    facilities::table.filter(facilities::id.eq_any(ids)).filter(facilities::deleted_at.is_null()).select(FacilityRow::as_select())
+}
+
+/// The SQL of [`load_many`]: the facility rows, then their units; `$1` is the ids (`uuid[]`).
+pub fn load_many_sql() -> [String; 2] {
+    let sql = |q: &dyn diesel::query_builder::QueryFragment<diesel::pg::Pg>| {
+        let mut out = diesel::pg::PgQueryBuilder::default();
+        q.to_sql(&mut out, &diesel::pg::Pg).expect("the load queries render");
+        diesel::query_builder::QueryBuilder::finish(out)
+    };
+    [sql(&rows_query(&[])), sql(&units_query(&[]))]
 }
 
 /// Loads a live (not deleted) facility; `lock` takes a row lock for the rest of the transaction.
@@ -159,12 +179,7 @@ pub async fn load(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> QueryRe
 
 /// Loads several live facilities by id, in the order asked; missing ids are skipped.
 pub async fn load_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<Facility>> {
-    let rows: Vec<FacilityRow> = facilities::table
-        .filter(facilities::id.eq_any(ids))
-        .filter(facilities::deleted_at.is_null())
-        .select(FacilityRow::as_select())
-        .load(conn)
-        .await?;
+    let rows: Vec<FacilityRow> = rows_query(ids).load(conn).await?;
     let mut out = with_units(conn, rows).await?;
     out.sort_by_key(|f| ids.iter().position(|i| *i == f.id));
     Ok(out)
@@ -270,4 +285,14 @@ pub async fn soft_delete(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<U
         .execute(conn)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_load_statements_take_the_ids_as_one_array() {
+        let [rows, units] = super::load_many_sql();
+        assert!(rows.contains("FROM \"facilities\"") && rows.contains("= ANY($1)"), "{rows}");
+        assert!(units.contains("FROM \"facility_units\"") && units.contains("= ANY($1)"), "{units}");
+    }
 }
