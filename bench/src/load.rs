@@ -356,9 +356,11 @@ impl Driver {
                 let rows = run(&s.search.sql, &s.search.binds).await?;
                 let ids: Vec<Uuid> = rows.iter().take(req.search.page_size as usize).map(|r| r.get(0)).collect();
                 if !ids.is_empty() {
-                    for sql in &s.load {
-                        c.query(sql.as_str(), &[&ids]).await.map_err(|e| e.to_string())?;
-                    }
+                    // Pipelined, as the core sends them.
+                    let p: [&(dyn ToSql + Sync); 1] = [&ids];
+                    let (a, b) = tokio::join!(c.query(s.load[0].as_str(), &p), c.query(s.load[1].as_str(), &p));
+                    a.map_err(|e| e.to_string())?;
+                    b.map_err(|e| e.to_string())?;
                 }
                 Ok(())
             }

@@ -641,7 +641,8 @@ pub struct SearchStatements {
     pub words: Option<Statement>,
     /// The search.
     pub search: Statement,
-    /// Loading the hits: facility rows, then units; `$1` is the ids (`uuid[]`).
+    /// Loading the hits: facility rows and their units, sent together (pipelined); `$1` is the
+    /// ids (`uuid[]`).
     pub load: [String; 2],
 }
 

@@ -140,22 +140,25 @@ impl UnitRow {
 }
 
 async fn units_of(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<UnitRow>> {
-    units_query(ids).load(conn).await
+    units_query!(ids).load(conn).await
 }
 
-fn units_query(
-    ids: &[Uuid],
-) -> impl diesel::query_builder::QueryFragment<diesel::pg::Pg> + diesel_async::methods::LoadQuery<'_, AsyncPgConnection, UnitRow> {
-    facility_units::table
-        .filter(facility_units::facility_id.eq_any(ids))
-        .order((facility_units::facility_id, facility_units::position))
-        .select(UnitRow::as_select())
+/// The units of some facilities, in order.
+macro_rules! units_query {
+    ($ids:expr) => {
+        facility_units::table
+            .filter(facility_units::facility_id.eq_any($ids))
+            .order((facility_units::facility_id, facility_units::position))
+            .select(UnitRow::as_select())
+    };
 }
+use units_query;
 
-fn rows_query(
-    ids: &[Uuid],
-) -> impl diesel::query_builder::QueryFragment<diesel::pg::Pg> + diesel_async::methods::LoadQuery<'_, AsyncPgConnection, FacilityRow> {
-    facilities::table.filter(facilities::id.eq_any(ids)).filter(facilities::deleted_at.is_null()).select(FacilityRow::as_select())
+/// Live facilities by id.
+macro_rules! rows_query {
+    ($ids:expr) => {
+        facilities::table.filter(facilities::id.eq_any($ids)).filter(facilities::deleted_at.is_null()).select(FacilityRow::as_select())
+    };
 }
 
 /// The SQL of [`load_many`]: the facility rows, then their units; `$1` is the ids (`uuid[]`).
@@ -165,7 +168,8 @@ pub fn load_many_sql() -> [String; 2] {
         q.to_sql(&mut out, &diesel::pg::Pg).expect("the load queries render");
         diesel::query_builder::QueryBuilder::finish(out)
     };
-    [sql(&rows_query(&[])), sql(&units_query(&[]))]
+    let none: &[Uuid] = &[];
+    [sql(&rows_query!(none)), sql(&units_query!(none))]
 }
 
 /// Loads a live (not deleted) facility; `lock` takes a row lock for the rest of the transaction.
@@ -179,8 +183,17 @@ pub async fn load(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> QueryRe
 
 /// Loads several live facilities by id, in the order asked; missing ids are skipped.
 pub async fn load_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<Facility>> {
-    let rows: Vec<FacilityRow> = rows_query(ids).load(conn).await?;
-    let mut out = with_units(conn, rows).await?;
+    // The rows and their units in one pipelined round trip (both need only the ids).
+    let (mut a, mut b) = (&*conn, &*conn);
+    let (rows, mut units): (Vec<FacilityRow>, Vec<UnitRow>) =
+        tokio::try_join!(rows_query!(ids).load(&mut a), units_query!(ids).load(&mut b))?;
+    let mut out: Vec<Facility> = rows
+        .into_iter()
+        .map(|row| {
+            let mine: Vec<Unit> = units.extract_if(.., |u| u.facility_id == row.id).map(UnitRow::into_unit).collect();
+            row.into_facility(mine)
+        })
+        .collect();
     out.sort_by_key(|f| ids.iter().position(|i| *i == f.id));
     Ok(out)
 }
