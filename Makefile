@@ -46,6 +46,7 @@ test: deps
 ## make bench: the benchmarks whose figures are in BENCHMARKS.md.
 bench: deps
 	cargo bench -p registry-core --bench hours
+	cargo bench -p geodata-sync --bench transform
 	scripts/with-test-db.sh cargo bench -p tests --bench materialise
 
 ## make bench-search: the search load benchmark on a generated national dataset (1,000,000

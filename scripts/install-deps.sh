@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what `make demo` and `make test` need on a Debian machine: PostgreSQL 15 with
-# PostGIS 3 (from Debian's packages). Idempotent and quiet when everything is present.
+# PostGIS 3 (from Debian's packages), and PROJ's cs2cs (proj-bin), the reference the
+# coordinate transforms are tested against. Idempotent and quiet when everything is present.
 set -euo pipefail
 
-packages=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib util-linux)
+packages=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib util-linux proj-bin)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
