@@ -19,8 +19,9 @@ enum Command {
     /// Transforms coordinates read from standard input, one pair per line, like PROJ's cs2cs.
     ///
     /// Axis order is that of each system's EPSG definition, as PROJ uses it: latitude then
-    /// longitude for EPSG:4326, northing then easting for SWEREF 99 TM (EPSG:3006) and the
-    /// local zones (EPSG:3007–3018). Pairs are separated by spaces or tabs; anything after the
+    /// longitude for EPSG:4326, northing then easting for SWEREF 99 TM (EPSG:3006), the local
+    /// zones (EPSG:3007–3018) and RT 90 2.5 gon V (EPSG:3021, as a source only: PROJ's default
+    /// datum shift, "RT90 to WGS 84 (2)", accurate to about 1 m). Pairs are separated by spaces or tabs; anything after the
     /// second number on a line is copied to the output; empty lines stay empty. Output has
     /// 9 decimals for degrees and 4 (0.1 mm) for metres.
     Transform {
@@ -48,6 +49,9 @@ fn main() -> ExitCode {
 fn run_transform(from: &str, to: &str) -> Result<(), String> {
     let from = Crs::parse(from).map_err(|e| format!("--from: {e}"))?;
     let to = Crs::parse(to).map_err(|e| format!("--to: {e}"))?;
+    if to == Crs::Rt90 {
+        return Err("--to: EPSG:3021 (RT 90) is supported as a source only; convert to SWEREF 99 TM (EPSG:3006)".into());
+    }
     let decimals = if to == Crs::Wgs84 { 9 } else { 4 };
     let stdin = std::io::stdin().lock();
     let mut out = BufWriter::new(std::io::stdout().lock());
@@ -66,7 +70,7 @@ fn run_transform(from: &str, to: &str) -> Result<(), String> {
         let (x, y) = from.axes();
         let (a, b) = (parse(a, x)?, parse(b, y)?);
         transform::check(from, a, b).map_err(|e| format!("line {}: {e}", i + 1))?;
-        let (p, q) = transform::transform(from, to, a, b);
+        let (p, q) = transform::transform(from, to, a, b).map_err(|e| format!("line {}: {e}", i + 1))?;
         let rest: Vec<&str> = parts.collect();
         let tail = if rest.is_empty() { String::new() } else { format!(" {}", rest.join(" ")) };
         writeln!(out, "{p:.decimals$} {q:.decimals$}{tail}").map_err(|e| e.to_string())?;

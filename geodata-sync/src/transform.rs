@@ -1,19 +1,31 @@
 //! Coordinate transforms between WGS84 (EPSG:4326) and the SWEREF 99 projections: SWEREF 99 TM
-//! (EPSG:3006) and the twelve local zones SWEREF 99 12 00 … 23 15 (EPSG:3007–3018).
+//! (EPSG:3006) and the twelve local zones SWEREF 99 12 00 … 23 15 (EPSG:3007–3018); and from
+//! RT 90 2.5 gon V (EPSG:3021), the older national grid that municipal data still uses.
 //!
 //! SWEREF 99 is realised on GRS 80 and coincides with WGS84 at the centimetre level, so no
 //! datum shift is involved: each projection is a transverse Mercator computed with
 //! Lantmäteriet's Gauss–Krüger formulas (series in the third flattening to the fourth order,
-//! good to well under a millimetre over Sweden). Axis order follows the EPSG definitions, as
+//! good to well under a millimetre over Sweden).
+//!
+//! RT 90 is on the Bessel 1841 ellipsoid and needs a datum shift. The method is PROJ's default
+//! one for EPSG:3021 → EPSG:4326, "RT90 to WGS 84 (2)" (EPSG dataset, accuracy 1 m): the inverse
+//! Gauss–Krüger projection on Bessel 1841 (central meridian 15° 48′ 29.8″, false easting
+//! 1 500 000 m), then a seven-parameter Helmert transformation of geocentric coordinates
+//! (coordinate-frame rotation convention: tx 414.1 m, ty 41.3 m, tz 603.1 m, rx 0.855″,
+//! ry −2.141″, rz 7.023″, no scale), then back to latitude and longitude on WGS84.
+//!
+//! Axis order follows the EPSG definitions, as
 //! PROJ's `cs2cs` does: latitude, longitude for EPSG:4326 and northing, easting for the
 //! projected systems.
 
 use std::fmt;
 
-/// GRS 80 semi-major axis (m).
-const A: f64 = 6_378_137.0;
-/// GRS 80 flattening.
-const F: f64 = 1.0 / 298.257_222_101;
+/// GRS 80 semi-major axis (m) and flattening.
+const GRS80: (f64, f64) = (6_378_137.0, 1.0 / 298.257_222_101);
+/// Bessel 1841 (RT 90).
+const BESSEL: (f64, f64) = (6_377_397.155, 1.0 / 299.152_812_8);
+/// WGS 84 (the target of PROJ's RT 90 datum shift).
+const WGS84: (f64, f64) = (6_378_137.0, 1.0 / 298.257_223_563);
 
 /// A coordinate reference system this module transforms between.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,6 +34,8 @@ pub enum Crs {
     Wgs84,
     /// A SWEREF 99 transverse Mercator projection, northing and easting in metres.
     Sweref99(Projection),
+    /// RT 90 2.5 gon V (EPSG:3021), northing and easting in metres; accepted as a source only.
+    Rt90,
 }
 
 /// A transverse Mercator projection on GRS 80.
@@ -62,11 +76,17 @@ impl Crs {
         let code = s.trim();
         let code = code.strip_prefix("EPSG:").or_else(|| code.strip_prefix("epsg:")).unwrap_or(code);
         let supported = || {
-            format!("supported: EPSG:4326 and {}", PROJECTIONS.iter().map(|p| format!("EPSG:{}", p.epsg)).collect::<Vec<_>>().join(", "))
+            format!(
+                "supported: EPSG:4326, EPSG:3021 (as a source) and {}",
+                PROJECTIONS.iter().map(|p| format!("EPSG:{}", p.epsg)).collect::<Vec<_>>().join(", ")
+            )
         };
         let n: u32 = code.parse().map_err(|_| format!("'{s}' is not a CRS like EPSG:3006 ({})", supported()))?;
         if n == 4326 {
             return Ok(Crs::Wgs84);
+        }
+        if n == 3021 {
+            return Ok(Crs::Rt90);
         }
         PROJECTIONS
             .iter()
@@ -79,7 +99,7 @@ impl Crs {
     pub fn axes(&self) -> (&'static str, &'static str) {
         match self {
             Crs::Wgs84 => ("latitude", "longitude"),
-            Crs::Sweref99(_) => ("northing", "easting"),
+            Crs::Sweref99(_) | Crs::Rt90 => ("northing", "easting"),
         }
     }
 }
@@ -89,6 +109,7 @@ impl fmt::Display for Crs {
         match self {
             Crs::Wgs84 => write!(f, "EPSG:4326 (WGS 84)"),
             Crs::Sweref99(p) => write!(f, "EPSG:{} ({})", p.epsg, p.name),
+            Crs::Rt90 => write!(f, "EPSG:3021 (RT90 2.5 gon V)"),
         }
     }
 }
@@ -105,13 +126,13 @@ struct Series {
     e2: f64,
 }
 
-const fn series() -> Series {
-    let e2 = F * (2.0 - F);
-    let n = F / (2.0 - F);
+const fn series((a, f): (f64, f64)) -> Series {
+    let e2 = f * (2.0 - f);
+    let n = f / (2.0 - f);
     let (n2, n3, n4) = (n * n, n * n * n, n * n * n * n);
     let (e4, e6, e8) = (e2 * e2, e2 * e2 * e2, e2 * e2 * e2 * e2);
     Series {
-        a_roof: A / (1.0 + n) * (1.0 + n2 / 4.0 + n4 / 64.0),
+        a_roof: a / (1.0 + n) * (1.0 + n2 / 4.0 + n4 / 64.0),
         beta: [
             n / 2.0 - 2.0 * n2 / 3.0 + 5.0 * n3 / 16.0 + 41.0 * n4 / 180.0,
             13.0 * n2 / 48.0 - 3.0 * n3 / 5.0 + 557.0 * n4 / 1440.0,
@@ -132,7 +153,11 @@ const fn series() -> Series {
     }
 }
 
-const S: Series = series();
+const S: Series = series(GRS80);
+const S_BESSEL: Series = series(BESSEL);
+
+/// RT 90 2.5 gon V: a transverse Mercator on Bessel 1841.
+const RT90: Projection = Projection { epsg: 3021, name: "RT90 2.5 gon V", lon0: 15.808_277_777_777_8, k0: 1.0, false_easting: 1_500_000.0 };
 
 impl Projection {
     /// Geodetic (degrees) to grid (northing, easting in metres).
@@ -155,18 +180,22 @@ impl Projection {
 
     /// Grid (northing, easting in metres) to geodetic (degrees).
     pub fn inverse(&self, northing: f64, easting: f64) -> (f64, f64) {
-        let xi = northing / (self.k0 * S.a_roof);
-        let eta = (easting - self.false_easting) / (self.k0 * S.a_roof);
+        self.inverse_on(&S, northing, easting)
+    }
+
+    fn inverse_on(&self, s: &Series, northing: f64, easting: f64) -> (f64, f64) {
+        let xi = northing / (self.k0 * s.a_roof);
+        let eta = (easting - self.false_easting) / (self.k0 * s.a_roof);
         let mut xi_p = xi;
         let mut eta_p = eta;
-        for (j, d) in S.delta.iter().enumerate() {
+        for (j, d) in s.delta.iter().enumerate() {
             let k = 2.0 * (j as f64 + 1.0);
             xi_p -= d * (k * xi).sin() * (k * eta).cosh();
             eta_p -= d * (k * xi).cos() * (k * eta).sinh();
         }
         let phi_star = (xi_p.sin() / eta_p.cosh()).asin();
         let dl = (eta_p.sinh() / xi_p.cos()).atan();
-        let e2 = S.e2;
+        let e2 = s.e2;
         let (a, b, c, d) = (
             e2 + e2.powi(2) + e2.powi(3) + e2.powi(4),
             -(7.0 * e2.powi(2) + 17.0 * e2.powi(3) + 30.0 * e2.powi(4)) / 6.0,
@@ -179,15 +208,56 @@ impl Projection {
     }
 }
 
+/// Geodetic (degrees, height 0) to geocentric cartesian coordinates on an ellipsoid.
+fn to_cartesian((a, f): (f64, f64), lat: f64, lon: f64) -> [f64; 3] {
+    let e2 = f * (2.0 - f);
+    let (phi, lam) = (lat.to_radians(), lon.to_radians());
+    let n = a / (1.0 - e2 * phi.sin().powi(2)).sqrt();
+    [n * phi.cos() * lam.cos(), n * phi.cos() * lam.sin(), n * (1.0 - e2) * phi.sin()]
+}
+
+/// Geocentric cartesian to geodetic (degrees), iterating to well below a micrometre.
+fn from_cartesian((a, f): (f64, f64), [x, y, z]: [f64; 3]) -> (f64, f64) {
+    let e2 = f * (2.0 - f);
+    let p = x.hypot(y);
+    let mut phi = (z / (p * (1.0 - e2))).atan();
+    for _ in 0..10 {
+        let n = a / (1.0 - e2 * phi.sin().powi(2)).sqrt();
+        let h = p / phi.cos() - n;
+        let next = (z / (p * (1.0 - e2 * n / (n + h)))).atan();
+        if (next - phi).abs() < 1e-14 {
+            phi = next;
+            break;
+        }
+        phi = next;
+    }
+    (phi.to_degrees(), y.atan2(x).to_degrees())
+}
+
+/// RT 90 2.5 gon V grid to WGS84 (degrees) by PROJ's default method (see the module docs).
+fn rt90_to_wgs84(northing: f64, easting: f64) -> (f64, f64) {
+    let (lat, lon) = RT90.inverse_on(&S_BESSEL, northing, easting);
+    let [x, y, z] = to_cartesian(BESSEL, lat, lon);
+    let arcsec = std::f64::consts::PI / (180.0 * 3600.0);
+    let (rx, ry, rz) = (0.855 * arcsec, -2.141 * arcsec, 7.023 * arcsec);
+    // Coordinate-frame convention (EPSG method 1032), small angles.
+    let xp = 414.1 + x + rz * y - ry * z;
+    let yp = 41.3 - rz * x + y + rx * z;
+    let zp = 603.1 + ry * x - rx * y + z;
+    from_cartesian(WGS84, [xp, yp, zp])
+}
+
 /// Transforms one coordinate pair, in the axis order of each CRS (see the module docs).
-pub fn transform(from: Crs, to: Crs, a: f64, b: f64) -> (f64, f64) {
+pub fn transform(from: Crs, to: Crs, a: f64, b: f64) -> Result<(f64, f64), String> {
     let (lat, lon) = match from {
         Crs::Wgs84 => (a, b),
         Crs::Sweref99(p) => p.inverse(a, b),
+        Crs::Rt90 => rt90_to_wgs84(a, b),
     };
     match to {
-        Crs::Wgs84 => (lat, lon),
-        Crs::Sweref99(p) => p.forward(lat, lon),
+        Crs::Wgs84 => Ok((lat, lon)),
+        Crs::Sweref99(p) => Ok(p.forward(lat, lon)),
+        Crs::Rt90 => Err("EPSG:3021 (RT 90) is supported as a source only; convert to SWEREF 99 TM (EPSG:3006)".into()),
     }
 }
 

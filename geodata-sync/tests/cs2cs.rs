@@ -1,6 +1,7 @@
 //! The transforms against PROJ's `cs2cs` (Debian `proj-bin`, installed by
 //! `scripts/install-deps.sh`): 10,000 random points spanning Sweden, both directions, SWEREF 99
-//! TM and every local zone; the command-line filter end to end; its errors for bad input.
+//! TM and every local zone; RT 90 against PROJ's default datum shift; the command-line filter
+//! end to end; its errors for bad input.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -90,6 +91,37 @@ fn agrees_with_proj_within_a_millimetre() {
     eprintln!("largest difference from PROJ: {:.3} mm", worst * 1000.0);
 }
 
+/// RT 90 2.5 gon V to WGS84 and to SWEREF 99 TM agrees with PROJ's default transformation
+/// (the same method: Bessel 1841 projection and a seven-parameter Helmert shift) within 0.1 m.
+#[test]
+fn rt90_agrees_with_projs_default_transformation() {
+    let ours = env!("CARGO_BIN_EXE_geodata-sync");
+    let mut rng = Rng(7);
+    let mut geo = String::new();
+    for _ in 0..3_000 {
+        geo.push_str(&format!("{:.9} {:.9}\n", 55.3 + rng.unit() * 13.7, 11.2 + rng.unit() * 12.8));
+    }
+    // RT 90 grid points spread over Sweden (made by PROJ from WGS84 ones).
+    let (ok, rt90, err) = run("cs2cs", &["-f", "%.4f", "EPSG:4326", "EPSG:3021"], &geo);
+    assert!(ok, "{err}");
+    let rt90: String = pairs(&rt90).iter().map(|(n, e)| format!("{n:.4} {e:.4}\n")).collect();
+    let mut worst = 0.0f64;
+    for (to, geographic) in [("EPSG:4326", true), ("EPSG:3006", false)] {
+        let (ok, mine, err) = run(ours, &["transform", "--from", "EPSG:3021", "--to", to], &rt90);
+        assert!(ok, "{err}");
+        let (ok, proj, err) = run("cs2cs", &["-f", "%.10f", "EPSG:3021", to], &rt90);
+        assert!(ok, "{err}");
+        let (mine, proj) = (pairs(&mine), pairs(&proj));
+        assert_eq!(mine.len(), 3_000);
+        for (i, (a, b)) in mine.iter().zip(&proj).enumerate() {
+            let e = metres(geographic, *a, *b);
+            assert!(e <= 0.1, "RT 90 to {to}, point {i}: ours {a:?}, PROJ {b:?}, {e} m apart");
+            worst = worst.max(e);
+        }
+    }
+    eprintln!("RT 90: largest difference from PROJ: {:.3} mm", worst * 1000.0);
+}
+
 #[test]
 fn the_filter_names_the_bad_line() {
     let ours = env!("CARGO_BIN_EXE_geodata-sync");
@@ -107,6 +139,8 @@ fn the_filter_names_the_bad_line() {
     }
     let (ok, _, err) = run(ours, &["transform", "--from", "EPSG:4326", "--to", "EPSG:3006"], "95.0 18.07\n");
     assert!(!ok && err.contains("line 1: latitude 95 or longitude 18.07 is out of range"), "{err}");
-    let (ok, _, err) = run(ours, &["transform", "--from", "EPSG:3021", "--to", "EPSG:4326"], "");
-    assert!(!ok && err.contains("--from: EPSG:3021 is not supported"), "{err}");
+    let (ok, _, err) = run(ours, &["transform", "--from", "EPSG:2400", "--to", "EPSG:4326"], "");
+    assert!(!ok && err.contains("--from: EPSG:2400 is not supported"), "{err}");
+    let (ok, _, err) = run(ours, &["transform", "--from", "EPSG:4326", "--to", "EPSG:3021"], "");
+    assert!(!ok && err.contains("--to: EPSG:3021 (RT 90) is supported as a source only"), "{err}");
 }
