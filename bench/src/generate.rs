@@ -562,7 +562,7 @@ pub async fn run(a: &GenArgs) -> Result<Generated> {
     let t = Instant::now();
     let from = registry_core::service::window_start();
     let to = from + Duration::days(registry_core::service::MATERIALISED_DAYS);
-    tx.batch_execute("CREATE TEMP TABLE gen_shapes (k int PRIMARY KEY, schedule jsonb NOT NULL, during tstzmultirange NOT NULL) ON COMMIT DROP; CREATE TEMP TABLE gen_hours (facility_id uuid NOT NULL, k int NOT NULL) ON COMMIT DROP").await?;
+    tx.batch_execute("CREATE TEMP TABLE gen_shapes (k int PRIMARY KEY, schedule jsonb NOT NULL, during tstzmultirange NOT NULL, soon_end timestamptz, soon tstzmultirange) ON COMMIT DROP; CREATE TEMP TABLE gen_hours (facility_id uuid NOT NULL, k int NOT NULL) ON COMMIT DROP").await?;
     for (k, s) in schedules.iter().enumerate() {
         let mut lit = String::from("{");
         for (j, i) in s.intervals(from, to).iter().enumerate() {
@@ -573,7 +573,7 @@ pub async fn run(a: &GenArgs) -> Result<Generated> {
         }
         lit.push('}');
         tx.execute(
-            "INSERT INTO gen_shapes VALUES ($1, $2::text::jsonb, $3::text::tstzmultirange)",
+            "INSERT INTO gen_shapes (k, schedule, during) VALUES ($1, $2::text::jsonb, $3::text::tstzmultirange)",
             &[&(k as i32), &serde_json::to_string(s)?, &lit],
         )
         .await?;
@@ -590,7 +590,6 @@ pub async fn run(a: &GenArgs) -> Result<Generated> {
     copy.finish().await?;
     let with_hours = tx.execute("INSERT INTO opening_hours (facility_id, unit_id, schedule, updated_at) SELECT h.facility_id, NULL, s.schedule, now() FROM gen_hours h JOIN gen_shapes s USING (k)", &[]).await?;
     // The first 35 days (`soon`) once per shape, as the table's trigger would per row.
-    tx.execute("ALTER TABLE gen_shapes ADD COLUMN soon_end timestamptz, ADD COLUMN soon tstzmultirange", &[]).await?;
     tx.execute("UPDATE gen_shapes SET soon_end = $1::text::timestamptz + interval '35 days'", &[&from.to_rfc3339()]).await?;
     tx.execute("UPDATE gen_shapes SET soon = during * tstzmultirange(tstzrange($1::text::timestamptz, soon_end))", &[&from.to_rfc3339()])
         .await?;

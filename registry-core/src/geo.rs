@@ -3,6 +3,8 @@
 
 use crate::validate::Violations;
 
+pub mod transform;
+
 /// A WGS84 position in decimal degrees.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -86,45 +88,12 @@ pub struct Sweref99Tm {
     pub easting: f64,
 }
 
-/// GRS 80 and the SWEREF 99 TM projection parameters (Lantmäteriet).
-const A: f64 = 6_378_137.0;
-const F: f64 = 1.0 / 298.257_222_101;
-const LON0: f64 = 15.0;
-const K0: f64 = 0.9996;
-const FALSE_EASTING: f64 = 500_000.0;
-
 impl Sweref99Tm {
     /// Converts to WGS84 (SWEREF 99 coincides with WGS84 at the centimetre level) with
-    /// Lantmäteriet's Gauss–Krüger formulas (grid to geodetic).
+    /// Lantmäteriet's Gauss–Krüger formulas (see [`transform`]).
     pub fn to_wgs84(self) -> LatLon {
-        let e2 = F * (2.0 - F);
-        let n = F / (2.0 - F);
-        let a_roof = A / (1.0 + n) * (1.0 + n * n / 4.0 + n.powi(4) / 64.0);
-        let d1 = n / 2.0 - 2.0 * n * n / 3.0 + 37.0 * n.powi(3) / 96.0 - n.powi(4) / 360.0;
-        let d2 = n * n / 48.0 + n.powi(3) / 15.0 - 437.0 * n.powi(4) / 1440.0;
-        let d3 = 17.0 * n.powi(3) / 480.0 - 37.0 * n.powi(4) / 840.0;
-        let d4 = 4397.0 * n.powi(4) / 161_280.0;
-        let a_star = e2 + e2.powi(2) + e2.powi(3) + e2.powi(4);
-        let b_star = -(7.0 * e2.powi(2) + 17.0 * e2.powi(3) + 30.0 * e2.powi(4)) / 6.0;
-        let c_star = (224.0 * e2.powi(3) + 889.0 * e2.powi(4)) / 120.0;
-        let d_star = -(4279.0 * e2.powi(4)) / 1260.0;
-        let xi = self.northing / (K0 * a_roof);
-        let eta = (self.easting - FALSE_EASTING) / (K0 * a_roof);
-        let xi_p = xi
-            - d1 * (2.0 * xi).sin() * (2.0 * eta).cosh()
-            - d2 * (4.0 * xi).sin() * (4.0 * eta).cosh()
-            - d3 * (6.0 * xi).sin() * (6.0 * eta).cosh()
-            - d4 * (8.0 * xi).sin() * (8.0 * eta).cosh();
-        let eta_p = eta
-            - d1 * (2.0 * xi).cos() * (2.0 * eta).sinh()
-            - d2 * (4.0 * xi).cos() * (4.0 * eta).sinh()
-            - d3 * (6.0 * xi).cos() * (6.0 * eta).sinh()
-            - d4 * (8.0 * xi).cos() * (8.0 * eta).sinh();
-        let phi_star = (xi_p.sin() / eta_p.cosh()).asin();
-        let d_lambda = (eta_p.sinh() / xi_p.cos()).atan();
-        let s2 = phi_star.sin().powi(2);
-        let phi = phi_star + phi_star.sin() * phi_star.cos() * (a_star + b_star * s2 + c_star * s2 * s2 + d_star * s2 * s2 * s2);
-        LatLon { lat: phi.to_degrees(), lon: LON0 + d_lambda.to_degrees() }
+        let (lat, lon) = transform::PROJECTIONS[0].inverse(self.northing, self.easting);
+        LatLon { lat, lon }
     }
 }
 

@@ -326,13 +326,8 @@ impl Registry {
     /// Searches facilities.
     pub async fn search_facilities(&self, p: &Principal, s: &FacilitySearch) -> Result<SearchPage> {
         auth::authorize(p, Action::ReadPublic)?;
-        let checked = s.check()?;
+        let (checked, mut conn, text) = self.prepare_search(s).await?;
         let (order, limit) = (checked.0, checked.2);
-        let mut conn = self.pool().get().await?;
-        let text = match &s.q {
-            Some(q) => Some(TextQuery::prepare(&mut conn, q).await?),
-            None => None,
-        };
         let mut rows: Vec<Row> = if order == SearchOrder::Distance {
             nearest(&mut conn, s, checked, text.as_ref()).await?
         } else {
@@ -366,18 +361,24 @@ impl Registry {
         Ok(SearchPage { hits, next_page_token })
     }
 
-    /// The statements a search sends, for measuring the database alone (the load benchmark's
-    /// floor): the word lookup of a text query (run here, since the search depends on it), the
-    /// search itself (for nearest first, its first KNN walk, which is nearly always the only
-    /// one), and the two statements that load the hits, whose `$1` is the ids the search returns
-    /// in its first column.
-    pub async fn search_statements(&self, s: &FacilitySearch) -> Result<SearchStatements> {
+    /// Checks a search, takes a connection and looks up the words of its text query.
+    async fn prepare_search(&self, s: &FacilitySearch) -> Result<(Checked, db::PooledConn, Option<TextQuery>)> {
         let checked = s.check()?;
         let mut conn = self.pool().get().await?;
         let text = match &s.q {
             Some(q) => Some(TextQuery::prepare(&mut conn, q).await?),
             None => None,
         };
+        Ok((checked, conn, text))
+    }
+
+    /// The statements a search sends, for measuring the database alone (the load benchmark's
+    /// floor): the word lookup of a text query (run here, since the search depends on it), the
+    /// search itself (for nearest first, its first KNN walk, which is nearly always the only
+    /// one), and the two statements that load the hits, whose `$1` is the ids the search returns
+    /// in its first column.
+    pub async fn search_statements(&self, s: &FacilitySearch) -> Result<SearchStatements> {
+        let (checked, _, text) = self.prepare_search(s).await?;
         let words = text.as_ref().and_then(TextQuery::lookup);
         let candidates = (checked.0 == SearchOrder::Distance).then(|| first_candidates(checked.2 + 1));
         let search = build(s, checked, text.as_ref(), candidates)?;
@@ -391,12 +392,7 @@ impl Registry {
             #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
             line: String,
         }
-        let checked = s.check()?;
-        let mut conn = self.pool().get().await?;
-        let text = match &s.q {
-            Some(q) => Some(TextQuery::prepare(&mut conn, q).await?),
-            None => None,
-        };
+        let (checked, mut conn, text) = self.prepare_search(s).await?;
         let candidates = (checked.0 == SearchOrder::Distance).then(|| first_candidates(checked.2 + 1));
         let q = build(s, checked, text.as_ref(), candidates)?.query("EXPLAIN ");
         let plan: Vec<Plan> = q.load(&mut conn).await?;
