@@ -96,6 +96,26 @@ pub fn facility(f: Facility) -> pb::Facility {
         version: f.version,
         created_at: Some(timestamp(f.created_at)),
         updated_at: Some(timestamp(f.updated_at)),
+        location_locked: Some(f.location_provenance.locked),
+        location_provenance: Some(provenance(f.location_provenance)),
+    }
+}
+
+fn provenance(p: LocationProvenance) -> pb::LocationProvenance {
+    pb::LocationProvenance {
+        source: match p.source {
+            LocationSource::Manual => pb::LocationSource::Manual,
+            LocationSource::Geodata => pb::LocationSource::Geodata,
+        } as i32,
+        locked: p.locked,
+        source_feature_id: p.source_feature_id.unwrap_or_default(),
+        match_quality: match p.match_quality {
+            None => pb::MatchQuality::Unspecified,
+            Some(MatchQuality::Exact) => pb::MatchQuality::Exact,
+            Some(MatchQuality::Normalised) => pb::MatchQuality::Normalised,
+        } as i32,
+        synced_at: p.synced_at.map(timestamp),
+        distance_moved_m: p.distance_moved_m,
     }
 }
 
@@ -154,6 +174,7 @@ pub fn facility_input(f: pb::Facility) -> Result<FacilityInput, Error> {
         category: f.category,
         activities: f.activities,
         location: f.location.map(|p| LatLon { lat: p.lat, lon: p.lon }),
+        location_locked: f.location_locked,
         address: Address { street: address.street, postal_code: address.postal_code, locality: address.locality },
         ownership: own,
         accessibility: access,
@@ -170,6 +191,7 @@ pub const FACILITY_PATHS: &[&str] = &[
     "category",
     "activities",
     "location",
+    "location_locked",
     "address",
     "address.street",
     "address.postal_code",
@@ -213,6 +235,7 @@ pub fn apply_facility_mask(current: FacilityInput, new: FacilityInput, paths: &[
             "category" => out.category = new.category.clone(),
             "activities" => out.activities = new.activities.clone(),
             "location" => out.location = new.location,
+            "location_locked" => out.location_locked = new.location_locked,
             "address" => out.address = new.address.clone(),
             "address.street" => out.address.street = new.address.street.clone(),
             "address.postal_code" => out.address.postal_code = new.address.postal_code.clone(),
@@ -423,6 +446,7 @@ mod tests {
             category: "sports_hall".into(),
             activities: vec![],
             location: None,
+            location_locked: None,
             address: Address { street: "S 1".into(), postal_code: "69231".into(), locality: "Kumla".into() },
             ownership: Ownership::Municipal,
             accessibility: vec![],

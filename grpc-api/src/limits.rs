@@ -58,7 +58,7 @@ impl RateLimits {
             Role::MunicipalityEditor { .. } => (1, p.id.clone()),
             Role::Vendor => (2, p.id.clone()),
             Role::NationalBody => (3, p.id.clone()),
-            Role::Admin => (4, p.id.clone()),
+            Role::Admin | Role::System => (4, p.id.clone()),
         };
         self.limiters[i].check_key(&key).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }

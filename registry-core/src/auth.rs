@@ -19,6 +19,9 @@ pub enum Role {
     NationalBody,
     /// Operator with full rights.
     Admin,
+    /// A batch job of the registry itself (geodata-sync): sets synced locations and loads
+    /// municipality boundaries, nothing else. Never issued as an API key.
+    System,
 }
 
 impl Role {
@@ -30,6 +33,7 @@ impl Role {
             Role::Vendor => "vendor",
             Role::NationalBody => "national_body",
             Role::Admin => "admin",
+            Role::System => "system",
         }
     }
 }
@@ -54,6 +58,11 @@ impl Principal {
     /// The operator acting through the command line (demo loading, maintenance).
     pub fn operator(id: &str) -> Self {
         Principal { id: id.into(), role: Role::Admin, personal_data: false }
+    }
+
+    /// A batch job of the registry, e.g. `system:geodata-sync`.
+    pub fn system(id: &str) -> Self {
+        Principal { id: id.into(), role: Role::System, personal_data: false }
     }
 
     /// An editor for one municipality.
@@ -107,6 +116,10 @@ pub enum Action<'a> {
     ReadMemberStatistics(&'a str),
     /// Read contact persons (personal data) of an association in a municipality.
     ReadContactPersons(&'a str),
+    /// Set a facility's location from the national geodata services (with provenance).
+    SyncLocation(&'a str),
+    /// Replace the municipality boundaries and read the geodata sync's state and checks.
+    ManageGeodata,
 }
 
 /// Whether `p` may perform `action`.
@@ -123,6 +136,7 @@ pub fn allowed(p: &Principal, action: Action<'_>) -> bool {
         | A::DecideRegistration(m) => p.edits(m),
         A::ReadUnapproved(m) | A::ReadMemberStatistics(m) => p.edits(m) || p.role == Role::NationalBody,
         A::ReadContactPersons(m) => p.personal_data && (p.edits(m) || p.role == Role::NationalBody),
+        A::SyncLocation(_) | A::ManageGeodata => matches!(p.role, Role::Admin | Role::System),
     }
 }
 
@@ -151,6 +165,8 @@ fn describe(action: Action<'_>) -> String {
         A::ReadUnapproved(m) => format!("see unapproved associations of municipality {m}"),
         A::ReadMemberStatistics(m) => format!("read member statistics of municipality {m}"),
         A::ReadContactPersons(m) => format!("read contact persons (personal data) of municipality {m} without the personal-data scope"),
+        A::SyncLocation(m) => format!("set synced locations of municipality {m}'s facilities"),
+        A::ManageGeodata => "manage municipality boundaries and the geodata sync".into(),
     }
 }
 
@@ -169,6 +185,7 @@ mod tests {
             ("national body + pd", Principal::with_role("k4", Role::NationalBody).with_personal_data()),
             ("admin", Principal::operator("k5")),
             ("admin + pd", Principal::operator("k5").with_personal_data()),
+            ("system", Principal::system("system:geodata-sync")),
         ]
     }
 
@@ -176,19 +193,22 @@ mod tests {
     /// order of `principals()`, for a resource in the editor's own municipality (1880).
     #[test]
     fn matrix_own_municipality() {
-        type Row = (Action<'static>, [u8; 9]);
-        let rows: [Row; 11] = [
-            (Action::ReadPublic, [1, 1, 1, 1, 1, 1, 1, 1, 1]),
-            (Action::CreateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1]),
-            (Action::UpdateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1]),
-            (Action::DeleteFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1]),
-            (Action::CreateAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1]),
-            (Action::UpdateAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1]),
-            (Action::DeleteAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1]),
-            (Action::DecideRegistration("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1]),
-            (Action::ReadUnapproved("1880"), [0, 1, 1, 0, 0, 1, 1, 1, 1]),
-            (Action::ReadMemberStatistics("1880"), [0, 1, 1, 0, 0, 1, 1, 1, 1]),
-            (Action::ReadContactPersons("1880"), [0, 0, 1, 0, 0, 0, 1, 0, 1]),
+        type Row = (Action<'static>, [u8; 10]);
+        let rows: [Row; 13] = [
+            (Action::ReadPublic, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
+            (Action::CreateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
+            (Action::UpdateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
+            (Action::DeleteFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
+            (Action::CreateAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
+            (Action::UpdateAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
+            (Action::DeleteAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
+            (Action::DecideRegistration("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
+            (Action::ReadUnapproved("1880"), [0, 1, 1, 0, 0, 1, 1, 1, 1, 0]),
+            (Action::ReadMemberStatistics("1880"), [0, 1, 1, 0, 0, 1, 1, 1, 1, 0]),
+            (Action::ReadContactPersons("1880"), [0, 0, 1, 0, 0, 0, 1, 0, 1, 0]),
+            // Editors correct their own locations by hand; only the sync job sets synced ones.
+            (Action::SyncLocation("1880"), [0, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
+            (Action::ManageGeodata, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
         ];
         for (action, expected) in rows {
             for ((name, p), want) in principals().iter().zip(expected) {

@@ -188,6 +188,7 @@ pub fn facilities() -> Vec<FacilityInput> {
                 category: (*category).into(),
                 activities: acts.iter().map(|a| a.to_string()).collect(),
                 location: Some(scatter(&mut rng, p.centre, p.radius_km)),
+                location_locked: None,
                 address: Address {
                     street: format!("{} {}", STREETS[ti % STREETS.len()], 1 + rng.next() % 60),
                     postal_code: format!("{}{:02}", p.postal, 10 + (rng.next() % 80)),

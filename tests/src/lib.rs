@@ -116,6 +116,7 @@ pub mod fixtures {
             category: "sports_hall".into(),
             activities: vec!["floorball".into(), "handball".into()],
             location: Some(LatLon { lat: 59.1277, lon: 15.1434 }),
+            location_locked: None,
             address: Address { street: "Idrottsvägen 1".into(), postal_code: "69231".into(), locality: "Kumla".into() },
             ownership: Ownership::Municipal,
             accessibility: vec![Accessibility::StepFreeEntrance, Accessibility::HearingLoop],

@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 use super::schema::{facilities, facility_units};
 use crate::geo::LatLon;
-use crate::model::{Accessibility, Address, Contact, Facility, FacilityInput, Ownership, Unit, VendorRef};
+use crate::model::{
+    Accessibility, Address, Contact, Facility, FacilityInput, LocationProvenance, LocationSource, MatchQuality, Ownership, Unit, VendorRef,
+};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = facilities, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
@@ -34,6 +36,12 @@ struct FacilityRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     deleted_at: Option<DateTime<Utc>>,
+    location_source: String,
+    location_locked: bool,
+    location_feature_id: Option<String>,
+    location_match: Option<String>,
+    location_synced_at: Option<DateTime<Utc>>,
+    location_moved_m: Option<f64>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -74,6 +82,7 @@ impl FacilityRow {
         created_at: DateTime<Utc>,
         now: DateTime<Utc>,
         vendor: Option<&VendorRef>,
+        provenance: &LocationProvenance,
     ) -> Self {
         FacilityRow {
             id,
@@ -97,6 +106,12 @@ impl FacilityRow {
             created_at,
             updated_at: now,
             deleted_at: None,
+            location_source: provenance.source.as_str().to_string(),
+            location_locked: provenance.locked,
+            location_feature_id: provenance.source_feature_id.clone(),
+            location_match: provenance.match_quality.map(|m| m.as_str().to_string()),
+            location_synced_at: provenance.synced_at,
+            location_moved_m: provenance.distance_moved_m,
         }
     }
 
@@ -109,6 +124,15 @@ impl FacilityRow {
             category: self.category,
             activities: self.activities,
             location: self.location.map(|p| LatLon { lat: p.y, lon: p.x }),
+            location_provenance: LocationProvenance {
+                // The database CHECK constraints admit only the known codes.
+                source: LocationSource::parse(&self.location_source).unwrap_or(LocationSource::Manual),
+                locked: self.location_locked,
+                source_feature_id: self.location_feature_id,
+                match_quality: self.location_match.as_deref().and_then(MatchQuality::parse),
+                synced_at: self.location_synced_at,
+                distance_moved_m: self.location_moved_m,
+            },
             address: Address { street: self.street, postal_code: self.postal_code, locality: self.locality },
             // The database CHECK constraints admit only the known codes.
             ownership: Ownership::parse(&self.ownership).unwrap_or(Ownership::Other),
@@ -234,14 +258,30 @@ pub async fn list(conn: &mut AsyncPgConnection, filter: &FacilityFilter, after: 
 
 /// Inserts a facility and its units (each unit gets a new id).
 pub async fn insert(conn: &mut AsyncPgConnection, id: Uuid, input: &FacilityInput, now: DateTime<Utc>) -> QueryResult<Facility> {
-    diesel::insert_into(facilities::table).values(FacilityRow::from_input(id, input, 1, now, now, None)).execute(conn).await?;
+    let provenance = LocationProvenance::manual(input.location_locked.unwrap_or(false));
+    diesel::insert_into(facilities::table).values(FacilityRow::from_input(id, input, 1, now, now, None, &provenance)).execute(conn).await?;
     write_units(conn, id, input, &[]).await?;
     Ok(load(conn, id, false).await?.expect("facility inserted in this transaction"))
 }
 
 /// Writes the new state of an existing facility with `version` raised by one.
 pub async fn update(conn: &mut AsyncPgConnection, current: &Facility, input: &FacilityInput, now: DateTime<Utc>) -> QueryResult<Facility> {
-    let row = FacilityRow::from_input(current.id, input, current.version + 1, current.created_at, now, current.booking_vendor.as_ref());
+    let locked = input.location_locked.unwrap_or(current.location_provenance.locked);
+    // A location written by hand is manual from now on; an unchanged one keeps its provenance.
+    let provenance = if input.location == current.location {
+        LocationProvenance { locked, ..current.location_provenance.clone() }
+    } else {
+        LocationProvenance::manual(locked)
+    };
+    let row = FacilityRow::from_input(
+        current.id,
+        input,
+        current.version + 1,
+        current.created_at,
+        now,
+        current.booking_vendor.as_ref(),
+        &provenance,
+    );
     diesel::update(facilities::table.find(current.id)).set(&row).execute(conn).await?;
     let keep: Vec<Uuid> = current.units.iter().map(|u| u.id).collect();
     write_units(conn, current.id, input, &keep).await?;

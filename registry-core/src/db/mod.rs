@@ -2,6 +2,7 @@
 
 pub mod associations;
 pub mod facilities;
+pub mod geodata;
 pub mod schema;
 pub mod seed;
 
@@ -180,7 +181,10 @@ mod tests {
     #[test]
     fn migrations_are_ordered_with_the_seed_second() {
         let names: Vec<String> = Migrations.migrations().unwrap().iter().map(|m| m.name().version().to_string()).collect();
-        assert_eq!(names, ["20261124000001", seed::VERSION, "20261124000003", "20261124000004", "20261124000005", "20261124000006"]);
+        assert_eq!(
+            names,
+            ["20261124000001", seed::VERSION, "20261124000003", "20261124000004", "20261124000005", "20261124000006", "20261124000007"]
+        );
         assert_eq!(migrations_fingerprint().len(), 12);
     }
 

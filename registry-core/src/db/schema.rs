@@ -58,6 +58,12 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        location_source -> Text,
+        location_locked -> Bool,
+        location_feature_id -> Nullable<Text>,
+        location_match -> Nullable<Text>,
+        location_synced_at -> Nullable<Timestamptz>,
+        location_moved_m -> Nullable<Float8>,
     }
 }
 

@@ -54,6 +54,63 @@ pub struct Address {
     pub locality: String,
 }
 
+text_enum! {
+    /// Where a facility's location came from.
+    LocationSource {
+        /// Typed or edited by the municipality.
+        Manual = "manual" / "LOCATION_SOURCE_MANUAL",
+        /// Set by geodata-sync from the national address service.
+        Geodata = "geodata" / "LOCATION_SOURCE_GEODATA",
+    }
+}
+
+text_enum! {
+    /// How an address matched the national address service's address point.
+    MatchQuality {
+        /// Street, number, letter and postal code exactly as the service spells them.
+        Exact = "exact" / "MATCH_QUALITY_EXACT",
+        /// Matched after normalising case, spacing, abbreviations and house-number letters.
+        Normalised = "normalised" / "MATCH_QUALITY_NORMALISED",
+    }
+}
+
+/// Where a facility's location came from (coordinate provenance); output only.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LocationProvenance {
+    /// `manual` (typed by the municipality) or `geodata` (set by geodata-sync).
+    pub source: LocationSource,
+    /// Whether the location is locked against geodata-sync (set by an editor who checked it on site).
+    pub locked: bool,
+    /// The address point's feature id in the source service (geodata only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_feature_id: Option<String>,
+    /// How the address matched (geodata only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_quality: Option<MatchQuality>,
+    /// When geodata-sync set the location (geodata only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced_at: Option<DateTime<Utc>>,
+    /// How far geodata-sync moved the location, in metres; 0 when it filled a missing one (geodata only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance_moved_m: Option<f64>,
+}
+
+impl LocationProvenance {
+    /// A manual, unlocked location.
+    pub fn manual(locked: bool) -> Self {
+        LocationProvenance {
+            source: LocationSource::Manual,
+            locked,
+            source_feature_id: None,
+            match_quality: None,
+            synced_at: None,
+            distance_moved_m: None,
+        }
+    }
+}
+
 /// Reference to the booking vendor that serves a facility (filled by federation).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -134,6 +191,8 @@ pub struct Facility {
     /// WGS84 position, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<LatLon>,
+    /// Where the location came from.
+    pub location_provenance: LocationProvenance,
     /// Postal address.
     pub address: Address,
     /// Ownership.
@@ -176,9 +235,13 @@ pub struct FacilityInput {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     pub activities: Vec<String>,
-    /// WGS84 position.
+    /// WGS84 position. Changing it makes its provenance `manual`.
     #[serde(default)]
     pub location: Option<LatLon>,
+    /// Locks the location against geodata-sync (true) or releases it (false); left out, the
+    /// lock stays as it is (unlocked for a new facility).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_locked: Option<bool>,
     /// Postal address.
     #[serde(default)]
     pub address: Address,
@@ -223,6 +286,7 @@ impl FacilityInput {
             category: self.category.trim().to_string(),
             activities: v.codes("activities", &self.activities, limits::ACTIVITIES, codes::is_activity, "activity"),
             location: self.location,
+            location_locked: self.location_locked,
             address: Address {
                 street: v.optional_text("address.street", &self.address.street, 200),
                 postal_code: if self.address.postal_code.trim().is_empty() {
@@ -304,6 +368,7 @@ impl Facility {
             category: self.category.clone(),
             activities: self.activities.clone(),
             location: self.location,
+            location_locked: Some(self.location_provenance.locked),
             address: self.address.clone(),
             ownership: self.ownership,
             accessibility: self.accessibility.clone(),
@@ -337,6 +402,7 @@ mod tests {
             category: "sports_hall".into(),
             activities: vec!["floorball".into(), "handball".into()],
             location: Some(LatLon { lat: 59.1277, lon: 15.1434 }),
+            location_locked: None,
             address: Address { street: "Idrottsvägen 1".into(), postal_code: "692 31".into(), locality: "Kumla".into() },
             ownership: Ownership::Municipal,
             accessibility: vec![Accessibility::StepFreeEntrance],

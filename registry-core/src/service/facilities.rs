@@ -32,7 +32,7 @@ fn check_unit_ids(input: &FacilityInput, current: Option<&Facility>) -> Result<(
 /// Loads a facility for a write, under a row lock: forbidden if the caller may not do `action`
 /// on it, precondition failed on a stale version. Facilities are public, so a not-found before
 /// the permission check reveals nothing.
-async fn lock_for_write(
+pub(super) async fn lock_for_write(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     id: Uuid,
@@ -58,6 +58,9 @@ impl Registry {
         let actor = p.id.clone();
         let mut conn = self.conn().await?;
         conn.transaction(async move |conn| {
+            if let Some(location) = input.location {
+                super::geodata::check_border(conn, &input.municipality_code, location).await?;
+            }
             let created = store::insert(conn, Uuid::now_v7(), &input, now()).await?;
             changelog::append(conn, ENTITY, created.id, Operation::Create, &actor, None, Some(&created)).await?;
             Ok::<_, Error>(created)
@@ -117,6 +120,13 @@ impl Registry {
         conn.transaction(async move |conn| {
             let current = lock_for_write(conn, &p, id, Some(expected_version), |m| Action::UpdateFacility(m)).await?;
             check_unit_ids(&input, Some(&current))?;
+            // Only a new location or municipality is checked against the boundary, so loading
+            // boundaries does not block unrelated edits of a facility that lies outside.
+            if let Some(location) = input.location
+                && (input.location != current.location || input.municipality_code != current.municipality_code)
+            {
+                super::geodata::check_border(conn, &input.municipality_code, location).await?;
+            }
             let updated = store::update(conn, &current, &input, now()).await?;
             changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
             Ok(updated)

@@ -2,6 +2,7 @@
 
 mod associations;
 mod facilities;
+pub mod geodata;
 mod hours;
 mod municipalities;
 

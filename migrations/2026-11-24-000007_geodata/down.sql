@@ -1,0 +1,11 @@
+DROP TABLE geodata_sync_outcomes;
+DROP TABLE geodata_sync_runs;
+DROP TABLE municipality_boundaries;
+ALTER TABLE facilities
+    DROP CONSTRAINT location_provenance_complete,
+    DROP COLUMN location_moved_m,
+    DROP COLUMN location_synced_at,
+    DROP COLUMN location_match,
+    DROP COLUMN location_feature_id,
+    DROP COLUMN location_locked,
+    DROP COLUMN location_source;
