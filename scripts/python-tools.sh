@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates (or updates) the Python virtualenv that the interop tests run their Python clients
 # in: grpcio + grpcio-reflection for the gRPC client that integrates through server reflection
-# only (tests/interop/grpc_reflection_client.py), and schemathesis for REST fuzzing.
+# only (tests/interop/grpc_reflection_client.py), schemathesis for REST fuzzing, and pygeoapi,
+# a real OGC API - Features server (tests/interop/pygeoapi_serve.py, see PYGEOAPI.md there).
 # The venv lives at ${REGISTRY_VENV:-$HOME/.cache/registry-venv}, outside the clone so fresh
 # clones reuse it. Idempotent, and quiet when every pinned package is already there.
 # Needs only PyPI (and Debian's packages if python3 or its venv module is missing).
@@ -16,6 +17,51 @@ pins=(
     grpcio-reflection==1.85.1
     protobuf==7.36.2
     schemathesis==4.32.5
+    # pygeoapi 0.21.0 is the newest release that supports Python 3.11 (0.22 and later need
+    # 3.12). Its own requirements are all unpinned, so everything it pulls in is pinned here
+    # at the versions pip resolved next to the pins above (no conflict: pip check is clean
+    # and nothing above changes version), except requests' own dependencies and
+    # typing_extensions, which schemathesis already brings.
+    pygeoapi==0.21.0
+    affine==3.0.1
+    annotated-types==0.8.0
+    attrs==26.1.0
+    babel==2.18.0
+    blinker==1.9.0
+    click==8.5.1
+    click-plugins==1.1.1.2
+    cligj==0.7.2
+    dateparser==1.5.0
+    filelock==4.2.12
+    Flask==3.1.3
+    itsdangerous==2.2.0
+    Jinja2==3.1.6
+    jsonschema==4.26.0
+    jsonschema-specifications==2025.9.1
+    lark==1.3.1
+    MarkupSafe==3.0.4
+    numpy==2.4.6
+    pydantic==2.14.3
+    pydantic-core==2.50.4
+    pygeofilter==0.4.0
+    pygeoif==1.6.0
+    pyparsing==3.3.3
+    pyproj==3.7.2
+    python-dateutil==4.0.0
+    pytz==2026.6
+    PyYAML==6.0.3
+    rasterio==1.4.4
+    referencing==0.37.0
+    regex==2026.11.15
+    requests==2.34.2
+    rpds-py==2026.9.1
+    shapely==2.2.0
+    SQLAlchemy==2.1.9
+    tinydb==4.9.0
+    typing-inspection==0.4.5
+    tzdata==2026.6
+    tzlocal==5.4.5
+    Werkzeug==3.1.9
 )
 
 apt_install() {
@@ -51,17 +97,19 @@ from importlib.metadata import version, PackageNotFoundError
 for pin in sys.argv[1:]:
     name, want = pin.split("==")
     try:
-        if version(name) != want:
-            sys.exit(1)
+        have = version(name)
     except PackageNotFoundError:
-        sys.exit(1)
+        have = "not installed"
+    if have != want:
+        sys.exit(f"{name}: pinned {want}, found {have}")
 import grpc, grpc_reflection, google.protobuf, schemathesis
+import pygeoapi.provider.geojson, pygeoapi.openapi, flask, werkzeug.serving, pyproj, shapely
 '
 if "$venv/bin/python" -c "$check" "${pins[@]}" >/dev/null 2>&1; then
     exit 0
 fi
 
-echo "python-tools: installing ${pins[*]} into $venv …"
+echo "python-tools: installing ${#pins[@]} pinned packages (grpcio, schemathesis, pygeoapi and their dependencies) into $venv …"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pins[@]}" >"$log" 2>&1; then
@@ -69,7 +117,14 @@ if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pi
     echo "python-tools: pip could not install the pinned packages (see above)" >&2
     exit 1
 fi
+# grpcio, schemathesis and pygeoapi share this venv: fail loudly if a pin bump ever makes
+# their requirements disagree (then give pygeoapi a venv of its own).
+if ! "$venv/bin/python" -m pip check --disable-pip-version-check >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "python-tools: the pinned packages installed but conflict (pip check, above)" >&2
+    exit 1
+fi
 if ! "$venv/bin/python" -c "$check" "${pins[@]}"; then
-    echo "python-tools: the packages installed, but ${pins[*]} do not all import at their pinned versions" >&2
+    echo "python-tools: the packages installed, but not every pin imports at its pinned version (see above)" >&2
     exit 1
 fi

@@ -313,10 +313,10 @@ def main(argv=None):
     import yaml
     from werkzeug.serving import make_server
 
-    tmp = tempfile.mkdtemp(prefix='pygeoapi-serve-')
     dispatch = _Dispatch()
     # Bind before pygeoapi reads its config, so that server.url has the real port.
     server = make_server(args.host, args.port, dispatch, threaded=True)
+    tmp = tempfile.mkdtemp(prefix='pygeoapi-serve-')
     host = f'[{args.host}]' if ':' in args.host else args.host
     url = f'http://{host}:{server.server_port}'
     args.port = server.server_port
