@@ -146,6 +146,7 @@ impl Modify for Security {
     paths(
         rest::list_municipalities,
         rest::get_municipality,
+        rest::get_municipality_boundary,
         rest::list_facilities,
         rest::create_facility,
         rest::batch_get_facilities,

@@ -29,6 +29,7 @@ pub fn router() -> Router<Registry> {
     Router::new()
         .route("/v1/municipalities", get(list_municipalities))
         .route("/v1/municipalities/{code}", get(get_municipality))
+        .route("/v1/municipalities/{code}/boundary", get(get_municipality_boundary))
         .route("/v1/facilities", get(list_facilities).post(create_facility))
         .route("/v1/facilities:batchGet", post(batch_get_facilities))
         .route("/v1/facilities/{id}", get(get_facility).patch(patch_facility).delete(delete_facility))
@@ -246,6 +247,25 @@ pub async fn get_municipality(
     Path(code): Path<String>,
 ) -> ApiResult<Response> {
     Ok(Json(reg.get_municipality(&p, &code).await?).into_response())
+}
+
+/// Gets a municipality's boundary as a GeoJSON Feature (a MultiPolygon in WGS 84, `[lon, lat]`),
+/// loaded by `geodata-sync boundaries`.
+#[utoipa::path(get, path = "/v1/municipalities/{code}/boundary", tag = "municipalities", params(("code" = String, Path, pattern = "^[0-9]{4}$", description = "Four-digit municipality code, e.g. 1880")), responses((status = 200, description = "A GeoJSON Feature: `id` the code; properties `municipalityCode`, `name`, `syncedAt`; geometry a MultiPolygon", content_type = "application/geo+json", body = Object), Errors))]
+pub async fn get_municipality_boundary(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(code): Path<String>,
+) -> ApiResult<Response> {
+    let m = reg.get_municipality(&p, &code).await?;
+    let (geometry, synced_at) = reg.municipality_boundary(&p, &code).await?;
+    let feature = serde_json::json!({
+        "type": "Feature",
+        "id": m.code,
+        "geometry": geometry,
+        "properties": {"municipalityCode": m.code, "name": m.name, "syncedAt": synced_at},
+    });
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/geo+json")], Json(feature)).into_response())
 }
 
 // ---- facilities ----
