@@ -144,3 +144,21 @@ fn the_filter_names_the_bad_line() {
     let (ok, _, err) = run(ours, &["transform", "--from", "EPSG:4326", "--to", "EPSG:3021"], "");
     assert!(!ok && err.contains("--to: EPSG:3021 (RT 90) is supported as a source only"), "{err}");
 }
+
+/// `--xy` puts easting/longitude first on both sides, as `cs2cs -r -s` does.
+#[test]
+fn xy_order_matches_cs2cs_reversed_axes() {
+    let ours = env!("CARGO_BIN_EXE_geodata-sync");
+    let input = "18.07 59.33\n12.5 56.1\n23.9 65.8\n";
+    let (ok, out, err) = run(ours, &["transform", "--xy", "--from", "EPSG:4326", "--to", "EPSG:3006"], input);
+    assert!(ok, "{err}");
+    let (ok, proj, err) = run("cs2cs", &["-r", "-s", "-f", "%.4f", "EPSG:4326", "EPSG:3006"], input);
+    assert!(ok, "{err}");
+    let ours = pairs(&out);
+    let theirs = pairs(&proj);
+    assert_eq!(ours.len(), 3);
+    for (a, b) in ours.iter().zip(&theirs) {
+        assert!(metres(false, *a, *b) <= 0.001, "{a:?} vs {b:?}");
+        assert!(a.0 < a.1, "easting first: {a:?}");
+    }
+}
