@@ -255,6 +255,10 @@ async fn run_async(command: Command) -> Result<ExitCode, String> {
                 stats.bytes.load(ord) as f64 / 1e6,
                 if summary.resumed { format!("; resumed a run that had done {} facilities", summary.already_done) } else { String::new() }
             );
+            println!(
+                "time: {:.1} s fetching {} address points (summed over parallel fetches), {:.1} s matching, {:.1} s writing",
+                summary.fetch_seconds, summary.points, summary.match_seconds, summary.write_seconds
+            );
             Ok(if summary.errors() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
         Command::Boundaries { common } => {
