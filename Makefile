@@ -16,7 +16,7 @@ else
 TEST_CMD := cargo test --workspace --no-fail-fast
 endif
 
-.PHONY: demo test lint deps build openapi bench bench-search
+.PHONY: demo test lint deps build openapi bench bench-search bench-geodata
 
 deps:
 	@scripts/install-deps.sh
@@ -54,6 +54,14 @@ bench: deps
 bench-search: deps
 	cargo build --release --bin registry --bin registry-bench
 	scripts/bench-search.sh
+
+## make bench-geodata: the geodata-sync benchmark: 100,000 facilities (REGISTRY_BENCH_FACILITIES)
+## synced against pygeoapi on loopback, against paging through the same features. See BENCHMARKS.md.
+bench-geodata: deps
+	@scripts/python-tools.sh
+	cargo build --release --bin registry --bin registry-bench
+	scripts/bench-geodata.sh
+	cargo bench -p geodata-sync --bench transform
 
 ## make openapi: regenerate the committed OpenAPI document from the code.
 openapi:

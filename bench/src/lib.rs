@@ -3,5 +3,6 @@
 
 pub mod catalogue;
 pub mod generate;
+pub mod geodata;
 pub mod load;
 pub mod world;

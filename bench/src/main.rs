@@ -1,6 +1,6 @@
 //! `registry-bench`: the national dataset generator and the search load benchmark.
 
-use registry_bench::{generate, load};
+use registry_bench::{generate, geodata, load};
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +21,12 @@ enum Command {
     /// query shapes at saturation (REST, gRPC, and the same SQL straight to PostgreSQL) and at
     /// fixed rates (open loop), with HDR latency percentiles.
     Load(load::LoadArgs),
+    /// Adds the geodata-sync benchmark's facilities to a migrated registry database and writes
+    /// their address points as GeoJSON for a local OGC API - Features server.
+    GeodataFixture(geodata::FixtureArgs),
+    /// The geodata-sync benchmark: pages through the address points with no processing, then
+    /// runs the sync twice against the same server, and prints times and rates.
+    Geodata(geodata::SyncArgs),
 }
 
 #[tokio::main]
@@ -34,6 +40,8 @@ async fn main() -> std::process::ExitCode {
             )
         }),
         Command::Load(a) => load::run(&a).await.map(|_| ()),
+        Command::GeodataFixture(a) => geodata::fixture(&a).await,
+        Command::Geodata(a) => geodata::sync_bench(&a).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -162,7 +162,7 @@ fn config(common: &Common) -> Result<Config, String> {
 
 fn registry(common: &Common) -> Result<Registry, String> {
     let url = common.database_url.as_deref().ok_or("the registry's database is needed: set DATABASE_URL or --database-url")?;
-    Registry::connect(url, 4).map_err(|e| e.to_string())
+    Registry::connect(url, 6).map_err(|e| e.to_string())
 }
 
 async fn run_async(command: Command) -> Result<ExitCode, String> {

@@ -143,6 +143,29 @@ pub enum SyncError {
 }
 
 const BATCH: usize = 500;
+/// Writes in flight at once (each on its own pooled connection).
+const WRITERS: usize = 4;
+
+/// Takes a finished write: a refused one becomes an `error` (or `locked_disagreeing`) outcome
+/// to record; a failing registry stops the run (it resumes where it stopped).
+fn settle(
+    done: Result<(Uuid, Record, Result<(), Error>), tokio::task::JoinError>,
+    batch: &mut Vec<(Uuid, SyncOutcome, Value)>,
+) -> Result<(), SyncError> {
+    let (id, record, result) = done.map_err(|e| SyncError::Config(format!("a write task failed: {e}")))?;
+    match result {
+        Ok(()) => Ok(()),
+        Err(e @ (Error::Unavailable(_) | Error::Internal(_))) => Err(e.into()),
+        Err(e) => {
+            let o = if matches!(e, Error::Conflict { rule: "locked", .. }) { SyncOutcome::LockedDisagreeing } else { SyncOutcome::Error };
+            let mut r = record;
+            r.outcome = o.as_str().into();
+            r.message = e.to_string();
+            batch.push((id, o, serde_json::to_value(&r).expect("records serialise")));
+            Ok(())
+        }
+    }
+}
 
 /// Runs the sync. Returns the summary and the report lines of the whole run.
 pub async fn run(
@@ -229,6 +252,7 @@ pub async fn run(
         };
         summary.points += index.len();
         let mut batch: Vec<(Uuid, SyncOutcome, Value)> = Vec::new();
+        let mut writes: JoinSet<(Uuid, Record, Result<(), Error>)> = JoinSet::new();
         for f in &facilities {
             let t = Instant::now();
             let (outcome, record, write) = decide(f, &index, opts.threshold_m);
@@ -237,37 +261,40 @@ pub async fn run(
             if opts.dry_run {
                 dry_records.push(record);
             } else if let Some(found) = write {
-                let detail = serde_json::to_value(&record).expect("records serialise");
-                match reg.apply_synced_location(&p, summary.run_id, f.id, f.version, &found, outcome, detail).await {
-                    Ok(_) => {}
-                    Err(e @ (Error::Unavailable(_) | Error::Internal(_))) => return Err(e.into()),
-                    Err(e) => {
-                        let o = if matches!(e, Error::Conflict { rule: "locked", .. }) {
-                            SyncOutcome::LockedDisagreeing
-                        } else {
-                            SyncOutcome::Error
-                        };
-                        let mut r = record.clone();
-                        r.outcome = o.as_str().into();
-                        r.message = e.to_string();
-                        batch.push((f.id, o, serde_json::to_value(&r).expect("records serialise")));
-                    }
+                // Each write is its own transaction with its checkpoint; a few run at once.
+                while writes.len() >= WRITERS {
+                    let done = writes.join_next().await.expect("a write in flight");
+                    settle(done, &mut batch)?;
+                    progress.add(1);
                 }
+                let (reg, p, run, id, version) = (reg.clone(), p.clone(), summary.run_id, f.id, f.version);
+                writes.spawn(async move {
+                    let detail = serde_json::to_value(&record).expect("records serialise");
+                    let result = reg.apply_synced_location(&p, run, id, version, &found, outcome, detail).await.map(|_| ());
+                    (id, record, result)
+                });
             } else {
                 batch.push((f.id, outcome, serde_json::to_value(&record).expect("records serialise")));
+                progress.add(1);
             }
             if batch.len() >= BATCH {
                 reg.record_sync_outcomes(&p, summary.run_id.expect("a run outside dry runs"), &batch).await?;
                 batch.clear();
             }
             summary.write_seconds += t.elapsed().as_secs_f64();
+            if opts.dry_run {
+                progress.add(1);
+            }
+        }
+        let t = Instant::now();
+        while let Some(done) = writes.join_next().await {
+            settle(done, &mut batch)?;
             progress.add(1);
         }
         if !batch.is_empty() {
-            let t = Instant::now();
             reg.record_sync_outcomes(&p, summary.run_id.expect("a run outside dry runs"), &batch).await?;
-            summary.write_seconds += t.elapsed().as_secs_f64();
         }
+        summary.write_seconds += t.elapsed().as_secs_f64();
     }
     progress.finish();
 
