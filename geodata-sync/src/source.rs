@@ -12,11 +12,21 @@ use crate::feature::{Coordinates, Feature, Page, parse_geojson};
 use crate::gml::parse_gml;
 use crate::http::{Client, FetchError};
 
-/// A query: optional bbox (minLon, minLat, maxLon, maxLat in WGS84) and property filters.
+/// A bounding box: two corners in the axis order of its CRS (CRS84: minLon, minLat, maxLon,
+/// maxLat; EPSG:3006: minN, minE, maxN, maxE), as OGC API - Features `bbox` + `bbox-crs` take it.
+#[derive(Debug, Clone, Copy)]
+pub struct Bbox {
+    /// The corners.
+    pub corners: [f64; 4],
+    /// Their CRS.
+    pub crs: SourceCrs,
+}
+
+/// A query: an optional bounding box and property filters.
 #[derive(Debug, Clone, Default)]
 pub struct Query {
-    /// Bounding box in WGS84 longitude/latitude.
-    pub bbox: Option<[f64; 4]>,
+    /// Bounding box.
+    pub bbox: Option<Bbox>,
     /// Property equality filters.
     pub filters: Vec<(String, String)>,
 }
@@ -112,8 +122,11 @@ impl FeatureSource {
                     if !self.crs.crs84 {
                         q.append_pair("crs", &self.crs.uri());
                     }
-                    if let Some(b) = query.bbox {
+                    if let Some(Bbox { corners: b, crs }) = query.bbox {
                         q.append_pair("bbox", &format!("{},{},{},{}", b[0], b[1], b[2], b[3]));
+                        if !crs.crs84 {
+                            q.append_pair("bbox-crs", &crs.uri());
+                        }
                     }
                     for (k, v) in &query.filters {
                         q.append_pair(k, v);
@@ -143,11 +156,15 @@ impl FeatureSource {
                         Format::Gml => "application/gml+xml; version=3.2",
                     },
                 );
-            if let Some(b) = query.bbox {
-                // WFS 2.0 bbox with an explicit CRS: CRS84 is longitude first.
-                q.append_pair("BBOX", &format!("{},{},{},{},urn:ogc:def:crs:OGC:1.3:CRS84", b[0], b[1], b[2], b[3]));
-            } else if !query.filters.is_empty() {
-                q.append_pair("FILTER", &fes_filter(&query.filters));
+            // BBOX and FILTER exclude each other in WFS 2.0 KVP: with both, the box goes into the filter.
+            match (query.bbox, query.filters.is_empty()) {
+                (Some(Bbox { corners: b, crs }), true) => {
+                    q.append_pair("BBOX", &format!("{},{},{},{},{}", b[0], b[1], b[2], b[3], crs.urn()));
+                }
+                (bbox, false) => {
+                    q.append_pair("FILTER", &fes_filter(&query.filters, bbox));
+                }
+                (None, true) => {}
             }
         }
         url
@@ -234,10 +251,10 @@ impl FeatureSource {
     }
 }
 
-/// A FES 2.0 filter of property equalities (AND).
-fn fes_filter(filters: &[(String, String)]) -> String {
+/// A FES 2.0 filter of property equalities and an optional bounding box (AND).
+fn fes_filter(filters: &[(String, String)], bbox: Option<Bbox>) -> String {
     let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    let parts: Vec<String> = filters
+    let mut parts: Vec<String> = filters
         .iter()
         .map(|(k, v)| {
             format!(
@@ -247,6 +264,16 @@ fn fes_filter(filters: &[(String, String)]) -> String {
             )
         })
         .collect();
+    if let Some(Bbox { corners: b, crs }) = bbox {
+        parts.push(format!(
+            "<fes:BBOX><gml:Envelope xmlns:gml=\"http://www.opengis.net/gml/3.2\" srsName=\"{}\"><gml:lowerCorner>{} {}</gml:lowerCorner><gml:upperCorner>{} {}</gml:upperCorner></gml:Envelope></fes:BBOX>",
+            crs.urn(),
+            b[0],
+            b[1],
+            b[2],
+            b[3]
+        ));
+    }
     let body = if parts.len() == 1 { parts[0].clone() } else { format!("<fes:And>{}</fes:And>", parts.join("")) };
     format!("<fes:Filter xmlns:fes=\"http://www.opengis.net/fes/2.0\">{body}</fes:Filter>")
 }
@@ -282,5 +309,21 @@ mod tests {
         assert_eq!(get("STARTINDEX"), "0");
         assert_eq!(get("OUTPUTFORMAT"), "application/gml+xml; version=3.2");
         assert!(get("FILTER").contains("<fes:ValueReference>kommunkod</fes:ValueReference><fes:Literal>1480</fes:Literal>"));
+
+        // A box: OGC API with bbox-crs; WFS as BBOX alone, or inside the filter with properties.
+        let tm = SourceCrs::parse("EPSG:3006").unwrap();
+        let bbox = Some(Bbox { corners: [6_550_000.0, 500_000.0, 6_560_000.0, 510_000.0], crs: tm });
+        let url = source("ogcapi", "geojson").first_url(&Query { bbox, filters: vec![] });
+        assert!(
+            url.as_str()
+                .ends_with("&bbox=6550000%2C500000%2C6560000%2C510000&bbox-crs=http%3A%2F%2Fwww.opengis.net%2Fdef%2Fcrs%2FEPSG%2F0%2F3006"),
+            "{url}"
+        );
+        let url = source("wfs", "gml").first_url(&Query { bbox, filters: vec![] });
+        assert!(url.query_pairs().any(|(k, v)| k == "BBOX" && v == "6550000,500000,6560000,510000,urn:ogc:def:crs:EPSG::3006"), "{url}");
+        let url = source("wfs", "gml").first_url(&Query { bbox, filters: q.filters.clone() });
+        let filter = url.query_pairs().find(|(k, _)| k == "FILTER").unwrap().1.into_owned();
+        assert!(filter.contains("<fes:And>") && filter.contains("<gml:lowerCorner>6550000 500000</gml:lowerCorner>"), "{filter}");
+        assert!(!url.query_pairs().any(|(k, _)| k == "BBOX"), "not both BBOX and FILTER");
     }
 }

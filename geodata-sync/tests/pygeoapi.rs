@@ -216,6 +216,21 @@ async fn sync_boundaries_and_checks_against_pygeoapi() {
     let kommun = scratch.write("kommun.geojson", &voronoi_boundaries(&db).await);
     let server = Pygeoapi::start(&[("adress", &adress, "id"), ("kommun", &kommun, "kommunkod")]);
     let config = config(&scratch, &server.base);
+
+    // The client's own calls: landing page, collections, and a bbox in SWEREF 99 TM.
+    let cfg = geodata_sync::config::Config::load(&config).unwrap();
+    let src = geodata_sync::open_source(&cfg.addresses, &cfg.client).unwrap();
+    assert!(src.landing_page().await.unwrap()["links"].as_array().is_some_and(|l| !l.is_empty()));
+    let cols = src.collections().await.unwrap();
+    let ids: Vec<&str> = cols.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["adress", "kommun"]);
+    assert!(cols[0].crs.iter().any(|c| c == "http://www.opengis.net/def/crs/EPSG/0/3006"), "{:?}", cols[0].crs);
+    let tm = geodata_sync::crs::SourceCrs::parse("EPSG:3006").unwrap();
+    let (n, e) = geodata_sync::transform::transform(geodata_sync::transform::Crs::Wgs84, tm.crs, p_fill.lat, p_fill.lon).unwrap();
+    let bbox = geodata_sync::source::Bbox { corners: [n - 10.0, e - 10.0, n + 10.0, e + 10.0], crs: tm };
+    let query = geodata_sync::source::Query { bbox: Some(bbox), filters: vec![("kommunkod".into(), "1881".into())] };
+    let found = src.fetch_all(&query, |_| {}).await.unwrap();
+    assert_eq!(found.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["a.fill"], "bbox-crs in SWEREF 99 TM's axis order");
     let config = config.to_str().unwrap();
 
     // Facilities: one per outcome, one in Örebro, and two published before the boundaries

@@ -94,7 +94,7 @@ pub(crate) fn decode<T: DeserializeOwned>(value: serde_json::Value) -> ApiResult
 }
 
 /// Output-only fields: rejected in request bodies with a clear rule.
-const READ_ONLY: &[&str] = &["id", "version", "createdAt", "updatedAt", "bookingVendor", "registration"];
+const READ_ONLY: &[&str] = &["id", "version", "createdAt", "updatedAt", "bookingVendor", "registration", "locationProvenance"];
 
 fn reject_read_only(value: &serde_json::Value) -> ApiResult<()> {
     let Some(obj) = value.as_object() else {

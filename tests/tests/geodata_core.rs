@@ -135,6 +135,7 @@ async fn synced_locations_carry_provenance_and_respect_locks() {
 
     let filled =
         reg.apply_synced_location(&system(), None, f.id, f.version, &found, SyncOutcome::Filled, json!({})).await.unwrap().unwrap();
+    assert_eq!(filled, reg.get_facility(&Principal::anonymous(), f.id).await.unwrap(), "the returned state is the stored one");
     assert_eq!(filled.location, Some(found.location));
     assert_eq!(filled.version, f.version + 1);
     let pv = &filled.location_provenance;
@@ -151,6 +152,7 @@ async fn synced_locations_carry_provenance_and_respect_locks() {
     let moved_to = SyncedLocation { location: LatLon { lat: 59.1287, lon: 15.1434 }, ..found.clone() };
     let moved =
         reg.apply_synced_location(&system(), None, f.id, filled.version, &moved_to, SyncOutcome::Moved, json!({})).await.unwrap().unwrap();
+    assert_eq!(moved, reg.get_facility(&Principal::anonymous(), f.id).await.unwrap());
     let d = moved.location_provenance.distance_moved_m.unwrap();
     assert!((d - 111.4).abs() < 0.5, "{d}");
 

@@ -280,3 +280,91 @@ async fn too_many_requests_waits_as_retry_after_says() {
     let e = source(&base, "wfs", "geojson", "crs = \"CRS84\"").fetch_all(&Query::default(), |_| {}).await.unwrap_err();
     assert!(e.to_string().contains("retry after 3600 s"), "{e}");
 }
+
+/// A source built directly, with an API key (the CLI reads it from the configured variable).
+fn source_with_key(base: &str, extra_client: &str, key: Option<&str>) -> FeatureSource {
+    let toml = format!(
+        "[addresses]\nprotocol = \"wfs\"\nurl = \"{base}/svc\"\ncrs = \"CRS84\"\napi_key_header = \"X-Api-Key\"\n\
+         [client]\ntimeout_seconds = 5\nmax_retries = 0\n{extra_client}\n"
+    );
+    let c = Config::from_toml(&toml, "test").unwrap();
+    let http = geodata_sync::http::Client::new(&c.client, &c.addresses.api_key_header, key).unwrap();
+    FeatureSource::new(&c.addresses, http).unwrap()
+}
+
+#[tokio::test]
+async fn the_api_key_travels_in_the_configured_header() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
+        let s = s.clone();
+        h.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let key = headers.get("x-api-key").map(|v| v.to_str().unwrap().to_string());
+            s.lock().unwrap().push(key.clone());
+            if key.as_deref() == Some("s3cret") {
+                reply(200, "application/json", tiny_collection())
+            } else {
+                reply(401, "text/plain", "API key required")
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let ok = source_with_key(&base, "", Some("s3cret"));
+    assert_eq!(ok.fetch_all(&Query::default(), |_| {}).await.unwrap().len(), 1);
+    let e = source_with_key(&base, "", None).fetch_all(&Query::default(), |_| {}).await.unwrap_err();
+    assert!(e.to_string().contains("401 Unauthorized: API key required"), "{e}");
+    assert_eq!(*seen.lock().unwrap(), [Some("s3cret".to_string()), None]);
+    // A key that cannot be a header value is a configuration error, not a panic.
+    let c = Config::default_profile();
+    assert!(geodata_sync::http::Client::new(&c.client, "X-Api-Key", Some("line\nbreak")).is_err());
+}
+
+#[tokio::test]
+async fn requests_are_rate_limited_and_bounded_in_flight() {
+    // Concurrency: the server holds each request 200 ms and records how many overlap.
+    let now = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let (n, pk) = (now.clone(), peak.clone());
+    let app = axum::Router::new().fallback(move || {
+        let (n, pk) = (n.clone(), pk.clone());
+        async move {
+            let cur = n.fetch_add(1, Ordering::SeqCst) + 1;
+            pk.fetch_max(cur, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            n.fetch_sub(1, Ordering::SeqCst);
+            reply(200, "application/json", tiny_collection())
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let src = Arc::new(source_with_key(&base, "max_concurrency = 2\nrequests_per_second = 1000", None));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let s = src.clone();
+        set.spawn(async move { s.fetch_all(&Query::default(), |_| {}).await.map(|f| f.len()) });
+    }
+    while let Some(r) = set.join_next().await {
+        assert_eq!(r.unwrap().unwrap(), 1);
+    }
+    assert_eq!(peak.load(Ordering::SeqCst), 2, "never more than max_concurrency in flight");
+
+    // Rate: 5 requests per second with a burst of 5, so 12 requests need at least 1.4 s.
+    let src = Arc::new(source_with_key(&base, "max_concurrency = 12\nrequests_per_second = 5", None));
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let s = src.clone();
+        set.spawn(async move { s.fetch_all(&Query::default(), |_| {}).await.map(|f| f.len()) });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap().unwrap();
+    }
+    assert!(started.elapsed() >= Duration::from_millis(1350), "the governor spaces requests: {:?}", started.elapsed());
+}

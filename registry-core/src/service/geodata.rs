@@ -9,12 +9,11 @@ use super::facilities::lock_for_write;
 use super::{Registry, now};
 use crate::auth::{self, Action, Principal};
 use crate::changelog::{self, Operation};
-use crate::db::facilities as store;
 use crate::db::geodata as geo_store;
 pub use crate::db::geodata::{DuplicateRow, OutcomeRow, OutsideRow};
 use crate::error::{Error, Result};
 use crate::geo::{self, LatLon};
-use crate::model::{Address, Facility, MatchQuality};
+use crate::model::{Address, Facility, LocationProvenance, LocationSource, MatchQuality};
 use crate::validate::Violations;
 
 /// How far outside its own municipality's boundary a facility may lie before a write is
@@ -254,9 +253,22 @@ impl Registry {
                 });
             }
             check_border(conn, &current.municipality_code, found.location).await?;
+            let at = now();
             let quality = found.match_quality.as_str();
-            let moved = geo_store::set_synced_location(conn, id, found.location, &found.source_feature_id, quality, now()).await?;
-            let updated = store::load(conn, id, false).await?.ok_or_else(|| Error::not_found("facility", id))?;
+            let moved = geo_store::set_synced_location(conn, id, found.location, &found.source_feature_id, quality, at).await?;
+            // The new state without reading it back: only the location and its provenance changed.
+            let mut updated = current.clone();
+            updated.location = Some(found.location);
+            updated.location_provenance = LocationProvenance {
+                source: LocationSource::Geodata,
+                locked: false,
+                source_feature_id: Some(found.source_feature_id.clone()),
+                match_quality: Some(found.match_quality),
+                synced_at: Some(at),
+                distance_moved_m: Some(moved),
+            };
+            updated.version += 1;
+            updated.updated_at = at;
             changelog::append(conn, "facility", id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
             if let Some(run) = run {
                 let mut detail = detail;
