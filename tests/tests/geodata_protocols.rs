@@ -368,3 +368,72 @@ async fn requests_are_rate_limited_and_bounded_in_flight() {
     }
     assert!(started.elapsed() >= Duration::from_millis(1350), "the governor spaces requests: {:?}", started.elapsed());
 }
+
+/// A service that fails for one municipality: its facilities are left exactly as they were,
+/// the run stays open, and the next run resumes and finishes once the service is back.
+#[tokio::test]
+async fn a_failing_service_writes_nothing_and_the_run_resumes() {
+    use geodata_sync::sync::{self, SyncOptions};
+    use registry_core::auth::Principal;
+    use std::sync::atomic::AtomicBool;
+
+    let db = tests::TestDb::new().await;
+    let reg = db.registry();
+    let admin = Principal::operator("test");
+    let mut facilities = Vec::new();
+    for (code, street, lon, lat) in
+        [("1881", "Storgatan 1", 15.14, 59.12), ("1881", "Storgatan 2", 15.15, 59.13), ("1880", "Drottninggatan 1", 15.21, 59.27)]
+    {
+        let mut f = tests::fixtures::facility(code, street);
+        f.address.street = street.into();
+        f.location = None;
+        let point = json_point(street, code, lon, lat);
+        facilities.push((reg.create_facility(&admin, &f).await.unwrap(), point));
+    }
+    let healthy = Arc::new(AtomicBool::new(false));
+    let points: Vec<(String, String)> = facilities.iter().map(|(f, p)| (f.municipality_code.clone(), p.clone())).collect();
+    let h = healthy.clone();
+    let (base, _) = serve(Arc::new(move |_, uri: &Uri| {
+        let query = uri.query().unwrap_or("");
+        if query.contains("kommunkod=1881") && !h.load(Ordering::SeqCst) {
+            return (reply(502, "text/plain", "bad gateway"), Duration::ZERO);
+        }
+        let features: Vec<&str> =
+            points.iter().filter(|(c, _)| query.contains(&format!("kommunkod={c}"))).map(|(_, p)| p.as_str()).collect();
+        (
+            reply(200, "application/geo+json", format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, features.join(","))),
+            Duration::ZERO,
+        )
+    }))
+    .await;
+    let src = Arc::new(source(&base, "ogcapi", "geojson", "crs = \"CRS84\""));
+    let props = Config::default_profile().addresses.properties;
+    let opts = SyncOptions { municipality: None, dry_run: false, threshold_m: 25.0, quiet: true };
+
+    let (summary, _) = sync::run(&reg, src.clone(), &props, "kommunkod", &opts).await.unwrap();
+    assert_eq!(summary.fetch_failures.len(), 1);
+    assert_eq!(summary.fetch_failures[0].0, "1881");
+    assert!(summary.fetch_failures[0].1.contains("502 Bad Gateway: bad gateway"), "{:?}", summary.fetch_failures);
+    assert_eq!((summary.unprocessed, summary.errors(), summary.finished), (2, 2, false));
+    assert!(summary.render().contains("municipality 1881: address points not fetched"), "{}", summary.render());
+    for (f, _) in &facilities[..2] {
+        assert_eq!(&reg.get_facility(&admin, f.id).await.unwrap(), f, "untouched");
+    }
+    assert!(reg.get_facility(&admin, facilities[2].0.id).await.unwrap().location.is_some(), "Örebro was fetched and filled");
+
+    healthy.store(true, Ordering::SeqCst);
+    let (summary, records) = sync::run(&reg, src, &props, "kommunkod", &opts).await.unwrap();
+    assert!(summary.resumed && summary.finished, "{summary:?}");
+    assert_eq!(summary.already_done, 1);
+    assert_eq!(records.len(), 3);
+    assert!(records.iter().all(|r| r.outcome == "filled"), "{records:?}");
+    assert_eq!(db.count("SELECT count(*) AS n FROM change_log WHERE actor = 'system:geodata-sync'").await, 3, "each facility written once");
+}
+
+fn json_point(street: &str, code: &str, lon: f64, lat: f64) -> String {
+    let (name, number) = street.rsplit_once(' ').unwrap();
+    format!(
+        r#"{{"type":"Feature","id":"{code}.{number}.{name}","geometry":{{"type":"Point","coordinates":[{lon},{lat}]}},
+            "properties":{{"kommunkod":"{code}","adressomrade":"{name}","adressplatsnummer":"{number}","postnummer":"69231","postort":"Kumla"}}}}"#
+    )
+}
