@@ -30,7 +30,7 @@ struct Common {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
     /// Configuration file (TOML) laid over the default profile; see `geodata-sync config`.
-    #[arg(long, env = "GEODATA_SYNC_CONFIG")]
+    #[arg(long, env = "REGISTRY_GEODATA_CONFIG")]
     config: Option<PathBuf>,
     /// No progress output.
     #[arg(long, short)]
