@@ -1,0 +1,216 @@
+//! A vendor.v1 server that misbehaves on demand, for tests and the benchmark: latency drawn
+//! from a log-normal distribution, errors, hangs, invalid answers, local time sent as UTC,
+//! oversized answers. The behaviour can be changed between calls.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prost_types::Timestamp;
+use tonic::{Request, Response, Status};
+use vendor_proto::v1 as pb;
+use vendor_proto::v1::booking_provider_server::{BookingProvider, BookingProviderServer};
+
+/// How the vendor behaves; rates are probabilities per call.
+#[derive(Debug, Clone)]
+pub struct Faults {
+    /// Median latency.
+    pub median: Duration,
+    /// 99th-percentile latency (log-normal with this median and p99); equal to `median` for a constant.
+    pub p99: Duration,
+    /// Share of calls answered INTERNAL.
+    pub error_rate: f64,
+    /// Share of calls that never answer (until the caller gives up).
+    pub hang_rate: f64,
+    /// Share of calls answered with invalid slots (outside the window, end before start,
+    /// units not asked, overlapping free slots).
+    pub garbage_rate: f64,
+    /// Share of calls with every slot shifted one hour (local time sent as UTC in winter).
+    pub wrong_zone_rate: f64,
+    /// Share of calls answered with about 10 MB of slots.
+    pub oversized_rate: f64,
+    /// Answer RESOURCE_EXHAUSTED to every call.
+    pub overloaded: bool,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            median: Duration::from_millis(1),
+            p99: Duration::from_millis(1),
+            error_rate: 0.0,
+            hang_rate: 0.0,
+            garbage_rate: 0.0,
+            wrong_zone_rate: 0.0,
+            oversized_rate: 0.0,
+            overloaded: false,
+        }
+    }
+}
+
+/// The misbehaving vendor: its faults (changeable) and its call counter.
+#[derive(Clone)]
+pub struct FaultVendor {
+    /// Current behaviour.
+    pub faults: Arc<Mutex<Faults>>,
+    /// CheckAvailability calls received.
+    pub calls: Arc<std::sync::atomic::AtomicUsize>,
+    rng: Arc<Mutex<u64>>,
+    /// Units this vendor knows (others are UNKNOWN_UNIT).
+    pub units: Arc<Vec<String>>,
+}
+
+impl FaultVendor {
+    /// A vendor knowing `units`, behaving as `faults`, with a random seed.
+    pub fn new(units: Vec<String>, faults: Faults, seed: u64) -> FaultVendor {
+        FaultVendor {
+            faults: Arc::new(Mutex::new(faults)),
+            calls: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            rng: Arc::new(Mutex::new(seed ^ 0x9e37_79b9_7f4a_7c15)),
+            units: Arc::new(units),
+        }
+    }
+
+    /// Replaces the behaviour.
+    pub fn set(&self, faults: Faults) {
+        *self.faults.lock().expect("never poisoned") = faults;
+    }
+
+    fn uniform(&self) -> f64 {
+        let mut s = self.rng.lock().expect("never poisoned");
+        *s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// One latency from the log-normal distribution of `f`.
+    pub fn latency(&self, f: &Faults) -> Duration {
+        let median = f.median.as_secs_f64().max(1e-6);
+        let p99 = f.p99.as_secs_f64().max(median);
+        let sigma = (p99 / median).ln() / 2.326_347_874;
+        let (u1, u2) = (self.uniform().max(1e-12), self.uniform());
+        let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        Duration::from_secs_f64(median * (sigma * z).exp())
+    }
+
+    /// The answer of a well-behaved vendor: per known unit, hour slots across the window,
+    /// free and booked in turn.
+    pub fn honest_answer(&self, req: &pb::CheckAvailabilityRequest) -> pb::CheckAvailabilityResponse {
+        let (start, end) = (req.start.map_or(0, |t| t.seconds), req.end.map_or(0, |t| t.seconds));
+        let first = start.div_euclid(3600) * 3600 + if start.rem_euclid(3600) == 0 { 0 } else { 3600 };
+        let units = req
+            .unit_refs
+            .iter()
+            .map(|r| {
+                if !self.units.contains(r) {
+                    return pb::UnitAvailability { unit_ref: r.clone(), status: pb::UnitStatus::UnknownUnit as i32, slots: vec![], message: "no such unit".into() };
+                }
+                let mut slots = Vec::new();
+                let mut t = first;
+                while t + 3600 <= end && slots.len() < 48 {
+                    let state = if (t / 3600) % 2 == 0 { pb::SlotState::Free } else { pb::SlotState::Booked };
+                    slots.push(pb::Slot {
+                        start: Some(Timestamp { seconds: t, nanos: 0 }),
+                        end: Some(Timestamp { seconds: t + 3600, nanos: 0 }),
+                        state: state as i32,
+                        prices: vec![pb::Price { customer_type: pb::CustomerType::Association as i32, amount_minor_per_hour: 15_000, currency: "SEK".into() }],
+                        booking_url: String::new(),
+                    });
+                    t += 3600;
+                }
+                pb::UnitAvailability { unit_ref: r.clone(), status: pb::UnitStatus::Ok as i32, slots, message: String::new() }
+            })
+            .collect();
+        pb::CheckAvailabilityResponse { units }
+    }
+
+    /// Serves on 127.0.0.1 (plain h2); returns the address. The server runs until the runtime ends.
+    pub async fn serve(self) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
+        let addr = listener.local_addr().expect("a local address");
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        tokio::spawn(async move {
+            tonic::transport::Server::builder()
+                .add_service(BookingProviderServer::new(self).max_encoding_message_size(64 * 1024 * 1024))
+                .serve_with_incoming(incoming)
+                .await
+                .expect("the fault vendor serves");
+        });
+        addr
+    }
+}
+
+#[tonic::async_trait]
+impl BookingProvider for FaultVendor {
+    async fn get_capabilities(&self, _: Request<pb::GetCapabilitiesRequest>) -> Result<Response<pb::Capabilities>, Status> {
+        Ok(Response::new(pb::Capabilities {
+            protocol_version: vendor_proto::PROTOCOL_VERSION.into(),
+            operations: vec![pb::Operation::CheckAvailability as i32],
+            max_window: Some(prost_types::Duration { seconds: 14 * 86_400, nanos: 0 }),
+            max_units_per_call: 100,
+            slot_granularity: Some(prost_types::Duration { seconds: 3600, nanos: 0 }),
+            max_requests_per_second: 0,
+            implementation: "fault-vendor".into(),
+            time_zone: "Europe/Stockholm".into(),
+        }))
+    }
+
+    async fn check_availability(&self, req: Request<pb::CheckAvailabilityRequest>) -> Result<Response<pb::CheckAvailabilityResponse>, Status> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let f = self.faults.lock().expect("never poisoned").clone();
+        let req = req.into_inner();
+        tokio::time::sleep(self.latency(&f)).await;
+        if f.overloaded {
+            return Err(Status::resource_exhausted("too many requests"));
+        }
+        if self.uniform() < f.hang_rate {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        if self.uniform() < f.error_rate {
+            return Err(Status::internal("the booking database is down"));
+        }
+        let mut answer = self.honest_answer(&req);
+        if self.uniform() < f.garbage_rate {
+            let (s, e) = (req.start.map_or(0, |t| t.seconds), req.end.map_or(0, |t| t.seconds));
+            if let Some(u) = answer.units.iter_mut().find(|u| u.status == pb::UnitStatus::Ok as i32) {
+                let slot = |a: i64, b: i64| pb::Slot { start: Some(Timestamp { seconds: a, nanos: 0 }), end: Some(Timestamp { seconds: b, nanos: 0 }), state: pb::SlotState::Free as i32, ..Default::default() };
+                u.slots.push(slot(s - 7200, s - 3600));
+                u.slots.push(slot(e - 100, e - 200));
+                u.slots.push(slot(s, e));
+            }
+            answer.units.push(pb::UnitAvailability { unit_ref: "not-asked".into(), status: pb::UnitStatus::Ok as i32, slots: vec![], message: String::new() });
+        }
+        if self.uniform() < f.wrong_zone_rate {
+            for u in &mut answer.units {
+                for t in u.slots.iter_mut().flat_map(|s| [s.start.as_mut(), s.end.as_mut()]).flatten() {
+                    t.seconds += 3600;
+                }
+            }
+        }
+        if self.uniform() < f.oversized_rate
+            && let Some(u) = answer.units.first_mut()
+        {
+            let one = u.slots.first().cloned().unwrap_or_default();
+            u.slots = vec![pb::Slot { booking_url: "x".repeat(100), ..one }; 80_000];
+        }
+        Ok(Response::new(answer))
+    }
+
+    async fn create_booking(&self, _: Request<pb::CreateBookingRequest>) -> Result<Response<pb::CreateBookingResponse>, Status> {
+        Err(Status::unimplemented("the fault vendor only answers availability"))
+    }
+
+    async fn get_booking(&self, _: Request<pb::GetBookingRequest>) -> Result<Response<pb::GetBookingResponse>, Status> {
+        Err(Status::unimplemented("the fault vendor only answers availability"))
+    }
+
+    async fn cancel_booking(&self, _: Request<pb::CancelBookingRequest>) -> Result<Response<pb::CancelBookingResponse>, Status> {
+        Err(Status::unimplemented("the fault vendor only answers availability"))
+    }
+
+    async fn health(&self, _: Request<pb::HealthRequest>) -> Result<Response<pb::HealthResponse>, Status> {
+        Ok(Response::new(pb::HealthResponse { status: pb::ServingStatus::Serving as i32, message: String::new() }))
+    }
+}

@@ -1,0 +1,102 @@
+//! The vendor.v1 client: tonic over rustls, authenticating with an mTLS client certificate
+//! or an API key (`x-api-key`), as the vendor directory says (docs/vendor-protocol.md §1).
+
+use std::time::Duration;
+
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use vendor_proto::v1 as pb;
+use vendor_proto::v1::booking_provider_client::BookingProviderClient;
+
+use crate::engine::{BoxFuture, VendorApi};
+
+/// How to reach and authenticate to a vendor.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    /// `https://host:port` (or `http://` on loopback in tests).
+    pub endpoint: String,
+    /// PEM of the CA that signs the vendor's server certificate (the system roots otherwise).
+    pub ca_pem: Option<String>,
+    /// PEM certificate chain and key of the registry's client certificate (mTLS).
+    pub client_identity: Option<(String, String)>,
+    /// API key sent as `x-api-key`.
+    pub api_key: Option<String>,
+    /// Server name to verify, when it differs from the endpoint's host.
+    pub server_name: Option<String>,
+}
+
+/// Why a vendor cannot be reached as configured.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnectError(pub String);
+
+/// A vendor reached over gRPC.
+#[derive(Clone)]
+pub struct GrpcVendor {
+    client: BookingProviderClient<Channel>,
+    api_key: Option<MetadataValue<tonic::metadata::Ascii>>,
+}
+
+impl GrpcVendor {
+    /// A client that connects on first use (and reconnects as needed).
+    pub fn connect_lazy(c: &Connection) -> Result<GrpcVendor, ConnectError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut endpoint = Endpoint::from_shared(c.endpoint.clone())
+            .map_err(|e| ConnectError(format!("endpoint '{}': {e}", c.endpoint)))?
+            .connect_timeout(Duration::from_secs(2))
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_while_idle(true);
+        if c.endpoint.starts_with("https://") {
+            let mut tls = ClientTlsConfig::new();
+            tls = match &c.ca_pem {
+                Some(ca) => tls.ca_certificate(Certificate::from_pem(ca)),
+                None => tls.with_webpki_roots(),
+            };
+            if let Some((cert, key)) = &c.client_identity {
+                tls = tls.identity(Identity::from_pem(cert, key));
+            }
+            if let Some(name) = &c.server_name {
+                tls = tls.domain_name(name.clone());
+            }
+            endpoint = endpoint.tls_config(tls).map_err(|e| ConnectError(format!("TLS configuration: {e}")))?;
+        } else if c.client_identity.is_some() {
+            return Err(ConnectError("a client certificate needs an https:// endpoint".into()));
+        }
+        let api_key = match &c.api_key {
+            Some(k) => Some(k.parse().map_err(|_| ConnectError("the API key is not a valid metadata value".into()))?),
+            None => None,
+        };
+        let client = BookingProviderClient::new(endpoint.connect_lazy()).max_decoding_message_size(8 * 1024 * 1024);
+        Ok(GrpcVendor { client, api_key })
+    }
+
+    fn request<T>(&self, msg: T, timeout: Duration) -> tonic::Request<T> {
+        let mut req = tonic::Request::new(msg);
+        req.set_timeout(timeout);
+        if let Some(k) = &self.api_key {
+            req.metadata_mut().insert("x-api-key", k.clone());
+        }
+        req
+    }
+
+    /// GetCapabilities.
+    pub async fn capabilities(&self, timeout: Duration) -> Result<pb::Capabilities, tonic::Status> {
+        let mut c = self.client.clone();
+        Ok(c.get_capabilities(self.request(pb::GetCapabilitiesRequest {}, timeout)).await?.into_inner())
+    }
+
+    /// Health.
+    pub async fn health(&self, timeout: Duration) -> Result<pb::HealthResponse, tonic::Status> {
+        let mut c = self.client.clone();
+        Ok(c.health(self.request(pb::HealthRequest {}, timeout)).await?.into_inner())
+    }
+}
+
+impl VendorApi for GrpcVendor {
+    fn check_availability(&self, req: pb::CheckAvailabilityRequest, timeout: Duration) -> BoxFuture<Result<pb::CheckAvailabilityResponse, tonic::Status>> {
+        let mut c = self.client.clone();
+        let req = self.request(req, timeout);
+        Box::pin(async move { Ok(c.check_availability(req).await?.into_inner()) })
+    }
+}

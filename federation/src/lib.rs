@@ -1,0 +1,19 @@
+//! Federation: one availability query across every municipality's booking vendor.
+//!
+//! - [`engine`]: the fan-out with per-vendor deadline, concurrency and rate limits, circuit
+//!   breaker ([`breaker`]), hedged second request and coalescing cache ([`cache`]); every
+//!   vendor's answer labelled with what happened.
+//! - [`validate`]: vendor answers are checked before anyone sees them.
+//! - [`grpc`]: the vendor.v1 client over rustls (mTLS or API key).
+//! - `fault` (feature `fault-vendor`): a vendor.v1 server that misbehaves on demand.
+
+pub mod breaker;
+pub mod cache;
+pub mod engine;
+#[cfg(feature = "fault-vendor")]
+pub mod fault;
+pub mod grpc;
+pub mod validate;
+
+pub use engine::{Federation, Policy, Status, VendorAnswer, VendorApi};
+pub use vendor_proto::v1 as pb;
