@@ -23,7 +23,11 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// A vendor the engine can ask: the gRPC client, or an in-process vendor in tests and benchmarks.
 pub trait VendorApi: Send + Sync + 'static {
     /// One CheckAvailability call that must answer within `timeout`.
-    fn check_availability(&self, req: pb::CheckAvailabilityRequest, timeout: Duration) -> BoxFuture<Result<pb::CheckAvailabilityResponse, tonic::Status>>;
+    fn check_availability(
+        &self,
+        req: pb::CheckAvailabilityRequest,
+        timeout: Duration,
+    ) -> BoxFuture<Result<pb::CheckAvailabilityResponse, tonic::Status>>;
 }
 
 /// How the registry treats one vendor (docs/vendor-protocol.md §11).
@@ -196,7 +200,11 @@ impl Federation {
 
     /// Asks every vendor of `queries` at once; answers arrive on the returned channel as each
     /// vendor finishes, all within `deadline` (plus scheduling).
-    pub fn fan_out(self: &Arc<Self>, queries: Vec<(String, pb::CheckAvailabilityRequest)>, deadline: Duration) -> mpsc::UnboundedReceiver<VendorAnswer> {
+    pub fn fan_out(
+        self: &Arc<Self>,
+        queries: Vec<(String, pb::CheckAvailabilityRequest)>,
+        deadline: Duration,
+    ) -> mpsc::UnboundedReceiver<VendorAnswer> {
         let (tx, rx) = mpsc::unbounded_channel();
         let until = Instant::now() + deadline;
         for (vendor, req) in queries {
@@ -236,7 +244,13 @@ impl Federation {
 }
 
 impl Vendor {
-    async fn check_one(self: &Arc<Self>, vendor_id: &str, req: pb::CheckAvailabilityRequest, until: Instant, started: Instant) -> VendorAnswer {
+    async fn check_one(
+        self: &Arc<Self>,
+        vendor_id: &str,
+        req: pb::CheckAvailabilityRequest,
+        until: Instant,
+        started: Instant,
+    ) -> VendorAnswer {
         let now = Instant::now();
         if until <= now {
             return answer(vendor_id, started, Status::Timeout, Checked::default(), false, false);
@@ -284,10 +298,22 @@ impl Vendor {
     async fn call(self: Arc<Self>, req: pb::CheckAvailabilityRequest, until: Instant) -> Outcome {
         let fail = |status| Outcome { status, checked: Checked::default(), hedged: false };
         let remaining = || until.saturating_duration_since(Instant::now());
-        if tokio::time::timeout(remaining(), self.limiter.until_ready()).await.is_err() {
-            return fail(Status::RateLimited);
+        // Waiting for our own limits is given up a little before the deadline, so that it is
+        // reported as what it is (rate limited), not as the vendor's timeout.
+        let margin = Duration::from_millis(10);
+        loop {
+            match self.limiter.check() {
+                Ok(()) => break,
+                Err(not_until) => {
+                    let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+                    if wait + margin >= remaining() {
+                        return fail(Status::RateLimited);
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+            }
         }
-        let Ok(Ok(permit)) = tokio::time::timeout(remaining(), self.permits.clone().acquire_owned()).await else {
+        let Ok(Ok(permit)) = tokio::time::timeout(remaining().saturating_sub(margin), self.permits.clone().acquire_owned()).await else {
             return fail(Status::RateLimited);
         };
         let primary = {

@@ -105,7 +105,12 @@ impl FaultVendor {
             .iter()
             .map(|r| {
                 if !self.units.contains(r) {
-                    return pb::UnitAvailability { unit_ref: r.clone(), status: pb::UnitStatus::UnknownUnit as i32, slots: vec![], message: "no such unit".into() };
+                    return pb::UnitAvailability {
+                        unit_ref: r.clone(),
+                        status: pb::UnitStatus::UnknownUnit as i32,
+                        slots: vec![],
+                        message: "no such unit".into(),
+                    };
                 }
                 let mut slots = Vec::new();
                 let mut t = first;
@@ -115,7 +120,11 @@ impl FaultVendor {
                         start: Some(Timestamp { seconds: t, nanos: 0 }),
                         end: Some(Timestamp { seconds: t + 3600, nanos: 0 }),
                         state: state as i32,
-                        prices: vec![pb::Price { customer_type: pb::CustomerType::Association as i32, amount_minor_per_hour: 15_000, currency: "SEK".into() }],
+                        prices: vec![pb::Price {
+                            customer_type: pb::CustomerType::Association as i32,
+                            amount_minor_per_hour: 15_000,
+                            currency: "SEK".into(),
+                        }],
                         booking_url: String::new(),
                     });
                     t += 3600;
@@ -128,11 +137,30 @@ impl FaultVendor {
 
     /// Serves on 127.0.0.1 (plain h2); returns the address. The server runs until the runtime ends.
     pub async fn serve(self) -> SocketAddr {
+        self.serve_with(None).await
+    }
+
+    /// Serves on 127.0.0.1 over TLS with `identity` (PEM certificate chain and key), asking
+    /// for client certificates signed by `client_ca` (PEM) when given.
+    pub async fn serve_tls(self, identity: (String, String), client_ca: Option<String>) -> SocketAddr {
+        let mut tls = tonic::transport::ServerTlsConfig::new().identity(tonic::transport::Identity::from_pem(identity.0, identity.1));
+        if let Some(ca) = client_ca {
+            tls = tls.client_ca_root(tonic::transport::Certificate::from_pem(ca));
+        }
+        self.serve_with(Some(tls)).await
+    }
+
+    async fn serve_with(self, tls: Option<tonic::transport::ServerTlsConfig>) -> SocketAddr {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("a local address");
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = tls {
+            builder = builder.tls_config(tls).expect("a valid TLS configuration");
+        }
         tokio::spawn(async move {
-            tonic::transport::Server::builder()
+            builder
                 .add_service(BookingProviderServer::new(self).max_encoding_message_size(64 * 1024 * 1024))
                 .serve_with_incoming(incoming)
                 .await
@@ -157,7 +185,10 @@ impl BookingProvider for FaultVendor {
         }))
     }
 
-    async fn check_availability(&self, req: Request<pb::CheckAvailabilityRequest>) -> Result<Response<pb::CheckAvailabilityResponse>, Status> {
+    async fn check_availability(
+        &self,
+        req: Request<pb::CheckAvailabilityRequest>,
+    ) -> Result<Response<pb::CheckAvailabilityResponse>, Status> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let f = self.faults.lock().expect("never poisoned").clone();
         let req = req.into_inner();
@@ -175,12 +206,22 @@ impl BookingProvider for FaultVendor {
         if self.uniform() < f.garbage_rate {
             let (s, e) = (req.start.map_or(0, |t| t.seconds), req.end.map_or(0, |t| t.seconds));
             if let Some(u) = answer.units.iter_mut().find(|u| u.status == pb::UnitStatus::Ok as i32) {
-                let slot = |a: i64, b: i64| pb::Slot { start: Some(Timestamp { seconds: a, nanos: 0 }), end: Some(Timestamp { seconds: b, nanos: 0 }), state: pb::SlotState::Free as i32, ..Default::default() };
+                let slot = |a: i64, b: i64| pb::Slot {
+                    start: Some(Timestamp { seconds: a, nanos: 0 }),
+                    end: Some(Timestamp { seconds: b, nanos: 0 }),
+                    state: pb::SlotState::Free as i32,
+                    ..Default::default()
+                };
                 u.slots.push(slot(s - 7200, s - 3600));
                 u.slots.push(slot(e - 100, e - 200));
                 u.slots.push(slot(s, e));
             }
-            answer.units.push(pb::UnitAvailability { unit_ref: "not-asked".into(), status: pb::UnitStatus::Ok as i32, slots: vec![], message: String::new() });
+            answer.units.push(pb::UnitAvailability {
+                unit_ref: "not-asked".into(),
+                status: pb::UnitStatus::Ok as i32,
+                slots: vec![],
+                message: String::new(),
+            });
         }
         if self.uniform() < f.wrong_zone_rate {
             for u in &mut answer.units {

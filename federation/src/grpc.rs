@@ -94,7 +94,11 @@ impl GrpcVendor {
 }
 
 impl VendorApi for GrpcVendor {
-    fn check_availability(&self, req: pb::CheckAvailabilityRequest, timeout: Duration) -> BoxFuture<Result<pb::CheckAvailabilityResponse, tonic::Status>> {
+    fn check_availability(
+        &self,
+        req: pb::CheckAvailabilityRequest,
+        timeout: Duration,
+    ) -> BoxFuture<Result<pb::CheckAvailabilityResponse, tonic::Status>> {
         let mut c = self.client.clone();
         let req = self.request(req, timeout);
         Box::pin(async move { Ok(c.check_availability(req).await?.into_inner()) })

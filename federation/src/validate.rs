@@ -122,7 +122,12 @@ mod tests {
 
     #[test]
     fn bad_slots_and_units_are_dropped_and_named() {
-        let req = pb::CheckAvailabilityRequest { unit_refs: vec!["a".into(), "b".into(), "c".into()], start: ts(1000), end: ts(2000), ..Default::default() };
+        let req = pb::CheckAvailabilityRequest {
+            unit_refs: vec!["a".into(), "b".into(), "c".into()],
+            start: ts(1000),
+            end: ts(2000),
+            ..Default::default()
+        };
         let resp = pb::CheckAvailabilityResponse {
             units: vec![
                 unit(
@@ -130,12 +135,12 @@ mod tests {
                     vec![
                         slot(1500, 1600, pb::SlotState::Free),
                         slot(1100, 1200, pb::SlotState::Free),
-                        slot(1150, 1250, pb::SlotState::Free), // overlaps the previous free slot
+                        slot(1150, 1250, pb::SlotState::Free),   // overlaps the previous free slot
                         slot(1150, 1250, pb::SlotState::Booked), // booked may overlap free (different state)
-                        slot(900, 1100, pb::SlotState::Free),  // starts before the window
-                        slot(1900, 2100, pb::SlotState::Free), // ends after it
-                        slot(1700, 1700, pb::SlotState::Free), // empty
-                        slot(1800, 1700, pb::SlotState::Free), // ends before it starts
+                        slot(900, 1100, pb::SlotState::Free),    // starts before the window
+                        slot(1900, 2100, pb::SlotState::Free),   // ends after it
+                        slot(1700, 1700, pb::SlotState::Free),   // empty
+                        slot(1800, 1700, pb::SlotState::Free),   // ends before it starts
                         pb::Slot { start: ts(1300), end: ts(1400), state: 42, ..Default::default() },
                         pb::Slot { start: None, end: ts(1400), state: 1, ..Default::default() },
                     ],
@@ -143,7 +148,12 @@ mod tests {
                 unit("a", vec![slot(1000, 2000, pb::SlotState::RequestOnly)]),
                 unit("zzz", vec![slot(1000, 1100, pb::SlotState::Free)]),
                 unit("a", vec![]),
-                pb::UnitAvailability { unit_ref: "c".into(), status: pb::UnitStatus::UnknownUnit as i32, slots: vec![slot(1000, 1100, pb::SlotState::Free)], message: String::new() },
+                pb::UnitAvailability {
+                    unit_ref: "c".into(),
+                    status: pb::UnitStatus::UnknownUnit as i32,
+                    slots: vec![slot(1000, 1100, pb::SlotState::Free)],
+                    message: String::new(),
+                },
             ],
         };
         let c = check(&req, resp);
@@ -154,7 +164,16 @@ mod tests {
         assert!(c.units[2].slots.is_empty(), "an unknown unit keeps no slots");
         assert_eq!(c.dropped_slots, 9);
         let text = c.problems.join("\n");
-        for needle in ["overlaps another", "lies outside the asked window", "ends before it starts", "unknown state 42", "has no start or end", "'zzz' was not asked", "'a' is answered twice", "status UNIT_STATUS_UNKNOWN_UNIT but lists slots"] {
+        for needle in [
+            "overlaps another",
+            "lies outside the asked window",
+            "ends before it starts",
+            "unknown state 42",
+            "has no start or end",
+            "'zzz' was not asked",
+            "'a' is answered twice",
+            "status UNIT_STATUS_UNKNOWN_UNIT but lists slots",
+        ] {
             assert!(text.contains(needle), "{needle} in {text}");
         }
     }

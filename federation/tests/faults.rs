@@ -1,0 +1,286 @@
+//! The fan-out against real vendor.v1 servers on 127.0.0.1 (the fault-injection vendor): each
+//! fault alone and all mixed is contained, the circuit opens and recovers, the cache
+//! coalesces, rate limits hold under a burst, hedging beats a slow first call, and mTLS with
+//! the wrong CA fails closed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use federation::engine::BoxFuture;
+use federation::fault::{FaultVendor, Faults};
+use federation::grpc::{Connection, GrpcVendor};
+use federation::{Federation, Policy, Status, VendorAnswer, VendorApi, pb};
+use prost_types::Timestamp;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+
+const UNITS: [&str; 3] = ["hall-a", "hall-b", "pool"];
+
+/// A window of whole hours: 2026-12-03 16:00–22:00 UTC.
+fn request(units: &[&str]) -> pb::CheckAvailabilityRequest {
+    let start = 1_796_313_600; // 2026-12-03T16:00:00Z
+    pb::CheckAvailabilityRequest {
+        unit_refs: units.iter().map(|u| u.to_string()).collect(),
+        start: Some(Timestamp { seconds: start, nanos: 0 }),
+        end: Some(Timestamp { seconds: start + 6 * 3600, nanos: 0 }),
+        ..Default::default()
+    }
+}
+
+async fn vendor(faults: Faults) -> (FaultVendor, Arc<dyn VendorApi>) {
+    let v = FaultVendor::new(UNITS.iter().map(|u| u.to_string()).collect(), faults, 7);
+    let addr = v.clone().serve().await;
+    let client = GrpcVendor::connect_lazy(&Connection { endpoint: format!("http://{addr}"), ..Default::default() }).unwrap();
+    (v, Arc::new(client))
+}
+
+fn quiet_policy() -> Policy {
+    Policy { hedge_after: None, cache_ttl: Duration::ZERO, ..Policy::default() }
+}
+
+async fn collect(mut rx: tokio::sync::mpsc::UnboundedReceiver<VendorAnswer>) -> Vec<VendorAnswer> {
+    let mut out = Vec::new();
+    while let Some(a) = rx.recv().await {
+        out.push(a);
+    }
+    out.sort_by(|a, b| a.vendor_id.cmp(&b.vendor_id));
+    out
+}
+
+#[tokio::test]
+async fn every_fault_is_contained_within_the_deadline() {
+    let ms = Duration::from_millis;
+    let cases: Vec<(&str, Faults)> = vec![
+        ("a-healthy", Faults { median: ms(20), p99: ms(60), ..Faults::default() }),
+        ("b-slow", Faults { median: ms(3000), p99: ms(3000), ..Faults::default() }),
+        ("c-error", Faults { error_rate: 1.0, ..Faults::default() }),
+        ("d-hang", Faults { hang_rate: 1.0, ..Faults::default() }),
+        ("e-garbage", Faults { garbage_rate: 1.0, ..Faults::default() }),
+        ("f-wrong-zone", Faults { wrong_zone_rate: 1.0, ..Faults::default() }),
+        ("g-oversized", Faults { oversized_rate: 1.0, ..Faults::default() }),
+        ("h-overloaded", Faults { overloaded: true, ..Faults::default() }),
+    ];
+    let fed = Federation::new();
+    let mut queries = Vec::new();
+    for (id, faults) in cases {
+        let (_, api) = vendor(faults).await;
+        fed.add_vendor(id, api, quiet_policy());
+        queries.push((id.to_string(), request(&["hall-a", "hall-b", "unknown"])));
+    }
+    queries.push(("i-not-registered".into(), request(&["x"])));
+    let deadline = Duration::from_secs(1);
+    let started = Instant::now();
+    let answers = collect(fed.fan_out(queries, deadline)).await;
+    let took = started.elapsed();
+    // The whole query ends at the deadline, however the vendors behave (generous slack for a busy machine).
+    assert!(took < deadline + Duration::from_millis(800), "took {took:?}");
+    assert_eq!(answers.len(), 9);
+    let by = |id: &str| answers.iter().find(|a| a.vendor_id == id).unwrap();
+
+    let healthy = by("a-healthy");
+    assert_eq!(healthy.status, Status::Ok);
+    assert_eq!(healthy.units.iter().map(|u| u.unit_ref.as_str()).collect::<Vec<_>>(), ["hall-a", "hall-b", "unknown"]);
+    assert_eq!(healthy.units[0].slots.len(), 6, "six hour slots");
+    assert_eq!(healthy.units[2].status, pb::UnitStatus::UnknownUnit as i32, "an unknown unit is reported per unit");
+    assert!(healthy.problems.is_empty(), "{:?}", healthy.problems);
+
+    assert_eq!(by("b-slow").status, Status::Timeout);
+    assert!(
+        matches!(&by("c-error").status, Status::Error { code: tonic::Code::Internal, message } if message.contains("booking database is down"))
+    );
+    assert_eq!(by("d-hang").status, Status::Timeout);
+    let garbage = by("e-garbage");
+    assert_eq!(garbage.status, Status::Ok, "the valid part is kept");
+    assert_eq!(garbage.units[0].slots.len(), 6, "the invalid slots are dropped: {:?}", garbage.problems);
+    assert_eq!(garbage.dropped_slots, 3);
+    for needle in ["outside the asked window", "ends before it starts", "overlaps another", "'not-asked' was not asked"] {
+        assert!(garbage.problems.iter().any(|p| p.contains(needle)), "{needle}: {:?}", garbage.problems);
+    }
+    let zone = by("f-wrong-zone");
+    assert_eq!(zone.units[0].slots.len(), 5, "the slot pushed past the window is dropped");
+    assert!(zone.problems.iter().any(|p| p.contains("outside the asked window")));
+    assert!(matches!(by("g-oversized").status, Status::Error { .. }), "{:?}", by("g-oversized").status);
+    assert_eq!(by("h-overloaded").status, Status::RateLimited);
+    assert!(matches!(&by("i-not-registered").status, Status::Skipped(why) if why.contains("not in the vendor directory")));
+}
+
+#[tokio::test]
+async fn the_circuit_opens_and_recovers() {
+    let (v, api) = vendor(Faults { error_rate: 1.0, ..Faults::default() }).await;
+    let fed = Federation::new();
+    fed.add_vendor("v", api, Policy { breaker_threshold: 3, breaker_open_for: Duration::from_millis(300), ..quiet_policy() });
+    let ask = || fed.check("v", request(&["hall-a"]), Instant::now() + Duration::from_secs(1));
+    for _ in 0..3 {
+        assert!(matches!(ask().await.status, Status::Error { .. }));
+    }
+    assert!(fed.circuit_open("v"));
+    let calls = v.calls.load(Ordering::SeqCst);
+    assert_eq!(ask().await.status, Status::Unavailable, "open: not asked");
+    assert_eq!(v.calls.load(Ordering::SeqCst), calls, "no call while open");
+
+    v.set(Faults::default());
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(ask().await.status, Status::Ok, "the half-open probe succeeds");
+    assert!(!fed.circuit_open("v"));
+    assert_eq!(ask().await.status, Status::Ok);
+}
+
+#[tokio::test]
+async fn identical_concurrent_queries_make_one_vendor_call() {
+    let (v, api) = vendor(Faults { median: Duration::from_millis(100), p99: Duration::from_millis(100), ..Faults::default() }).await;
+    let fed = Federation::new();
+    fed.add_vendor("v", api, Policy { hedge_after: None, ..Policy::default() });
+    let until = Instant::now() + Duration::from_secs(2);
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let fed = fed.clone();
+        set.spawn(async move { fed.check("v", request(&UNITS), until).await });
+    }
+    let mut shared = 0;
+    while let Some(a) = set.join_next().await {
+        let a = a.unwrap();
+        assert_eq!(a.status, Status::Ok);
+        shared += usize::from(a.shared);
+    }
+    assert_eq!(v.calls.load(Ordering::SeqCst), 1, "one call for 100 identical queries");
+    assert_eq!(shared, 99);
+    // Within the TTL the answer is reused; another window is a new call.
+    assert!(fed.check("v", request(&UNITS), Instant::now() + Duration::from_secs(1)).await.shared);
+    assert!(!fed.check("v", request(&["pool"]), Instant::now() + Duration::from_secs(1)).await.shared);
+    assert_eq!(v.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn the_rate_limit_towards_a_vendor_holds_under_a_burst() {
+    let (v, api) = vendor(Faults::default()).await;
+    let fed = Federation::new();
+    fed.add_vendor("v", api, Policy { requests_per_second: 5, ..quiet_policy() });
+    let until = Instant::now() + Duration::from_secs(1);
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let fed = fed.clone();
+        let mut req = request(&["hall-a"]);
+        req.start.as_mut().unwrap().seconds += i * 3600; // 50 different queries: no cache help
+        req.end.as_mut().unwrap().seconds += i * 3600;
+        set.spawn(async move { fed.check("v", req, until).await });
+    }
+    let (mut ok, mut limited) = (0, 0);
+    while let Some(a) = set.join_next().await {
+        match a.unwrap().status {
+            Status::Ok => ok += 1,
+            Status::RateLimited => limited += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    let calls = v.calls.load(Ordering::SeqCst);
+    // A burst of 5, then 5 a second, for one second.
+    assert!(calls <= 11, "{calls} calls");
+    assert_eq!(ok, calls);
+    assert_eq!(ok + limited, 50);
+}
+
+/// First call slow, later calls fast: the hedge wins.
+struct SlowFirst {
+    calls: AtomicUsize,
+    inner: Arc<dyn VendorApi>,
+}
+
+impl VendorApi for SlowFirst {
+    fn check_availability(
+        &self,
+        req: pb::CheckAvailabilityRequest,
+        timeout: Duration,
+    ) -> BoxFuture<Result<pb::CheckAvailabilityResponse, tonic::Status>> {
+        let first = self.calls.fetch_add(1, Ordering::SeqCst) == 0;
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            if first {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+            inner.check_availability(req, timeout).await
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_hedged_request_beats_a_slow_first_call() {
+    let (_, api) = vendor(Faults::default()).await;
+    let slow = Arc::new(SlowFirst { calls: AtomicUsize::new(0), inner: api });
+    let fed = Federation::new();
+    fed.add_vendor(
+        "v",
+        slow.clone(),
+        Policy { hedge_after: Some(Duration::from_millis(100)), cache_ttl: Duration::ZERO, ..Policy::default() },
+    );
+    let a = fed.check("v", request(&["hall-a"]), Instant::now() + Duration::from_secs(1)).await;
+    assert_eq!(a.status, Status::Ok);
+    assert!(a.hedged);
+    assert!(a.elapsed < Duration::from_secs(1));
+    assert_eq!(slow.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn large_asks_are_split_to_the_vendors_limit() {
+    let units: Vec<String> = (0..25).map(|i| format!("u{i}")).collect();
+    let v = FaultVendor::new(units.clone(), Faults::default(), 1);
+    let addr = v.clone().serve().await;
+    let api = Arc::new(GrpcVendor::connect_lazy(&Connection { endpoint: format!("http://{addr}"), ..Default::default() }).unwrap());
+    let fed = Federation::new();
+    fed.add_vendor("v", api, Policy { max_units_per_call: 10, ..quiet_policy() });
+    let refs: Vec<&str> = units.iter().map(String::as_str).collect();
+    let a = fed.check("v", request(&refs), Instant::now() + Duration::from_secs(1)).await;
+    assert_eq!(a.status, Status::Ok);
+    assert_eq!(a.units.iter().map(|u| u.unit_ref.clone()).collect::<Vec<_>>(), units, "all, in the order asked");
+    assert_eq!(v.calls.load(Ordering::SeqCst), 3, "10 + 10 + 5");
+}
+
+struct Ca {
+    params: CertificateParams,
+    key: KeyPair,
+    pem: String,
+}
+
+fn ca(name: &str) -> Ca {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    let key = KeyPair::generate().unwrap();
+    let pem = params.self_signed(&key).unwrap().pem();
+    Ca { params, key, pem }
+}
+
+fn leaf(ca: &Ca, names: &[&str]) -> (String, String) {
+    let params = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let issuer = Issuer::from_params(&ca.params, &ca.key);
+    (params.signed_by(&key, &issuer).unwrap().pem(), key.serialize_pem())
+}
+
+#[tokio::test]
+async fn mtls_to_vendors_fails_closed() {
+    let vendor_ca = ca("Vendor CA");
+    let registry_ca = ca("Registry client CA");
+    let other_ca = ca("Someone else");
+    let v = FaultVendor::new(vec!["hall-a".into()], Faults::default(), 3);
+    let addr = v.clone().serve_tls(leaf(&vendor_ca, &["localhost"]), Some(registry_ca.pem.clone())).await;
+    let endpoint = format!("https://localhost:{}", addr.port());
+    let ask = |c: Connection| async move {
+        let fed = Federation::new();
+        fed.add_vendor("v", Arc::new(GrpcVendor::connect_lazy(&c).unwrap()), quiet_policy());
+        fed.check("v", request(&["hall-a"]), Instant::now() + Duration::from_secs(2)).await.status
+    };
+    let good = Connection {
+        endpoint: endpoint.clone(),
+        ca_pem: Some(vendor_ca.pem.clone()),
+        client_identity: Some(leaf(&registry_ca, &["registry"])),
+        ..Default::default()
+    };
+    assert_eq!(ask(good.clone()).await, Status::Ok, "the right CA and a client certificate");
+    let wrong_ca = Connection { ca_pem: Some(other_ca.pem.clone()), ..good.clone() };
+    assert!(matches!(ask(wrong_ca).await, Status::Error { .. } | Status::Timeout), "a server certificate from another CA is refused");
+    let no_client_cert = Connection { client_identity: None, ..good.clone() };
+    assert!(matches!(ask(no_client_cert).await, Status::Error { .. } | Status::Timeout), "no client certificate: refused by the vendor");
+    let foreign_client = Connection { client_identity: Some(leaf(&other_ca, &["registry"])), ..good };
+    assert!(matches!(ask(foreign_client).await, Status::Error { .. } | Status::Timeout));
+    assert_eq!(v.calls.load(Ordering::SeqCst), 1, "only the authenticated call reached the vendor");
+}
