@@ -2,6 +2,7 @@
 //! synthetic but realistic country ([`world`]), and the search load benchmark.
 
 pub mod catalogue;
+pub mod federation;
 pub mod generate;
 pub mod geodata;
 pub mod load;

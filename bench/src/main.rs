@@ -1,6 +1,6 @@
 //! `registry-bench`: the national dataset generator and the search load benchmark.
 
-use registry_bench::{generate, geodata, load};
+use registry_bench::{federation, generate, geodata, load};
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +27,10 @@ enum Command {
     /// The geodata-sync benchmark: pages through the address points with no processing, then
     /// runs the sync twice against the same server, and prints times and rates.
     Geodata(geodata::SyncArgs),
+    /// The federation benchmark: 290 simulated vendor.v1 servers on loopback with log-normal
+    /// latency, errors and hangs; federated queries over 1, 20 and 290 vendors against the
+    /// ideal and a sequential fan-out; sustained 20-vendor queries/s and peak memory.
+    Federation(federation::FederationArgs),
 }
 
 #[tokio::main]
@@ -42,6 +46,7 @@ async fn main() -> std::process::ExitCode {
         Command::Load(a) => load::run(&a).await.map(|_| ()),
         Command::GeodataFixture(a) => geodata::fixture(&a).await,
         Command::Geodata(a) => geodata::sync_bench(&a).await,
+        Command::Federation(a) => federation::run(&a).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -58,6 +58,9 @@ pub struct FaultVendor {
     rng: Arc<Mutex<u64>>,
     /// Units this vendor knows (others are UNKNOWN_UNIT).
     pub units: Arc<Vec<String>>,
+    /// The latency injected into each CheckAvailability call, with the call's window start
+    /// (seconds), for benchmarks that compare with the ideal.
+    pub injected: Arc<Mutex<Vec<(i64, Duration)>>>,
 }
 
 impl FaultVendor {
@@ -68,6 +71,7 @@ impl FaultVendor {
             calls: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             rng: Arc::new(Mutex::new(seed ^ 0x9e37_79b9_7f4a_7c15)),
             units: Arc::new(units),
+            injected: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -154,7 +158,8 @@ impl FaultVendor {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("a local address");
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        // No Nagle: small answers must not wait for delayed ACKs (a 40 ms stall otherwise).
+        let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         let mut builder = tonic::transport::Server::builder();
         if let Some(tls) = tls {
             builder = builder.tls_config(tls).expect("a valid TLS configuration");
@@ -192,7 +197,9 @@ impl BookingProvider for FaultVendor {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let f = self.faults.lock().expect("never poisoned").clone();
         let req = req.into_inner();
-        tokio::time::sleep(self.latency(&f)).await;
+        let latency = self.latency(&f);
+        self.injected.lock().expect("never poisoned").push((req.start.map_or(0, |t| t.seconds), latency));
+        tokio::time::sleep(latency).await;
         if f.overloaded {
             return Err(Status::resource_exhausted("too many requests"));
         }
