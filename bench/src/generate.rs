@@ -499,8 +499,10 @@ pub async fn run(a: &GenArgs) -> Result<Generated> {
             bail!("the registry already holds {existing} facilities and associations; use --replace to delete them first");
         }
         eprintln!("deleting {existing} existing facilities and associations (--replace)");
-        tx.batch_execute("TRUNCATE open_intervals, opening_hours, facility_units, facilities, associations, change_log, search_words")
-            .await?;
+        tx.batch_execute(
+            "TRUNCATE open_intervals, opening_hours, vendor_units, facility_units, facilities, associations, change_log, search_words",
+        )
+        .await?;
     }
     let tables = ["facilities", "facility_units", "opening_hours", "open_intervals", "associations", "search_words"];
     let indexes = secondary_indexes(&tx, &tables).await?;

@@ -120,6 +120,10 @@ pub enum Action<'a> {
     SyncLocation(&'a str),
     /// Replace the municipality boundaries and read the geodata sync's state and checks.
     ManageGeodata,
+    /// Add, change or remove vendors in the vendor directory, and see their credentials' names.
+    ManageVendors,
+    /// Choose the vendor (and its reference) that books a unit of a municipality's facility.
+    AssignVendor(&'a str),
 }
 
 /// Whether `p` may perform `action`.
@@ -137,6 +141,8 @@ pub fn allowed(p: &Principal, action: Action<'_>) -> bool {
         A::ReadUnapproved(m) | A::ReadMemberStatistics(m) => p.edits(m) || p.role == Role::NationalBody,
         A::ReadContactPersons(m) => p.personal_data && (p.edits(m) || p.role == Role::NationalBody),
         A::SyncLocation(_) | A::ManageGeodata => matches!(p.role, Role::Admin | Role::System),
+        A::ManageVendors => p.role == Role::Admin,
+        A::AssignVendor(m) => p.edits(m),
     }
 }
 
@@ -167,6 +173,8 @@ fn describe(action: Action<'_>) -> String {
         A::ReadContactPersons(m) => format!("read contact persons (personal data) of municipality {m} without the personal-data scope"),
         A::SyncLocation(m) => format!("set synced locations of municipality {m}'s facilities"),
         A::ManageGeodata => "manage municipality boundaries and the geodata sync".into(),
+        A::ManageVendors => "manage the vendor directory".into(),
+        A::AssignVendor(m) => format!("choose the booking vendor of municipality {m}'s units"),
     }
 }
 
@@ -194,7 +202,7 @@ mod tests {
     #[test]
     fn matrix_own_municipality() {
         type Row = (Action<'static>, [u8; 10]);
-        let rows: [Row; 13] = [
+        let rows: [Row; 15] = [
             (Action::ReadPublic, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
             (Action::CreateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
             (Action::UpdateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
@@ -209,6 +217,8 @@ mod tests {
             // Editors correct their own locations by hand; only the sync job sets synced ones.
             (Action::SyncLocation("1880"), [0, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
             (Action::ManageGeodata, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
+            (Action::ManageVendors, [0, 0, 0, 0, 0, 0, 0, 1, 1, 0]),
+            (Action::AssignVendor("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
         ];
         for (action, expected) in rows {
             for ((name, p), want) in principals().iter().zip(expected) {

@@ -5,6 +5,7 @@ pub mod facilities;
 pub mod geodata;
 pub mod schema;
 pub mod seed;
+pub mod vendors;
 
 use diesel::migration::{Migration, MigrationSource};
 use diesel::pg::Pg;
@@ -183,7 +184,16 @@ mod tests {
         let names: Vec<String> = Migrations.migrations().unwrap().iter().map(|m| m.name().version().to_string()).collect();
         assert_eq!(
             names,
-            ["20261124000001", seed::VERSION, "20261124000003", "20261124000004", "20261124000005", "20261124000006", "20261124000007"]
+            [
+                "20261124000001",
+                seed::VERSION,
+                "20261124000003",
+                "20261124000004",
+                "20261124000005",
+                "20261124000006",
+                "20261124000007",
+                "20261124000008"
+            ]
         );
         assert_eq!(migrations_fingerprint().len(), 12);
     }

@@ -3,9 +3,11 @@
 
 pub mod association;
 pub mod facility;
+pub mod vendor;
 
 pub use association::*;
 pub use facility::*;
+pub use vendor::*;
 
 /// Public contact details of a facility or an association (not personal data: a switchboard,
 /// a shared mailbox, a web page).

@@ -5,6 +5,7 @@ mod facilities;
 pub mod geodata;
 mod hours;
 mod municipalities;
+mod vendors;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;

@@ -1,0 +1,238 @@
+//! Rows of the vendor directory: `vendors`, `vendor_municipalities`, `vendor_units`.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt, Int4, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::{OptionalExtension, QueryableByName};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::model::{Vendor, VendorAuth, VendorInput, VendorProtocol};
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    endpoint: String,
+    #[diesel(sql_type = Text)]
+    protocol: String,
+    #[diesel(sql_type = Text)]
+    auth: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    credential_ref: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    ca_pem: Option<String>,
+    #[diesel(sql_type = Int4)]
+    max_concurrency: i32,
+    #[diesel(sql_type = Int4)]
+    requests_per_second: i32,
+    #[diesel(sql_type = Array<Text>)]
+    municipality_codes: Vec<String>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    capabilities: Option<serde_json::Value>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    capabilities_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    updated_at: DateTime<Utc>,
+}
+
+impl Row {
+    fn into_vendor(self) -> Vendor {
+        Vendor {
+            id: self.id,
+            name: self.name,
+            endpoint: self.endpoint,
+            // The database CHECK constraints admit only the known codes.
+            protocol: VendorProtocol::parse(&self.protocol).unwrap_or(VendorProtocol::Grpc),
+            auth: VendorAuth::parse(&self.auth).unwrap_or(VendorAuth::Mtls),
+            credential_ref: self.credential_ref,
+            ca_pem: self.ca_pem,
+            max_concurrency: self.max_concurrency,
+            requests_per_second: self.requests_per_second,
+            municipality_codes: self.municipality_codes,
+            capabilities: self.capabilities,
+            capabilities_at: self.capabilities_at,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+const SELECT: &str = "SELECT v.id, v.name, v.endpoint, v.protocol, v.auth, v.credential_ref, v.ca_pem, v.max_concurrency,
+        v.requests_per_second,
+        ARRAY(SELECT m.municipality_code FROM vendor_municipalities m WHERE m.vendor_id = v.id ORDER BY 1) AS municipality_codes,
+        v.capabilities, v.capabilities_at, v.version, v.created_at, v.updated_at
+   FROM vendors v WHERE v.deleted_at IS NULL";
+
+/// One live vendor; `lock` takes a row lock.
+pub async fn load(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> diesel::QueryResult<Option<Vendor>> {
+    let sql = format!("{SELECT} AND v.id = $1{}", if lock { " FOR UPDATE OF v" } else { "" });
+    let row: Option<Row> = diesel::sql_query(sql).bind::<SqlUuid, _>(id).get_result(conn).await.optional()?;
+    Ok(row.map(Row::into_vendor))
+}
+
+/// Live vendors by name, optionally only those serving a municipality.
+pub async fn list(conn: &mut AsyncPgConnection, municipality: Option<&str>) -> diesel::QueryResult<Vec<Vendor>> {
+    let sql = format!(
+        "{SELECT} AND ($1::text IS NULL OR EXISTS (SELECT 1 FROM vendor_municipalities m WHERE m.vendor_id = v.id AND m.municipality_code = $1))
+          ORDER BY lower(v.name), v.id"
+    );
+    let rows: Vec<Row> = diesel::sql_query(sql).bind::<Nullable<Text>, _>(municipality).load(conn).await?;
+    Ok(rows.into_iter().map(Row::into_vendor).collect())
+}
+
+/// Whether another live vendor has this name (case-insensitive).
+pub async fn name_taken(conn: &mut AsyncPgConnection, name: &str, except: Option<Uuid>) -> diesel::QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        taken: bool,
+    }
+    let r: Taken = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM vendors WHERE lower(name) = lower($1) AND deleted_at IS NULL AND ($2::uuid IS NULL OR id <> $2)) AS taken",
+    )
+    .bind::<Text, _>(name)
+    .bind::<Nullable<SqlUuid>, _>(except)
+    .get_result(conn)
+    .await?;
+    Ok(r.taken)
+}
+
+/// Writes a vendor (insert or full update with `version`) and its municipalities.
+pub async fn save(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    input: &VendorInput,
+    capabilities: Option<&serde_json::Value>,
+    version: i64,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO vendors (id, name, endpoint, protocol, auth, credential_ref, ca_pem, max_concurrency, requests_per_second,
+                              capabilities, capabilities_at, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $10 IS NULL THEN NULL ELSE $11 END, $12, $11, $11)
+         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, endpoint = EXCLUDED.endpoint, protocol = EXCLUDED.protocol,
+                auth = EXCLUDED.auth, credential_ref = EXCLUDED.credential_ref, ca_pem = EXCLUDED.ca_pem,
+                max_concurrency = EXCLUDED.max_concurrency, requests_per_second = EXCLUDED.requests_per_second,
+                capabilities = COALESCE(EXCLUDED.capabilities, vendors.capabilities),
+                capabilities_at = COALESCE(EXCLUDED.capabilities_at, vendors.capabilities_at),
+                version = EXCLUDED.version, updated_at = EXCLUDED.updated_at",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Text, _>(&input.name)
+    .bind::<Text, _>(&input.endpoint)
+    .bind::<Text, _>(input.protocol.as_str())
+    .bind::<Text, _>(input.auth.as_str())
+    .bind::<Nullable<Text>, _>(input.credential_ref.as_deref())
+    .bind::<Nullable<Text>, _>(input.ca_pem.as_deref())
+    .bind::<Int4, _>(input.max_concurrency.unwrap_or(8))
+    .bind::<Int4, _>(input.requests_per_second.unwrap_or(50))
+    .bind::<Nullable<Jsonb>, _>(capabilities)
+    .bind::<Timestamptz, _>(now)
+    .bind::<BigInt, _>(version)
+    .execute(conn)
+    .await?;
+    diesel::sql_query("DELETE FROM vendor_municipalities WHERE vendor_id = $1 AND municipality_code <> ALL($2)")
+        .bind::<SqlUuid, _>(id)
+        .bind::<Array<Text>, _>(&input.municipality_codes)
+        .execute(conn)
+        .await?;
+    diesel::sql_query(
+        "INSERT INTO vendor_municipalities (vendor_id, municipality_code) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Array<Text>, _>(&input.municipality_codes)
+    .execute(conn)
+    .await?;
+    // Units of municipalities the vendor no longer serves are no longer its units.
+    diesel::sql_query(
+        "DELETE FROM vendor_units vu USING facility_units u, facilities f
+          WHERE vu.vendor_id = $1 AND u.id = vu.unit_id AND f.id = u.facility_id AND f.municipality_code <> ALL($2)",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Array<Text>, _>(&input.municipality_codes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks a vendor deleted and releases its units.
+pub async fn soft_delete(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> diesel::QueryResult<()> {
+    diesel::sql_query("DELETE FROM vendor_units WHERE vendor_id = $1").bind::<SqlUuid, _>(id).execute(conn).await?;
+    diesel::sql_query("UPDATE vendors SET deleted_at = $2, updated_at = $2, version = version + 1 WHERE id = $1")
+        .bind::<SqlUuid, _>(id)
+        .bind::<Timestamptz, _>(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A unit booked through a vendor.
+#[derive(Debug, Clone, PartialEq, QueryableByName, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VendorUnit {
+    /// The registry's unit id.
+    #[diesel(sql_type = SqlUuid)]
+    pub unit_id: Uuid,
+    /// Its facility.
+    #[diesel(sql_type = SqlUuid)]
+    pub facility_id: Uuid,
+    /// The vendor.
+    #[diesel(sql_type = SqlUuid)]
+    pub vendor_id: Uuid,
+    /// The vendor's own reference.
+    #[diesel(sql_type = Text)]
+    pub external_ref: String,
+}
+
+/// Sets (or clears) the vendor of a unit.
+pub async fn set_unit(conn: &mut AsyncPgConnection, unit_id: Uuid, vendor: Option<(Uuid, &str)>) -> diesel::QueryResult<()> {
+    diesel::sql_query("DELETE FROM vendor_units WHERE unit_id = $1").bind::<SqlUuid, _>(unit_id).execute(conn).await?;
+    if let Some((vendor_id, external_ref)) = vendor {
+        diesel::sql_query("INSERT INTO vendor_units (unit_id, vendor_id, external_ref) VALUES ($1, $2, $3)")
+            .bind::<SqlUuid, _>(unit_id)
+            .bind::<SqlUuid, _>(vendor_id)
+            .bind::<Text, _>(external_ref)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether a vendor already uses `external_ref` for another unit.
+pub async fn ref_taken(conn: &mut AsyncPgConnection, vendor_id: Uuid, external_ref: &str, unit_id: Uuid) -> diesel::QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        taken: bool,
+    }
+    let r: Taken = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM vendor_units WHERE vendor_id = $1 AND external_ref = $2 AND unit_id <> $3) AS taken",
+    )
+    .bind::<SqlUuid, _>(vendor_id)
+    .bind::<Text, _>(external_ref)
+    .bind::<SqlUuid, _>(unit_id)
+    .get_result(conn)
+    .await?;
+    Ok(r.taken)
+}
+
+/// The vendor units of some facilities (live vendors only), by facility and unit.
+pub async fn units_of(conn: &mut AsyncPgConnection, facility_ids: &[Uuid]) -> diesel::QueryResult<Vec<VendorUnit>> {
+    diesel::sql_query(
+        "SELECT vu.unit_id, u.facility_id, vu.vendor_id, vu.external_ref
+           FROM vendor_units vu JOIN facility_units u ON u.id = vu.unit_id JOIN vendors v ON v.id = vu.vendor_id
+          WHERE u.facility_id = ANY($1) AND v.deleted_at IS NULL
+          ORDER BY u.facility_id, u.position",
+    )
+    .bind::<Array<SqlUuid>, _>(facility_ids)
+    .load(conn)
+    .await
+}

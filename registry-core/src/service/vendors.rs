@@ -1,0 +1,183 @@
+//! Use cases of the vendor directory: vendors (admin), and which vendor books each unit (the
+//! municipality's editors). The API layer fetches a vendor's capabilities before it calls
+//! `create_vendor`/`update_vendor`, so that an unreachable endpoint is never registered.
+
+use diesel_async::AsyncConnection;
+use uuid::Uuid;
+
+use super::{Registry, now};
+use crate::auth::{self, Action, Principal, Role};
+use crate::changelog::{self, Operation};
+use crate::db::facilities as facility_store;
+use crate::db::vendors as store;
+pub use crate::db::vendors::VendorUnit;
+use crate::error::{Error, Result};
+use crate::model::{Vendor, VendorInput};
+use crate::validate::Violations;
+
+const ENTITY: &str = "vendor";
+
+/// Hides what only admins may see.
+fn visible(p: &Principal, mut v: Vendor) -> Vendor {
+    if p.role != Role::Admin {
+        v.credential_ref = None;
+    }
+    v
+}
+
+impl Registry {
+    /// Adds a vendor with the capabilities just fetched from its endpoint.
+    pub async fn create_vendor(&self, p: &Principal, input: &VendorInput, capabilities: Option<serde_json::Value>) -> Result<Vendor> {
+        auth::authorize(p, Action::ManageVendors)?;
+        let input = input.validate()?;
+        let actor = p.id.clone();
+        let mut conn = self.conn().await?;
+        conn.transaction(async move |conn| {
+            if store::name_taken(conn, &input.name, None).await? {
+                return Err(Error::Conflict {
+                    field: Some("name".into()),
+                    rule: "unique",
+                    message: format!("a vendor named '{}' exists", input.name),
+                });
+            }
+            let id = Uuid::now_v7();
+            store::save(conn, id, &input, capabilities.as_ref(), 1, now()).await?;
+            let created = store::load(conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+            changelog::append(conn, ENTITY, id, Operation::Create, &actor, None, Some(&created)).await?;
+            Ok(created)
+        })
+        .await
+    }
+
+    /// One vendor.
+    pub async fn get_vendor(&self, p: &Principal, id: Uuid) -> Result<Vendor> {
+        auth::authorize(p, Action::ReadPublic)?;
+        let mut conn = self.conn().await?;
+        let v = store::load(&mut conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+        Ok(visible(p, v))
+    }
+
+    /// The vendors, by name, optionally only those serving a municipality.
+    pub async fn list_vendors(&self, p: &Principal, municipality: Option<&str>) -> Result<Vec<Vendor>> {
+        auth::authorize(p, Action::ReadPublic)?;
+        if let Some(m) = municipality {
+            let mut v = Violations::default();
+            crate::codes::check_municipality(&mut v, "municipalityCode", m);
+            v.finish()?;
+        }
+        let mut conn = self.conn().await?;
+        Ok(store::list(&mut conn, municipality).await?.into_iter().map(|v| visible(p, v)).collect())
+    }
+
+    /// Replaces a vendor if it is still at `expected_version`; `capabilities` (when fetched
+    /// again) replace the stored ones.
+    pub async fn update_vendor(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        expected_version: i64,
+        input: &VendorInput,
+        capabilities: Option<serde_json::Value>,
+    ) -> Result<Vendor> {
+        auth::authorize(p, Action::ManageVendors)?;
+        let input = input.validate()?;
+        let actor = p.id.clone();
+        let mut conn = self.conn().await?;
+        conn.transaction(async move |conn| {
+            let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+            if current.version != expected_version {
+                return Err(Error::PreconditionFailed {
+                    entity: ENTITY,
+                    id: id.to_string(),
+                    expected: expected_version,
+                    actual: current.version,
+                });
+            }
+            if store::name_taken(conn, &input.name, Some(id)).await? {
+                return Err(Error::Conflict {
+                    field: Some("name".into()),
+                    rule: "unique",
+                    message: format!("a vendor named '{}' exists", input.name),
+                });
+            }
+            store::save(conn, id, &input, capabilities.as_ref(), current.version + 1, now()).await?;
+            let updated = store::load(conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+            changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
+            Ok(updated)
+        })
+        .await
+    }
+
+    /// Removes a vendor (soft); its units are no longer booked through it.
+    pub async fn delete_vendor(&self, p: &Principal, id: Uuid, expected_version: Option<i64>) -> Result<()> {
+        auth::authorize(p, Action::ManageVendors)?;
+        let actor = p.id.clone();
+        let mut conn = self.conn().await?;
+        conn.transaction(async move |conn| {
+            let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+            if let Some(expected) = expected_version
+                && current.version != expected
+            {
+                return Err(Error::PreconditionFailed { entity: ENTITY, id: id.to_string(), expected, actual: current.version });
+            }
+            store::soft_delete(conn, id, now()).await?;
+            changelog::append(conn, ENTITY, id, Operation::Delete, &actor, Some(&current), None::<&Vendor>).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Sets the vendor that books a unit, with the vendor's own reference for it, or clears it
+    /// (`None`). The vendor must serve the facility's municipality; a reference names one unit
+    /// per vendor.
+    pub async fn set_unit_vendor(&self, p: &Principal, facility_id: Uuid, unit_id: Uuid, vendor: Option<(Uuid, String)>) -> Result<()> {
+        let vendor = match vendor {
+            Some((id, r)) => {
+                let r = r.trim().to_string();
+                if r.is_empty() || r.chars().count() > 200 {
+                    return Err(Error::invalid("externalRef", "length", "must be 1 to 200 characters"));
+                }
+                Some((id, r))
+            }
+            None => None,
+        };
+        let p = p.clone();
+        let mut conn = self.conn().await?;
+        conn.transaction(async move |conn| {
+            let facility = facility_store::load(conn, facility_id, true).await?.ok_or_else(|| Error::not_found("facility", facility_id))?;
+            auth::authorize(&p, Action::AssignVendor(&facility.municipality_code))?;
+            if !facility.units.iter().any(|u| u.id == unit_id) {
+                return Err(Error::invalid("unitId", "unknown_unit", format!("{unit_id} is not a unit of facility {facility_id}")));
+            }
+            if let Some((vendor_id, external_ref)) = &vendor {
+                let v = store::load(conn, *vendor_id, false)
+                    .await?
+                    .ok_or_else(|| Error::invalid("vendorId", "unknown_vendor", format!("{vendor_id} is not in the vendor directory")))?;
+                if !v.municipality_codes.contains(&facility.municipality_code) {
+                    return Err(Error::invalid(
+                        "vendorId",
+                        "not_serving",
+                        format!("vendor '{}' does not serve municipality {}", v.name, facility.municipality_code),
+                    ));
+                }
+                if store::ref_taken(conn, *vendor_id, external_ref, unit_id).await? {
+                    return Err(Error::Conflict {
+                        field: Some("externalRef".into()),
+                        rule: "unique",
+                        message: format!("vendor '{}' already uses reference '{external_ref}' for another unit", v.name),
+                    });
+                }
+            }
+            store::set_unit(conn, unit_id, vendor.as_ref().map(|(v, r)| (*v, r.as_str()))).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The units of some facilities that are booked through a vendor.
+    pub async fn vendor_units(&self, p: &Principal, facility_ids: &[Uuid]) -> Result<Vec<VendorUnit>> {
+        auth::authorize(p, Action::ReadPublic)?;
+        let mut conn = self.conn().await?;
+        Ok(store::units_of(&mut conn, facility_ids).await?)
+    }
+}
