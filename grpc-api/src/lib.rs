@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod availability;
 pub mod convert;
 pub mod errors;
 pub mod grpc;
@@ -15,6 +16,7 @@ pub mod proto;
 pub mod rest;
 pub mod rest_hours;
 pub mod rest_search;
+pub mod rest_vendors;
 pub mod server;
 
 /// Installs ring as the process-wide rustls provider; false if one was installed already.

@@ -169,6 +169,12 @@ impl Modify for Security {
         crate::rest_hours::holidays,
         crate::rest_search::search_facilities,
         crate::rest_search::search_associations,
+        crate::rest_vendors::list_vendors,
+        crate::rest_vendors::get_vendor,
+        crate::rest_vendors::create_vendor,
+        crate::rest_vendors::set_unit_vendor,
+        crate::rest_vendors::clear_unit_vendor,
+        crate::rest_vendors::availability,
     ),
     components(schemas(Problem, ProblemViolation, FacilityPatch, AssociationPatch)),
     modifiers(&Security),
@@ -178,6 +184,8 @@ impl Modify for Security {
         (name = "associations", description = "Associations (föreningar) and their registration with the municipality"),
         (name = "search", description = "Search across municipal borders"),
         (name = "opening hours", description = "Opening hours (öppettider) in Europe/Stockholm, and the Swedish calendar"),
+        (name = "vendors", description = "The vendor directory: booking vendors (leverantörer) and the units they book"),
+        (name = "availability", description = "Free times across municipal borders, from every municipality's booking vendor at once"),
     )
 )]
 struct ApiDoc;

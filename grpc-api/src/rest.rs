@@ -41,6 +41,7 @@ pub fn router() -> Router<Registry> {
         .route("/v1/associations/{id}/request-completion", post(request_completion))
         .merge(crate::rest_hours::router())
         .merge(crate::rest_search::router())
+        .merge(crate::rest_vendors::router())
 }
 
 // ---- extraction helpers ----
@@ -184,7 +185,7 @@ fn etag(version: i64) -> HeaderValue {
 }
 
 /// A resource with its ETag (and, for creates, 201 + Location).
-fn resource<T: Serialize>(status: StatusCode, version: i64, location: Option<String>, body: T) -> Response {
+pub(crate) fn resource<T: Serialize>(status: StatusCode, version: i64, location: Option<String>, body: T) -> Response {
     let mut res = (status, Json(body)).into_response();
     res.headers_mut().insert(header::ETAG, etag(version));
     if let Some(l) = location
@@ -205,7 +206,7 @@ fn timestamp_param(s: &Option<String>, field: &str) -> ApiResult<Option<DateTime
         .transpose()
 }
 
-fn query<T: DeserializeOwned>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> ApiResult<T> {
+pub(crate) fn query<T: DeserializeOwned>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> ApiResult<T> {
     q.map(|Query(t)| t).map_err(|e| ApiError::Core(Error::invalid("query", "format", e.body_text())))
 }
 

@@ -114,7 +114,8 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
         .layer(axum::middleware::from_fn(middleware::tag_route))
         .route("/metrics", get(metrics_route).with_state(shared.metrics.clone()))
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::Extension(BodyLimit(limit)));
+        .layer(axum::Extension(BodyLimit(limit)))
+        .layer(axum::Extension(crate::availability::Availability::new(shared.registry.clone())));
     // One port: gRPC (and gRPC-Web) by content type, everything else to REST.
     let steer = tower::service_fn(move |req: Request| {
         let target = if is_grpc(req.headers()) { grpc.clone() } else { rest.clone() };

@@ -17,9 +17,9 @@ use crate::validate::Violations;
 
 const ENTITY: &str = "vendor";
 
-/// Hides what only admins may see.
+/// Hides what only admins (and the registry's own federation) may see.
 fn visible(p: &Principal, mut v: Vendor) -> Vendor {
-    if p.role != Role::Admin {
+    if !matches!(p.role, Role::Admin | Role::System) {
         v.credential_ref = None;
     }
     v

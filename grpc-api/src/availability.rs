@@ -1,0 +1,338 @@
+//! The federated availability query: candidate facilities from search, their units grouped by
+//! the vendor that books them, one fan-out through the federation engine, and one answer that
+//! says per vendor what happened (docs/vendor-protocol.md §11).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use federation::grpc::{Connection, GrpcVendor};
+use federation::{Federation, Policy, Status, pb};
+use registry_core::auth::Principal;
+use registry_core::model::{Vendor, VendorAuth, VendorProtocol};
+use registry_core::search::FacilitySearch;
+use registry_core::{Error, Registry};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// The default and the largest overall deadline of a federated query.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(1);
+/// See [`DEFAULT_DEADLINE`].
+pub const MAX_DEADLINE: Duration = Duration::from_secs(5);
+/// The longest window asked for.
+pub const MAX_WINDOW: chrono::Duration = chrono::Duration::days(14);
+
+/// A federated availability answer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AvailabilityAnswer {
+    /// Window start.
+    pub from: DateTime<Utc>,
+    /// Window end.
+    pub to: DateTime<Utc>,
+    /// The candidate facilities, in search order, with their units' times.
+    pub facilities: Vec<FacilityTimes>,
+    /// What happened with each vendor asked (or not asked).
+    pub vendors: Vec<VendorReport>,
+    /// Token of the next page of facilities; empty on the last.
+    pub next_page_token: String,
+}
+
+/// One facility's units and their times.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FacilityTimes {
+    /// Facility id.
+    pub facility_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Municipality code.
+    pub municipality_code: String,
+    /// Municipality name.
+    pub municipality_name: String,
+    /// Distance from `near`, metres.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_m: Option<f64>,
+    /// Bookable units.
+    pub units: Vec<UnitTimes>,
+}
+
+/// One unit's times.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UnitTimes {
+    /// Unit id.
+    pub unit_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// The vendor that books it, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<Uuid>,
+    /// `ok`, `no_vendor` (not bookable online), `unknown_unit` or `not_bookable` (as the
+    /// vendor says), or the vendor's status when it did not answer (`timeout`, `error`, …).
+    pub status: String,
+    /// Slots in the window, by start.
+    pub slots: Vec<SlotOut>,
+}
+
+/// A time on a unit.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotOut {
+    /// Start.
+    pub start: DateTime<Utc>,
+    /// End.
+    pub end: DateTime<Utc>,
+    /// `free`, `request_only` or `booked`.
+    pub state: String,
+    /// Prices per customer type.
+    pub prices: Vec<PriceOut>,
+    /// Deep link to book in the vendor's own e-service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booking_url: Option<String>,
+}
+
+/// A price.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceOut {
+    /// `private_person`, `association` or `company`.
+    pub customer_type: String,
+    /// Minor units (öre) per hour.
+    pub amount_minor_per_hour: i64,
+    /// Currency, e.g. `SEK`.
+    pub currency: String,
+}
+
+/// What happened with one vendor.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VendorReport {
+    /// Vendor id.
+    pub vendor_id: Uuid,
+    /// Vendor name.
+    pub name: String,
+    /// `ok`, `timeout`, `error`, `unavailable` (circuit open), `rate_limited` or `skipped`.
+    pub status: String,
+    /// A short explanation (error code, why skipped); never the vendor's raw message.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    /// Milliseconds until its answer (or until it was given up).
+    pub elapsed_ms: u64,
+    /// Slots dropped from its answer as invalid.
+    pub dropped_slots: usize,
+    /// What was wrong with its answer, if anything.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+/// The federation engine with the vendors of the directory added as they are needed.
+pub struct Availability {
+    registry: Registry,
+    engine: Arc<Federation>,
+    loaded: Mutex<HashMap<Uuid, i64>>,
+}
+
+impl Availability {
+    /// An engine over the registry's vendor directory.
+    pub fn new(registry: Registry) -> Arc<Availability> {
+        Arc::new(Availability { registry, engine: Federation::new(), loaded: Mutex::new(HashMap::new()) })
+    }
+
+    /// Adds or refreshes a vendor in the engine; why not, if it cannot be used.
+    fn ensure(&self, v: &Vendor) -> Result<(), String> {
+        if self.loaded.lock().expect("never poisoned").get(&v.id) == Some(&v.version) {
+            return Ok(());
+        }
+        if v.protocol != VendorProtocol::Grpc {
+            return Err("OpenActive feeds are not federated yet".into());
+        }
+        let mut c = Connection { endpoint: v.endpoint.clone(), ca_pem: v.ca_pem.clone(), ..Default::default() };
+        match (v.auth, v.credential_ref.as_deref()) {
+            (VendorAuth::ApiKey, Some(var)) => {
+                c.api_key = Some(std::env::var(var).map_err(|_| format!("the API key variable {var} is not set"))?);
+            }
+            (VendorAuth::Mtls, Some(name)) => {
+                let dir = std::env::var("REGISTRY_VENDOR_CREDENTIALS").unwrap_or_else(|_| "/etc/registry/vendors".into());
+                let read = |f: &str| std::fs::read_to_string(format!("{dir}/{name}/{f}")).map_err(|e| format!("{dir}/{name}/{f}: {e}"));
+                c.client_identity = Some((read("client.crt")?, read("client.key")?));
+            }
+            _ => {}
+        }
+        let client = GrpcVendor::connect_lazy(&c).map_err(|e| e.to_string())?;
+        let policy =
+            Policy { max_concurrency: v.max_concurrency as usize, requests_per_second: v.requests_per_second as u32, ..Policy::default() };
+        let policy = match v.capabilities.as_ref().and_then(|c| c.get("maxUnitsPerCall")).and_then(|n| n.as_u64()) {
+            Some(n) if n >= 1 => Policy { max_units_per_call: n as usize, ..policy },
+            _ => policy,
+        };
+        self.engine.add_vendor(&v.id.to_string(), Arc::new(client), policy);
+        self.loaded.lock().expect("never poisoned").insert(v.id, v.version);
+        Ok(())
+    }
+
+    /// Runs a federated query.
+    pub async fn query(
+        &self,
+        p: &Principal,
+        search: &FacilitySearch,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        min_duration: Option<Duration>,
+        deadline: Duration,
+    ) -> Result<AvailabilityAnswer, Error> {
+        let mut v = registry_core::validate::Violations::default();
+        if to <= from {
+            v.add("to", "out_of_range", "must be after from");
+        } else if to - from > MAX_WINDOW {
+            v.add("to", "out_of_range", "the window is at most 14 days");
+        }
+        if deadline.is_zero() || deadline > MAX_DEADLINE {
+            v.add("deadlineMs", "out_of_range", "must be between 1 and 5000 milliseconds");
+        }
+        v.finish()?;
+        let started = std::time::Instant::now();
+        let page = self.registry.search_facilities(p, search).await?;
+        let ids: Vec<Uuid> = page.hits.iter().map(|h| h.facility.id).collect();
+        let mapping = self.registry.vendor_units(p, &ids).await?;
+        // Group the units by vendor.
+        let mut by_vendor: BTreeMap<Uuid, Vec<&registry_core::service::VendorUnit>> = BTreeMap::new();
+        for u in &mapping {
+            by_vendor.entry(u.vendor_id).or_default().push(u);
+        }
+        let system = Principal::system("system:federation");
+        let mut reports: BTreeMap<Uuid, VendorReport> = BTreeMap::new();
+        let mut queries = Vec::new();
+        let ts = |t: DateTime<Utc>| Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 });
+        for (vendor_id, units) in &by_vendor {
+            let vendor = match self.registry.get_vendor(&system, *vendor_id).await {
+                Ok(v) => v,
+                Err(e) => {
+                    reports.insert(*vendor_id, report(*vendor_id, "", "skipped", e.to_string()));
+                    continue;
+                }
+            };
+            if let Err(why) = self.ensure(&vendor) {
+                tracing::warn!(vendor = %vendor.id, %why, "vendor not usable");
+                reports
+                    .insert(*vendor_id, report(*vendor_id, &vendor.name, "skipped", "the vendor is not configured for federation".into()));
+                continue;
+            }
+            reports.insert(*vendor_id, report(*vendor_id, &vendor.name, "pending", String::new()));
+            let req = pb::CheckAvailabilityRequest {
+                unit_refs: units.iter().map(|u| u.external_ref.clone()).collect(),
+                start: ts(from),
+                end: ts(to),
+                min_duration: min_duration.map(|d| prost_types::Duration { seconds: d.as_secs() as i64, nanos: 0 }),
+                ..Default::default()
+            };
+            queries.push((vendor_id.to_string(), req));
+        }
+        let remaining = deadline.saturating_sub(started.elapsed()).max(Duration::from_millis(1));
+        let mut rx = self.engine.fan_out(queries, remaining);
+        let mut answers: HashMap<Uuid, federation::VendorAnswer> = HashMap::new();
+        while let Some(a) = rx.recv().await {
+            let Ok(id) = a.vendor_id.parse::<Uuid>() else { continue };
+            if let Some(r) = reports.get_mut(&id) {
+                r.status = a.status.name().into();
+                r.message = match &a.status {
+                    Status::Error { code, .. } => format!("the vendor answered {code:?}"),
+                    Status::Skipped(why) => why.clone(),
+                    Status::Unavailable => "not asked: the vendor failed repeatedly and is paused".into(),
+                    Status::Timeout => format!("no answer within {} ms", remaining.as_millis()),
+                    _ => String::new(),
+                };
+                r.elapsed_ms = a.elapsed.as_millis() as u64;
+                r.dropped_slots = a.dropped_slots;
+                r.problems = a.problems.clone();
+            }
+            answers.insert(id, a);
+        }
+        let facilities = page
+            .hits
+            .iter()
+            .map(|h| FacilityTimes {
+                facility_id: h.facility.id,
+                name: h.facility.name.clone(),
+                municipality_code: h.facility.municipality_code.clone(),
+                municipality_name: h.municipality_name.clone(),
+                distance_m: h.distance_m,
+                units: h
+                    .facility
+                    .units
+                    .iter()
+                    .filter(|u| u.bookable)
+                    .map(|u| {
+                        let Some(m) = mapping.iter().find(|m| m.unit_id == u.id) else {
+                            return UnitTimes {
+                                unit_id: u.id,
+                                name: u.name.clone(),
+                                vendor_id: None,
+                                status: "no_vendor".into(),
+                                slots: vec![],
+                            };
+                        };
+                        let status_of_vendor = reports.get(&m.vendor_id).map_or("skipped".to_string(), |r| r.status.clone());
+                        let answered = answers.get(&m.vendor_id).and_then(|a| a.units.iter().find(|x| x.unit_ref == m.external_ref));
+                        match answered {
+                            Some(x) => UnitTimes {
+                                unit_id: u.id,
+                                name: u.name.clone(),
+                                vendor_id: Some(m.vendor_id),
+                                status: match pb::UnitStatus::try_from(x.status) {
+                                    Ok(pb::UnitStatus::Ok) => "ok",
+                                    Ok(pb::UnitStatus::UnknownUnit) => "unknown_unit",
+                                    _ => "not_bookable",
+                                }
+                                .into(),
+                                slots: x.slots.iter().filter_map(slot_out).collect(),
+                            },
+                            None => UnitTimes {
+                                unit_id: u.id,
+                                name: u.name.clone(),
+                                vendor_id: Some(m.vendor_id),
+                                status: status_of_vendor,
+                                slots: vec![],
+                            },
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(AvailabilityAnswer { from, to, facilities, vendors: reports.into_values().collect(), next_page_token: page.next_page_token })
+    }
+}
+
+fn report(vendor_id: Uuid, name: &str, status: &str, message: String) -> VendorReport {
+    VendorReport { vendor_id, name: name.into(), status: status.into(), message, elapsed_ms: 0, dropped_slots: 0, problems: vec![] }
+}
+
+fn slot_out(s: &pb::Slot) -> Option<SlotOut> {
+    let t = |t: &prost_types::Timestamp| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32);
+    Some(SlotOut {
+        start: t(s.start.as_ref()?)?,
+        end: t(s.end.as_ref()?)?,
+        state: match pb::SlotState::try_from(s.state).ok()? {
+            pb::SlotState::Free => "free",
+            pb::SlotState::RequestOnly => "request_only",
+            pb::SlotState::Booked => "booked",
+            pb::SlotState::Unspecified => return None,
+        }
+        .into(),
+        prices: s
+            .prices
+            .iter()
+            .filter_map(|p| {
+                let ct = match pb::CustomerType::try_from(p.customer_type).ok()? {
+                    pb::CustomerType::PrivatePerson => "private_person",
+                    pb::CustomerType::Association => "association",
+                    pb::CustomerType::Company => "company",
+                    pb::CustomerType::Unspecified => return None,
+                };
+                Some(PriceOut { customer_type: ct.into(), amount_minor_per_hour: p.amount_minor_per_hour, currency: p.currency.clone() })
+            })
+            .collect(),
+        booking_url: Some(s.booking_url.clone()).filter(|u| u.starts_with("https://")),
+    })
+}

@@ -1,0 +1,263 @@
+//! REST routes of the vendor directory (`/v1/vendors`), the vendor of a unit, and the
+//! federated availability query (`/v1/availability`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Extension, Json, Router};
+use chrono::{DateTime, Utc};
+use federation::grpc::{Connection, GrpcVendor};
+use federation::pb;
+use registry_core::auth::{self, Action, Principal};
+use registry_core::model::{Vendor, VendorAuth, VendorInput, VendorProtocol};
+use registry_core::search::FacilitySearch;
+use registry_core::{Error, Registry};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::availability::{Availability, AvailabilityAnswer, DEFAULT_DEADLINE};
+use crate::errors::ApiError;
+use crate::rest::{JsonBody, decode, query, resource};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The routes.
+pub fn router() -> Router<Registry> {
+    Router::new()
+        .route("/v1/vendors", get(list_vendors).post(create_vendor))
+        .route("/v1/vendors/{id}", get(get_vendor))
+        .route("/v1/facilities/{id}/units/{unit_id}/vendor", put(set_unit_vendor).delete(clear_unit_vendor))
+        .route("/v1/availability", get(availability))
+}
+
+fn parse_id(s: &str, field: &str) -> ApiResult<Uuid> {
+    Ok(crate::convert::parse_id(s, field)?)
+}
+
+/// Query of `GET /v1/vendors`.
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct VendorQuery {
+    /// Only vendors serving this municipality code.
+    municipality_code: Option<String>,
+}
+
+/// The vendors.
+#[derive(Serialize, ToSchema)]
+pub struct VendorList {
+    /// By name.
+    vendors: Vec<Vendor>,
+}
+
+/// Lists the vendor directory.
+#[utoipa::path(get, path = "/v1/vendors", tag = "vendors", params(VendorQuery), responses((status = 200, description = "The vendors", body = VendorList), crate::openapi::Errors))]
+pub async fn list_vendors(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    q: Result<Query<VendorQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let q = query(q)?;
+    let vendors = reg.list_vendors(&p, q.municipality_code.as_deref().filter(|c| !c.is_empty())).await?;
+    Ok(Json(VendorList { vendors }).into_response())
+}
+
+/// Gets one vendor.
+#[utoipa::path(get, path = "/v1/vendors/{id}", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)")), responses((status = 200, description = "The vendor", body = Vendor), crate::openapi::Errors))]
+pub async fn get_vendor(State(reg): State<Registry>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult<Response> {
+    let v = reg.get_vendor(&p, parse_id(&id, "id")?).await?;
+    Ok(resource(StatusCode::OK, v.version, None, v))
+}
+
+/// The capabilities of a vendor.v1 endpoint as stored in the directory (proto3 JSON names).
+pub fn capabilities_json(c: &pb::Capabilities) -> serde_json::Value {
+    serde_json::json!({
+        "protocolVersion": c.protocol_version,
+        "operations": c.operations.iter().filter_map(|o| pb::Operation::try_from(*o).ok()).map(|o| o.as_str_name()).collect::<Vec<_>>(),
+        "maxWindowSeconds": c.max_window.as_ref().map_or(0, |d| d.seconds),
+        "maxUnitsPerCall": c.max_units_per_call,
+        "slotGranularitySeconds": c.slot_granularity.as_ref().map_or(0, |d| d.seconds),
+        "maxRequestsPerSecond": c.max_requests_per_second,
+        "implementation": c.implementation,
+        "timeZone": c.time_zone,
+    })
+}
+
+/// Fetches a gRPC vendor's capabilities, as registration requires: an endpoint that does
+/// not answer, or answers another major version, is refused with the reason.
+async fn probe(input: &VendorInput) -> ApiResult<Option<serde_json::Value>> {
+    if input.protocol != VendorProtocol::Grpc {
+        return Ok(None);
+    }
+    let mut c = Connection { endpoint: input.endpoint.trim().to_string(), ca_pem: input.ca_pem.clone(), ..Default::default() };
+    if let (VendorAuth::ApiKey, Some(var)) = (input.auth, input.credential_ref.as_deref()) {
+        c.api_key = std::env::var(var).ok();
+    }
+    let unreachable = |why: String| ApiError::Core(Error::invalid("endpoint", "unreachable", why));
+    let client = GrpcVendor::connect_lazy(&c).map_err(|e| unreachable(e.to_string()))?;
+    let caps = client.capabilities(Duration::from_secs(3)).await.map_err(|s| {
+        unreachable(format!("GetCapabilities failed: {:?} {}", s.code(), s.message().chars().take(200).collect::<String>()))
+    })?;
+    if !caps.protocol_version.starts_with("1.") {
+        return Err(ApiError::Core(Error::invalid(
+            "endpoint",
+            "unsupported_version",
+            format!("the vendor speaks vendor.v1 version '{}'; this registry speaks 1.x", caps.protocol_version),
+        )));
+    }
+    Ok(Some(capabilities_json(&caps)))
+}
+
+/// Registers a vendor (admin): the endpoint must answer GetCapabilities.
+#[utoipa::path(post, path = "/v1/vendors", tag = "vendors", request_body = VendorInput, responses((status = 201, description = "Registered", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn create_vendor(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    auth::authorize(&p, Action::ManageVendors)?;
+    let input: VendorInput = decode(body)?;
+    let input = input.validate()?;
+    let caps = probe(&input).await?;
+    let v = reg.create_vendor(&p, &input, caps).await?;
+    Ok(resource(StatusCode::CREATED, v.version, Some(format!("/v1/vendors/{}", v.id)), v))
+}
+
+/// Body of `PUT /v1/facilities/{id}/units/{unitId}/vendor`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UnitVendor {
+    /// The vendor.
+    vendor_id: String,
+    /// The vendor's own reference for the unit.
+    external_ref: String,
+}
+
+/// Chooses the vendor that books a unit (the facility's municipality, or an admin).
+#[utoipa::path(put, path = "/v1/facilities/{id}/units/{unit_id}/vendor", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Facility id"), ("unit_id" = uuid::Uuid, Path, description = "Unit id")), request_body = UnitVendor, responses((status = 204, description = "Set"), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn set_unit_vendor(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path((id, unit_id)): Path<(String, String)>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let (id, unit_id) = (parse_id(&id, "id")?, parse_id(&unit_id, "unitId")?);
+    let b: UnitVendor = decode(body)?;
+    let vendor_id = parse_id(&b.vendor_id, "vendorId")?;
+    reg.set_unit_vendor(&p, id, unit_id, Some((vendor_id, b.external_ref))).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Stops booking a unit through a vendor.
+#[utoipa::path(delete, path = "/v1/facilities/{id}/units/{unit_id}/vendor", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Facility id"), ("unit_id" = uuid::Uuid, Path, description = "Unit id")), responses((status = 204, description = "Cleared"), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn clear_unit_vendor(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path((id, unit_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    reg.set_unit_vendor(&p, parse_id(&id, "id")?, parse_id(&unit_id, "unitId")?, None).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Query of `GET /v1/availability`: where and what (as for search), and when.
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AvailabilityQuery {
+    /// Window start, RFC 3339 (required).
+    from: Option<String>,
+    /// Window end, RFC 3339 (required; at most 14 days after `from`).
+    to: Option<String>,
+    /// Only free stretches at least this many minutes long.
+    min_duration_minutes: Option<u32>,
+    /// Overall deadline in milliseconds (default 1000, at most 5000).
+    deadline_ms: Option<u64>,
+    /// Centre `lat,lon` (WGS84).
+    near: Option<String>,
+    /// Radius in metres around `near` (default 10000).
+    radius_m: Option<f64>,
+    /// Free text.
+    q: Option<String>,
+    /// Activity codes (any).
+    activities: Option<String>,
+    /// Facility category codes (any).
+    categories: Option<String>,
+    /// Municipality codes (any).
+    municipalities: Option<String>,
+    /// County codes (any).
+    counties: Option<String>,
+    /// Facilities per page (default 20, at most 100).
+    page_size: Option<i32>,
+    /// `nextPageToken` of the previous page.
+    page_token: Option<String>,
+}
+
+fn list(s: &Option<String>) -> Vec<String> {
+    s.as_deref().map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()).unwrap_or_default()
+}
+
+/// Free times across municipal borders: the facilities search finds, asked of their
+/// vendors at once; the answer says per vendor what happened.
+#[utoipa::path(get, path = "/v1/availability", tag = "availability", params(AvailabilityQuery), responses((status = 200, description = "Facilities with their units' times, and each vendor's status", body = AvailabilityAnswer), crate::openapi::Errors))]
+pub async fn availability(
+    State(_reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Extension(engine): Extension<Arc<Availability>>,
+    q: Result<Query<AvailabilityQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let q = query(q)?;
+    let mut v = registry_core::validate::Violations::default();
+    let time = |v: &mut registry_core::validate::Violations, field: &str, s: &Option<String>| -> Option<DateTime<Utc>> {
+        match s.as_deref() {
+            None => {
+                v.add(field, "required", "an RFC 3339 time, e.g. 2026-12-03T17:00:00+01:00");
+                None
+            }
+            Some(s) => DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| v.add(field, "format", "must be an RFC 3339 time"))
+                .ok(),
+        }
+    };
+    let from = time(&mut v, "from", &q.from);
+    let to = time(&mut v, "to", &q.to);
+    let near = match q.near.as_deref() {
+        None => None,
+        Some(s) => match s.split_once(',').map(|(a, b)| (a.trim().parse::<f64>(), b.trim().parse::<f64>())) {
+            Some((Ok(lat), Ok(lon))) => Some(registry_core::geo::LatLon { lat, lon }),
+            _ => {
+                v.add("near", "format", "must be lat,lon in WGS84 degrees");
+                None
+            }
+        },
+    };
+    if let Some(m) = q.min_duration_minutes
+        && !(1..=24 * 60).contains(&m)
+    {
+        v.add("minDurationMinutes", "out_of_range", "must be between 1 and 1440");
+    }
+    v.finish()?;
+    let (Some(from), Some(to)) = (from, to) else { return Err(ApiError::Core(Error::Internal("checked above".into()))) };
+    let search = FacilitySearch {
+        near,
+        radius_m: q.radius_m,
+        q: q.q,
+        activities: list(&q.activities),
+        categories: list(&q.categories),
+        municipalities: list(&q.municipalities),
+        counties: list(&q.counties),
+        bookable_only: true,
+        page_size: q.page_size.unwrap_or(0),
+        page_token: q.page_token.unwrap_or_default(),
+        ..FacilitySearch::default()
+    };
+    let deadline = q.deadline_ms.map_or(DEFAULT_DEADLINE, Duration::from_millis);
+    let answer =
+        engine.query(&p, &search, from, to, q.min_duration_minutes.map(|m| Duration::from_secs(u64::from(m) * 60)), deadline).await?;
+    Ok(Json(answer).into_response())
+}

@@ -1,0 +1,124 @@
+//! The federated availability query end to end: vendors registered over REST (their
+//! capabilities fetched from real vendor.v1 servers on loopback), units assigned by the
+//! municipality, and one query across municipal borders that returns the healthy vendors'
+//! times and labels the others, within the deadline.
+
+use std::time::{Duration, Instant};
+
+use federation::fault::{FaultVendor, Faults};
+use registry_core::auth::Principal;
+use registry_core::geo::LatLon;
+use serde_json::{Value, json};
+use tests::{TestApp, fixtures};
+
+async fn vendor(faults: Faults) -> String {
+    let v = FaultVendor::new(vec!["hall-a".into(), "hall-b".into()], faults, 5);
+    format!("http://{}", v.serve().await)
+}
+
+fn vendor_body(name: &str, endpoint: &str, codes: &[&str]) -> Value {
+    json!({"name": name, "endpoint": endpoint, "protocol": "VENDOR_PROTOCOL_GRPC", "auth": "VENDOR_AUTH_NONE", "municipalityCodes": codes})
+}
+
+#[tokio::test]
+async fn one_query_across_municipal_borders_with_honest_vendor_statuses() {
+    let app = TestApp::start().await;
+    let keys = app.keys().await;
+    let kumla_key = app.key("editor", Some("1881"), false).await;
+    let http = app.http();
+    let post = |path: &str, key: &str, body: Value| http.post(app.url(path)).header("x-api-key", key).json(&body).send();
+
+    // Registration fetches the capabilities; an endpoint that does not answer is refused.
+    let healthy = vendor(Faults { garbage_rate: 0.0, ..Faults::default() }).await;
+    let hanging = vendor(Faults { hang_rate: 1.0, ..Faults::default() }).await;
+    let r = post("/v1/vendors", &keys.admin, vendor_body("Kumlabokning", &healthy, &["1881"])).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let kumla_vendor: Value = r.json().await.unwrap();
+    assert_eq!(kumla_vendor["capabilities"]["protocolVersion"], "1.0");
+    assert_eq!(kumla_vendor["capabilities"]["maxUnitsPerCall"], 100);
+    let r = post("/v1/vendors", &keys.admin, vendor_body("Örebrobokning", &hanging, &["1880"])).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let orebro_vendor: Value = r.json().await.unwrap();
+    let r = post("/v1/vendors", &keys.admin, vendor_body("Borta", "http://127.0.0.1:9", &["1881"])).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!((p["errors"][0]["field"].as_str(), p["errors"][0]["rule"].as_str()), (Some("endpoint"), Some("unreachable")), "{p}");
+    let r = post("/v1/vendors", &kumla_key, vendor_body("X", &healthy, &["1881"])).await.unwrap();
+    assert_eq!(r.status(), 403, "only admins register vendors");
+    let listed: Value = http.get(app.url("/v1/vendors?municipalityCode=1881")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["vendors"].as_array().unwrap().len(), 1);
+
+    // Facilities in Kumla and Örebro; the municipalities choose their units' vendors.
+    let admin = Principal::operator("test");
+    let kumla = app.registry.create_facility(&admin, &fixtures::facility("1881", "Kumla sporthall")).await.unwrap();
+    let mut o = fixtures::facility("1880", "Örebro sporthall");
+    o.location = Some(LatLon { lat: 59.2753, lon: 15.2134 });
+    let orebro = app.registry.create_facility(&admin, &o).await.unwrap();
+    let mut n = fixtures::facility("1881", "Kumla gymnastiksal");
+    n.location = Some(LatLon { lat: 59.13, lon: 15.15 });
+    let no_vendor = app.registry.create_facility(&admin, &n).await.unwrap();
+    let put = |f: uuid::Uuid, u: uuid::Uuid, key: &str, body: Value| {
+        http.put(app.url(&format!("/v1/facilities/{f}/units/{u}/vendor"))).header("x-api-key", key).json(&body).send()
+    };
+    for (unit, r) in kumla.units.iter().zip(["hall-a", "hall-b"]) {
+        let res = put(kumla.id, unit.id, &kumla_key, json!({"vendorId": kumla_vendor["id"], "externalRef": r})).await.unwrap();
+        assert_eq!(res.status(), 204);
+    }
+    let res =
+        put(orebro.id, orebro.units[0].id, &kumla_key, json!({"vendorId": orebro_vendor["id"], "externalRef": "hall-a"})).await.unwrap();
+    assert_eq!(res.status(), 403, "Kumla may not choose Örebro's vendor");
+    let res =
+        put(orebro.id, orebro.units[0].id, &keys.admin, json!({"vendorId": orebro_vendor["id"], "externalRef": "hall-a"})).await.unwrap();
+    assert_eq!(res.status(), 204);
+    let res = put(kumla.id, kumla.units[0].id, &kumla_key, json!({"vendorId": orebro_vendor["id"], "externalRef": "x"})).await.unwrap();
+    assert_eq!(res.status(), 400, "a vendor that does not serve Kumla");
+
+    // The federated query: near Kumla, 50 km, Thursday evening, 500 ms.
+    let url = app.url(
+        "/v1/availability?near=59.13,15.14&radiusM=50000&from=2026-12-03T17:00:00%2B01:00&to=2026-12-03T22:00:00%2B01:00&deadlineMs=500",
+    );
+    let started = Instant::now();
+    let r = http.get(&url).send().await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(r.status(), 200);
+    let a: Value = r.json().await.unwrap();
+    assert!(took < Duration::from_millis(1500), "the hanging vendor does not hold the answer: {took:?}");
+    let facility =
+        |id: uuid::Uuid| a["facilities"].as_array().unwrap().iter().find(|f| f["facilityId"] == id.to_string()).cloned().unwrap();
+    let k = facility(kumla.id);
+    assert_eq!(k["units"][0]["status"], "ok");
+    let slots = k["units"][0]["slots"].as_array().unwrap();
+    assert_eq!(slots.len(), 5, "five whole hours 17–22 local: {k}");
+    assert_eq!(slots[0]["start"], "2026-12-03T16:00:00Z");
+    assert!(slots.iter().all(|s| s["state"] == "free" || s["state"] == "booked"));
+    assert_eq!(
+        slots.iter().find(|s| s["state"] == "free").unwrap()["prices"][0],
+        json!({"customerType": "association", "amountMinorPerHour": 15000, "currency": "SEK"})
+    );
+    let o = facility(orebro.id);
+    assert_eq!(o["municipalityName"], "Örebro", "across the border");
+    assert_eq!(o["units"][0]["status"], "timeout");
+    assert_eq!(o["units"].as_array().unwrap().len(), 1, "only bookable units are asked about");
+    assert!(facility(no_vendor.id)["units"].as_array().unwrap().iter().all(|u| u["status"] == "no_vendor"));
+    let vendors = a["vendors"].as_array().unwrap();
+    let status = |name: &str| vendors.iter().find(|v| v["name"] == name).map(|v| (v["status"].clone(), v["message"].clone())).unwrap();
+    assert_eq!(status("Kumlabokning").0, "ok");
+    let (s, m) = status("Örebrobokning");
+    assert_eq!(s, "timeout");
+    assert!(m.as_str().unwrap().starts_with("no answer within"), "{m}");
+
+    // Bad parameters are named.
+    for (q, field) in [
+        ("near=59.13,15.14", "from"),
+        ("from=2026-12-03T17:00:00Z&to=2026-12-03T16:00:00Z", "to"),
+        ("from=2026-12-03T17:00:00Z&to=2027-01-03T16:00:00Z", "to"),
+        ("from=2026-12-03T17:00:00Z&to=2026-12-03T18:00:00Z&deadlineMs=9000", "deadlineMs"),
+        ("from=yesterday&to=2026-12-03T18:00:00Z", "from"),
+        ("from=2026-12-03T17:00:00Z&to=2026-12-03T18:00:00Z&near=north", "near"),
+    ] {
+        let r = http.get(app.url(&format!("/v1/availability?{q}"))).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{q}");
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["errors"][0]["field"], field, "{q}: {p}");
+    }
+}
