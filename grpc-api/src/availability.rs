@@ -172,7 +172,7 @@ impl Availability {
         Ok(())
     }
 
-    /// Runs a federated query.
+    /// Runs a federated query and gathers the whole answer.
     pub async fn query(
         &self,
         p: &Principal,
@@ -182,6 +182,33 @@ impl Availability {
         min_duration: Option<Duration>,
         deadline: Duration,
     ) -> Result<AvailabilityAnswer, Error> {
+        let mut run = self.start(p, search, from, to, min_duration, deadline).await?;
+        let mut facilities = run.candidates.clone();
+        while let Some(event) = run.next().await {
+            for (facility_id, unit) in event.units {
+                if let Some(u) = facilities
+                    .iter_mut()
+                    .find(|f| f.facility_id == facility_id)
+                    .and_then(|f| f.units.iter_mut().find(|u| u.unit_id == unit.unit_id))
+                {
+                    *u = unit;
+                }
+            }
+        }
+        Ok(AvailabilityAnswer { from, to, facilities, vendors: run.reports(), next_page_token: run.next_page_token.clone() })
+    }
+
+    /// Starts a federated query: the candidates (units still `pending` where a vendor is
+    /// asked) at once, then each vendor's part as it answers ([`Run::next`]).
+    pub async fn start(
+        &self,
+        p: &Principal,
+        search: &FacilitySearch,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        min_duration: Option<Duration>,
+        deadline: Duration,
+    ) -> Result<Run, Error> {
         let mut v = registry_core::validate::Violations::default();
         if to <= from {
             v.add("to", "out_of_range", "must be after from");
@@ -196,7 +223,6 @@ impl Availability {
         let page = self.registry.search_facilities(p, search).await?;
         let ids: Vec<Uuid> = page.hits.iter().map(|h| h.facility.id).collect();
         let mapping = self.registry.vendor_units(p, &ids).await?;
-        // Group the units by vendor.
         let mut by_vendor: BTreeMap<Uuid, Vec<&registry_core::service::VendorUnit>> = BTreeMap::new();
         for u in &mapping {
             by_vendor.entry(u.vendor_id).or_default().push(u);
@@ -230,26 +256,8 @@ impl Availability {
             queries.push((vendor_id.to_string(), req));
         }
         let remaining = deadline.saturating_sub(started.elapsed()).max(Duration::from_millis(1));
-        let mut rx = self.engine.fan_out(queries, remaining);
-        let mut answers: HashMap<Uuid, federation::VendorAnswer> = HashMap::new();
-        while let Some(a) = rx.recv().await {
-            let Ok(id) = a.vendor_id.parse::<Uuid>() else { continue };
-            if let Some(r) = reports.get_mut(&id) {
-                r.status = a.status.name().into();
-                r.message = match &a.status {
-                    Status::Error { code, .. } => format!("the vendor answered {code:?}"),
-                    Status::Skipped(why) => why.clone(),
-                    Status::Unavailable => "not asked: the vendor failed repeatedly and is paused".into(),
-                    Status::Timeout => format!("no answer within {} ms", remaining.as_millis()),
-                    _ => String::new(),
-                };
-                r.elapsed_ms = a.elapsed.as_millis() as u64;
-                r.dropped_slots = a.dropped_slots;
-                r.problems = a.problems.clone();
-            }
-            answers.insert(id, a);
-        }
-        let facilities = page
+        let rx = self.engine.fan_out(queries, remaining);
+        let candidates = page
             .hits
             .iter()
             .map(|h| FacilityTimes {
@@ -264,43 +272,85 @@ impl Availability {
                     .iter()
                     .filter(|u| u.bookable)
                     .map(|u| {
-                        let Some(m) = mapping.iter().find(|m| m.unit_id == u.id) else {
-                            return UnitTimes {
-                                unit_id: u.id,
-                                name: u.name.clone(),
-                                vendor_id: None,
-                                status: "no_vendor".into(),
-                                slots: vec![],
-                            };
+                        let m = mapping.iter().find(|m| m.unit_id == u.id);
+                        let status = match m {
+                            None => "no_vendor".to_string(),
+                            Some(m) => reports.get(&m.vendor_id).map_or("skipped".to_string(), |r| r.status.clone()),
                         };
-                        let status_of_vendor = reports.get(&m.vendor_id).map_or("skipped".to_string(), |r| r.status.clone());
-                        let answered = answers.get(&m.vendor_id).and_then(|a| a.units.iter().find(|x| x.unit_ref == m.external_ref));
-                        match answered {
-                            Some(x) => UnitTimes {
-                                unit_id: u.id,
-                                name: u.name.clone(),
-                                vendor_id: Some(m.vendor_id),
-                                status: match pb::UnitStatus::try_from(x.status) {
-                                    Ok(pb::UnitStatus::Ok) => "ok",
-                                    Ok(pb::UnitStatus::UnknownUnit) => "unknown_unit",
-                                    _ => "not_bookable",
-                                }
-                                .into(),
-                                slots: x.slots.iter().filter_map(slot_out).collect(),
-                            },
-                            None => UnitTimes {
-                                unit_id: u.id,
-                                name: u.name.clone(),
-                                vendor_id: Some(m.vendor_id),
-                                status: status_of_vendor,
-                                slots: vec![],
-                            },
-                        }
+                        UnitTimes { unit_id: u.id, name: u.name.clone(), vendor_id: m.map(|m| m.vendor_id), status, slots: vec![] }
                     })
                     .collect(),
             })
             .collect();
-        Ok(AvailabilityAnswer { from, to, facilities, vendors: reports.into_values().collect(), next_page_token: page.next_page_token })
+        Ok(Run { candidates, mapping, reports, rx, remaining, next_page_token: page.next_page_token })
+    }
+}
+
+/// A federated query under way.
+pub struct Run {
+    /// The candidate facilities, as first known.
+    pub candidates: Vec<FacilityTimes>,
+    mapping: Vec<registry_core::service::VendorUnit>,
+    reports: BTreeMap<Uuid, VendorReport>,
+    rx: tokio::sync::mpsc::UnboundedReceiver<federation::VendorAnswer>,
+    remaining: Duration,
+    /// Token of the next page of facilities.
+    pub next_page_token: String,
+}
+
+/// One vendor's part of a federated answer.
+#[derive(Debug, Clone)]
+pub struct VendorEvent {
+    /// What happened with the vendor.
+    pub report: VendorReport,
+    /// Its units (facility id, unit), with their times or its status.
+    pub units: Vec<(Uuid, UnitTimes)>,
+}
+
+impl Run {
+    /// The next vendor to finish, or None when all have.
+    pub async fn next(&mut self) -> Option<VendorEvent> {
+        let a = self.rx.recv().await?;
+        let id = a.vendor_id.parse::<Uuid>().ok()?;
+        let r = self.reports.get_mut(&id)?;
+        r.status = a.status.name().into();
+        r.message = match &a.status {
+            Status::Error { code, .. } => format!("the vendor answered {code:?}"),
+            Status::Skipped(why) => why.clone(),
+            Status::Unavailable => "not asked: the vendor failed repeatedly and is paused".into(),
+            Status::Timeout => format!("no answer within {} ms", self.remaining.as_millis()),
+            _ => String::new(),
+        };
+        r.elapsed_ms = a.elapsed.as_millis() as u64;
+        r.dropped_slots = a.dropped_slots;
+        r.problems = a.problems.clone();
+        let report = r.clone();
+        let mut units = Vec::new();
+        for c in &self.candidates {
+            for u in c.units.iter().filter(|u| u.vendor_id == Some(id)) {
+                let Some(m) = self.mapping.iter().find(|m| m.unit_id == u.unit_id) else { continue };
+                let unit = match a.units.iter().find(|x| x.unit_ref == m.external_ref) {
+                    Some(x) => UnitTimes {
+                        status: match pb::UnitStatus::try_from(x.status) {
+                            Ok(pb::UnitStatus::Ok) => "ok",
+                            Ok(pb::UnitStatus::UnknownUnit) => "unknown_unit",
+                            _ => "not_bookable",
+                        }
+                        .into(),
+                        slots: x.slots.iter().filter_map(slot_out).collect(),
+                        ..u.clone()
+                    },
+                    None => UnitTimes { status: report.status.clone(), slots: vec![], ..u.clone() },
+                };
+                units.push((c.facility_id, unit));
+            }
+        }
+        Some(VendorEvent { report, units })
+    }
+
+    /// Every vendor's report as it stands.
+    pub fn reports(&self) -> Vec<VendorReport> {
+        self.reports.values().cloned().collect()
     }
 }
 

@@ -7,6 +7,7 @@ pub mod availability;
 pub mod convert;
 pub mod errors;
 pub mod grpc;
+pub mod grpc_availability;
 pub mod grpc_hours;
 pub mod grpc_search;
 pub mod limits;

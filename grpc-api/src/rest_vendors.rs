@@ -203,11 +203,12 @@ fn list(s: &Option<String>) -> Vec<String> {
 
 /// Free times across municipal borders: the facilities search finds, asked of their
 /// vendors at once; the answer says per vendor what happened.
-#[utoipa::path(get, path = "/v1/availability", tag = "availability", params(AvailabilityQuery), responses((status = 200, description = "Facilities with their units' times, and each vendor's status", body = AvailabilityAnswer), crate::openapi::Errors))]
+#[utoipa::path(get, path = "/v1/availability", tag = "availability", params(AvailabilityQuery), responses((status = 200, description = "Facilities with their units' times, and each vendor's status; with Accept: application/x-ndjson, a stream of lines: candidates, one per vendor as it answers, and a summary", body = AvailabilityAnswer), crate::openapi::Errors))]
 pub async fn availability(
     State(_reg): State<Registry>,
     Extension(p): Extension<Principal>,
     Extension(engine): Extension<Arc<Availability>>,
+    headers: axum::http::HeaderMap,
     q: Result<Query<AvailabilityQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
     let q = query(q)?;
@@ -257,7 +258,43 @@ pub async fn availability(
         ..FacilitySearch::default()
     };
     let deadline = q.deadline_ms.map_or(DEFAULT_DEADLINE, Duration::from_millis);
-    let answer =
-        engine.query(&p, &search, from, to, q.min_duration_minutes.map(|m| Duration::from_secs(u64::from(m) * 60)), deadline).await?;
+    let min = q.min_duration_minutes.map(|m| Duration::from_secs(u64::from(m) * 60));
+    let accept = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if accept.contains("application/x-ndjson") {
+        return ndjson(&engine, &p, &search, from, to, min, deadline).await;
+    }
+    let answer = engine.query(&p, &search, from, to, min, deadline).await?;
     Ok(Json(answer).into_response())
+}
+
+/// The answer as NDJSON, one line per event as it happens: `{"type":"candidates",…}`, one
+/// `{"type":"vendor",…}` per vendor as it answers, and `{"type":"summary",…}` last.
+async fn ndjson(
+    engine: &Availability,
+    p: &Principal,
+    search: &FacilitySearch,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    min: Option<Duration>,
+    deadline: Duration,
+) -> ApiResult<Response> {
+    let mut run = engine.start(p, search, from, to, min, deadline).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::convert::Infallible>>(16);
+    let line = |v: serde_json::Value| format!("{v}\n");
+    let first = line(serde_json::json!({"type": "candidates", "from": from, "to": to, "facilities": run.candidates}));
+    tokio::spawn(async move {
+        if tx.send(Ok(first)).await.is_err() {
+            return; // the client went away
+        }
+        while let Some(e) = run.next().await {
+            let units: Vec<serde_json::Value> = e.units.iter().map(|(f, u)| serde_json::json!({"facilityId": f, "unit": u})).collect();
+            if tx.send(Ok(line(serde_json::json!({"type": "vendor", "vendor": e.report, "units": units})))).await.is_err() {
+                return;
+            }
+        }
+        let _ =
+            tx.send(Ok(line(serde_json::json!({"type": "summary", "vendors": run.reports(), "nextPageToken": run.next_page_token})))).await;
+    });
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
 }

@@ -122,3 +122,116 @@ async fn one_query_across_municipal_borders_with_honest_vendor_statuses() {
         assert_eq!(p["errors"][0]["field"], field, "{q}: {p}");
     }
 }
+
+/// The same query over gRPC: a stream of candidates, each vendor's part, and a summary; the
+/// times are those REST returns.
+#[tokio::test]
+async fn grpc_streams_candidates_vendors_and_a_summary() {
+    use gpb::search_availability_response::Event;
+    use grpc_api::proto::v1 as gpb;
+    use grpc_api::proto::v1::availability_service_client::AvailabilityServiceClient;
+    use registry_core::model::{VendorAuth, VendorInput, VendorProtocol};
+
+    let app = TestApp::start().await;
+    let admin = Principal::operator("test");
+    let mut ids = Vec::new();
+    for (name, faults, code) in
+        [("Kumlabokning", Faults::default(), "1881"), ("Örebrobokning", Faults { hang_rate: 1.0, ..Faults::default() }, "1880")]
+    {
+        let input = VendorInput {
+            name: name.into(),
+            endpoint: vendor(faults).await,
+            protocol: VendorProtocol::Grpc,
+            auth: VendorAuth::None,
+            credential_ref: None,
+            ca_pem: None,
+            max_concurrency: None,
+            requests_per_second: None,
+            municipality_codes: vec![code.into()],
+        };
+        ids.push(app.registry.create_vendor(&admin, &input, None).await.unwrap().id);
+    }
+    let kumla = app.registry.create_facility(&admin, &fixtures::facility("1881", "Kumla sporthall")).await.unwrap();
+    let mut o = fixtures::facility("1880", "Örebro sporthall");
+    o.location = Some(LatLon { lat: 59.2753, lon: 15.2134 });
+    let orebro = app.registry.create_facility(&admin, &o).await.unwrap();
+    app.registry.set_unit_vendor(&admin, kumla.id, kumla.units[0].id, Some((ids[0], "hall-a".into()))).await.unwrap();
+    app.registry.set_unit_vendor(&admin, orebro.id, orebro.units[0].id, Some((ids[1], "hall-a".into()))).await.unwrap();
+
+    let mut client = AvailabilityServiceClient::new(app.channel().await);
+    let t = |s: i64| Some(prost_types::Timestamp { seconds: s, nanos: 0 });
+    let from = 1_796_317_200; // 2026-12-03T17:00:00Z
+    let req = gpb::SearchAvailabilityRequest {
+        from: t(from),
+        to: t(from + 3 * 3600),
+        deadline_ms: Some(400),
+        near: Some(gpb::LatLon { lat: 59.13, lon: 15.14 }),
+        radius_m: Some(50_000.0),
+        ..Default::default()
+    };
+    let mut stream = client.search_availability(req.clone()).await.unwrap().into_inner();
+    let mut events = Vec::new();
+    while let Some(e) = stream.message().await.unwrap() {
+        events.push(e.event.unwrap());
+    }
+    assert_eq!(events.len(), 4, "candidates, two vendors, summary");
+    let Event::Candidates(c) = &events[0] else { panic!("{:?}", events[0]) };
+    assert_eq!(c.facilities.len(), 2);
+    assert!(c.facilities.iter().all(|f| f.units[0].status == "pending"), "{c:?}");
+    let vendor_events: Vec<&gpb::AvailabilityVendorResult> = events[1..3]
+        .iter()
+        .map(|e| match e {
+            Event::Vendor(v) => v,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(vendor_events[0].report.as_ref().unwrap().status, "ok", "the healthy vendor answers first");
+    let unit = vendor_events[0].units[0].unit.as_ref().unwrap();
+    assert_eq!(
+        (vendor_events[0].units[0].facility_id.as_str(), unit.status.as_str(), unit.slots.len()),
+        (kumla.id.to_string().as_str(), "ok", 3)
+    );
+    assert_eq!(vendor_events[1].report.as_ref().unwrap().status, "timeout");
+    assert_eq!(vendor_events[1].units[0].unit.as_ref().unwrap().status, "timeout");
+    let Event::Summary(s) = &events[3] else { panic!() };
+    let mut statuses: Vec<&str> = s.vendors.iter().map(|v| v.status.as_str()).collect();
+    statuses.sort();
+    assert_eq!(statuses, ["ok", "timeout"]);
+
+    // REST gives the same times.
+    let url = app.url("/v1/availability?near=59.13,15.14&radiusM=50000&from=2026-12-03T17:00:00Z&to=2026-12-03T20:00:00Z&deadlineMs=400");
+    let a: Value = app.http().get(url).send().await.unwrap().json().await.unwrap();
+    let rest_slots: Vec<String> =
+        a["facilities"].as_array().unwrap().iter().find(|f| f["facilityId"] == kumla.id.to_string()).unwrap()["units"][0]["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["start"].as_str().unwrap().to_string())
+            .collect();
+    let grpc_slots: Vec<String> = unit
+        .slots
+        .iter()
+        .map(|s| chrono::DateTime::from_timestamp(s.start.unwrap().seconds, 0).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .collect();
+    assert_eq!(rest_slots, grpc_slots);
+
+    // And as NDJSON, line by line as the vendors answer.
+    let url = app.url("/v1/availability?near=59.13,15.14&radiusM=50000&from=2026-12-03T17:00:00Z&to=2026-12-03T20:00:00Z&deadlineMs=400");
+    let r = app.http().get(url).header("accept", "application/x-ndjson").send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/x-ndjson");
+    let text = r.text().await.unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["candidates", "vendor", "vendor", "summary"]);
+    assert_eq!(lines[1]["vendor"]["status"], "ok");
+    assert_eq!(lines[1]["units"][0]["unit"]["slots"].as_array().unwrap().len(), 3);
+    assert_eq!(lines[2]["vendor"]["status"], "timeout");
+
+    // Bad requests are INVALID_ARGUMENT naming the field.
+    let mut bad = req;
+    bad.to = t(from - 60);
+    let e = client.search_availability(bad).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    use tonic_types::StatusExt;
+    assert_eq!(e.get_error_details().bad_request().unwrap().field_violations[0].field, "to");
+}

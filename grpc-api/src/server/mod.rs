@@ -22,11 +22,13 @@ pub use accept::serve_listener;
 use crate::auth::Authenticator;
 use crate::errors::{ApiError, PROBLEM_TYPES};
 use crate::grpc::RegistryGrpc;
+use crate::grpc_availability::AvailabilityGrpc;
 use crate::grpc_hours::OpeningHoursGrpc;
 use crate::grpc_search::SearchGrpc;
 use crate::limits::{RateLimits, RateQuotas};
 use crate::metrics::Metrics;
 use crate::proto::v1::association_service_server::AssociationServiceServer;
+use crate::proto::v1::availability_service_server::AvailabilityServiceServer;
 use crate::proto::v1::facility_service_server::FacilityServiceServer;
 use crate::proto::v1::municipality_service_server::MunicipalityServiceServer;
 use crate::proto::v1::opening_hours_service_server::OpeningHoursServiceServer;
@@ -101,7 +103,8 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
         config: Arc::new(config),
         registry: registry.clone(),
     };
-    let grpc = grpc_router(registry.clone(), shared.config.body_limit).await?;
+    let availability = crate::availability::Availability::new(registry.clone());
+    let grpc = grpc_router(registry.clone(), availability.clone(), shared.config.body_limit).await?;
     let limit = shared.config.body_limit;
     let rest = rest::router()
         .route("/healthz", get(healthz))
@@ -115,7 +118,7 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
         .route("/metrics", get(metrics_route).with_state(shared.metrics.clone()))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::Extension(BodyLimit(limit)))
-        .layer(axum::Extension(crate::availability::Availability::new(shared.registry.clone())));
+        .layer(axum::Extension(availability));
     // One port: gRPC (and gRPC-Web) by content type, everything else to REST.
     let steer = tower::service_fn(move |req: Request| {
         let target = if is_grpc(req.headers()) { grpc.clone() } else { rest.clone() };
@@ -125,7 +128,8 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
     Ok((middleware::stack(app, shared.clone()), shared))
 }
 
-async fn grpc_router(registry: Registry, limit: usize) -> anyhow::Result<Router> {
+async fn grpc_router(registry: Registry, availability: Arc<crate::availability::Availability>, limit: usize) -> anyhow::Result<Router> {
+    let availability = AvailabilityGrpc::new(availability);
     let hours = OpeningHoursGrpc::new(registry.clone());
     let search = SearchGrpc::new(registry.clone());
     let svc = RegistryGrpc::new(registry);
@@ -135,6 +139,7 @@ async fn grpc_router(registry: Registry, limit: usize) -> anyhow::Result<Router>
     health.set_serving::<AssociationServiceServer<RegistryGrpc>>().await;
     health.set_serving::<OpeningHoursServiceServer<OpeningHoursGrpc>>().await;
     health.set_serving::<SearchServiceServer<SearchGrpc>>().await;
+    health.set_serving::<AvailabilityServiceServer<AvailabilityGrpc>>().await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
@@ -147,6 +152,7 @@ async fn grpc_router(registry: Registry, limit: usize) -> anyhow::Result<Router>
         .add_service(web.layer(AssociationServiceServer::new(svc).max_decoding_message_size(limit)))
         .add_service(web.layer(OpeningHoursServiceServer::new(hours).max_decoding_message_size(limit)))
         .add_service(web.layer(SearchServiceServer::new(search).max_decoding_message_size(limit)))
+        .add_service(web.layer(AvailabilityServiceServer::new(availability).max_decoding_message_size(limit)))
         .add_service(web.layer(health_service))
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?);

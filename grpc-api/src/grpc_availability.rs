@@ -1,0 +1,181 @@
+//! gRPC `registry.v1.AvailabilityService`: the federated query as a stream (candidates, each
+//! vendor's part as it answers, a summary).
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use registry_core::Error;
+use registry_core::geo::LatLon;
+use registry_core::search::FacilitySearch;
+use registry_core::validate::Violations;
+use tokio::sync::mpsc;
+use tonic::{Request, Response, Status};
+
+use crate::availability::{Availability, DEFAULT_DEADLINE, FacilityTimes, UnitTimes, VendorReport};
+use crate::convert::from_timestamp;
+use crate::errors::status;
+use crate::proto::v1 as pb;
+use crate::proto::v1::availability_service_server::AvailabilityService;
+
+/// The service over the federation engine.
+#[derive(Clone)]
+pub struct AvailabilityGrpc {
+    engine: Arc<Availability>,
+}
+
+impl AvailabilityGrpc {
+    /// Wraps the engine.
+    pub fn new(engine: Arc<Availability>) -> Self {
+        AvailabilityGrpc { engine }
+    }
+}
+
+fn ts(t: chrono::DateTime<chrono::Utc>) -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 })
+}
+
+fn unit(u: &UnitTimes) -> pb::AvailabilityUnit {
+    pb::AvailabilityUnit {
+        unit_id: u.unit_id.to_string(),
+        name: u.name.clone(),
+        vendor_id: u.vendor_id.map(|v| v.to_string()).unwrap_or_default(),
+        status: u.status.clone(),
+        slots: u
+            .slots
+            .iter()
+            .map(|s| pb::AvailabilitySlot {
+                start: ts(s.start),
+                end: ts(s.end),
+                state: s.state.clone(),
+                prices: s
+                    .prices
+                    .iter()
+                    .map(|p| pb::AvailabilityPrice {
+                        customer_type: p.customer_type.clone(),
+                        amount_minor_per_hour: p.amount_minor_per_hour,
+                        currency: p.currency.clone(),
+                    })
+                    .collect(),
+                booking_url: s.booking_url.clone().unwrap_or_default(),
+            })
+            .collect(),
+    }
+}
+
+fn facility(f: &FacilityTimes) -> pb::AvailabilityFacility {
+    pb::AvailabilityFacility {
+        facility_id: f.facility_id.to_string(),
+        name: f.name.clone(),
+        municipality_code: f.municipality_code.clone(),
+        municipality_name: f.municipality_name.clone(),
+        distance_m: f.distance_m,
+        units: f.units.iter().map(unit).collect(),
+    }
+}
+
+fn report(r: &VendorReport) -> pb::AvailabilityVendorReport {
+    pb::AvailabilityVendorReport {
+        vendor_id: r.vendor_id.to_string(),
+        name: r.name.clone(),
+        status: r.status.clone(),
+        message: r.message.clone(),
+        elapsed_ms: r.elapsed_ms as i64,
+        dropped_slots: r.dropped_slots as i32,
+        problems: r.problems.clone(),
+    }
+}
+
+type EventStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::SearchAvailabilityResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl AvailabilityService for AvailabilityGrpc {
+    type SearchAvailabilityStream = EventStream;
+
+    async fn search_availability(
+        &self,
+        req: Request<pb::SearchAvailabilityRequest>,
+    ) -> Result<Response<Self::SearchAvailabilityStream>, Status> {
+        let p = req.extensions().get::<registry_core::auth::Principal>().cloned().unwrap_or_else(registry_core::auth::Principal::anonymous);
+        let r = req.into_inner();
+        let mut v = Violations::default();
+        let from = match r.from.as_ref() {
+            Some(t) => from_timestamp(t, "from").map_err(|_| v.add("from", "out_of_range", "is not a valid timestamp")).ok(),
+            None => {
+                v.add("from", "required", "the window start");
+                None
+            }
+        };
+        let to = match r.to.as_ref() {
+            Some(t) => from_timestamp(t, "to").map_err(|_| v.add("to", "out_of_range", "is not a valid timestamp")).ok(),
+            None => {
+                v.add("to", "required", "the window end");
+                None
+            }
+        };
+        if let Some(m) = r.min_duration_minutes
+            && !(1..=24 * 60).contains(&m)
+        {
+            v.add("minDurationMinutes", "out_of_range", "must be between 1 and 1440");
+        }
+        let deadline = match r.deadline_ms {
+            None => DEFAULT_DEADLINE,
+            Some(ms) if ms >= 1 => Duration::from_millis(ms as u64),
+            Some(_) => {
+                v.add("deadlineMs", "out_of_range", "must be between 1 and 5000 milliseconds");
+                DEFAULT_DEADLINE
+            }
+        };
+        v.finish().map_err(status)?;
+        let (Some(from), Some(to)) = (from, to) else { return Err(status(Error::Internal("checked above".into()))) };
+        let search = FacilitySearch {
+            near: r.near.map(|n| LatLon { lat: n.lat, lon: n.lon }),
+            radius_m: r.radius_m,
+            q: Some(r.q).filter(|q| !q.is_empty()),
+            activities: r.activities,
+            categories: r.categories,
+            municipalities: r.municipalities,
+            counties: r.counties,
+            bookable_only: true,
+            page_size: r.page_size,
+            page_token: r.page_token,
+            ..FacilitySearch::default()
+        };
+        let min = r.min_duration_minutes.map(|m| Duration::from_secs(m as u64 * 60));
+        let mut run = self.engine.start(&p, &search, from, to, min, deadline).await.map_err(status)?;
+        let (tx, rx) = mpsc::channel(16);
+        let first = pb::SearchAvailabilityResponse {
+            event: Some(pb::search_availability_response::Event::Candidates(pb::AvailabilityCandidates {
+                facilities: run.candidates.iter().map(facility).collect(),
+            })),
+        };
+        tokio::spawn(async move {
+            if tx.send(Ok(first)).await.is_err() {
+                return; // the client went away
+            }
+            while let Some(e) = run.next().await {
+                let msg = pb::SearchAvailabilityResponse {
+                    event: Some(pb::search_availability_response::Event::Vendor(pb::AvailabilityVendorResult {
+                        report: Some(report(&e.report)),
+                        units: e
+                            .units
+                            .iter()
+                            .map(|(f, u)| pb::AvailabilityUnitOfFacility { facility_id: f.to_string(), unit: Some(unit(u)) })
+                            .collect(),
+                    })),
+                };
+                if tx.send(Ok(msg)).await.is_err() {
+                    return;
+                }
+            }
+            let summary = pb::SearchAvailabilityResponse {
+                event: Some(pb::search_availability_response::Event::Summary(pb::AvailabilitySummary {
+                    vendors: run.reports().iter().map(report).collect(),
+                    next_page_token: run.next_page_token.clone(),
+                })),
+            };
+            let _ = tx.send(Ok(summary)).await;
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+    }
+}
