@@ -197,6 +197,17 @@ impl BookingProvider for FaultVendor {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let f = self.faults.lock().expect("never poisoned").clone();
         let req = req.into_inner();
+        // The limits of its capabilities, as the protocol asks (§6).
+        let (a, b) = (req.start.map_or(0, |t| t.seconds), req.end.map_or(0, |t| t.seconds));
+        if b <= a {
+            return Err(Status::invalid_argument("end must be after start"));
+        }
+        if b - a > 14 * 86_400 {
+            return Err(Status::invalid_argument("the window is longer than max_window (14 days)"));
+        }
+        if req.unit_refs.is_empty() || req.unit_refs.len() > 100 {
+            return Err(Status::invalid_argument("1 to 100 unit references (max_units_per_call)"));
+        }
         let latency = self.latency(&f);
         self.injected.lock().expect("never poisoned").push((req.start.map_or(0, |t| t.seconds), latency));
         tokio::time::sleep(latency).await;

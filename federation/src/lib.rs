@@ -5,10 +5,12 @@
 //!   vendor's answer labelled with what happened.
 //! - [`validate`]: vendor answers are checked before anyone sees them.
 //! - [`grpc`]: the vendor.v1 client over rustls (mTLS or API key).
+//! - [`conformance`]: the vendor.v1 conformance suite.
 //! - `fault` (feature `fault-vendor`): a vendor.v1 server that misbehaves on demand.
 
 pub mod breaker;
 pub mod cache;
+pub mod conformance;
 pub mod engine;
 #[cfg(feature = "fault-vendor")]
 pub mod fault;

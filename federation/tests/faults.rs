@@ -284,3 +284,35 @@ async fn mtls_to_vendors_fails_closed() {
     assert!(matches!(ask(foreign_client).await, Status::Error { .. } | Status::Timeout));
     assert_eq!(v.calls.load(Ordering::SeqCst), 1, "only the authenticated call reached the vendor");
 }
+
+#[tokio::test]
+async fn the_conformance_suite_passes_an_honest_vendor_and_names_a_bad_one() {
+    use federation::conformance::{self, Verdict};
+    let opts =
+        conformance::Options { units: vec!["hall-a".into(), "hall-b".into()], start: Timestamp { seconds: 1_796_313_600, nanos: 0 } };
+    let honest = FaultVendor::new(UNITS.iter().map(|u| u.to_string()).collect(), Faults::default(), 1);
+    let addr = honest.serve().await;
+    let client = GrpcVendor::connect_lazy(&Connection { endpoint: format!("http://{addr}"), ..Default::default() }).unwrap();
+    let results = conformance::run(&client, &opts).await;
+    let (text, ok) = conformance::render_text(&results);
+    assert!(ok, "{text}");
+    assert!(results.iter().filter(|r| r.verdict == Verdict::Pass).count() >= 10, "{text}");
+    assert!(text.contains("SKIP booking.idempotent_create"), "{text}");
+
+    let bad = FaultVendor::new(UNITS.iter().map(|u| u.to_string()).collect(), Faults { garbage_rate: 1.0, ..Faults::default() }, 1);
+    let addr = bad.serve().await;
+    let client = GrpcVendor::connect_lazy(&Connection { endpoint: format!("http://{addr}"), ..Default::default() }).unwrap();
+    let results = conformance::run(&client, &opts).await;
+    let (text, ok) = conformance::render_text(&results);
+    assert!(!ok);
+    let window = results.iter().find(|r| r.id == "availability.window").unwrap();
+    assert_eq!(window.verdict, Verdict::Fail);
+    assert!(window.detail.contains("outside the asked window") && window.section == "§6", "{text}");
+    let order = results.iter().find(|r| r.id == "availability.order").unwrap();
+    assert_eq!(order.verdict, Verdict::Fail, "an extra unit that was not asked: {text}");
+
+    // An endpoint that does not answer fails, it does not hang.
+    let client = GrpcVendor::connect_lazy(&Connection { endpoint: "http://127.0.0.1:9".into(), ..Default::default() }).unwrap();
+    let results = conformance::run(&client, &opts).await;
+    assert!(results.iter().any(|r| r.id == "capabilities.well_formed" && r.verdict == Verdict::Fail));
+}

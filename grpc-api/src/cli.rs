@@ -47,6 +47,52 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Booking vendors: the vendor.v1 conformance suite.
+    Vendors {
+        #[command(subcommand)]
+        command: VendorsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VendorsCommand {
+    /// Runs the vendor.v1 conformance suite (docs/vendor-protocol.md) against a live endpoint and
+    /// prints pass / fail / skip per check; exits 1 if any check fails.
+    Conformance(ConformanceArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ConformanceArgs {
+    /// The vendor's endpoint, e.g. https://boka.example.se:8443.
+    #[arg(long)]
+    endpoint: String,
+    /// API key sent as x-api-key.
+    #[arg(long, env = "REGISTRY_VENDOR_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// PEM file of the CA that signs the vendor's server certificate.
+    #[arg(long)]
+    ca: Option<std::path::PathBuf>,
+    /// PEM file of the client certificate (mTLS), with --client-key.
+    #[arg(long, requires = "client_key")]
+    client_cert: Option<std::path::PathBuf>,
+    /// PEM file of the client key.
+    #[arg(long, requires = "client_cert")]
+    client_key: Option<std::path::PathBuf>,
+    /// A unit reference the vendor knows (repeat for more); the availability checks need one.
+    #[arg(long = "unit")]
+    units: Vec<String>,
+    /// Window start of the availability checks, RFC 3339 (default: next Thursday 17:00 UTC).
+    #[arg(long)]
+    start: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: ConformanceFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ConformanceFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -177,6 +223,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("refreshed {schedules} opening-hours schedules: {intervals} open intervals for the next 400 days");
             Ok(())
         }
+        Command::Vendors { command: VendorsCommand::Conformance(a) } => conformance(a).await,
         Command::Keys { command, db } => {
             let database = Database::open(&db).await?;
             let registry = Registry::connect(&database.url, 2)?;
@@ -258,6 +305,47 @@ async fn keys_command(registry: &Registry, command: KeysCommand) -> anyhow::Resu
             let info = keys::revoke(registry.pool(), &key).await?;
             println!("revoked key {} ({})", info.prefix, info.role);
         }
+    }
+    Ok(())
+}
+
+async fn conformance(a: ConformanceArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()));
+    let client_identity = match (&a.client_cert, &a.client_key) {
+        (Some(c), Some(k)) => Some((read(c)?, read(k)?)),
+        _ => None,
+    };
+    let connection = federation::grpc::Connection {
+        endpoint: a.endpoint.clone(),
+        ca_pem: a.ca.as_deref().map(read).transpose()?,
+        client_identity,
+        api_key: a.api_key.clone(),
+        server_name: None,
+    };
+    let client = federation::grpc::GrpcVendor::connect_lazy(&connection).map_err(|e| anyhow::anyhow!("--endpoint: {e}"))?;
+    let start = match &a.start {
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s).with_context(|| format!("--start '{s}' is not an RFC 3339 time"))?.timestamp(),
+        None => {
+            // Next Thursday 17:00 UTC: an evening in the coming week, as residents ask.
+            let now = chrono::Utc::now().timestamp();
+            let day = 86_400;
+            let days_since_epoch = now.div_euclid(day);
+            let thursday = days_since_epoch + (7 - (days_since_epoch % 7)) % 7 + 7; // 1970-01-01 was a Thursday
+            thursday * day + 17 * 3600
+        }
+    };
+    let options = federation::conformance::Options { units: a.units.clone(), start: prost_types::Timestamp { seconds: start, nanos: 0 } };
+    let results = federation::conformance::run(&client, &options).await;
+    let (text, ok) = federation::conformance::render_text(&results);
+    match a.format {
+        ConformanceFormat::Text => print!("{text}"),
+        ConformanceFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"endpoint": a.endpoint, "passed": ok, "checks": results}))?)
+        }
+    }
+    if !ok {
+        anyhow::bail!("the endpoint does not conform to vendor.v1");
     }
     Ok(())
 }

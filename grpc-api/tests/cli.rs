@@ -199,3 +199,22 @@ async fn every_command_has_complete_help() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--listen"));
 }
+
+#[tokio::test]
+async fn vendors_conformance_passes_a_conforming_vendor_and_fails_a_bad_one() {
+    use federation::fault::{FaultVendor, Faults};
+    let good = FaultVendor::new(vec!["hall-a".into()], Faults::default(), 1).serve().await;
+    let out = run(&["vendors", "conformance", "--endpoint", &format!("http://{good}"), "--unit", "hall-a"], &[]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("PASS availability.window") && text.contains("0 failed"), "{text}");
+
+    let bad = FaultVendor::new(vec!["hall-a".into()], Faults { wrong_zone_rate: 1.0, ..Faults::default() }, 1).serve().await;
+    let out = run(&["vendors", "conformance", "--endpoint", &format!("http://{bad}"), "--unit", "hall-a", "--format", "json"], &[]).await;
+    assert!(!out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["passed"], false);
+    let window = doc["checks"].as_array().unwrap().iter().find(|c| c["id"] == "availability.window").unwrap();
+    assert_eq!((window["verdict"].as_str(), window["section"].as_str()), (Some("fail"), Some("§6")));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not conform to vendor.v1"));
+}
