@@ -6,6 +6,7 @@
 //! - [`validate`]: vendor answers are checked before anyone sees them.
 //! - [`grpc`]: the vendor.v1 client over rustls (mTLS or API key).
 //! - [`conformance`]: the vendor.v1 conformance suite.
+//! - [`openactive`]: vendors that publish an OpenActive RPDE feed of slots instead.
 //! - `fault` (feature `fault-vendor`): a vendor.v1 server that misbehaves on demand.
 
 pub mod breaker;
@@ -15,6 +16,7 @@ pub mod engine;
 #[cfg(feature = "fault-vendor")]
 pub mod fault;
 pub mod grpc;
+pub mod openactive;
 pub mod validate;
 
 pub use engine::{Federation, Policy, Status, VendorAnswer, VendorApi};

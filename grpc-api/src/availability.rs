@@ -145,8 +145,21 @@ impl Availability {
         if self.loaded.lock().expect("never poisoned").get(&v.id) == Some(&v.version) {
             return Ok(());
         }
-        if v.protocol != VendorProtocol::Grpc {
-            return Err("OpenActive feeds are not federated yet".into());
+        if v.protocol == VendorProtocol::OpenActive {
+            // Harvested into a local cache, polled every minute; answers come from the cache.
+            let harvester = federation::openactive::Harvester::new(&v.endpoint);
+            harvester.poll(Duration::from_secs(60));
+            let api = Arc::new(federation::openactive::OpenActiveVendor { harvester });
+            let policy = Policy {
+                max_concurrency: v.max_concurrency as usize,
+                requests_per_second: 10_000,
+                hedge_after: None,
+                cache_ttl: Duration::ZERO,
+                ..Policy::default()
+            };
+            self.engine.add_vendor(&v.id.to_string(), api, policy);
+            self.loaded.lock().expect("never poisoned").insert(v.id, v.version);
+            return Ok(());
         }
         let mut c = Connection { endpoint: v.endpoint.clone(), ca_pem: v.ca_pem.clone(), ..Default::default() };
         match (v.auth, v.credential_ref.as_deref()) {

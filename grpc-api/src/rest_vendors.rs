@@ -91,8 +91,11 @@ pub fn capabilities_json(c: &pb::Capabilities) -> serde_json::Value {
 /// Fetches a gRPC vendor's capabilities, as registration requires: an endpoint that does
 /// not answer, or answers another major version, is refused with the reason.
 async fn probe(input: &VendorInput) -> ApiResult<Option<serde_json::Value>> {
-    if input.protocol != VendorProtocol::Grpc {
-        return Ok(None);
+    if input.protocol == VendorProtocol::OpenActive {
+        // A feed: its first page must be an RPDE page.
+        let h = federation::openactive::Harvester::new(input.endpoint.trim());
+        h.harvest(1).await.map_err(|e| ApiError::Core(Error::invalid("endpoint", "unreachable", e.to_string())))?;
+        return Ok(Some(serde_json::json!({"protocolVersion": "openactive-rpde-1.0", "slotsOnFirstPage": h.len()})));
     }
     let mut c = Connection { endpoint: input.endpoint.trim().to_string(), ca_pem: input.ca_pem.clone(), ..Default::default() };
     if let (VendorAuth::ApiKey, Some(var)) = (input.auth, input.credential_ref.as_deref()) {

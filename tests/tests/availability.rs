@@ -235,3 +235,60 @@ async fn grpc_streams_candidates_vendors_and_a_summary() {
     use tonic_types::StatusExt;
     assert_eq!(e.get_error_details().bad_request().unwrap().field_violations[0].field, "to");
 }
+
+/// A vendor that publishes an OpenActive RPDE feed instead of answering queries: registered
+/// over REST (its first page read), harvested, and answering availability from the harvest.
+#[tokio::test]
+async fn an_openactive_feed_vendor_answers_from_its_harvest() {
+    let feed = axum::Router::new().route(
+        "/feeds/slots",
+        axum::routing::get(|axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+            let first = !q.contains_key("afterTimestamp");
+            let items = if first {
+                vec![json!({"state": "updated", "kind": "FacilityUse/Slot", "id": "s1", "modified": 1, "data": {
+                    "@type": "Slot", "facilityUse": "https://oa.example.se/uses/hall-a",
+                    "startDate": "2026-12-03T18:00:00+01:00", "endDate": "2026-12-03T19:30:00+01:00", "remainingUses": 1,
+                    "offers": [{"@type": "Offer", "price": 450, "priceCurrency": "SEK"}]}})]
+            } else {
+                vec![]
+            };
+            axum::Json(json!({"next": "/feeds/slots?afterTimestamp=1&afterId=s1", "items": items}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, feed).await.unwrap() });
+
+    let app = TestApp::start().await;
+    let keys = app.keys().await;
+    let body = json!({"name": "Flödesbokning", "endpoint": format!("{base}/feeds/slots"), "protocol": "VENDOR_PROTOCOL_OPENACTIVE", "auth": "VENDOR_AUTH_NONE", "municipalityCodes": ["1881"]});
+    let r = app.http().post(app.url("/v1/vendors")).header("x-api-key", &keys.admin).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["capabilities"]["slotsOnFirstPage"], 1);
+    let admin = Principal::operator("test");
+    let kumla = app.registry.create_facility(&admin, &fixtures::facility("1881", "Kumla sporthall")).await.unwrap();
+    let vendor_id: uuid::Uuid = v["id"].as_str().unwrap().parse().unwrap();
+    app.registry
+        .set_unit_vendor(&admin, kumla.id, kumla.units[0].id, Some((vendor_id, "https://oa.example.se/uses/hall-a".into())))
+        .await
+        .unwrap();
+
+    // The first query starts the harvest; answers come once it has read the feed.
+    let url = app.url("/v1/availability?municipalities=1881&from=2026-12-03T17:00:00%2B01:00&to=2026-12-03T22:00:00%2B01:00");
+    let mut slots = Vec::new();
+    for _ in 0..50 {
+        let a: Value = app.http().get(&url).send().await.unwrap().json().await.unwrap();
+        slots = a["facilities"][0]["units"][0]["slots"].as_array().cloned().unwrap_or_default();
+        if !slots.is_empty() {
+            assert_eq!(a["vendors"][0]["status"], "ok");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(slots.len(), 1, "the harvested slot");
+    assert_eq!(
+        (slots[0]["start"].as_str(), slots[0]["end"].as_str(), slots[0]["state"].as_str()),
+        (Some("2026-12-03T17:00:00Z"), Some("2026-12-03T18:30:00Z"), Some("free"))
+    );
+}
