@@ -113,7 +113,22 @@ async fn probe(input: &VendorInput) -> ApiResult<Option<serde_json::Value>> {
             format!("the vendor speaks vendor.v1 version '{}'; this registry speaks 1.x", caps.protocol_version),
         )));
     }
-    Ok(Some(capabilities_json(&caps)))
+    // The conformance checks that need no unit references, recorded with the capabilities so
+    // that the directory shows where the vendor stands (units are checked once assigned).
+    let start = chrono::Utc::now().timestamp().div_euclid(86_400) * 86_400 + 7 * 86_400 + 17 * 3600;
+    let results = federation::conformance::run(
+        &client,
+        &federation::conformance::Options { units: vec![], start: prost_types::Timestamp { seconds: start, nanos: 0 } },
+    )
+    .await;
+    let (_, passed) = federation::conformance::render_text(&results);
+    let mut json = capabilities_json(&caps);
+    json["conformance"] = serde_json::json!({
+        "passed": passed,
+        "checkedAt": chrono::Utc::now(),
+        "checks": results.iter().map(|r| serde_json::json!({"id": r.id, "section": r.section, "verdict": r.verdict, "detail": r.detail})).collect::<Vec<_>>(),
+    });
+    Ok(Some(json))
 }
 
 /// Registers a vendor (admin): the endpoint must answer GetCapabilities.

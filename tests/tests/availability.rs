@@ -36,6 +36,14 @@ async fn one_query_across_municipal_borders_with_honest_vendor_statuses() {
     let kumla_vendor: Value = r.json().await.unwrap();
     assert_eq!(kumla_vendor["capabilities"]["protocolVersion"], "1.0");
     assert_eq!(kumla_vendor["capabilities"]["maxUnitsPerCall"], 100);
+    assert_eq!(kumla_vendor["capabilities"]["conformance"]["passed"], true, "{kumla_vendor}");
+    assert!(
+        kumla_vendor["capabilities"]["conformance"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "health.serving" && c["verdict"] == "pass")
+    );
     let r = post("/v1/vendors", &keys.admin, vendor_body("Örebrobokning", &hanging, &["1880"])).await.unwrap();
     assert_eq!(r.status(), 201);
     let orebro_vendor: Value = r.json().await.unwrap();
