@@ -171,6 +171,8 @@ impl Modify for Security {
         crate::rest_search::search_associations,
         crate::rest_vendors::list_vendors,
         crate::rest_vendors::get_vendor,
+        crate::rest_vendors::patch_vendor,
+        crate::rest_vendors::delete_vendor,
         crate::rest_vendors::create_vendor,
         crate::rest_vendors::set_unit_vendor,
         crate::rest_vendors::clear_unit_vendor,

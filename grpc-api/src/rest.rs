@@ -142,13 +142,13 @@ fn parse_id(s: &str) -> ApiResult<Uuid> {
 }
 
 /// The version named by `If-Match` (`"3"`, `3` or `W/"3"`); `*` means "whatever is current".
-enum IfMatch {
+pub(crate) enum IfMatch {
     Absent,
     Any,
     Version(i64),
 }
 
-fn if_match(headers: &HeaderMap) -> ApiResult<IfMatch> {
+pub(crate) fn if_match(headers: &HeaderMap) -> ApiResult<IfMatch> {
     let Some(v) = headers.get(header::IF_MATCH) else { return Ok(IfMatch::Absent) };
     let s = v.to_str().unwrap_or("").trim();
     if s == "*" {
@@ -164,7 +164,7 @@ fn if_match(headers: &HeaderMap) -> ApiResult<IfMatch> {
 
 /// For a PATCH: the version to write at (If-Match is required; `*` means the current one) and
 /// the current input with the merge patch applied.
-fn patched<I: Serialize, O: DeserializeOwned>(
+pub(crate) fn patched<I: Serialize, O: DeserializeOwned>(
     if_match: IfMatch,
     current_version: i64,
     current: &I,

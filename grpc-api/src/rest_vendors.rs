@@ -30,7 +30,7 @@ type ApiResult<T> = Result<T, ApiError>;
 pub fn router() -> Router<Registry> {
     Router::new()
         .route("/v1/vendors", get(list_vendors).post(create_vendor))
-        .route("/v1/vendors/{id}", get(get_vendor))
+        .route("/v1/vendors/{id}", get(get_vendor).patch(patch_vendor).delete(delete_vendor))
         .route("/v1/facilities/{id}/units/{unit_id}/vendor", put(set_unit_vendor).delete(clear_unit_vendor))
         .route("/v1/availability", get(availability))
 }
@@ -144,6 +144,60 @@ pub async fn create_vendor(
     let caps = probe(&input).await?;
     let v = reg.create_vendor(&p, &input, caps).await?;
     Ok(resource(StatusCode::CREATED, v.version, Some(format!("/v1/vendors/{}", v.id)), v))
+}
+
+/// Fields of a vendor set by the registry.
+const READ_ONLY: &[&str] = &["id", "version", "createdAt", "updatedAt", "capabilities", "capabilitiesAt"];
+
+/// Changes a vendor (admin; JSON merge patch, If-Match). A new endpoint or credential is
+/// probed again, as at registration.
+#[utoipa::path(patch, path = "/v1/vendors/{id}", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = String, Header, description = "The version you last read (from ETag)")), request_body(content = Object, content_type = "application/merge-patch+json", description = "JSON merge patch of the VendorInput fields"), responses((status = 200, description = "The vendor", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn patch_vendor(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    JsonBody(patch): JsonBody,
+) -> ApiResult<Response> {
+    auth::authorize(&p, Action::ManageVendors)?;
+    let id = parse_id(&id, "id")?;
+    let expected = crate::rest::if_match(&headers)?;
+    if let Some(obj) = patch.as_object() {
+        let bad: Vec<registry_core::FieldViolation> = READ_ONLY
+            .iter()
+            .filter(|k| obj.contains_key(**k))
+            .map(|k| registry_core::FieldViolation::new(*k, "read_only", "is set by the registry and cannot be written"))
+            .collect();
+        if !bad.is_empty() {
+            return Err(ApiError::Core(Error::Invalid(bad)));
+        }
+    }
+    let current = reg.get_vendor(&p, id).await?;
+    let (expected, input): (i64, VendorInput) = crate::rest::patched(expected, current.version, &current.to_input(), &patch)?;
+    let input = input.validate()?;
+    let reached_differently = input.endpoint != current.endpoint
+        || input.auth != current.auth
+        || input.ca_pem != current.ca_pem
+        || input.protocol != current.protocol;
+    let caps = if reached_differently { probe(&input).await? } else { None };
+    let v = reg.update_vendor(&p, id, expected, &input, caps).await?;
+    Ok(resource(StatusCode::OK, v.version, None, v))
+}
+
+/// Removes a vendor (admin); its units are no longer booked through it.
+#[utoipa::path(delete, path = "/v1/vendors/{id}", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (optional)")), responses((status = 204, description = "Removed"), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn delete_vendor(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let expected = match crate::rest::if_match(&headers)? {
+        crate::rest::IfMatch::Version(v) => Some(v),
+        _ => None,
+    };
+    reg.delete_vendor(&p, parse_id(&id, "id")?, expected).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Body of `PUT /v1/facilities/{id}/units/{unitId}/vendor`.

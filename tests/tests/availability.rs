@@ -56,6 +56,35 @@ async fn one_query_across_municipal_borders_with_honest_vendor_statuses() {
     let listed: Value = http.get(app.url("/v1/vendors?municipalityCode=1881")).send().await.unwrap().json().await.unwrap();
     assert_eq!(listed["vendors"].as_array().unwrap().len(), 1);
 
+    // Changing a vendor: merge patch with If-Match, admins only, registry fields read-only.
+    let vurl = app.url(&format!("/v1/vendors/{}", kumla_vendor["id"].as_str().unwrap()));
+    let patch = |key: &str, if_match: Option<&str>, body: Value| {
+        let mut r =
+            http.patch(&vurl).header("x-api-key", key).header("content-type", "application/merge-patch+json").body(body.to_string());
+        if let Some(v) = if_match {
+            r = r.header("if-match", v);
+        }
+        r.send()
+    };
+    let r = patch(&keys.admin, Some("\"1\""), json!({"requestsPerSecond": 20})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let changed: Value = r.json().await.unwrap();
+    assert_eq!((changed["version"].as_i64(), changed["requestsPerSecond"].as_i64()), (Some(2), Some(20)));
+    assert_eq!(changed["capabilities"], kumla_vendor["capabilities"], "not probed again: the endpoint did not change");
+    assert_eq!(patch(&keys.admin, Some("\"1\""), json!({"requestsPerSecond": 30})).await.unwrap().status(), 412, "stale");
+    assert_eq!(patch(&keys.admin, None, json!({"requestsPerSecond": 30})).await.unwrap().status(), 428);
+    assert_eq!(patch(&kumla_key, Some("\"2\""), json!({"requestsPerSecond": 30})).await.unwrap().status(), 403);
+    let r = patch(&keys.admin, Some("\"2\""), json!({"capabilities": {}})).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["errors"][0]["rule"], "read_only");
+    let r = patch(&keys.admin, Some("\"2\""), json!({"endpoint": "http://127.0.0.1:9"})).await.unwrap();
+    assert_eq!(r.status(), 400, "a new endpoint is probed again");
+    let extra = post("/v1/vendors", &keys.admin, vendor_body("Extra", &healthy, &["0180"])).await.unwrap().json::<Value>().await.unwrap();
+    let eurl = app.url(&format!("/v1/vendors/{}", extra["id"].as_str().unwrap()));
+    assert_eq!(http.delete(&eurl).header("x-api-key", &keys.admin).send().await.unwrap().status(), 204);
+    assert_eq!(http.get(&eurl).send().await.unwrap().status(), 404);
+
     // Facilities in Kumla and Örebro; the municipalities choose their units' vendors.
     let admin = Principal::operator("test");
     let kumla = app.registry.create_facility(&admin, &fixtures::facility("1881", "Kumla sporthall")).await.unwrap();

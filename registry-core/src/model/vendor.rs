@@ -111,6 +111,24 @@ pub struct Vendor {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Vendor {
+    /// The vendor as an input (for a change of a few fields); the credential's name is kept
+    /// only if the reader could see it.
+    pub fn to_input(&self) -> VendorInput {
+        VendorInput {
+            name: self.name.clone(),
+            endpoint: self.endpoint.clone(),
+            protocol: self.protocol,
+            auth: self.auth,
+            credential_ref: self.credential_ref.clone(),
+            ca_pem: self.ca_pem.clone(),
+            max_concurrency: Some(self.max_concurrency),
+            requests_per_second: Some(self.requests_per_second),
+            municipality_codes: self.municipality_codes.clone(),
+        }
+    }
+}
+
 impl VendorInput {
     /// Checks every field and returns the normalised input, or all violations at once.
     pub fn validate(&self) -> Result<VendorInput> {
