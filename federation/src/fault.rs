@@ -31,6 +31,8 @@ pub struct Faults {
     pub oversized_rate: f64,
     /// Answer RESOURCE_EXHAUSTED to every call.
     pub overloaded: bool,
+    /// Share of new connections reset at once (TCP RST), as a crashing load balancer does.
+    pub reset_rate: f64,
 }
 
 impl Default for Faults {
@@ -44,6 +46,7 @@ impl Default for Faults {
             wrong_zone_rate: 0.0,
             oversized_rate: 0.0,
             overloaded: false,
+            reset_rate: 0.0,
         }
     }
 }
@@ -160,6 +163,16 @@ impl FaultVendor {
         let addr = listener.local_addr().expect("a local address");
         // No Nagle: small answers must not wait for delayed ACKs (a 40 ms stall otherwise).
         let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+        // Connections to reset are closed with SO_LINGER 0 (an RST) before a byte is read.
+        let me = self.clone();
+        let incoming = tokio_stream::StreamExt::filter_map(incoming, move |conn| match conn {
+            Ok(stream) if me.uniform() < me.faults.lock().expect("never poisoned").reset_rate => {
+                let _ = stream.set_zero_linger();
+                drop(stream);
+                None
+            }
+            other => Some(other),
+        });
         let mut builder = tonic::transport::Server::builder();
         if let Some(tls) = tls {
             builder = builder.tls_config(tls).expect("a valid TLS configuration");

@@ -59,6 +59,7 @@ async fn every_fault_is_contained_within_the_deadline() {
         ("f-wrong-zone", Faults { wrong_zone_rate: 1.0, ..Faults::default() }),
         ("g-oversized", Faults { oversized_rate: 1.0, ..Faults::default() }),
         ("h-overloaded", Faults { overloaded: true, ..Faults::default() }),
+        ("j-reset", Faults { reset_rate: 1.0, ..Faults::default() }),
     ];
     let fed = Federation::new();
     let mut queries = Vec::new();
@@ -74,7 +75,7 @@ async fn every_fault_is_contained_within_the_deadline() {
     let took = started.elapsed();
     // The whole query ends at the deadline, however the vendors behave (generous slack for a busy machine).
     assert!(took < deadline + Duration::from_millis(800), "took {took:?}");
-    assert_eq!(answers.len(), 9);
+    assert_eq!(answers.len(), 10);
     let by = |id: &str| answers.iter().find(|a| a.vendor_id == id).unwrap();
 
     let healthy = by("a-healthy");
@@ -102,6 +103,7 @@ async fn every_fault_is_contained_within_the_deadline() {
     assert!(matches!(by("g-oversized").status, Status::Error { .. }), "{:?}", by("g-oversized").status);
     assert_eq!(by("h-overloaded").status, Status::RateLimited);
     assert!(matches!(&by("i-not-registered").status, Status::Skipped(why) if why.contains("not in the vendor directory")));
+    assert!(matches!(&by("j-reset").status, Status::Error { .. } | Status::Timeout), "a reset connection: {:?}", by("j-reset").status);
 }
 
 #[tokio::test]
