@@ -75,6 +75,10 @@ pub struct Stats {
     pub bytes: AtomicU64,
     /// Time spent waiting for answers, summed over requests (microseconds).
     pub wait_us: AtomicU64,
+    /// Backoff chosen before retries, summed (milliseconds): Retry-After or the jittered backoff.
+    pub backoff_ms: AtomicU64,
+    /// Requests that had to wait for the rate limit before they were sent.
+    pub throttled: AtomicU64,
 }
 
 /// A body with the headers that matter to the protocols.
@@ -140,7 +144,10 @@ impl Client {
         let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
         let mut attempt = 0u32;
         loop {
-            self.limiter.until_ready().await;
+            if self.limiter.check().is_err() {
+                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                self.limiter.until_ready().await;
+            }
             let started = Instant::now();
             let result = self.http.get(url.clone()).headers(self.headers.clone()).header("Accept", accept).send().await;
             let (err, retry_after): (FetchError, Option<Duration>) = match result {
@@ -185,6 +192,7 @@ impl Client {
             };
             tracing::warn!(%url, attempt = attempt + 1, wait_ms = wait.as_millis() as u64, error = %err, "retrying");
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            self.stats.backoff_ms.fetch_add(wait.as_millis() as u64, Ordering::Relaxed);
             tokio::time::sleep(wait).await;
             attempt += 1;
         }

@@ -265,3 +265,34 @@ pub fn venv_bin(program: &str) -> std::path::PathBuf {
     };
     venv.join("bin").join(program)
 }
+
+/// Throwaway certificate authorities and leaf certificates for TLS tests.
+pub mod pki {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+
+    /// A self-signed CA.
+    pub struct Ca {
+        params: CertificateParams,
+        key: KeyPair,
+        /// Its certificate (PEM).
+        pub pem: String,
+    }
+
+    /// A new CA named `name`.
+    pub fn ca(name: &str) -> Ca {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let key = KeyPair::generate().unwrap();
+        let pem = params.self_signed(&key).unwrap().pem();
+        Ca { params, key, pem }
+    }
+
+    /// A leaf certificate for `names` signed by `ca`: (certificate PEM, key PEM).
+    pub fn leaf(ca: &Ca, names: &[&str]) -> (String, String) {
+        let params = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let issuer = Issuer::from_params(&ca.params, &ca.key);
+        (params.signed_by(&key, &issuer).unwrap().pem(), key.serialize_pem())
+    }
+}

@@ -8,32 +8,9 @@ use grpc_api::proto::v1::facility_service_client::FacilityServiceClient;
 use grpc_api::proto::v1::municipality_service_client::MunicipalityServiceClient;
 use grpc_api::server::ServerConfig;
 use grpc_api::server::tls::TlsFiles;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use tests::pki::{ca, leaf};
 use tests::{TestApp, rustls_provider};
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
-
-struct Ca {
-    params: CertificateParams,
-    key: KeyPair,
-    pem: String,
-}
-
-fn ca(name: &str) -> Ca {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.distinguished_name.push(DnType::CommonName, name);
-    let key = KeyPair::generate().unwrap();
-    let pem = params.self_signed(&key).unwrap().pem();
-    Ca { params, key, pem }
-}
-
-/// A leaf certificate signed by `ca`: (certificate PEM, key PEM).
-fn leaf(ca: &Ca, names: &[&str]) -> (String, String) {
-    let params = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let issuer = Issuer::from_params(&ca.params, &ca.key);
-    (params.signed_by(&key, &issuer).unwrap().pem(), key.serialize_pem())
-}
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
