@@ -1,6 +1,7 @@
 //! A vendor.v1 server that misbehaves on demand, for tests and the benchmark: latency drawn
 //! from a log-normal distribution, errors, hangs, invalid answers, local time sent as UTC,
-//! oversized answers. The behaviour can be changed between calls.
+//! oversized answers, answers written slowly, connection resets. The behaviour can be changed
+//! between calls.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,9 @@ pub struct Faults {
     pub overloaded: bool,
     /// Share of new connections reset at once (TCP RST), as a crashing load balancer does.
     pub reset_rate: f64,
+    /// Write the answer slowly: this pause after every 16 bytes sent (a vendor whose answer
+    /// trickles in, e.g. through an overloaded proxy).
+    pub slow_write: Option<Duration>,
 }
 
 impl Default for Faults {
@@ -47,6 +51,7 @@ impl Default for Faults {
             oversized_rate: 0.0,
             overloaded: false,
             reset_rate: 0.0,
+            slow_write: None,
         }
     }
 }
@@ -171,7 +176,8 @@ impl FaultVendor {
                 drop(stream);
                 None
             }
-            other => Some(other),
+            Ok(stream) => Some(Ok(Trickle { inner: stream, faults: me.faults.clone(), pause: None })),
+            Err(e) => Some(Err(e)),
         });
         let mut builder = tonic::transport::Server::builder();
         if let Some(tls) = tls {
@@ -284,5 +290,61 @@ impl BookingProvider for FaultVendor {
 
     async fn health(&self, _: Request<pb::HealthRequest>) -> Result<Response<pb::HealthResponse>, Status> {
         Ok(Response::new(pb::HealthResponse { status: pb::ServingStatus::Serving as i32, message: String::new() }))
+    }
+}
+
+/// A connection that writes slowly when `slow_write` is set (checked on every write, so it can
+/// be switched on and off between calls).
+struct Trickle {
+    inner: tokio::net::TcpStream,
+    faults: Arc<Mutex<Faults>>,
+    pause: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl tokio::io::AsyncRead for Trickle {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Trickle {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::future::Future;
+        let me = &mut *self;
+        let Some(pause) = me.faults.lock().expect("never poisoned").slow_write else {
+            return std::pin::Pin::new(&mut me.inner).poll_write(cx, buf);
+        };
+        if let Some(sleep) = me.pause.as_mut() {
+            std::task::ready!(sleep.as_mut().poll(cx));
+            me.pause = None;
+        }
+        let n = buf.len().min(16);
+        let written = std::task::ready!(std::pin::Pin::new(&mut me.inner).poll_write(cx, &buf[..n]));
+        me.pause = Some(Box::pin(tokio::time::sleep(pause)));
+        std::task::Poll::Ready(written)
+    }
+
+    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl tonic::transport::server::Connected for Trickle {
+    type ConnectInfo = tonic::transport::server::TcpConnectInfo;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        self.inner.connect_info()
     }
 }

@@ -59,6 +59,8 @@ async fn every_fault_is_contained_within_the_deadline() {
         ("g-oversized", Faults { oversized_rate: 1.0, ..Faults::default() }),
         ("h-overloaded", Faults { overloaded: true, ..Faults::default() }),
         ("j-reset", Faults { reset_rate: 1.0, ..Faults::default() }),
+        ("k-slow-write", Faults { slow_write: Some(ms(40)), ..Faults::default() }),
+        ("l-slow-write-in-time", Faults { slow_write: Some(ms(1)), ..Faults::default() }),
     ];
     let fed = Federation::new();
     let mut queries = Vec::new();
@@ -71,7 +73,7 @@ async fn every_fault_is_contained_within_the_deadline() {
     // Every vendor is accounted for, however it behaves: the slow and the hanging ones as timeouts
     // (the hanging vendor sleeps an hour, so a fan-out that waited for it would never end).
     let answers = collect(fed.fan_out(queries, Duration::from_secs(1))).await;
-    assert_eq!(answers.len(), 10);
+    assert_eq!(answers.len(), 12);
     let by = |id: &str| answers.iter().find(|a| a.vendor_id == id).unwrap();
 
     let healthy = by("a-healthy");
@@ -100,6 +102,11 @@ async fn every_fault_is_contained_within_the_deadline() {
     assert_eq!(by("h-overloaded").status, Status::RateLimited);
     assert!(matches!(&by("i-not-registered").status, Status::Skipped(why) if why.contains("not in the vendor directory")));
     assert!(matches!(&by("j-reset").status, Status::Error { .. } | Status::Timeout), "a reset connection: {:?}", by("j-reset").status);
+    // 16 bytes per 40 ms: the answer (hundreds of bytes) cannot arrive within the deadline.
+    assert_eq!(by("k-slow-write").status, Status::Timeout);
+    // A trickle that still ends in time is an answer like any other.
+    let trickled = by("l-slow-write-in-time");
+    assert_eq!((trickled.status.clone(), trickled.units[0].slots.len()), (Status::Ok, 6), "{:?}", trickled.problems);
 }
 
 #[tokio::test]
@@ -234,8 +241,11 @@ async fn large_asks_are_split_to_the_vendors_limit() {
 #[tokio::test]
 async fn the_conformance_suite_passes_an_honest_vendor_and_names_a_bad_one() {
     use federation::conformance::{self, Verdict};
-    let opts =
-        conformance::Options { units: vec!["hall-a".into(), "hall-b".into()], start: Timestamp { seconds: 1_796_313_600, nanos: 0 } };
+    let opts = conformance::Options {
+        units: vec!["hall-a".into(), "hall-b".into()],
+        start: Timestamp { seconds: 1_796_313_600, nanos: 0 },
+        writes: true,
+    };
     let honest = FaultVendor::new(UNITS.iter().map(|u| u.to_string()).collect(), Faults::default(), 1);
     let addr = honest.serve().await;
     let client = GrpcVendor::connect_lazy(&Connection { endpoint: format!("http://{addr}"), ..Default::default() }).unwrap();

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use federation::grpc::{Connection, GrpcVendor};
+use federation::grpc::GrpcVendor;
 use federation::{Federation, Policy, Status, pb};
 use registry_core::auth::Principal;
-use registry_core::model::{Vendor, VendorAuth, VendorProtocol};
+use registry_core::model::{Vendor, VendorProtocol};
 use registry_core::search::FacilitySearch;
 use registry_core::{Error, Registry};
 use serde::Serialize;
@@ -161,18 +161,7 @@ impl Availability {
             self.loaded.lock().expect("never poisoned").insert(v.id, v.version);
             return Ok(());
         }
-        let mut c = Connection { endpoint: v.endpoint.clone(), ca_pem: v.ca_pem.clone(), ..Default::default() };
-        match (v.auth, v.credential_ref.as_deref()) {
-            (VendorAuth::ApiKey, Some(var)) => {
-                c.api_key = Some(std::env::var(var).map_err(|_| format!("the API key variable {var} is not set"))?);
-            }
-            (VendorAuth::Mtls, Some(name)) => {
-                let dir = std::env::var("REGISTRY_VENDOR_CREDENTIALS").unwrap_or_else(|_| "/etc/registry/vendors".into());
-                let read = |f: &str| std::fs::read_to_string(format!("{dir}/{name}/{f}")).map_err(|e| format!("{dir}/{name}/{f}: {e}"));
-                c.client_identity = Some((read("client.crt")?, read("client.key")?));
-            }
-            _ => {}
-        }
+        let c = crate::vendor_checks::connection(&v.to_input())?;
         let client = GrpcVendor::connect_lazy(&c).map_err(|e| e.to_string())?;
         let policy =
             Policy { max_concurrency: v.max_concurrency as usize, requests_per_second: v.requests_per_second as u32, ..Policy::default() };

@@ -136,6 +136,10 @@ struct ServeArgs {
     /// Ask clients for certificates chained to this CA (PEM); a valid one makes the caller a vendor (mTLS).
     #[arg(long, env = "REGISTRY_CLIENT_CA", requires = "tls_cert")]
     client_ca: Option<std::path::PathBuf>,
+    /// Seconds between checks of every vendor's endpoint (capabilities and the read-only
+    /// conformance checks, recorded in the vendor directory); 0 turns the schedule off.
+    #[arg(long, env = "REGISTRY_VENDOR_CHECK_INTERVAL", default_value_t = grpc_api::vendor_checks::DEFAULT_INTERVAL.as_secs())]
+    vendor_check_interval: u64,
     #[command(flatten)]
     db: DbArgs,
 }
@@ -158,6 +162,7 @@ impl ServeArgs {
                 (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone(), client_ca: self.client_ca.clone() }),
                 _ => None,
             },
+            vendor_check_interval: (self.vendor_check_interval > 0).then(|| std::time::Duration::from_secs(self.vendor_check_interval)),
             ..ServerConfig::default()
         }
     }
@@ -185,6 +190,10 @@ enum KeysCommand {
         /// Free text to tell keys apart, e.g. the system or person it was issued to.
         #[arg(long, default_value = "")]
         label: String,
+        /// For a vendor key: the vendor (its id in the vendor directory) whose own entry the key
+        /// may keep up to date (endpoint, CA, limits) and whose checks it may run.
+        #[arg(long, value_name = "VENDOR_ID")]
+        vendor: Option<uuid::Uuid>,
         /// Secret mixed into key hashes; must be the same for `serve`.
         #[arg(long, env = "REGISTRY_KEY_PEPPER", hide_env_values = true, default_value = "")]
         pepper: String,
@@ -273,8 +282,8 @@ async fn serve(args: ServeArgs, with_demo: bool) -> anyhow::Result<()> {
 
 async fn keys_command(registry: &Registry, command: KeysCommand) -> anyhow::Result<()> {
     match command {
-        KeysCommand::Create { role, municipality, personal_data, label, pepper } => {
-            let new = keys::NewKey { role, municipality_code: municipality, personal_data, label };
+        KeysCommand::Create { role, municipality, personal_data, label, vendor, pepper } => {
+            let new = keys::NewKey { role, municipality_code: municipality, personal_data, label, vendor_id: vendor };
             let (info, token) = keys::create(registry.pool(), &pepper, &new).await?;
             println!("{token}");
             eprintln!(
@@ -282,7 +291,10 @@ async fn keys_command(registry: &Registry, command: KeysCommand) -> anyhow::Resu
                 info.role,
                 info.prefix,
                 info.id,
-                info.municipality_code.map(|m| format!(" for municipality {m}")).unwrap_or_default()
+                info.municipality_code
+                    .map(|m| format!(" for municipality {m}"))
+                    .or(info.vendor_id.map(|v| format!(" for vendor {v}")))
+                    .unwrap_or_default()
             );
         }
         KeysCommand::List => {
@@ -297,7 +309,11 @@ async fn keys_command(registry: &Registry, command: KeysCommand) -> anyhow::Resu
                     if k.personal_data { "yes" } else { "no" },
                     if k.revoked_at.is_some() { "revoked" } else { "active" },
                     k.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
-                    k.label
+                    match k.vendor_id {
+                        Some(v) if k.label.is_empty() => format!("(vendor {v})"),
+                        Some(v) => format!("{} (vendor {v})", k.label),
+                        None => k.label,
+                    }
                 );
             }
         }
@@ -335,7 +351,11 @@ async fn conformance(a: ConformanceArgs) -> anyhow::Result<()> {
             thursday * day + 17 * 3600
         }
     };
-    let options = federation::conformance::Options { units: a.units.clone(), start: prost_types::Timestamp { seconds: start, nanos: 0 } };
+    let options = federation::conformance::Options {
+        units: a.units.clone(),
+        start: prost_types::Timestamp { seconds: start, nanos: 0 },
+        writes: true,
+    };
     let results = federation::conformance::run(&client, &options).await;
     let (text, ok) = federation::conformance::render_text(&results);
     match a.format {

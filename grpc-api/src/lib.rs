@@ -10,6 +10,7 @@ pub mod grpc;
 pub mod grpc_availability;
 pub mod grpc_hours;
 pub mod grpc_search;
+pub mod grpc_vendors;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
@@ -19,6 +20,7 @@ pub mod rest_hours;
 pub mod rest_search;
 pub mod rest_vendors;
 pub mod server;
+pub mod vendor_checks;
 
 /// Installs ring as the process-wide rustls provider; false if one was installed already.
 pub fn install_crypto_provider() -> bool {

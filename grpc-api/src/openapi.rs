@@ -173,6 +173,8 @@ impl Modify for Security {
         crate::rest_vendors::get_vendor,
         crate::rest_vendors::patch_vendor,
         crate::rest_vendors::delete_vendor,
+        crate::rest_vendors::run_vendor_checks,
+        crate::rest_vendors::vendor_units,
         crate::rest_vendors::create_vendor,
         crate::rest_vendors::set_unit_vendor,
         crate::rest_vendors::clear_unit_vendor,

@@ -7,14 +7,13 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
-use federation::grpc::{Connection, GrpcVendor};
-use federation::pb;
 use registry_core::auth::{self, Action, Principal};
-use registry_core::model::{Vendor, VendorAuth, VendorInput, VendorProtocol};
+use registry_core::model::{Vendor, VendorChecks, VendorInput};
 use registry_core::search::FacilitySearch;
+use registry_core::service::BookedUnit;
 use registry_core::{Error, Registry};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -31,6 +30,8 @@ pub fn router() -> Router<Registry> {
     Router::new()
         .route("/v1/vendors", get(list_vendors).post(create_vendor))
         .route("/v1/vendors/{id}", get(get_vendor).patch(patch_vendor).delete(delete_vendor))
+        .route("/v1/vendors/{id}/checks", post(run_vendor_checks))
+        .route("/v1/vendors/{id}/units", get(vendor_units))
         .route("/v1/facilities/{id}/units/{unit_id}/vendor", put(set_unit_vendor).delete(clear_unit_vendor))
         .route("/v1/availability", get(availability))
 }
@@ -74,63 +75,6 @@ pub async fn get_vendor(State(reg): State<Registry>, Extension(p): Extension<Pri
     Ok(resource(StatusCode::OK, v.version, None, v))
 }
 
-/// The capabilities of a vendor.v1 endpoint as stored in the directory (proto3 JSON names).
-pub fn capabilities_json(c: &pb::Capabilities) -> serde_json::Value {
-    serde_json::json!({
-        "protocolVersion": c.protocol_version,
-        "operations": c.operations.iter().filter_map(|o| pb::Operation::try_from(*o).ok()).map(|o| o.as_str_name()).collect::<Vec<_>>(),
-        "maxWindowSeconds": c.max_window.as_ref().map_or(0, |d| d.seconds),
-        "maxUnitsPerCall": c.max_units_per_call,
-        "slotGranularitySeconds": c.slot_granularity.as_ref().map_or(0, |d| d.seconds),
-        "maxRequestsPerSecond": c.max_requests_per_second,
-        "implementation": c.implementation,
-        "timeZone": c.time_zone,
-    })
-}
-
-/// Fetches a gRPC vendor's capabilities, as registration requires: an endpoint that does
-/// not answer, or answers another major version, is refused with the reason.
-async fn probe(input: &VendorInput) -> ApiResult<Option<serde_json::Value>> {
-    if input.protocol == VendorProtocol::OpenActive {
-        // A feed: its first page must be an RPDE page.
-        let h = federation::openactive::Harvester::new(input.endpoint.trim());
-        h.harvest(1).await.map_err(|e| ApiError::Core(Error::invalid("endpoint", "unreachable", e.to_string())))?;
-        return Ok(Some(serde_json::json!({"protocolVersion": "openactive-rpde-1.0", "slotsOnFirstPage": h.len()})));
-    }
-    let mut c = Connection { endpoint: input.endpoint.trim().to_string(), ca_pem: input.ca_pem.clone(), ..Default::default() };
-    if let (VendorAuth::ApiKey, Some(var)) = (input.auth, input.credential_ref.as_deref()) {
-        c.api_key = std::env::var(var).ok();
-    }
-    let unreachable = |why: String| ApiError::Core(Error::invalid("endpoint", "unreachable", why));
-    let client = GrpcVendor::connect_lazy(&c).map_err(|e| unreachable(e.to_string()))?;
-    let caps = client.capabilities(Duration::from_secs(3)).await.map_err(|s| {
-        unreachable(format!("GetCapabilities failed: {:?} {}", s.code(), s.message().chars().take(200).collect::<String>()))
-    })?;
-    if !caps.protocol_version.starts_with("1.") {
-        return Err(ApiError::Core(Error::invalid(
-            "endpoint",
-            "unsupported_version",
-            format!("the vendor speaks vendor.v1 version '{}'; this registry speaks 1.x", caps.protocol_version),
-        )));
-    }
-    // The conformance checks that need no unit references, recorded with the capabilities so
-    // that the directory shows where the vendor stands (units are checked once assigned).
-    let start = chrono::Utc::now().timestamp().div_euclid(86_400) * 86_400 + 7 * 86_400 + 17 * 3600;
-    let results = federation::conformance::run(
-        &client,
-        &federation::conformance::Options { units: vec![], start: prost_types::Timestamp { seconds: start, nanos: 0 } },
-    )
-    .await;
-    let (_, passed) = federation::conformance::render_text(&results);
-    let mut json = capabilities_json(&caps);
-    json["conformance"] = serde_json::json!({
-        "passed": passed,
-        "checkedAt": chrono::Utc::now(),
-        "checks": results.iter().map(|r| serde_json::json!({"id": r.id, "section": r.section, "verdict": r.verdict, "detail": r.detail})).collect::<Vec<_>>(),
-    });
-    Ok(Some(json))
-}
-
 /// Registers a vendor (admin): the endpoint must answer GetCapabilities.
 #[utoipa::path(post, path = "/v1/vendors", tag = "vendors", request_body = VendorInput, responses((status = 201, description = "Registered", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
 pub async fn create_vendor(
@@ -141,16 +85,16 @@ pub async fn create_vendor(
     auth::authorize(&p, Action::ManageVendors)?;
     let input: VendorInput = decode(body)?;
     let input = input.validate()?;
-    let caps = probe(&input).await?;
-    let v = reg.create_vendor(&p, &input, caps).await?;
+    let checks = crate::vendor_checks::check_for_write(&input).await?;
+    let v = reg.create_vendor(&p, &input, checks).await?;
     Ok(resource(StatusCode::CREATED, v.version, Some(format!("/v1/vendors/{}", v.id)), v))
 }
 
 /// Fields of a vendor set by the registry.
-const READ_ONLY: &[&str] = &["id", "version", "createdAt", "updatedAt", "capabilities", "capabilitiesAt"];
+const READ_ONLY: &[&str] = &["id", "version", "createdAt", "updatedAt", "capabilities", "capabilitiesAt", "conformance"];
 
-/// Changes a vendor (admin; JSON merge patch, If-Match). A new endpoint or credential is
-/// probed again, as at registration.
+/// Changes a vendor (JSON merge patch, If-Match): admins any field, a vendor's own key its
+/// endpoint, CA and limits. A new endpoint or credential is checked again, as at registration.
 #[utoipa::path(patch, path = "/v1/vendors/{id}", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = String, Header, description = "The version you last read (from ETag)")), request_body(content = Object, content_type = "application/merge-patch+json", description = "JSON merge patch of the VendorInput fields"), responses((status = 200, description = "The vendor", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
 pub async fn patch_vendor(
     State(reg): State<Registry>,
@@ -159,8 +103,10 @@ pub async fn patch_vendor(
     headers: axum::http::HeaderMap,
     JsonBody(patch): JsonBody,
 ) -> ApiResult<Response> {
-    auth::authorize(&p, Action::ManageVendors)?;
     let id = parse_id(&id, "id")?;
+    if !auth::allowed(&p, Action::ManageVendors) {
+        auth::authorize(&p, Action::ManageOwnVendor(id))?;
+    }
     let expected = crate::rest::if_match(&headers)?;
     if let Some(obj) = patch.as_object() {
         let bad: Vec<registry_core::FieldViolation> = READ_ONLY
@@ -174,14 +120,44 @@ pub async fn patch_vendor(
     }
     let current = reg.get_vendor(&p, id).await?;
     let (expected, input): (i64, VendorInput) = crate::rest::patched(expected, current.version, &current.to_input(), &patch)?;
-    let input = input.validate()?;
-    let reached_differently = input.endpoint != current.endpoint
-        || input.auth != current.auth
-        || input.ca_pem != current.ca_pem
-        || input.protocol != current.protocol;
-    let caps = if reached_differently { probe(&input).await? } else { None };
-    let v = reg.update_vendor(&p, id, expected, &input, caps).await?;
+    let (current, effective) = reg.check_vendor_update(&p, id, &input).await?;
+    let reached_differently = effective.endpoint != current.endpoint
+        || effective.auth != current.auth
+        || effective.ca_pem != current.ca_pem
+        || effective.protocol != current.protocol
+        || (effective.credential_ref != current.credential_ref && current.credential_ref.is_some());
+    let checks = if reached_differently { crate::vendor_checks::check_for_write(&effective).await? } else { VendorChecks::default() };
+    let v = reg.update_vendor(&p, id, expected, &input, checks).await?;
     Ok(resource(StatusCode::OK, v.version, None, v))
+}
+
+/// Checks a vendor's endpoint now (an admin or the vendor's own key): its capabilities and
+/// the read-only conformance checks; the result is recorded in the directory and returned.
+#[utoipa::path(post, path = "/v1/vendors/{id}/checks", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)")), responses((status = 200, description = "The vendor with the new result in `conformance` (and `capabilities`)", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn run_vendor_checks(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id, "id")?;
+    let vendor = reg.vendor_for_checks(&p, id).await?;
+    let v = crate::vendor_checks::check_and_record(&reg, &p, &vendor).await?;
+    Ok(resource(StatusCode::OK, v.version, None, v))
+}
+
+/// The units a vendor books.
+#[derive(Serialize, ToSchema)]
+pub struct VendorUnitList {
+    /// By municipality, facility and unit.
+    units: Vec<BookedUnit>,
+}
+
+/// The units a vendor books, with its own reference for each: what a vendor checks its
+/// set-up against.
+#[utoipa::path(get, path = "/v1/vendors/{id}/units", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)")), responses((status = 200, description = "The units", body = VendorUnitList), crate::openapi::Errors))]
+pub async fn vendor_units(State(reg): State<Registry>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult<Response> {
+    let units = reg.units_of_vendor(&p, parse_id(&id, "id")?).await?;
+    Ok(Json(VendorUnitList { units }).into_response())
 }
 
 /// Removes a vendor (admin); its units are no longer booked through it.

@@ -1,6 +1,8 @@
 //! Who may do what. Pure functions over a [`Principal`]; every use case calls [`authorize`]
 //! before it validates or touches the database, so REST and gRPC inherit the same rules.
 
+use uuid::Uuid;
+
 use crate::error::{Error, Result};
 
 /// The roles of ARCHITECTURE.md §4.
@@ -47,32 +49,44 @@ pub struct Principal {
     pub role: Role,
     /// Whether the caller holds the explicit scope to read personal data (contact persons).
     pub personal_data: bool,
+    /// For a vendor's own key: the vendor in the directory it belongs to (vendor-self access).
+    pub vendor_id: Option<Uuid>,
 }
 
 impl Principal {
     /// The anonymous caller.
     pub fn anonymous() -> Self {
-        Principal { id: "anonymous".into(), role: Role::Anonymous, personal_data: false }
+        Principal { id: "anonymous".into(), role: Role::Anonymous, personal_data: false, vendor_id: None }
     }
 
     /// The operator acting through the command line (demo loading, maintenance).
     pub fn operator(id: &str) -> Self {
-        Principal { id: id.into(), role: Role::Admin, personal_data: false }
+        Principal { id: id.into(), role: Role::Admin, personal_data: false, vendor_id: None }
     }
 
     /// A batch job of the registry, e.g. `system:geodata-sync`.
     pub fn system(id: &str) -> Self {
-        Principal { id: id.into(), role: Role::System, personal_data: false }
+        Principal { id: id.into(), role: Role::System, personal_data: false, vendor_id: None }
     }
 
     /// An editor for one municipality.
     pub fn editor(id: &str, municipality_code: &str) -> Self {
-        Principal { id: id.into(), role: Role::MunicipalityEditor { municipality_code: municipality_code.into() }, personal_data: false }
+        Principal {
+            id: id.into(),
+            role: Role::MunicipalityEditor { municipality_code: municipality_code.into() },
+            personal_data: false,
+            vendor_id: None,
+        }
     }
 
     /// A principal with the given role.
     pub fn with_role(id: &str, role: Role) -> Self {
-        Principal { id: id.into(), role, personal_data: false }
+        Principal { id: id.into(), role, personal_data: false, vendor_id: None }
+    }
+
+    /// A vendor's own key, tied to its entry in the vendor directory.
+    pub fn vendor(id: &str, vendor_id: Uuid) -> Self {
+        Principal { id: id.into(), role: Role::Vendor, personal_data: false, vendor_id: Some(vendor_id) }
     }
 
     /// The same principal with the personal-data scope.
@@ -124,6 +138,11 @@ pub enum Action<'a> {
     ManageVendors,
     /// Choose the vendor (and its reference) that books a unit of a municipality's facility.
     AssignVendor(&'a str),
+    /// Keep one vendor's own directory entry up to date (its endpoint, CA and the limits it
+    /// asks to be treated with) and run its checks: that vendor's own keys, and admins.
+    ManageOwnVendor(Uuid),
+    /// Record the result of a vendor's scheduled checks (capabilities and conformance).
+    RecordVendorChecks,
 }
 
 /// Whether `p` may perform `action`.
@@ -143,6 +162,8 @@ pub fn allowed(p: &Principal, action: Action<'_>) -> bool {
         A::SyncLocation(_) | A::ManageGeodata => matches!(p.role, Role::Admin | Role::System),
         A::ManageVendors => p.role == Role::Admin,
         A::AssignVendor(m) => p.edits(m),
+        A::ManageOwnVendor(v) => p.role == Role::Admin || (p.role == Role::Vendor && p.vendor_id == Some(v)),
+        A::RecordVendorChecks => matches!(p.role, Role::Admin | Role::System),
     }
 }
 
@@ -175,6 +196,8 @@ fn describe(action: Action<'_>) -> String {
         A::ManageGeodata => "manage municipality boundaries and the geodata sync".into(),
         A::ManageVendors => "manage the vendor directory".into(),
         A::AssignVendor(m) => format!("choose the booking vendor of municipality {m}'s units"),
+        A::ManageOwnVendor(v) => format!("manage vendor {v}'s directory entry (only that vendor's own keys and admins may)"),
+        A::RecordVendorChecks => "record vendor checks".into(),
     }
 }
 
@@ -194,31 +217,39 @@ mod tests {
             ("admin", Principal::operator("k5")),
             ("admin + pd", Principal::operator("k5").with_personal_data()),
             ("system", Principal::system("system:geodata-sync")),
+            ("vendor 1", Principal::vendor("k6", VENDOR)),
         ]
     }
+
+    const VENDOR: Uuid = Uuid::from_u128(1);
 
     /// The whole matrix, written out: one row per action, one column per principal in the
     /// order of `principals()`, for a resource in the editor's own municipality (1880).
     #[test]
     fn matrix_own_municipality() {
-        type Row = (Action<'static>, [u8; 10]);
-        let rows: [Row; 15] = [
-            (Action::ReadPublic, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
-            (Action::CreateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
-            (Action::UpdateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
-            (Action::DeleteFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
-            (Action::CreateAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
-            (Action::UpdateAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
-            (Action::DeleteAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
-            (Action::DecideRegistration("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
-            (Action::ReadUnapproved("1880"), [0, 1, 1, 0, 0, 1, 1, 1, 1, 0]),
-            (Action::ReadMemberStatistics("1880"), [0, 1, 1, 0, 0, 1, 1, 1, 1, 0]),
-            (Action::ReadContactPersons("1880"), [0, 0, 1, 0, 0, 0, 1, 0, 1, 0]),
+        type Row = (Action<'static>, [u8; 11]);
+        let rows: [Row; 19] = [
+            (Action::ReadPublic, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
+            (Action::CreateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
+            (Action::UpdateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
+            (Action::DeleteFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
+            (Action::CreateAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
+            (Action::UpdateAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
+            (Action::DeleteAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
+            (Action::DecideRegistration("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
+            (Action::ReadUnapproved("1880"), [0, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0]),
+            (Action::ReadMemberStatistics("1880"), [0, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0]),
+            (Action::ReadContactPersons("1880"), [0, 0, 1, 0, 0, 0, 1, 0, 1, 0, 0]),
             // Editors correct their own locations by hand; only the sync job sets synced ones.
-            (Action::SyncLocation("1880"), [0, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
-            (Action::ManageGeodata, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
-            (Action::ManageVendors, [0, 0, 0, 0, 0, 0, 0, 1, 1, 0]),
-            (Action::AssignVendor("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0]),
+            (Action::SyncLocation("1880"), [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0]),
+            (Action::ManageGeodata, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0]),
+            (Action::ManageVendors, [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0]),
+            (Action::AssignVendor("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
+            // A vendor's own key manages its own entry only; keys of no vendor manage none.
+            (Action::ManageOwnVendor(VENDOR), [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1]),
+            (Action::ManageOwnVendor(Uuid::from_u128(2)), [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0]),
+            (Action::RecordVendorChecks, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0]),
+            (Action::ReadContactPersons("0180"), [0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0]),
         ];
         for (action, expected) in rows {
             for ((name, p), want) in principals().iter().zip(expected) {

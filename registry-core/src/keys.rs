@@ -35,6 +35,8 @@ pub struct KeyInfo {
     pub created_at: DateTime<Utc>,
     /// When it was revoked, if it was.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// For a vendor's own key: its vendor in the directory.
+    pub vendor_id: Option<Uuid>,
 }
 
 /// What to create.
@@ -48,6 +50,8 @@ pub struct NewKey {
     pub personal_data: bool,
     /// Label.
     pub label: String,
+    /// Only for vendor keys: the vendor whose own directory entry the key may manage.
+    pub vendor_id: Option<Uuid>,
 }
 
 fn hash(pepper: &str, token: &str) -> String {
@@ -79,11 +83,19 @@ pub async fn create(pool: &crate::db::Pool, pepper: &str, new: &NewKey) -> Resul
         }
         (other, _) => v.add("role", "unknown_code", format!("'{other}' is not a role; use editor, vendor, national_body or admin")),
     }
+    if new.vendor_id.is_some() && new.role != "vendor" {
+        v.add("vendor", "not_allowed", "only vendor keys belong to a vendor");
+    }
     let label = v.optional_text("label", &new.label, 200);
     v.finish()?;
     let prefix = random_hex(4)?;
     let token = format!("rk_{prefix}_{}", random_hex(24)?);
     let mut conn = pool.get().await?;
+    if let Some(vendor) = new.vendor_id
+        && crate::db::vendors::load(&mut conn, vendor, false).await?.is_none()
+    {
+        return Err(Error::invalid("vendor", "unknown_vendor", format!("{vendor} is not in the vendor directory")));
+    }
     let info = diesel::insert_into(api_keys::table)
         .values((
             api_keys::id.eq(Uuid::now_v7()),
@@ -93,6 +105,7 @@ pub async fn create(pool: &crate::db::Pool, pepper: &str, new: &NewKey) -> Resul
             api_keys::municipality_code.eq(&new.municipality_code),
             api_keys::personal_data.eq(new.personal_data),
             api_keys::label.eq(label),
+            api_keys::vendor_id.eq(new.vendor_id),
         ))
         .returning(KeyInfo::as_returning())
         .get_result(&mut conn)
@@ -155,7 +168,7 @@ pub async fn authenticate(pool: &crate::db::Pool, pepper: &str, token: &str) -> 
         ("admin", _) => Role::Admin,
         _ => return Err(Error::Internal(format!("API key {} has an inconsistent role", info.prefix))),
     };
-    Ok(Principal { id: format!("key:{}", info.prefix), role, personal_data: info.personal_data })
+    Ok(Principal { id: format!("key:{}", info.prefix), role, personal_data: info.personal_data, vendor_id: info.vendor_id })
 }
 
 #[cfg(test)]

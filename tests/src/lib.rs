@@ -210,8 +210,21 @@ impl TestApp {
             municipality_code: municipality.map(Into::into),
             personal_data,
             label: "test".into(),
+            vendor_id: None,
         };
         registry_core::keys::create(self.registry.pool(), "", &new).await.expect("create key").1
+    }
+
+    /// Creates a vendor's own key (tied to its entry in the vendor directory).
+    pub async fn vendor_key(&self, vendor_id: uuid::Uuid) -> String {
+        let new = registry_core::keys::NewKey {
+            role: "vendor".into(),
+            municipality_code: None,
+            personal_data: false,
+            label: "vendor-self".into(),
+            vendor_id: Some(vendor_id),
+        };
+        registry_core::keys::create(self.registry.pool(), "", &new).await.expect("create vendor key").1
     }
 
     /// One key per role.

@@ -6,7 +6,13 @@ use registry_core::{Error, demo};
 use tests::TestDb;
 
 fn new_key(role: &str, municipality: Option<&str>) -> NewKey {
-    NewKey { role: role.into(), municipality_code: municipality.map(Into::into), personal_data: false, label: "test".into() }
+    NewKey {
+        role: role.into(),
+        municipality_code: municipality.map(Into::into),
+        personal_data: false,
+        label: "test".into(),
+        vendor_id: None,
+    }
 }
 
 #[tokio::test]

@@ -27,7 +27,10 @@ pub async fn serve_listener(
     let tls = config.tls.as_ref().map(super::tls::server_config).transpose()?.map(tokio_rustls::TlsAcceptor::from);
     let drain = config.drain_timeout;
     let header_timeout = config.header_timeout;
-    let (app, shared) = super::app(registry, config).await?;
+    let check_every = config.vendor_check_interval;
+    let (app, shared) = super::app(registry.clone(), config).await?;
+    // Every vendor's endpoint is checked on a schedule; the directory shows the latest result.
+    let checker = check_every.map(|every| tokio::spawn(crate::vendor_checks::schedule(registry, every)));
     // Keyed rate-limit state is pruned in the background.
     let limits = shared.limits.clone();
     let pruner = tokio::spawn(async move {
@@ -77,6 +80,9 @@ pub async fn serve_listener(
     }
     drop(listener);
     pruner.abort();
+    if let Some(c) = checker {
+        c.abort();
+    }
     tracing::info!(connections = graceful.count(), "draining in-flight requests");
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),

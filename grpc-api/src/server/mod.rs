@@ -33,6 +33,7 @@ use crate::proto::v1::facility_service_server::FacilityServiceServer;
 use crate::proto::v1::municipality_service_server::MunicipalityServiceServer;
 use crate::proto::v1::opening_hours_service_server::OpeningHoursServiceServer;
 use crate::proto::v1::search_service_server::SearchServiceServer;
+use crate::proto::v1::vendor_directory_service_server::VendorDirectoryServiceServer;
 use crate::rest::{self, BodyLimit};
 
 /// Largest request body by default (1 MiB).
@@ -57,6 +58,8 @@ pub struct ServerConfig {
     pub key_pepper: String,
     /// TLS, if enabled.
     pub tls: Option<tls::TlsFiles>,
+    /// How often every vendor's endpoint is checked (capabilities and conformance); None: never.
+    pub vendor_check_interval: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +73,7 @@ impl Default for ServerConfig {
             rate: RateQuotas::default(),
             key_pepper: String::new(),
             tls: None,
+            vendor_check_interval: Some(crate::vendor_checks::DEFAULT_INTERVAL),
         }
     }
 }
@@ -132,6 +136,7 @@ async fn grpc_router(registry: Registry, availability: Arc<crate::availability::
     let availability = AvailabilityGrpc::new(availability);
     let hours = OpeningHoursGrpc::new(registry.clone());
     let search = SearchGrpc::new(registry.clone());
+    let vendors = crate::grpc_vendors::VendorsGrpc::new(registry.clone());
     let svc = RegistryGrpc::new(registry);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<MunicipalityServiceServer<RegistryGrpc>>().await;
@@ -140,6 +145,7 @@ async fn grpc_router(registry: Registry, availability: Arc<crate::availability::
     health.set_serving::<OpeningHoursServiceServer<OpeningHoursGrpc>>().await;
     health.set_serving::<SearchServiceServer<SearchGrpc>>().await;
     health.set_serving::<AvailabilityServiceServer<AvailabilityGrpc>>().await;
+    health.set_serving::<VendorDirectoryServiceServer<crate::grpc_vendors::VendorsGrpc>>().await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
@@ -153,6 +159,7 @@ async fn grpc_router(registry: Registry, availability: Arc<crate::availability::
         .add_service(web.layer(OpeningHoursServiceServer::new(hours).max_decoding_message_size(limit)))
         .add_service(web.layer(SearchServiceServer::new(search).max_decoding_message_size(limit)))
         .add_service(web.layer(AvailabilityServiceServer::new(availability).max_decoding_message_size(limit)))
+        .add_service(web.layer(VendorDirectoryServiceServer::new(vendors).max_decoding_message_size(limit)))
         .add_service(web.layer(health_service))
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?);

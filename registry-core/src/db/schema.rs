@@ -138,6 +138,7 @@ diesel::table! {
         label -> Text,
         created_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+        vendor_id -> Nullable<Uuid>,
     }
 }
 

@@ -34,6 +34,8 @@ struct Row {
     capabilities: Option<serde_json::Value>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     capabilities_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    conformance: Option<serde_json::Value>,
     #[diesel(sql_type = BigInt)]
     version: i64,
     #[diesel(sql_type = Timestamptz)]
@@ -58,6 +60,7 @@ impl Row {
             municipality_codes: self.municipality_codes,
             capabilities: self.capabilities,
             capabilities_at: self.capabilities_at,
+            conformance: self.conformance,
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -68,7 +71,7 @@ impl Row {
 const SELECT: &str = "SELECT v.id, v.name, v.endpoint, v.protocol, v.auth, v.credential_ref, v.ca_pem, v.max_concurrency,
         v.requests_per_second,
         ARRAY(SELECT m.municipality_code FROM vendor_municipalities m WHERE m.vendor_id = v.id ORDER BY 1) AS municipality_codes,
-        v.capabilities, v.capabilities_at, v.version, v.created_at, v.updated_at
+        v.capabilities, v.capabilities_at, v.conformance, v.version, v.created_at, v.updated_at
    FROM vendors v WHERE v.deleted_at IS NULL";
 
 /// One live vendor; `lock` takes a row lock.
@@ -163,6 +166,32 @@ pub async fn save(
     Ok(())
 }
 
+/// Records the result of a vendor's checks: the capabilities when fetched, and the
+/// conformance result. Not a change of the entry: neither its version nor the change log moves.
+pub async fn record_checks(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    capabilities: Option<&serde_json::Value>,
+    conformance: Option<(&serde_json::Value, bool)>,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE vendors SET capabilities = COALESCE($2, capabilities),
+                capabilities_at = CASE WHEN $2 IS NULL THEN capabilities_at ELSE $4 END,
+                conformance = COALESCE($3, conformance),
+                conformance_at = CASE WHEN $3 IS NULL THEN conformance_at ELSE $4 END,
+                conformance_passed = CASE WHEN $3 IS NULL THEN conformance_passed ELSE $5 END
+          WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Nullable<Jsonb>, _>(capabilities)
+    .bind::<Nullable<Jsonb>, _>(conformance.map(|c| c.0))
+    .bind::<Timestamptz, _>(now)
+    .bind::<Nullable<diesel::sql_types::Bool>, _>(conformance.map(|c| c.1))
+    .execute(conn)
+    .await
+}
+
 /// Marks a vendor deleted and releases its units.
 pub async fn soft_delete(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> diesel::QueryResult<()> {
     diesel::sql_query("DELETE FROM vendor_units WHERE vendor_id = $1").bind::<SqlUuid, _>(id).execute(conn).await?;
@@ -233,6 +262,44 @@ pub async fn units_of(conn: &mut AsyncPgConnection, facility_ids: &[Uuid]) -> di
           ORDER BY u.facility_id, u.position",
     )
     .bind::<Array<SqlUuid>, _>(facility_ids)
+    .load(conn)
+    .await
+}
+
+/// A unit a vendor books, as the vendor sees it: the registry's ids and names with its own reference.
+#[derive(Debug, Clone, PartialEq, QueryableByName, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BookedUnit {
+    /// The facility.
+    #[diesel(sql_type = SqlUuid)]
+    pub facility_id: Uuid,
+    /// Its name.
+    #[diesel(sql_type = Text)]
+    pub facility_name: String,
+    /// Its municipality.
+    #[diesel(sql_type = Text)]
+    pub municipality_code: String,
+    /// The unit.
+    #[diesel(sql_type = SqlUuid)]
+    pub unit_id: Uuid,
+    /// Its name.
+    #[diesel(sql_type = Text)]
+    pub unit_name: String,
+    /// The vendor's own reference for it.
+    #[diesel(sql_type = Text)]
+    pub external_ref: String,
+}
+
+/// The units a vendor books, by municipality, facility name and unit position.
+pub async fn units_of_vendor(conn: &mut AsyncPgConnection, vendor_id: Uuid) -> diesel::QueryResult<Vec<BookedUnit>> {
+    diesel::sql_query(
+        "SELECT f.id AS facility_id, f.name AS facility_name, f.municipality_code, u.id AS unit_id, u.name AS unit_name, vu.external_ref
+           FROM vendor_units vu JOIN facility_units u ON u.id = vu.unit_id JOIN facilities f ON f.id = u.facility_id
+          WHERE vu.vendor_id = $1 AND f.deleted_at IS NULL
+          ORDER BY f.municipality_code, f.name, f.id, u.position",
+    )
+    .bind::<SqlUuid, _>(vendor_id)
     .load(conn)
     .await
 }

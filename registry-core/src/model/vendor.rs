@@ -103,12 +103,32 @@ pub struct Vendor {
     /// When they were fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities_at: Option<DateTime<Utc>>,
+    /// The latest conformance result (`passed`, `checkedAt`, and per check its `id`, `section`,
+    /// `verdict` and `detail`), from registration, the schedule or a run on request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conformance: Option<serde_json::Value>,
     /// Version.
     pub version: i64,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// What the registry learnt by checking a vendor's endpoint.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VendorChecks {
+    /// Its capabilities (proto3 JSON), when they were fetched.
+    pub capabilities: Option<serde_json::Value>,
+    /// The conformance result (an object with `passed`, `checkedAt` and `checks`), when run.
+    pub conformance: Option<serde_json::Value>,
+}
+
+impl VendorChecks {
+    /// Whether the conformance result says it passed (false without one).
+    pub fn passed(&self) -> bool {
+        self.conformance.as_ref().and_then(|c| c.get("passed")).and_then(serde_json::Value::as_bool).unwrap_or(false)
+    }
 }
 
 impl Vendor {

@@ -17,7 +17,7 @@ pub use crate::db::associations::AssociationFilter;
 pub use crate::db::facilities::FacilityFilter;
 pub use associations::AssociationSearch;
 pub use hours::{MATERIALISED_DAYS, MAX_QUERY_DAYS, OpenStatus, StoredHours, window_start};
-pub use vendors::VendorUnit;
+pub use vendors::{BookedUnit, VENDOR_SELF_FIELDS, VendorUnit};
 
 /// The registry's use cases over one connection pool. Cheap to clone.
 #[derive(Clone)]

@@ -10,12 +10,50 @@ use crate::auth::{self, Action, Principal, Role};
 use crate::changelog::{self, Operation};
 use crate::db::facilities as facility_store;
 use crate::db::vendors as store;
-pub use crate::db::vendors::VendorUnit;
+pub use crate::db::vendors::{BookedUnit, VendorUnit};
 use crate::error::{Error, Result};
-use crate::model::{Vendor, VendorInput};
+use crate::model::{Vendor, VendorChecks, VendorInput};
 use crate::validate::Violations;
 
 const ENTITY: &str = "vendor";
+
+/// The fields a vendor may change in its own entry; the others (who it is, how the registry
+/// authenticates to it, which municipalities it serves) are the operator's.
+pub const VENDOR_SELF_FIELDS: &[&str] = &["endpoint", "caPem", "maxConcurrency", "requestsPerSecond"];
+
+/// The input a change really writes: for a vendor changing its own entry, only its own fields
+/// may differ from `current`, and the credential's name (which it cannot see) is kept.
+fn effective_update(admin: bool, current: &Vendor, input: &VendorInput) -> Result<VendorInput> {
+    if admin {
+        return Ok(input.clone());
+    }
+    let mut others = Vec::new();
+    if input.name.trim() != current.name {
+        others.push("name");
+    }
+    if input.protocol != current.protocol {
+        others.push("protocol");
+    }
+    if input.auth != current.auth {
+        others.push("auth");
+    }
+    if input.credential_ref.is_some() && input.credential_ref != current.credential_ref {
+        others.push("credentialRef");
+    }
+    let mut codes: Vec<String> = input.municipality_codes.iter().map(|c| c.trim().to_string()).collect();
+    codes.sort();
+    if codes != current.municipality_codes {
+        others.push("municipalityCodes");
+    }
+    if !others.is_empty() {
+        return Err(Error::Forbidden(format!(
+            "a vendor may change only {} of its own entry; {} are set by the registry's operator",
+            VENDOR_SELF_FIELDS.join(", "),
+            others.join(", ")
+        )));
+    }
+    Ok(VendorInput { credential_ref: current.credential_ref.clone(), ..input.clone() })
+}
 
 /// Hides what only admins (and the registry's own federation) may see.
 fn visible(p: &Principal, mut v: Vendor) -> Vendor {
@@ -27,7 +65,7 @@ fn visible(p: &Principal, mut v: Vendor) -> Vendor {
 
 impl Registry {
     /// Adds a vendor with the capabilities just fetched from its endpoint.
-    pub async fn create_vendor(&self, p: &Principal, input: &VendorInput, capabilities: Option<serde_json::Value>) -> Result<Vendor> {
+    pub async fn create_vendor(&self, p: &Principal, input: &VendorInput, checks: VendorChecks) -> Result<Vendor> {
         auth::authorize(p, Action::ManageVendors)?;
         let input = input.validate()?;
         let actor = p.id.clone();
@@ -41,7 +79,11 @@ impl Registry {
                 });
             }
             let id = Uuid::now_v7();
-            store::save(conn, id, &input, capabilities.as_ref(), 1, now()).await?;
+            let at = now();
+            store::save(conn, id, &input, checks.capabilities.as_ref(), 1, at).await?;
+            if let Some(c) = &checks.conformance {
+                store::record_checks(conn, id, None, Some((c, checks.passed())), at).await?;
+            }
             let created = store::load(conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
             changelog::append(conn, ENTITY, id, Operation::Create, &actor, None, Some(&created)).await?;
             Ok(created)
@@ -69,43 +111,101 @@ impl Registry {
         Ok(store::list(&mut conn, municipality).await?.into_iter().map(|v| visible(p, v)).collect())
     }
 
-    /// Replaces a vendor if it is still at `expected_version`; `capabilities` (when fetched
-    /// again) replace the stored ones.
+    /// What a change of a vendor would write, checked as [`Registry::update_vendor`] checks it
+    /// (for the API layer, which probes a moved endpoint before it writes): the current entry as
+    /// the caller may see it, and the effective, validated input.
+    pub async fn check_vendor_update(&self, p: &Principal, id: Uuid, input: &VendorInput) -> Result<(Vendor, VendorInput)> {
+        let admin = auth::allowed(p, Action::ManageVendors);
+        if !admin {
+            auth::authorize(p, Action::ManageOwnVendor(id))?;
+        }
+        let mut conn = self.conn().await?;
+        let current = store::load(&mut conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+        let input = effective_update(admin, &current, input)?.validate()?;
+        Ok((visible(p, current), input))
+    }
+
+    /// Replaces a vendor if it is still at `expected_version`; `checks` (when its endpoint was
+    /// checked again) replace the stored results. Admins change every field; a vendor's own key
+    /// only [`VENDOR_SELF_FIELDS`].
     pub async fn update_vendor(
         &self,
         p: &Principal,
         id: Uuid,
         expected_version: i64,
         input: &VendorInput,
-        capabilities: Option<serde_json::Value>,
+        checks: VendorChecks,
     ) -> Result<Vendor> {
-        auth::authorize(p, Action::ManageVendors)?;
-        let input = input.validate()?;
+        let admin = auth::allowed(p, Action::ManageVendors);
+        if !admin {
+            auth::authorize(p, Action::ManageOwnVendor(id))?;
+        }
         let actor = p.id.clone();
+        let input = input.clone();
         let mut conn = self.conn().await?;
-        conn.transaction(async move |conn| {
-            let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
-            if current.version != expected_version {
-                return Err(Error::PreconditionFailed {
-                    entity: ENTITY,
-                    id: id.to_string(),
-                    expected: expected_version,
-                    actual: current.version,
-                });
-            }
-            if store::name_taken(conn, &input.name, Some(id)).await? {
-                return Err(Error::Conflict {
-                    field: Some("name".into()),
-                    rule: "unique",
-                    message: format!("a vendor named '{}' exists", input.name),
-                });
-            }
-            store::save(conn, id, &input, capabilities.as_ref(), current.version + 1, now()).await?;
-            let updated = store::load(conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
-            changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
-            Ok(updated)
-        })
-        .await
+        let updated = conn
+            .transaction(async move |conn| {
+                let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+                let input = effective_update(admin, &current, &input)?.validate()?;
+                if current.version != expected_version {
+                    return Err(Error::PreconditionFailed {
+                        entity: ENTITY,
+                        id: id.to_string(),
+                        expected: expected_version,
+                        actual: current.version,
+                    });
+                }
+                if store::name_taken(conn, &input.name, Some(id)).await? {
+                    return Err(Error::Conflict {
+                        field: Some("name".into()),
+                        rule: "unique",
+                        message: format!("a vendor named '{}' exists", input.name),
+                    });
+                }
+                let at = now();
+                store::save(conn, id, &input, checks.capabilities.as_ref(), current.version + 1, at).await?;
+                if let Some(c) = &checks.conformance {
+                    store::record_checks(conn, id, None, Some((c, checks.passed())), at).await?;
+                }
+                let updated = store::load(conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+                changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
+                Ok(updated)
+            })
+            .await?;
+        Ok(visible(p, updated))
+    }
+
+    /// Records what a check of a vendor's endpoint found (the schedule, or a run on request by
+    /// an admin or the vendor itself). The entry's version does not move.
+    pub async fn record_vendor_checks(&self, p: &Principal, id: Uuid, checks: &VendorChecks) -> Result<Vendor> {
+        if !auth::allowed(p, Action::RecordVendorChecks) {
+            auth::authorize(p, Action::ManageOwnVendor(id))?;
+        }
+        let mut conn = self.conn().await?;
+        let conformance = checks.conformance.as_ref().map(|c| (c, checks.passed()));
+        if store::record_checks(&mut conn, id, checks.capabilities.as_ref(), conformance, now()).await? == 0 {
+            return Err(Error::not_found(ENTITY, id));
+        }
+        let v = store::load(&mut conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+        Ok(visible(p, v))
+    }
+
+    /// A vendor as the registry's own jobs see it (with the credential's name), for checking it.
+    pub async fn vendor_for_checks(&self, p: &Principal, id: Uuid) -> Result<Vendor> {
+        if !auth::allowed(p, Action::RecordVendorChecks) {
+            auth::authorize(p, Action::ManageOwnVendor(id))?;
+        }
+        let mut conn = self.conn().await?;
+        store::load(&mut conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))
+    }
+
+    /// The units a vendor books, with its own reference for each (public: the mapping is what
+    /// a vendor and a municipality check their set-up against).
+    pub async fn units_of_vendor(&self, p: &Principal, id: Uuid) -> Result<Vec<BookedUnit>> {
+        auth::authorize(p, Action::ReadPublic)?;
+        let mut conn = self.conn().await?;
+        store::load(&mut conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+        Ok(store::units_of_vendor(&mut conn, id).await?)
     }
 
     /// Removes a vendor (soft); its units are no longer booked through it.
