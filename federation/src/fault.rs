@@ -293,6 +293,19 @@ impl BookingProvider for FaultVendor {
     }
 }
 
+/// The same vendor called in-process, without a network in between (the benchmark's
+/// in-process mode): the engine's own cost, apart from gRPC's.
+impl crate::engine::VendorApi for FaultVendor {
+    fn check_availability(
+        &self,
+        req: pb::CheckAvailabilityRequest,
+        _timeout: Duration,
+    ) -> crate::engine::BoxFuture<Result<pb::CheckAvailabilityResponse, Status>> {
+        let me = self.clone();
+        Box::pin(async move { BookingProvider::check_availability(&me, Request::new(req)).await.map(Response::into_inner) })
+    }
+}
+
 /// A connection that writes slowly when `slow_write` is set (checked on every write, so it can
 /// be switched on and off between calls).
 struct Trickle {

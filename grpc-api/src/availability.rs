@@ -233,13 +233,14 @@ impl Availability {
         let mut reports: BTreeMap<Uuid, VendorReport> = BTreeMap::new();
         let mut queries = Vec::new();
         let ts = |t: DateTime<Utc>| Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 });
+        // One query for all the vendors' entries, however many there are.
+        let ids: Vec<Uuid> = by_vendor.keys().copied().collect();
+        let mut entries: HashMap<Uuid, Vendor> =
+            self.registry.vendors_by_ids(&system, &ids).await?.into_iter().map(|v| (v.id, v)).collect();
         for (vendor_id, units) in &by_vendor {
-            let vendor = match self.registry.get_vendor(&system, *vendor_id).await {
-                Ok(v) => v,
-                Err(e) => {
-                    reports.insert(*vendor_id, report(*vendor_id, "", "skipped", e.to_string()));
-                    continue;
-                }
+            let Some(vendor) = entries.remove(vendor_id) else {
+                reports.insert(*vendor_id, report(*vendor_id, "", "skipped", "not in the vendor directory".into()));
+                continue;
             };
             if let Err(why) = self.ensure(&vendor) {
                 tracing::warn!(vendor = %vendor.id, %why, "vendor not usable");

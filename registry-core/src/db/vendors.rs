@@ -81,6 +81,13 @@ pub async fn load(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> diesel:
     Ok(row.map(Row::into_vendor))
 }
 
+/// Live vendors among `ids`, in no particular order.
+pub async fn load_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> diesel::QueryResult<Vec<Vendor>> {
+    let sql = format!("{SELECT} AND v.id = ANY($1)");
+    let rows: Vec<Row> = diesel::sql_query(sql).bind::<Array<SqlUuid>, _>(ids).load(conn).await?;
+    Ok(rows.into_iter().map(Row::into_vendor).collect())
+}
+
 /// Live vendors by name, optionally only those serving a municipality.
 pub async fn list(conn: &mut AsyncPgConnection, municipality: Option<&str>) -> diesel::QueryResult<Vec<Vendor>> {
     let sql = format!(

@@ -99,6 +99,14 @@ impl Registry {
         Ok(visible(p, v))
     }
 
+    /// Some vendors at once (the federated query's), as the caller may see them; ids that are
+    /// not (or no longer) in the directory are left out.
+    pub async fn vendors_by_ids(&self, p: &Principal, ids: &[Uuid]) -> Result<Vec<Vendor>> {
+        auth::authorize(p, Action::ReadPublic)?;
+        let mut conn = self.conn().await?;
+        Ok(store::load_many(&mut conn, ids).await?.into_iter().map(|v| visible(p, v)).collect())
+    }
+
     /// The vendors, by name, optionally only those serving a municipality.
     pub async fn list_vendors(&self, p: &Principal, municipality: Option<&str>) -> Result<Vec<Vendor>> {
         auth::authorize(p, Action::ReadPublic)?;
