@@ -1,0 +1,3 @@
+DROP TABLE bookings;
+DROP TABLE unit_hours;
+DROP TABLE units;

@@ -1,0 +1,430 @@
+//! The backend's own database: its migrations, and the rows of units, hours and bookings.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt, Int4, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::{OptionalExtension, QueryableByName};
+use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use uuid::Uuid;
+
+use crate::error::{BookingError, Result};
+use crate::model::{Booking, BookingStatus, Customer, CustomerType, Kind, PaymentMethod, Price, Rules, Unit};
+
+pub use registry_core::db::Pool;
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Applies every pending migration of the backend's database; returns the versions applied.
+pub async fn migrate(url: &str) -> Result<Vec<String>> {
+    let conn = registry_core::db::connect(url).await?;
+    tokio::task::spawn_blocking(move || {
+        let mut h = AsyncMigrationHarness::new(conn);
+        h.run_pending_migrations(MIGRATIONS)
+            .map(|v| v.iter().map(ToString::to_string).collect())
+            .map_err(|e| BookingError::Internal(format!("migration failed: {e}")))
+    })
+    .await
+    .map_err(|e| BookingError::Internal(format!("migration task failed: {e}")))?
+}
+
+#[derive(QueryableByName)]
+struct UnitRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    external_ref: String,
+    #[diesel(sql_type = SqlUuid)]
+    registry_facility_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    registry_unit_id: Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Int4)]
+    slot_minutes: i32,
+    #[diesel(sql_type = Int4)]
+    min_minutes: i32,
+    #[diesel(sql_type = Int4)]
+    max_minutes: i32,
+    #[diesel(sql_type = Int4)]
+    lead_minutes: i32,
+    #[diesel(sql_type = Int4)]
+    horizon_days: i32,
+    #[diesel(sql_type = Int4)]
+    cancel_hours: i32,
+    #[diesel(sql_type = Array<Text>)]
+    direct_types: Vec<String>,
+    #[diesel(sql_type = Array<Text>)]
+    request_types: Vec<String>,
+    #[diesel(sql_type = Jsonb)]
+    prices: serde_json::Value,
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+}
+
+impl UnitRow {
+    fn into_unit(self) -> Unit {
+        let types = |v: Vec<String>| v.iter().filter_map(|t| CustomerType::parse(t)).collect();
+        Unit {
+            id: self.id,
+            external_ref: self.external_ref,
+            registry_facility_id: self.registry_facility_id,
+            registry_unit_id: self.registry_unit_id,
+            name: self.name,
+            rules: Rules {
+                slot_minutes: self.slot_minutes,
+                min_minutes: self.min_minutes,
+                max_minutes: self.max_minutes,
+                lead_minutes: self.lead_minutes,
+                horizon_days: self.horizon_days,
+                cancel_hours: self.cancel_hours,
+                direct_types: types(self.direct_types),
+                request_types: types(self.request_types),
+                prices: serde_json::from_value(self.prices).unwrap_or_default(),
+            },
+            version: self.version,
+        }
+    }
+}
+
+const UNIT_COLUMNS: &str = "id, external_ref, registry_facility_id, registry_unit_id, name, slot_minutes, min_minutes, max_minutes,
+    lead_minutes, horizon_days, cancel_hours, direct_types, request_types, prices, version";
+
+/// Inserts a unit, or replaces the one with the same external reference.
+pub async fn save_unit(conn: &mut AsyncPgConnection, u: &Unit) -> Result<Unit> {
+    let r = &u.rules;
+    let names = |t: &[CustomerType]| t.iter().map(|t| t.as_str().to_string()).collect::<Vec<_>>();
+    let row: UnitRow = diesel::sql_query(format!(
+        "INSERT INTO units (id, external_ref, registry_facility_id, registry_unit_id, name, slot_minutes, min_minutes, max_minutes,
+                            lead_minutes, horizon_days, cancel_hours, direct_types, request_types, prices)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (external_ref) DO UPDATE SET registry_facility_id = EXCLUDED.registry_facility_id,
+                registry_unit_id = EXCLUDED.registry_unit_id, name = EXCLUDED.name, slot_minutes = EXCLUDED.slot_minutes,
+                min_minutes = EXCLUDED.min_minutes, max_minutes = EXCLUDED.max_minutes, lead_minutes = EXCLUDED.lead_minutes,
+                horizon_days = EXCLUDED.horizon_days, cancel_hours = EXCLUDED.cancel_hours, direct_types = EXCLUDED.direct_types,
+                request_types = EXCLUDED.request_types, prices = EXCLUDED.prices, version = units.version + 1, updated_at = now()
+         RETURNING {UNIT_COLUMNS}"
+    ))
+    .bind::<SqlUuid, _>(u.id)
+    .bind::<Text, _>(&u.external_ref)
+    .bind::<SqlUuid, _>(u.registry_facility_id)
+    .bind::<SqlUuid, _>(u.registry_unit_id)
+    .bind::<Text, _>(&u.name)
+    .bind::<Int4, _>(r.slot_minutes)
+    .bind::<Int4, _>(r.min_minutes)
+    .bind::<Int4, _>(r.max_minutes)
+    .bind::<Int4, _>(r.lead_minutes)
+    .bind::<Int4, _>(r.horizon_days)
+    .bind::<Int4, _>(r.cancel_hours)
+    .bind::<Array<Text>, _>(names(&r.direct_types))
+    .bind::<Array<Text>, _>(names(&r.request_types))
+    .bind::<Jsonb, _>(serde_json::to_value(&r.prices).unwrap_or_default())
+    .get_result(conn)
+    .await?;
+    Ok(row.into_unit())
+}
+
+/// The units with these external references (unknown ones are left out).
+pub async fn units_by_ref(conn: &mut AsyncPgConnection, refs: &[String]) -> Result<Vec<Unit>> {
+    let rows: Vec<UnitRow> = diesel::sql_query(format!("SELECT {UNIT_COLUMNS} FROM units WHERE external_ref = ANY($1)"))
+        .bind::<Array<Text>, _>(refs)
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(UnitRow::into_unit).collect())
+}
+
+/// Every unit, by reference.
+pub async fn all_units(conn: &mut AsyncPgConnection) -> Result<Vec<Unit>> {
+    let rows: Vec<UnitRow> = diesel::sql_query(format!("SELECT {UNIT_COLUMNS} FROM units ORDER BY external_ref")).load(conn).await?;
+    Ok(rows.into_iter().map(UnitRow::into_unit).collect())
+}
+
+#[derive(QueryableByName)]
+struct HoursRow {
+    #[diesel(sql_type = SqlUuid)]
+    unit_id: Uuid,
+    #[diesel(sql_type = Jsonb)]
+    schedule: serde_json::Value,
+    #[diesel(sql_type = BigInt)]
+    registry_version: i64,
+    #[diesel(sql_type = Timestamptz)]
+    fetched_at: DateTime<Utc>,
+}
+
+/// Stored hours: (unit, schedule, the registry's version, when read).
+pub type StoredHours = (Uuid, serde_json::Value, i64, DateTime<Utc>);
+
+/// The stored hours of some units.
+pub async fn hours_of(conn: &mut AsyncPgConnection, units: &[Uuid]) -> Result<Vec<StoredHours>> {
+    let rows: Vec<HoursRow> =
+        diesel::sql_query("SELECT unit_id, schedule, registry_version, fetched_at FROM unit_hours WHERE unit_id = ANY($1)")
+            .bind::<Array<SqlUuid>, _>(units)
+            .load(conn)
+            .await?;
+    Ok(rows.into_iter().map(|r| (r.unit_id, r.schedule, r.registry_version, r.fetched_at)).collect())
+}
+
+/// Stores a unit's hours as read from the registry.
+pub async fn save_hours(conn: &mut AsyncPgConnection, unit: Uuid, schedule: &serde_json::Value, version: i64) -> Result<()> {
+    diesel::sql_query(
+        "INSERT INTO unit_hours (unit_id, schedule, registry_version, fetched_at) VALUES ($1, $2, $3, now())
+         ON CONFLICT (unit_id) DO UPDATE SET schedule = EXCLUDED.schedule, registry_version = EXCLUDED.registry_version,
+                fetched_at = EXCLUDED.fetched_at",
+    )
+    .bind::<SqlUuid, _>(unit)
+    .bind::<Jsonb, _>(schedule)
+    .bind::<BigInt, _>(version)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct BookingRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    unit_id: Uuid,
+    #[diesel(sql_type = Text)]
+    unit_ref: String,
+    #[diesel(sql_type = Timestamptz)]
+    start_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    end_at: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    customer_type: Option<String>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    customer: Option<serde_json::Value>,
+    #[diesel(sql_type = Nullable<Text>)]
+    status_message: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    cancel_reason: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    price_minor_per_hour: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    amount_minor: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    currency: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    payment_method: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    access_code: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    series_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    request_hash: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    updated_at: DateTime<Utc>,
+}
+
+impl BookingRow {
+    fn into_booking(self) -> (Booking, Option<String>) {
+        let price = match (self.price_minor_per_hour, self.currency) {
+            (Some(amount_minor), Some(currency)) => Some(Price { amount_minor, currency }),
+            _ => None,
+        };
+        (
+            Booking {
+                id: self.id,
+                unit_id: self.unit_id,
+                unit_ref: self.unit_ref,
+                start: self.start_at,
+                end: self.end_at,
+                // The database's CHECK constraints admit only the known codes.
+                kind: Kind::parse(&self.kind).unwrap_or(Kind::Block),
+                status: BookingStatus::parse(&self.status).unwrap_or(BookingStatus::Cancelled),
+                customer_type: self.customer_type.as_deref().and_then(CustomerType::parse),
+                customer: self.customer.and_then(|c| serde_json::from_value::<Customer>(c).ok()),
+                status_message: self.status_message,
+                cancel_reason: self.cancel_reason,
+                price,
+                amount_minor: self.amount_minor,
+                payment_method: self.payment_method.as_deref().and_then(PaymentMethod::parse),
+                access_code: self.access_code,
+                series_id: self.series_id,
+                version: self.version,
+                created_at: self.created_at,
+                updated_at: self.updated_at,
+            },
+            self.request_hash,
+        )
+    }
+}
+
+const BOOKING_SELECT: &str = "SELECT b.id, b.unit_id, u.external_ref AS unit_ref, lower(b.during) AS start_at, upper(b.during) AS end_at,
+        b.kind, b.status, b.customer_type, b.customer, b.status_message, b.cancel_reason, b.price_minor_per_hour, b.amount_minor,
+        b.currency, b.payment_method, b.access_code, b.series_id, b.request_hash, b.version, b.created_at, b.updated_at
+   FROM bookings b JOIN units u ON u.id = b.unit_id";
+
+/// A new booking's row.
+pub struct NewBooking<'a> {
+    /// Id.
+    pub id: Uuid,
+    /// Unit.
+    pub unit_id: Uuid,
+    /// Start.
+    pub start: DateTime<Utc>,
+    /// End.
+    pub end: DateTime<Utc>,
+    /// Kind.
+    pub kind: Kind,
+    /// Status.
+    pub status: BookingStatus,
+    /// Customer type.
+    pub customer_type: Option<CustomerType>,
+    /// Customer.
+    pub customer: Option<&'a Customer>,
+    /// Activity.
+    pub activity: Option<&'a str>,
+    /// Participants.
+    pub participants: Option<i32>,
+    /// The customer's message.
+    pub customer_message: Option<&'a str>,
+    /// A block's reason.
+    pub status_message: Option<&'a str>,
+    /// Price per hour.
+    pub price: Option<&'a Price>,
+    /// Amount.
+    pub amount_minor: Option<i64>,
+    /// Payment method.
+    pub payment_method: Option<PaymentMethod>,
+    /// Access code.
+    pub access_code: Option<&'a str>,
+    /// Series.
+    pub series_id: Option<Uuid>,
+    /// Caller.
+    pub created_by: &'a str,
+    /// Idempotency key and request hash.
+    pub idempotency: Option<(&'a str, &'a str)>,
+}
+
+/// Why an insert failed.
+pub enum InsertError {
+    /// The time overlaps a confirmed booking or block of the unit.
+    Overlap,
+    /// The caller's idempotency key is taken.
+    KeyTaken,
+    /// Anything else.
+    Other(BookingError),
+}
+
+/// The advisory lock that queues a unit's writes of time-holding bookings (held to the end of
+/// the transaction). The exclusion constraint alone rules out double bookings, but concurrent
+/// inserts that wait on each other's uncommitted rows can deadlock; queued, they do not.
+const LOCK_UNIT: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7319))";
+
+/// Takes the unit's lock for the rest of the transaction.
+pub async fn lock_unit(conn: &mut AsyncPgConnection, unit: Uuid) -> Result<()> {
+    diesel::sql_query(LOCK_UNIT).bind::<SqlUuid, _>(unit).execute(conn).await?;
+    Ok(())
+}
+
+/// Inserts a booking, queued behind the unit's lock. The exclusion constraint refuses an
+/// overlap; the unique index a reused key.
+pub async fn insert_booking(conn: &mut AsyncPgConnection, b: &NewBooking<'_>) -> std::result::Result<(), InsertError> {
+    // One statement: the lock is taken (from its row source) before the row is inserted, and
+    // released when the statement's transaction commits.
+    let r = diesel::sql_query(
+        "INSERT INTO bookings (id, unit_id, during, kind, status, customer_type, customer, activity, participants, customer_message,
+                               status_message, price_minor_per_hour, amount_minor, currency, payment_method, access_code, series_id,
+                               created_by, idempotency_key, request_hash)
+         SELECT $1, $2, tstzrange($3, $4, '[)'), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21
+           FROM (SELECT pg_advisory_xact_lock(hashtextextended($2::text, 7319))) AS queued",
+    )
+    .bind::<SqlUuid, _>(b.id)
+    .bind::<SqlUuid, _>(b.unit_id)
+    .bind::<Timestamptz, _>(b.start)
+    .bind::<Timestamptz, _>(b.end)
+    .bind::<Text, _>(b.kind.as_str())
+    .bind::<Text, _>(b.status.as_str())
+    .bind::<Nullable<Text>, _>(b.customer_type.map(CustomerType::as_str))
+    .bind::<Nullable<Jsonb>, _>(b.customer.map(|c| serde_json::to_value(c).unwrap_or_default()))
+    .bind::<Nullable<Text>, _>(b.activity)
+    .bind::<Nullable<Int4>, _>(b.participants)
+    .bind::<Nullable<Text>, _>(b.customer_message)
+    .bind::<Nullable<Text>, _>(b.status_message)
+    .bind::<Nullable<BigInt>, _>(b.price.map(|p| p.amount_minor))
+    .bind::<Nullable<BigInt>, _>(b.amount_minor)
+    .bind::<Nullable<Text>, _>(b.price.map(|p| p.currency.as_str()))
+    .bind::<Nullable<Text>, _>(b.payment_method.map(PaymentMethod::as_str))
+    .bind::<Nullable<Text>, _>(b.access_code)
+    .bind::<Nullable<SqlUuid>, _>(b.series_id)
+    .bind::<Text, _>(b.created_by)
+    .bind::<Nullable<Text>, _>(b.idempotency.map(|i| i.0))
+    .bind::<Nullable<Text>, _>(b.idempotency.map(|i| i.1))
+    .execute(conn)
+    .await;
+    match r {
+        Ok(_) => Ok(()),
+        Err(diesel::result::Error::DatabaseError(kind, info)) => match (kind, info.constraint_name()) {
+            (_, Some("no_double_booking")) => Err(InsertError::Overlap),
+            (diesel::result::DatabaseErrorKind::UniqueViolation, Some("bookings_idempotency")) => Err(InsertError::KeyTaken),
+            (_, _) => Err(InsertError::Other(BookingError::Internal(format!("database: {}", info.message())))),
+        },
+        Err(e) => Err(InsertError::Other(e.into())),
+    }
+}
+
+/// One booking and its request hash; `lock` takes a row lock.
+pub async fn booking(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> Result<Option<(Booking, Option<String>)>> {
+    let sql = format!("{BOOKING_SELECT} WHERE b.id = $1{}", if lock { " FOR UPDATE OF b" } else { "" });
+    let row: Option<BookingRow> = diesel::sql_query(sql).bind::<SqlUuid, _>(id).get_result(conn).await.optional()?;
+    Ok(row.map(BookingRow::into_booking))
+}
+
+/// The booking a caller created with an idempotency key, and its request hash.
+pub async fn booking_by_key(conn: &mut AsyncPgConnection, created_by: &str, key: &str) -> Result<Option<(Booking, Option<String>)>> {
+    let sql = format!("{BOOKING_SELECT} WHERE b.created_by = $1 AND b.idempotency_key = $2");
+    let row: Option<BookingRow> =
+        diesel::sql_query(sql).bind::<Text, _>(created_by).bind::<Text, _>(key).get_result(conn).await.optional()?;
+    Ok(row.map(BookingRow::into_booking))
+}
+
+/// The bookings and blocks of some units that hold time (confirmed, pending or awaiting
+/// completion) and overlap `[from, to)`, by unit and start.
+pub async fn busy(conn: &mut AsyncPgConnection, units: &[Uuid], from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>> {
+    let sql = format!(
+        "{BOOKING_SELECT} WHERE b.unit_id = ANY($1) AND b.during && tstzrange($2, $3, '[)')
+            AND b.status IN ('confirmed', 'pending', 'needs_completion')
+          ORDER BY b.unit_id, lower(b.during)"
+    );
+    let rows: Vec<BookingRow> =
+        diesel::sql_query(sql).bind::<Array<SqlUuid>, _>(units).bind::<Timestamptz, _>(from).bind::<Timestamptz, _>(to).load(conn).await?;
+    Ok(rows.into_iter().map(|r| r.into_booking().0).collect())
+}
+
+/// Sets a booking's status (and its message or cancellation reason), bumping its version.
+/// Confirming can overlap another confirmed booking: the exclusion constraint refuses it.
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    status: BookingStatus,
+    status_message: Option<&str>,
+    cancel_reason: Option<&str>,
+) -> std::result::Result<(), InsertError> {
+    let r = diesel::sql_query(
+        "UPDATE bookings SET status = $2, status_message = COALESCE($3, status_message), cancel_reason = COALESCE($4, cancel_reason),
+                version = version + 1, updated_at = now()
+          WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Text, _>(status.as_str())
+    .bind::<Nullable<Text>, _>(status_message)
+    .bind::<Nullable<Text>, _>(cancel_reason)
+    .execute(conn)
+    .await;
+    match r {
+        Ok(_) => Ok(()),
+        Err(diesel::result::Error::DatabaseError(_, info)) if info.constraint_name() == Some("no_double_booking") => {
+            Err(InsertError::Overlap)
+        }
+        Err(e) => Err(InsertError::Other(e.into())),
+    }
+}

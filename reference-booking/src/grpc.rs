@@ -1,0 +1,291 @@
+//! vendor.v1 `BookingProvider` over the backend: the registry federates this backend exactly
+//! like any other vendor.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+use vendor_proto::v1 as pb;
+use vendor_proto::v1::booking_provider_server::BookingProvider;
+
+use crate::availability::SlotState;
+use crate::error::{BookingError, Violation};
+use crate::model::{Booking, BookingStatus, Customer, CustomerType, PaymentMethod, Price};
+use crate::service::{Backend, BookingInput, MAX_UNITS, Mode, UnitAnswer};
+
+/// API keys the backend accepts: (caller name, key).
+#[derive(Debug, Clone, Default)]
+pub struct ApiKeys(pub Vec<(String, String)>);
+
+impl ApiKeys {
+    /// Parses `name:key,name:key` (e.g. from `REFERENCE_BOOKING_API_KEYS`).
+    pub fn parse(s: &str) -> Result<ApiKeys, String> {
+        let mut out = Vec::new();
+        for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, key) = pair.split_once(':').ok_or_else(|| format!("'{}…' is not name:key", &pair[..pair.len().min(8)]))?;
+            if name.is_empty() || key.len() < 16 {
+                return Err(format!("the key of '{name}' is shorter than 16 characters"));
+            }
+            out.push((name.to_string(), key.to_string()));
+        }
+        Ok(ApiKeys(out))
+    }
+
+    /// The caller a request's `x-api-key` names; without configured keys, everyone is
+    /// `anonymous` (development only).
+    pub fn caller(&self, metadata: &tonic::metadata::MetadataMap) -> Result<String, BookingError> {
+        if self.0.is_empty() {
+            return Ok("anonymous".into());
+        }
+        let presented = metadata.get("x-api-key").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if presented.is_empty() {
+            return Err(BookingError::Unauthenticated("send the API key you were given in x-api-key".into()));
+        }
+        let eq = |a: &str, b: &str| a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+        self.0
+            .iter()
+            .find(|(_, k)| eq(k, presented))
+            .map(|(n, _)| n.clone())
+            .ok_or_else(|| BookingError::Unauthenticated("the API key is not valid".into()))
+    }
+}
+
+/// The service.
+#[derive(Clone)]
+pub struct BookingGrpc {
+    backend: Backend,
+    keys: Arc<ApiKeys>,
+    booking_url: Option<String>,
+}
+
+impl BookingGrpc {
+    /// Wraps the backend; `booking_url` is the customer-facing page bookings link to.
+    pub fn new(backend: Backend, keys: ApiKeys, booking_url: Option<String>) -> Self {
+        BookingGrpc { backend, keys: Arc::new(keys), booking_url }
+    }
+}
+
+fn ts(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 })
+}
+
+fn time(t: Option<prost_types::Timestamp>, field: &str, v: &mut Vec<Violation>) -> DateTime<Utc> {
+    match t.and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)) {
+        Some(t) => t,
+        None => {
+            v.push(Violation { field: field.into(), message: "required: a timestamp".into() });
+            DateTime::UNIX_EPOCH
+        }
+    }
+}
+
+fn customer_type(t: i32) -> Option<CustomerType> {
+    match pb::CustomerType::try_from(t).ok()? {
+        pb::CustomerType::PrivatePerson => Some(CustomerType::PrivatePerson),
+        pb::CustomerType::Association => Some(CustomerType::Association),
+        pb::CustomerType::Company => Some(CustomerType::Company),
+        pb::CustomerType::Unspecified => None,
+    }
+}
+
+fn customer_type_out(t: CustomerType) -> pb::CustomerType {
+    match t {
+        CustomerType::PrivatePerson => pb::CustomerType::PrivatePerson,
+        CustomerType::Association => pb::CustomerType::Association,
+        CustomerType::Company => pb::CustomerType::Company,
+    }
+}
+
+fn prices(p: &std::collections::BTreeMap<CustomerType, Price>) -> Vec<pb::Price> {
+    p.iter()
+        .map(|(t, p)| pb::Price {
+            customer_type: customer_type_out(*t) as i32,
+            amount_minor_per_hour: p.amount_minor,
+            currency: p.currency.clone(),
+        })
+        .collect()
+}
+
+impl BookingGrpc {
+    fn booking(&self, b: &Booking) -> pb::Booking {
+        let status = match b.status {
+            BookingStatus::Confirmed => pb::BookingStatus::Confirmed,
+            BookingStatus::Pending => pb::BookingStatus::Pending,
+            BookingStatus::NeedsCompletion => pb::BookingStatus::NeedsCompletion,
+            BookingStatus::Rejected => pb::BookingStatus::Rejected,
+            BookingStatus::Cancelled => pb::BookingStatus::Cancelled,
+        };
+        pb::Booking {
+            booking_id: b.id.to_string(),
+            unit_ref: b.unit_ref.clone(),
+            start: ts(b.start),
+            end: ts(b.end),
+            status: status as i32,
+            status_message: b.status_message.clone().or(b.cancel_reason.clone()).unwrap_or_default(),
+            price: b.price.as_ref().map(|p| pb::Price {
+                customer_type: b.customer_type.map_or(0, |t| customer_type_out(t) as i32),
+                amount_minor_per_hour: p.amount_minor,
+                currency: p.currency.clone(),
+            }),
+            amount_minor: b.amount_minor.unwrap_or(0),
+            // The code opens the door only for a confirmed booking.
+            access_code: if b.status == BookingStatus::Confirmed { b.access_code.clone().unwrap_or_default() } else { String::new() },
+            booking_url: self.booking_url.as_ref().map(|u| format!("{u}/bookings/{}", b.id)).unwrap_or_default(),
+            created_at: ts(b.created_at),
+            updated_at: ts(b.updated_at),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl BookingProvider for BookingGrpc {
+    async fn get_capabilities(&self, req: Request<pb::GetCapabilitiesRequest>) -> Result<Response<pb::Capabilities>, Status> {
+        self.keys.caller(req.metadata())?;
+        Ok(Response::new(pb::Capabilities {
+            protocol_version: vendor_proto::PROTOCOL_VERSION.into(),
+            operations: vec![
+                pb::Operation::CheckAvailability as i32,
+                pb::Operation::CreateBooking as i32,
+                pb::Operation::BookingRequest as i32,
+                pb::Operation::GetBooking as i32,
+                pb::Operation::CancelBooking as i32,
+            ],
+            max_window: Some(prost_types::Duration { seconds: crate::service::MAX_WINDOW.num_seconds(), nanos: 0 }),
+            max_units_per_call: MAX_UNITS as i32,
+            slot_granularity: Some(prost_types::Duration { seconds: 900, nanos: 0 }),
+            max_requests_per_second: 0,
+            implementation: format!("reference-booking {}", env!("CARGO_PKG_VERSION")),
+            time_zone: "Europe/Stockholm".into(),
+        }))
+    }
+
+    async fn check_availability(
+        &self,
+        req: Request<pb::CheckAvailabilityRequest>,
+    ) -> Result<Response<pb::CheckAvailabilityResponse>, Status> {
+        self.keys.caller(req.metadata())?;
+        let r = req.into_inner();
+        let mut v = Vec::new();
+        let (from, to) = (time(r.start, "start", &mut v), time(r.end, "end", &mut v));
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v).into());
+        }
+        let min = r.min_duration.map(|d| chrono::Duration::seconds(d.seconds)).filter(|d| *d > chrono::Duration::zero());
+        let answers = self.backend.availability(&r.unit_refs, from, to, customer_type(r.customer_type), min).await?;
+        let units = answers
+            .into_iter()
+            .map(|a| match a {
+                UnitAnswer::Unknown(unit_ref) => pb::UnitAvailability {
+                    unit_ref,
+                    status: pb::UnitStatus::UnknownUnit as i32,
+                    slots: vec![],
+                    message: "not a unit of this vendor".into(),
+                },
+                UnitAnswer::NoHours(u) => pb::UnitAvailability {
+                    unit_ref: u.external_ref,
+                    status: pb::UnitStatus::NotBookable as i32,
+                    slots: vec![],
+                    message: "its opening hours have not been read from the registry yet".into(),
+                },
+                UnitAnswer::Slots(u, slots) => {
+                    let p = prices(&u.rules.prices);
+                    pb::UnitAvailability {
+                        unit_ref: u.external_ref,
+                        status: pb::UnitStatus::Ok as i32,
+                        slots: slots
+                            .into_iter()
+                            .map(|s| pb::Slot {
+                                start: ts(s.start),
+                                end: ts(s.end),
+                                state: match s.state {
+                                    SlotState::Free => pb::SlotState::Free,
+                                    SlotState::RequestOnly => pb::SlotState::RequestOnly,
+                                    SlotState::Booked => pb::SlotState::Booked,
+                                } as i32,
+                                prices: if s.state == SlotState::Booked { vec![] } else { p.clone() },
+                                booking_url: String::new(),
+                            })
+                            .collect(),
+                        message: String::new(),
+                    }
+                }
+            })
+            .collect();
+        Ok(Response::new(pb::CheckAvailabilityResponse { units }))
+    }
+
+    async fn create_booking(&self, req: Request<pb::CreateBookingRequest>) -> Result<Response<pb::CreateBookingResponse>, Status> {
+        let caller = self.keys.caller(req.metadata())?;
+        let r = req.into_inner();
+        let mut v = Vec::new();
+        let (start, end) = (time(r.start, "start", &mut v), time(r.end, "end", &mut v));
+        let c = r.customer.unwrap_or_default();
+        let ctype = customer_type(c.r#type);
+        if ctype.is_none() {
+            v.push(Violation { field: "customer.type".into(), message: "required: PRIVATE_PERSON, ASSOCIATION or COMPANY".into() });
+        }
+        let mode = match pb::BookingMode::try_from(r.mode).unwrap_or(pb::BookingMode::Unspecified) {
+            pb::BookingMode::Direct => Some(Mode::Direct),
+            pb::BookingMode::Request => Some(Mode::Request),
+            pb::BookingMode::Unspecified => {
+                v.push(Violation { field: "mode".into(), message: "required: BOOKING_MODE_DIRECT or BOOKING_MODE_REQUEST".into() });
+                None
+            }
+        };
+        let payment = match pb::PaymentMethod::try_from(r.payment_method).unwrap_or(pb::PaymentMethod::Unspecified) {
+            pb::PaymentMethod::Invoice => PaymentMethod::Invoice,
+            _ => PaymentMethod::Direct,
+        };
+        if r.unit_ref.is_empty() {
+            v.push(Violation { field: "unitRef".into(), message: "required".into() });
+        }
+        let (Some(ctype), Some(mode)) = (ctype, mode) else { return Err(BookingError::Invalid(v).into()) };
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v).into());
+        }
+        let input = BookingInput {
+            unit_ref: r.unit_ref,
+            start,
+            end,
+            mode,
+            customer_type: ctype,
+            customer: Customer { name: c.name, email: c.email, phone: c.phone, org_number: c.org_number },
+            activity: r.activity,
+            participants: r.participants,
+            payment_method: payment,
+            message: r.message,
+        };
+        let b = self.backend.create_booking(&caller, &r.idempotency_key, &input).await?;
+        Ok(Response::new(pb::CreateBookingResponse { booking: Some(self.booking(&b)) }))
+    }
+
+    async fn get_booking(&self, req: Request<pb::GetBookingRequest>) -> Result<Response<pb::GetBookingResponse>, Status> {
+        self.keys.caller(req.metadata())?;
+        let id = req.into_inner().booking_id;
+        let id = Uuid::parse_str(&id).map_err(|_| BookingError::UnknownBooking(id.clone()))?;
+        let b = self.backend.booking(id).await?;
+        Ok(Response::new(pb::GetBookingResponse { booking: Some(self.booking(&b)) }))
+    }
+
+    async fn cancel_booking(&self, req: Request<pb::CancelBookingRequest>) -> Result<Response<pb::CancelBookingResponse>, Status> {
+        self.keys.caller(req.metadata())?;
+        let r = req.into_inner();
+        let id = Uuid::parse_str(&r.booking_id).map_err(|_| BookingError::UnknownBooking(r.booking_id.clone()))?;
+        // Through vendor.v1 the customer cancels (the registry acts for them): the deadline applies.
+        let b = self.backend.cancel(id, &r.reason, false).await?;
+        Ok(Response::new(pb::CancelBookingResponse { booking: Some(self.booking(&b)) }))
+    }
+
+    async fn health(&self, _: Request<pb::HealthRequest>) -> Result<Response<pb::HealthResponse>, Status> {
+        let ok = match self.backend.pool().get().await {
+            Ok(mut c) => diesel_async::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), &mut c).await.is_ok(),
+            Err(_) => false,
+        };
+        Ok(Response::new(if ok {
+            pb::HealthResponse { status: pb::ServingStatus::Serving as i32, message: String::new() }
+        } else {
+            pb::HealthResponse { status: pb::ServingStatus::NotServing as i32, message: "the database does not answer".into() }
+        }))
+    }
+}

@@ -1,0 +1,248 @@
+//! `reference-booking`: the reference booking backend's command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use reference_booking::grpc::{ApiKeys, BookingGrpc};
+use reference_booking::hours::Hours;
+use reference_booking::model::{CustomerType, Price, Rules, Unit};
+use reference_booking::{Backend, db, server};
+use registry_core::embedded::{self, EmbeddedPostgres};
+
+/// The reference booking backend: a vendor.v1 booking vendor with its own database.
+#[derive(Debug, Parser)]
+#[command(name = "reference-booking", version, about)]
+struct Cli {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct DbArgs {
+    /// PostgreSQL URL of the backend's own database. Without it, a private embedded cluster
+    /// is started in --data-dir.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    database_url: Option<String>,
+    /// Data directory of the embedded database (used when DATABASE_URL is not set).
+    #[arg(long, env = "REFERENCE_BOOKING_DATA_DIR", default_value = ".reference-booking-data", global = true)]
+    data_dir: PathBuf,
+    /// Directory with the PostgreSQL server binaries (initdb, pg_ctl); found automatically if not set.
+    #[arg(long, env = "REFERENCE_BOOKING_PG_BINDIR", global = true)]
+    pg_bindir: Option<PathBuf>,
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "REFERENCE_BOOKING_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    max_connections: usize,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve vendor.v1 (gRPC) with /healthz and /readyz on one port.
+    Serve {
+        /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+        #[arg(long, env = "REFERENCE_BOOKING_LISTEN", default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        /// Base URL of the registry whose opening hours the units follow, e.g. http://127.0.0.1:8080.
+        #[arg(long, env = "REFERENCE_BOOKING_REGISTRY_URL")]
+        registry_url: Option<String>,
+        /// Seconds between readings of every unit's opening hours from the registry.
+        #[arg(long, env = "REFERENCE_BOOKING_HOURS_REFRESH", default_value_t = 300)]
+        hours_refresh: u64,
+        /// Callers and their API keys, `name:key,name:key` (keys of at least 16 characters).
+        /// Without keys, every caller is accepted: for development on loopback only.
+        #[arg(long, env = "REFERENCE_BOOKING_API_KEYS", hide_env_values = true, default_value = "")]
+        api_keys: String,
+        /// The customer-facing page bookings link to (`{url}/bookings/{id}`).
+        #[arg(long, env = "REFERENCE_BOOKING_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+    /// Apply pending migrations of the backend's database and exit.
+    Migrate,
+    /// Manage the bookable units.
+    #[command(subcommand)]
+    Units(UnitsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UnitsCommand {
+    /// Add a unit (or replace the one with the same reference), linked to the registry's unit.
+    Add {
+        /// The reference the registry's vendor directory uses for the unit.
+        #[arg(long = "ref")]
+        external_ref: String,
+        /// The registry's facility id.
+        #[arg(long)]
+        registry_facility: uuid::Uuid,
+        /// The registry's unit id.
+        #[arg(long)]
+        registry_unit: uuid::Uuid,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// List the units.
+    List,
+}
+
+/// A unit's booking rules, as flags.
+#[derive(Debug, clap::Args)]
+struct RuleArgs {
+    /// Slot granularity, minutes.
+    #[arg(long, default_value_t = 60)]
+    slot_minutes: i32,
+    /// Shortest booking, minutes.
+    #[arg(long, default_value_t = 60)]
+    min_minutes: i32,
+    /// Longest booking, minutes.
+    #[arg(long, default_value_t = 240)]
+    max_minutes: i32,
+    /// Book at least this many minutes before the start.
+    #[arg(long, default_value_t = 60)]
+    lead_minutes: i32,
+    /// Book at most this many days ahead.
+    #[arg(long, default_value_t = 180)]
+    horizon_days: i32,
+    /// Customers cancel at least this many hours before the start.
+    #[arg(long, default_value_t = 24)]
+    cancel_hours: i32,
+    /// Customer types that book directly (private_person, association, company).
+    #[arg(long, value_delimiter = ',', default_value = "private_person,company")]
+    direct: Vec<String>,
+    /// Customer types that send a booking request.
+    #[arg(long, value_delimiter = ',', default_value = "association")]
+    request: Vec<String>,
+    /// Price per hour, `type=amount` in öre (SEK), e.g. association=15000; repeatable.
+    #[arg(long)]
+    price: Vec<String>,
+}
+
+impl RuleArgs {
+    fn rules(&self) -> anyhow::Result<Rules> {
+        let mut prices = std::collections::BTreeMap::new();
+        for p in &self.price {
+            let (t, a) = p.split_once('=').with_context(|| format!("--price '{p}': write type=amount, e.g. association=15000"))?;
+            let t = CustomerType::parse(t).with_context(|| format!("--price '{p}': '{t}' is not a customer type"))?;
+            let a: i64 = a.parse().with_context(|| format!("--price '{p}': '{a}' is not an amount in öre"))?;
+            prices.insert(t, Price { amount_minor: a, currency: "SEK".into() });
+        }
+        Ok(Rules {
+            slot_minutes: self.slot_minutes,
+            min_minutes: self.min_minutes,
+            max_minutes: self.max_minutes,
+            lead_minutes: self.lead_minutes,
+            horizon_days: self.horizon_days,
+            cancel_hours: self.cancel_hours,
+            direct_types: types(&self.direct, "direct")?,
+            request_types: types(&self.request, "request")?,
+            prices,
+        })
+    }
+}
+
+fn types(v: &[String], flag: &str) -> anyhow::Result<Vec<CustomerType>> {
+    v.iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| CustomerType::parse(s).with_context(|| format!("--{flag}: '{s}' is not private_person, association or company")))
+        .collect()
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let (url, mut embedded) = match &cli.db.database_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let opts = embedded::Options { data_dir: cli.db.data_dir.clone(), bin_dir: cli.db.pg_bindir.clone(), fast_unsafe: false };
+            let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&opts)).await??;
+            registry_core::db::ensure_database(&pg.url("postgres"), "reference_booking", None).await.context("creating the database")?;
+            eprintln!("embedded PostgreSQL: data in {}, listening on 127.0.0.1:{}", pg.data_dir().display(), pg.port());
+            (pg.url("reference_booking"), Some(pg))
+        }
+    };
+    let result = command(cli, &url).await;
+    if let Some(mut pg) = embedded.take() {
+        tokio::task::spawn_blocking(move || pg.stop()).await??;
+    }
+    result
+}
+
+/// The backend without a registry, for the commands that manage units.
+fn offline(pool: db::Pool) -> Backend {
+    Backend::new(pool, Arc::new(Hours::new(None, Duration::from_secs(300))))
+}
+
+async fn command(cli: Cli, url: &str) -> anyhow::Result<()> {
+    let applied = db::migrate(url).await.context("applying migrations")?;
+    if let Command::Migrate = cli.command {
+        println!("{} migrations applied", applied.len());
+        return Ok(());
+    }
+    let pool = registry_core::db::pool(url, cli.db.max_connections.max(1))?;
+    match cli.command {
+        Command::Migrate => Ok(()),
+        Command::Units(UnitsCommand::List) => {
+            for u in offline(pool).units().await? {
+                println!("{}\t{}\t{}\t{}", u.external_ref, u.registry_facility_id, u.registry_unit_id, u.name);
+            }
+            Ok(())
+        }
+        Command::Units(UnitsCommand::Add { external_ref, registry_facility, registry_unit, name, rules }) => {
+            let unit = Unit {
+                id: uuid::Uuid::now_v7(),
+                external_ref,
+                registry_facility_id: registry_facility,
+                registry_unit_id: registry_unit,
+                name,
+                rules: rules.rules()?,
+                version: 1,
+            };
+            let saved = offline(pool).save_unit(&unit).await?;
+            println!("{}", saved.external_ref);
+            eprintln!("unit '{}' saved (version {})", saved.name, saved.version);
+            Ok(())
+        }
+        Command::Serve { listen, registry_url, hours_refresh, api_keys, public_url } => {
+            let keys = ApiKeys::parse(&api_keys).map_err(|e| anyhow::anyhow!("--api-keys: {e}"))?;
+            if keys.0.is_empty() {
+                tracing::warn!("no API keys configured: every caller is accepted (development only)");
+            }
+            if registry_url.is_none() {
+                tracing::warn!("no --registry-url: only opening hours already stored are known");
+            }
+            let refresh = Duration::from_secs(hours_refresh.max(10));
+            let hours = Arc::new(Hours::new(registry_url.clone(), refresh));
+            let backend = Backend::new(pool, hours);
+            let grpc = BookingGrpc::new(backend.clone(), keys, public_url);
+            let app = server::app(backend.clone(), grpc).await?;
+            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            println!("reference-booking listening on http://{}", listener.local_addr()?);
+            let refresher = registry_url.is_some().then(|| tokio::spawn(server::refresh_hours(backend, refresh)));
+            let shutdown = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            let r = server::serve(listener, app, shutdown).await;
+            if let Some(t) = refresher {
+                t.abort();
+            }
+            r
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! The booking use cases: availability, direct bookings and booking requests, their
+//! decisions and cancellations. Every write validates fully, then runs in one transaction;
+//! the database's exclusion constraint is what finally rules out a double booking.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use diesel_async::AsyncConnection;
+use registry_core::hours::OpeningHours;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::availability::{self, Slot};
+use crate::db::{self, InsertError, NewBooking, Pool};
+use crate::error::{BookingError, Result, Violation};
+use crate::hours::Hours;
+use crate::model::{Booking, BookingStatus, Customer, CustomerType, Kind, PaymentMethod, Unit};
+
+/// Longest window of one availability question.
+pub const MAX_WINDOW: Duration = Duration::days(14);
+/// Units per availability question.
+pub const MAX_UNITS: usize = 100;
+
+/// The backend: its database and where it reads opening hours.
+#[derive(Clone)]
+pub struct Backend {
+    pool: Pool,
+    hours: Arc<Hours>,
+}
+
+/// A unit's part of an availability answer.
+#[derive(Debug, Clone)]
+pub enum UnitAnswer {
+    /// Its slots.
+    Slots(Unit, Vec<Slot>),
+    /// Not a unit of this backend.
+    Unknown(String),
+    /// Known, but its opening hours were never read (the registry has not answered yet).
+    NoHours(Unit),
+}
+
+/// Booking directly or asking a case officer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Confirmed at once.
+    Direct,
+    /// Pending until decided.
+    Request,
+}
+
+/// A booking as asked for.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BookingInput {
+    /// The unit's reference.
+    pub unit_ref: String,
+    /// Start.
+    pub start: DateTime<Utc>,
+    /// End.
+    pub end: DateTime<Utc>,
+    /// Direct or request.
+    pub mode: Mode,
+    /// Who books.
+    pub customer_type: CustomerType,
+    /// The customer.
+    pub customer: Customer,
+    /// What for.
+    pub activity: String,
+    /// How many.
+    pub participants: i32,
+    /// How it is paid.
+    pub payment_method: PaymentMethod,
+    /// To the case officer.
+    pub message: String,
+}
+
+/// A case officer's decision on a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Confirmed: it now holds the time (if nothing else does).
+    Approve,
+    /// Refused, with a reason to the customer.
+    Reject,
+    /// Sent back to the customer to complete, with what is missing.
+    RequestCompletion,
+}
+
+fn access_code() -> Result<String> {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).map_err(|e| BookingError::Internal(format!("no randomness: {e}")))?;
+    Ok(format!("{:06}", u32::from_le_bytes(b) % 1_000_000))
+}
+
+/// Checks `[start, end)` against the unit's rules and opening hours at `now`.
+pub fn check_rules(unit: &Unit, hours: &OpeningHours, start: DateTime<Utc>, end: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
+    let r = &unit.rules;
+    let minutes = (end - start).num_minutes();
+    if (end - start).num_seconds() % 60 != 0 || minutes % i64::from(r.slot_minutes) != 0 {
+        return Err(BookingError::BookingRule(format!("a booking lasts a whole number of {}-minute slots", r.slot_minutes)));
+    }
+    if minutes < i64::from(r.min_minutes) || minutes > i64::from(r.max_minutes) {
+        return Err(BookingError::BookingRule(format!(
+            "a booking of '{}' lasts {} to {} minutes; this one lasts {minutes}",
+            unit.name, r.min_minutes, r.max_minutes
+        )));
+    }
+    if start < now + Duration::minutes(i64::from(r.lead_minutes)) {
+        return Err(BookingError::BookingRule(format!(
+            "'{}' is booked at least {} minutes before the start (lead time)",
+            unit.name, r.lead_minutes
+        )));
+    }
+    if end > now + Duration::days(i64::from(r.horizon_days)) {
+        return Err(BookingError::BookingRule(format!("'{}' is booked at most {} days ahead (horizon)", unit.name, r.horizon_days)));
+    }
+    let Some((open, _)) = availability::openings(hours, start, end).into_iter().find(|(o, c)| *o <= start && end <= *c) else {
+        return Err(BookingError::BookingRule(format!("'{}' is not open for the whole of {start} – {end}", unit.name)));
+    };
+    if (start - open).num_minutes() % i64::from(r.slot_minutes) != 0 || (start - open).num_seconds() % 60 != 0 {
+        return Err(BookingError::BookingRule(format!(
+            "bookings of '{}' start on its {}-minute slots, counted from the opening at {open}",
+            unit.name, r.slot_minutes
+        )));
+    }
+    Ok(())
+}
+
+impl Backend {
+    /// The backend over `pool`, reading hours from `hours`.
+    pub fn new(pool: Pool, hours: Arc<Hours>) -> Backend {
+        Backend { pool, hours }
+    }
+
+    /// The pool (for readiness checks and tests).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Where hours come from.
+    pub fn hours(&self) -> &Hours {
+        &self.hours
+    }
+
+    /// Adds or replaces a unit (by its external reference).
+    pub async fn save_unit(&self, unit: &Unit) -> Result<Unit> {
+        let mut v = Vec::new();
+        if unit.external_ref.is_empty()
+            || unit.external_ref.len() > 200
+            || !unit.external_ref.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c))
+        {
+            v.push(Violation { field: "externalRef".into(), message: "1 to 200 letters, digits, _ . : -".into() });
+        }
+        let r = &unit.rules;
+        if !(5..=1440).contains(&r.slot_minutes) || 1440 % r.slot_minutes != 0 {
+            v.push(Violation { field: "rules.slotMinutes".into(), message: "divides a day: 5 to 1440 minutes".into() });
+        }
+        if r.min_minutes < r.slot_minutes || r.min_minutes % r.slot_minutes.max(1) != 0 {
+            v.push(Violation { field: "rules.minMinutes".into(), message: "a whole number of slots, at least one".into() });
+        }
+        if r.max_minutes < r.min_minutes || r.max_minutes > 1440 * 14 || r.max_minutes % r.slot_minutes.max(1) != 0 {
+            v.push(Violation {
+                field: "rules.maxMinutes".into(),
+                message: "a whole number of slots, at least minMinutes, at most 14 days".into(),
+            });
+        }
+        if r.direct_types.iter().any(|t| r.request_types.contains(t)) {
+            v.push(Violation { field: "rules.requestTypes".into(), message: "a customer type books either directly or by request".into() });
+        }
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v));
+        }
+        let mut conn = self.pool.get().await?;
+        db::save_unit(&mut conn, unit).await
+    }
+
+    /// Every unit.
+    pub async fn units(&self) -> Result<Vec<Unit>> {
+        let mut conn = self.pool.get().await?;
+        db::all_units(&mut conn).await
+    }
+
+    /// Bookable time of some units in `[from, to)` as `customer` sees it.
+    pub async fn availability(
+        &self,
+        refs: &[String],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        customer: Option<CustomerType>,
+        min_duration: Option<Duration>,
+    ) -> Result<Vec<UnitAnswer>> {
+        if to <= from {
+            return Err(BookingError::invalid("end", "must be after start"));
+        }
+        if to - from > MAX_WINDOW {
+            return Err(BookingError::invalid("end", "the window is at most 14 days (max_window)"));
+        }
+        if refs.is_empty() || refs.len() > MAX_UNITS {
+            return Err(BookingError::invalid("unitRefs", "1 to 100 unit references (max_units_per_call)"));
+        }
+        let units = {
+            let mut conn = self.pool.get().await?;
+            db::units_by_ref(&mut conn, refs).await?
+        };
+        let hours = self.hours.of(&self.pool, &units).await?;
+        let ids: Vec<Uuid> = units.iter().map(|u| u.id).collect();
+        let busy = {
+            let mut conn = self.pool.get().await?;
+            db::busy(&mut conn, &ids, from, to).await?
+        };
+        let now = Utc::now();
+        Ok(refs
+            .iter()
+            .map(|r| match units.iter().find(|u| &u.external_ref == r) {
+                None => UnitAnswer::Unknown(r.clone()),
+                Some(u) => match hours.get(&u.id) {
+                    None => UnitAnswer::NoHours(u.clone()),
+                    Some(h) => {
+                        let mine: Vec<Booking> = busy.iter().filter(|b| b.unit_id == u.id).cloned().collect();
+                        UnitAnswer::Slots(u.clone(), availability::slots(&u.rules, h, &mine, from, to, now, customer, min_duration))
+                    }
+                },
+            })
+            .collect())
+    }
+
+    /// Books, directly or as a request. The same `idempotency_key` from the same caller with
+    /// the same booking returns the first answer; with another booking, an error.
+    pub async fn create_booking(&self, caller: &str, idempotency_key: &str, b: &BookingInput) -> Result<Booking> {
+        let mut v = Vec::new();
+        if idempotency_key.is_empty() || idempotency_key.chars().count() > 100 {
+            v.push(Violation { field: "idempotencyKey".into(), message: "required: 1 to 100 characters".into() });
+        }
+        if b.end <= b.start {
+            v.push(Violation { field: "end".into(), message: "must be after start".into() });
+        }
+        if b.customer.name.trim().is_empty() || b.customer.name.chars().count() > 200 {
+            v.push(Violation { field: "customer.name".into(), message: "required: 1 to 200 characters".into() });
+        }
+        if matches!(b.customer_type, CustomerType::Association | CustomerType::Company) {
+            let mut checked = registry_core::validate::Violations::default();
+            registry_core::orgnr::check(&mut checked, "customer.orgNumber", &b.customer.org_number);
+            if checked.finish().is_err() {
+                v.push(Violation {
+                    field: "customer.orgNumber".into(),
+                    message: "associations and companies give their organisation number: ten digits with a valid check digit".into(),
+                });
+            }
+        }
+        if !(0..=100_000).contains(&b.participants) {
+            v.push(Violation { field: "participants".into(), message: "0 to 100,000".into() });
+        }
+        if b.message.chars().count() > 2000 || b.activity.chars().count() > 100 {
+            v.push(Violation { field: "message".into(), message: "at most 2,000 characters (activity at most 100)".into() });
+        }
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v));
+        }
+        let hash = {
+            let json = serde_json::to_vec(b).map_err(|e| BookingError::Internal(e.to_string()))?;
+            Sha256::digest(&json).iter().map(|x| format!("{x:02x}")).collect::<String>()
+        };
+        // A retry is answered before anything else is checked: its first answer stands.
+        if let Some(found) = self.replay(caller, idempotency_key, &hash).await? {
+            return Ok(found);
+        }
+        let unit = {
+            let mut conn = self.pool.get().await?;
+            db::units_by_ref(&mut conn, std::slice::from_ref(&b.unit_ref)).await?.pop()
+        }
+        .ok_or_else(|| BookingError::UnknownUnit(b.unit_ref.clone()))?;
+        let hours = self.hours.of(&self.pool, std::slice::from_ref(&unit)).await?;
+        let h = hours.get(&unit.id).ok_or_else(|| {
+            BookingError::Unavailable(format!("the opening hours of '{}' have not been read from the registry yet", unit.name))
+        })?;
+        check_rules(&unit, h, b.start, b.end, Utc::now())?;
+        let r = &unit.rules;
+        let (kind, status) = match b.mode {
+            Mode::Direct if r.direct_types.contains(&b.customer_type) => (Kind::Direct, BookingStatus::Confirmed),
+            Mode::Direct => {
+                return Err(BookingError::BookingRule(format!(
+                    "a customer of type {} sends a booking request for '{}' instead of booking directly",
+                    b.customer_type.as_str(),
+                    unit.name
+                )));
+            }
+            Mode::Request if r.direct_types.contains(&b.customer_type) || r.request_types.contains(&b.customer_type) => {
+                (Kind::Request, BookingStatus::Pending)
+            }
+            Mode::Request => {
+                return Err(BookingError::BookingRule(format!(
+                    "'{}' is not booked by customers of type {}",
+                    unit.name,
+                    b.customer_type.as_str()
+                )));
+            }
+        };
+        let price = r.prices.get(&b.customer_type);
+        let minutes = (b.end - b.start).num_minutes();
+        let code = access_code()?;
+        let id = Uuid::now_v7();
+        let row = NewBooking {
+            id,
+            unit_id: unit.id,
+            start: b.start,
+            end: b.end,
+            kind,
+            status,
+            customer_type: Some(b.customer_type),
+            customer: Some(&b.customer),
+            activity: Some(b.activity.as_str()).filter(|a| !a.is_empty()),
+            participants: Some(b.participants),
+            customer_message: Some(b.message.as_str()).filter(|m| !m.is_empty()),
+            status_message: None,
+            price,
+            amount_minor: price.map(|p| p.amount_minor * minutes / 60),
+            payment_method: Some(b.payment_method),
+            access_code: Some(&code),
+            series_id: None,
+            created_by: caller,
+            idempotency: Some((idempotency_key, &hash)),
+        };
+        let mut conn = self.pool.get().await?;
+        match db::insert_booking(&mut conn, &row).await {
+            Ok(()) => {}
+            Err(InsertError::Overlap) => {
+                return Err(BookingError::SlotUnavailable(format!("'{}' is already booked during {} – {}", unit.name, b.start, b.end)));
+            }
+            // A concurrent retry with the same key won: answer as it was answered.
+            Err(InsertError::KeyTaken) => {
+                drop(conn);
+                return self
+                    .replay(caller, idempotency_key, &hash)
+                    .await?
+                    .ok_or_else(|| BookingError::Internal("an idempotency key vanished".into()));
+            }
+            Err(InsertError::Other(e)) => return Err(e),
+        }
+        Ok(db::booking(&mut conn, id, false).await?.ok_or_else(|| BookingError::Internal("a new booking vanished".into()))?.0)
+    }
+
+    async fn replay(&self, caller: &str, key: &str, hash: &str) -> Result<Option<Booking>> {
+        let mut conn = self.pool.get().await?;
+        match db::booking_by_key(&mut conn, caller, key).await? {
+            Some((b, Some(h))) if h == hash => Ok(Some(b)),
+            Some(_) => Err(BookingError::IdempotencyKeyReused(key.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// One booking.
+    pub async fn booking(&self, id: Uuid) -> Result<Booking> {
+        let mut conn = self.pool.get().await?;
+        Ok(db::booking(&mut conn, id, false).await?.ok_or_else(|| BookingError::UnknownBooking(id.to_string()))?.0)
+    }
+
+    /// Cancels a booking: a customer until the unit's cancellation deadline, staff at any
+    /// time. Cancelling a cancelled booking returns it unchanged.
+    pub async fn cancel(&self, id: Uuid, reason: &str, by_staff: bool) -> Result<Booking> {
+        if reason.chars().count() > 1000 {
+            return Err(BookingError::invalid("reason", "at most 1,000 characters"));
+        }
+        if by_staff && reason.trim().is_empty() {
+            return Err(BookingError::invalid("reason", "staff give a reason when they cancel"));
+        }
+        let reason = reason.trim().to_string();
+        let mut conn = self.pool.get().await?;
+        conn.transaction(async move |conn| {
+            let (b, _) = db::booking(conn, id, true).await?.ok_or_else(|| BookingError::UnknownBooking(id.to_string()))?;
+            match b.status {
+                BookingStatus::Cancelled => return Ok(b),
+                BookingStatus::Rejected => return Err(BookingError::IllegalTransition { from: "rejected", action: "cancelled" }),
+                _ => {}
+            }
+            if !by_staff {
+                let unit = db::all_units(conn).await?.into_iter().find(|u| u.id == b.unit_id);
+                let hours = unit.map_or(0, |u| u.rules.cancel_hours);
+                if Utc::now() > b.start - Duration::hours(i64::from(hours)) {
+                    return Err(BookingError::CancellationDeadlinePassed(format!(
+                        "customers cancel at least {hours} hours before the start; ask the municipality's staff"
+                    )));
+                }
+            }
+            db::set_status(conn, id, BookingStatus::Cancelled, None, Some(reason.as_str()).filter(|r| !r.is_empty())).await.map_err(
+                |e| match e {
+                    InsertError::Other(e) => e,
+                    _ => BookingError::Internal("cancelling cannot overlap".into()),
+                },
+            )?;
+            Ok(db::booking(conn, id, false).await?.ok_or_else(|| BookingError::UnknownBooking(id.to_string()))?.0)
+        })
+        .await
+    }
+
+    /// A case officer's decision on a pending request (approve, reject, or ask for completion,
+    /// the last two with a message to the customer). Approving two overlapping requests: the
+    /// second finds the time taken.
+    pub async fn decide(&self, id: Uuid, decision: Decision, message: &str) -> Result<Booking> {
+        let message = message.trim().to_string();
+        if decision != Decision::Approve && message.is_empty() {
+            return Err(BookingError::invalid("message", "tell the customer why, or what to complete"));
+        }
+        if message.chars().count() > 2000 {
+            return Err(BookingError::invalid("message", "at most 2,000 characters"));
+        }
+        let mut conn = self.pool.get().await?;
+        conn.transaction(async move |conn| {
+            let (b, _) = db::booking(conn, id, true).await?.ok_or_else(|| BookingError::UnknownBooking(id.to_string()))?;
+            let action = match decision {
+                Decision::Approve => "approved",
+                Decision::Reject => "rejected",
+                Decision::RequestCompletion => "sent back for completion",
+            };
+            if b.status != BookingStatus::Pending {
+                return Err(BookingError::IllegalTransition { from: b.status.as_str(), action });
+            }
+            if decision == Decision::Approve {
+                db::lock_unit(conn, b.unit_id).await?;
+            }
+            let status = match decision {
+                Decision::Approve => BookingStatus::Confirmed,
+                Decision::Reject => BookingStatus::Rejected,
+                Decision::RequestCompletion => BookingStatus::NeedsCompletion,
+            };
+            match db::set_status(conn, id, status, Some(message.as_str()).filter(|m| !m.is_empty()), None).await {
+                Ok(()) => {}
+                Err(InsertError::Overlap) => {
+                    return Err(BookingError::SlotUnavailable(format!(
+                        "the time {} – {} is already booked; reject this request or offer another time",
+                        b.start, b.end
+                    )));
+                }
+                Err(InsertError::KeyTaken) => return Err(BookingError::Internal("a decision cannot reuse a key".into())),
+                Err(InsertError::Other(e)) => return Err(e),
+            }
+            Ok(db::booking(conn, id, false).await?.ok_or_else(|| BookingError::UnknownBooking(id.to_string()))?.0)
+        })
+        .await
+    }
+
+    /// The customer completes a request that was sent back: it is pending again.
+    pub async fn resubmit(&self, id: Uuid) -> Result<Booking> {
+        let mut conn = self.pool.get().await?;
+        conn.transaction(async move |conn| {
+            let (b, _) = db::booking(conn, id, true).await?.ok_or_else(|| BookingError::UnknownBooking(id.to_string()))?;
+            if b.status != BookingStatus::NeedsCompletion {
+                return Err(BookingError::IllegalTransition { from: b.status.as_str(), action: "resubmitted" });
+            }
+            db::set_status(conn, id, BookingStatus::Pending, None, None).await.map_err(|e| match e {
+                InsertError::Other(e) => e,
+                _ => BookingError::Internal("a pending request does not hold time".into()),
+            })?;
+            Ok(db::booking(conn, id, false).await?.ok_or_else(|| BookingError::UnknownBooking(id.to_string()))?.0)
+        })
+        .await
+    }
+}

@@ -1,0 +1,488 @@
+//! The reference booking backend against a real database and real gRPC clients: no double
+//! booking under 500 concurrent attempts and under an approval race, every flow and illegal
+//! transition, the booking rules with their errors, DST nights and holidays, idempotency, and
+//! the registry federating the backend.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Europe::Stockholm;
+use federation::pb;
+use pb::booking_provider_client::BookingProviderClient;
+use reference_booking::error::BookingError;
+use reference_booking::grpc::{ApiKeys, BookingGrpc};
+use reference_booking::hours::Hours;
+use reference_booking::model::{BookingStatus, Customer, CustomerType, PaymentMethod, Price, Rules, Unit};
+use reference_booking::service::{BookingInput, Decision, Mode};
+use reference_booking::{Backend, server};
+use tests::TestDb;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+struct Vendor {
+    db: TestDb,
+    backend: Backend,
+    url: String,
+}
+
+async fn start(registry: Option<String>, keys: ApiKeys) -> Vendor {
+    tests::rustls_provider();
+    let db = TestDb::empty().await;
+    reference_booking::db::migrate(&db.url).await.expect("migrate the backend's database");
+    let pool = registry_core::db::pool(&db.url, 24).unwrap();
+    let backend = Backend::new(pool, Arc::new(Hours::new(registry, Duration::from_secs(300))));
+    let app = server::app(backend.clone(), BookingGrpc::new(backend.clone(), keys, None)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(server::serve(listener, app, std::future::pending()));
+    Vendor { db, backend, url }
+}
+
+async fn client(url: &str) -> BookingProviderClient<tonic::transport::Channel> {
+    BookingProviderClient::new(tonic::transport::Endpoint::from_shared(url.to_string()).unwrap().connect().await.unwrap())
+}
+
+/// `days` from today, at `hour` local time in Stockholm.
+fn local(days: i64, hour: u32) -> DateTime<Utc> {
+    let date = Utc::now().with_timezone(&Stockholm).date_naive() + chrono::Duration::days(days);
+    on(date, hour)
+}
+
+fn on(date: NaiveDate, hour: u32) -> DateTime<Utc> {
+    Stockholm.from_local_datetime(&date.and_hms_opt(hour, 0, 0).unwrap()).single().unwrap().with_timezone(&Utc)
+}
+
+fn ts(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 })
+}
+
+fn unit(external_ref: &str, rules: Rules) -> Unit {
+    Unit {
+        id: uuid::Uuid::now_v7(),
+        external_ref: external_ref.into(),
+        registry_facility_id: uuid::Uuid::now_v7(),
+        registry_unit_id: uuid::Uuid::now_v7(),
+        name: format!("Hall {external_ref}"),
+        rules,
+        version: 1,
+    }
+}
+
+fn rules() -> Rules {
+    let mut prices = std::collections::BTreeMap::new();
+    prices.insert(CustomerType::PrivatePerson, Price { amount_minor: 40_000, currency: "SEK".into() });
+    prices.insert(CustomerType::Association, Price { amount_minor: 15_000, currency: "SEK".into() });
+    Rules { lead_minutes: 60, horizon_days: 90, cancel_hours: 24, prices, ..Rules::default() }
+}
+
+async fn add_unit(v: &Vendor, external_ref: &str, rules: Rules, osm: &str) -> Unit {
+    let u = v.backend.save_unit(&unit(external_ref, rules)).await.unwrap();
+    v.backend.hours().set(u.id, registry_core::hours::osm::parse(osm).unwrap());
+    u
+}
+
+fn request(
+    key: &str,
+    unit_ref: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    mode: pb::BookingMode,
+    t: pb::CustomerType,
+) -> pb::CreateBookingRequest {
+    let org = if t == pb::CustomerType::PrivatePerson { String::new() } else { "802412-9952".into() };
+    pb::CreateBookingRequest {
+        idempotency_key: key.into(),
+        unit_ref: unit_ref.into(),
+        start: ts(start),
+        end: ts(end),
+        mode: mode as i32,
+        customer: Some(pb::Customer {
+            r#type: t as i32,
+            name: "Kim Andersson".into(),
+            email: "kim@example.se".into(),
+            org_number: org,
+            ..Default::default()
+        }),
+        payment_method: pb::PaymentMethod::Invoice as i32,
+        ..Default::default()
+    }
+}
+
+fn direct(key: &str, unit_ref: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> pb::CreateBookingRequest {
+    request(key, unit_ref, start, end, pb::BookingMode::Direct, pb::CustomerType::PrivatePerson)
+}
+
+fn reason(s: &tonic::Status) -> String {
+    s.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default()
+}
+
+fn input(unit_ref: &str, start: DateTime<Utc>, end: DateTime<Utc>, mode: Mode, t: CustomerType) -> BookingInput {
+    BookingInput {
+        unit_ref: unit_ref.into(),
+        start,
+        end,
+        mode,
+        customer_type: t,
+        customer: Customer { name: "IFK Kumla".into(), org_number: "802412-9952".into(), ..Customer::default() },
+        activity: "innebandy".into(),
+        participants: 20,
+        payment_method: PaymentMethod::Invoice,
+        message: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn five_hundred_concurrent_attempts_on_one_slot_make_one_booking() {
+    let v = start(None, ApiKeys::default()).await;
+    add_unit(&v, "hall-a", rules(), "Mo-Su 08:00-22:00").await;
+    let mut channels = Vec::new();
+    for _ in 0..8 {
+        channels.push(client(&v.url).await);
+    }
+    // Every range holds 17:00–18:00, so any two overlap: exact copies, and ranges that only
+    // partly cover each other.
+    let ranges = [(17, 19), (17, 18), (16, 18), (16, 19), (15, 18), (17, 20)];
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..500usize {
+        let mut c = channels[i % channels.len()].clone();
+        let (a, b) = ranges[i % ranges.len()];
+        set.spawn(async move { c.create_booking(direct(&format!("attempt-{i}"), "hall-a", local(7, a), local(7, b))).await });
+    }
+    let (mut ok, mut taken) = (0, 0);
+    while let Some(r) = set.join_next().await {
+        match r.unwrap() {
+            Ok(b) => {
+                ok += 1;
+                assert_eq!(b.into_inner().booking.unwrap().status, pb::BookingStatus::Confirmed as i32);
+            }
+            Err(s) => {
+                assert_eq!((s.code(), reason(&s).as_str()), (Code::FailedPrecondition, "SLOT_UNAVAILABLE"), "{s:?}");
+                assert!(s.message().contains("already booked"), "{}", s.message());
+                taken += 1;
+            }
+        }
+    }
+    assert_eq!((ok, taken), (1, 499));
+    assert_eq!(v.db.count("SELECT count(*) AS n FROM bookings WHERE status = 'confirmed'").await, 1);
+    // The database holds the rule too, for any path around the backend.
+    use diesel_async::SimpleAsyncConnection;
+    let e =
+        v.db.conn()
+            .await
+            .batch_execute(
+                "INSERT INTO bookings (id, unit_id, during, kind, status, created_by)
+             SELECT gen_random_uuid(), unit_id, during, 'block', 'confirmed', 'sql' FROM bookings WHERE status = 'confirmed'",
+            )
+            .await
+            .unwrap_err();
+    assert!(e.to_string().contains("no_double_booking"), "{e}");
+    // A range beside the booking is still free.
+    let mut c = client(&v.url).await;
+    let won = v.db.count("SELECT extract(hour FROM upper(during) AT TIME ZONE 'Europe/Stockholm')::bigint AS n FROM bookings").await;
+    c.create_booking(direct("beside", "hall-a", local(7, won as u32), local(7, won as u32 + 1))).await.expect("the next hour is free");
+}
+
+#[tokio::test]
+async fn an_approval_race_confirms_one_request() {
+    let v = start(None, ApiKeys::default()).await;
+    add_unit(&v, "hall-a", rules(), "Mo-Su 08:00-22:00").await;
+    // Twenty associations ask for overlapping training times; requests do not hold time.
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let (a, b) = [(17, 19), (18, 20), (17, 20)][i % 3];
+        let asked = input("hall-a", local(8, a), local(8, b), Mode::Request, CustomerType::Association);
+        let b = v.backend.create_booking("registry", &format!("req-{i}"), &asked).await.unwrap();
+        assert_eq!(b.status, BookingStatus::Pending);
+        ids.push(b.id);
+    }
+    // Case officers approve them all at once: one wins, every other finds the time taken.
+    let mut set = tokio::task::JoinSet::new();
+    for id in ids {
+        let backend = v.backend.clone();
+        set.spawn(async move { backend.decide(id, Decision::Approve, "").await });
+    }
+    let (mut ok, mut taken) = (0, 0);
+    while let Some(r) = set.join_next().await {
+        match r.unwrap() {
+            Ok(b) => {
+                assert_eq!(b.status, BookingStatus::Confirmed);
+                ok += 1;
+            }
+            Err(BookingError::SlotUnavailable(m)) => {
+                assert!(m.contains("already booked"), "{m}");
+                taken += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!((ok, taken), (1, 19));
+    assert_eq!(v.db.count("SELECT count(*) AS n FROM bookings WHERE status = 'confirmed'").await, 1);
+    assert_eq!(v.db.count("SELECT count(*) AS n FROM bookings WHERE status = 'pending'").await, 19, "the others wait for a decision");
+}
+
+#[tokio::test]
+async fn every_flow_and_illegal_transition() {
+    let v = start(None, ApiKeys::default()).await;
+    add_unit(&v, "hall-a", rules(), "Mo-Su 08:00-22:00").await;
+    let b = &v.backend;
+    let req = async |k: &str, h: u32| {
+        let asked = input("hall-a", local(9, h), local(9, h + 1), Mode::Request, CustomerType::Association);
+        b.create_booking("registry", k, &asked).await
+    };
+
+    // Request → needs completion → resubmitted → approved.
+    let r = req("r1", 10).await.unwrap();
+    assert!(matches!(b.decide(r.id, Decision::RequestCompletion, " ").await, Err(BookingError::Invalid(_))), "a message is required");
+    let r = b.decide(r.id, Decision::RequestCompletion, "Bifoga föreningens stadgar").await.unwrap();
+    assert_eq!((r.status, r.status_message.as_deref()), (BookingStatus::NeedsCompletion, Some("Bifoga föreningens stadgar")));
+    let e = b.decide(r.id, Decision::Approve, "").await.unwrap_err();
+    assert!(matches!(e, BookingError::IllegalTransition { from: "needs_completion", .. }), "{e}");
+    let r = b.resubmit(r.id).await.unwrap();
+    assert_eq!(r.status, BookingStatus::Pending);
+    let r = b.decide(r.id, Decision::Approve, "").await.unwrap();
+    assert_eq!(r.status, BookingStatus::Confirmed);
+    assert_eq!(r.amount_minor, Some(15_000), "an hour at the association price");
+    assert!(matches!(b.decide(r.id, Decision::Approve, "").await, Err(BookingError::IllegalTransition { from: "confirmed", .. })));
+    assert!(matches!(b.resubmit(r.id).await, Err(BookingError::IllegalTransition { .. })));
+
+    // Rejected: final.
+    let r = req("r2", 12).await.unwrap();
+    assert!(matches!(b.decide(r.id, Decision::Reject, "").await, Err(BookingError::Invalid(_))), "a reason is required");
+    let r = b.decide(r.id, Decision::Reject, "Hallen är reserverad för skolan").await.unwrap();
+    assert_eq!(r.status, BookingStatus::Rejected);
+    let e = b.cancel(r.id, "", false).await.unwrap_err();
+    assert_eq!(e.to_string(), "a rejected booking cannot be cancelled");
+    assert!(matches!(b.decide(r.id, Decision::Approve, "").await, Err(BookingError::IllegalTransition { from: "rejected", .. })));
+
+    // Cancelled by the customer before the deadline; cancelling again changes nothing; a
+    // cancelled booking cannot be approved; the time is free again.
+    let mut c = client(&v.url).await;
+    let d = c.create_booking(direct("d1", "hall-a", local(9, 14), local(9, 16))).await.unwrap().into_inner().booking.unwrap();
+    assert_eq!(d.access_code.len(), 6);
+    let cancelled = c.cancel_booking(pb::CancelBookingRequest { booking_id: d.booking_id.clone(), reason: "sjuk".into() }).await.unwrap();
+    let cancelled = cancelled.into_inner().booking.unwrap();
+    assert_eq!(
+        (cancelled.status, cancelled.access_code.as_str()),
+        (pb::BookingStatus::Cancelled as i32, ""),
+        "no code for a cancelled booking"
+    );
+    let again = c.cancel_booking(pb::CancelBookingRequest { booking_id: d.booking_id.clone(), reason: "igen".into() }).await.unwrap();
+    assert_eq!(again.into_inner().booking.unwrap().updated_at, cancelled.updated_at, "unchanged");
+    let id: uuid::Uuid = d.booking_id.parse().unwrap();
+    let e = b.decide(id, Decision::Approve, "").await.unwrap_err();
+    assert_eq!(e.to_string(), "a cancelled booking cannot be approved");
+    c.create_booking(direct("d2", "hall-a", local(9, 14), local(9, 16))).await.expect("the freed time can be booked");
+    let e = c.get_booking(pb::GetBookingRequest { booking_id: uuid::Uuid::now_v7().to_string() }).await.unwrap_err();
+    assert_eq!((e.code(), reason(&e).as_str()), (Code::NotFound, "UNKNOWN_BOOKING"));
+
+    // After the cancellation deadline only staff cancel, and they give a reason.
+    let strict = Rules { cancel_hours: 24 * 30, ..rules() };
+    add_unit(&v, "hall-b", strict, "Mo-Su 08:00-22:00").await;
+    let s = c.create_booking(direct("s1", "hall-b", local(9, 10), local(9, 11))).await.unwrap().into_inner().booking.unwrap();
+    let e = c.cancel_booking(pb::CancelBookingRequest { booking_id: s.booking_id.clone(), reason: String::new() }).await.unwrap_err();
+    assert_eq!((e.code(), reason(&e).as_str()), (Code::FailedPrecondition, "CANCELLATION_DEADLINE_PASSED"));
+    let id: uuid::Uuid = s.booking_id.parse().unwrap();
+    assert!(matches!(b.cancel(id, " ", true).await, Err(BookingError::Invalid(_))));
+    let s = b.cancel(id, "Vattenläcka i hallen", true).await.unwrap();
+    assert_eq!((s.status, s.cancel_reason.as_deref()), (BookingStatus::Cancelled, Some("Vattenläcka i hallen")));
+}
+
+#[tokio::test]
+async fn booking_rules_are_enforced_with_clear_errors() {
+    let v = start(None, ApiKeys::default()).await;
+    add_unit(&v, "hall-a", rules(), "Mo-Su 08:00-22:00; PH off").await;
+    let mut c = client(&v.url).await;
+    let rule = async |c: &mut BookingProviderClient<_>, r: pb::CreateBookingRequest, needle: &str| {
+        let e = c.create_booking(r).await.unwrap_err();
+        assert_eq!((e.code(), reason(&e).as_str()), (Code::FailedPrecondition, "BOOKING_RULE"), "{needle}: {e:?}");
+        assert!(e.message().contains(needle), "{needle}: {}", e.message());
+    };
+    // The next whole hour is less than the 60-minute lead time away.
+    let next_hour = DateTime::from_timestamp((Utc::now().timestamp() / 3600 + 1) * 3600, 0).unwrap();
+    rule(&mut c, direct("k1", "hall-a", next_hour, next_hour + chrono::Duration::hours(1)), "lead time").await;
+    rule(&mut c, direct("k2", "hall-a", local(100, 17), local(100, 18)), "horizon").await;
+    rule(&mut c, direct("k3", "hall-a", local(7, 17), local(7, 17) + chrono::Duration::minutes(30)), "60-minute slots").await;
+    rule(&mut c, direct("k4", "hall-a", local(7, 9), local(7, 14)), "lasts 60 to 240 minutes").await;
+    let half = chrono::Duration::minutes(30);
+    rule(&mut c, direct("k5", "hall-a", local(7, 17) + half, local(7, 18) + half), "start on its 60-minute slots").await;
+    rule(&mut c, direct("k6", "hall-a", local(7, 21), local(7, 23)), "not open").await;
+    let christmas = NaiveDate::from_ymd_opt(2026, 12, 25).unwrap();
+    rule(&mut c, direct("k7", "hall-a", on(christmas, 17), on(christmas, 18)), "not open").await;
+    let assoc = request("k8", "hall-a", local(7, 17), local(7, 18), pb::BookingMode::Direct, pb::CustomerType::Association);
+    rule(&mut c, assoc, "sends a booking request").await;
+
+    // Malformed requests name every field; unknown units are NOT_FOUND.
+    let mut bad = direct("", "hall-a", local(7, 17), local(7, 18));
+    bad.mode = 0;
+    bad.customer.as_mut().unwrap().r#type = 0;
+    let e = c.create_booking(bad).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let fields: Vec<String> = e.get_error_details().bad_request().unwrap().field_violations.iter().map(|f| f.field.clone()).collect();
+    assert_eq!(fields, ["customer.type", "mode"]);
+    let e = c.create_booking(direct("", "hall-a", local(7, 17), local(7, 18))).await.unwrap_err();
+    assert_eq!(e.get_error_details().bad_request().unwrap().field_violations[0].field, "idempotencyKey");
+    let mut no_org = request("k9", "hall-a", local(7, 17), local(7, 18), pb::BookingMode::Request, pb::CustomerType::Company);
+    no_org.customer.as_mut().unwrap().org_number = "123".into();
+    let e = c.create_booking(no_org).await.unwrap_err();
+    assert_eq!(e.get_error_details().bad_request().unwrap().field_violations[0].field, "customer.orgNumber");
+    let e = c.create_booking(direct("k10", "hall-x", local(7, 17), local(7, 18))).await.unwrap_err();
+    assert_eq!((e.code(), reason(&e).as_str()), (Code::NotFound, "UNKNOWN_UNIT"));
+
+    // Idempotency: the same key and booking answer the first booking; another booking with
+    // the key is refused; nothing else was written.
+    let first = c.create_booking(direct("same", "hall-a", local(7, 17), local(7, 18))).await.unwrap().into_inner().booking.unwrap();
+    let again = c.create_booking(direct("same", "hall-a", local(7, 17), local(7, 18))).await.unwrap().into_inner().booking.unwrap();
+    assert_eq!(again.booking_id, first.booking_id);
+    let e = c.create_booking(direct("same", "hall-a", local(7, 18), local(7, 19))).await.unwrap_err();
+    assert_eq!((e.code(), reason(&e).as_str()), (Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED"));
+    assert_eq!(v.db.count("SELECT count(*) AS n FROM bookings").await, 1);
+}
+
+#[tokio::test]
+async fn bookable_time_follows_dst_nights_holidays_and_bookings() {
+    let v = start(None, ApiKeys::default()).await;
+    let all_day = Rules { horizon_days: 400, lead_minutes: 0, ..rules() };
+    add_unit(&v, "night", all_day.clone(), "Mo-Su 00:00-24:00").await;
+    add_unit(&v, "holiday", all_day, "Mo-Su 00:00-24:00; PH off").await;
+    let count = async |unit: &str, day: NaiveDate| {
+        let a = v.backend.availability(&[unit.into()], on(day, 0), on(day + chrono::Duration::days(1), 0), None, None).await.unwrap();
+        match &a[0] {
+            reference_booking::service::UnitAnswer::Slots(_, s) => s.len(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(count("night", NaiveDate::from_ymd_opt(2027, 3, 28).unwrap()).await, 23, "the spring night has 23 hours");
+    assert_eq!(count("night", NaiveDate::from_ymd_opt(2027, 10, 31).unwrap()).await, 25, "the autumn night has 25");
+    assert_eq!(count("holiday", NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()).await, 0, "closed on Christmas Day");
+    assert_eq!(count("holiday", NaiveDate::from_ymd_opt(2027, 3, 28).unwrap()).await, 0, "and on Easter Day");
+    assert_eq!(count("holiday", NaiveDate::from_ymd_opt(2026, 12, 28).unwrap()).await, 24);
+
+    // A booking shows as booked, to everyone; a block too.
+    let mut c = client(&v.url).await;
+    let d = NaiveDate::from_ymd_opt(2026, 12, 28).unwrap();
+    c.create_booking(direct("n1", "night", on(d, 10), on(d, 12))).await.unwrap();
+    let a = c
+        .check_availability(pb::CheckAvailabilityRequest {
+            unit_refs: vec!["night".into(), "nope".into()],
+            start: ts(on(d, 9)),
+            end: ts(on(d, 13)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let states: Vec<i32> = a.units[0].slots.iter().map(|s| s.state).collect();
+    let (f, b) = (pb::SlotState::Free as i32, pb::SlotState::Booked as i32);
+    assert_eq!(states, [f, b, b, f]);
+    assert_eq!(a.units[0].slots[0].prices.len(), 2, "a price per customer type");
+    assert_eq!(a.units[1].status, pb::UnitStatus::UnknownUnit as i32);
+    // Over the limits: INVALID_ARGUMENT, not a truncated answer.
+    let e = c
+        .check_availability(pb::CheckAvailabilityRequest {
+            unit_refs: vec!["night".into()],
+            start: ts(on(d, 9)),
+            end: ts(on(d, 9) + chrono::Duration::days(15)),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn api_keys_are_required_when_configured() {
+    let keys = ApiKeys::parse("registry:0123456789abcdef0123").unwrap();
+    assert!(ApiKeys::parse("short:abc").is_err());
+    let v = start(None, keys).await;
+    let mut c = client(&v.url).await;
+    let e = c.get_capabilities(pb::GetCapabilitiesRequest {}).await.unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+    let mut r = tonic::Request::new(pb::GetCapabilitiesRequest {});
+    r.metadata_mut().insert("x-api-key", "0123456789abcdef0124".parse().unwrap());
+    assert_eq!(c.get_capabilities(r).await.unwrap_err().code(), Code::Unauthenticated);
+    let mut r = tonic::Request::new(pb::GetCapabilitiesRequest {});
+    r.metadata_mut().insert("x-api-key", "0123456789abcdef0123".parse().unwrap());
+    let caps = c.get_capabilities(r).await.unwrap().into_inner();
+    assert!(caps.operations.contains(&(pb::Operation::CreateBooking as i32)));
+}
+
+#[tokio::test]
+async fn the_registry_federates_the_backend_and_gets_exactly_its_free_slots() {
+    use registry_core::auth::Principal;
+    use serde_json::{Value, json};
+    let app = tests::TestApp::start().await;
+    let keys = app.keys().await;
+    let admin = Principal::operator("test");
+    let f = app.registry.create_facility(&admin, &tests::fixtures::facility("1881", "Kumla sporthall")).await.unwrap();
+    let hours = registry_core::hours::osm::parse("Mo-Su 17:00-22:00").unwrap();
+    app.registry.put_opening_hours(&admin, f.id, None, 0, &hours).await.unwrap();
+
+    // The backend reads the unit's hours from the registry.
+    let v = start(Some(app.base.clone()), ApiKeys::default()).await;
+    let u = Unit { registry_facility_id: f.id, registry_unit_id: f.units[0].id, ..unit("kumla-hall-a", rules()) };
+    v.backend.save_unit(&u).await.unwrap();
+    let mut c = client(&v.url).await;
+    let day = Utc::now().with_timezone(&Stockholm).date_naive() + chrono::Duration::days(10);
+    c.create_booking(direct("b1", "kumla-hall-a", on(day, 18), on(day, 19))).await.expect("hours read from the registry");
+    assert_eq!(v.db.count("SELECT count(*) AS n FROM unit_hours").await, 1, "and stored");
+
+    // The conformance suite passes it, with its unit.
+    let g = federation::grpc::GrpcVendor::connect_lazy(&federation::grpc::Connection { endpoint: v.url.clone(), ..Default::default() })
+        .unwrap();
+    let start_ts = prost_types::Timestamp { seconds: on(day, 0).timestamp(), nanos: 0 };
+    let results = federation::conformance::run(
+        &g,
+        &federation::conformance::Options { units: vec!["kumla-hall-a".into()], start: start_ts, writes: true },
+    )
+    .await;
+    let (text, passed) = federation::conformance::render_text(&results);
+    assert!(passed, "{text}");
+
+    // Registered in the registry's directory and federated like any vendor.
+    let http = app.http();
+    let body = json!({"name": "Referensbokning", "endpoint": v.url, "protocol": "VENDOR_PROTOCOL_GRPC", "auth": "VENDOR_AUTH_NONE", "municipalityCodes": ["1881"]});
+    let r = http.post(app.url("/v1/vendors")).header("x-api-key", &keys.admin).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let vendor: Value = r.json().await.unwrap();
+    let vendor_id: uuid::Uuid = vendor["id"].as_str().unwrap().parse().unwrap();
+    app.registry.set_unit_vendor(&admin, f.id, f.units[0].id, Some((vendor_id, "kumla-hall-a".into()))).await.unwrap();
+    let from = on(day, 0).to_rfc3339().replace('+', "%2B");
+    let to = on(day + chrono::Duration::days(1), 0).to_rfc3339().replace('+', "%2B");
+    let a: Value =
+        http.get(app.url(&format!("/v1/availability?municipalities=1881&from={from}&to={to}"))).send().await.unwrap().json().await.unwrap();
+    let fac = a["facilities"].as_array().unwrap().iter().find(|x| x["facilityId"] == f.id.to_string()).unwrap().clone();
+    let federated: Vec<(String, String)> = fac["units"][0]["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["start"].as_str().unwrap().to_string(), s["state"].as_str().unwrap().to_string()))
+        .collect();
+    let own = c
+        .check_availability(pb::CheckAvailabilityRequest {
+            unit_refs: vec!["kumla-hall-a".into()],
+            start: ts(on(day, 0)),
+            end: ts(on(day + chrono::Duration::days(1), 0)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let own: Vec<(String, String)> = own.units[0]
+        .slots
+        .iter()
+        .map(|s| {
+            let t = DateTime::from_timestamp(s.start.unwrap().seconds, 0).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let state = match pb::SlotState::try_from(s.state).unwrap() {
+                pb::SlotState::Free => "free",
+                pb::SlotState::Booked => "booked",
+                pb::SlotState::RequestOnly => "request_only",
+                pb::SlotState::Unspecified => "?",
+            };
+            (t, state.to_string())
+        })
+        .collect();
+    assert_eq!(federated, own, "{a}");
+    assert_eq!(own.len(), 5, "17–22 local");
+    assert_eq!(own.iter().filter(|s| s.1 == "booked").count(), 1);
+}
