@@ -428,3 +428,10 @@ pub async fn set_status(
         Err(e) => Err(InsertError::Other(e.into())),
     }
 }
+
+/// The bookings of a series, by start.
+pub async fn series(conn: &mut AsyncPgConnection, series_id: Uuid) -> Result<Vec<Booking>> {
+    let sql = format!("{BOOKING_SELECT} WHERE b.series_id = $1 ORDER BY lower(b.during)");
+    let rows: Vec<BookingRow> = diesel::sql_query(sql).bind::<SqlUuid, _>(series_id).load(conn).await?;
+    Ok(rows.into_iter().map(|r| r.into_booking().0).collect())
+}

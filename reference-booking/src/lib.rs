@@ -13,6 +13,7 @@ pub mod error;
 pub mod grpc;
 pub mod hours;
 pub mod model;
+pub mod series;
 pub mod server;
 pub mod service;
 

@@ -85,7 +85,8 @@ pub enum Decision {
     RequestCompletion,
 }
 
-fn access_code() -> Result<String> {
+/// A six-digit code for the lock system.
+pub(crate) fn access_code() -> Result<String> {
     let mut b = [0u8; 4];
     getrandom::fill(&mut b).map_err(|e| BookingError::Internal(format!("no randomness: {e}")))?;
     Ok(format!("{:06}", u32::from_le_bytes(b) % 1_000_000))

@@ -486,3 +486,82 @@ async fn the_registry_federates_the_backend_and_gets_exactly_its_free_slots() {
     assert_eq!(own.len(), 5, "17–22 local");
     assert_eq!(own.iter().filter(|s| s.1 == "booked").count(), 1);
 }
+
+#[tokio::test]
+async fn recurring_series_report_each_occurrence_and_keep_local_time() {
+    use chrono::Timelike;
+    use reference_booking::series::{Occurrence, SeriesInput};
+    let v = start(None, ApiKeys::default()).await;
+    let season = Rules { horizon_days: 400, request_types: vec![], direct_types: CustomerType::ALL.to_vec(), ..rules() };
+    let hall = add_unit(&v, "hall-a", season, "Mo-Su 08:00-22:00").await;
+    let first = Utc::now().with_timezone(&Stockholm).date_naive() + chrono::Duration::days(7);
+    let week = |n: i64| first + chrono::Duration::weeks(n);
+    // Taken beforehand: week 3 by a booking, week 5 by a block.
+    let mut c = client(&v.url).await;
+    c.create_booking(direct("taken", "hall-a", on(week(3), 18), on(week(3), 19))).await.unwrap();
+    v.backend.create_block("staff", "hall-a", on(week(5), 19), on(week(5), 21), "Golvslipning").await.unwrap();
+    let series = |atomic: bool, last: i64| SeriesInput {
+        unit_ref: "hall-a".into(),
+        first_date: first,
+        last_date: week(last),
+        from: chrono::NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+        to: chrono::NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
+        mode: Mode::Direct,
+        customer_type: CustomerType::Association,
+        customer: Customer { name: "IFK Kumla".into(), org_number: "802412-9952".into(), ..Customer::default() },
+        activity: "innebandy".into(),
+        payment_method: PaymentMethod::Invoice,
+        atomic,
+    };
+    let conflicts = |o: &[Occurrence]| o.iter().filter(|x| matches!(x, Occurrence::Conflict { .. })).count();
+
+    // Atomic: nothing is created, and the report names both taken weeks.
+    let r = v.backend.create_series("registry", "autumn", &series(true, 9)).await.unwrap();
+    assert!(!r.created && r.series_id.is_none());
+    assert_eq!((r.occurrences.len(), conflicts(&r.occurrences)), (10, 2));
+    let Occurrence::Conflict { reason, start, .. } = &r.occurrences[5] else { panic!("{:?}", r.occurrences[5]) };
+    assert_eq!(*start, on(week(5), 18));
+    assert!(reason.contains("a block"), "{reason}");
+    assert!(matches!(&r.occurrences[3], Occurrence::Conflict { reason, .. } if reason.contains("another booking")));
+    assert_eq!(v.db.count("SELECT count(*) AS n FROM bookings").await, 2, "nothing written");
+
+    // Occurrence by occurrence: the eight free weeks are booked, in one series.
+    let r = v.backend.create_series("registry", "autumn-2", &series(false, 9)).await.unwrap();
+    assert!(r.created);
+    let ids: Vec<uuid::Uuid> =
+        r.occurrences.iter().filter_map(|o| if let Occurrence::Created { booking_id, .. } = o { *booking_id } else { None }).collect();
+    assert_eq!(ids.len(), 8);
+    let series_id = r.series_id.unwrap().to_string();
+    assert_eq!(
+        v.db.count(&format!("SELECT count(*) AS n FROM bookings WHERE series_id = '{series_id}' AND status = 'confirmed'")).await,
+        8
+    );
+    // A retry answers the same; the key with another series is refused.
+    let again = v.backend.create_series("registry", "autumn-2", &series(false, 9)).await.unwrap();
+    let again_ids: Vec<uuid::Uuid> =
+        again.occurrences.iter().filter_map(|o| if let Occurrence::Created { booking_id, .. } = o { *booking_id } else { None }).collect();
+    assert_eq!(again_ids, ids);
+    assert!(matches!(v.backend.create_series("registry", "autumn-2", &series(false, 8)).await, Err(BookingError::IdempotencyKeyReused(_))));
+
+    // A season of 32 weeks crosses a daylight-saving change; every occurrence stays at 18:00 local.
+    let mut long = series(false, 31);
+    long.from = chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap();
+    long.to = chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+    let r = v.backend.create_series("registry", "year", &long).await.unwrap();
+    let starts: Vec<DateTime<Utc>> =
+        r.occurrences.iter().map(|o| if let Occurrence::Created { start, .. } = o { *start } else { panic!("{o:?}") }).collect();
+    assert_eq!(starts.len(), 32);
+    assert!(starts.iter().all(|s| s.with_timezone(&Stockholm).hour() == 8));
+    let utc_hours: std::collections::BTreeSet<u32> = starts.iter().map(|s| s.hour()).collect();
+    assert_eq!(utc_hours.len(), 2, "winter and summer time");
+
+    // Blocks: refused over a confirmed booking, shown as booked, listed for the caretaker.
+    let e = v.backend.create_block("staff", "hall-a", on(week(3), 17), on(week(3), 19), "Städning").await.unwrap_err();
+    assert!(matches!(e, BookingError::SlotUnavailable(_)), "{e}");
+    let list = v.backend.caretaker_list(hall.registry_facility_id, week(5)).await.unwrap();
+    let rows: Vec<(u32, Option<&str>, Option<&str>)> =
+        list.iter().map(|e| (e.start.with_timezone(&Stockholm).hour(), e.customer_name.as_deref(), e.note.as_deref())).collect();
+    assert_eq!(rows, [(8, Some("IFK Kumla"), None), (19, None, Some("Golvslipning"))]);
+    assert!(list[0].access_code.as_ref().is_some_and(|c| c.len() == 6));
+    assert!(v.backend.caretaker_list(uuid::Uuid::now_v7(), week(5)).await.unwrap().is_empty());
+}

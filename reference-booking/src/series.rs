@@ -1,0 +1,344 @@
+//! Recurring bookings (an association's training time: the same weekday and local time every
+//! week of a season), blocks (maintenance, events), and the caretaker list (vaktmästarlista).
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Europe::Stockholm;
+use diesel_async::AsyncConnection;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::db::{self, InsertError, NewBooking};
+use crate::error::{BookingError, Result, Violation};
+use crate::model::{Booking, BookingStatus, Customer, CustomerType, Kind, PaymentMethod};
+use crate::service::{Backend, Mode, check_rules};
+
+/// Longest season of one series.
+pub const MAX_WEEKS: i64 = 53;
+
+/// A weekly series as asked for: from `first_date` to `last_date` (inclusive), on the first
+/// date's weekday, `from`–`to` local time.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SeriesInput {
+    /// The unit's reference.
+    pub unit_ref: String,
+    /// The first occurrence's date.
+    pub first_date: NaiveDate,
+    /// The season's last date.
+    pub last_date: NaiveDate,
+    /// Local start time.
+    pub from: NaiveTime,
+    /// Local end time (same day).
+    pub to: NaiveTime,
+    /// Direct or request.
+    pub mode: Mode,
+    /// Who books.
+    pub customer_type: CustomerType,
+    /// The customer.
+    pub customer: Customer,
+    /// What for.
+    pub activity: String,
+    /// How it is paid.
+    pub payment_method: PaymentMethod,
+    /// All or nothing (true), or every occurrence that fits (false).
+    pub atomic: bool,
+}
+
+/// What became of one occurrence.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase", tag = "outcome")]
+pub enum Occurrence {
+    /// Booked (or, for an atomic series that failed, would have been).
+    Created {
+        /// Start.
+        start: DateTime<Utc>,
+        /// End.
+        end: DateTime<Utc>,
+        /// The booking (none when an atomic series was not created).
+        booking_id: Option<Uuid>,
+    },
+    /// The time is taken.
+    Conflict {
+        /// Start.
+        start: DateTime<Utc>,
+        /// End.
+        end: DateTime<Utc>,
+        /// By what.
+        reason: String,
+    },
+    /// A rule is broken (e.g. closed that day: a holiday).
+    Rule {
+        /// Start.
+        start: DateTime<Utc>,
+        /// End.
+        end: DateTime<Utc>,
+        /// Which.
+        reason: String,
+    },
+}
+
+/// The outcome of a series.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeriesReport {
+    /// The series' id (shared by its bookings); none when nothing was created.
+    pub series_id: Option<Uuid>,
+    /// Whether anything was created.
+    pub created: bool,
+    /// Per week, in order.
+    pub occurrences: Vec<Occurrence>,
+}
+
+/// A local date and time in Stockholm as an instant (the later one in the autumn night's
+/// repeated hour, the first valid one in the spring night's gap).
+fn instant(date: NaiveDate, t: NaiveTime) -> DateTime<Utc> {
+    let naive = date.and_time(t);
+    match Stockholm.from_local_datetime(&naive) {
+        chrono::LocalResult::Single(x) => x.with_timezone(&Utc),
+        chrono::LocalResult::Ambiguous(_, later) => later.with_timezone(&Utc),
+        chrono::LocalResult::None => Stockholm
+            .from_local_datetime(&(naive + Duration::hours(1)))
+            .earliest()
+            .map_or_else(|| Utc.from_utc_datetime(&naive), |x| x.with_timezone(&Utc)),
+    }
+}
+
+/// An entry of the caretaker list.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaretakerEntry {
+    /// The unit.
+    pub unit_ref: String,
+    /// Its name.
+    pub unit_name: String,
+    /// Start.
+    pub start: DateTime<Utc>,
+    /// End.
+    pub end: DateTime<Utc>,
+    /// Booking or block.
+    pub kind: Kind,
+    /// The customer's name (none for blocks).
+    pub customer_name: Option<String>,
+    /// The block's reason.
+    pub note: Option<String>,
+    /// The code for the lock.
+    pub access_code: Option<String>,
+}
+
+impl Backend {
+    /// Books a weekly series. Atomic: every occurrence or none, with the report saying which
+    /// failed and why. Otherwise: every occurrence that fits, and the report says which did
+    /// not. The idempotency key stands for the whole series.
+    pub async fn create_series(&self, caller: &str, idempotency_key: &str, s: &SeriesInput) -> Result<SeriesReport> {
+        let mut v = Vec::new();
+        if idempotency_key.is_empty() || idempotency_key.chars().count() > 90 {
+            v.push(Violation { field: "idempotencyKey".into(), message: "required: 1 to 90 characters".into() });
+        }
+        if s.last_date < s.first_date || s.last_date - s.first_date > Duration::weeks(MAX_WEEKS) {
+            v.push(Violation { field: "lastDate".into(), message: format!("on or after firstDate, at most {MAX_WEEKS} weeks later") });
+        }
+        if s.to <= s.from {
+            v.push(Violation { field: "to".into(), message: "after from, on the same day".into() });
+        }
+        if s.customer.name.trim().is_empty() {
+            v.push(Violation { field: "customer.name".into(), message: "required".into() });
+        }
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v));
+        }
+        let hash: String = {
+            let json = serde_json::to_vec(s).map_err(|e| BookingError::Internal(e.to_string()))?;
+            Sha256::digest(&json).iter().map(|x| format!("{x:02x}")).collect()
+        };
+        let unit = {
+            let mut conn = self.pool().get().await?;
+            db::units_by_ref(&mut conn, std::slice::from_ref(&s.unit_ref)).await?.pop()
+        }
+        .ok_or_else(|| BookingError::UnknownUnit(s.unit_ref.clone()))?;
+        let r = &unit.rules;
+        let (kind, status) = match s.mode {
+            Mode::Direct if r.direct_types.contains(&s.customer_type) => (Kind::Direct, BookingStatus::Confirmed),
+            Mode::Request if r.direct_types.contains(&s.customer_type) || r.request_types.contains(&s.customer_type) => {
+                (Kind::Request, BookingStatus::Pending)
+            }
+            _ => {
+                return Err(BookingError::BookingRule(format!(
+                    "customers of type {} do not book '{}' this way",
+                    s.customer_type.as_str(),
+                    unit.name
+                )));
+            }
+        };
+        let hours = self.hours().of(self.pool(), std::slice::from_ref(&unit)).await?;
+        let hours = hours
+            .get(&unit.id)
+            .ok_or_else(|| BookingError::Unavailable(format!("the opening hours of '{}' have not been read yet", unit.name)))?
+            .clone();
+        let weeks: Vec<(DateTime<Utc>, DateTime<Utc>)> = (0..=MAX_WEEKS)
+            .map(|w| s.first_date + Duration::weeks(w))
+            .take_while(|d| *d <= s.last_date)
+            .filter(|d| d.weekday() == s.first_date.weekday())
+            .map(|d| (instant(d, s.from), instant(d, s.to)))
+            .collect();
+        let now = Utc::now();
+        let series_id = Uuid::now_v7();
+        let caller = caller.to_string();
+        let key = idempotency_key.to_string();
+        let s = s.clone();
+        let mut conn = self.pool().get().await?;
+        conn.transaction(async move |conn| {
+            // A retry of a series already made answers as it was answered.
+            if let Some((first, h)) = db::booking_by_key(conn, &caller, &format!("{key}#0")).await? {
+                if h.as_deref() != Some(hash.as_str()) {
+                    return Err(BookingError::IdempotencyKeyReused(key.clone()));
+                }
+                let all = db::series(conn, first.series_id.unwrap_or(first.id)).await?;
+                let occurrences = all.iter().map(|b| Occurrence::Created { start: b.start, end: b.end, booking_id: Some(b.id) }).collect();
+                return Ok(SeriesReport { series_id: first.series_id, created: true, occurrences });
+            }
+            // Every writer of time-holding bookings of the unit queues here, so what is busy now
+            // stays busy (and free stays free) until this transaction ends.
+            db::lock_unit(conn, unit.id).await?;
+            let (from, to) = (weeks.first().map_or(now, |w| w.0), weeks.last().map_or(now, |w| w.1));
+            let busy: Vec<Booking> =
+                db::busy(conn, &[unit.id], from, to).await?.into_iter().filter(|b| b.status == BookingStatus::Confirmed).collect();
+            let mut occurrences = Vec::new();
+            for (start, end) in &weeks {
+                let (start, end) = (*start, *end);
+                if let Err(e) = check_rules(&unit, &hours, start, end, now) {
+                    occurrences.push(Occurrence::Rule { start, end, reason: e.to_string() });
+                } else if let Some(b) = busy.iter().find(|b| b.start < end && start < b.end) {
+                    let what = if b.kind == Kind::Block { "a block" } else { "another booking" };
+                    occurrences.push(Occurrence::Conflict { start, end, reason: format!("taken by {what} {} – {}", b.start, b.end) });
+                } else {
+                    occurrences.push(Occurrence::Created { start, end, booking_id: None });
+                }
+            }
+            let failed = occurrences.iter().any(|o| !matches!(o, Occurrence::Created { .. }));
+            if (s.atomic && failed) || !occurrences.iter().any(|o| matches!(o, Occurrence::Created { .. })) {
+                return Ok(SeriesReport { series_id: None, created: false, occurrences });
+            }
+            let price = unit.rules.prices.get(&s.customer_type).cloned();
+            for (i, o) in occurrences.iter_mut().enumerate() {
+                let Occurrence::Created { start, end, booking_id } = o else { continue };
+                let id = Uuid::now_v7();
+                let code = crate::service::access_code()?;
+                let occurrence_key = format!("{key}#{i}");
+                let row = NewBooking {
+                    id,
+                    unit_id: unit.id,
+                    start: *start,
+                    end: *end,
+                    kind,
+                    status,
+                    customer_type: Some(s.customer_type),
+                    customer: Some(&s.customer),
+                    activity: Some(s.activity.as_str()).filter(|a| !a.is_empty()),
+                    participants: None,
+                    customer_message: None,
+                    status_message: None,
+                    price: price.as_ref(),
+                    amount_minor: price.as_ref().map(|p| p.amount_minor * (*end - *start).num_minutes() / 60),
+                    payment_method: Some(s.payment_method),
+                    access_code: Some(&code),
+                    series_id: Some(series_id),
+                    created_by: &caller,
+                    idempotency: Some((&occurrence_key, &hash)),
+                };
+                match db::insert_booking(conn, &row).await {
+                    Ok(()) => *booking_id = Some(id),
+                    // Checked under the unit's lock above: only a bug gets here.
+                    Err(InsertError::Overlap) => return Err(BookingError::Internal("an occurrence overlapped after the check".into())),
+                    Err(InsertError::KeyTaken) => return Err(BookingError::IdempotencyKeyReused(key.clone())),
+                    Err(InsertError::Other(e)) => return Err(e),
+                }
+            }
+            Ok(SeriesReport { series_id: Some(series_id), created: true, occurrences })
+        })
+        .await
+    }
+
+    /// Blocks a unit's time (maintenance, an event): staff only. Refused where a confirmed
+    /// booking holds the time (cancel it first).
+    pub async fn create_block(
+        &self,
+        caller: &str,
+        unit_ref: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<Booking> {
+        if end <= start {
+            return Err(BookingError::invalid("end", "must be after start"));
+        }
+        if reason.trim().is_empty() || reason.chars().count() > 500 {
+            return Err(BookingError::invalid("reason", "required: 1 to 500 characters"));
+        }
+        let unit = {
+            let mut conn = self.pool().get().await?;
+            db::units_by_ref(&mut conn, &[unit_ref.to_string()]).await?.pop()
+        }
+        .ok_or_else(|| BookingError::UnknownUnit(unit_ref.into()))?;
+        let id = Uuid::now_v7();
+        let row = NewBooking {
+            id,
+            unit_id: unit.id,
+            start,
+            end,
+            kind: Kind::Block,
+            status: BookingStatus::Confirmed,
+            customer_type: None,
+            customer: None,
+            activity: None,
+            participants: None,
+            customer_message: None,
+            status_message: Some(reason.trim()),
+            price: None,
+            amount_minor: None,
+            payment_method: None,
+            access_code: None,
+            series_id: None,
+            created_by: caller,
+            idempotency: None,
+        };
+        let mut conn = self.pool().get().await?;
+        match db::insert_booking(&mut conn, &row).await {
+            Ok(()) => {}
+            Err(InsertError::Overlap) => {
+                return Err(BookingError::SlotUnavailable(format!(
+                    "a confirmed booking of '{}' overlaps {start} – {end}; cancel it first",
+                    unit.name
+                )));
+            }
+            Err(InsertError::KeyTaken) => return Err(BookingError::Internal("a block has no key".into())),
+            Err(InsertError::Other(e)) => return Err(e),
+        }
+        Ok(db::booking(&mut conn, id, false).await?.ok_or_else(|| BookingError::Internal("a new block vanished".into()))?.0)
+    }
+
+    /// The caretaker list (vaktmästarlista): a facility's confirmed bookings and blocks on a
+    /// local date, by start and unit, with customers and access codes.
+    pub async fn caretaker_list(&self, registry_facility: Uuid, date: NaiveDate) -> Result<Vec<CaretakerEntry>> {
+        let from = instant(date, NaiveTime::MIN);
+        let to = instant(date + Duration::days(1), NaiveTime::MIN);
+        let mut conn = self.pool().get().await?;
+        let units: Vec<_> = db::all_units(&mut conn).await?.into_iter().filter(|u| u.registry_facility_id == registry_facility).collect();
+        let ids: Vec<Uuid> = units.iter().map(|u| u.id).collect();
+        let mut out: Vec<CaretakerEntry> = db::busy(&mut conn, &ids, from, to)
+            .await?
+            .into_iter()
+            .filter(|b| b.status == BookingStatus::Confirmed)
+            .map(|b| CaretakerEntry {
+                unit_name: units.iter().find(|u| u.id == b.unit_id).map(|u| u.name.clone()).unwrap_or_default(),
+                unit_ref: b.unit_ref,
+                start: b.start,
+                end: b.end,
+                kind: b.kind,
+                customer_name: b.customer.map(|c| c.name),
+                note: if b.kind == Kind::Block { b.status_message } else { None },
+                access_code: b.access_code,
+            })
+            .collect();
+        out.sort_by(|a, b| (a.start, &a.unit_ref).cmp(&(b.start, &b.unit_ref)));
+        Ok(out)
+    }
+}
