@@ -16,6 +16,7 @@ pub mod model;
 pub mod series;
 pub mod server;
 pub mod service;
+pub mod webhooks;
 
 pub use error::{BookingError, Result};
 pub use service::Backend;

@@ -60,6 +60,12 @@ enum Command {
         /// The customer-facing page bookings link to (`{url}/bookings/{id}`).
         #[arg(long, env = "REFERENCE_BOOKING_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Webhook receivers of every booking state change, `name=url,name=url`.
+        #[arg(long, env = "REFERENCE_BOOKING_WEBHOOKS", default_value = "")]
+        webhooks: String,
+        /// The HMAC-SHA256 key webhooks are signed with (at least 16 characters).
+        #[arg(long, env = "REFERENCE_BOOKING_WEBHOOK_SECRET", hide_env_values = true, default_value = "")]
+        webhook_secret: String,
     },
     /// Apply pending migrations of the backend's database and exit.
     Migrate,
@@ -219,8 +225,10 @@ async fn command(cli: Cli, url: &str) -> anyhow::Result<()> {
             eprintln!("unit '{}' saved (version {})", saved.name, saved.version);
             Ok(())
         }
-        Command::Serve { listen, registry_url, hours_refresh, api_keys, public_url } => {
+        Command::Serve { listen, registry_url, hours_refresh, api_keys, public_url, webhooks, webhook_secret } => {
             let keys = ApiKeys::parse(&api_keys).map_err(|e| anyhow::anyhow!("--api-keys: {e}"))?;
+            let receivers = reference_booking::webhooks::Receiver::parse_all(&webhooks, &webhook_secret)
+                .map_err(|e| anyhow::anyhow!("--webhooks: {e}"))?;
             if keys.0.is_empty() {
                 tracing::warn!("no API keys configured: every caller is accepted (development only)");
             }
@@ -234,12 +242,16 @@ async fn command(cli: Cli, url: &str) -> anyhow::Result<()> {
             let app = server::app(backend.clone(), grpc).await?;
             let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
             println!("reference-booking listening on http://{}", listener.local_addr()?);
+            let deliverers: Vec<_> = receivers
+                .into_iter()
+                .map(|r| tokio::spawn(reference_booking::webhooks::deliver(backend.pool().clone(), r, Default::default())))
+                .collect();
             let refresher = registry_url.is_some().then(|| tokio::spawn(server::refresh_hours(backend, refresh)));
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
             let r = server::serve(listener, app, shutdown).await;
-            if let Some(t) = refresher {
+            for t in refresher.into_iter().chain(deliverers) {
                 t.abort();
             }
             r
