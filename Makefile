@@ -16,7 +16,7 @@ else
 TEST_CMD := cargo test --workspace --no-fail-fast
 endif
 
-.PHONY: demo test lint deps build openapi bench bench-search bench-geodata bench-federation
+.PHONY: demo test lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking
 
 deps:
 	@scripts/install-deps.sh
@@ -68,6 +68,14 @@ bench-geodata: deps
 bench-federation:
 	cargo build --release --bin registry-bench
 	"$(CARGO_TARGET_DIR)/release/registry-bench" federation
+
+## make bench-booking: the reference booking backend: direct bookings/s on units that do not
+## conflict (32 clients, 30-minute bookings) and availability of 50 units × 14 days, over gRPC
+## on loopback, against a throwaway PostgreSQL with durable commits. See BENCHMARKS.md.
+bench-booking: deps
+	cargo build --release --bin registry-bench
+	REGISTRY_PG_OPTIONS="-c fsync=on -c synchronous_commit=on -c full_page_writes=on" \
+		scripts/with-test-db.sh "$(CARGO_TARGET_DIR)/release/registry-bench" booking
 
 ## make openapi: regenerate the committed OpenAPI document from the code.
 openapi:

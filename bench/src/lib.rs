@@ -1,6 +1,7 @@
 //! Benchmark tooling for the registry: the national dataset generator ([`generate`]) over a
 //! synthetic but realistic country ([`world`]), and the search load benchmark.
 
+pub mod booking;
 pub mod catalogue;
 pub mod federation;
 pub mod generate;

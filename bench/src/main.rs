@@ -1,6 +1,6 @@
 //! `registry-bench`: the national dataset generator and the search load benchmark.
 
-use registry_bench::{federation, generate, geodata, load};
+use registry_bench::{booking, federation, generate, geodata, load};
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +31,9 @@ enum Command {
     /// latency, errors and hangs; federated queries over 1, 20 and 290 vendors against the
     /// ideal and a sequential fan-out; sustained 20-vendor queries/s and peak memory.
     Federation(federation::FederationArgs),
+    /// The reference booking backend's benchmark: direct bookings/s on units that do not
+    /// conflict, with latency, and availability of 50 units × 14 days, over vendor.v1 gRPC.
+    Booking(booking::BookingArgs),
 }
 
 #[tokio::main]
@@ -47,6 +50,7 @@ async fn main() -> std::process::ExitCode {
         Command::GeodataFixture(a) => geodata::fixture(&a).await,
         Command::Geodata(a) => geodata::sync_bench(&a).await,
         Command::Federation(a) => federation::run(&a).await,
+        Command::Booking(a) => booking::run(&a).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

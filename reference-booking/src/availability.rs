@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use registry_core::hours::OpeningHours;
 
-use crate::model::{Booking, BookingStatus, CustomerType, Rules};
+use crate::model::{CustomerType, Rules};
 
 /// What a slot is for the asking customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,12 +48,12 @@ pub fn state_for(rules: &Rules, customer: Option<CustomerType>) -> Option<SlotSt
 
 /// The slots of one unit inside `[from, to)`: whole slots only, none before `now` + lead time
 /// or after the horizon, free or request-only runs shorter than `min_duration` left out.
-/// `busy` are the unit's bookings and blocks that overlap the window.
+/// `held` are the unit's confirmed bookings and blocks (start, end) that overlap the window.
 #[allow(clippy::too_many_arguments)]
 pub fn slots(
     rules: &Rules,
     hours: &OpeningHours,
-    busy: &[Booking],
+    held: &[(DateTime<Utc>, DateTime<Utc>)],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -64,14 +64,21 @@ pub fn slots(
     let step = Duration::minutes(i64::from(rules.slot_minutes));
     let earliest = now + Duration::minutes(i64::from(rules.lead_minutes));
     let latest = now + Duration::days(i64::from(rules.horizon_days));
-    let confirmed: Vec<&Booking> = busy.iter().filter(|b| b.status == BookingStatus::Confirmed).collect();
+    // Confirmed bookings and blocks never overlap, so sorted by start they are sorted by end
+    // too, and one pass over them alongside the slots finds what each slot meets.
+    let mut confirmed: Vec<(DateTime<Utc>, DateTime<Utc>)> = held.to_vec();
+    confirmed.sort();
+    let mut next = 0;
     let mut out: Vec<Slot> = Vec::new();
     for (open, close) in openings(hours, from, to) {
         let mut s = open;
         while s + step <= close {
             let e = s + step;
+            while next < confirmed.len() && confirmed[next].1 <= s {
+                next += 1;
+            }
             if s >= from && e <= to && s >= earliest && e <= latest {
-                let taken = confirmed.iter().any(|b| b.start < e && s < b.end);
+                let taken = confirmed.get(next).is_some_and(|b| b.0 < e);
                 out.push(Slot { start: s, end: e, state: if taken { SlotState::Booked } else { open_state } });
             }
             s = e;

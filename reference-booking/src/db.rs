@@ -214,6 +214,8 @@ struct BookingRow {
     access_code: Option<String>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     series_id: Option<Uuid>,
+    #[diesel(sql_type = Text)]
+    created_by: String,
     #[diesel(sql_type = Nullable<Text>)]
     request_hash: Option<String>,
     #[diesel(sql_type = BigInt)]
@@ -249,6 +251,7 @@ impl BookingRow {
                 payment_method: self.payment_method.as_deref().and_then(PaymentMethod::parse),
                 access_code: self.access_code,
                 series_id: self.series_id,
+                created_by: self.created_by,
                 version: self.version,
                 created_at: self.created_at,
                 updated_at: self.updated_at,
@@ -260,7 +263,7 @@ impl BookingRow {
 
 const BOOKING_SELECT: &str = "SELECT b.id, b.unit_id, u.external_ref AS unit_ref, lower(b.during) AS start_at, upper(b.during) AS end_at,
         b.kind, b.status, b.customer_type, b.customer, b.status_message, b.cancel_reason, b.price_minor_per_hour, b.amount_minor,
-        b.currency, b.payment_method, b.access_code, b.series_id, b.request_hash, b.version, b.created_at, b.updated_at
+        b.currency, b.payment_method, b.access_code, b.series_id, b.created_by, b.request_hash, b.version, b.created_at, b.updated_at
    FROM bookings b JOIN units u ON u.id = b.unit_id";
 
 /// A new booking's row.
@@ -434,4 +437,30 @@ pub async fn series(conn: &mut AsyncPgConnection, series_id: Uuid) -> Result<Vec
     let sql = format!("{BOOKING_SELECT} WHERE b.series_id = $1 ORDER BY lower(b.during)");
     let rows: Vec<BookingRow> = diesel::sql_query(sql).bind::<SqlUuid, _>(series_id).load(conn).await?;
     Ok(rows.into_iter().map(|r| r.into_booking().0).collect())
+}
+
+#[derive(QueryableByName)]
+struct SpanRow {
+    #[diesel(sql_type = SqlUuid)]
+    unit_id: Uuid,
+    #[diesel(sql_type = Timestamptz)]
+    start_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    end_at: DateTime<Utc>,
+}
+
+/// The time held (confirmed bookings and blocks) of some units overlapping `[from, to)`, as
+/// (unit, start, end) by unit and start: what availability needs, and nothing personal.
+pub async fn held(conn: &mut AsyncPgConnection, units: &[Uuid], from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)>> {
+    let rows: Vec<SpanRow> = diesel::sql_query(
+        "SELECT unit_id, lower(during) AS start_at, upper(during) AS end_at FROM bookings
+          WHERE unit_id = ANY($1) AND during && tstzrange($2, $3, '[)') AND status = 'confirmed'
+          ORDER BY unit_id, lower(during)",
+    )
+    .bind::<Array<SqlUuid>, _>(units)
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(to)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.unit_id, r.start_at, r.end_at)).collect())
 }

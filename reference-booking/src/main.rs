@@ -38,6 +38,9 @@ struct DbArgs {
     /// Largest number of pooled database connections.
     #[arg(long, env = "REFERENCE_BOOKING_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     max_connections: usize,
+    /// Secret mixed into API key hashes; the same for `keys create` and `serve`.
+    #[arg(long, env = "REFERENCE_BOOKING_KEY_PEPPER", hide_env_values = true, default_value = "", global = true)]
+    key_pepper: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +75,29 @@ enum Command {
     /// Manage the bookable units.
     #[command(subcommand)]
     Units(UnitsCommand),
+    /// Manage API keys (customer, association, case_officer, caretaker, registry, admin).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a key and print it once; only its hash is stored.
+    Create {
+        /// customer, association, case_officer, caretaker, registry or admin.
+        #[arg(long)]
+        role: String,
+        /// Free text to tell keys apart.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by its prefix.
+    Revoke {
+        /// The 8 hex digits after `bk_`.
+        prefix: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,7 +228,26 @@ async fn command(cli: Cli, url: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     let pool = registry_core::db::pool(url, cli.db.max_connections.max(1))?;
+    let pepper = cli.db.key_pepper.clone();
     match cli.command {
+        Command::Keys(KeysCommand::Create { role, label }) => {
+            let (info, token) = reference_booking::keys::create(&pool, &pepper, &role, &label).await?;
+            println!("{token}");
+            eprintln!("created {} key {} (id {}); store it now: it is shown only once", info.role, info.prefix, info.id);
+            Ok(())
+        }
+        Command::Keys(KeysCommand::List) => {
+            for k in reference_booking::keys::list(&pool).await? {
+                let status = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{}\t{}\t{status}\t{}\t{}", k.prefix, k.role, k.created_at.format("%Y-%m-%d %H:%M:%S UTC"), k.label);
+            }
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Revoke { prefix }) => {
+            reference_booking::keys::revoke(&pool, &prefix).await?;
+            eprintln!("revoked");
+            Ok(())
+        }
         Command::Migrate => Ok(()),
         Command::Units(UnitsCommand::List) => {
             for u in offline(pool).units().await? {
@@ -239,7 +284,7 @@ async fn command(cli: Cli, url: &str) -> anyhow::Result<()> {
             let hours = Arc::new(Hours::new(registry_url.clone(), refresh));
             let backend = Backend::new(pool, hours);
             let grpc = BookingGrpc::new(backend.clone(), keys, public_url);
-            let app = server::app(backend.clone(), grpc).await?;
+            let app = server::app(backend.clone(), grpc, &pepper).await?;
             let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
             println!("reference-booking listening on http://{}", listener.local_addr()?);
             let deliverers: Vec<_> = receivers

@@ -255,6 +255,8 @@ pub struct Booking {
     pub access_code: Option<String>,
     /// The recurring series it belongs to.
     pub series_id: Option<Uuid>,
+    /// Who made it (`key:<prefix>` of the caller): its owner.
+    pub created_by: String,
     /// Version.
     pub version: i64,
     /// Created.

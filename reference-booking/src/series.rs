@@ -17,7 +17,8 @@ pub const MAX_WEEKS: i64 = 53;
 
 /// A weekly series as asked for: from `first_date` to `last_date` (inclusive), on the first
 /// date's weekday, `from`–`to` local time.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SeriesInput {
     /// The unit's reference.
     pub unit_ref: String,
@@ -36,10 +37,12 @@ pub struct SeriesInput {
     /// The customer.
     pub customer: Customer,
     /// What for.
+    #[serde(default)]
     pub activity: String,
     /// How it is paid.
     pub payment_method: PaymentMethod,
     /// All or nothing (true), or every occurrence that fits (false).
+    #[serde(default)]
     pub atomic: bool,
 }
 

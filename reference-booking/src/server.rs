@@ -14,8 +14,10 @@ use crate::service::Backend;
 /// Largest gRPC message accepted.
 const MESSAGE_LIMIT: usize = 1024 * 1024;
 
-/// The application: gRPC services and the operations routes.
-pub async fn app(backend: Backend, grpc: BookingGrpc) -> anyhow::Result<Router> {
+/// The application: gRPC services, REST for customers and staff (API keys hashed with
+/// `pepper`), and the operations routes.
+pub async fn app(backend: Backend, grpc: BookingGrpc, pepper: &str) -> anyhow::Result<Router> {
+    let rest = crate::rest::router(backend.clone(), pepper);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<BookingProviderServer<BookingGrpc>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
@@ -43,7 +45,7 @@ pub async fn app(backend: Backend, grpc: BookingGrpc) -> anyhow::Result<Router> 
             }
         }),
     );
-    Ok(routes.into_axum_router().merge(ops))
+    Ok(routes.into_axum_router().merge(ops).merge(rest).layer(axum::extract::DefaultBodyLimit::max(MESSAGE_LIMIT)))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves.

@@ -40,7 +40,7 @@ pub enum UnitAnswer {
 }
 
 /// Booking directly or asking a case officer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Confirmed at once.
@@ -204,9 +204,9 @@ impl Backend {
         };
         let hours = self.hours.of(&self.pool, &units).await?;
         let ids: Vec<Uuid> = units.iter().map(|u| u.id).collect();
-        let busy = {
+        let held = {
             let mut conn = self.pool.get().await?;
-            db::busy(&mut conn, &ids, from, to).await?
+            db::held(&mut conn, &ids, from, to).await?
         };
         let now = Utc::now();
         Ok(refs
@@ -216,7 +216,7 @@ impl Backend {
                 Some(u) => match hours.get(&u.id) {
                     None => UnitAnswer::NoHours(u.clone()),
                     Some(h) => {
-                        let mine: Vec<Booking> = busy.iter().filter(|b| b.unit_id == u.id).cloned().collect();
+                        let mine: Vec<_> = held.iter().filter(|b| b.0 == u.id).map(|b| (b.1, b.2)).collect();
                         UnitAnswer::Slots(u.clone(), availability::slots(&u.rules, h, &mine, from, to, now, customer, min_duration))
                     }
                 },
