@@ -105,7 +105,11 @@ pub async fn run(a: &BookingArgs) -> Result<()> {
                     start: ts(start),
                     end: ts(start + chrono::Duration::minutes(30)),
                     mode: pb::BookingMode::Direct as i32,
-                    customer: Some(pb::Customer { r#type: pb::CustomerType::PrivatePerson as i32, name: "Bench".into(), ..Default::default() }),
+                    customer: Some(pb::Customer {
+                        r#type: pb::CustomerType::PrivatePerson as i32,
+                        name: "Bench".into(),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 };
                 let t = Instant::now();
@@ -136,7 +140,8 @@ pub async fn run(a: &BookingArgs) -> Result<()> {
 
     // Availability of 50 units over 14 days, with the bookings above in place.
     let mut client = BookingProviderClient::new(tonic::transport::Endpoint::from_shared(endpoint.clone())?.connect().await?);
-    let from = Stockholm.from_local_datetime(&first_day.and_hms_opt(0, 0, 0).expect("midnight")).earliest().expect("a time").with_timezone(&Utc);
+    let from =
+        Stockholm.from_local_datetime(&first_day.and_hms_opt(0, 0, 0).expect("midnight")).earliest().expect("a time").with_timezone(&Utc);
     let mut h = Histogram::<u64>::new(3)?;
     let mut slots = 0usize;
     for q in 0..a.availability_queries {

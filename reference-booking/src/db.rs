@@ -451,7 +451,12 @@ struct SpanRow {
 
 /// The time held (confirmed bookings and blocks) of some units overlapping `[from, to)`, as
 /// (unit, start, end) by unit and start: what availability needs, and nothing personal.
-pub async fn held(conn: &mut AsyncPgConnection, units: &[Uuid], from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)>> {
+pub async fn held(
+    conn: &mut AsyncPgConnection,
+    units: &[Uuid],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)>> {
     let rows: Vec<SpanRow> = diesel::sql_query(
         "SELECT unit_id, lower(during) AS start_at, upper(during) AS end_at FROM bookings
           WHERE unit_id = ANY($1) AND during && tstzrange($2, $3, '[)') AND status = 'confirmed'

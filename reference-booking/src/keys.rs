@@ -102,7 +102,14 @@ pub struct KeyInfo {
 }
 
 fn hash(pepper: &str, token: &str) -> String {
-    Sha256::new().chain_update(pepper.as_bytes()).chain_update([0u8]).chain_update(token.as_bytes()).finalize().iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::new()
+        .chain_update(pepper.as_bytes())
+        .chain_update([0u8])
+        .chain_update(token.as_bytes())
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn random_hex(bytes: usize) -> Result<String> {
@@ -190,7 +197,8 @@ pub async fn authenticate(pool: &Pool, pepper: &str, token: &str) -> Result<Prin
         .optional()?;
     let Some(row) = row else { return Err(bad()) };
     let expected = hash(pepper, token.trim());
-    let same = expected.len() == row.secret_hash.len() && expected.bytes().zip(row.secret_hash.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+    let same =
+        expected.len() == row.secret_hash.len() && expected.bytes().zip(row.secret_hash.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
     if !same {
         return Err(bad());
     }

@@ -262,11 +262,21 @@ async fn decide(s: RestState, headers: HeaderMap, id: String, b: Result<Json<Mes
     Ok(Json(s.backend.decide(b.id, d, &m.message).await?).into_response())
 }
 
-async fn approve(State(s): State<RestState>, h: HeaderMap, Path(id): Path<String>, b: Result<Json<Message>, JsonRejection>) -> ApiResult<Response> {
+async fn approve(
+    State(s): State<RestState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: Result<Json<Message>, JsonRejection>,
+) -> ApiResult<Response> {
     decide(s, h, id, b, Decision::Approve).await
 }
 
-async fn reject(State(s): State<RestState>, h: HeaderMap, Path(id): Path<String>, b: Result<Json<Message>, JsonRejection>) -> ApiResult<Response> {
+async fn reject(
+    State(s): State<RestState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: Result<Json<Message>, JsonRejection>,
+) -> ApiResult<Response> {
     decide(s, h, id, b, Decision::Reject).await
 }
 
@@ -295,7 +305,12 @@ struct Cancel {
     reason: String,
 }
 
-async fn cancel(State(s): State<RestState>, headers: HeaderMap, Path(id): Path<String>, b: Result<Json<Cancel>, JsonRejection>) -> ApiResult<Response> {
+async fn cancel(
+    State(s): State<RestState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    b: Result<Json<Cancel>, JsonRejection>,
+) -> ApiResult<Response> {
     let p = caller(&s, &headers).await?;
     need(&p, &[Role::Customer, Role::Association, Role::CaseOfficer, Role::Registry], "cancel bookings")?;
     let c = if headers.contains_key(header::CONTENT_TYPE) { body(b)? } else { Cancel::default() };

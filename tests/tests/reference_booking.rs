@@ -663,3 +663,135 @@ async fn webhooks_are_signed_retried_ordered_and_survive_a_restart() {
     assert_eq!(got, (1..=11).collect(), "every outbox event, once or more");
     deliverer.abort();
 }
+
+#[tokio::test]
+async fn rest_serves_customers_and_staff_by_role_with_problem_details() {
+    use serde_json::{Value, json};
+    let v = start(None, ApiKeys::default()).await;
+    let hall = add_unit(&v, "hall-a", rules(), "Mo-Su 08:00-22:00").await;
+    let key = async |role: &str| reference_booking::keys::create(v.backend.pool(), "", role, "test").await.unwrap().1;
+    let (kim, other, ifk, officer, caretaker) =
+        (key("customer").await, key("customer").await, key("association").await, key("case_officer").await, key("caretaker").await);
+    assert!(reference_booking::keys::create(v.backend.pool(), "", "janitor", "").await.is_err());
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", v.url);
+    let post = |p: &str, key: &str, idem: Option<&str>, body: Value| {
+        let mut r = http.post(url(p)).json(&body);
+        if !key.is_empty() {
+            r = r.header("x-api-key", key);
+        }
+        if let Some(i) = idem {
+            r = r.header("idempotency-key", i);
+        }
+        r.send()
+    };
+    let get = |p: &str, key: &str| {
+        let mut r = http.get(url(p));
+        if !key.is_empty() {
+            r = r.header("authorization", format!("Bearer {key}"));
+        }
+        r.send()
+    };
+    let problem = async |r: reqwest::Response, status: u16| -> Value {
+        assert_eq!(r.status(), status);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        r.json().await.unwrap()
+    };
+    let booking = |start: DateTime<Utc>, end: DateTime<Utc>, t: &str, mode: &str| {
+        json!({"unitRef": "hall-a", "start": start, "end": end, "mode": mode, "customerType": t,
+               "customer": {"name": "Kim Andersson", "orgNumber": "802412-9952"}})
+    };
+
+    // Public reads.
+    let units: Value = get("/v1/units", "").await.unwrap().json().await.unwrap();
+    assert_eq!(units["units"][0]["externalRef"], "hall-a");
+    let (from, to) = (local(7, 0).to_rfc3339().replace('+', "%2B"), local(8, 0).to_rfc3339().replace('+', "%2B"));
+    let a: Value = get(&format!("/v1/units/hall-a/availability?from={from}&to={to}"), "").await.unwrap().json().await.unwrap();
+    assert_eq!(a["slots"].as_array().unwrap().len(), 14, "08–22");
+    let p = problem(get(&format!("/v1/units/nope/availability?from={from}&to={to}"), "").await.unwrap(), 404).await;
+    assert_eq!(p["type"], "/problems/unknown-unit");
+    let p = problem(get("/v1/units/hall-a/availability?from=soon", "").await.unwrap(), 400).await;
+    assert_eq!(p["errors"][0]["field"], "query");
+
+    // Booking: a key, an idempotency key, and the customer's own type.
+    let b = booking(local(7, 17), local(7, 18), "private_person", "direct");
+    problem(post("/v1/bookings", "", Some("a"), b.clone()).await.unwrap(), 401).await;
+    let p = problem(post("/v1/bookings", &kim, None, b.clone()).await.unwrap(), 400).await;
+    assert_eq!(p["errors"][0]["field"], "Idempotency-Key");
+    problem(post("/v1/bookings", &kim, Some("a"), booking(local(7, 17), local(7, 18), "association", "request")).await.unwrap(), 403).await;
+    problem(post("/v1/bookings", &caretaker, Some("a"), b.clone()).await.unwrap(), 403).await;
+    let p = problem(post("/v1/bookings", &kim, Some("a"), json!({"unitRef": 7})).await.unwrap(), 400).await;
+    assert_eq!(p["errors"][0]["field"], "body");
+    let r = post("/v1/bookings", &kim, Some("a"), b.clone()).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let mine: Value = r.json().await.unwrap();
+    assert_eq!((mine["status"].as_str(), mine["customer"]["name"].as_str()), (Some("confirmed"), Some("Kim Andersson")));
+    let p = problem(post("/v1/bookings", &other, Some("b"), b.clone()).await.unwrap(), 409).await;
+    assert_eq!(p["type"], "/problems/slot-unavailable");
+    let p = problem(
+        post("/v1/bookings", &other, Some("c"), booking(local(7, 21), local(7, 23), "private_person", "direct")).await.unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(p["type"], "/problems/booking-rule");
+
+    // A booking is seen by its owner, staff and caretakers; to other customers it does not exist.
+    assert_eq!(get(&location, &kim).await.unwrap().status(), 200);
+    assert_eq!(get(&location, &officer).await.unwrap().status(), 200);
+    assert_eq!(get(&location, &caretaker).await.unwrap().status(), 200);
+    problem(get(&location, &other).await.unwrap(), 404).await;
+    problem(get(&location, "").await.unwrap(), 401).await;
+    problem(post(&format!("{location}/cancel"), &other, None, json!({})).await.unwrap(), 404).await;
+
+    // A request: the association asks, the case officer decides.
+    let r = post("/v1/bookings", &ifk, Some("r"), booking(local(7, 19), local(7, 20), "association", "request")).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let req: Value = r.json().await.unwrap();
+    let rid = format!("/v1/bookings/{}", req["id"].as_str().unwrap());
+    problem(post(&format!("{rid}/approve"), &ifk, None, json!({})).await.unwrap(), 403).await;
+    let p = problem(post(&format!("{rid}/request-completion"), &officer, None, json!({})).await.unwrap(), 400).await;
+    assert_eq!(p["errors"][0]["field"], "message");
+    let r = post(&format!("{rid}/request-completion"), &officer, None, json!({"message": "Hur många deltagare?"})).await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "needs_completion");
+    problem(post(&format!("{rid}/resubmit"), &kim, None, json!({})).await.unwrap(), 404).await;
+    let r = post(&format!("{rid}/resubmit"), &ifk, None, json!({})).await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "pending");
+    let r = post(&format!("{rid}/approve"), &officer, None, json!({})).await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "confirmed");
+    let p = problem(post(&format!("{rid}/approve"), &officer, None, json!({})).await.unwrap(), 409).await;
+    assert_eq!(p["type"], "/problems/illegal-transition");
+
+    // Blocks by staff; the caretaker's list of the day.
+    let block = json!({"unitRef": "hall-a", "start": local(7, 8), "end": local(7, 10), "reason": "Golvvård"});
+    problem(post("/v1/blocks", &kim, None, block.clone()).await.unwrap(), 403).await;
+    assert_eq!(post("/v1/blocks", &officer, None, block).await.unwrap().status(), 201);
+    let day = Utc::now().with_timezone(&Stockholm).date_naive() + chrono::Duration::days(7);
+    let list_url = format!("/v1/facilities/{}/caretaker-list?date={day}", hall.registry_facility_id);
+    problem(get(&list_url, &kim).await.unwrap(), 403).await;
+    let list: Value = get(&list_url, &caretaker).await.unwrap().json().await.unwrap();
+    let names: Vec<&str> = list["entries"].as_array().unwrap().iter().map(|e| e["customerName"].as_str().unwrap_or("block")).collect();
+    assert_eq!(names, ["block", "Kim Andersson", "Kim Andersson"]);
+
+    // A series: created (201) or, atomic with a conflict, refused with the report (409).
+    let series = |atomic: bool| {
+        json!({"unitRef": "hall-a", "firstDate": day, "lastDate": day + chrono::Duration::weeks(3), "from": "17:00:00", "to": "18:00:00",
+               "mode": "request", "customerType": "association", "customer": {"name": "IFK Kumla", "orgNumber": "802412-9952"},
+               "paymentMethod": "invoice", "atomic": atomic})
+    };
+    let r = post("/v1/series", &ifk, Some("s1"), series(true)).await.unwrap();
+    assert_eq!(r.status(), 409);
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["occurrences"][0]["outcome"], "conflict");
+    let r = post("/v1/series", &ifk, Some("s2"), series(false)).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["occurrences"].as_array().unwrap().iter().filter(|o| o["outcome"] == "created").count(), 3);
+
+    // The owner cancels; a revoked key is refused.
+    let r = post(&format!("{location}/cancel"), &kim, None, json!({"reason": "förkyld"})).await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "cancelled");
+    reference_booking::keys::revoke(v.backend.pool(), &kim).await.unwrap();
+    let p = problem(get(&location, &kim).await.unwrap(), 401).await;
+    assert!(p["detail"].as_str().unwrap().contains("revoked"));
+}
