@@ -22,17 +22,18 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	cargo build --bin registry
+	cargo build --bin registry --bin reference-booking
 
-## make demo: the real service with the demo dataset on the embedded database.
+## make demo: the real service with the demo dataset on the embedded database, and two
+## reference booking vendors for six pilot municipalities (scripts/demo.sh).
 demo: build
 	@data_dir="$(DATA_DIR)"; \
 	if [ "$$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$$(dirname "$$data_dir")"; then \
 	    data_dir=/var/lib/registry-demo; \
-	    echo "note: the postgres user cannot reach $(DATA_DIR); keeping the demo database in $$data_dir instead"; \
+	    echo "note: the postgres user cannot reach $(DATA_DIR); keeping the demo databases in $$data_dir instead"; \
 	fi; \
-	echo "starting the registry with demo data on http://$(LISTEN) (Ctrl-C stops it)"; \
-	"$(CARGO_TARGET_DIR)/debug/registry" demo --listen "$(LISTEN)" --data-dir "$$data_dir"
+	echo "starting the registry with demo data on http://$(LISTEN), and two reference booking vendors (Ctrl-C stops them)"; \
+	scripts/demo.sh "$(CARGO_TARGET_DIR)/debug" "$(LISTEN)" "$$data_dir"
 
 ## make test: every test of the workspace against a throwaway PostgreSQL + PostGIS, plus the
 ## interop tests with Python's grpcio and schemathesis (installed into a virtualenv) and the

@@ -30,7 +30,14 @@ enum Command {
         db: DbArgs,
     },
     /// Load the demo dataset (15 pilot municipalities) idempotently, then serve like `serve`.
-    Demo(ServeArgs),
+    Demo {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Create an admin API key and write it to this file (mode 0600), for scripts that set
+        /// up more of the demo (e.g. `make demo`'s reference booking vendors).
+        #[arg(long, value_name = "FILE")]
+        admin_key_file: Option<std::path::PathBuf>,
+    },
     /// Print the OpenAPI 3.1 document of the REST API (as served at /openapi.json).
     Openapi,
     /// Opening-hours maintenance.
@@ -214,8 +221,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", grpc_api::openapi::json());
             Ok(())
         }
-        Command::Serve(args) => serve(args, false).await,
-        Command::Demo(args) => serve(args, true).await,
+        Command::Serve(args) => serve(args, false, None).await,
+        Command::Demo { serve: args, admin_key_file } => serve(args, true, admin_key_file).await,
         Command::Migrate { db } => {
             let database = Database::open(&db).await?;
             let applied = registry_core::db::applied(&database.url).await?;
@@ -244,7 +251,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(args: ServeArgs, with_demo: bool) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs, with_demo: bool, admin_key_file: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     // Handlers first: Ctrl-C or SIGTERM at any point (start-up, demo loading, serving) is a
     // clean stop that also stops the embedded database.
     let mut shutdown = Box::pin(server::shutdown_signal()?);
@@ -264,6 +271,27 @@ async fn serve(args: ServeArgs, with_demo: bool) -> anyhow::Result<()> {
                 "demo dataset: {} facilities and {} associations added, {} already present",
                 loaded.facilities, loaded.associations, loaded.skipped
             );
+        }
+        if let Some(path) = &admin_key_file {
+            let new = keys::NewKey {
+                role: "admin".into(),
+                municipality_code: None,
+                personal_data: false,
+                label: "demo set-up".into(),
+                vendor_id: None,
+            };
+            let (_, token) = keys::create(registry.pool(), &args.key_pepper, &new).await?;
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("writing the admin key to {}", path.display()))?;
+            writeln!(f, "{token}")?;
+            eprintln!("demo: an admin API key is in {}", path.display());
         }
         let config = args.server_config();
         let scheme = if config.tls.is_some() { "https" } else { "http" };

@@ -159,7 +159,7 @@ async fn demo_and_migrate_use_database_url_when_given() {
 
     let out = run(&["hours", "refresh"], &env).await;
     assert!(out.status.success(), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("refreshed 0 opening-hours schedules"), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("refreshed 300 opening-hours schedules"), "{out:?}");
 
     let out = run(&["migrate"], &env).await;
     assert!(out.status.success());

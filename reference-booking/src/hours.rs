@@ -17,6 +17,7 @@ use crate::model::Unit;
 /// Where hours come from and how long they are trusted.
 pub struct Hours {
     registry: Option<String>,
+    key: Option<String>,
     http: reqwest::Client,
     refresh_after: Duration,
     cache: RwLock<HashMap<Uuid, (OpeningHours, Instant)>>,
@@ -34,7 +35,13 @@ impl Hours {
     pub fn new(registry: Option<String>, refresh_after: Duration) -> Hours {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap_or_default();
-        Hours { registry: registry.map(|r| r.trim_end_matches('/').to_string()), http, refresh_after, cache: RwLock::default() }
+        Hours { registry: registry.map(|r| r.trim_end_matches('/').to_string()), key: None, http, refresh_after, cache: RwLock::default() }
+    }
+
+    /// Reads with this API key of the registry (a vendor key: a higher rate limit than anonymous).
+    pub fn with_key(mut self, key: Option<String>) -> Hours {
+        self.key = key.map(|k| k.trim().to_string()).filter(|k| !k.is_empty());
+        self
     }
 
     /// Sets a unit's hours directly (tests, and deployments without a registry).
@@ -45,7 +52,11 @@ impl Hours {
     async fn fetch(&self, unit: &Unit) -> std::result::Result<(OpeningHours, i64, serde_json::Value), String> {
         let base = self.registry.as_deref().ok_or("no registry configured")?;
         let url = format!("{base}/v1/facilities/{}/opening-hours?unitId={}", unit.registry_facility_id, unit.registry_unit_id);
-        let r = self.http.get(&url).send().await.map_err(|e| format!("{url}: {e}"))?;
+        let mut req = self.http.get(&url);
+        if let Some(k) = &self.key {
+            req = req.header("x-api-key", k);
+        }
+        let r = req.send().await.map_err(|e| format!("{url}: {e}"))?;
         if !r.status().is_success() {
             return Err(format!("{url}: HTTP {}", r.status()));
         }

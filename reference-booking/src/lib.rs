@@ -9,6 +9,7 @@
 
 pub mod availability;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod grpc;
 pub mod hours;

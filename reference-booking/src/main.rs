@@ -45,30 +45,19 @@ struct DbArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve vendor.v1 (gRPC) with /healthz and /readyz on one port.
-    Serve {
-        /// Address to listen on (port 0 picks a free port; the chosen address is printed).
-        #[arg(long, env = "REFERENCE_BOOKING_LISTEN", default_value = "127.0.0.1:8090")]
-        listen: SocketAddr,
-        /// Base URL of the registry whose opening hours the units follow, e.g. http://127.0.0.1:8080.
-        #[arg(long, env = "REFERENCE_BOOKING_REGISTRY_URL")]
-        registry_url: Option<String>,
-        /// Seconds between readings of every unit's opening hours from the registry.
-        #[arg(long, env = "REFERENCE_BOOKING_HOURS_REFRESH", default_value_t = 300)]
-        hours_refresh: u64,
-        /// Callers and their API keys, `name:key,name:key` (keys of at least 16 characters).
-        /// Without keys, every caller is accepted: for development on loopback only.
-        #[arg(long, env = "REFERENCE_BOOKING_API_KEYS", hide_env_values = true, default_value = "")]
-        api_keys: String,
-        /// The customer-facing page bookings link to (`{url}/bookings/{id}`).
-        #[arg(long, env = "REFERENCE_BOOKING_PUBLIC_URL")]
-        public_url: Option<String>,
-        /// Webhook receivers of every booking state change, `name=url,name=url`.
-        #[arg(long, env = "REFERENCE_BOOKING_WEBHOOKS", default_value = "")]
-        webhooks: String,
-        /// The HMAC-SHA256 key webhooks are signed with (at least 16 characters).
-        #[arg(long, env = "REFERENCE_BOOKING_WEBHOOK_SECRET", hide_env_values = true, default_value = "")]
-        webhook_secret: String,
+    /// Serve vendor.v1 (gRPC), REST for customers and staff, /healthz and /readyz on one port.
+    Serve(ServeArgs),
+    /// Serve as `serve` does, and take on the bookable units of some municipalities of a
+    /// running registry: register in its vendor directory and map the units there (for `make demo`).
+    Demo {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Municipality codes whose bookable units this backend books.
+        #[arg(long, value_delimiter = ',', required = true)]
+        municipalities: Vec<String>,
+        /// The vendor's name in the registry's directory.
+        #[arg(long, default_value = "Referensbokning")]
+        name: String,
     },
     /// Apply pending migrations of the backend's database and exit.
     Migrate,
@@ -98,6 +87,36 @@ enum KeysCommand {
         /// The 8 hex digits after `bk_`.
         prefix: String,
     },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct ServeArgs {
+    /// A file holding an API key of the registry, sent when reading opening hours (and, for
+    /// `demo`, an admin key to register in the vendor directory).
+    #[arg(long, env = "REFERENCE_BOOKING_REGISTRY_KEY_FILE")]
+    registry_key_file: Option<PathBuf>,
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, env = "REFERENCE_BOOKING_LISTEN", default_value = "127.0.0.1:8090")]
+    listen: SocketAddr,
+    /// Base URL of the registry whose opening hours the units follow, e.g. http://127.0.0.1:8080.
+    #[arg(long, env = "REFERENCE_BOOKING_REGISTRY_URL")]
+    registry_url: Option<String>,
+    /// Seconds between readings of every unit's opening hours from the registry.
+    #[arg(long, env = "REFERENCE_BOOKING_HOURS_REFRESH", default_value_t = 300)]
+    hours_refresh: u64,
+    /// Callers and their API keys, `name:key,name:key` (keys of at least 16 characters).
+    /// Without keys, every caller is accepted: for development on loopback only.
+    #[arg(long, env = "REFERENCE_BOOKING_API_KEYS", hide_env_values = true, default_value = "")]
+    api_keys: String,
+    /// The customer-facing page bookings link to (`{url}/bookings/{id}`).
+    #[arg(long, env = "REFERENCE_BOOKING_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Webhook receivers of every booking state change, `name=url,name=url`.
+    #[arg(long, env = "REFERENCE_BOOKING_WEBHOOKS", default_value = "")]
+    webhooks: String,
+    /// The HMAC-SHA256 key webhooks are signed with (at least 16 characters).
+    #[arg(long, env = "REFERENCE_BOOKING_WEBHOOK_SECRET", hide_env_values = true, default_value = "")]
+    webhook_secret: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -270,36 +289,63 @@ async fn command(cli: Cli, url: &str) -> anyhow::Result<()> {
             eprintln!("unit '{}' saved (version {})", saved.name, saved.version);
             Ok(())
         }
-        Command::Serve { listen, registry_url, hours_refresh, api_keys, public_url, webhooks, webhook_secret } => {
-            let keys = ApiKeys::parse(&api_keys).map_err(|e| anyhow::anyhow!("--api-keys: {e}"))?;
-            let receivers = reference_booking::webhooks::Receiver::parse_all(&webhooks, &webhook_secret)
-                .map_err(|e| anyhow::anyhow!("--webhooks: {e}"))?;
-            if keys.0.is_empty() {
-                tracing::warn!("no API keys configured: every caller is accepted (development only)");
-            }
-            if registry_url.is_none() {
-                tracing::warn!("no --registry-url: only opening hours already stored are known");
-            }
-            let refresh = Duration::from_secs(hours_refresh.max(10));
-            let hours = Arc::new(Hours::new(registry_url.clone(), refresh));
-            let backend = Backend::new(pool, hours);
-            let grpc = BookingGrpc::new(backend.clone(), keys, public_url);
-            let app = server::app(backend.clone(), grpc, &pepper).await?;
-            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-            println!("reference-booking listening on http://{}", listener.local_addr()?);
-            let deliverers: Vec<_> = receivers
-                .into_iter()
-                .map(|r| tokio::spawn(reference_booking::webhooks::deliver(backend.pool().clone(), r, Default::default())))
-                .collect();
-            let refresher = registry_url.is_some().then(|| tokio::spawn(server::refresh_hours(backend, refresh)));
-            let shutdown = async {
-                let _ = tokio::signal::ctrl_c().await;
-            };
-            let r = server::serve(listener, app, shutdown).await;
-            for t in refresher.into_iter().chain(deliverers) {
-                t.abort();
-            }
-            r
-        }
+        Command::Serve(a) => serve(a, pool, &pepper, None).await,
+        Command::Demo { serve: a, municipalities, name } => serve(a, pool, &pepper, Some((municipalities, name))).await,
     }
+}
+
+/// `serve`, and with `demo` (the registry's admin key, municipalities, vendor name) the demo set-up.
+async fn serve(a: ServeArgs, pool: db::Pool, pepper: &str, demo: Option<(Vec<String>, String)>) -> anyhow::Result<()> {
+    let ServeArgs { registry_key_file, listen, registry_url, hours_refresh, api_keys, public_url, webhooks, webhook_secret } = a;
+    let registry_key = match &registry_key_file {
+        Some(f) => Some(
+            std::fs::read_to_string(f).with_context(|| format!("reading the registry's API key from {}", f.display()))?.trim().to_string(),
+        ),
+        None => None,
+    };
+    let keys = ApiKeys::parse(&api_keys).map_err(|e| anyhow::anyhow!("--api-keys: {e}"))?;
+    let receivers =
+        reference_booking::webhooks::Receiver::parse_all(&webhooks, &webhook_secret).map_err(|e| anyhow::anyhow!("--webhooks: {e}"))?;
+    if keys.0.is_empty() {
+        tracing::warn!("no API keys configured: every caller is accepted (development only)");
+    }
+    if registry_url.is_none() {
+        tracing::warn!("no --registry-url: only opening hours already stored are known");
+    }
+    let refresh = Duration::from_secs(hours_refresh.max(10));
+    let hours = Arc::new(Hours::new(registry_url.clone(), refresh).with_key(registry_key.clone()));
+    let backend = Backend::new(pool, hours);
+    let grpc = BookingGrpc::new(backend.clone(), keys, public_url);
+    let app = server::app(backend.clone(), grpc, pepper).await?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr()?;
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let serving = tokio::spawn(server::serve(listener, app, shutdown));
+    if let Some((municipalities, name)) = demo {
+        // The registry checks the endpoint when it registers it: the server is up by now.
+        let registry = registry_url.clone().context("demo needs --registry-url")?;
+        let admin_key = registry_key.clone().context("demo needs --registry-key-file with an admin key of the registry")?;
+        let setup = reference_booking::demo::DemoSetup { registry, admin_key, municipalities, name, endpoint: format!("http://{addr}") };
+        let report = reference_booking::demo::setup(&backend, &setup).await.map_err(|e| anyhow::anyhow!("demo set-up: {e}"))?;
+        eprintln!(
+            "demo: '{}' books {} units of {} (vendor {} in the registry)",
+            setup.name,
+            report.units,
+            setup.municipalities.join(", "),
+            report.vendor_id
+        );
+    }
+    println!("reference-booking listening on http://{addr}");
+    let deliverers: Vec<_> = receivers
+        .into_iter()
+        .map(|r| tokio::spawn(reference_booking::webhooks::deliver(backend.pool().clone(), r, Default::default())))
+        .collect();
+    let refresher = registry_url.is_some().then(|| tokio::spawn(server::refresh_hours(backend, refresh)));
+    let r = serving.await.map_err(|e| anyhow::anyhow!("the server stopped: {e}")).and_then(|r| r);
+    for t in refresher.into_iter().chain(deliverers) {
+        t.abort();
+    }
+    r
 }

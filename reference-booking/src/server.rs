@@ -67,6 +67,8 @@ pub async fn refresh_hours(backend: Backend, every: std::time::Duration) {
                     if let Err(e) = backend.hours().refresh(backend.pool(), &u).await {
                         tracing::warn!(unit = %u.external_ref, error = %e, "opening hours not refreshed");
                     }
+                    // Paced, so that a refresh stays well inside the registry's rate limit.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "cannot list units"),

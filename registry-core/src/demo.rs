@@ -277,26 +277,44 @@ pub struct Loaded {
     pub skipped: usize,
 }
 
+/// Opening hours of a demo facility by its category (in OSM syntax, as a municipality would
+/// write them): closed on public holidays except where people go then.
+fn demo_hours(category: &str) -> crate::hours::OpeningHours {
+    let osm = match category {
+        "swimming_pool" => "Mo-Fr 06:30-20:00; Sa,Su 09:00-17:00; PH 10:00-16:00",
+        "ice_rink" => "Mo-Fr 07:00-22:00; Sa,Su 08:00-20:00; PH off",
+        c if c.starts_with("football_pitch") || c == "running_track" => "Mo-Fr 16:00-22:00; Sa,Su 09:00-20:00; PH off",
+        "meeting_room" | "assembly_hall" | "music_room" | "culture_house" | "library" => "Mo-Fr 08:00-21:00; Sa 10:00-16:00; PH off",
+        _ => "Mo-Fr 07:00-22:00; Sa,Su 09:00-18:00; PH off",
+    };
+    crate::hours::osm::parse(osm).expect("the demo's opening hours parse")
+}
+
 /// Loads the demo dataset; entries already present (same municipality and name, or same
 /// organisation number) are left alone, so running it twice changes nothing.
 pub async fn load(registry: &Registry) -> Result<Loaded> {
     let p = Principal::operator("demo");
     let mut loaded = Loaded::default();
     let mut conn = registry.pool().get().await?;
-    let existing: Vec<(String, String)> = facilities::table
+    let existing: Vec<(uuid::Uuid, String, String, String)> = facilities::table
         .filter(facilities::deleted_at.is_null())
-        .select((facilities::municipality_code, facilities::name))
+        .select((facilities::id, facilities::municipality_code, facilities::name, facilities::category))
         .load(&mut conn)
         .await?;
     let orgs: Vec<String> =
         associations::table.filter(associations::deleted_at.is_null()).select(associations::org_number).load(&mut conn).await?;
     drop(conn);
     for f in facilities() {
-        if existing.iter().any(|(m, n)| *m == f.municipality_code && *n == f.name) {
+        if let Some((id, _, _, category)) = existing.iter().find(|(_, m, n, _)| *m == f.municipality_code && *n == f.name) {
+            // Demo databases from before the demo had opening hours get them now.
+            if registry.get_opening_hours(&p, *id, None).await?.version == 0 {
+                registry.put_opening_hours(&p, *id, None, 0, &demo_hours(category)).await?;
+            }
             loaded.skipped += 1;
             continue;
         }
-        registry.create_facility(&p, &f).await?;
+        let created = registry.create_facility(&p, &f).await?;
+        registry.put_opening_hours(&p, created.id, None, 0, &demo_hours(&created.category)).await?;
         loaded.facilities += 1;
     }
     for (a, decision) in associations() {
@@ -316,6 +334,13 @@ pub async fn load(registry: &Registry) -> Result<Loaded> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_demo_category_has_valid_hours() {
+        for f in facilities() {
+            demo_hours(&f.category).validate().unwrap_or_else(|e| panic!("{}: {e}", f.category));
+        }
+    }
 
     #[test]
     fn every_demo_entry_is_valid_and_near_its_town() {

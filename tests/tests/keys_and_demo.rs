@@ -82,5 +82,6 @@ async fn the_demo_dataset_loads_idempotently() {
         15 * demo::facilities().iter().take(20).map(|f| f.units.len() as i64).sum::<i64>()
     );
     assert_eq!(db.count("SELECT count(*) AS n FROM associations WHERE registration_status = 'approved'").await, 30);
-    assert_eq!(db.count("SELECT count(*) AS n FROM change_log").await, 300 + 45 + 30, "loaded through the use cases");
+    assert_eq!(db.count("SELECT count(*) AS n FROM opening_hours").await, 300, "every demo facility has opening hours");
+    assert_eq!(db.count("SELECT count(*) AS n FROM change_log").await, 300 + 300 + 45 + 30, "loaded through the use cases");
 }

@@ -795,3 +795,52 @@ async fn rest_serves_customers_and_staff_by_role_with_problem_details() {
     let p = problem(get(&location, &kim).await.unwrap(), 401).await;
     assert!(p["detail"].as_str().unwrap().contains("revoked"));
 }
+
+#[tokio::test]
+async fn the_demo_vendor_takes_on_a_municipality_and_its_slots_are_federated() {
+    use reference_booking::demo::{DemoSetup, setup};
+    use serde_json::Value;
+    let app = tests::TestApp::start().await;
+    registry_core::demo::load(&app.registry).await.unwrap();
+    let admin_key = app.key("admin", None, false).await;
+    let v = start(Some(app.base.clone()), ApiKeys::default()).await;
+    let s = DemoSetup {
+        registry: app.base.clone(),
+        admin_key,
+        municipalities: vec!["1881".into()],
+        name: "Referensbokning Syd".into(),
+        endpoint: v.url.clone(),
+    };
+    let report = setup(&v.backend, &s).await.unwrap();
+    assert!(report.units > 10, "{report:?}");
+    // Again: the same vendor, the same units.
+    let again = setup(&v.backend, &s).await.unwrap();
+    assert_eq!((again.vendor_id, again.units), (report.vendor_id, report.units));
+    assert_eq!(v.db.count("SELECT count(*) AS n FROM units").await, report.units as i64);
+
+    // A federated query for a weekday evening in Kumla returns the vendor's real free slots.
+    let mut day = Utc::now().with_timezone(&Stockholm).date_naive() + chrono::Duration::days(7);
+    while chrono::Datelike::weekday(&day).number_from_monday() > 5 || registry_core::calendar::holiday_on(day).is_some() {
+        day += chrono::Duration::days(1);
+    }
+    let (from, to) = (on(day, 17).to_rfc3339().replace('+', "%2B"), on(day, 21).to_rfc3339().replace('+', "%2B"));
+    let query = format!("/v1/availability?municipalities=1881&categories=sports_hall&from={from}&to={to}");
+    let a: Value = app.http().get(app.url(&query)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(a["vendors"][0]["status"], "ok", "{a}");
+    let hall = a["facilities"][0]["units"][0].clone();
+    let slots = hall["slots"].as_array().unwrap();
+    assert_eq!(slots.len(), 4, "17–21 on a weekday: {hall}");
+    assert!(slots.iter().all(|s| s["state"] == "free"));
+
+    // A booking made through vendor.v1 (as the registry would for a resident) shows as booked
+    // (asked for another window: answers are cached for 30 s per window).
+    let unit_ref = format!("unit-{}", hall["unitId"].as_str().unwrap());
+    let mut c = client(&v.url).await;
+    c.create_booking(direct("demo-1", &unit_ref, on(day, 18), on(day, 19))).await.unwrap();
+    let to = on(day, 20).to_rfc3339().replace('+', "%2B");
+    let query = format!("/v1/availability?municipalities=1881&categories=sports_hall&from={from}&to={to}");
+    let a: Value = app.http().get(app.url(&query)).send().await.unwrap().json().await.unwrap();
+    let states: Vec<&str> =
+        a["facilities"][0]["units"][0]["slots"].as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["free", "booked", "free"]);
+}
