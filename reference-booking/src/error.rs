@@ -16,7 +16,7 @@ pub struct Violation {
 }
 
 /// The errors of the booking use cases.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum BookingError {
     /// Malformed input, every field at once.
     #[error("invalid request: {}", .0.iter().map(|v| format!("{}: {}", v.field, v.message)).collect::<Vec<_>>().join("; "))]

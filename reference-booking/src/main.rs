@@ -306,8 +306,8 @@ async fn serve(a: ServeArgs, pool: db::Pool, pepper: &str, demo: Option<(Vec<Str
     let keys = ApiKeys::parse(&api_keys).map_err(|e| anyhow::anyhow!("--api-keys: {e}"))?;
     let receivers =
         reference_booking::webhooks::Receiver::parse_all(&webhooks, &webhook_secret).map_err(|e| anyhow::anyhow!("--webhooks: {e}"))?;
-    if keys.0.is_empty() {
-        tracing::warn!("no API keys configured: every caller is accepted (development only)");
+    if keys.0.is_empty() && !reference_booking::keys::any(&pool).await? {
+        tracing::warn!("no API keys: every vendor.v1 caller is accepted (development only); create one with `keys create --role registry`");
     }
     if registry_url.is_none() {
         tracing::warn!("no --registry-url: only opening hours already stored are known");
@@ -315,7 +315,7 @@ async fn serve(a: ServeArgs, pool: db::Pool, pepper: &str, demo: Option<(Vec<Str
     let refresh = Duration::from_secs(hours_refresh.max(10));
     let hours = Arc::new(Hours::new(registry_url.clone(), refresh).with_key(registry_key.clone()));
     let backend = Backend::new(pool, hours);
-    let grpc = BookingGrpc::new(backend.clone(), keys, public_url);
+    let grpc = BookingGrpc::new(backend.clone(), keys, public_url).with_pepper(pepper);
     let app = server::app(backend.clone(), grpc, pepper).await?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;

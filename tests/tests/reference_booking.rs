@@ -405,6 +405,22 @@ async fn api_keys_are_required_when_configured() {
     r.metadata_mut().insert("x-api-key", "0123456789abcdef0123".parse().unwrap());
     let caps = c.get_capabilities(r).await.unwrap().into_inner();
     assert!(caps.operations.contains(&(pb::Operation::CreateBooking as i32)));
+
+    // Without configured keys, the backend's stored keys decide: a registry key may call,
+    // a customer's may not, and no key is refused once any key exists.
+    let v = start(None, ApiKeys::default()).await;
+    let registry = reference_booking::keys::create(v.backend.pool(), "", "registry", "the registry").await.unwrap().1;
+    let customer = reference_booking::keys::create(v.backend.pool(), "", "customer", "").await.unwrap().1;
+    let mut c = client(&v.url).await;
+    assert_eq!(c.get_capabilities(pb::GetCapabilitiesRequest {}).await.unwrap_err().code(), Code::Unauthenticated);
+    let with = |key: &str| {
+        let mut r = tonic::Request::new(pb::GetCapabilitiesRequest {});
+        r.metadata_mut().insert("x-api-key", key.parse().unwrap());
+        r
+    };
+    assert_eq!(c.get_capabilities(with(&customer)).await.unwrap_err().code(), Code::PermissionDenied);
+    assert_eq!(c.get_capabilities(with("bk_00000000_nope")).await.unwrap_err().code(), Code::Unauthenticated);
+    c.get_capabilities(with(&registry)).await.expect("a registry key calls vendor.v1");
 }
 
 #[tokio::test]
@@ -843,4 +859,47 @@ async fn the_demo_vendor_takes_on_a_municipality_and_its_slots_are_federated() {
     let states: Vec<&str> =
         a["facilities"][0]["units"][0]["slots"].as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap()).collect();
     assert_eq!(states, ["free", "booked", "free"]);
+}
+
+#[tokio::test]
+async fn bookable_time_changes_at_a_period_boundary() {
+    use registry_core::hours::{HhMm, MonthDay, OpeningHours, Period, TimeSpan, Weekly};
+    let v = start(None, ApiKeys::default()).await;
+    let u = v.backend.save_unit(&unit("hall-a", Rules { lead_minutes: 0, ..rules() })).await.unwrap();
+    let week = |o: u16, c: u16| {
+        let mut w = Weekly::default();
+        for d in 0..7 {
+            w.day_mut(d).push(TimeSpan::day(HhMm::new(o, 0).unwrap(), HhMm::new(c, 0).unwrap()));
+        }
+        w
+    };
+    // A season ends in ten days; the next, with shorter hours, starts the day after.
+    let today = Utc::now().with_timezone(&Stockholm).date_naive();
+    let (last, first) = (today + chrono::Duration::days(10), today + chrono::Duration::days(11));
+    let period =
+        |name: &str, from, to, w| Period { name: name.into(), from: MonthDay::of(from), to: MonthDay::of(to), priority: 0, weekly: w };
+    let hours = OpeningHours {
+        periods: vec![
+            period("Säsong", today, last, week(8, 20)),
+            period("Lågsäsong", first, today + chrono::Duration::days(60), week(10, 14)),
+        ],
+        ..OpeningHours::default()
+    };
+    v.backend.hours().set(u.id, hours);
+    let slots = async |day: NaiveDate| {
+        let a = v.backend.availability(&["hall-a".into()], on(day, 0), on(day + chrono::Duration::days(1), 0), None, None).await.unwrap();
+        match &a[0] {
+            reference_booking::service::UnitAnswer::Slots(_, s) => {
+                s.iter().map(|x| x.start.with_timezone(&Stockholm).format("%H").to_string()).collect::<Vec<_>>()
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(slots(last).await.len(), 12, "08–20 on the season's last day");
+    assert_eq!(slots(first).await, ["10", "11", "12", "13"], "10–14 from the next season's first day");
+    // A booking that fits one season's hours but not the other's is refused with the rule.
+    let mut c = client(&v.url).await;
+    let e = c.create_booking(direct("p1", "hall-a", on(first, 8), on(first, 9))).await.unwrap_err();
+    assert_eq!(reason(&e), "BOOKING_RULE");
+    c.create_booking(direct("p2", "hall-a", on(last, 8), on(last, 9))).await.expect("open at 08 in the season");
 }
