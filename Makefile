@@ -81,6 +81,7 @@ bench-booking: deps
 ## make openapi: regenerate the committed OpenAPI document from the code.
 openapi:
 	cargo run --quiet --bin registry -- openapi > grpc-api/openapi.json
+	cargo run --quiet --bin reference-booking -- openapi > reference-booking/openapi.json
 
 lint:
 	cargo fmt --all -- --check

@@ -61,6 +61,8 @@ enum Command {
     },
     /// Apply pending migrations of the backend's database and exit.
     Migrate,
+    /// Print the OpenAPI 3.1 document of the REST API (as served at /openapi.json).
+    Openapi,
     /// Manage the bookable units.
     #[command(subcommand)]
     Units(UnitsCommand),
@@ -218,6 +220,10 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Openapi = cli.command {
+        print!("{}", reference_booking::rest::openapi_json());
+        return Ok(());
+    }
     let (url, mut embedded) = match &cli.db.database_url {
         Some(url) => (url.clone(), None),
         None => {
@@ -267,7 +273,7 @@ async fn command(cli: Cli, url: &str) -> anyhow::Result<()> {
             eprintln!("revoked");
             Ok(())
         }
-        Command::Migrate => Ok(()),
+        Command::Migrate | Command::Openapi => Ok(()),
         Command::Units(UnitsCommand::List) => {
             for u in offline(pool).units().await? {
                 println!("{}\t{}\t{}\t{}", u.external_ref, u.registry_facility_id, u.registry_unit_id, u.name);

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// Who books: the customer types of the seeds' process maps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CustomerType {
     /// A private person (privatperson).
@@ -37,7 +37,7 @@ impl CustomerType {
 }
 
 /// A price per hour.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Price {
     /// Minor units (öre) per hour.
@@ -47,7 +47,7 @@ pub struct Price {
 }
 
 /// The booking rules of a unit.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Rules {
     /// Slot granularity in minutes: starts, ends and durations are multiples of it, counted
@@ -67,7 +67,8 @@ pub struct Rules {
     pub direct_types: Vec<CustomerType>,
     /// Customer types that must send a booking request.
     pub request_types: Vec<CustomerType>,
-    /// Price per hour by customer type.
+    /// Price per hour by customer type (`private_person`, `association`, `company`).
+    #[schema(value_type = std::collections::BTreeMap<String, Price>)]
     pub prices: BTreeMap<CustomerType, Price>,
 }
 
@@ -88,7 +89,7 @@ impl Default for Rules {
 }
 
 /// A bookable unit (lokal) of the backend, linked to the registry's unit.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Unit {
     /// The backend's id.
@@ -108,7 +109,7 @@ pub struct Unit {
 }
 
 /// How a booking came about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// Confirmed at once.
@@ -136,7 +137,7 @@ impl Kind {
 }
 
 /// Where a booking stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BookingStatus {
     /// Holds the time.
@@ -178,7 +179,7 @@ impl BookingStatus {
 }
 
 /// How the customer pays (recorded, not processed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     /// Paid at booking, by the customer's own means.
@@ -203,7 +204,7 @@ impl PaymentMethod {
 }
 
 /// The customer (personal data: only for the booking, never in public answers).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Customer {
     /// Name (a person's or an organisation's).
@@ -220,7 +221,7 @@ pub struct Customer {
 }
 
 /// A booking (or a block).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Booking {
     /// Id.

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::error::BookingError;
 use crate::keys::{self, Principal, Role};
+use crate::model::Booking as BookingDoc;
 use crate::model::{Booking, Customer, CustomerType, PaymentMethod};
 use crate::series::SeriesInput;
 use crate::service::{Backend, BookingInput, Decision, Mode, UnitAnswer};
@@ -69,6 +70,49 @@ impl IntoResponse for Problem {
 }
 
 type ApiResult<T> = Result<T, Problem>;
+
+/// The units.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct UnitList {
+    /// By reference.
+    units: Vec<crate::model::Unit>,
+}
+
+/// One slot of bookable time.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SlotOut {
+    /// Start.
+    start: DateTime<Utc>,
+    /// End (exclusive).
+    end: DateTime<Utc>,
+    /// `free`, `request_only` or `booked`.
+    state: &'static str,
+}
+
+/// A unit's bookable time.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AvailabilityAnswer {
+    /// The unit.
+    unit_ref: String,
+    /// Price per hour by customer type.
+    #[schema(value_type = std::collections::BTreeMap<String, crate::model::Price>)]
+    prices: std::collections::BTreeMap<CustomerType, crate::model::Price>,
+    /// In order.
+    slots: Vec<SlotOut>,
+}
+
+/// A facility's caretaker list for a day.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CaretakerList {
+    /// The registry's facility.
+    facility_id: Uuid,
+    /// The local date.
+    date: NaiveDate,
+    /// By start and unit.
+    entries: Vec<crate::series::CaretakerEntry>,
+}
 
 fn body<T>(b: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
     b.map(|Json(t)| t).map_err(|e| Problem(BookingError::invalid("body", e.body_text())))
@@ -128,24 +172,36 @@ pub fn router(backend: Backend, pepper: &str) -> Router {
         .route("/v1/series", post(create_series))
         .route("/v1/blocks", post(create_block))
         .route("/v1/facilities/{id}/caretaker-list", get(caretaker_list))
+        .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], openapi_json()) }))
         .with_state(state)
 }
 
-async fn units(State(s): State<RestState>) -> ApiResult<Response> {
+/// The bookable units.
+#[utoipa::path(get, path = "/v1/units", tag = "units", responses((status = 200, description = "The units", body = UnitList)))]
+pub async fn units(State(s): State<RestState>) -> ApiResult<Response> {
     let units = s.backend.units().await?;
-    Ok(Json(serde_json::json!({ "units": units })).into_response())
+    Ok(Json(UnitList { units }).into_response())
 }
 
-#[derive(serde::Deserialize)]
+/// Query of a unit's availability.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct AvailabilityQuery {
+#[into_params(parameter_in = Query)]
+pub struct AvailabilityQuery {
+    /// Window start, RFC 3339.
     from: DateTime<Utc>,
+    /// Window end, RFC 3339 (at most 14 days after `from`).
     to: DateTime<Utc>,
+    /// As this customer type sees it.
     customer_type: Option<CustomerType>,
+    /// Only bookable runs at least this long.
     min_duration_minutes: Option<i64>,
 }
 
-async fn availability(
+/// A unit's bookable time.
+#[utoipa::path(get, path = "/v1/units/{unit_ref}/availability", tag = "units", params(("unit_ref" = String, Path, description = "The unit's reference"), AvailabilityQuery),
+    responses((status = 200, description = "Slots", body = AvailabilityAnswer), (status = 400, description = "Bad query", body = ProblemDoc), (status = 404, description = "Unknown unit", body = ProblemDoc)))]
+pub async fn availability(
     State(s): State<RestState>,
     Path(unit_ref): Path<String>,
     q: Result<Query<AvailabilityQuery>, QueryRejection>,
@@ -155,18 +211,19 @@ async fn availability(
     let answer = s.backend.availability(std::slice::from_ref(&unit_ref), q.from, q.to, q.customer_type, min).await?;
     match answer.into_iter().next() {
         Some(UnitAnswer::Slots(u, slots)) => {
-            let slots: Vec<serde_json::Value> = slots
+            let slots = slots
                 .iter()
-                .map(|x| {
-                    let state = match x.state {
+                .map(|x| SlotOut {
+                    start: x.start,
+                    end: x.end,
+                    state: match x.state {
                         crate::availability::SlotState::Free => "free",
                         crate::availability::SlotState::RequestOnly => "request_only",
                         crate::availability::SlotState::Booked => "booked",
-                    };
-                    serde_json::json!({"start": x.start, "end": x.end, "state": state})
+                    },
                 })
                 .collect();
-            Ok(Json(serde_json::json!({"unitRef": u.external_ref, "prices": u.rules.prices, "slots": slots})).into_response())
+            Ok(Json(AvailabilityAnswer { unit_ref: u.external_ref, prices: u.rules.prices, slots }).into_response())
         }
         Some(UnitAnswer::NoHours(u)) => {
             Err(Problem(BookingError::Unavailable(format!("the opening hours of '{}' have not been read from the registry yet", u.name))))
@@ -175,21 +232,32 @@ async fn availability(
     }
 }
 
-#[derive(serde::Deserialize)]
+/// A booking as asked for.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct NewBooking {
+pub struct NewBooking {
+    /// The unit's reference.
     unit_ref: String,
+    /// Start.
     start: DateTime<Utc>,
+    /// End (exclusive).
     end: DateTime<Utc>,
+    /// `direct` or `request`.
     mode: Mode,
+    /// Who books.
     customer_type: CustomerType,
+    /// The customer (personal data, only for the booking).
     customer: Customer,
+    /// What for.
     #[serde(default)]
     activity: String,
+    /// How many.
     #[serde(default)]
     participants: i32,
+    /// `direct` or `invoice` (default).
     #[serde(default = "invoice")]
     payment_method: PaymentMethod,
+    /// To the case officer.
     #[serde(default)]
     message: String,
 }
@@ -220,7 +288,18 @@ fn may_book_as(p: &Principal, t: CustomerType) -> ApiResult<()> {
     need(p, &[], &format!("book as customer type {}", t.as_str()))
 }
 
-async fn create_booking(State(s): State<RestState>, headers: HeaderMap, b: Result<Json<NewBooking>, JsonRejection>) -> ApiResult<Response> {
+/// Books (directly, or a request); the `Idempotency-Key` header makes retries safe.
+#[utoipa::path(post, path = "/v1/bookings", tag = "bookings", request_body = NewBooking,
+    params(("Idempotency-Key" = String, Header, description = "Unique per booking; the same key and body return the first answer")),
+    responses((status = 201, description = "Booked (confirmed, or a pending request)", body = BookingDoc), (status = 400, description = "Invalid", body = ProblemDoc),
+        (status = 401, description = "No key", body = ProblemDoc), (status = 403, description = "Not as this customer type", body = ProblemDoc),
+        (status = 409, description = "Taken, or the key was used for another booking", body = ProblemDoc), (status = 422, description = "A rule is broken", body = ProblemDoc)),
+    security(("api_key" = [])))]
+pub async fn create_booking(
+    State(s): State<RestState>,
+    headers: HeaderMap,
+    b: Result<Json<NewBooking>, JsonRejection>,
+) -> ApiResult<Response> {
     let p = caller(&s, &headers).await?;
     let key = idempotency_key(&headers)?;
     let b = body(b)?;
@@ -241,15 +320,20 @@ async fn create_booking(State(s): State<RestState>, headers: HeaderMap, b: Resul
     Ok((StatusCode::CREATED, [(header::LOCATION, format!("/v1/bookings/{}", booking.id))], Json(booking)).into_response())
 }
 
-async fn get_booking(State(s): State<RestState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+/// A booking: its owner, case officers, caretakers and admins see it.
+#[utoipa::path(get, path = "/v1/bookings/{id}", tag = "bookings", params(("id" = Uuid, Path, description = "Booking id")),
+    responses((status = 200, description = "The booking", body = BookingDoc), (status = 404, description = "Unknown (or not yours)", body = ProblemDoc)), security(("api_key" = [])))]
+pub async fn get_booking(State(s): State<RestState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
     let p = caller(&s, &headers).await?;
     need(&p, &[Role::Customer, Role::Association, Role::CaseOfficer, Role::Caretaker, Role::Registry], "read bookings")?;
     Ok(Json(visible_booking(&s, &p, &id).await?).into_response())
 }
 
-#[derive(serde::Deserialize, Default)]
+/// A message to the customer.
+#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Message {
+pub struct Message {
+    /// Required to reject or send back for completion.
     #[serde(default)]
     message: String,
 }
@@ -262,7 +346,10 @@ async fn decide(s: RestState, headers: HeaderMap, id: String, b: Result<Json<Mes
     Ok(Json(s.backend.decide(b.id, d, &m.message).await?).into_response())
 }
 
-async fn approve(
+/// Approves a pending request (case officer).
+#[utoipa::path(post, path = "/v1/bookings/{id}/approve", tag = "bookings", params(("id" = Uuid, Path, description = "Booking id")), request_body(content = Message, description = "Optional"),
+    responses((status = 200, description = "Confirmed", body = BookingDoc), (status = 409, description = "Taken meanwhile, or not pending", body = ProblemDoc)), security(("api_key" = [])))]
+pub async fn approve(
     State(s): State<RestState>,
     h: HeaderMap,
     Path(id): Path<String>,
@@ -271,7 +358,10 @@ async fn approve(
     decide(s, h, id, b, Decision::Approve).await
 }
 
-async fn reject(
+/// Rejects a pending request, with a reason (case officer).
+#[utoipa::path(post, path = "/v1/bookings/{id}/reject", tag = "bookings", params(("id" = Uuid, Path, description = "Booking id")), request_body = Message,
+    responses((status = 200, description = "Rejected", body = BookingDoc), (status = 409, description = "Not pending", body = ProblemDoc)), security(("api_key" = [])))]
+pub async fn reject(
     State(s): State<RestState>,
     h: HeaderMap,
     Path(id): Path<String>,
@@ -280,7 +370,10 @@ async fn reject(
     decide(s, h, id, b, Decision::Reject).await
 }
 
-async fn request_completion(
+/// Sends a pending request back to the customer to complete (case officer).
+#[utoipa::path(post, path = "/v1/bookings/{id}/request-completion", tag = "bookings", params(("id" = Uuid, Path, description = "Booking id")), request_body = Message,
+    responses((status = 200, description = "Needs completion", body = BookingDoc), (status = 409, description = "Not pending", body = ProblemDoc)), security(("api_key" = [])))]
+pub async fn request_completion(
     State(s): State<RestState>,
     h: HeaderMap,
     Path(id): Path<String>,
@@ -289,7 +382,10 @@ async fn request_completion(
     decide(s, h, id, b, Decision::RequestCompletion).await
 }
 
-async fn resubmit(State(s): State<RestState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+/// The customer completes a request sent back: pending again.
+#[utoipa::path(post, path = "/v1/bookings/{id}/resubmit", tag = "bookings", params(("id" = Uuid, Path, description = "Booking id")),
+    responses((status = 200, description = "Pending", body = BookingDoc), (status = 409, description = "Not sent back", body = ProblemDoc)), security(("api_key" = [])))]
+pub async fn resubmit(State(s): State<RestState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
     let p = caller(&s, &headers).await?;
     let b = visible_booking(&s, &p, &id).await?;
     if b.created_by != p.id && p.role != Role::Admin {
@@ -298,14 +394,19 @@ async fn resubmit(State(s): State<RestState>, headers: HeaderMap, Path(id): Path
     Ok(Json(s.backend.resubmit(b.id).await?).into_response())
 }
 
-#[derive(serde::Deserialize, Default)]
+/// Why a booking is cancelled.
+#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Cancel {
+pub struct Cancel {
+    /// Required from staff.
     #[serde(default)]
     reason: String,
 }
 
-async fn cancel(
+/// Cancels: the owner until the deadline, staff any time with a reason.
+#[utoipa::path(post, path = "/v1/bookings/{id}/cancel", tag = "bookings", params(("id" = Uuid, Path, description = "Booking id")), request_body(content = Cancel, description = "Optional for customers"),
+    responses((status = 200, description = "Cancelled", body = BookingDoc), (status = 422, description = "The deadline has passed", body = ProblemDoc)), security(("api_key" = [])))]
+pub async fn cancel(
     State(s): State<RestState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -321,7 +422,16 @@ async fn cancel(
     Ok(Json(s.backend.cancel(b.id, &c.reason, p.role.is_staff()).await?).into_response())
 }
 
-async fn create_series(State(s): State<RestState>, headers: HeaderMap, b: Result<Json<SeriesInput>, JsonRejection>) -> ApiResult<Response> {
+/// A weekly series; 201 with the per-week report, or 409 with it when an atomic series cannot be made.
+#[utoipa::path(post, path = "/v1/series", tag = "bookings", request_body = SeriesInput,
+    params(("Idempotency-Key" = String, Header, description = "Unique per series")),
+    responses((status = 201, description = "Created", body = crate::series::SeriesReport), (status = 409, description = "Not created; the report says why", body = crate::series::SeriesReport)),
+    security(("api_key" = [])))]
+pub async fn create_series(
+    State(s): State<RestState>,
+    headers: HeaderMap,
+    b: Result<Json<SeriesInput>, JsonRejection>,
+) -> ApiResult<Response> {
     let p = caller(&s, &headers).await?;
     let key = idempotency_key(&headers)?;
     let b = body(b)?;
@@ -331,16 +441,24 @@ async fn create_series(State(s): State<RestState>, headers: HeaderMap, b: Result
     Ok((status, Json(report)).into_response())
 }
 
-#[derive(serde::Deserialize)]
+/// Time blocked by staff.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct NewBlock {
+pub struct NewBlock {
+    /// The unit's reference.
     unit_ref: String,
+    /// Start.
     start: DateTime<Utc>,
+    /// End (exclusive).
     end: DateTime<Utc>,
+    /// Why (shown on the caretaker list).
     reason: String,
 }
 
-async fn create_block(State(s): State<RestState>, headers: HeaderMap, b: Result<Json<NewBlock>, JsonRejection>) -> ApiResult<Response> {
+/// Blocks time (case officer).
+#[utoipa::path(post, path = "/v1/blocks", tag = "bookings", request_body = NewBlock,
+    responses((status = 201, description = "Blocked", body = BookingDoc), (status = 409, description = "A confirmed booking holds the time", body = ProblemDoc)), security(("api_key" = [])))]
+pub async fn create_block(State(s): State<RestState>, headers: HeaderMap, b: Result<Json<NewBlock>, JsonRejection>) -> ApiResult<Response> {
     let p = caller(&s, &headers).await?;
     need(&p, &[Role::CaseOfficer], "block time")?;
     let b = body(b)?;
@@ -348,13 +466,19 @@ async fn create_block(State(s): State<RestState>, headers: HeaderMap, b: Result<
     Ok((StatusCode::CREATED, Json(block)).into_response())
 }
 
-#[derive(serde::Deserialize)]
+/// The day of a caretaker list.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct DateQuery {
+#[into_params(parameter_in = Query)]
+pub struct DateQuery {
+    /// Local date, `YYYY-MM-DD`.
     date: NaiveDate,
 }
 
-async fn caretaker_list(
+/// A facility's confirmed bookings and blocks of a day, with customers and access codes.
+#[utoipa::path(get, path = "/v1/facilities/{id}/caretaker-list", tag = "bookings", params(("id" = Uuid, Path, description = "The registry's facility id"), DateQuery),
+    responses((status = 200, description = "The list", body = CaretakerList), (status = 403, description = "Not a caretaker or case officer", body = ProblemDoc)), security(("api_key" = [])))]
+pub async fn caretaker_list(
     State(s): State<RestState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -365,5 +489,74 @@ async fn caretaker_list(
     let q = query(q)?;
     let facility = Uuid::parse_str(&id).map_err(|_| BookingError::invalid("id", "a facility id (UUID) of the registry"))?;
     let entries = s.backend.caretaker_list(facility, q.date).await?;
-    Ok(Json(serde_json::json!({"facilityId": facility, "date": q.date, "entries": entries})).into_response())
+    Ok(Json(CaretakerList { facility_id: facility, date: q.date, entries }).into_response())
+}
+
+/// An error (RFC 9457 problem details).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ProblemDoc {
+    /// `/problems/<slug>`, e.g. `/problems/slot-unavailable`.
+    r#type: String,
+    /// Short summary.
+    title: String,
+    /// The HTTP status.
+    status: u16,
+    /// What went wrong.
+    detail: String,
+    /// For invalid input: each field and what is wrong with it.
+    errors: Option<Vec<ViolationDoc>>,
+}
+
+/// One invalid field.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ViolationDoc {
+    /// The field (or `body`, `query`, `Idempotency-Key`).
+    field: String,
+    /// What is wrong.
+    message: String,
+}
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "x-api-key",
+                "A key from `reference-booking keys create`",
+            ))),
+        );
+    }
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Reference booking backend", description = "REST for customers and staff of the reference booking vendor (docs/reference-booking.md)"),
+    paths(units, availability, create_booking, get_booking, approve, reject, request_completion, resubmit, cancel, create_series, create_block, caretaker_list),
+    components(schemas(ProblemDoc, ViolationDoc, BookingDoc)),
+    modifiers(&Security),
+    tags((name = "units", description = "Bookable units (lokaler) and their free time"), (name = "bookings", description = "Bookings, requests, series, blocks and the caretaker list"))
+)]
+struct ApiDoc;
+
+/// The OpenAPI document as pretty JSON with a final newline (committed as `reference-booking/openapi.json`).
+pub fn openapi_json() -> String {
+    let mut s = <ApiDoc as utoipa::OpenApi>::openapi().to_pretty_json().expect("the document serialises");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    /// The committed document must be what the code generates (`reference-booking openapi > reference-booking/openapi.json`).
+    #[test]
+    fn the_committed_document_is_current() {
+        let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).unwrap_or_default();
+        assert!(committed == super::openapi_json(), "reference-booking/openapi.json is stale: run `make openapi` and commit it");
+    }
 }

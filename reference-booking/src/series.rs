@@ -17,7 +17,7 @@ pub const MAX_WEEKS: i64 = 53;
 
 /// A weekly series as asked for: from `first_date` to `last_date` (inclusive), on the first
 /// date's weekday, `from`–`to` local time.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SeriesInput {
     /// The unit's reference.
@@ -26,9 +26,11 @@ pub struct SeriesInput {
     pub first_date: NaiveDate,
     /// The season's last date.
     pub last_date: NaiveDate,
-    /// Local start time.
+    /// Local start time, `HH:MM:SS`.
+    #[schema(value_type = String, example = "18:00:00")]
     pub from: NaiveTime,
-    /// Local end time (same day).
+    /// Local end time (same day), `HH:MM:SS`.
+    #[schema(value_type = String, example = "20:00:00")]
     pub to: NaiveTime,
     /// Direct or request.
     pub mode: Mode,
@@ -47,7 +49,7 @@ pub struct SeriesInput {
 }
 
 /// What became of one occurrence.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", tag = "outcome")]
 pub enum Occurrence {
     /// Booked (or, for an atomic series that failed, would have been).
@@ -80,7 +82,7 @@ pub enum Occurrence {
 }
 
 /// The outcome of a series.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SeriesReport {
     /// The series' id (shared by its bookings); none when nothing was created.
@@ -106,7 +108,7 @@ fn instant(date: NaiveDate, t: NaiveTime) -> DateTime<Utc> {
 }
 
 /// An entry of the caretaker list.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CaretakerEntry {
     /// The unit.
