@@ -223,7 +223,11 @@ impl BookingProvider for BookingGrpc {
         if !v.is_empty() {
             return Err(BookingError::Invalid(v).into());
         }
-        let min = r.min_duration.map(|d| chrono::Duration::seconds(d.seconds)).filter(|d| *d > chrono::Duration::zero());
+        // Longer than the longest window means none fits; out-of-range values never overflow.
+        let min = r
+            .min_duration
+            .map(|d| chrono::Duration::try_seconds(d.seconds.clamp(0, crate::service::MAX_WINDOW.num_seconds() + 1)).unwrap_or_default())
+            .filter(|d| *d > chrono::Duration::zero());
         let answers = self.backend.availability(&r.unit_refs, from, to, customer_type(r.customer_type), min).await?;
         let units = answers
             .into_iter()

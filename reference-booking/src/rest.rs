@@ -177,7 +177,7 @@ pub fn router(backend: Backend, pepper: &str) -> Router {
 }
 
 /// The bookable units.
-#[utoipa::path(get, path = "/v1/units", tag = "units", responses((status = 200, description = "The units", body = UnitList)))]
+#[utoipa::path(get, path = "/v1/units", tag = "units", responses((status = 200, description = "The units", body = UnitList), Errors))]
 pub async fn units(State(s): State<RestState>) -> ApiResult<Response> {
     let units = s.backend.units().await?;
     Ok(Json(UnitList { units }).into_response())
@@ -194,19 +194,23 @@ pub struct AvailabilityQuery {
     to: DateTime<Utc>,
     /// As this customer type sees it.
     customer_type: Option<CustomerType>,
-    /// Only bookable runs at least this long.
+    /// Only bookable runs at least this long (1 to 20,160).
+    #[param(minimum = 1, maximum = 20160)]
     min_duration_minutes: Option<i64>,
 }
 
 /// A unit's bookable time.
 #[utoipa::path(get, path = "/v1/units/{unit_ref}/availability", tag = "units", params(("unit_ref" = String, Path, description = "The unit's reference"), AvailabilityQuery),
-    responses((status = 200, description = "Slots", body = AvailabilityAnswer), (status = 400, description = "Bad query", body = ProblemDoc), (status = 404, description = "Unknown unit", body = ProblemDoc)))]
+    responses((status = 200, description = "Slots", body = AvailabilityAnswer), Errors))]
 pub async fn availability(
     State(s): State<RestState>,
     Path(unit_ref): Path<String>,
     q: Result<Query<AvailabilityQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let q = query(q)?;
+    if q.min_duration_minutes.is_some_and(|m| !(1..=14 * 24 * 60).contains(&m)) {
+        return Err(Problem(BookingError::invalid("minDurationMinutes", "between 1 and 20,160 (14 days)")));
+    }
     let min = q.min_duration_minutes.map(chrono::Duration::minutes);
     let answer = s.backend.availability(std::slice::from_ref(&unit_ref), q.from, q.to, q.customer_type, min).await?;
     match answer.into_iter().next() {
@@ -291,9 +295,7 @@ fn may_book_as(p: &Principal, t: CustomerType) -> ApiResult<()> {
 /// Books (directly, or a request); the `Idempotency-Key` header makes retries safe.
 #[utoipa::path(post, path = "/v1/bookings", tag = "bookings", request_body = NewBooking,
     params(("Idempotency-Key" = String, Header, description = "Unique per booking; the same key and body return the first answer")),
-    responses((status = 201, description = "Booked (confirmed, or a pending request)", body = BookingDoc), (status = 400, description = "Invalid", body = ProblemDoc),
-        (status = 401, description = "No key", body = ProblemDoc), (status = 403, description = "Not as this customer type", body = ProblemDoc),
-        (status = 409, description = "Taken, or the key was used for another booking", body = ProblemDoc), (status = 422, description = "A rule is broken", body = ProblemDoc)),
+    responses((status = 201, description = "Booked (confirmed, or a pending request)", body = BookingDoc), Errors),
     security(("api_key" = [])))]
 pub async fn create_booking(
     State(s): State<RestState>,
@@ -322,7 +324,7 @@ pub async fn create_booking(
 
 /// A booking: its owner, case officers, caretakers and admins see it.
 #[utoipa::path(get, path = "/v1/bookings/{id}", tag = "bookings", params(("id" = Uuid, Path, description = "Booking id")),
-    responses((status = 200, description = "The booking", body = BookingDoc), (status = 404, description = "Unknown (or not yours)", body = ProblemDoc)), security(("api_key" = [])))]
+    responses((status = 200, description = "The booking", body = BookingDoc), Errors), security(("api_key" = [])))]
 pub async fn get_booking(State(s): State<RestState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
     let p = caller(&s, &headers).await?;
     need(&p, &[Role::Customer, Role::Association, Role::CaseOfficer, Role::Caretaker, Role::Registry], "read bookings")?;
@@ -348,7 +350,7 @@ async fn decide(s: RestState, headers: HeaderMap, id: String, b: Result<Json<Mes
 
 /// Approves a pending request (case officer).
 #[utoipa::path(post, path = "/v1/bookings/{id}/approve", tag = "bookings", params(("id" = Uuid, Path, description = "Booking id")), request_body(content = Message, description = "Optional"),
-    responses((status = 200, description = "Confirmed", body = BookingDoc), (status = 409, description = "Taken meanwhile, or not pending", body = ProblemDoc)), security(("api_key" = [])))]
+    responses((status = 200, description = "Confirmed", body = BookingDoc), Errors), security(("api_key" = [])))]
 pub async fn approve(
     State(s): State<RestState>,
     h: HeaderMap,
@@ -360,7 +362,7 @@ pub async fn approve(
 
 /// Rejects a pending request, with a reason (case officer).
 #[utoipa::path(post, path = "/v1/bookings/{id}/reject", tag = "bookings", params(("id" = Uuid, Path, description = "Booking id")), request_body = Message,
-    responses((status = 200, description = "Rejected", body = BookingDoc), (status = 409, description = "Not pending", body = ProblemDoc)), security(("api_key" = [])))]
+    responses((status = 200, description = "Rejected", body = BookingDoc), Errors), security(("api_key" = [])))]
 pub async fn reject(
     State(s): State<RestState>,
     h: HeaderMap,
@@ -372,7 +374,7 @@ pub async fn reject(
 
 /// Sends a pending request back to the customer to complete (case officer).
 #[utoipa::path(post, path = "/v1/bookings/{id}/request-completion", tag = "bookings", params(("id" = Uuid, Path, description = "Booking id")), request_body = Message,
-    responses((status = 200, description = "Needs completion", body = BookingDoc), (status = 409, description = "Not pending", body = ProblemDoc)), security(("api_key" = [])))]
+    responses((status = 200, description = "Needs completion", body = BookingDoc), Errors), security(("api_key" = [])))]
 pub async fn request_completion(
     State(s): State<RestState>,
     h: HeaderMap,
@@ -384,7 +386,7 @@ pub async fn request_completion(
 
 /// The customer completes a request sent back: pending again.
 #[utoipa::path(post, path = "/v1/bookings/{id}/resubmit", tag = "bookings", params(("id" = Uuid, Path, description = "Booking id")),
-    responses((status = 200, description = "Pending", body = BookingDoc), (status = 409, description = "Not sent back", body = ProblemDoc)), security(("api_key" = [])))]
+    responses((status = 200, description = "Pending", body = BookingDoc), Errors), security(("api_key" = [])))]
 pub async fn resubmit(State(s): State<RestState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
     let p = caller(&s, &headers).await?;
     let b = visible_booking(&s, &p, &id).await?;
@@ -405,7 +407,7 @@ pub struct Cancel {
 
 /// Cancels: the owner until the deadline, staff any time with a reason.
 #[utoipa::path(post, path = "/v1/bookings/{id}/cancel", tag = "bookings", params(("id" = Uuid, Path, description = "Booking id")), request_body(content = Cancel, description = "Optional for customers"),
-    responses((status = 200, description = "Cancelled", body = BookingDoc), (status = 422, description = "The deadline has passed", body = ProblemDoc)), security(("api_key" = [])))]
+    responses((status = 200, description = "Cancelled", body = BookingDoc), Errors), security(("api_key" = [])))]
 pub async fn cancel(
     State(s): State<RestState>,
     headers: HeaderMap,
@@ -422,10 +424,11 @@ pub async fn cancel(
     Ok(Json(s.backend.cancel(b.id, &c.reason, p.role.is_staff()).await?).into_response())
 }
 
-/// A weekly series; 201 with the per-week report, or 409 with it when an atomic series cannot be made.
+/// A weekly series: 201 with the per-week report. An atomic series that cannot be made is a
+/// 409 problem (`/problems/series-conflict`) with the report in `occurrences`.
 #[utoipa::path(post, path = "/v1/series", tag = "bookings", request_body = SeriesInput,
     params(("Idempotency-Key" = String, Header, description = "Unique per series")),
-    responses((status = 201, description = "Created", body = crate::series::SeriesReport), (status = 409, description = "Not created; the report says why", body = crate::series::SeriesReport)),
+    responses((status = 201, description = "Created", body = crate::series::SeriesReport), Errors),
     security(("api_key" = [])))]
 pub async fn create_series(
     State(s): State<RestState>,
@@ -437,8 +440,18 @@ pub async fn create_series(
     let b = body(b)?;
     may_book_as(&p, b.customer_type)?;
     let report = s.backend.create_series(&p.id, &key, &b).await?;
-    let status = if report.created { StatusCode::CREATED } else { StatusCode::CONFLICT };
-    Ok((status, Json(report)).into_response())
+    if report.created {
+        return Ok((StatusCode::CREATED, Json(report)).into_response());
+    }
+    let failed = report.occurrences.iter().filter(|o| !matches!(o, crate::series::Occurrence::Created { .. })).count();
+    let body = serde_json::json!({
+        "type": "/problems/series-conflict",
+        "title": "Conflict",
+        "status": 409,
+        "detail": format!("{failed} of {} weeks cannot be booked; nothing was created", report.occurrences.len()),
+        "occurrences": report.occurrences,
+    });
+    Ok((StatusCode::CONFLICT, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response())
 }
 
 /// Time blocked by staff.
@@ -457,7 +470,7 @@ pub struct NewBlock {
 
 /// Blocks time (case officer).
 #[utoipa::path(post, path = "/v1/blocks", tag = "bookings", request_body = NewBlock,
-    responses((status = 201, description = "Blocked", body = BookingDoc), (status = 409, description = "A confirmed booking holds the time", body = ProblemDoc)), security(("api_key" = [])))]
+    responses((status = 201, description = "Blocked", body = BookingDoc), Errors), security(("api_key" = [])))]
 pub async fn create_block(State(s): State<RestState>, headers: HeaderMap, b: Result<Json<NewBlock>, JsonRejection>) -> ApiResult<Response> {
     let p = caller(&s, &headers).await?;
     need(&p, &[Role::CaseOfficer], "block time")?;
@@ -477,7 +490,7 @@ pub struct DateQuery {
 
 /// A facility's confirmed bookings and blocks of a day, with customers and access codes.
 #[utoipa::path(get, path = "/v1/facilities/{id}/caretaker-list", tag = "bookings", params(("id" = Uuid, Path, description = "The registry's facility id"), DateQuery),
-    responses((status = 200, description = "The list", body = CaretakerList), (status = 403, description = "Not a caretaker or case officer", body = ProblemDoc)), security(("api_key" = [])))]
+    responses((status = 200, description = "The list", body = CaretakerList), Errors), security(("api_key" = [])))]
 pub async fn caretaker_list(
     State(s): State<RestState>,
     headers: HeaderMap,
@@ -490,6 +503,37 @@ pub async fn caretaker_list(
     let facility = Uuid::parse_str(&id).map_err(|_| BookingError::invalid("id", "a facility id (UUID) of the registry"))?;
     let entries = s.backend.caretaker_list(facility, q.date).await?;
     Ok(Json(CaretakerList { facility_id: facility, date: q.date, entries }).into_response())
+}
+
+/// Every error a call can end in, as problem+json.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum Errors {
+    /// Invalid input; `errors` names each field.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(ProblemDoc),
+    /// An API key is needed, or the one sent is not valid.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthenticated(ProblemDoc),
+    /// The key's role may not do this.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(ProblemDoc),
+    /// No such unit or booking (or not yours).
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(ProblemDoc),
+    /// The time is taken, the idempotency key was used for something else, or the booking's
+    /// state does not allow this.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(ProblemDoc),
+    /// A booking rule or the cancellation deadline.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(ProblemDoc),
+    /// The backend's fault.
+    #[response(status = 500, content_type = "application/problem+json")]
+    Internal(ProblemDoc),
+    /// The database (or the registry, for hours never read) does not answer.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(ProblemDoc),
 }
 
 /// An error (RFC 9457 problem details).
@@ -506,6 +550,8 @@ pub struct ProblemDoc {
     detail: String,
     /// For invalid input: each field and what is wrong with it.
     errors: Option<Vec<ViolationDoc>>,
+    /// For a series that could not be made: what became of each week.
+    occurrences: Option<Vec<crate::series::Occurrence>>,
 }
 
 /// One invalid field.

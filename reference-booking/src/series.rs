@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::db::{self, InsertError, NewBooking};
 use crate::error::{BookingError, Result, Violation};
 use crate::model::{Booking, BookingStatus, Customer, CustomerType, Kind, PaymentMethod};
-use crate::service::{Backend, Mode, check_rules};
+use crate::service::{Backend, Mode, check_ref, check_rules, check_text};
 
 /// Longest season of one series.
 pub const MAX_WEEKS: i64 = 53;
@@ -147,6 +147,19 @@ impl Backend {
         if s.customer.name.trim().is_empty() {
             v.push(Violation { field: "customer.name".into(), message: "required".into() });
         }
+        if check_ref("unitRef", &s.unit_ref).is_err() {
+            v.push(Violation { field: "unitRef".into(), message: "a unit reference: 1 to 200 letters, digits, _ . : -".into() });
+        }
+        for (field, text) in [
+            ("idempotencyKey", idempotency_key),
+            ("customer.name", s.customer.name.as_str()),
+            ("customer.email", s.customer.email.as_str()),
+            ("customer.phone", s.customer.phone.as_str()),
+            ("customer.orgNumber", s.customer.org_number.as_str()),
+            ("activity", s.activity.as_str()),
+        ] {
+            check_text(&mut v, field, text);
+        }
         if !v.is_empty() {
             return Err(BookingError::Invalid(v));
         }
@@ -277,6 +290,12 @@ impl Backend {
         }
         if reason.trim().is_empty() || reason.chars().count() > 500 {
             return Err(BookingError::invalid("reason", "required: 1 to 500 characters"));
+        }
+        check_ref("unitRef", unit_ref)?;
+        let mut v = Vec::new();
+        check_text(&mut v, "reason", reason);
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v));
         }
         let unit = {
             let mut conn = self.pool().get().await?;

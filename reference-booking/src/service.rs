@@ -92,6 +92,23 @@ pub(crate) fn access_code() -> Result<String> {
     Ok(format!("{:06}", u32::from_le_bytes(b) % 1_000_000))
 }
 
+/// Text PostgreSQL cannot store (NUL) or that no form sends (other control characters but
+/// tab and line breaks) is refused, naming the field.
+pub(crate) fn check_text(v: &mut Vec<Violation>, field: &str, s: &str) {
+    if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        v.push(Violation { field: field.into(), message: "contains control characters".into() });
+    }
+}
+
+/// A unit reference as the backend writes them (letters, digits, `_ . : -`), checked before
+/// it is looked up.
+pub(crate) fn check_ref(field: &str, r: &str) -> Result<()> {
+    if r.is_empty() || r.len() > 200 || !r.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c)) {
+        return Err(BookingError::invalid(field, "a unit reference: 1 to 200 letters, digits, _ . : -"));
+    }
+    Ok(())
+}
+
 /// Checks `[start, end)` against the unit's rules and opening hours at `now`.
 pub fn check_rules(unit: &Unit, hours: &OpeningHours, start: DateTime<Utc>, end: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
     let r = &unit.rules;
@@ -198,9 +215,11 @@ impl Backend {
         if refs.is_empty() || refs.len() > MAX_UNITS {
             return Err(BookingError::invalid("unitRefs", "1 to 100 unit references (max_units_per_call)"));
         }
+        // Malformed references are reported as unknown units, like any reference not ours.
+        let refs_ok: Vec<String> = refs.iter().filter(|r| check_ref("unitRefs", r).is_ok()).cloned().collect();
         let units = {
             let mut conn = self.pool.get().await?;
-            db::units_by_ref(&mut conn, refs).await?
+            db::units_by_ref(&mut conn, &refs_ok).await?
         };
         let hours = self.hours.of(&self.pool, &units).await?;
         let ids: Vec<Uuid> = units.iter().map(|u| u.id).collect();
@@ -252,6 +271,20 @@ impl Backend {
         }
         if b.message.chars().count() > 2000 || b.activity.chars().count() > 100 {
             v.push(Violation { field: "message".into(), message: "at most 2,000 characters (activity at most 100)".into() });
+        }
+        if check_ref("unitRef", &b.unit_ref).is_err() {
+            v.push(Violation { field: "unitRef".into(), message: "a unit reference: 1 to 200 letters, digits, _ . : -".into() });
+        }
+        for (field, text) in [
+            ("idempotencyKey", idempotency_key),
+            ("customer.name", &b.customer.name),
+            ("customer.email", &b.customer.email),
+            ("customer.phone", &b.customer.phone),
+            ("customer.orgNumber", &b.customer.org_number),
+            ("activity", &b.activity),
+            ("message", &b.message),
+        ] {
+            check_text(&mut v, field, text);
         }
         if !v.is_empty() {
             return Err(BookingError::Invalid(v));
@@ -360,6 +393,11 @@ impl Backend {
         if reason.chars().count() > 1000 {
             return Err(BookingError::invalid("reason", "at most 1,000 characters"));
         }
+        let mut v = Vec::new();
+        check_text(&mut v, "reason", reason);
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v));
+        }
         if by_staff && reason.trim().is_empty() {
             return Err(BookingError::invalid("reason", "staff give a reason when they cancel"));
         }
@@ -402,6 +440,11 @@ impl Backend {
         }
         if message.chars().count() > 2000 {
             return Err(BookingError::invalid("message", "at most 2,000 characters"));
+        }
+        let mut v = Vec::new();
+        check_text(&mut v, "message", &message);
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v));
         }
         let mut conn = self.pool.get().await?;
         conn.transaction(async move |conn| {

@@ -903,3 +903,24 @@ async fn bookable_time_changes_at_a_period_boundary() {
     assert_eq!(reason(&e), "BOOKING_RULE");
     c.create_booking(direct("p2", "hall-a", on(last, 8), on(last, 9))).await.expect("open at 08 in the season");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schemathesis_finds_no_server_errors_and_no_schema_violations_in_the_rest_api() {
+    let st = tests::venv_bin("schemathesis");
+    assert!(st.exists(), "{} is missing: run scripts/python-tools.sh (make test does)", st.display());
+    let v = start(None, ApiKeys::default()).await;
+    add_unit(&v, "hall-a", rules(), "Mo-Su 08:00-22:00").await;
+    let admin = reference_booking::keys::create(v.backend.pool(), "", "admin", "fuzz").await.unwrap().1;
+    let checks = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection";
+    let run = tokio::process::Command::new(&st)
+        .args(["run", &format!("{}/openapi.json", v.url), "--checks", checks, "--max-examples", "25", "--seed", "20261124", "--no-shrink"])
+        .args(["--header", &format!("x-api-key: {admin}")])
+        .current_dir(std::env::temp_dir())
+        .env("NO_COLOR", "1")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(600), run).await.expect("schemathesis hung").expect("schemathesis runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "schemathesis found problems:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Tested: 12"), "not all 12 operations were exercised:\n{stdout}");
+}
