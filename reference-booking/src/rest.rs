@@ -470,12 +470,14 @@ pub struct NewBlock {
 
 /// Blocks time (case officer).
 #[utoipa::path(post, path = "/v1/blocks", tag = "bookings", request_body = NewBlock,
+    params(("Idempotency-Key" = String, Header, description = "Unique per block")),
     responses((status = 201, description = "Blocked", body = BookingDoc), Errors), security(("api_key" = [])))]
 pub async fn create_block(State(s): State<RestState>, headers: HeaderMap, b: Result<Json<NewBlock>, JsonRejection>) -> ApiResult<Response> {
     let p = caller(&s, &headers).await?;
     need(&p, &[Role::CaseOfficer], "block time")?;
+    let key = idempotency_key(&headers)?;
     let b = body(b)?;
-    let block = s.backend.create_block(&p.id, &b.unit_ref, b.start, b.end, &b.reason).await?;
+    let block = s.backend.create_block(&p.id, &key, &b.unit_ref, b.start, b.end, &b.reason).await?;
     Ok((StatusCode::CREATED, Json(block)).into_response())
 }
 

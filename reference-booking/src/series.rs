@@ -276,10 +276,13 @@ impl Backend {
     }
 
     /// Blocks a unit's time (maintenance, an event): staff only. Refused where a confirmed
-    /// booking holds the time (cancel it first).
+    /// booking holds the time (cancel it first). The same key and block return the first
+    /// answer; the key with another block is refused.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_block(
         &self,
         caller: &str,
+        idempotency_key: &str,
         unit_ref: &str,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
@@ -294,8 +297,24 @@ impl Backend {
         check_ref("unitRef", unit_ref)?;
         let mut v = Vec::new();
         check_text(&mut v, "reason", reason);
+        if idempotency_key.is_empty() || idempotency_key.chars().count() > 100 {
+            v.push(Violation { field: "idempotencyKey".into(), message: "required: 1 to 100 characters".into() });
+        }
+        check_text(&mut v, "idempotencyKey", idempotency_key);
         if !v.is_empty() {
             return Err(BookingError::Invalid(v));
+        }
+        let hash: String = {
+            let asked = serde_json::json!({"block": unit_ref, "start": start, "end": end, "reason": reason.trim()});
+            Sha256::digest(asked.to_string().as_bytes()).iter().map(|x| format!("{x:02x}")).collect()
+        };
+        {
+            let mut conn = self.pool().get().await?;
+            match db::booking_by_key(&mut conn, caller, idempotency_key).await? {
+                Some((b, Some(h))) if h == hash => return Ok(b),
+                Some(_) => return Err(BookingError::IdempotencyKeyReused(idempotency_key.into())),
+                None => {}
+            }
         }
         let unit = {
             let mut conn = self.pool().get().await?;
@@ -322,7 +341,7 @@ impl Backend {
             access_code: None,
             series_id: None,
             created_by: caller,
-            idempotency: None,
+            idempotency: Some((idempotency_key, &hash)),
         };
         let mut conn = self.pool().get().await?;
         match db::insert_booking(&mut conn, &row).await {
@@ -333,7 +352,7 @@ impl Backend {
                     unit.name
                 )));
             }
-            Err(InsertError::KeyTaken) => return Err(BookingError::Internal("a block has no key".into())),
+            Err(InsertError::KeyTaken) => return Err(BookingError::IdempotencyKeyReused(idempotency_key.into())),
             Err(InsertError::Other(e)) => return Err(e),
         }
         Ok(db::booking(&mut conn, id, false).await?.ok_or_else(|| BookingError::Internal("a new block vanished".into()))?.0)

@@ -515,7 +515,11 @@ async fn recurring_series_report_each_occurrence_and_keep_local_time() {
     // Taken beforehand: week 3 by a booking, week 5 by a block.
     let mut c = client(&v.url).await;
     c.create_booking(direct("taken", "hall-a", on(week(3), 18), on(week(3), 19))).await.unwrap();
-    v.backend.create_block("staff", "hall-a", on(week(5), 19), on(week(5), 21), "Golvslipning").await.unwrap();
+    let block = v.backend.create_block("staff", "b1", "hall-a", on(week(5), 19), on(week(5), 21), "Golvslipning").await.unwrap();
+    let again = v.backend.create_block("staff", "b1", "hall-a", on(week(5), 19), on(week(5), 21), "Golvslipning").await.unwrap();
+    assert_eq!(again.id, block.id, "the same key and block answer the first block");
+    let e = v.backend.create_block("staff", "b1", "hall-a", on(week(6), 19), on(week(6), 21), "Golvslipning").await.unwrap_err();
+    assert!(matches!(e, BookingError::IdempotencyKeyReused(_)), "{e}");
     let series = |atomic: bool, last: i64| SeriesInput {
         unit_ref: "hall-a".into(),
         first_date: first,
@@ -572,7 +576,7 @@ async fn recurring_series_report_each_occurrence_and_keep_local_time() {
     assert_eq!(utc_hours.len(), 2, "winter and summer time");
 
     // Blocks: refused over a confirmed booking, shown as booked, listed for the caretaker.
-    let e = v.backend.create_block("staff", "hall-a", on(week(3), 17), on(week(3), 19), "Städning").await.unwrap_err();
+    let e = v.backend.create_block("staff", "b2", "hall-a", on(week(3), 17), on(week(3), 19), "Städning").await.unwrap_err();
     assert!(matches!(e, BookingError::SlotUnavailable(_)), "{e}");
     let list = v.backend.caretaker_list(hall.registry_facility_id, week(5)).await.unwrap();
     let rows: Vec<(u32, Option<&str>, Option<&str>)> =
@@ -780,8 +784,9 @@ async fn rest_serves_customers_and_staff_by_role_with_problem_details() {
 
     // Blocks by staff; the caretaker's list of the day.
     let block = json!({"unitRef": "hall-a", "start": local(7, 8), "end": local(7, 10), "reason": "Golvvård"});
-    problem(post("/v1/blocks", &kim, None, block.clone()).await.unwrap(), 403).await;
-    assert_eq!(post("/v1/blocks", &officer, None, block).await.unwrap().status(), 201);
+    problem(post("/v1/blocks", &kim, Some("blk"), block.clone()).await.unwrap(), 403).await;
+    problem(post("/v1/blocks", &officer, None, block.clone()).await.unwrap(), 400).await;
+    assert_eq!(post("/v1/blocks", &officer, Some("blk"), block).await.unwrap().status(), 201);
     let day = Utc::now().with_timezone(&Stockholm).date_naive() + chrono::Duration::days(7);
     let list_url = format!("/v1/facilities/{}/caretaker-list?date={day}", hall.registry_facility_id);
     problem(get(&list_url, &kim).await.unwrap(), 403).await;
