@@ -242,13 +242,18 @@ fn snippet(bytes: &[u8]) -> Option<String> {
 
 /// `Retry-After`: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
 pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    retry_after_at(v, chrono::Utc::now())
+}
+
+/// `Retry-After` as read at `now` (an HTTP date is a wait from then; a past date is none).
+fn retry_after_at(v: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
     let v = v.trim();
     if let Ok(s) = v.parse::<u64>() {
         return Some(Duration::from_secs(s));
     }
     let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    let secs = (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds().max(0) as u64;
-    Some(Duration::from_millis(secs))
+    let millis = (at.with_timezone(&chrono::Utc) - now).num_milliseconds().max(0) as u64;
+    Some(Duration::from_millis(millis))
 }
 
 #[cfg(test)]
@@ -259,22 +264,24 @@ mod tests {
     fn retry_after_in_both_forms() {
         assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
-        let later = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
-        let d = parse_retry_after(&later).unwrap();
-        assert!(d > Duration::from_secs(25) && d <= Duration::from_secs(30), "{d:?}");
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO), "a past date: retry now");
+        // An HTTP date is a wait from the moment it is read (a fixed moment here, not the clock).
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-24T08:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        assert_eq!(retry_after_at("Tue, 24 Nov 2026 08:00:30 GMT", now), Some(Duration::from_secs(30)));
+        assert_eq!(retry_after_at("Wed, 21 Oct 2015 07:28:00 GMT", now), Some(Duration::ZERO), "a past date: retry now");
         assert_eq!(parse_retry_after("soon"), None);
     }
 
+    /// The chosen delays (values the function computes, not time that passed) stay under the
+    /// exponential cap and differ from draw to draw.
     #[test]
     fn backoff_is_jittered_and_capped() {
         let config = crate::config::Config::default_profile().client;
         let c = Client::new(&config, "Authorization", None).unwrap();
         for attempt in 0..12 {
-            let cap = (config.initial_backoff_ms << attempt).min(config.max_backoff_ms);
-            let waits: Vec<Duration> = (0..50).map(|_| c.backoff(attempt)).collect();
-            assert!(waits.iter().all(|w| w.as_millis() as u64 <= cap), "attempt {attempt}");
-            assert!(waits.windows(2).any(|w| w[0] != w[1]), "jittered");
+            let cap = Duration::from_millis((config.initial_backoff_ms << attempt).min(config.max_backoff_ms));
+            let chosen: Vec<Duration> = (0..50).map(|_| c.backoff(attempt)).collect();
+            assert!(chosen.iter().all(|d| *d <= cap), "attempt {attempt}");
+            assert!(chosen.windows(2).any(|w| w[0] != w[1]), "jittered");
         }
     }
 }
