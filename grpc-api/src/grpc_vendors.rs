@@ -2,7 +2,7 @@
 //! has it. Decode, call the core (and the vendor checks), encode; no rules live here.
 
 use registry_core::auth::{self, Action, Principal};
-use registry_core::model::{Vendor, VendorAuth, VendorChecks, VendorInput, VendorProtocol};
+use registry_core::model::{Vendor, VendorAuth, VendorInput, VendorProtocol};
 use registry_core::validate::Violations;
 use registry_core::{Error, Registry};
 use tonic::{Request, Response, Status};
@@ -216,12 +216,7 @@ impl VendorDirectoryService for VendorsGrpc {
         let current = self.registry.get_vendor(&p, id).await.map_err(status)?;
         let input = apply_mask(current.to_input(), input_from(new, "vendor").map_err(status)?, &paths).map_err(status)?;
         let (current, effective) = self.registry.check_vendor_update(&p, id, &input).await.map_err(status)?;
-        let moved = effective.endpoint != current.endpoint
-            || effective.auth != current.auth
-            || effective.ca_pem != current.ca_pem
-            || effective.protocol != current.protocol
-            || (effective.credential_ref != current.credential_ref && current.credential_ref.is_some());
-        let checks = if moved { crate::vendor_checks::check_for_write(&effective).await.map_err(status)? } else { VendorChecks::default() };
+        let checks = crate::vendor_checks::recheck_if_moved(&current, &effective).await.map_err(status)?;
         let updated = self.registry.update_vendor(&p, id, r.expected_version, &input, checks).await.map_err(status)?;
         Ok(Response::new(pb::UpdateVendorResponse { vendor: Some(vendor(&updated)) }))
     }

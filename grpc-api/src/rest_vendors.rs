@@ -11,7 +11,7 @@ use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use registry_core::auth::{self, Action, Principal};
-use registry_core::model::{Vendor, VendorChecks, VendorInput};
+use registry_core::model::{Vendor, VendorInput};
 use registry_core::search::FacilitySearch;
 use registry_core::service::BookedUnit;
 use registry_core::{Error, Registry};
@@ -121,12 +121,7 @@ pub async fn patch_vendor(
     let current = reg.get_vendor(&p, id).await?;
     let (expected, input): (i64, VendorInput) = crate::rest::patched(expected, current.version, &current.to_input(), &patch)?;
     let (current, effective) = reg.check_vendor_update(&p, id, &input).await?;
-    let reached_differently = effective.endpoint != current.endpoint
-        || effective.auth != current.auth
-        || effective.ca_pem != current.ca_pem
-        || effective.protocol != current.protocol
-        || (effective.credential_ref != current.credential_ref && current.credential_ref.is_some());
-    let checks = if reached_differently { crate::vendor_checks::check_for_write(&effective).await? } else { VendorChecks::default() };
+    let checks = crate::vendor_checks::recheck_if_moved(&current, &effective).await?;
     let v = reg.update_vendor(&p, id, expected, &input, checks).await?;
     Ok(resource(StatusCode::OK, v.version, None, v))
 }

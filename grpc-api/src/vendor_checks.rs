@@ -112,6 +112,21 @@ pub async fn check(input: &VendorInput, units: Vec<String>) -> Result<VendorChec
     Ok(VendorChecks { capabilities: Some(capabilities_json(&caps)), conformance: Some(conformance_json(&results)) })
 }
 
+/// Whether a change reaches the vendor differently (endpoint, CA, protocol, authentication or
+/// credential), so that it must be checked again before it is saved.
+pub fn reached_differently(current: &Vendor, changed: &VendorInput) -> bool {
+    changed.endpoint != current.endpoint
+        || changed.auth != current.auth
+        || changed.ca_pem != current.ca_pem
+        || changed.protocol != current.protocol
+        || (changed.credential_ref != current.credential_ref && current.credential_ref.is_some())
+}
+
+/// Checks the changed vendor again if [`reached_differently`]; nothing to record otherwise.
+pub async fn recheck_if_moved(current: &Vendor, changed: &VendorInput) -> Result<VendorChecks, Error> {
+    if reached_differently(current, changed) { check_for_write(changed).await } else { Ok(VendorChecks::default()) }
+}
+
 /// Checks before a vendor is registered or moved: an endpoint that cannot be asked is refused.
 pub async fn check_for_write(input: &VendorInput) -> Result<VendorChecks, Error> {
     check(input, vec![]).await.map_err(|u| Error::invalid("endpoint", u.rule, u.message))

@@ -86,11 +86,8 @@ impl BookingGrpc {
         if !self.keys.0.is_empty() {
             return self.keys.caller(metadata);
         }
-        let presented = metadata.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::to_string).or_else(|| {
-            let a = metadata.get("authorization")?.to_str().ok()?;
-            let (scheme, rest) = a.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_string())
-        });
+        let value = |name| metadata.get(name).and_then(|v| v.to_str().ok());
+        let presented = crate::keys::presented(value("x-api-key"), value("authorization"));
         let cache_key = presented.clone().unwrap_or_default();
         if let Some((at, r)) = self.cache.lock().expect("never poisoned").get(&cache_key)
             && at.elapsed() < KEY_CACHE_TTL

@@ -175,6 +175,16 @@ pub async fn any(pool: &Pool) -> Result<bool> {
     Ok(diesel::sql_query("SELECT EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL) AS any").get_result::<N>(&mut conn).await?.any)
 }
 
+/// The key a caller presents: `x-api-key`, else `Authorization: Bearer` (REST headers and
+/// gRPC metadata alike).
+pub fn presented(x_api_key: Option<&str>, authorization: Option<&str>) -> Option<String> {
+    if let Some(k) = x_api_key {
+        return Some(k.trim().to_string());
+    }
+    let (scheme, rest) = authorization?.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_string())
+}
+
 /// The principal a presented token stands for.
 pub async fn authenticate(pool: &Pool, pepper: &str, token: &str) -> Result<Principal> {
     let bad = || BookingError::Unauthenticated("the API key is not valid".into());

@@ -123,12 +123,8 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
 }
 
 async fn caller(s: &RestState, headers: &HeaderMap) -> ApiResult<Principal> {
-    let presented = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::to_string).or_else(|| {
-        let a = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-        let (scheme, rest) = a.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_string())
-    });
-    match presented {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    match keys::presented(header("x-api-key"), header(header::AUTHORIZATION.as_str())) {
         None => Ok(Principal::anonymous()),
         Some(token) => Ok(keys::authenticate(s.backend.pool(), &s.pepper, &token).await?),
     }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::db::{self, InsertError, NewBooking};
 use crate::error::{BookingError, Result, Violation};
 use crate::model::{Booking, BookingStatus, Customer, CustomerType, Kind, PaymentMethod};
-use crate::service::{Backend, Mode, check_ref, check_rules, check_text};
+use crate::service::{Backend, Mode, check_customer, check_key, check_ref, check_rules, check_text};
 
 /// Longest season of one series.
 pub const MAX_WEEKS: i64 = 53;
@@ -135,31 +135,20 @@ impl Backend {
     /// not. The idempotency key stands for the whole series.
     pub async fn create_series(&self, caller: &str, idempotency_key: &str, s: &SeriesInput) -> Result<SeriesReport> {
         let mut v = Vec::new();
-        if idempotency_key.is_empty() || idempotency_key.chars().count() > 90 {
-            v.push(Violation { field: "idempotencyKey".into(), message: "required: 1 to 90 characters".into() });
-        }
+        // Each week's booking takes the key with `#n` appended, within the 100 a key may have.
+        check_key(&mut v, idempotency_key, 90);
         if s.last_date < s.first_date || s.last_date - s.first_date > Duration::weeks(MAX_WEEKS) {
             v.push(Violation { field: "lastDate".into(), message: format!("on or after firstDate, at most {MAX_WEEKS} weeks later") });
         }
         if s.to <= s.from {
             v.push(Violation { field: "to".into(), message: "after from, on the same day".into() });
         }
-        if s.customer.name.trim().is_empty() {
-            v.push(Violation { field: "customer.name".into(), message: "required".into() });
+        check_customer(&mut v, s.customer_type, &s.customer);
+        check_ref(&mut v, "unitRef", &s.unit_ref);
+        if s.activity.chars().count() > 100 {
+            v.push(Violation { field: "activity".into(), message: "at most 100 characters".into() });
         }
-        if check_ref("unitRef", &s.unit_ref).is_err() {
-            v.push(Violation { field: "unitRef".into(), message: "a unit reference: 1 to 200 letters, digits, _ . : -".into() });
-        }
-        for (field, text) in [
-            ("idempotencyKey", idempotency_key),
-            ("customer.name", s.customer.name.as_str()),
-            ("customer.email", s.customer.email.as_str()),
-            ("customer.phone", s.customer.phone.as_str()),
-            ("customer.orgNumber", s.customer.org_number.as_str()),
-            ("activity", s.activity.as_str()),
-        ] {
-            check_text(&mut v, field, text);
-        }
+        check_text(&mut v, "activity", &s.activity);
         if !v.is_empty() {
             return Err(BookingError::Invalid(v));
         }
@@ -294,13 +283,10 @@ impl Backend {
         if reason.trim().is_empty() || reason.chars().count() > 500 {
             return Err(BookingError::invalid("reason", "required: 1 to 500 characters"));
         }
-        check_ref("unitRef", unit_ref)?;
         let mut v = Vec::new();
+        check_ref(&mut v, "unitRef", unit_ref);
         check_text(&mut v, "reason", reason);
-        if idempotency_key.is_empty() || idempotency_key.chars().count() > 100 {
-            v.push(Violation { field: "idempotencyKey".into(), message: "required: 1 to 100 characters".into() });
-        }
-        check_text(&mut v, "idempotencyKey", idempotency_key);
+        check_key(&mut v, idempotency_key, 100);
         if !v.is_empty() {
             return Err(BookingError::Invalid(v));
         }

@@ -100,13 +100,47 @@ pub(crate) fn check_text(v: &mut Vec<Violation>, field: &str, s: &str) {
     }
 }
 
-/// A unit reference as the backend writes them (letters, digits, `_ . : -`), checked before
-/// it is looked up.
-pub(crate) fn check_ref(field: &str, r: &str) -> Result<()> {
-    if r.is_empty() || r.len() > 200 || !r.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c)) {
-        return Err(BookingError::invalid(field, "a unit reference: 1 to 200 letters, digits, _ . : -"));
+/// Whether `r` is a unit reference as the backend writes them: 1 to 200 letters, digits, `_ . : -`.
+pub(crate) fn is_unit_ref(r: &str) -> bool {
+    !r.is_empty() && r.len() <= 200 && r.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c))
+}
+
+/// A unit reference, checked before it is looked up.
+pub(crate) fn check_ref(v: &mut Vec<Violation>, field: &str, r: &str) {
+    if !is_unit_ref(r) {
+        v.push(Violation { field: field.into(), message: "a unit reference: 1 to 200 letters, digits, _ . : -".into() });
     }
-    Ok(())
+}
+
+/// An idempotency key: required, at most `max` characters, no control characters.
+pub(crate) fn check_key(v: &mut Vec<Violation>, key: &str, max: usize) {
+    if key.is_empty() || key.chars().count() > max {
+        v.push(Violation { field: "idempotencyKey".into(), message: format!("required: 1 to {max} characters") });
+    }
+    check_text(v, "idempotencyKey", key);
+}
+
+/// The customer: a name, text a form can send, and an organisation number for associations
+/// and companies.
+pub(crate) fn check_customer(v: &mut Vec<Violation>, t: CustomerType, c: &Customer) {
+    if c.name.trim().is_empty() || c.name.chars().count() > 200 {
+        v.push(Violation { field: "customer.name".into(), message: "required: 1 to 200 characters".into() });
+    }
+    if matches!(t, CustomerType::Association | CustomerType::Company) {
+        let mut checked = registry_core::validate::Violations::default();
+        registry_core::orgnr::check(&mut checked, "customer.orgNumber", &c.org_number);
+        if checked.finish().is_err() {
+            v.push(Violation {
+                field: "customer.orgNumber".into(),
+                message: "associations and companies give their organisation number: ten digits with a valid check digit".into(),
+            });
+        }
+    }
+    for (field, text) in
+        [("customer.name", &c.name), ("customer.email", &c.email), ("customer.phone", &c.phone), ("customer.orgNumber", &c.org_number)]
+    {
+        check_text(v, field, text);
+    }
 }
 
 /// Checks `[start, end)` against the unit's rules and opening hours at `now`.
@@ -162,12 +196,7 @@ impl Backend {
     /// Adds or replaces a unit (by its external reference).
     pub async fn save_unit(&self, unit: &Unit) -> Result<Unit> {
         let mut v = Vec::new();
-        if unit.external_ref.is_empty()
-            || unit.external_ref.len() > 200
-            || !unit.external_ref.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c))
-        {
-            v.push(Violation { field: "externalRef".into(), message: "1 to 200 letters, digits, _ . : -".into() });
-        }
+        check_ref(&mut v, "externalRef", &unit.external_ref);
         let r = &unit.rules;
         if !(5..=1440).contains(&r.slot_minutes) || 1440 % r.slot_minutes != 0 {
             v.push(Violation { field: "rules.slotMinutes".into(), message: "divides a day: 5 to 1440 minutes".into() });
@@ -216,7 +245,7 @@ impl Backend {
             return Err(BookingError::invalid("unitRefs", "1 to 100 unit references (max_units_per_call)"));
         }
         // Malformed references are reported as unknown units, like any reference not ours.
-        let refs_ok: Vec<String> = refs.iter().filter(|r| check_ref("unitRefs", r).is_ok()).cloned().collect();
+        let refs_ok: Vec<String> = refs.iter().filter(|r| is_unit_ref(r)).cloned().collect();
         let units = {
             let mut conn = self.pool.get().await?;
             db::units_by_ref(&mut conn, &refs_ok).await?
@@ -247,45 +276,20 @@ impl Backend {
     /// the same booking returns the first answer; with another booking, an error.
     pub async fn create_booking(&self, caller: &str, idempotency_key: &str, b: &BookingInput) -> Result<Booking> {
         let mut v = Vec::new();
-        if idempotency_key.is_empty() || idempotency_key.chars().count() > 100 {
-            v.push(Violation { field: "idempotencyKey".into(), message: "required: 1 to 100 characters".into() });
-        }
+        check_key(&mut v, idempotency_key, 100);
         if b.end <= b.start {
             v.push(Violation { field: "end".into(), message: "must be after start".into() });
         }
-        if b.customer.name.trim().is_empty() || b.customer.name.chars().count() > 200 {
-            v.push(Violation { field: "customer.name".into(), message: "required: 1 to 200 characters".into() });
-        }
-        if matches!(b.customer_type, CustomerType::Association | CustomerType::Company) {
-            let mut checked = registry_core::validate::Violations::default();
-            registry_core::orgnr::check(&mut checked, "customer.orgNumber", &b.customer.org_number);
-            if checked.finish().is_err() {
-                v.push(Violation {
-                    field: "customer.orgNumber".into(),
-                    message: "associations and companies give their organisation number: ten digits with a valid check digit".into(),
-                });
-            }
-        }
+        check_customer(&mut v, b.customer_type, &b.customer);
         if !(0..=100_000).contains(&b.participants) {
             v.push(Violation { field: "participants".into(), message: "0 to 100,000".into() });
         }
         if b.message.chars().count() > 2000 || b.activity.chars().count() > 100 {
             v.push(Violation { field: "message".into(), message: "at most 2,000 characters (activity at most 100)".into() });
         }
-        if check_ref("unitRef", &b.unit_ref).is_err() {
-            v.push(Violation { field: "unitRef".into(), message: "a unit reference: 1 to 200 letters, digits, _ . : -".into() });
-        }
-        for (field, text) in [
-            ("idempotencyKey", idempotency_key),
-            ("customer.name", &b.customer.name),
-            ("customer.email", &b.customer.email),
-            ("customer.phone", &b.customer.phone),
-            ("customer.orgNumber", &b.customer.org_number),
-            ("activity", &b.activity),
-            ("message", &b.message),
-        ] {
-            check_text(&mut v, field, text);
-        }
+        check_ref(&mut v, "unitRef", &b.unit_ref);
+        check_text(&mut v, "activity", &b.activity);
+        check_text(&mut v, "message", &b.message);
         if !v.is_empty() {
             return Err(BookingError::Invalid(v));
         }
