@@ -16,7 +16,7 @@ else
 TEST_CMD := cargo test --workspace --no-fail-fast
 endif
 
-.PHONY: demo test lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking
+.PHONY: demo test lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export
 
 deps:
 	@scripts/install-deps.sh
@@ -69,6 +69,13 @@ bench-geodata: deps
 bench-federation:
 	cargo build --release --bin registry-bench
 	"$(CARGO_TARGET_DIR)/release/registry-bench" federation
+
+## make bench-export: NDJSON and CSV exports of 100,000 and 1,000,000 associations from the
+## release server to a local client, against psql's COPY of the same rows, with the server's
+## peak memory (REGISTRY_BENCH_EXPORT_SIZES to change the sizes).
+bench-export: deps
+	cargo build --release --bin registry --bin registry-bench
+	scripts/bench-export.sh
 
 ## make bench-booking: the reference booking backend: direct bookings/s on units that do not
 ## conflict (32 clients, 30-minute bookings) and availability of 50 units × 14 days, over gRPC

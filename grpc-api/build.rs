@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "registry/v1/search.proto",
         "registry/v1/availability.proto",
         "registry/v1/vendors.proto",
+        "registry/v1/changes.proto",
     ];
     let fds = protox::compile(files, ["proto"])?;
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);

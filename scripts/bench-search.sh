@@ -8,6 +8,8 @@
 # Extra arguments go to `registry-bench load` (see `registry-bench load --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-common.sh
+. scripts/bench-common.sh
 
 # REGISTRY_BENCH_DATABASE_URL: reuse a database that already holds a generated dataset (no
 # throwaway cluster, no generation), e.g. to compare changes on the same data.
@@ -32,22 +34,13 @@ else
     "$target/release/registry-bench" gen --database-url "$db_url" --facilities "$facilities" --associations "$associations" --seed 1
 fi
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 # Every benchmark request is anonymous from 127.0.0.1: lift the per-address limit above the load.
 "$target/release/registry" serve --database-url "$db_url" --listen "127.0.0.1:$port" \
     --rate-anonymous 1000000 --max-connections 16 >/tmp/registry-bench-serve.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
-python3 - "$port" <<'PY'
-import sys, time, urllib.request
-for _ in range(150):
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/readyz", timeout=1)
-        sys.exit(0)
-    except Exception:
-        time.sleep(0.2)
-sys.exit("the registry did not become ready; see /tmp/registry-bench-serve.log")
-PY
+wait_ready "$port" /tmp/registry-bench-serve.log
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo) GiB, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1)"
 echo "== load: registry-bench load --duration $duration $*"

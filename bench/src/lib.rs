@@ -3,6 +3,7 @@
 
 pub mod booking;
 pub mod catalogue;
+pub mod export;
 pub mod federation;
 pub mod generate;
 pub mod geodata;

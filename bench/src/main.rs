@@ -1,6 +1,6 @@
 //! `registry-bench`: the national dataset generator and the search load benchmark.
 
-use registry_bench::{booking, federation, generate, geodata, load};
+use registry_bench::{booking, export, federation, generate, geodata, load};
 
 use clap::{Parser, Subcommand};
 
@@ -34,6 +34,9 @@ enum Command {
     /// The reference booking backend's benchmark: direct bookings/s on units that do not
     /// conflict, with latency, and availability of 50 units × 14 days, over vendor.v1 gRPC.
     Booking(booking::BookingArgs),
+    /// The export benchmark: NDJSON and CSV exports of every association from a running
+    /// registry, against psql's COPY of the same statement, with the server's peak memory.
+    Export(export::ExportArgs),
 }
 
 #[tokio::main]
@@ -51,6 +54,7 @@ async fn main() -> std::process::ExitCode {
         Command::Geodata(a) => geodata::sync_bench(&a).await,
         Command::Federation(a) => federation::run(&a).await,
         Command::Booking(a) => booking::run(&a).await,
+        Command::Export(a) => export::run(&a).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -147,6 +147,14 @@ struct ServeArgs {
     /// conformance checks, recorded in the vendor directory); 0 turns the schedule off.
     #[arg(long, env = "REGISTRY_VENDOR_CHECK_INTERVAL", default_value_t = grpc_api::vendor_checks::DEFAULT_INTERVAL.as_secs())]
     vendor_check_interval: u64,
+    /// Exports (`/v1/exports/…`, `ExportService`) that may run at once; each holds a database
+    /// connection of its own for its snapshot. More are refused with 503 / UNAVAILABLE.
+    #[arg(long, env = "REGISTRY_MAX_CONCURRENT_EXPORTS", default_value_t = 4)]
+    max_concurrent_exports: usize,
+    /// The URL clients reach this server at, e.g. https://registry.example.se when it runs
+    /// behind a proxy: used for absolute links (the feeds' `next`). Default: the request's Host.
+    #[arg(long, env = "REGISTRY_PUBLIC_URL")]
+    public_url: Option<String>,
     #[command(flatten)]
     db: DbArgs,
 }
@@ -157,6 +165,8 @@ impl ServeArgs {
             body_limit: self.body_limit,
             request_timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
             max_concurrent: self.max_concurrent.max(1),
+            max_concurrent_exports: self.max_concurrent_exports.max(1),
+            public_url: self.public_url.clone(),
             rate: RateQuotas {
                 anonymous: self.rate_anonymous,
                 editor: self.rate_editor,

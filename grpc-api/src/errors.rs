@@ -22,6 +22,9 @@ pub enum ApiError {
     /// The request body's media type is not accepted.
     #[error("unsupported media type: expected {0}")]
     UnsupportedMediaType(&'static str),
+    /// None of the media types the client accepts can be served.
+    #[error("cannot answer in a media type you accept; this resource is served as {0}")]
+    NotAcceptable(&'static str),
     /// The request body exceeds the limit.
     #[error("the request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
@@ -83,6 +86,7 @@ pub fn mapping(e: &ApiError) -> Mapping {
         A::UnsupportedMediaType(_) => {
             row(StatusCode::UNSUPPORTED_MEDIA_TYPE, Code::InvalidArgument, "unsupported-media-type", "Unsupported media type")
         }
+        A::NotAcceptable(_) => row(StatusCode::NOT_ACCEPTABLE, Code::InvalidArgument, "not-acceptable", "Not acceptable"),
         A::PayloadTooLarge(_) => row(StatusCode::PAYLOAD_TOO_LARGE, Code::ResourceExhausted, "payload-too-large", "Request body too large"),
         A::PreconditionRequired => {
             row(StatusCode::PRECONDITION_REQUIRED, Code::FailedPrecondition, "precondition-required", "Version required")
@@ -110,6 +114,7 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("internal", "An unexpected error; it was logged. Quote the request id when you report it."),
     ("malformed-request", "The body is not valid JSON, or a value has the wrong type."),
     ("unsupported-media-type", "Send JSON with `Content-Type: application/json` (or `application/merge-patch+json` for PATCH)."),
+    ("not-acceptable", "None of the media types in your Accept header is served here; the detail lists those that are."),
     ("payload-too-large", "The request body exceeds the server's limit."),
     ("precondition-required", "Writes that replace data need `If-Match` with the version from the resource's ETag."),
     ("method-not-allowed", "The resource exists but does not support this HTTP method."),

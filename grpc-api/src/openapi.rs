@@ -179,6 +179,10 @@ impl Modify for Security {
         crate::rest_vendors::set_unit_vendor,
         crate::rest_vendors::clear_unit_vendor,
         crate::rest_vendors::availability,
+        crate::rest_exports::export,
+        crate::rest_changes::feed,
+        crate::rest_changes::audit,
+        crate::rest_changes::history,
     ),
     components(schemas(Problem, ProblemViolation, FacilityPatch, AssociationPatch)),
     modifiers(&Security),
@@ -190,6 +194,8 @@ impl Modify for Security {
         (name = "opening hours", description = "Opening hours (öppettider) in Europe/Stockholm, and the Swedish calendar"),
         (name = "vendors", description = "The vendor directory: booking vendors (leverantörer) and the units they book"),
         (name = "availability", description = "Free times across municipal borders, from every municipality's booking vendor at once"),
+        (name = "exports", description = "Bulk exports of associations and facilities: one consistent snapshot, streamed"),
+        (name = "changes", description = "Following changes: RPDE feeds, the audit trail, and each facility's public history"),
     )
 )]
 struct ApiDoc;

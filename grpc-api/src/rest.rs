@@ -42,6 +42,8 @@ pub fn router() -> Router<Registry> {
         .merge(crate::rest_hours::router())
         .merge(crate::rest_search::router())
         .merge(crate::rest_vendors::router())
+        .merge(crate::rest_exports::router())
+        .merge(crate::rest_changes::router())
 }
 
 // ---- extraction helpers ----
@@ -196,7 +198,7 @@ pub(crate) fn resource<T: Serialize>(status: StatusCode, version: i64, location:
     res
 }
 
-fn timestamp_param(s: &Option<String>, field: &str) -> ApiResult<Option<DateTime<Utc>>> {
+pub(crate) fn timestamp_param(s: &Option<String>, field: &str) -> ApiResult<Option<DateTime<Utc>>> {
     s.as_deref()
         .map(|s| {
             DateTime::parse_from_rfc3339(s)

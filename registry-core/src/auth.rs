@@ -143,6 +143,10 @@ pub enum Action<'a> {
     ManageOwnVendor(Uuid),
     /// Record the result of a vendor's scheduled checks (capabilities and conformance).
     RecordVendorChecks,
+    /// Follow the change log as it grows (`WatchChanges`): any caller with a key.
+    FollowChanges,
+    /// Read the audit trail (who changed what, before and after) of a municipality's data.
+    ReadAuditTrail(&'a str),
 }
 
 /// Whether `p` may perform `action`.
@@ -164,6 +168,8 @@ pub fn allowed(p: &Principal, action: Action<'_>) -> bool {
         A::AssignVendor(m) => p.edits(m),
         A::ManageOwnVendor(v) => p.role == Role::Admin || (p.role == Role::Vendor && p.vendor_id == Some(v)),
         A::RecordVendorChecks => matches!(p.role, Role::Admin | Role::System),
+        A::FollowChanges => p.role != Role::Anonymous,
+        A::ReadAuditTrail(m) => p.edits(m),
     }
 }
 
@@ -198,6 +204,8 @@ fn describe(action: Action<'_>) -> String {
         A::AssignVendor(m) => format!("choose the booking vendor of municipality {m}'s units"),
         A::ManageOwnVendor(v) => format!("manage vendor {v}'s directory entry (only that vendor's own keys and admins may)"),
         A::RecordVendorChecks => "record vendor checks".into(),
+        A::FollowChanges => "follow the change log".into(),
+        A::ReadAuditTrail(m) => format!("read the audit trail of municipality {m}'s data"),
     }
 }
 
@@ -228,7 +236,7 @@ mod tests {
     #[test]
     fn matrix_own_municipality() {
         type Row = (Action<'static>, [u8; 11]);
-        let rows: [Row; 19] = [
+        let rows: [Row; 22] = [
             (Action::ReadPublic, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
             (Action::CreateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
             (Action::UpdateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
@@ -250,6 +258,9 @@ mod tests {
             (Action::ManageOwnVendor(Uuid::from_u128(2)), [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0]),
             (Action::RecordVendorChecks, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0]),
             (Action::ReadContactPersons("0180"), [0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0]),
+            (Action::FollowChanges, [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
+            (Action::ReadAuditTrail("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
+            (Action::ReadAuditTrail("0180"), [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0]),
         ];
         for (action, expected) in rows {
             for ((name, p), want) in principals().iter().zip(expected) {

@@ -53,7 +53,16 @@ pub struct Change {
     pub after: Option<serde_json::Value>,
 }
 
-/// Appends one row; call inside the write's transaction.
+/// Advisory-lock key that orders change-log appends (the bytes of "chglog\0\1").
+const APPEND_LOCK: i64 = 0x6368_676c_6f67_0001;
+
+/// Appends one row; call inside the write's transaction, as its last statement.
+///
+/// Appends take a transaction-scoped advisory lock first, so sequence numbers are handed out
+/// in commit order: once a reader sees entry `n`, every entry below `n` is committed and
+/// visible too. Change feeds and `WatchChanges` rely on it to read `seq > last` without gaps,
+/// and an export's snapshot position (`max(seq)`) means exactly "everything up to here". The
+/// lock is held from the append to the commit, which is why the append comes last.
 pub async fn append<T: serde::Serialize>(
     conn: &mut AsyncPgConnection,
     entity: &str,
@@ -64,6 +73,7 @@ pub async fn append<T: serde::Serialize>(
     after: Option<&T>,
 ) -> QueryResult<i64> {
     let json = |v: Option<&T>| v.map(|v| serde_json::to_value(v).expect("entities serialise to JSON"));
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)").bind::<diesel::sql_types::BigInt, _>(APPEND_LOCK).execute(conn).await?;
     diesel::insert_into(change_log::table)
         .values((
             change_log::entity.eq(entity),
@@ -108,4 +118,67 @@ pub async fn audit(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Records an event whose outcome is known only later (an export of personal data); returns
+/// the audit row's id for [`audit_amend`]. Committed at once, so the event is on record even if
+/// what follows fails.
+pub async fn audit_returning_id(conn: &mut AsyncPgConnection, actor: &str, action: &str, detail: serde_json::Value) -> QueryResult<i64> {
+    diesel::insert_into(audit_log::table)
+        .values((audit_log::actor.eq(actor), audit_log::action.eq(action), audit_log::detail.eq(detail)))
+        .returning(audit_log::id)
+        .get_result(conn)
+        .await
+}
+
+/// Adds what became known (e.g. the row count) to an audit row's detail.
+pub async fn audit_amend(conn: &mut AsyncPgConnection, id: i64, patch: serde_json::Value) -> QueryResult<()> {
+    diesel::sql_query("UPDATE audit_log SET detail = detail || $1 WHERE id = $2")
+        .bind::<diesel::sql_types::Jsonb, _>(patch)
+        .bind::<diesel::sql_types::BigInt, _>(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Up to `limit` changes after position `after`, oldest first.
+pub async fn since(conn: &mut AsyncPgConnection, after: i64, limit: i64) -> QueryResult<Vec<Change>> {
+    change_log::table.filter(change_log::seq.gt(after)).order(change_log::seq).limit(limit).select(Change::as_select()).load(conn).await
+}
+
+/// Changes after position `after` matching the filters, oldest first; `municipality` keeps
+/// changes to that municipality's data (its code before or after the change, or, for opening
+/// hours, its facility's).
+pub async fn trail(
+    conn: &mut AsyncPgConnection,
+    entity: Option<&str>,
+    entity_id: Option<Uuid>,
+    since: Option<DateTime<Utc>>,
+    municipality: Option<&str>,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<Change>> {
+    use diesel::sql_types::{Bool, Text};
+    let mut q = change_log::table.filter(change_log::seq.gt(after)).into_boxed();
+    if let Some(e) = entity {
+        q = q.filter(change_log::entity.eq(e.to_string()));
+    }
+    if let Some(id) = entity_id {
+        q = q.filter(change_log::entity_id.eq(id));
+    }
+    if let Some(t) = since {
+        q = q.filter(change_log::at.ge(t));
+    }
+    if let Some(m) = municipality {
+        q = q.filter(
+            diesel::dsl::sql::<Bool>("(after ->> 'municipalityCode' = ")
+                .bind::<Text, _>(m.to_string())
+                .sql(" OR before ->> 'municipalityCode' = ")
+                .bind::<Text, _>(m.to_string())
+                .sql(" OR (entity = 'opening_hours' AND entity_id IN (SELECT id FROM facilities WHERE municipality_code = ")
+                .bind::<Text, _>(m.to_string())
+                .sql(")))"),
+        );
+    }
+    q.order(change_log::seq).limit(limit).select(Change::as_select()).load(conn).await
 }

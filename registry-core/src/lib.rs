@@ -13,6 +13,7 @@ pub mod db;
 pub mod demo;
 pub mod embedded;
 pub mod error;
+pub mod export;
 pub mod geo;
 pub mod hours;
 pub mod keys;

@@ -29,6 +29,8 @@ use crate::limits::{RateLimits, RateQuotas};
 use crate::metrics::Metrics;
 use crate::proto::v1::association_service_server::AssociationServiceServer;
 use crate::proto::v1::availability_service_server::AvailabilityServiceServer;
+use crate::proto::v1::change_service_server::ChangeServiceServer;
+use crate::proto::v1::export_service_server::ExportServiceServer;
 use crate::proto::v1::facility_service_server::FacilityServiceServer;
 use crate::proto::v1::municipality_service_server::MunicipalityServiceServer;
 use crate::proto::v1::opening_hours_service_server::OpeningHoursServiceServer;
@@ -60,6 +62,11 @@ pub struct ServerConfig {
     pub tls: Option<tls::TlsFiles>,
     /// How often every vendor's endpoint is checked (capabilities and conformance); None: never.
     pub vendor_check_interval: Option<Duration>,
+    /// Exports that may run at once (each holds a database connection of its own).
+    pub max_concurrent_exports: usize,
+    /// The URL clients reach this server at (behind a proxy), for absolute links such as the
+    /// feeds' `next`; without it, links use the request's Host.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -74,6 +81,8 @@ impl Default for ServerConfig {
             key_pepper: String::new(),
             tls: None,
             vendor_check_interval: Some(crate::vendor_checks::DEFAULT_INTERVAL),
+            max_concurrent_exports: 4,
+            public_url: None,
         }
     }
 }
@@ -108,7 +117,8 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
         registry: registry.clone(),
     };
     let availability = crate::availability::Availability::new(registry.clone());
-    let grpc = grpc_router(registry.clone(), availability.clone(), shared.config.body_limit).await?;
+    let slots = crate::rest_exports::ExportSlots::new(shared.config.max_concurrent_exports.max(1));
+    let grpc = grpc_router(registry.clone(), availability.clone(), slots.clone(), shared.config.body_limit).await?;
     let limit = shared.config.body_limit;
     let rest = rest::router()
         .route("/healthz", get(healthz))
@@ -122,7 +132,12 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
         .route("/metrics", get(metrics_route).with_state(shared.metrics.clone()))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::Extension(BodyLimit(limit)))
-        .layer(axum::Extension(availability));
+        .layer(axum::Extension(availability))
+        .layer(axum::Extension(slots))
+        .layer(axum::Extension(crate::rest_changes::PublicUrl {
+            configured: shared.config.public_url.clone(),
+            tls: shared.config.tls.is_some(),
+        }));
     // One port: gRPC (and gRPC-Web) by content type, everything else to REST.
     let steer = tower::service_fn(move |req: Request| {
         let target = if is_grpc(req.headers()) { grpc.clone() } else { rest.clone() };
@@ -132,7 +147,13 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
     Ok((middleware::stack(app, shared.clone()), shared))
 }
 
-async fn grpc_router(registry: Registry, availability: Arc<crate::availability::Availability>, limit: usize) -> anyhow::Result<Router> {
+async fn grpc_router(
+    registry: Registry,
+    availability: Arc<crate::availability::Availability>,
+    slots: crate::rest_exports::ExportSlots,
+    limit: usize,
+) -> anyhow::Result<Router> {
+    let changes = crate::grpc_changes::ChangesGrpc::new(registry.clone(), slots);
     let availability = AvailabilityGrpc::new(availability);
     let hours = OpeningHoursGrpc::new(registry.clone());
     let search = SearchGrpc::new(registry.clone());
@@ -146,6 +167,8 @@ async fn grpc_router(registry: Registry, availability: Arc<crate::availability::
     health.set_serving::<SearchServiceServer<SearchGrpc>>().await;
     health.set_serving::<AvailabilityServiceServer<AvailabilityGrpc>>().await;
     health.set_serving::<VendorDirectoryServiceServer<crate::grpc_vendors::VendorsGrpc>>().await;
+    health.set_serving::<ChangeServiceServer<crate::grpc_changes::ChangesGrpc>>().await;
+    health.set_serving::<ExportServiceServer<crate::grpc_changes::ChangesGrpc>>().await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
@@ -160,6 +183,8 @@ async fn grpc_router(registry: Registry, availability: Arc<crate::availability::
         .add_service(web.layer(SearchServiceServer::new(search).max_decoding_message_size(limit)))
         .add_service(web.layer(AvailabilityServiceServer::new(availability).max_decoding_message_size(limit)))
         .add_service(web.layer(VendorDirectoryServiceServer::new(vendors).max_decoding_message_size(limit)))
+        .add_service(web.layer(ChangeServiceServer::new(changes.clone()).max_decoding_message_size(limit)))
+        .add_service(web.layer(ExportServiceServer::new(changes).max_decoding_message_size(limit)))
         .add_service(web.layer(health_service))
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?);

@@ -203,3 +203,14 @@ pub async fn soft_delete(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<U
         .await?;
     Ok(())
 }
+
+/// Loads several live associations by id (in no particular order); missing ids are skipped.
+pub async fn load_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<Association>> {
+    let rows = associations::table
+        .filter(associations::id.eq_any(ids))
+        .filter(associations::deleted_at.is_null())
+        .select(AssociationRow::as_select())
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(AssociationRow::into_association).collect())
+}

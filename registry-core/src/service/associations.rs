@@ -27,7 +27,7 @@ fn precondition(id: Uuid, expected: i64, actual: i64) -> Error {
 
 /// What `p` may see of `a`: `None` if not even that it exists (an unapproved registration of
 /// someone else's municipality); otherwise the association with restricted fields removed.
-fn project(p: &Principal, mut a: Association) -> Option<Association> {
+pub(super) fn project(p: &Principal, mut a: Association) -> Option<Association> {
     let m = a.municipality_code.clone();
     if a.registration.status != RegistrationStatus::Approved && !auth::allowed(p, Action::ReadUnapproved(&m)) {
         return None;

@@ -269,7 +269,6 @@ impl Registry {
             };
             updated.version += 1;
             updated.updated_at = at;
-            changelog::append(conn, "facility", id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
             if let Some(run) = run {
                 let mut detail = detail;
                 if let Some(d) = detail.as_object_mut() {
@@ -277,6 +276,7 @@ impl Registry {
                 }
                 geo_store::record(conn, run, &[(id, outcome.as_str(), detail)]).await?;
             }
+            changelog::append(conn, "facility", id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
             Ok(Some(updated))
         })
         .await

@@ -1,6 +1,7 @@
 //! The use cases. Each write: authorize → validate → one transaction → change-log row.
 
 mod associations;
+mod changes;
 mod facilities;
 pub mod geodata;
 mod hours;
@@ -16,6 +17,7 @@ use crate::error::{Error, Result};
 pub use crate::db::associations::AssociationFilter;
 pub use crate::db::facilities::FacilityFilter;
 pub use associations::AssociationSearch;
+pub use changes::{ChangeEntry, FEED_PAGE_SIZE, FeedItem, FeedKind, HistoryEntry};
 pub use hours::{MATERIALISED_DAYS, MAX_QUERY_DAYS, OpenStatus, StoredHours, window_start};
 pub use vendors::{BookedUnit, VENDOR_SELF_FIELDS, VendorUnit};
 
@@ -23,6 +25,7 @@ pub use vendors::{BookedUnit, VENDOR_SELF_FIELDS, VendorUnit};
 #[derive(Clone)]
 pub struct Registry {
     pool: Pool,
+    url: std::sync::Arc<str>,
 }
 
 /// Default page size.
@@ -97,14 +100,15 @@ fn now() -> DateTime<Utc> {
 }
 
 impl Registry {
-    /// Wraps a pool.
-    pub fn new(pool: Pool) -> Self {
-        Registry { pool }
+    /// Connects to `url` with a pool of `max_connections` (opened lazily). Exports open
+    /// connections of their own to the same URL.
+    pub fn connect(url: &str, max_connections: usize) -> Result<Self> {
+        Ok(Registry { pool: db::pool(url, max_connections)?, url: url.into() })
     }
 
-    /// Connects to `url` with a pool of `max_connections`.
-    pub fn connect(url: &str, max_connections: usize) -> Result<Self> {
-        Ok(Registry::new(db::pool(url, max_connections)?))
+    /// The database URL.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     /// The underlying pool (for readiness checks and tests).
