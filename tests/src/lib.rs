@@ -309,3 +309,27 @@ pub mod pki {
         (params.signed_by(&key, &issuer).unwrap().pem(), key.serialize_pem())
     }
 }
+
+/// The workspace: the parent of this crate's directory.
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the tests crate sits in the workspace").to_path_buf()
+}
+
+/// Where scripts/node-tools.sh installs the npm packages the interop tests run.
+pub fn node_prefix() -> std::path::PathBuf {
+    match std::env::var_os("REGISTRY_NODE") {
+        Some(v) if !v.is_empty() => std::path::PathBuf::from(v),
+        _ => std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/registry-node"),
+    }
+}
+
+/// `node` on PATH, or a failure that says how to get it.
+pub fn node_binary() -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).map(|dir| dir.join("node")).find(|p| p.is_file()).unwrap_or_else(|| {
+        panic!(
+            "`node` is not on PATH: run `{}` (it installs Node.js and npm from Debian if missing)",
+            repo_root().join("scripts/node-tools.sh").display()
+        )
+    })
+}

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use registry_core::auth::Principal;
 use registry_core::export::ExportSummary;
 use registry_core::model::{Association, Decision, Facility, Unit};
-use tests::{TestApp, fixtures};
+use tests::{TestApp, fixtures, with_key};
 
 struct World {
     app: TestApp,
@@ -577,4 +577,43 @@ async fn a_million_row_export_during_writes_is_its_snapshot_and_a_disconnect_end
         assert!(polls < 300, "the export's query still runs after its client went away");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn grpc_exports_stream_the_same_rows_as_rest_and_end_with_the_summary() {
+    use grpc_api::proto::v1 as pb;
+    use grpc_api::proto::v1::export_service_client::ExportServiceClient;
+    let w = world().await;
+    let app = &w.app;
+    let keys = app.keys().await;
+    let mut client = ExportServiceClient::new(app.channel().await);
+    for (format, path) in
+        [(pb::ExportFormat::Ndjson, "/v1/exports/facilities"), (pb::ExportFormat::Csv, "/v1/exports/facilities?format=csv")]
+    {
+        let req = pb::ExportRequest { format: format as i32, counties: vec!["01".into()], ..Default::default() };
+        let mut stream = client.export_facilities(req).await.unwrap().into_inner();
+        let (mut data, mut summary) = (Vec::new(), None);
+        while let Some(chunk) = stream.message().await.unwrap() {
+            match chunk.part.unwrap() {
+                pb::export_chunk::Part::Data(d) => {
+                    assert!(summary.is_none(), "the summary comes last");
+                    data.extend(d);
+                }
+                pb::export_chunk::Part::Summary(s) => summary = Some(s),
+            }
+        }
+        let summary = summary.expect("a summary");
+        assert_eq!(summary.row_count, 2);
+        let rest = body(app, &format!("{path}{}counties=01", if path.contains('?') { "&" } else { "?" }), None).await;
+        let rows = |t: &str| t.lines().filter(|l| !l.contains("exportSummary")).map(String::from).collect::<Vec<_>>();
+        assert_eq!(rows(&String::from_utf8(data).unwrap()), rows(&rest), "{format:?}");
+    }
+    let req = pb::ExportRequest { include_personal_data: true, ..Default::default() };
+    let err = client.export_associations(with_key(req, &keys.national_body)).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::PermissionDenied);
+    let req = pb::ExportRequest { municipalities: vec!["9999".into()], ..Default::default() };
+    let err = client.export_associations(req).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    let details = tonic_types::StatusExt::get_error_details(&err);
+    assert_eq!(details.bad_request().unwrap().field_violations[0].field, "municipalities[0]");
 }

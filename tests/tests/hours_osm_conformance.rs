@@ -470,29 +470,6 @@ fn instants() -> Vec<DateTime<Utc>> {
 // The oracle
 // ---------------------------------------------------------------------------------------------
 
-/// The workspace: the parent of this crate's directory.
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the tests crate sits in the workspace").to_path_buf()
-}
-
-fn node_prefix() -> PathBuf {
-    match std::env::var_os("REGISTRY_NODE") {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/registry-node"),
-    }
-}
-
-/// `node` on PATH, or a failure that says how to get it.
-fn node_binary() -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path).map(|dir| dir.join("node")).find(|p| p.is_file()).unwrap_or_else(|| {
-        panic!(
-            "`node` is not on PATH: run `{}` (it installs Node.js and npm from Debian if missing)",
-            repo_root().join("scripts/node-tools.sh").display()
-        )
-    })
-}
-
 /// Removes the oracle's input file however the test ends.
 struct TempFile(PathBuf);
 
@@ -504,9 +481,9 @@ impl Drop for TempFile {
 
 /// One answer of the oracle per case: `getState` per instant, or the parse error.
 async fn run_oracle(cases: &[(String, Vec<DateTime<Utc>>)]) -> Vec<Result<Vec<bool>, String>> {
-    let node = node_binary();
-    let prefix = node_prefix();
-    let setup = repo_root().join("scripts/node-tools.sh");
+    let node = tests::node_binary();
+    let prefix = tests::node_prefix();
+    let setup = tests::repo_root().join("scripts/node-tools.sh");
     let manifest = prefix.join("node_modules").join(ORACLE_PACKAGE).join("package.json");
     let version = std::fs::read_to_string(&manifest)
         .ok()
@@ -519,7 +496,7 @@ async fn run_oracle(cases: &[(String, Vec<DateTime<Utc>>)]) -> Vec<Result<Vec<bo
         manifest.display(),
         setup.display()
     );
-    let script = repo_root().join("tests/interop/opening_hours_oracle.js");
+    let script = tests::repo_root().join("tests/interop/opening_hours_oracle.js");
     assert!(script.is_file(), "{} is missing", script.display());
 
     let input = json!({
