@@ -4,8 +4,9 @@
 # In a throwaway PostgreSQL + PostGIS cluster, for 100,000 and then 1,000,000 associations
 # (REGISTRY_BENCH_EXPORT_SIZES): generates the dataset, starts the release build of
 # `registry serve` on a free loopback port, and runs `registry-bench export` against it: NDJSON
-# and CSV exports of every approved association to a local client, psql's COPY of the same
-# statement in the same run, and the server's peak resident memory during each export.
+# and CSV exports to a local client, first the public one (approved associations, public
+# fields), then a national body's (every association, with member statistics), each against
+# psql's COPY of the same rows in the same run, with the server's peak resident memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-common.sh
@@ -21,6 +22,8 @@ sizes=${REGISTRY_BENCH_EXPORT_SIZES:-100000 1000000}
 db_url="${TEST_DATABASE_URL%/*}/registry"
 psql "$TEST_DATABASE_URL" -qc "CREATE DATABASE registry" >/dev/null
 "$target/release/registry" migrate --database-url "$db_url" >/dev/null
+# A national body's key, for its export (every registration status, member statistics).
+key=$("$target/release/registry" keys create --database-url "$db_url" --role national_body --label bench-export | grep -o 'rk_[A-Za-z0-9_]*' | head -1)
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo) GiB, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1)"
 for n in $sizes; do
@@ -34,6 +37,8 @@ for n in $sizes; do
     trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
     wait_ready "$port" /tmp/registry-bench-export.log
     "$target/release/registry-bench" export --url "http://127.0.0.1:$port" --database-url "$db_url" --server-pid "$server" "$@"
+    "$target/release/registry-bench" export --url "http://127.0.0.1:$port" --database-url "$db_url" --server-pid "$server" \
+        --api-key "$key" "$@"
     kill $server
     wait $server 2>/dev/null || true
 done

@@ -23,7 +23,13 @@ pub struct ExportArgs {
     /// Runs of each (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// A national body's API key: export every registration status with member statistics
+    /// (the national bodies' export) instead of the public one (approved, public fields).
+    #[arg(long, env = "REGISTRY_BENCH_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
 }
+
+const ALL_STATUSES: &str = "pending,approved,rejected,needs_completion";
 
 /// One timed run.
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +69,13 @@ async fn http_export(client: &reqwest::Client, a: &ExportArgs, format: ExportFor
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sampler = sample_rss(a.server_pid, stop.clone());
     let started = Instant::now();
-    let mut res = client.get(format!("{}/v1/exports/associations?format={}", a.url, format.as_str())).send().await?;
+    let mut url = format!("{}/v1/exports/associations?format={}", a.url, format.as_str());
+    let mut req = client.get(&url);
+    if let Some(key) = &a.api_key {
+        url.push_str(&format!("&registrationStatus={ALL_STATUSES}"));
+        req = client.get(&url).header("x-api-key", key);
+    }
+    let mut res = req.send().await?;
     if !res.status().is_success() {
         bail!("export answered {}: {}", res.status(), res.text().await?);
     }
@@ -101,15 +113,27 @@ fn median(mut runs: Vec<Run>) -> Run {
 
 /// Runs the benchmark and prints a table.
 pub async fn run(a: &ExportArgs) -> Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder().build()?;
     let idle = rss_mb(a.server_pid)?;
-    println!("server RSS before: {idle:.1} MB");
+    println!(
+        "server RSS before: {idle:.1} MB; export: {}",
+        if a.api_key.is_some() { "a national body's (every status, member statistics)" } else { "public (approved, public fields)" }
+    );
     println!("| format | rows | MB | export: s | rows/s | peak server RSS | psql COPY: s | rows/s | export / psql |");
     println!("|---|---|---|---|---|---|---|---|---|");
     for format in [ExportFormat::Ndjson, ExportFormat::Csv] {
-        let req = ExportRequest { kind: ExportKind::Associations, format, filter: ExportFilter::default(), include_personal_data: false };
-        let fields = plan(&Principal::anonymous(), &req)?;
-        let statement = sql::copy_statement(req.kind, format, &fields, &req.filter);
+        let (caller, statuses) = match &a.api_key {
+            Some(_) => (
+                Principal::with_role("bench", registry_core::auth::Role::NationalBody),
+                ALL_STATUSES.split(',').map(String::from).collect(),
+            ),
+            None => (Principal::anonymous(), vec![]),
+        };
+        let filter = ExportFilter { registration_statuses: statuses, ..ExportFilter::default() };
+        let req = ExportRequest { kind: ExportKind::Associations, format, filter, include_personal_data: false };
+        let fields = plan(&caller, &req)?;
+        let statement = sql::baseline_statement(req.kind, format, &fields, &req.filter);
         let (mut http, mut psql) = (Vec::new(), Vec::new());
         for _ in 0..a.runs.max(1) {
             http.push(http_export(&client, a, format).await?);

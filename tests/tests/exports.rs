@@ -557,8 +557,9 @@ async fn a_million_row_export_during_writes_is_its_snapshot_and_a_disconnect_end
     assert_eq!(lines.len(), before.len(), "exactly the rows of the snapshot");
     let mut seen = HashSet::with_capacity(lines.len());
     for line in &lines {
-        let id: uuid::Uuid = line[9..45].parse().unwrap_or_else(|e| panic!("{e}: {line}"));
-        let version: i64 = line.split("\"version\" : ").nth(1).and_then(|r| r.split(',').next()).unwrap().parse().unwrap();
+        let id: uuid::Uuid =
+            line.strip_prefix("{\"id\":\"").and_then(|r| r.get(..36)).unwrap().parse().unwrap_or_else(|e| panic!("{e}: {line}"));
+        let version: i64 = line.split("\"version\":").nth(1).and_then(|r| r.split(',').next()).unwrap().parse().unwrap();
         assert_eq!(before.get(&id), Some(&version), "{id} as it was at the snapshot");
         assert!(!line.contains("Renamed"), "no write after the snapshot: {line}");
         assert!(seen.insert(id), "{id} once");

@@ -7,6 +7,7 @@
 //! it) lets a consumer continue from the change feeds. Dropping the stream before its end
 //! cancels the query on the server.
 
+mod binary;
 pub mod sql;
 mod stream;
 

@@ -251,12 +251,14 @@ pub fn csv_columns(kind: ExportKind, fields: &ExportFields) -> Vec<&'static str>
 
 /// The `COPY … TO STDOUT` statement of an export.
 ///
+/// Associations in NDJSON come in `FORMAT binary` and the registry writes their JSON. Other
 /// JSON rows go through `FORMAT csv` with a delimiter and quote character that JSON text never
 /// contains (PostgreSQL escapes every control character in JSON), so each row arrives exactly
 /// as PostgreSQL wrote it: `FORMAT text` would double every backslash of a JSON escape.
 pub fn copy_statement(kind: ExportKind, format: ExportFormat, fields: &ExportFields, filter: &ExportFilter) -> String {
     let (select, from) = match (kind, format) {
         (ExportKind::Associations, ExportFormat::Csv) => (association_csv(fields), "associations a"),
+        (ExportKind::Associations, ExportFormat::Ndjson) => (association_binary(fields), "associations a"),
         (ExportKind::Associations, _) => (format!("{}::text", association_json(fields)), "associations a"),
         (ExportKind::Facilities, ExportFormat::Csv) => (facility_csv(), "facilities f"),
         (ExportKind::Facilities, ExportFormat::GeoJson) => (format!("{}::text", facility_feature()), "facilities f"),
@@ -268,11 +270,32 @@ pub fn copy_statement(kind: ExportKind, format: ExportFormat, fields: &ExportFie
         ExportKind::Facilities => vec![],
     };
     let query = format!("SELECT {select} FROM {from} WHERE {} ORDER BY {alias}.id", where_clause(alias, filter, &statuses));
-    let options = match format {
-        ExportFormat::Csv => "FORMAT csv, HEADER true",
-        ExportFormat::Ndjson | ExportFormat::GeoJson => "FORMAT csv, DELIMITER E'\\x1f', QUOTE E'\\x1e'",
+    let options = match (kind, format) {
+        (_, ExportFormat::Csv) => "FORMAT csv, HEADER true",
+        (ExportKind::Associations, ExportFormat::Ndjson) => "FORMAT binary",
+        _ => "FORMAT csv, DELIMITER E'\\x1f', QUOTE E'\\x1e'",
     };
     format!("COPY ({query}) TO STDOUT WITH ({options})")
+}
+
+/// The columns of an NDJSON export of associations, which the registry turns into JSON
+/// (see [`super::binary`]).
+fn association_binary(fields: &ExportFields) -> String {
+    let mut cols = super::binary::COLUMNS.to_string();
+    if fields.member_statistics {
+        cols.push_str(", a.member_statistics");
+    }
+    if fields.contact_persons {
+        cols.push_str(", a.contact_persons");
+    }
+    cols
+}
+
+/// The benchmark's baseline for an export: psql's COPY of the same rows. For NDJSON of
+/// associations, which PostgreSQL sends in its binary format, that is the same columns as CSV.
+pub fn baseline_statement(kind: ExportKind, format: ExportFormat, fields: &ExportFields, filter: &ExportFilter) -> String {
+    let statement = copy_statement(kind, format, fields, filter);
+    statement.replace("WITH (FORMAT binary)", "WITH (FORMAT csv)")
 }
 
 #[cfg(test)]

@@ -4,11 +4,12 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use tokio::task::JoinHandle;
 
+use super::binary::AssociationDecoder;
 use super::{ExportFields, ExportFormat, ExportKind, ExportRequest, plan, sql};
 use crate::auth::Principal;
 use crate::changelog;
@@ -55,7 +56,8 @@ pub struct ExportStream {
     state: State,
     header_pending: bool,
     count: u64,
-    buf: BytesMut,
+    buf: Vec<u8>,
+    decoder: Option<AssociationDecoder>,
     summary: Arc<OnceLock<ExportSummary>>,
     audit: Option<(Pool, i64)>,
 }
@@ -106,6 +108,7 @@ impl Registry {
             None
         };
         let rows = client.copy_out(statement.as_str()).await?;
+        let fields_for_decoder = fields.clone();
         tracing::info!(kind = req.kind.as_str(), format = req.format.as_str(), position, principal = %p.id, "export started");
         Ok(ExportStream {
             format: req.format,
@@ -119,7 +122,9 @@ impl Registry {
             connection,
             state: State::Start,
             count: 0,
-            buf: BytesMut::with_capacity(CHUNK + 4096),
+            buf: Vec::with_capacity(CHUNK + 4096),
+            decoder: (req.kind == ExportKind::Associations && req.format == ExportFormat::Ndjson)
+                .then(|| AssociationDecoder::new(&fields_for_decoder)),
             summary: Arc::new(OnceLock::new()),
             audit,
         })
@@ -152,14 +157,18 @@ impl ExportStream {
         sql::csv_columns(kind, fields)
     }
 
-    fn push_row(&mut self, row: &[u8]) {
+    fn push_row(&mut self, row: &[u8]) -> Result<()> {
+        if let Some(d) = &mut self.decoder {
+            self.count += d.feed(row, &mut self.buf).map_err(|e| Error::Internal(e.to_string()))?;
+            return Ok(());
+        }
         let line = row.strip_suffix(b"\n").unwrap_or(row);
         match self.format {
             ExportFormat::Csv if self.header_pending => {
                 self.header_pending = false;
                 self.buf.extend_from_slice(line);
                 self.buf.extend_from_slice(b"\r\n");
-                return;
+                return Ok(());
             }
             ExportFormat::Csv => {
                 self.buf.extend_from_slice(line);
@@ -175,6 +184,7 @@ impl ExportStream {
             }
         }
         self.count += 1;
+        Ok(())
     }
 
     fn start(&mut self) {
@@ -228,7 +238,7 @@ impl ExportStream {
     }
 
     fn take(&mut self) -> Bytes {
-        self.buf.split().freeze()
+        Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK + 4096)))
     }
 }
 
@@ -249,11 +259,22 @@ impl Stream for ExportStream {
                 return Poll::Ready(Some(Ok(this.take())));
             }
             match this.rows.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(row))) => this.push_row(&row),
+                Poll::Ready(Some(Ok(row))) => {
+                    if let Err(e) = this.push_row(&row) {
+                        this.state = State::Done;
+                        this.record(false);
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
                 Poll::Ready(Some(Err(e))) => {
                     this.state = State::Done;
                     this.record(false);
                     return Poll::Ready(Some(Err(e.into())));
+                }
+                Poll::Ready(None) if this.decoder.as_ref().is_some_and(|d| !d.finished()) => {
+                    this.state = State::Done;
+                    this.record(false);
+                    return Poll::Ready(Some(Err(Error::Internal("the binary COPY data ended without its end marker".into()))));
                 }
                 Poll::Ready(None) => {
                     this.finish();
