@@ -16,7 +16,7 @@ else
 TEST_CMD := cargo test --workspace --no-fail-fast
 endif
 
-.PHONY: demo test lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export
+.PHONY: demo test lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export bench-changelog
 
 deps:
 	@scripts/install-deps.sh
@@ -76,6 +76,12 @@ bench-federation:
 bench-export: deps
 	cargo build --release --bin registry --bin registry-bench
 	scripts/bench-export.sh
+
+## make bench-changelog: what ordering change-log appends by commit (the advisory lock of
+## changelog::append) costs concurrent writers, with durable commits, via pgbench.
+bench-changelog: deps
+	cargo build --release --bin registry
+	scripts/bench-changelog.sh
 
 ## make bench-booking: the reference booking backend: direct bookings/s on units that do not
 ## conflict (32 clients, 30-minute bookings) and availability of 50 units × 14 days, over gRPC
