@@ -145,8 +145,8 @@ fn association_csv(fields: &ExportFields) -> String {
     ];
     if fields.member_statistics {
         cols.push("(a.member_statistics ->> 'year')::int".into());
-        cols.push("(SELECT sum((c ->> 'count')::bigint) FROM jsonb_array_elements(a.member_statistics -> 'counts') c)".into());
-        cols.push("a.member_statistics::text".into());
+        cols.push("a.members_total".into());
+        cols.push("a.member_statistics_text".into());
     }
     if fields.contact_persons {
         cols.push("a.contact_persons::text".into());
@@ -283,7 +283,7 @@ pub fn copy_statement(kind: ExportKind, format: ExportFormat, fields: &ExportFie
 fn association_binary(fields: &ExportFields) -> String {
     let mut cols = super::binary::COLUMNS.to_string();
     if fields.member_statistics {
-        cols.push_str(", a.member_statistics");
+        cols.push_str(", a.member_statistics_text");
     }
     if fields.contact_persons {
         cols.push_str(", a.contact_persons");
