@@ -36,11 +36,13 @@ demo: build
 	scripts/demo.sh "$(CARGO_TARGET_DIR)/debug" "$(LISTEN)" "$$data_dir"
 
 ## make test: every test of the workspace against a throwaway PostgreSQL + PostGIS, plus the
-## interop tests with Python's grpcio and schemathesis (installed into a virtualenv) and the
-## opening_hours conformance test against the OSM reference (npm opening_hours).
+## interop tests with Python's grpcio and schemathesis (installed into a virtualenv), the
+## opening_hours conformance test against the OSM reference and the RPDE feed validator (npm),
+## and the Helm chart's checks (helm-python-sdk and kubernetes-validate, in a second virtualenv).
 test: deps
 	@scripts/python-tools.sh
 	@scripts/node-tools.sh
+	@scripts/chart-tools.sh
 	cargo build --workspace --tests --bins
 	scripts/with-test-db.sh $(TEST_CMD)
 

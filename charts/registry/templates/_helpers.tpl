@@ -1,0 +1,87 @@
+{{/* Names, labels and shared pieces of the registry chart. */}}
+
+{{- define "registry.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "registry.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "registry.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "registry.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "registry.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "registry.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: registry
+{{- end -}}
+
+{{- define "registry.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* The Secret and key holding the database URL. */}}
+{{- define "registry.databaseSecret" -}}
+{{- if eq .Values.database.mode "cloudnativepg" -}}
+{{- printf "%s-db-app" (include "registry.fullname" .) -}}
+{{- else if .Values.database.external.existingSecret -}}
+{{- .Values.database.external.existingSecret -}}
+{{- else -}}
+{{- printf "%s-database" (include "registry.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "registry.databaseSecretKey" -}}
+{{- if eq .Values.database.mode "cloudnativepg" -}}uri{{- else -}}{{ .Values.database.external.secretKey }}{{- end -}}
+{{- end -}}
+
+{{- define "registry.pepperSecret" -}}
+{{- default (printf "%s-key-pepper" (include "registry.fullname" .)) .Values.keyPepper.existingSecret -}}
+{{- end -}}
+
+{{/* Environment every registry container shares: the database and the key pepper. */}}
+{{- define "registry.env" -}}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "registry.databaseSecret" . }}
+      key: {{ include "registry.databaseSecretKey" . }}
+- name: REGISTRY_KEY_PEPPER
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "registry.pepperSecret" . }}
+      key: {{ .Values.keyPepper.secretKey }}
+- name: REGISTRY_LOG
+  value: {{ .Values.server.logLevel | quote }}
+{{- end -}}
+
+{{- define "registry.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "registry.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: ["ALL"]
+{{- end -}}
