@@ -151,6 +151,10 @@ struct ServeArgs {
     /// connection of its own for its snapshot. More are refused with 503 / UNAVAILABLE.
     #[arg(long, env = "REGISTRY_MAX_CONCURRENT_EXPORTS", default_value_t = 4)]
     max_concurrent_exports: usize,
+    /// PostgreSQL URL of a read-only streaming replica: search and exports read there; writes
+    /// and every other read stay on DATABASE_URL.
+    #[arg(long, env = "REGISTRY_READ_DATABASE_URL", hide_env_values = true)]
+    read_database_url: Option<String>,
     /// The URL clients reach this server at, e.g. https://registry.example.se when it runs
     /// behind a proxy: used for absolute links (the feeds' `next`). Default: the request's Host.
     #[arg(long, env = "REGISTRY_PUBLIC_URL")]
@@ -269,7 +273,11 @@ async fn serve(args: ServeArgs, with_demo: bool, admin_key_file: Option<std::pat
         db = Database::open(&args.db) => db?,
         () = &mut shutdown => return Ok(()),
     };
-    let registry = Registry::connect(&database.url, args.db.max_connections)?;
+    let mut registry = Registry::connect(&database.url, args.db.max_connections)?;
+    if let Some(replica) = &args.read_database_url {
+        registry = registry.with_read_replica(replica, args.db.max_connections)?;
+        tracing::info!("search and exports read from the read-only replica (--read-database-url)");
+    }
     let result = async {
         if with_demo {
             eprintln!("loading the demo dataset (15 pilot municipalities)…");

@@ -364,7 +364,7 @@ impl Registry {
     /// Checks a search, takes a connection and looks up the words of its text query.
     async fn prepare_search(&self, s: &FacilitySearch) -> Result<(Checked, db::PooledConn, Option<TextQuery>)> {
         let checked = s.check()?;
-        let mut conn = self.pool().get().await?;
+        let mut conn = self.read_pool().get().await?;
         let text = match &s.q {
             Some(q) => Some(TextQuery::prepare(&mut conn, q).await?),
             None => None,

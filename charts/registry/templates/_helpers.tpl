@@ -85,3 +85,29 @@ runAsNonRoot: true
 capabilities:
   drop: ["ALL"]
 {{- end -}}
+
+{{/* The read-only replica search and exports use, if any (the API only). */}}
+{{- define "registry.readEnv" -}}
+{{- if eq .Values.database.mode "cloudnativepg" -}}
+{{- if .Values.database.cloudnativepg.readFromReplicas }}
+- name: REGISTRY_DB_USER
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "registry.databaseSecret" . }}
+      key: username
+- name: REGISTRY_DB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "registry.databaseSecret" . }}
+      key: password
+- name: REGISTRY_READ_DATABASE_URL
+  value: {{ printf "postgresql://$(REGISTRY_DB_USER):$(REGISTRY_DB_PASSWORD)@%s-db-ro:5432/registry" (include "registry.fullname" .) | quote }}
+{{- end }}
+{{- else if or .Values.database.external.readOnlyExistingSecret .Values.database.external.readOnlyUrl }}
+- name: REGISTRY_READ_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ default (printf "%s-database" (include "registry.fullname" .)) .Values.database.external.readOnlyExistingSecret }}
+      key: {{ ternary .Values.database.external.readOnlySecretKey "read-url" (not (empty .Values.database.external.readOnlyExistingSecret)) }}
+{{- end }}
+{{- end -}}

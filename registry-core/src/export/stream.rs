@@ -74,7 +74,7 @@ impl Registry {
     pub async fn export(&self, p: &Principal, req: &ExportRequest) -> Result<ExportStream> {
         let fields = plan(p, req)?;
         let statement = sql::copy_statement(req.kind, req.format, &fields, &req.filter);
-        let (client, connection) = tokio_postgres::connect(self.url(), tokio_postgres::NoTls)
+        let (client, connection) = tokio_postgres::connect(self.read_url(), tokio_postgres::NoTls)
             .await
             .map_err(|e| Error::Unavailable(format!("cannot connect to the database for the export: {e}")))?;
         let connection = tokio::spawn(async move {

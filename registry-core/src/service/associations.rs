@@ -335,7 +335,7 @@ impl Registry {
             v.push((next, val));
             format!("${next}")
         };
-        let mut conn = self.conn().await?;
+        let mut conn = self.read_pool().get().await?;
         let rank = match &q {
             Some(q) => {
                 let text = crate::search::TextQuery::prepare(&mut conn, q).await?;

@@ -26,6 +26,8 @@ pub use vendors::{BookedUnit, VENDOR_SELF_FIELDS, VendorUnit};
 pub struct Registry {
     pool: Pool,
     url: std::sync::Arc<str>,
+    /// A streaming replica for reads that tolerate lag (search, exports), if configured.
+    replica: Option<(Pool, std::sync::Arc<str>)>,
 }
 
 /// Default page size.
@@ -103,12 +105,25 @@ impl Registry {
     /// Connects to `url` with a pool of `max_connections` (opened lazily). Exports open
     /// connections of their own to the same URL.
     pub fn connect(url: &str, max_connections: usize) -> Result<Self> {
-        Ok(Registry { pool: db::pool(url, max_connections)?, url: url.into() })
+        Ok(Registry { pool: db::pool(url, max_connections)?, url: url.into(), replica: None })
     }
 
-    /// The database URL.
-    pub(crate) fn url(&self) -> &str {
-        &self.url
+    /// Sends search and exports to a read-only replica at `url` (a pool of `max_connections`);
+    /// writes and every other read stay on the primary. A replica lags a little: an export's
+    /// change-log position is the replica's, so following the feeds from it is still exact.
+    pub fn with_read_replica(mut self, url: &str, max_connections: usize) -> Result<Self> {
+        self.replica = Some((db::pool(url, max_connections)?, url.into()));
+        Ok(self)
+    }
+
+    /// The URL exports read from: the replica's if there is one.
+    pub(crate) fn read_url(&self) -> &str {
+        self.replica.as_ref().map(|(_, u)| &**u).unwrap_or(&self.url)
+    }
+
+    /// The pool search reads from: the replica's if there is one.
+    pub(crate) fn read_pool(&self) -> &Pool {
+        self.replica.as_ref().map(|(p, _)| p).unwrap_or(&self.pool)
     }
 
     /// The underlying pool (for readiness checks and tests).
