@@ -31,67 +31,12 @@ pins=(
     typing_extensions==4.16.0
 )
 
-apt_install() {
-    if [ "$(id -u)" != 0 ]; then
-        echo "chart-tools: missing Debian packages $*; install them (as root) and try again" >&2
-        exit 1
-    fi
-    echo "chart-tools: installing $* from Debian …"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
-
-if ! command -v python3 >/dev/null 2>&1; then
-    apt_install python3 python3-venv
-fi
-
-# A venv whose interpreter no longer runs (its base Python was removed or upgraded) is rebuilt.
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
-    mkdir -p "$(dirname "$venv")"
-    # Without python3-venv, Debian's python3 fails here (no ensurepip) and leaves a half-made
-    # venv behind; --clear on the retry starts over.
-    if ! python3 -m venv --clear "$venv" >/dev/null 2>&1; then
-        apt_install python3-venv
-        python3 -m venv --clear "$venv"
-    fi
-fi
-
-# Exit 0 only when every pin is installed at exactly its version and the native Helm library
-# loads (the wheel is platform-specific: a venv copied from another machine fails here).
-check='
-import sys
-from importlib.metadata import version, PackageNotFoundError
-for pin in sys.argv[1:]:
-    name, want = pin.split("==")
-    try:
-        have = version(name)
-    except PackageNotFoundError:
-        have = "not installed"
-    if have != want:
-        sys.exit(f"{name}: pinned {want}, found {have}")
+# shellcheck source=scripts/pinned-venv.sh
+. "$(dirname "$0")/pinned-venv.sh"
+# Imports that must work besides the versions (the helm wheel is platform-specific: a venv copied from another machine fails here).
+imports='
 import helm_python, jsonschema, referencing, yaml
 from kubernetes_validate import utils
 helm_python.helm_sdk_version()
 '
-if "$venv/bin/python" -c "$check" "${pins[@]}" >/dev/null 2>&1; then
-    exit 0
-fi
-
-echo "chart-tools: installing ${#pins[@]} pinned packages (helm-python-sdk, kubernetes-validate, jsonschema, PyYAML and their dependencies) into $venv …"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pins[@]}" >"$log" 2>&1; then
-    cat "$log" >&2
-    echo "chart-tools: pip could not install the pinned packages (see above)" >&2
-    exit 1
-fi
-if ! "$venv/bin/python" -m pip check --disable-pip-version-check >"$log" 2>&1; then
-    cat "$log" >&2
-    echo "chart-tools: the pinned packages installed but conflict (pip check, above)" >&2
-    exit 1
-fi
-if ! "$venv/bin/python" -c "$check" "${pins[@]}"; then
-    echo "chart-tools: the packages installed, but not every pin imports at its pinned version (see above)" >&2
-    exit 1
-fi
+ensure_pinned_venv chart-tools "$venv" "$imports" "helm-python-sdk, kubernetes-validate, jsonschema, PyYAML and their dependencies" "${pins[@]}"

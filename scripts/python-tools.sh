@@ -64,67 +64,11 @@ pins=(
     Werkzeug==3.1.9
 )
 
-apt_install() {
-    if [ "$(id -u)" != 0 ]; then
-        echo "python-tools: missing Debian packages $*; install them (as root) and try again" >&2
-        exit 1
-    fi
-    echo "python-tools: installing $* from Debian …"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
-
-if ! command -v python3 >/dev/null 2>&1; then
-    apt_install python3 python3-venv
-fi
-
-# A venv whose interpreter no longer runs (its base Python was removed or upgraded) is rebuilt.
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
-    mkdir -p "$(dirname "$venv")"
-    # Without python3-venv, Debian's python3 fails here (no ensurepip) and leaves a half-made
-    # venv behind; --clear on the retry starts over.
-    if ! python3 -m venv --clear "$venv" >/dev/null 2>&1; then
-        apt_install python3-venv
-        python3 -m venv --clear "$venv"
-    fi
-fi
-
-# Exit 0 only when every pin is installed at exactly its version.
-check='
-import sys
-from importlib.metadata import version, PackageNotFoundError
-for pin in sys.argv[1:]:
-    name, want = pin.split("==")
-    try:
-        have = version(name)
-    except PackageNotFoundError:
-        have = "not installed"
-    if have != want:
-        sys.exit(f"{name}: pinned {want}, found {have}")
+# shellcheck source=scripts/pinned-venv.sh
+. "$(dirname "$0")/pinned-venv.sh"
+# Imports that must work besides the versions.
+imports='
 import grpc, grpc_reflection, google.protobuf, schemathesis
 import pygeoapi.provider.geojson, pygeoapi.openapi, flask, werkzeug.serving, pyproj, shapely
 '
-if "$venv/bin/python" -c "$check" "${pins[@]}" >/dev/null 2>&1; then
-    exit 0
-fi
-
-echo "python-tools: installing ${#pins[@]} pinned packages (grpcio, schemathesis, pygeoapi and their dependencies) into $venv …"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pins[@]}" >"$log" 2>&1; then
-    cat "$log" >&2
-    echo "python-tools: pip could not install the pinned packages (see above)" >&2
-    exit 1
-fi
-# grpcio, schemathesis and pygeoapi share this venv: fail loudly if a pin bump ever makes
-# their requirements disagree (then give pygeoapi a venv of its own).
-if ! "$venv/bin/python" -m pip check --disable-pip-version-check >"$log" 2>&1; then
-    cat "$log" >&2
-    echo "python-tools: the pinned packages installed but conflict (pip check, above)" >&2
-    exit 1
-fi
-if ! "$venv/bin/python" -c "$check" "${pins[@]}"; then
-    echo "python-tools: the packages installed, but not every pin imports at its pinned version (see above)" >&2
-    exit 1
-fi
+ensure_pinned_venv python-tools "$venv" "$imports" "grpcio, schemathesis, pygeoapi and their dependencies" "${pins[@]}"
