@@ -16,7 +16,7 @@ else
 TEST_CMD := cargo test --workspace --no-fail-fast
 endif
 
-.PHONY: demo test lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export bench-changelog
+.PHONY: demo test lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export bench-changelog bench-web
 
 deps:
 	@scripts/install-deps.sh
@@ -71,6 +71,13 @@ bench-geodata: deps
 bench-federation:
 	cargo build --release --bin registry-bench
 	"$(CARGO_TARGET_DIR)/release/registry-bench" federation
+
+## make bench-web: bytes on the wire for the resident search page in Chromium: its first
+## render, a revisit, and a shared search URL with results and map (the browser test's report).
+bench-web: deps
+	@scripts/node-tools.sh
+	cargo build --bins --tests
+	scripts/with-test-db.sh cargo test -p tests --test web -- --nocapture 2>&1 | sed -n '/^{/,/^}/p'
 
 ## make bench-export: NDJSON and CSV exports of 100,000 and 1,000,000 associations from the
 ## release server to a local client, against psql's COPY of the same rows, with the server's

@@ -3,7 +3,10 @@
 # - opening_hours, the reference implementation of OSM opening_hours, which
 #   tests/tests/hours_osm_conformance.rs runs as an oracle through tests/interop/opening_hours_oracle.js;
 # - @openactive/rpde-validator, OpenActive's validator of RPDE (Realtime Paged Data Exchange) feeds,
-#   which tests/interop/rpde_validate.js runs over a whole feed.
+#   which tests/interop/rpde_validate.js runs over a whole feed;
+# - playwright-core and axe-core, with which tests/interop/web_browser.mjs drives Debian's
+#   Chromium (installed here too, as root, if missing) through the resident search page and
+#   checks it for accessibility violations.
 # The packages live at ${REGISTRY_NODE:-$HOME/.cache/registry-node}/node_modules, outside the
 # clone so fresh clones reuse them. Idempotent: quiet when every pinned version is already there,
 # one line when it installs. Needs only the npm registry (and Debian's packages if node or npm
@@ -15,14 +18,16 @@ dir=${REGISTRY_NODE:-$HOME/.cache/registry-node}
 pins=(
     opening_hours@3.15.0
     @openactive/rpde-validator@3.0.3571
+    playwright-core@1.64.1
+    axe-core@4.14.1
 )
 
 apt_install() {
     if [ "$(id -u)" != 0 ]; then
-        echo "node-tools: node and npm are missing; install Debian's packages $* (as root) and try again" >&2
+        echo "node-tools: Debian's $* is missing; install it (as root) and try again" >&2
         exit 1
     fi
-    echo "node-tools: node or npm is missing; installing Debian's $* (the interop tests need Node.js and npm) …"
+    echo "node-tools: installing Debian's $* (the interop and browser tests need it) …"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "$@" >/dev/null
@@ -30,6 +35,10 @@ apt_install() {
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     apt_install nodejs npm
+fi
+# Debian's Chromium for the browser tests (playwright-core never downloads a browser here).
+if [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium
 fi
 
 # The version of package $1 that is installed, if any (read from its package.json, not by loading it).

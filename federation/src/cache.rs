@@ -75,6 +75,12 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Cache<K, V> {
         }
         (value, if called { Source::Called } else { Source::Shared })
     }
+
+    /// Forgets every entry whose key matches `stale` (answers that a write has made wrong).
+    /// A call in flight is forgotten too: its callers still get its answer, later ones ask anew.
+    pub fn forget(&self, stale: impl Fn(&K) -> bool) {
+        self.entries.lock().expect("the cache lock is never poisoned").retain(|k, _| !stale(k));
+    }
 }
 
 #[cfg(test)]
@@ -119,5 +125,15 @@ mod tests {
         assert_eq!(cache.get_or_call(1, || async { ("new", true) }).await, ("ok", Source::Shared));
         tokio::time::sleep(Duration::from_millis(80)).await;
         assert_eq!(cache.get_or_call(1, || async { ("new", true) }).await, ("new", Source::Called), "expired");
+    }
+
+    #[tokio::test]
+    async fn forgotten_entries_are_asked_again() {
+        let cache = Cache::<u32, &str>::new(Duration::from_secs(30));
+        cache.get_or_call(1, || async { ("one", true) }).await;
+        cache.get_or_call(2, || async { ("two", true) }).await;
+        cache.forget(|k| *k == 1);
+        assert_eq!(cache.get_or_call(1, || async { ("new", true) }).await, ("new", Source::Called), "forgotten");
+        assert_eq!(cache.get_or_call(2, || async { ("new", true) }).await, ("two", Source::Shared), "kept");
     }
 }

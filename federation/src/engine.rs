@@ -192,6 +192,16 @@ impl Federation {
         self.vendors.write().expect("the vendor map lock is never poisoned").remove(id);
     }
 
+    /// Forgets the cached answers of a vendor that mention any of `unit_refs`, so that the next
+    /// query sees a booking just made through the registry (the cache otherwise keeps answers
+    /// for `cache_ttl`).
+    pub fn forget_units(&self, id: &str, unit_refs: &[String]) {
+        let vendor = self.vendors.read().expect("the vendor map lock is never poisoned").get(id).cloned();
+        if let Some(v) = vendor {
+            v.cache.forget(|k: &Key| k.units.iter().any(|u| unit_refs.contains(u)));
+        }
+    }
+
     /// Whether a vendor's circuit is open now.
     pub fn circuit_open(&self, id: &str) -> bool {
         let vendors = self.vendors.read().expect("the vendor map lock is never poisoned");

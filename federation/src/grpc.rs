@@ -86,6 +86,16 @@ impl GrpcVendor {
         Ok(c.get_capabilities(self.request(pb::GetCapabilitiesRequest {}, timeout)).await?.into_inner())
     }
 
+    /// CreateBooking (a resident's booking made through the registry).
+    pub async fn create_booking(
+        &self,
+        req: pb::CreateBookingRequest,
+        timeout: Duration,
+    ) -> Result<pb::CreateBookingResponse, tonic::Status> {
+        let mut c = self.client.clone();
+        Ok(c.create_booking(self.request(req, timeout)).await?.into_inner())
+    }
+
     /// Health.
     pub async fn health(&self, timeout: Duration) -> Result<pb::HealthResponse, tonic::Status> {
         let mut c = self.client.clone();

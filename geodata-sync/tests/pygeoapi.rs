@@ -116,7 +116,8 @@ async fn voronoi_boundaries(db: &TestDb) -> Value {
         #[diesel(sql_type = diesel::sql_types::Text)]
         geojson: String,
     }
-    let csv = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/data/municipality_centres.csv")).unwrap();
+    let csv =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../registry-core/data/municipality_centres.csv")).unwrap();
     let values: Vec<String> = csv
         .lines()
         .skip(1)

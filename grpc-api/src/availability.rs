@@ -54,6 +54,9 @@ pub struct FacilityTimes {
     /// Distance from `near`, metres.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance_m: Option<f64>,
+    /// Where it is (WGS84), if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<registry_core::geo::LatLon>,
     /// Bookable units.
     pub units: Vec<UnitTimes>,
 }
@@ -125,23 +128,33 @@ pub struct VendorReport {
     /// What was wrong with its answer, if anything.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+    /// How its units can be booked through the registry (`POST /v1/bookings`): `direct`
+    /// and/or `request`, as its capabilities say; empty: only through its own booking page.
+    pub takes_bookings: Vec<String>,
 }
 
 /// The federation engine with the vendors of the directory added as they are needed.
 pub struct Availability {
-    registry: Registry,
-    engine: Arc<Federation>,
+    pub(crate) registry: Registry,
+    pub(crate) engine: Arc<Federation>,
     loaded: Mutex<HashMap<Uuid, i64>>,
+    /// The vendor.v1 clients of the vendors loaded, for bookings made through the registry.
+    pub(crate) clients: Mutex<HashMap<Uuid, GrpcVendor>>,
 }
 
 impl Availability {
     /// An engine over the registry's vendor directory.
     pub fn new(registry: Registry) -> Arc<Availability> {
-        Arc::new(Availability { registry, engine: Federation::new(), loaded: Mutex::new(HashMap::new()) })
+        Arc::new(Availability {
+            registry,
+            engine: Federation::new(),
+            loaded: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Adds or refreshes a vendor in the engine; why not, if it cannot be used.
-    fn ensure(&self, v: &Vendor) -> Result<(), String> {
+    pub(crate) fn ensure(&self, v: &Vendor) -> Result<(), String> {
         if self.loaded.lock().expect("never poisoned").get(&v.id) == Some(&v.version) {
             return Ok(());
         }
@@ -169,6 +182,7 @@ impl Availability {
             Some(n) if n >= 1 => Policy { max_units_per_call: n as usize, ..policy },
             _ => policy,
         };
+        self.clients.lock().expect("never poisoned").insert(v.id, client.clone());
         self.engine.add_vendor(&v.id.to_string(), Arc::new(client), policy);
         self.loaded.lock().expect("never poisoned").insert(v.id, v.version);
         Ok(())
@@ -248,7 +262,14 @@ impl Availability {
                     .insert(*vendor_id, report(*vendor_id, &vendor.name, "skipped", "the vendor is not configured for federation".into()));
                 continue;
             }
-            reports.insert(*vendor_id, report(*vendor_id, &vendor.name, "pending", String::new()));
+            let mut r = report(*vendor_id, &vendor.name, "pending", String::new());
+            use registry_core::service::bookings::{BookingMode, vendor_takes};
+            r.takes_bookings = [(BookingMode::Direct, "direct"), (BookingMode::Request, "request")]
+                .into_iter()
+                .filter(|(m, _)| vendor_takes(&vendor, *m))
+                .map(|(_, name)| name.to_string())
+                .collect();
+            reports.insert(*vendor_id, r);
             let req = pb::CheckAvailabilityRequest {
                 unit_refs: units.iter().map(|u| u.external_ref.clone()).collect(),
                 start: ts(from),
@@ -269,6 +290,7 @@ impl Availability {
                 municipality_code: h.facility.municipality_code.clone(),
                 municipality_name: h.municipality_name.clone(),
                 distance_m: h.distance_m,
+                location: h.facility.location,
                 units: h
                     .facility
                     .units
@@ -358,7 +380,16 @@ impl Run {
 }
 
 fn report(vendor_id: Uuid, name: &str, status: &str, message: String) -> VendorReport {
-    VendorReport { vendor_id, name: name.into(), status: status.into(), message, elapsed_ms: 0, dropped_slots: 0, problems: vec![] }
+    VendorReport {
+        vendor_id,
+        name: name.into(),
+        status: status.into(),
+        message,
+        elapsed_ms: 0,
+        dropped_slots: 0,
+        problems: vec![],
+        takes_bookings: vec![],
+    }
 }
 
 fn slot_out(s: &pb::Slot) -> Option<SlotOut> {

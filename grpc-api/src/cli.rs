@@ -159,6 +159,11 @@ struct ServeArgs {
     /// behind a proxy: used for absolute links (the feeds' `next`). Default: the request's Host.
     #[arg(long, env = "REGISTRY_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Map tiles for the resident search page, e.g. https://tiles.example.se/{z}/{x}/{y}.png
+    /// (Web Mercator, 256-pixel tiles). Without it the map draws only the registry's own
+    /// GeoJSON: municipality borders and facility points.
+    #[arg(long, env = "REGISTRY_WEB_TILE_URL")]
+    web_tile_url: Option<String>,
     #[command(flatten)]
     db: DbArgs,
 }
@@ -171,6 +176,7 @@ impl ServeArgs {
             max_concurrent: self.max_concurrent.max(1),
             max_concurrent_exports: self.max_concurrent_exports.max(1),
             public_url: self.public_url.clone(),
+            web: grpc_api::web::WebConfig { tile_url: self.web_tile_url.clone() },
             rate: RateQuotas {
                 anonymous: self.rate_anonymous,
                 editor: self.rate_editor,
@@ -289,6 +295,12 @@ async fn serve(args: ServeArgs, with_demo: bool, admin_key_file: Option<std::pat
                 "demo dataset: {} facilities and {} associations added, {} already present",
                 loaded.facilities, loaded.associations, loaded.skipped
             );
+            if loaded.boundaries > 0 {
+                eprintln!(
+                    "demo map: approximate boundaries of {} municipalities drawn (not the real borders; `geodata-sync boundaries` loads those)",
+                    loaded.boundaries
+                );
+            }
         }
         if let Some(path) = &admin_key_file {
             let new = keys::NewKey {

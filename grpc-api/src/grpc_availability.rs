@@ -71,6 +71,7 @@ fn facility(f: &FacilityTimes) -> pb::AvailabilityFacility {
         municipality_name: f.municipality_name.clone(),
         distance_m: f.distance_m,
         units: f.units.iter().map(unit).collect(),
+        location: f.location.map(|l| crate::proto::v1::LatLon { lat: l.lat, lon: l.lon }),
     }
 }
 
@@ -83,6 +84,7 @@ fn report(r: &VendorReport) -> pb::AvailabilityVendorReport {
         elapsed_ms: r.elapsed_ms as i64,
         dropped_slots: r.dropped_slots as i32,
         problems: r.problems.clone(),
+        takes_bookings: r.takes_bookings.clone(),
     }
 }
 
@@ -126,6 +128,15 @@ impl AvailabilityService for AvailabilityGrpc {
                 DEFAULT_DEADLINE
             }
         };
+        let accessibility = crate::grpc_search::accessibility(&mut v, &r.accessibility);
+        let ids: Vec<uuid::Uuid> = r
+            .facility_ids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, id)| {
+                id.parse().map_err(|_| v.add(format!("facilityIds[{i}]"), "format", format!("'{id}' is not a UUID"))).ok()
+            })
+            .collect();
         v.finish().map_err(status)?;
         let (Some(from), Some(to)) = (from, to) else { return Err(status(Error::Internal("checked above".into()))) };
         let search = FacilitySearch {
@@ -135,6 +146,8 @@ impl AvailabilityService for AvailabilityGrpc {
             activities: r.activities,
             categories: r.categories,
             municipalities: r.municipalities,
+            ids,
+            accessibility,
             counties: r.counties,
             bookable_only: true,
             page_size: r.page_size,

@@ -25,10 +25,9 @@ impl SearchGrpc {
     }
 }
 
-fn search(r: pb::SearchFacilitiesRequest) -> Result<FacilitySearch, Error> {
-    let mut v = Violations::default();
-    let accessibility = r
-        .accessibility
+/// Accessibility attributes of a request, each unknown value named.
+pub(crate) fn accessibility(v: &mut Violations, values: &[i32]) -> Vec<Accessibility> {
+    values
         .iter()
         .enumerate()
         .filter_map(|(i, a)| match pb::Accessibility::try_from(*a) {
@@ -42,7 +41,12 @@ fn search(r: pb::SearchFacilitiesRequest) -> Result<FacilitySearch, Error> {
                 None
             }
         })
-        .collect();
+        .collect()
+}
+
+fn search(r: pb::SearchFacilitiesRequest) -> Result<FacilitySearch, Error> {
+    let mut v = Violations::default();
+    let accessibility = accessibility(&mut v, &r.accessibility);
     let ownership = r
         .ownership
         .iter()
@@ -88,6 +92,7 @@ fn search(r: pb::SearchFacilitiesRequest) -> Result<FacilitySearch, Error> {
         categories: r.categories,
         accessibility,
         municipalities: r.municipalities,
+        ids: vec![],
         counties: r.counties,
         ownership,
         min_capacity: r.min_capacity,

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod availability;
+pub mod booking;
 pub mod convert;
 pub mod errors;
 pub mod grpc;
@@ -17,6 +18,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod proto;
 pub mod rest;
+pub mod rest_bookings;
 pub mod rest_changes;
 pub mod rest_exports;
 pub mod rest_hours;
@@ -24,6 +26,7 @@ pub mod rest_search;
 pub mod rest_vendors;
 pub mod server;
 pub mod vendor_checks;
+pub mod web;
 
 /// Installs ring as the process-wide rustls provider; false if one was installed already.
 pub fn install_crypto_provider() -> bool {

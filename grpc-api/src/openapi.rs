@@ -179,6 +179,7 @@ impl Modify for Security {
         crate::rest_vendors::set_unit_vendor,
         crate::rest_vendors::clear_unit_vendor,
         crate::rest_vendors::availability,
+        crate::rest_bookings::create_booking,
         crate::rest_exports::export,
         crate::rest_changes::feed,
         crate::rest_changes::audit,

@@ -42,6 +42,7 @@ pub fn router() -> Router<Registry> {
         .merge(crate::rest_hours::router())
         .merge(crate::rest_search::router())
         .merge(crate::rest_vendors::router())
+        .merge(crate::rest_bookings::router())
         .merge(crate::rest_exports::router())
         .merge(crate::rest_changes::router())
 }

@@ -181,6 +181,7 @@ impl SearchQuery {
             categories: list(&self.categories),
             accessibility,
             municipalities: list(&self.municipalities),
+            ids: vec![],
             counties: list(&self.counties),
             ownership,
             min_capacity: self.min_capacity,

@@ -234,6 +234,10 @@ pub struct AvailabilityQuery {
     municipalities: Option<String>,
     /// County codes (any).
     counties: Option<String>,
+    /// Only these facilities (comma-separated ids, at most 100), e.g. for one facility's page.
+    facility_ids: Option<String>,
+    /// Accessibility attributes, e.g. ACCESSIBILITY_HEARING_LOOP (all required).
+    accessibility: Option<String>,
     /// Facilities per page (default 20, at most 100).
     page_size: Option<i32>,
     /// `nextPageToken` of the previous page.
@@ -285,6 +289,18 @@ pub async fn availability(
     {
         v.add("minDurationMinutes", "out_of_range", "must be between 1 and 1440");
     }
+    let ids: Vec<Uuid> = list(&q.facility_ids)
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| id.parse().map_err(|_| v.add(format!("facilityIds[{i}]"), "format", format!("'{id}' is not a UUID"))).ok())
+        .collect();
+    let mut accessibility = Vec::new();
+    for (i, a) in list(&q.accessibility).iter().enumerate() {
+        match registry_core::model::Accessibility::ALL.iter().find(|x| x.json_name() == a) {
+            Some(x) => accessibility.push(*x),
+            None => v.add(format!("accessibility[{i}]"), "unknown_enum_value", format!("'{a}' is not a known value")),
+        }
+    }
     v.finish()?;
     let (Some(from), Some(to)) = (from, to) else { return Err(ApiError::Core(Error::Internal("checked above".into()))) };
     let search = FacilitySearch {
@@ -294,6 +310,8 @@ pub async fn availability(
         activities: list(&q.activities),
         categories: list(&q.categories),
         municipalities: list(&q.municipalities),
+        ids,
+        accessibility,
         counties: list(&q.counties),
         bookable_only: true,
         page_size: q.page_size.unwrap_or(0),

@@ -275,6 +275,8 @@ pub struct Loaded {
     pub associations: usize,
     /// Entries already present and left alone.
     pub skipped: usize,
+    /// Approximate municipality boundaries drawn now (only when there were none).
+    pub boundaries: usize,
 }
 
 /// Opening hours of a demo facility by its category (in OSM syntax, as a municipality would
@@ -328,7 +330,62 @@ pub async fn load(registry: &Registry) -> Result<Loaded> {
         }
         loaded.associations += 1;
     }
+    if registry.boundary_count(&p).await? == 0 {
+        loaded.boundaries = registry.load_boundaries(&p, DEMO_BOUNDARY_SOURCE, &approximate_boundaries(registry).await?).await?;
+    }
     Ok(loaded)
+}
+
+/// The source recorded for the demo's approximate boundaries.
+pub const DEMO_BOUNDARY_SOURCE: &str = "demo: approximate (Voronoi cells of the main towns, clipped to a coarse land outline)";
+
+/// Approximate boundaries of all 290 municipalities for the demo's map, drawn by PostGIS: the
+/// Voronoi cell of each municipality's main town, clipped to a coarse outline of Sweden's land.
+/// They look like a map of municipalities but are not the real borders; `geodata-sync
+/// boundaries` replaces them with the national boundaries service's.
+async fn approximate_boundaries(registry: &Registry) -> Result<Vec<crate::service::geodata::BoundaryInput>> {
+    use diesel::sql_types::{Array, Double, Text};
+    #[derive(diesel::QueryableByName)]
+    struct Cell {
+        #[diesel(sql_type = Text)]
+        code: String,
+        #[diesel(sql_type = Text)]
+        geojson: String,
+    }
+    let centres = crate::outline::centres();
+    let codes: Vec<String> = centres.iter().map(|c| c.0.clone()).collect();
+    let lats: Vec<f64> = centres.iter().map(|c| c.1).collect();
+    let lons: Vec<f64> = centres.iter().map(|c| c.2).collect();
+    let mut conn = registry.pool().get().await?;
+    let cells: Vec<Cell> = diesel::sql_query(
+        "WITH towns AS (
+             SELECT code, ST_Transform(ST_SetSRID(ST_MakePoint(lon, lat), 4326), 3006) AS g
+             FROM unnest($1::text[], $2::float8[], $3::float8[]) AS t(code, lat, lon)),
+         land AS (SELECT ST_Transform(ST_GeomFromText($4, 4326), 3006) AS g),
+         cells AS (SELECT (ST_Dump(ST_VoronoiPolygons(ST_Collect(g)))).geom AS cell FROM towns)
+         SELECT t.code,
+                ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_MakeValid(
+                    ST_Transform(ST_SimplifyPreserveTopology(ST_Intersection(c.cell, land.g), 200), 4326)), 3)), 5) AS geojson
+         FROM cells c JOIN towns t ON ST_Contains(c.cell, t.g) CROSS JOIN land",
+    )
+    .bind::<Array<Text>, _>(codes)
+    .bind::<Array<Double>, _>(lats)
+    .bind::<Array<Double>, _>(lons)
+    .bind::<Text, _>(crate::outline::land_wkt())
+    .load(&mut conn)
+    .await?;
+    cells
+        .into_iter()
+        .map(|c| {
+            let geometry =
+                serde_json::from_str(&c.geojson).map_err(|e| crate::Error::Internal(format!("PostGIS wrote bad GeoJSON: {e}")))?;
+            Ok(crate::service::geodata::BoundaryInput {
+                source_feature_id: format!("demo-{}", c.code),
+                municipality_code: c.code,
+                geometry,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -65,6 +65,8 @@ pub struct FacilitySearch {
     pub accessibility: Vec<Accessibility>,
     /// Municipality codes (any).
     pub municipalities: Vec<String>,
+    /// Only these facilities (at most 100), e.g. one facility's page asking for its free times.
+    pub ids: Vec<Uuid>,
     /// County codes (any).
     pub counties: Vec<String>,
     /// Ownerships (any).
@@ -201,6 +203,9 @@ impl FacilitySearch {
         v.codes("categories", &self.categories, 20, codes::is_category, "facility category");
         for (i, m) in self.municipalities.iter().enumerate() {
             codes::check_municipality(&mut v, &format!("municipalities[{i}]"), m);
+        }
+        if self.ids.len() > 100 {
+            v.add("facilityIds", "max_items", "at most 100 facility ids");
         }
         for (i, c) in self.counties.iter().enumerate() {
             if !codes::municipalities().iter().any(|m| &m.county_code == c) {
@@ -506,6 +511,10 @@ fn build(s: &FacilitySearch, checked: Checked, text: Option<&TextQuery>, candida
     if !s.municipalities.is_empty() {
         let m = b.param(Bind::Texts(s.municipalities.clone()));
         wh.push(format!("f.municipality_code = ANY({m})"));
+    }
+    if !s.ids.is_empty() {
+        let ids = b.param(Bind::Texts(s.ids.iter().map(Uuid::to_string).collect()));
+        wh.push(format!("f.id = ANY(CAST({ids} AS uuid[]))"));
     }
     if !s.counties.is_empty() {
         // Expanded to the counties' municipalities, so the municipality index serves it.

@@ -73,9 +73,28 @@ async fn the_demo_dataset_loads_idempotently() {
     let db = TestDb::new().await;
     let reg = db.registry();
     let first = demo::load(&reg).await.unwrap();
-    assert_eq!((first.facilities, first.associations, first.skipped), (300, 45, 0));
+    assert_eq!((first.facilities, first.associations, first.skipped, first.boundaries), (300, 45, 0, 290));
     let second = demo::load(&reg).await.unwrap();
-    assert_eq!((second.facilities, second.associations, second.skipped), (0, 0, 345));
+    assert_eq!((second.facilities, second.associations, second.skipped, second.boundaries), (0, 0, 345, 0));
+    // The approximate boundaries cover every municipality without overlapping, and each demo
+    // facility lies in its own municipality's.
+    assert_eq!(db.count("SELECT count(*) AS n FROM municipality_boundaries WHERE NOT ST_IsEmpty(boundary::geometry)").await, 290);
+    assert_eq!(
+        db.count(
+            "SELECT count(*) AS n FROM municipality_boundaries a JOIN municipality_boundaries b ON a.municipality_code < b.municipality_code
+             WHERE ST_Area(ST_Intersection(a.boundary_tm, b.boundary_tm)) > 1e6"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        db.count(
+            "SELECT count(*) AS n FROM facilities f JOIN municipality_boundaries b USING (municipality_code)
+             WHERE ST_Covers(b.boundary_tm, ST_Transform(f.location::geometry, 3006))"
+        )
+        .await,
+        300
+    );
     assert_eq!(db.count("SELECT count(DISTINCT municipality_code) AS n FROM facilities").await, 15);
     assert_eq!(
         db.count("SELECT count(*) AS n FROM facility_units").await,

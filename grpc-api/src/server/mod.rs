@@ -67,6 +67,8 @@ pub struct ServerConfig {
     /// The URL clients reach this server at (behind a proxy), for absolute links such as the
     /// feeds' `next`; without it, links use the request's Host.
     pub public_url: Option<String>,
+    /// The resident search page at `/`.
+    pub web: crate::web::WebConfig,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +85,7 @@ impl Default for ServerConfig {
             vendor_check_interval: Some(crate::vendor_checks::DEFAULT_INTERVAL),
             max_concurrent_exports: 4,
             public_url: None,
+            web: crate::web::WebConfig::default(),
         }
     }
 }
@@ -121,6 +124,7 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
     let grpc = grpc_router(registry.clone(), availability.clone(), slots.clone(), shared.config.body_limit).await?;
     let limit = shared.config.body_limit;
     let rest = rest::router()
+        .merge(crate::web::router(shared.config.web.clone())?)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/problems/{slug}", get(problem_type))

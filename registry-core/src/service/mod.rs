@@ -1,6 +1,7 @@
 //! The use cases. Each write: authorize → validate → one transaction → change-log row.
 
 mod associations;
+pub mod bookings;
 mod changes;
 mod facilities;
 pub mod geodata;

@@ -1,0 +1,161 @@
+//! Booking through the registry (`POST /v1/bookings`): the registry checks the booking, passes
+//! it on to the unit's vendor over vendor.v1, and maps the vendor's answers to its own errors.
+//! Against the demo dataset and a real reference booking backend on loopback.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Europe::Stockholm;
+use reference_booking::grpc::{ApiKeys, BookingGrpc};
+use reference_booking::hours::Hours;
+use reference_booking::{Backend, server};
+use serde_json::{Value, json};
+use tests::{TestApp, TestDb};
+
+fn on(date: NaiveDate, hour: u32) -> DateTime<Utc> {
+    Stockholm.from_local_datetime(&date.and_hms_opt(hour, 0, 0).unwrap()).single().unwrap().with_timezone(&Utc)
+}
+
+async fn post(app: &TestApp, key: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut r = app.http().post(app.url("/v1/bookings")).json(body);
+    if let Some(k) = key {
+        r = r.header("idempotency-key", k);
+    }
+    let res = r.send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+fn rules(p: &Value) -> Vec<(String, String)> {
+    p["errors"]
+        .as_array()
+        .map(|e| e.iter().map(|v| (v["field"].as_str().unwrap_or("").to_string(), v["rule"].as_str().unwrap().to_string())).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn residents_book_through_the_registry_and_every_refusal_is_named() {
+    tests::rustls_provider();
+    let app = TestApp::start().await;
+    registry_core::demo::load(&app.registry).await.unwrap();
+    let admin_key = app.key("admin", None, false).await;
+    let vendor_db = TestDb::empty().await;
+    reference_booking::db::migrate(&vendor_db.url).await.unwrap();
+    let backend = Backend::new(
+        registry_core::db::pool(&vendor_db.url, 16).unwrap(),
+        Arc::new(Hours::new(Some(app.base.clone()), Duration::from_secs(300))),
+    );
+    let server_app = server::app(backend.clone(), BookingGrpc::new(backend.clone(), ApiKeys::default(), None), "").await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(server::serve(listener, server_app, std::future::pending()));
+    let setup = reference_booking::demo::DemoSetup {
+        registry: app.base.clone(),
+        admin_key,
+        municipalities: vec!["1881".into()],
+        name: "Referensbokning Syd".into(),
+        endpoint,
+    };
+    reference_booking::demo::setup(&backend, &setup).await.unwrap();
+
+    let http = app.http();
+    let hall: Value =
+        http.get(app.url("/v1/search/facilities?municipalities=1881&categories=sports_hall")).send().await.unwrap().json().await.unwrap();
+    let facility = hall["hits"][0]["facility"]["id"].as_str().unwrap().to_string();
+    let unit = hall["hits"][0]["facility"]["units"][0]["id"].as_str().unwrap().to_string();
+    let mut day = Utc::now().with_timezone(&Stockholm).date_naive() + chrono::Duration::days(7);
+    while chrono::Datelike::weekday(&day).number_from_monday() > 5 || registry_core::calendar::holiday_on(day).is_some() {
+        day += chrono::Duration::days(1);
+    }
+    let booking = |start: u32, customer: Value, mode: &str| json!({"facilityId": facility, "unitId": unit, "start": on(day, start), "end": on(day, start + 1), "mode": mode, "customer": customer});
+    let kim = json!({"type": "private_person", "name": "Kim Svensson", "email": "kim@example.se", "phone": "070-123 45 67"});
+    let states = async || -> Vec<String> {
+        let q = format!(
+            "/v1/availability?facilityIds={facility}&from={}&to={}",
+            on(day, 17).to_rfc3339().replace('+', "%2B"),
+            on(day, 21).to_rfc3339().replace('+', "%2B")
+        );
+        let a: Value = http.get(app.url(&q)).send().await.unwrap().json().await.unwrap();
+        assert_eq!(a["vendors"][0]["takesBookings"], json!(["direct", "request"]), "{a}");
+        a["facilities"][0]["units"].as_array().unwrap().iter().find(|u| u["unitId"] == unit.as_str()).unwrap()["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["state"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(states().await, ["free", "free", "free", "free"]);
+
+    // A resident without a key books directly; the answer holds no personal data.
+    let key = "0f9e6c1e-8a5b-4c4e-9b1a-2f0c7d9e8a11";
+    let (status, b) = post(&app, Some(key), &booking(18, kim.clone(), "direct")).await;
+    assert_eq!(status, 201, "{b}");
+    assert_eq!(b["status"], "confirmed");
+    assert_eq!(b["accessCode"].as_str().map(str::len), Some(6), "{b}");
+    assert_eq!(b["facilityId"], facility.as_str());
+    assert!(!b.to_string().contains("kim@example.se") && !b.to_string().contains("Kim Svensson"), "{b}");
+    // The time shows as booked at once (the cached answer for the same window is forgotten).
+    assert_eq!(states().await, ["free", "booked", "free", "free"]);
+
+    // The same key and body again: the same booking, nothing new.
+    let (status, again) = post(&app, Some(key), &booking(18, kim.clone(), "direct")).await;
+    assert_eq!((status, &again["bookingId"]), (201, &b["bookingId"]));
+    // The same key for another booking.
+    let (status, p) = post(&app, Some(key), &booking(19, kim.clone(), "direct")).await;
+    assert_eq!((status, rules(&p)), (409, vec![("Idempotency-Key".into(), "idempotency_key_reused".into())]), "{p}");
+    // The time is taken.
+    let (status, p) = post(&app, Some("a-second-key-of-16-chars"), &booking(18, kim.clone(), "direct")).await;
+    assert_eq!((status, rules(&p)), (409, vec![("start".into(), "slot_unavailable".into())]), "{p}");
+    // The vendor's rule: associations send requests, they do not book directly.
+    let club = json!({"type": "association", "name": "Kumla IBK", "email": "info@kumlaibk.se", "orgNumber": "802000-0082"});
+    let (status, p) = post(&app, Some("a-third-key-of-16-chars"), &booking(19, club.clone(), "direct")).await;
+    assert_eq!((status, rules(&p)), (409, vec![("start".into(), "booking_rule".into())]), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("Referensbokning Syd"), "{p}");
+    let (status, r) = post(&app, Some("a-fourth-key-of-16-chars"), &booking(19, club, "request")).await;
+    assert_eq!((status, r["status"].as_str()), (201, Some("pending")), "{r}");
+    assert!(r["accessCode"].is_null());
+
+    // Bad input: every broken rule named, nothing sent.
+    let bad = json!({"facilityId": facility, "unitId": unit, "start": on(day, 20), "end": on(day, 19), "mode": "direct",
+        "customer": {"type": "private_person", "name": " ", "email": "kim(at)example.se", "phone": "ring mig", "orgNumber": "802000-0082"},
+        "activity": "quidditch", "participants": 0});
+    let (status, p) = post(&app, None, &bad).await;
+    assert_eq!(status, 400, "{p}");
+    let fields: Vec<String> = rules(&p).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(
+        fields,
+        ["Idempotency-Key", "end", "customer.name", "customer.email", "customer.phone", "customer.orgNumber", "activity", "participants"]
+    );
+    for (body, field, rule) in [
+        (json!({"facilityId": facility}), "unitId", "required"),
+        (json!({"facilityId": 7, "unitId": unit}), "facilityId", "type"),
+        (
+            json!({"facilityId": facility, "unitId": unit, "start": on(day, 18), "end": on(day, 19), "mode": "maybe", "customer": kim}),
+            "mode",
+            "unknown_enum_value",
+        ),
+        (
+            json!({"facilityId": facility, "unitId": unit, "start": on(day, 18), "end": on(day, 19), "mode": "direct", "customer": kim, "price": 0}),
+            "price",
+            "unknown_field",
+        ),
+    ] {
+        let (status, p) = post(&app, Some("a-fifth-key-of-16-chars"), &body).await;
+        assert_eq!(status, 400, "{body}: {p}");
+        assert_eq!(rules(&p)[0], (field.to_string(), rule.to_string()), "{p}");
+    }
+    let (status, p) = post(&app, Some("short"), &booking(20, kim.clone(), "direct")).await;
+    assert_eq!((status, rules(&p)), (400, vec![("Idempotency-Key".into(), "length".into())]));
+
+    // Units the registry cannot book: not bookable online, or no such unit.
+    let kalmar: Value =
+        http.get(app.url("/v1/search/facilities?municipalities=0880&categories=sports_hall")).send().await.unwrap().json().await.unwrap();
+    let k = &kalmar["hits"][0]["facility"];
+    let body = json!({"facilityId": k["id"], "unitId": k["units"][0]["id"], "start": on(day, 18), "end": on(day, 19), "mode": "direct", "customer": kim});
+    let (status, p) = post(&app, Some("a-sixth-key-of-16-chars"), &body).await;
+    assert_eq!((status, rules(&p)), (409, vec![("unitId".into(), "not_bookable_online".into())]), "{p}");
+    let body = json!({"facilityId": facility, "unitId": uuid::Uuid::now_v7(), "start": on(day, 18), "end": on(day, 19), "mode": "direct", "customer": kim});
+    let (status, p) = post(&app, Some("a-seventh-key-of-16-chars"), &body).await;
+    assert_eq!((status, rules(&p)), (400, vec![("unitId".into(), "not_found".into())]), "{p}");
+    assert_eq!(states().await, ["free", "booked", "free", "free"], "only the one booking holds time");
+}

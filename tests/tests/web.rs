@@ -1,0 +1,227 @@
+//! The resident search page (web/) in a real browser: `registry demo` (the binary, on a fresh
+//! database), a reference booking backend for Malmö and Lund, and a vendor for Umeå that never
+//! answers; then tests/interop/web_browser.mjs drives Debian's Chromium through it with
+//! playwright-core and checks every view with axe-core. The booking it makes is then read back
+//! from the reference backend over vendor.v1.
+//!
+//! REGISTRY_UPDATE_SCREENSHOTS=1 writes the screenshots to docs/screenshots/ (else to a
+//! temporary directory).
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use federation::fault::{FaultVendor, Faults};
+use federation::pb;
+use reference_booking::grpc::{ApiKeys, BookingGrpc};
+use reference_booking::hours::Hours;
+use reference_booking::{Backend, server};
+use serde_json::{Value, json};
+use tests::TestDb;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// A binary of the workspace, built next to this test (`cargo build --bins`, which `make test` runs).
+fn workspace_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>/deps/<test>");
+    let bin = dir.join(name);
+    assert!(bin.is_file(), "{} is missing: build it first (`cargo build --bin {name}`; `make test` does)", bin.display());
+    bin
+}
+
+/// Starts `registry demo` on `db` and returns (its URL, an admin key, the child process).
+async fn registry_demo(db: &TestDb, dir: &std::path::Path) -> (String, String, tokio::process::Child) {
+    let key_file = dir.join("admin.key");
+    let mut child = tokio::process::Command::new(workspace_binary("registry"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--admin-key-file"])
+        .arg(&key_file)
+        .env("DATABASE_URL", &db.url)
+        // One browser on 127.0.0.1 makes every request of the tests: allow it more than a
+        // resident's 20 requests per second.
+        .env("REGISTRY_RATE_ANONYMOUS", "2000")
+        .env("REGISTRY_VENDOR_CHECK_INTERVAL", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("registry demo starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let url = tokio::time::timeout(Duration::from_secs(180), async {
+        while let Some(line) = lines.next_line().await.expect("reading registry's output") {
+            if let Some(url) = line.strip_prefix("registry listening on ") {
+                return url.trim().to_string();
+            }
+        }
+        panic!("registry demo ended before it listened");
+    })
+    .await
+    .expect("registry demo listens within 3 minutes");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let key = std::fs::read_to_string(&key_file).expect("the admin key file").trim().to_string();
+    (url, key, child)
+}
+
+async fn get(http: &reqwest::Client, url: String) -> Value {
+    let r = http.get(&url).send().await.unwrap();
+    assert!(r.status().is_success(), "{url}: {}", r.status());
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn residents_search_see_free_times_and_book_in_a_browser() {
+    tests::rustls_provider();
+    let db = TestDb::new().await;
+    let tmp = std::env::temp_dir().join(format!("registry-web-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let (base, admin, _registry) = registry_demo(&db, &tmp).await;
+    let http = reqwest::Client::new();
+
+    // The reference booking backend takes on Malmö and Lund, as in `make demo`.
+    let vendor_db = TestDb::empty().await;
+    reference_booking::db::migrate(&vendor_db.url).await.unwrap();
+    let backend = Backend::new(
+        registry_core::db::pool(&vendor_db.url, 16).unwrap(),
+        Arc::new(Hours::new(Some(base.clone()), Duration::from_secs(300))),
+    );
+    let app = server::app(backend.clone(), BookingGrpc::new(backend.clone(), ApiKeys::default(), None), "").await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let vendor_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(server::serve(listener, app, std::future::pending()));
+    let setup = reference_booking::demo::DemoSetup {
+        registry: base.clone(),
+        admin_key: admin.clone(),
+        municipalities: vec!["1280".into(), "1281".into()],
+        name: "Referensbokning Syd".into(),
+        endpoint: vendor_url.clone(),
+    };
+    reference_booking::demo::setup(&backend, &setup).await.unwrap();
+
+    // Umeå's booking system never answers a CheckAvailability.
+    let umea: Value = get(&http, format!("{base}/v1/search/facilities?municipalities=2480&bookableOnly=true&pageSize=100")).await;
+    let mut refs = Vec::new();
+    let mut units = Vec::new();
+    for hit in umea["hits"].as_array().unwrap() {
+        for u in hit["facility"]["units"].as_array().unwrap().iter().filter(|u| u["bookable"] == true) {
+            let r = format!("ume-{}", u["id"].as_str().unwrap());
+            refs.push(r.clone());
+            units.push((hit["facility"]["id"].as_str().unwrap().to_string(), u["id"].as_str().unwrap().to_string(), r));
+        }
+    }
+    let silent = FaultVendor::new(refs, Faults { hang_rate: 1.0, ..Faults::default() }, 7);
+    let silent_url = format!("http://{}", silent.clone().serve().await);
+    let body = json!({"name": "Umebokning", "endpoint": silent_url, "protocol": "VENDOR_PROTOCOL_GRPC", "auth": "VENDOR_AUTH_NONE", "municipalityCodes": ["2480"]});
+    let v: Value =
+        http.post(format!("{base}/v1/vendors")).header("x-api-key", &admin).json(&body).send().await.unwrap().json().await.unwrap();
+    let silent_id = v["id"].as_str().unwrap_or_else(|| panic!("vendor registered: {v}")).to_string();
+    for (facility, unit, r) in &units {
+        let res = http
+            .put(format!("{base}/v1/facilities/{facility}/units/{unit}/vendor"))
+            .header("x-api-key", &admin)
+            .json(&json!({"vendorId": silent_id, "externalRef": r}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    }
+
+    // What the browser test needs: a Malmö sports hall booked through the reference backend, a
+    // weekday to book on, and an Umeå facility.
+    let hall = get(&http, format!("{base}/v1/search/facilities?municipalities=1280&categories=sports_hall")).await;
+    let hall_id = hall["hits"][0]["facility"]["id"].as_str().unwrap().to_string();
+    let ume = umea["hits"][0]["facility"]["id"].as_str().unwrap().to_string();
+    let mut day = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Stockholm).date_naive() + chrono::Duration::days(2);
+    while chrono::Datelike::weekday(&day).number_from_monday() > 5 || registry_core::calendar::holiday_on(day).is_some() {
+        day += chrono::Duration::days(1);
+    }
+    let shots = match std::env::var("REGISTRY_UPDATE_SCREENSHOTS") {
+        Ok(v) if v == "1" => tests::repo_root().join("docs/screenshots"),
+        _ => tmp.join("screenshots"),
+    };
+    std::fs::create_dir_all(&shots).unwrap();
+    let scenario =
+        json!({"bookingFacilityId": hall_id, "bookingDay": day.to_string(), "timeoutFacilityId": ume, "timeoutMunicipality": "Umeå"});
+
+    let script = tests::repo_root().join("tests/interop/web_browser.mjs");
+    let run = tokio::process::Command::new(tests::node_binary())
+        .arg(&script)
+        .env("BASE_URL", &base)
+        .env("NODE_PREFIX", tests::node_prefix())
+        .env("SCENARIO", scenario.to_string())
+        .env("SCREENSHOT_DIR", &shots)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(600), run).await.expect("the browser tests end within 10 minutes").unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the browser tests failed (run scripts/node-tools.sh if playwright-core or Chromium is missing):\n{stderr}\n{stdout}"
+    );
+    let report: Value = serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    eprintln!("{report:#}");
+    assert!(report["firstRenderBytes"].as_u64().unwrap() <= 100 * 1024);
+    assert_eq!(report["searchApiCalls"], 1);
+    for view in [
+        "search form",
+        "search results",
+        "facility page",
+        "booking dialog with errors",
+        "booking confirmation",
+        "vendor timeout",
+        "search results in English",
+    ] {
+        assert_eq!(report["axe"][view]["violations"], 0, "{view}: {report}");
+    }
+
+    // The booking the resident made is in the reference backend, confirmed, at that time.
+    let id = report["booking"]["id"].as_str().unwrap().to_string();
+    let mut c = pb::booking_provider_client::BookingProviderClient::new(
+        tonic::transport::Endpoint::from_shared(vendor_url).unwrap().connect().await.unwrap(),
+    );
+    let b = c.get_booking(pb::GetBookingRequest { booking_id: id }).await.unwrap().into_inner().booking.unwrap();
+    assert_eq!(pb::BookingStatus::try_from(b.status).unwrap(), pb::BookingStatus::Confirmed);
+    let start = chrono::DateTime::parse_from_rfc3339(report["booking"]["start"].as_str().unwrap()).unwrap();
+    assert_eq!(b.start.unwrap().seconds, start.timestamp());
+    // The silent vendor was asked and given up on; no slot of it reached the page.
+    assert!(silent.calls.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[tokio::test]
+async fn the_page_is_served_with_its_headers_and_revalidated() {
+    let config = grpc_api::server::ServerConfig {
+        web: grpc_api::web::WebConfig { tile_url: Some("https://tiles.example.se/{z}/{x}/{y}.png".into()) },
+        ..Default::default()
+    };
+    let app = tests::TestApp::start_with(config).await;
+    let http = app.http();
+    for path in ["/", "/facility/01a20e08-4014-7550-90a5-2658997a92de"] {
+        let r = http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let h = r.headers().clone();
+        assert_eq!(h["content-type"], "text/html; charset=utf-8");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && csp.contains("img-src 'self' data: https://tiles.example.se"), "{csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        let body = r.text().await.unwrap();
+        assert!(body.contains(r#"content="https://tiles.example.se/{z}/{x}/{y}.png" data-tile-url"#), "the tile URL reaches the page");
+        // Revalidation: the same ETag gets 304 with no body.
+        let etag = h["etag"].to_str().unwrap().to_string();
+        assert!(etag.starts_with("W/\""), "{etag}");
+        let again = http.get(app.url(path)).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(again.status(), 304);
+        assert!(again.bytes().await.unwrap().is_empty());
+    }
+    let r = http.get(app.url("/web/app.js")).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let codes: Value = http.get(app.url("/web/codes.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(codes["municipalities"].as_array().unwrap().len(), 290);
+    assert!(codes["municipalities"].as_array().unwrap().iter().all(|m| m["lat"].is_f64() && m["lon"].is_f64()));
+    assert_eq!(codes["activities"].as_array().unwrap().len(), registry_core::codes::activities().len());
+    assert_eq!(codes["accessibility"].as_array().unwrap().len(), 5);
+    // Anything else under /web/ is the registry's problem+json 404, not the page.
+    let r = http.get(app.url("/web/../Cargo.toml")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = http.get(app.url("/web/secret.txt")).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (404, "application/problem+json"));
+}
