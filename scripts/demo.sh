@@ -54,6 +54,7 @@ from=$(date -u -d 'tomorrow 15:00' +%Y-%m-%dT%H:%M:%SZ)
 to=$(date -u -d 'tomorrow 21:00' +%Y-%m-%dT%H:%M:%SZ)
 cat <<EOT
 
+The search page:     $registry_url/  (find, see free times and book, across municipal borders)
 The registry:        $registry_url  (REST, gRPC and gRPC-Web on one port; /openapi.json)
 Reference vendors:   $south (Kumla, Malmö, Lund)
                      $east (Stockholm, Nacka, Huddinge)

@@ -346,36 +346,52 @@ async function renderSearch() {
   const free = Boolean(s.freeFrom && s.freeTo);
   status.setAttribute('aria-busy', 'true');
   status.replaceChildren(h('p', { class: 'summary' }, t('searching')));
-  const params = queryParams(s, free);
-  let hits;
-  let reports = [];
+  const searched = s.place || s.municipality || '';
+  const got = { hits: [], all: [], reports: [], next: '' };
   try {
-    if (free) {
-      const a = await api(`/v1/availability?${params}`);
-      reports = a.vendors;
-      hits = a.facilities
-        .map((f) => ({ f, slots: f.units.flatMap((u) => u.slots).filter((x) => x.state !== 'booked') }))
-        .filter((x) => x.slots.length > 0)
-        .map(({ f, slots }) => ({
-          id: f.facilityId, name: f.name, municipalityCode: f.municipalityCode, municipalityName: f.municipalityName,
-          distanceM: f.distanceM, location: f.location, freeSlots: slots.length, units: f.units,
-        }));
-      hits.all = a.facilities;
-    } else {
-      const page = await api(`/v1/search/facilities?${params}`);
-      hits = page.hits.map((x) => ({
-        id: x.facility.id, name: x.facility.name, municipalityCode: x.facility.municipalityCode, municipalityName: x.municipalityName,
-        distanceM: x.distanceM, location: x.facility.location, category: x.facility.category, locality: x.facility.address?.locality,
-        street: x.facility.address?.street, units: x.facility.units, accessibility: x.facility.accessibility,
-      }));
-    }
+    await fetchPage(s, free, '', got);
   } catch (err) {
     status.setAttribute('aria-busy', 'false');
     status.replaceChildren(problemBox(err, () => renderSearch()));
     announce(`${t('errorTitle')}: ${err.message}`);
     return;
   }
-  const searched = s.place || s.municipality || '';
+  status.setAttribute('aria-busy', 'false');
+  await drawResults(status, s, free, searched, got);
+  const n = got.hits.length;
+  const notices = [...status.querySelectorAll('.notice')].map((p) => p.textContent).join(' ');
+  announce((free ? t('freeHitsAnnounce', { n }) : t('hitsAnnounce', { n })) + (notices ? ` ${notices}` : ''));
+}
+
+// One page of results, appended to `got`; one API request.
+async function fetchPage(s, free, token, got) {
+  const params = queryParams(s, free);
+  if (token) params.set('pageToken', token);
+  if (free) {
+    const a = await api(`/v1/availability?${params}`);
+    got.reports = [...got.reports.filter((r) => !a.vendors.some((v) => v.vendorId === r.vendorId)), ...a.vendors];
+    got.all.push(...a.facilities);
+    got.hits.push(...a.facilities
+      .map((f) => ({ f, slots: f.units.flatMap((u) => u.slots).filter((x) => x.state !== 'booked') }))
+      .filter((x) => x.slots.length > 0)
+      .map(({ f, slots }) => ({
+        id: f.facilityId, name: f.name, municipalityCode: f.municipalityCode, municipalityName: f.municipalityName,
+        distanceM: f.distanceM, location: f.location, freeSlots: slots.length, units: f.units,
+      })));
+    got.next = a.nextPageToken || '';
+  } else {
+    const page = await api(`/v1/search/facilities?${params}`);
+    got.hits.push(...page.hits.map((x) => ({
+      id: x.facility.id, name: x.facility.name, municipalityCode: x.facility.municipalityCode, municipalityName: x.municipalityName,
+      distanceM: x.distanceM, location: x.facility.location, category: x.facility.category, locality: x.facility.address?.locality,
+      street: x.facility.address?.street, units: x.facility.units, accessibility: x.facility.accessibility,
+    })));
+    got.next = page.nextPageToken || '';
+  }
+}
+
+async function drawResults(status, s, free, searched, got) {
+  const { hits } = got;
   const n = hits.length;
   const summary = free ? t('freeHits', { n }) : n === 1 ? t('hit1') : t('hits', { n });
   const list = h('ol', { class: 'hits', 'aria-label': summary });
@@ -395,6 +411,24 @@ async function renderSearch() {
       x.street || x.locality ? h('p', { class: 'meta' }, [x.street, x.locality].filter(Boolean).join(', ')) : null,
       x.accessibility?.length ? h('p', { class: 'meta' }, x.accessibility.map((a) => t('a11y')[a] || a).join(' · ')) : null));
   });
+  const more = got.next
+    ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', id: 'more', onclick: async (e) => {
+      const button = e.currentTarget;
+      button.disabled = true;
+      button.textContent = t('searching');
+      const before = hits.length;
+      try {
+        await fetchPage(s, free, got.next, got);
+      } catch (err) {
+        button.replaceWith(problemBox(err));
+        return;
+      }
+      await drawResults(status, s, free, searched, got);
+      // Focus goes to the first new result, and the new count is announced.
+      status.querySelectorAll('li.hit h3 a')[before]?.focus();
+      announce(free ? t('freeHitsAnnounce', { n: hits.length }) : t('hitsAnnounce', { n: hits.length }));
+    } }, t('moreHits')))
+    : null;
   const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
   svg.setAttribute('class', 'map');
   const mapSection = h('section', { class: 'map-wrap', 'aria-labelledby': 'map-heading' },
@@ -403,22 +437,19 @@ async function renderSearch() {
     h('p', { class: 'map-legend' },
       h('span', { class: 'legend-dot', 'aria-hidden': 'true' }), searched ? t('mapLegendHere') : t('mapTitle'),
       searched ? [h('span', { class: 'legend-dot other', 'aria-hidden': 'true' }), t('mapLegendOther')] : null));
-  const notices = vendorNotices(reports, free ? hits.all : []);
-  status.setAttribute('aria-busy', 'false');
+  const notices = vendorNotices(got.reports, free ? got.all : []);
   status.replaceChildren(
     h('h2', { class: 'summary', id: 'summary', tabindex: '-1' }, summary),
     ...notices,
-    n === 0 ? h('p', {}, t('noHits')) : h('div', { class: 'results' }, h('section', { 'aria-labelledby': 'summary' }, list), mapSection));
-  announce((free ? t('freeHitsAnnounce', { n }) : t('hitsAnnounce', { n })) + (notices.length ? ` ${notices.map((p) => p.textContent).join(' ')}` : ''));
+    n === 0 && !got.next ? h('p', {}, t('noHits')) : h('div', { class: 'results' }, h('section', { 'aria-labelledby': 'summary' }, list, more), mapSection));
   if (n === 0) return;
   const wanted = new Set(hits.map((x) => x.municipalityCode));
   if (searched) wanted.add(searched);
   const areas = await areasFor(wanted, searched);
-  const points = hits.filter((x) => x.location).map((x, i) => ({
+  const points = hits.filter((x) => x.location).map((x) => ({
     id: x.id, lat: x.location.lat, lon: x.location.lon, n: hits.indexOf(x) + 1, other: Boolean(searched && x.municipalityCode !== searched),
     title: `${hits.indexOf(x) + 1}. ${x.name} (${x.municipalityName})`,
     onClick: () => navigate(withLang(`/facility/${x.id}`)),
-    index: i,
   }));
   drawMap(svg, { points, areas, label: t('mapLabel', { n: points.length }), tileUrl });
 }

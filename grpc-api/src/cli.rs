@@ -102,6 +102,14 @@ enum ConformanceFormat {
     Json,
 }
 
+/// An address or a CIDR (an address alone is the one host).
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("'{s}' is not an IP address or CIDR such as 10.0.0.0/8"))
+}
+
 #[derive(Debug, Clone, clap::Args)]
 struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the chosen address is printed).
@@ -164,6 +172,11 @@ struct ServeArgs {
     /// GeoJSON: municipality borders and facility points.
     #[arg(long, env = "REGISTRY_WEB_TILE_URL")]
     web_tile_url: Option<String>,
+    /// Proxies in front of the registry (comma-separated addresses or CIDRs, e.g. the ingress
+    /// controllers' 10.0.0.0/8) whose X-Forwarded-For names the caller: anonymous callers are
+    /// then rate-limited by their own address instead of the proxy's. Default: none.
+    #[arg(long, env = "REGISTRY_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    trusted_proxies: Vec<ipnet::IpNet>,
     #[command(flatten)]
     db: DbArgs,
 }
@@ -177,6 +190,7 @@ impl ServeArgs {
             max_concurrent_exports: self.max_concurrent_exports.max(1),
             public_url: self.public_url.clone(),
             web: grpc_api::web::WebConfig { tile_url: self.web_tile_url.clone() },
+            trusted_proxies: self.trusted_proxies.clone(),
             rate: RateQuotas {
                 anonymous: self.rate_anonymous,
                 editor: self.rate_editor,

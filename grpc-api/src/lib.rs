@@ -9,6 +9,7 @@ pub mod convert;
 pub mod errors;
 pub mod grpc;
 pub mod grpc_availability;
+pub mod grpc_bookings;
 pub mod grpc_changes;
 pub mod grpc_hours;
 pub mod grpc_search;

@@ -125,6 +125,21 @@ try {
   check(JSON.stringify(again) === JSON.stringify(first), 'a shared search URL shows the same results');
   await page2.close();
 
+  // More than a page: "show more" appends the next page, moves focus to its first result,
+  // and puts every result on the map.
+  await page.goto(`${base}/?place=0180&radius=25`, { waitUntil: 'networkidle' });
+  await page.waitForSelector('svg.map circle');
+  const firstPage = await page.locator('li.hit').count();
+  await page.getByRole('button', { name: 'Visa fler' }).click();
+  await page.waitForFunction((n) => document.querySelectorAll('li.hit').length > n, firstPage);
+  const both = await page.locator('li.hit').count();
+  check(firstPage === 50 && both > firstPage, '"show more" appends the next page of results', `${firstPage} then ${both}`);
+  check(await page.evaluate(() => document.activeElement?.closest('li.hit') === document.querySelectorAll('li.hit')[50]), 'focus moves to the first result of the new page');
+  await page.waitForFunction((n) => document.querySelectorAll('svg.map circle.point').length === n, both);
+  const ids = await page.locator('li.hit').evaluateAll((els) => els.map((e) => e.dataset.facility));
+  check(new Set(ids).size === ids.length, 'no result is listed twice across pages');
+  await page.goto(shared, { waitUntil: 'networkidle' });
+
   // ---- filters ----
   await page.getByLabel('Typ av anläggning').selectOption('swimming_pool');
   await page.getByLabel('Hörslinga').check();

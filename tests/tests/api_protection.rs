@@ -177,3 +177,31 @@ async fn shutdown_drains_in_flight_requests() {
     tokio::time::timeout(Duration::from_secs(60), stopping).await.expect("shutdown did not finish").unwrap().unwrap();
     assert_eq!(db.count("SELECT count(*) AS n FROM facilities").await, 1);
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_anonymous_callers_are_limited_by_their_own_address() {
+    let config = |trusted: &[&str]| ServerConfig {
+        rate: RateQuotas { anonymous: 1, ..RateQuotas::default() },
+        trusted_proxies: trusted.iter().map(|n| n.parse::<grpc_api::server::TrustedNet>().unwrap()).collect(),
+        ..ServerConfig::default()
+    };
+    let statuses = async |app: &TestApp, xff: &str| -> Vec<u16> {
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            let r = app.http().get(app.url("/v1/municipalities/1880")).header("x-forwarded-for", xff).send().await.unwrap();
+            out.push(r.status().as_u16());
+        }
+        out
+    };
+    // The registry sits behind a proxy on 127.0.0.1 that it trusts: each resident has a bucket
+    // of their own (a burst of two, then 429).
+    let app = TestApp::start_with(config(&["127.0.0.1/32"])).await;
+    assert_eq!(statuses(&app, "203.0.113.1").await, [200, 200, 429]);
+    assert_eq!(statuses(&app, "203.0.113.2").await, [200, 200, 429], "another resident, another bucket");
+    // A forged hop to the left of the proxy's does not give a new bucket.
+    assert_eq!(statuses(&app, "198.51.100.77, 203.0.113.2").await, [429, 429, 429]);
+    // Without trust the header means nothing: everyone on 127.0.0.1 shares one bucket.
+    let app = TestApp::start_with(config(&[])).await;
+    assert_eq!(statuses(&app, "203.0.113.1").await, [200, 200, 429]);
+    assert_eq!(statuses(&app, "203.0.113.2").await, [429, 429, 429]);
+}

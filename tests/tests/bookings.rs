@@ -158,4 +158,37 @@ async fn residents_book_through_the_registry_and_every_refusal_is_named() {
     let (status, p) = post(&app, Some("a-seventh-key-of-16-chars"), &body).await;
     assert_eq!((status, rules(&p)), (400, vec![("unitId".into(), "not_found".into())]), "{p}");
     assert_eq!(states().await, ["free", "booked", "free", "free"], "only the one booking holds time");
+
+    // gRPC: the same core, the same rules.
+    use grpc_api::proto::v1 as g;
+    let mut c = g::booking_service_client::BookingServiceClient::new(app.channel().await);
+    let ts = |t: DateTime<Utc>| Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 });
+    let req = |key: &str, hour: u32| g::CreateBookingRequest {
+        idempotency_key: key.into(),
+        facility_id: facility.clone(),
+        unit_id: unit.clone(),
+        start: ts(on(day, hour)),
+        end: ts(on(day, hour + 1)),
+        mode: g::BookingMode::Direct as i32,
+        customer: Some(g::BookingCustomer {
+            r#type: g::BookingCustomerType::PrivatePerson as i32,
+            name: "Kim Svensson".into(),
+            email: "kim@example.se".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let b = c.create_booking(req("a-grpc-key-of-16-chars", 20)).await.unwrap().into_inner().booking.unwrap();
+    assert_eq!((b.status.as_str(), b.access_code.len(), b.facility_id.as_str()), ("confirmed", 6, facility.as_str()));
+    assert_eq!(states().await, ["free", "booked", "free", "booked"]);
+    let err = c.create_booking(req("another-grpc-key-16", 20)).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");
+    let err = c.create_booking(g::CreateBookingRequest { mode: 0, ..req("short", 19) }).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    let details = tonic_types::StatusExt::get_details_bad_request(&err).unwrap();
+    let fields: Vec<&str> = details.field_violations.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(fields, ["mode"], "the request's shape first");
+    let err = c.create_booking(req("short", 19)).await.unwrap_err();
+    let details = tonic_types::StatusExt::get_details_bad_request(&err).unwrap();
+    assert_eq!(details.field_violations[0].field, "idempotencyKey", "named as gRPC sends it");
 }

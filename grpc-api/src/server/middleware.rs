@@ -60,12 +60,26 @@ async fn authenticate(State(s): State<Shared>, mut req: Request, next: Next) -> 
         Ok(p) => p,
         Err(e) => return error_response(grpc, e.into()),
     };
-    if let Err(wait) = s.limits.check(&principal, conn.map(|c| c.peer.ip())) {
+    let client = conn.map(|c| client_address(c.peer.ip(), req.headers(), &s.config.trusted_proxies));
+    if let Err(wait) = s.limits.check(&principal, client) {
         metrics::counter!("rate_limited_total", "role" => principal.role.name()).increment(1);
         return error_response(grpc, Error::RateLimited { retry_after: wait }.into());
     }
     req.extensions_mut().insert(principal);
     next.run(req).await
+}
+
+/// The caller's address: the peer's, or, when the peer is a trusted proxy, the nearest address
+/// in `X-Forwarded-For` that is not a trusted proxy (read from the right: proxies append, and
+/// anything further left was written by the client and may be forged).
+pub fn client_address(peer: std::net::IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(','));
+    let hops: Vec<std::net::IpAddr> = hops.filter_map(|h| h.trim().parse().ok()).collect();
+    hops.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer)
 }
 
 /// Counts requests and their latency by route, method, protocol and status.
@@ -98,4 +112,31 @@ pub async fn tag_route(req: Request, next: Next) -> Response {
         res.extensions_mut().insert(RouteLabel(l));
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_is_the_first_untrusted_hop_from_the_right() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap(), "127.0.0.1/32".parse().unwrap()];
+        let headers = |xff: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("x-forwarded-for", xff.parse().unwrap());
+            h
+        };
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        // Through the ingress (10.1.2.3): the resident's address.
+        assert_eq!(client_address(ip("10.1.2.3"), &headers("203.0.113.7"), &trusted), ip("203.0.113.7"));
+        // A forged first hop is not believed: the ingress appended the real one.
+        assert_eq!(client_address(ip("10.1.2.3"), &headers("1.2.3.4, 203.0.113.7, 10.9.9.9"), &trusted), ip("203.0.113.7"));
+        // A caller that is not a trusted proxy cannot choose its address.
+        assert_eq!(client_address(ip("198.51.100.9"), &headers("203.0.113.7"), &trusted), ip("198.51.100.9"));
+        // No header, or nothing usable in it: the peer.
+        assert_eq!(client_address(ip("10.1.2.3"), &HeaderMap::new(), &trusted), ip("10.1.2.3"));
+        assert_eq!(client_address(ip("10.1.2.3"), &headers("unknown, 10.0.0.7"), &trusted), ip("10.1.2.3"));
+        // Nothing trusted (the default): the header means nothing.
+        assert_eq!(client_address(ip("127.0.0.1"), &headers("203.0.113.7"), &[]), ip("127.0.0.1"));
+    }
 }

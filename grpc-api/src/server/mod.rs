@@ -18,6 +18,8 @@ use registry_core::Registry;
 use tower::ServiceExt;
 
 pub use accept::serve_listener;
+/// A trusted proxy's address range (see [`ServerConfig::trusted_proxies`]).
+pub use ipnet::IpNet as TrustedNet;
 
 use crate::auth::Authenticator;
 use crate::errors::{ApiError, PROBLEM_TYPES};
@@ -29,6 +31,7 @@ use crate::limits::{RateLimits, RateQuotas};
 use crate::metrics::Metrics;
 use crate::proto::v1::association_service_server::AssociationServiceServer;
 use crate::proto::v1::availability_service_server::AvailabilityServiceServer;
+use crate::proto::v1::booking_service_server::BookingServiceServer;
 use crate::proto::v1::change_service_server::ChangeServiceServer;
 use crate::proto::v1::export_service_server::ExportServiceServer;
 use crate::proto::v1::facility_service_server::FacilityServiceServer;
@@ -69,6 +72,9 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// The resident search page at `/`.
     pub web: crate::web::WebConfig,
+    /// Proxies (ingress controllers, load balancers) whose `X-Forwarded-For` is believed, so
+    /// that anonymous callers are rate-limited by their own address, not the proxy's.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +92,7 @@ impl Default for ServerConfig {
             max_concurrent_exports: 4,
             public_url: None,
             web: crate::web::WebConfig::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -158,6 +165,7 @@ async fn grpc_router(
     limit: usize,
 ) -> anyhow::Result<Router> {
     let changes = crate::grpc_changes::ChangesGrpc::new(registry.clone(), slots);
+    let bookings = crate::grpc_bookings::BookingGrpc::new(availability.clone());
     let availability = AvailabilityGrpc::new(availability);
     let hours = OpeningHoursGrpc::new(registry.clone());
     let search = SearchGrpc::new(registry.clone());
@@ -170,6 +178,7 @@ async fn grpc_router(
     health.set_serving::<OpeningHoursServiceServer<OpeningHoursGrpc>>().await;
     health.set_serving::<SearchServiceServer<SearchGrpc>>().await;
     health.set_serving::<AvailabilityServiceServer<AvailabilityGrpc>>().await;
+    health.set_serving::<BookingServiceServer<crate::grpc_bookings::BookingGrpc>>().await;
     health.set_serving::<VendorDirectoryServiceServer<crate::grpc_vendors::VendorsGrpc>>().await;
     health.set_serving::<ChangeServiceServer<crate::grpc_changes::ChangesGrpc>>().await;
     health.set_serving::<ExportServiceServer<crate::grpc_changes::ChangesGrpc>>().await;
@@ -186,6 +195,7 @@ async fn grpc_router(
         .add_service(web.layer(OpeningHoursServiceServer::new(hours).max_decoding_message_size(limit)))
         .add_service(web.layer(SearchServiceServer::new(search).max_decoding_message_size(limit)))
         .add_service(web.layer(AvailabilityServiceServer::new(availability).max_decoding_message_size(limit)))
+        .add_service(web.layer(BookingServiceServer::new(bookings).max_decoding_message_size(limit)))
         .add_service(web.layer(VendorDirectoryServiceServer::new(vendors).max_decoding_message_size(limit)))
         .add_service(web.layer(ChangeServiceServer::new(changes.clone()).max_decoding_message_size(limit)))
         .add_service(web.layer(ExportServiceServer::new(changes).max_decoding_message_size(limit)))
