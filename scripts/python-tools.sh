@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates (or updates) the Python virtualenv that the interop tests run their Python clients
 # in: grpcio + grpcio-reflection for the gRPC client that integrates through server reflection
-# only (tests/interop/grpc_reflection_client.py), schemathesis for REST fuzzing, and pygeoapi,
+# only (tests/interop/grpc_reflection_client.py), grpcio-tools + grpcio-status for the example
+# vendor.v1 server in Python (examples/python-vendor), schemathesis for REST fuzzing, and pygeoapi,
 # a real OGC API - Features server (tests/interop/pygeoapi_serve.py, see PYGEOAPI.md there).
 # The venv lives at ${REGISTRY_VENV:-$HOME/.cache/registry-venv}, outside the clone so fresh
 # clones reuse it. Idempotent, and quiet when every pinned package is already there.
@@ -15,6 +16,11 @@ venv=${REGISTRY_VENV:-$HOME/.cache/registry-venv}
 pins=(
     grpcio==1.85.1
     grpcio-reflection==1.85.1
+    # The example vendor (examples/python-vendor): its stubs compiled from vendor.proto, and
+    # google.rpc error details.
+    grpcio-tools==1.85.1
+    grpcio-status==1.85.1
+    googleapis-common-protos==1.76.0
     protobuf==7.36.2
     schemathesis==4.32.5
     # pygeoapi 0.21.0 is the newest release that supports Python 3.11 (0.22 and later need
@@ -69,6 +75,7 @@ pins=(
 # Imports that must work besides the versions.
 imports='
 import grpc, grpc_reflection, google.protobuf, schemathesis
+import grpc_tools.protoc, grpc_status.rpc_status, google.rpc.error_details_pb2
 import pygeoapi.provider.geojson, pygeoapi.openapi, flask, werkzeug.serving, pyproj, shapely
 '
 ensure_pinned_venv python-tools "$venv" "$imports" "grpcio, schemathesis, pygeoapi and their dependencies" "${pins[@]}"

@@ -107,21 +107,20 @@ pub async fn run(vendor: &GrpcVendor, o: &Options) -> Vec<CheckResult> {
                 "§5",
                 "GetCapabilities states a 1.x version, CheckAvailability, and its limits",
                 Verdict::Fail,
-                format!("sent GetCapabilities; got {:?}: {}", e.code(), e.message()),
+                format!("sent GetCapabilities; got {}", status_line(&e)),
                 caps_elapsed,
             );
             None
         }
     };
     let budget = |d: Duration, max_ms: u64| if d <= Duration::from_millis(max_ms) { Verdict::Pass } else { Verdict::Fail };
-    s.add(
-        "latency.capabilities",
-        "§4",
-        "GetCapabilities answers within 200 ms",
-        budget(caps_elapsed, 200),
-        format!("took {} ms", caps_elapsed.as_millis()),
-        caps_elapsed,
-    );
+    // A call that failed fast says nothing about the latency; one that ran out of time does.
+    let latency = |failed: bool, d: Duration, max_ms: u64| match budget(d, max_ms) {
+        Verdict::Pass if failed => (Verdict::Skip, format!("the call failed after {} ms (see above)", d.as_millis())),
+        v => (v, format!("took {} ms", d.as_millis())),
+    };
+    let (v, d) = latency(caps.is_none(), caps_elapsed, 200);
+    s.add("latency.capabilities", "§4", "GetCapabilities answers within 200 ms", v, d, caps_elapsed);
 
     let t = Instant::now();
     match vendor.health(Duration::from_millis(2000)).await {
@@ -131,20 +130,13 @@ pub async fn run(vendor: &GrpcVendor, o: &Options) -> Vec<CheckResult> {
         Ok(h) => {
             s.add("health.serving", "§9", "Health says SERVING", Verdict::Fail, format!("status {} ({})", h.status, h.message), t.elapsed())
         }
-        Err(e) => {
-            s.add("health.serving", "§9", "Health says SERVING", Verdict::Fail, format!("{:?}: {}", e.code(), e.message()), t.elapsed())
-        }
+        Err(e) => s.add("health.serving", "§9", "Health says SERVING", Verdict::Fail, status_line(&e), t.elapsed()),
     }
 
     if o.units.is_empty() {
-        s.add(
-            "availability.window",
-            "§6",
-            "slots lie inside the window, on asked units, ordered, free slots not overlapping",
-            Verdict::Skip,
-            "give at least one --unit".into(),
-            Duration::ZERO,
-        );
+        for (id, section, title) in AVAILABILITY_CHECKS.iter().chain(BOOKING_CHECKS) {
+            s.add(id, section, title, Verdict::Skip, "give at least one --unit".into(), Duration::ZERO);
+        }
         return s.results;
     }
     let start = o.start.seconds;
@@ -161,9 +153,33 @@ pub async fn run(vendor: &GrpcVendor, o: &Options) -> Vec<CheckResult> {
     let mut units = o.units.clone();
     units.push(unknown.clone());
     let req = ask(units.clone(), start, start + day);
+    let mut first_answer = None;
     let t = Instant::now();
     let res = vendor.check_availability(req.clone(), Duration::from_secs(2)).await;
-    let elapsed = t.elapsed();
+    let mut elapsed = t.elapsed();
+    // An unknown reference must not fail the whole call. If it does, that check fails, and the
+    // others ask again without it (not after a timeout: that would only wait twice).
+    let mut unknown_failed = false;
+    let (req, res) = match res {
+        Err(e) if matches!(e.code(), tonic::Code::NotFound | tonic::Code::InvalidArgument | tonic::Code::FailedPrecondition) => {
+            s.add(
+                "availability.unknown_unit",
+                "§6",
+                "an unknown reference is reported per unit, not as a failed call",
+                Verdict::Fail,
+                format!("sent CheckAvailability for {units:?} ('{unknown}' unknown); the whole call failed: {}", status_line(&e)),
+                elapsed,
+            );
+            unknown_failed = true;
+            let known = ask(o.units.clone(), start, start + day);
+            let t = Instant::now();
+            let res = vendor.check_availability(known.clone(), Duration::from_secs(2)).await;
+            elapsed = t.elapsed();
+            (known, res)
+        }
+        other => (req, other),
+    };
+    let units = req.unit_refs.clone();
     match res {
         Ok(resp) => {
             let order: Vec<&str> = resp.units.iter().map(|u| u.unit_ref.as_str()).collect();
@@ -179,54 +195,58 @@ pub async fn run(vendor: &GrpcVendor, o: &Options) -> Vec<CheckResult> {
             );
             let unknown_status = resp.units.iter().find(|u| u.unit_ref == unknown).map(|u| u.status);
             let verdict = if unknown_status == Some(pb::UnitStatus::UnknownUnit as i32) { Verdict::Pass } else { Verdict::Fail };
-            s.add(
-                "availability.unknown_unit",
-                "§6",
-                "an unknown reference is reported per unit, not as a failed call",
-                verdict,
-                if verdict == Verdict::Fail {
-                    format!("reference '{unknown}' came back with status {unknown_status:?}")
-                } else {
-                    String::new()
-                },
-                elapsed,
-            );
+            if !unknown_failed {
+                s.add(
+                    "availability.unknown_unit",
+                    "§6",
+                    "an unknown reference is reported per unit, not as a failed call",
+                    verdict,
+                    if verdict == Verdict::Fail {
+                        format!("reference '{unknown}' came back with status {unknown_status:?}")
+                    } else {
+                        String::new()
+                    },
+                    elapsed,
+                );
+            }
+            first_answer = Some(resp.clone());
             let checked = validate::check(&req, resp);
-            let verdict = if checked.problems.is_empty() { Verdict::Pass } else { Verdict::Fail };
-            s.add(
-                "availability.window",
-                "§6",
-                "slots lie inside the window, on asked units, ordered, free slots not overlapping",
-                verdict,
-                checked.problems.join("; "),
-                elapsed,
-            );
+            let (mut window, mut order, mut overlap) = (Vec::new(), Vec::new(), Vec::new());
+            for p in checked.problems {
+                if p.contains("ends before it starts") || p.contains("has no start or end") {
+                    order.push(p);
+                } else if p.contains("overlaps") {
+                    overlap.push(p);
+                } else {
+                    window.push(p);
+                }
+            }
+            for (id, title, problems) in [
+                ("availability.window", WINDOW_TITLE, window),
+                ("availability.start_before_end", "every slot starts before it ends", order),
+                ("availability.no_overlap", "a unit's free slots do not overlap", overlap),
+            ] {
+                let verdict = if problems.is_empty() { Verdict::Pass } else { Verdict::Fail };
+                s.add(id, "§6", title, verdict, problems.join("; "), elapsed);
+            }
         }
         Err(e) => {
             for (id, title) in [
                 ("availability.order", "one entry per asked unit, in the order asked"),
                 ("availability.unknown_unit", "an unknown reference is reported per unit, not as a failed call"),
-                ("availability.window", "slots lie inside the window, on asked units, ordered, free slots not overlapping"),
+                ("availability.window", WINDOW_TITLE),
+                ("availability.start_before_end", "every slot starts before it ends"),
+                ("availability.no_overlap", "a unit's free slots do not overlap"),
             ] {
-                s.add(
-                    id,
-                    "§6",
-                    title,
-                    Verdict::Fail,
-                    format!("sent CheckAvailability for {units:?}; got {:?}: {}", e.code(), e.message()),
-                    elapsed,
-                );
+                if unknown_failed && id == "availability.unknown_unit" {
+                    continue;
+                }
+                s.add(id, "§6", title, Verdict::Fail, format!("sent CheckAvailability for {units:?}; got {}", status_line(&e)), elapsed);
             }
         }
     }
-    s.add(
-        "latency.availability",
-        "§4",
-        "CheckAvailability answers within 500 ms",
-        budget(elapsed, 500),
-        format!("took {} ms", elapsed.as_millis()),
-        elapsed,
-    );
+    let (v, d) = latency(first_answer.is_none(), elapsed, 500);
+    s.add("latency.availability", "§4", "CheckAvailability answers within 500 ms", v, d, elapsed);
 
     // The limits: the specified error, not a timeout and not a truncated answer.
     let expect_invalid = |res: Result<pb::CheckAvailabilityResponse, tonic::Status>, what: &str| match res {
@@ -262,26 +282,431 @@ pub async fn run(vendor: &GrpcVendor, o: &Options) -> Vec<CheckResult> {
         }
     }
     let booking = caps.as_ref().is_some_and(|c| c.operations.contains(&(pb::Operation::CreateBooking as i32)));
+    let skip = |s: &mut Suite, why: &str| {
+        for (id, section, title) in BOOKING_CHECKS {
+            s.add(id, section, title, Verdict::Skip, why.into(), Duration::ZERO);
+        }
+    };
     if !o.writes {
-        s.add(
-            "booking.idempotent_create",
-            "§7",
-            "CreateBooking is idempotent by key",
-            Verdict::Skip,
-            "checks that write are not run here (the registry never books on a vendor's production units)".into(),
-            Duration::ZERO,
-        );
+        skip(&mut s, "checks that write are not run here (the registry never books on a vendor's production units)");
     } else if !booking {
-        s.add(
-            "booking.idempotent_create",
-            "§7",
-            "CreateBooking is idempotent by key",
-            Verdict::Skip,
-            "the vendor does not offer OPERATION_CREATE_BOOKING".into(),
-            Duration::ZERO,
-        );
+        skip(&mut s, "the vendor does not offer OPERATION_CREATE_BOOKING");
+    } else {
+        let free = first_answer.as_ref().and_then(|r| {
+            r.units
+                .iter()
+                .filter(|u| o.units.contains(&u.unit_ref))
+                .find_map(|u| u.slots.iter().find(|x| x.state == pb::SlotState::Free as i32).map(|x| (u.unit_ref.clone(), x.clone())))
+        });
+        match free {
+            None => skip(&mut s, "no free slot on the --unit units in the first day of the window to book (try another --start or --unit)"),
+            Some((unit, slot)) => bookings(vendor, &mut s, &unit, &slot).await,
+        }
     }
     s.results
+}
+
+const WINDOW_TITLE: &str = "slots lie inside the asked window, on asked units";
+
+/// The availability checks, listed (and skipped) when they cannot run.
+const AVAILABILITY_CHECKS: &[(&str, &str, &str)] = &[
+    ("availability.order", "§6", "one entry per asked unit, in the order asked"),
+    ("availability.unknown_unit", "§6", "an unknown reference is reported per unit, not as a failed call"),
+    ("availability.window", "§6", WINDOW_TITLE),
+    ("availability.start_before_end", "§6", "every slot starts before it ends"),
+    ("availability.no_overlap", "§6", "a unit's free slots do not overlap"),
+    ("latency.availability", "§4", "CheckAvailability answers within 500 ms"),
+    ("availability.empty_window", "§6", "an empty window is INVALID_ARGUMENT"),
+    ("availability.max_window", "§6", "a window over max_window is INVALID_ARGUMENT"),
+    ("availability.max_units", "§6", "more units than max_units_per_call is INVALID_ARGUMENT"),
+];
+
+/// The checks that write: a booking made, looked at, refused, cancelled and freed again.
+const BOOKING_CHECKS: &[(&str, &str, &str)] = &[
+    ("booking.create", "§7", "a free slot can be booked directly: CONFIRMED, on that unit and time"),
+    ("booking.no_longer_free", "§7", "a booked slot no longer appears as free"),
+    ("booking.idempotent_create", "§7", "the same key with the same request returns the same booking"),
+    ("booking.idempotency_key_reused", "§7", "the same key with another request is ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED"),
+    ("booking.slot_unavailable", "§7", "booking a taken slot is FAILED_PRECONDITION / SLOT_UNAVAILABLE"),
+    ("booking.get", "§8", "GetBooking returns the booking as it stands"),
+    ("booking.get_unknown", "§8", "GetBooking of an unknown id is NOT_FOUND"),
+    ("booking.cancel", "§8", "CancelBooking makes it CANCELLED"),
+    ("booking.cancel_idempotent", "§8", "cancelling a cancelled booking returns it unchanged"),
+    ("booking.freed", "§8", "a cancelled booking's slot is free again"),
+    ("errors.error_info", "§10", "refusals carry google.rpc.ErrorInfo with domain vendor.v1 and the reason"),
+    ("latency.booking", "§4", "CreateBooking, GetBooking and CancelBooking answer within 2 s"),
+];
+
+const WRITE_DEADLINE: Duration = Duration::from_secs(5);
+
+fn status_line(e: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    let line = match e.get_details_error_info() {
+        Some(i) => format!("{:?} ({}/{}): {}", e.code(), i.domain, i.reason, e.message()),
+        None => format!("{:?} (no ErrorInfo): {}", e.code(), e.message()),
+    };
+    // Transport errors bury the TLS reason in the source chain: name it.
+    let mut chain = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        chain.push_str(&format!(" / {s}"));
+        source = s.source();
+    }
+    let all = format!("{line}{chain}");
+    let hint = if all.contains("UnknownIssuer") {
+        " — TLS: the vendor's certificate is not signed by the CA given with --ca (or the system's roots)"
+    } else if all.contains("NotValidForName") {
+        " — TLS: the vendor's certificate is not for this host name"
+    } else if all.contains("certificate") || all.contains("handshake") || all.contains("alert") {
+        " — TLS: the handshake failed (a client certificate missing or refused?)"
+    } else {
+        ""
+    };
+    format!("{line}{chain}{hint}")
+}
+
+/// Whether `e` has the status code the spec names (`errors.error_info` checks its details).
+fn refusal(e: &tonic::Status, code: tonic::Code, reason: &str) -> Result<(), String> {
+    if e.code() != code {
+        return Err(format!("got {}, not {code:?} / {reason}", status_line(e)));
+    }
+    Ok(())
+}
+
+/// What is wrong with a refusal's `google.rpc.ErrorInfo`, if anything.
+fn error_info_problem(e: &tonic::Status, what: &str, reason: &str) -> Option<String> {
+    use tonic_types::StatusExt;
+    match e.get_details_error_info() {
+        Some(i) if i.domain == "vendor.v1" && i.reason == reason => None,
+        _ => Some(format!("{what}: got {}, not ErrorInfo vendor.v1 / {reason}", status_line(e))),
+    }
+}
+
+/// Awaits `fut`, keeping the slowest time seen.
+async fn timed<T>(slowest: &mut Duration, fut: impl std::future::Future<Output = T>) -> (T, Duration) {
+    let t = Instant::now();
+    let r = fut.await;
+    let elapsed = t.elapsed();
+    *slowest = (*slowest).max(elapsed);
+    (r, elapsed)
+}
+
+/// The state of `slot` (by start) on `unit` now, or None if it is not listed.
+async fn slot_state(vendor: &GrpcVendor, unit: &str, slot: &pb::Slot) -> Result<Option<i32>, String> {
+    let (start, end) = (slot.start, slot.end);
+    let req = pb::CheckAvailabilityRequest { unit_refs: vec![unit.to_string()], start, end, ..Default::default() };
+    match vendor.check_availability(req, Duration::from_secs(2)).await {
+        Ok(r) => Ok(r.units.iter().find(|u| u.unit_ref == unit).and_then(|u| u.slots.iter().find(|x| x.start == start).map(|x| x.state))),
+        Err(e) => Err(format!("CheckAvailability of the slot: {}", status_line(&e))),
+    }
+}
+
+/// The booking checks on one free slot. Every booking made is cancelled at the end, whatever
+/// failed on the way.
+async fn bookings(vendor: &GrpcVendor, s: &mut Suite, unit: &str, slot: &pb::Slot) {
+    let run = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    let key = format!("conformance-{run}");
+    let request = |key: &str, slot: &pb::Slot, name: &str| pb::CreateBookingRequest {
+        idempotency_key: key.into(),
+        unit_ref: unit.into(),
+        start: slot.start,
+        end: slot.end,
+        mode: pb::BookingMode::Direct as i32,
+        customer: Some(pb::Customer {
+            r#type: pb::CustomerType::PrivatePerson as i32,
+            name: name.into(),
+            email: "conformance@example.se".into(),
+            ..Default::default()
+        }),
+        payment_method: pb::PaymentMethod::Invoice as i32,
+        message: "vendor.v1 conformance check; cancelled at once".into(),
+        ..Default::default()
+    };
+    let when = |x: &pb::Slot| format!("{unit} {}–{}", x.start.as_ref().map_or(0, |t| t.seconds), x.end.as_ref().map_or(0, |t| t.seconds));
+    let mut made: Vec<String> = Vec::new();
+    let mut slowest = Duration::ZERO;
+    let mut error_info: Vec<String> = Vec::new();
+    // booking.create
+    let first = request(&key, slot, "Conformance Kit");
+    let (r, elapsed) =
+        timed(&mut slowest, async { vendor.create_booking(first.clone(), WRITE_DEADLINE).await.map(|r| r.booking.unwrap_or_default()) })
+            .await;
+    let booking = match r {
+        Ok(b) => {
+            made.push(b.booking_id.clone());
+            let mut wrong = Vec::new();
+            if b.status != pb::BookingStatus::Confirmed as i32 {
+                wrong.push(format!("status {}", b.status));
+            }
+            if b.unit_ref != unit || b.start != slot.start || b.end != slot.end {
+                wrong.push(format!("booked {} {:?}–{:?}", b.unit_ref, b.start, b.end));
+            }
+            if b.booking_id.is_empty() {
+                wrong.push("no booking_id".into());
+            }
+            let v = if wrong.is_empty() { Verdict::Pass } else { Verdict::Fail };
+            let d = if wrong.is_empty() { String::new() } else { format!("booked {} directly; got {}", when(slot), wrong.join(", ")) };
+            s.add("booking.create", "§7", BOOKING_CHECKS[0].2, v, d, elapsed);
+            Some(b)
+        }
+        Err(e) => {
+            s.add(
+                "booking.create",
+                "§7",
+                BOOKING_CHECKS[0].2,
+                Verdict::Fail,
+                format!("booked {} directly; got {}", when(slot), status_line(&e)),
+                elapsed,
+            );
+            None
+        }
+    };
+    let Some(booking) = booking else {
+        for (id, section, title) in &BOOKING_CHECKS[1..] {
+            s.add(id, section, title, Verdict::Skip, "no booking was made (booking.create failed)".into(), Duration::ZERO);
+        }
+        return;
+    };
+
+    // booking.no_longer_free
+    let t = Instant::now();
+    let (v, d) = match slot_state(vendor, unit, slot).await {
+        Ok(Some(x)) if x == pb::SlotState::Free as i32 => (Verdict::Fail, format!("after booking {}, the slot is still FREE", when(slot))),
+        Ok(_) => (Verdict::Pass, String::new()),
+        Err(e) => (Verdict::Fail, e),
+    };
+    s.add("booking.no_longer_free", "§7", BOOKING_CHECKS[1].2, v, d, t.elapsed());
+
+    // booking.idempotent_create
+    let (r, elapsed) =
+        timed(&mut slowest, async { vendor.create_booking(first.clone(), WRITE_DEADLINE).await.map(|r| r.booking.unwrap_or_default()) })
+            .await;
+    let (v, d) = match r {
+        Ok(b) if b.booking_id == booking.booking_id => (Verdict::Pass, String::new()),
+        Ok(b) => {
+            made.push(b.booking_id.clone());
+            (
+                Verdict::Fail,
+                format!(
+                    "sent the same request with key '{key}' again; got another booking {} (first {})",
+                    b.booking_id, booking.booking_id
+                ),
+            )
+        }
+        Err(e) => (Verdict::Fail, format!("sent the same request with key '{key}' again; got {}", status_line(&e))),
+    };
+    s.add("booking.idempotent_create", "§7", BOOKING_CHECKS[2].2, v, d, elapsed);
+
+    // booking.idempotency_key_reused: the same key, another customer name.
+    let (r, elapsed) = timed(&mut slowest, async {
+        vendor.create_booking(request(&key, slot, "Another Name"), WRITE_DEADLINE).await.map(|r| r.booking.unwrap_or_default())
+    })
+    .await;
+    let (v, d) = match r {
+        Err(e) => match refusal(&e, tonic::Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED") {
+            Ok(()) => {
+                error_info.extend(error_info_problem(&e, "a reused key", "IDEMPOTENCY_KEY_REUSED"));
+                (Verdict::Pass, String::new())
+            }
+            Err(why) => (Verdict::Fail, format!("sent key '{key}' with another customer name; {why}")),
+        },
+        Ok(b) => {
+            if b.booking_id != booking.booking_id {
+                made.push(b.booking_id.clone());
+            }
+            (Verdict::Fail, format!("sent key '{key}' with another customer name; got booking {} instead of ALREADY_EXISTS", b.booking_id))
+        }
+    };
+    s.add("booking.idempotency_key_reused", "§7", BOOKING_CHECKS[3].2, v, d, elapsed);
+
+    // booking.slot_unavailable: a new key, the taken slot.
+    let other = format!("conformance-{run}-taken");
+    let (r, elapsed) = timed(&mut slowest, async {
+        vendor.create_booking(request(&other, slot, "Conformance Kit"), WRITE_DEADLINE).await.map(|r| r.booking.unwrap_or_default())
+    })
+    .await;
+    let (v, d) = match r {
+        Err(e) => match refusal(&e, tonic::Code::FailedPrecondition, "SLOT_UNAVAILABLE") {
+            Ok(()) => {
+                error_info.extend(error_info_problem(&e, "a taken slot", "SLOT_UNAVAILABLE"));
+                (Verdict::Pass, String::new())
+            }
+            Err(why) => (Verdict::Fail, format!("booked the taken {} with a new key; {why}", when(slot))),
+        },
+        Ok(b) => {
+            made.push(b.booking_id.clone());
+            (
+                Verdict::Fail,
+                format!("booked the taken {} with a new key; got a second booking {} (double booking)", when(slot), b.booking_id),
+            )
+        }
+    };
+    s.add("booking.slot_unavailable", "§7", BOOKING_CHECKS[4].2, v, d, elapsed);
+
+    // booking.get
+    let id = booking.booking_id.clone();
+    let (r, elapsed) =
+        timed(&mut slowest, async { vendor.get_booking(&id, WRITE_DEADLINE).await.map(|r| r.booking.unwrap_or_default()) }).await;
+    let (v, d) = match r {
+        Ok(b) if b.booking_id == id && b.status == pb::BookingStatus::Confirmed as i32 && b.start == slot.start => {
+            (Verdict::Pass, String::new())
+        }
+        Ok(b) => (
+            Verdict::Fail,
+            format!("GetBooking '{id}' returned booking '{}' with status {} and start {:?}", b.booking_id, b.status, b.start),
+        ),
+        Err(e) => (Verdict::Fail, format!("GetBooking '{id}': {}", status_line(&e))),
+    };
+    s.add("booking.get", "§8", BOOKING_CHECKS[5].2, v, d, elapsed);
+
+    // booking.get_unknown
+    let unknown = format!("conformance-unknown-{run}");
+    let (r, elapsed) =
+        timed(&mut slowest, async { vendor.get_booking(&unknown, WRITE_DEADLINE).await.map(|r| r.booking.unwrap_or_default()) }).await;
+    let (v, d) = match r {
+        Err(e) => match refusal(&e, tonic::Code::NotFound, "UNKNOWN_BOOKING") {
+            Ok(()) => {
+                error_info.extend(error_info_problem(&e, "an unknown booking", "UNKNOWN_BOOKING"));
+                (Verdict::Pass, String::new())
+            }
+            Err(why) => (Verdict::Fail, format!("GetBooking '{unknown}'; {why}")),
+        },
+        Ok(b) => (Verdict::Fail, format!("GetBooking '{unknown}' returned booking '{}'", b.booking_id)),
+    };
+    s.add("booking.get_unknown", "§8", BOOKING_CHECKS[6].2, v, d, elapsed);
+
+    // booking.cancel and booking.cancel_idempotent
+    let reason = "vendor.v1 conformance check";
+    let (r, elapsed) =
+        timed(&mut slowest, async { vendor.cancel_booking(&id, reason, WRITE_DEADLINE).await.map(|r| r.booking.unwrap_or_default()) })
+            .await;
+    let cancelled = match r {
+        Ok(b) if b.status == pb::BookingStatus::Cancelled as i32 => {
+            s.add("booking.cancel", "§8", BOOKING_CHECKS[7].2, Verdict::Pass, String::new(), elapsed);
+            Some(b)
+        }
+        Ok(b) => {
+            s.add(
+                "booking.cancel",
+                "§8",
+                BOOKING_CHECKS[7].2,
+                Verdict::Fail,
+                format!("CancelBooking '{id}' returned status {}", b.status),
+                elapsed,
+            );
+            None
+        }
+        Err(e) => {
+            s.add(
+                "booking.cancel",
+                "§8",
+                BOOKING_CHECKS[7].2,
+                Verdict::Fail,
+                format!("CancelBooking '{id}': {}", status_line(&e)),
+                elapsed,
+            );
+            None
+        }
+    };
+    let (r, elapsed) =
+        timed(&mut slowest, async { vendor.cancel_booking(&id, reason, WRITE_DEADLINE).await.map(|r| r.booking.unwrap_or_default()) })
+            .await;
+    let (v, d) = match (r, &cancelled) {
+        (Ok(b), Some(c)) if b.status == pb::BookingStatus::Cancelled as i32 && b.updated_at == c.updated_at => {
+            (Verdict::Pass, String::new())
+        }
+        // The first answer was wrong (booking.cancel says so); this one is judged on its own.
+        (Ok(b), None) if b.status == pb::BookingStatus::Cancelled as i32 => (Verdict::Pass, String::new()),
+        (Ok(b), _) => (Verdict::Fail, format!("cancelling '{id}' again returned status {} updated at {:?}", b.status, b.updated_at)),
+        (Err(e), _) => (Verdict::Fail, format!("cancelling '{id}' again: {}", status_line(&e))),
+    };
+    s.add("booking.cancel_idempotent", "§8", BOOKING_CHECKS[8].2, v, d, elapsed);
+
+    // Whatever else was made (a double booking, a second booking under one key) goes first,
+    // so that the slot can be free again.
+    for extra in made.iter().filter(|b| **b != id) {
+        let _ = vendor.cancel_booking(extra, reason, WRITE_DEADLINE).await;
+    }
+
+    // booking.freed
+    let t = Instant::now();
+    let (v, d) = match slot_state(vendor, unit, slot).await {
+        Ok(Some(x)) if x == pb::SlotState::Free as i32 => (Verdict::Pass, String::new()),
+        Ok(x) => (Verdict::Fail, format!("after cancelling, {} is {:?}, not FREE", when(slot), x)),
+        Err(e) => (Verdict::Fail, e),
+    };
+    s.add("booking.freed", "§8", BOOKING_CHECKS[9].2, v, d, t.elapsed());
+
+    let v = if error_info.is_empty() { Verdict::Pass } else { Verdict::Fail };
+    s.add("errors.error_info", "§10", BOOKING_CHECKS[10].2, v, error_info.join("; "), Duration::ZERO);
+    let v = if slowest <= Duration::from_secs(2) { Verdict::Pass } else { Verdict::Fail };
+    s.add("latency.booking", "§4", BOOKING_CHECKS[11].2, v, format!("slowest took {} ms", slowest.as_millis()), slowest);
+}
+
+/// The checks that need no unit: capabilities, their latency, health.
+const BASIC_CHECKS: &[(&str, &str, &str)] = &[
+    ("capabilities.well_formed", "§5", "GetCapabilities states a 1.x version, CheckAvailability, and its limits"),
+    ("latency.capabilities", "§4", "GetCapabilities answers within 200 ms"),
+    ("health.serving", "§9", "Health says SERVING"),
+];
+
+/// Every check of the kit: id, section of docs/vendor-protocol.md, title; in the order run.
+pub fn all_checks() -> Vec<(&'static str, &'static str, &'static str)> {
+    BASIC_CHECKS.iter().chain(AVAILABILITY_CHECKS).chain(BOOKING_CHECKS).copied().collect()
+}
+
+fn xml(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .map(|c| match c {
+            '&' => "&amp;".to_string(),
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '"' => "&quot;".to_string(),
+            '\'' => "&apos;".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// The results as JUnit XML (one test case per check; failures with their detail, skips with
+/// their reason), for a vendor's own CI.
+pub fn render_junit(results: &[CheckResult], endpoint: &str) -> String {
+    let failed = results.iter().filter(|r| r.verdict == Verdict::Fail).count();
+    let skipped = results.iter().filter(|r| r.verdict == Verdict::Skip).count();
+    let total: u64 = results.iter().map(|r| r.elapsed_ms).sum();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites name=\"vendor.v1 conformance\" tests=\"{}\" failures=\"{failed}\" skipped=\"{skipped}\" time=\"{:.3}\">\n",
+        results.len(),
+        total as f64 / 1000.0
+    ));
+    out.push_str(&format!(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" skipped=\"{skipped}\" time=\"{:.3}\">\n",
+        xml(endpoint),
+        results.len(),
+        total as f64 / 1000.0
+    ));
+    for r in results {
+        out.push_str(&format!(
+            "    <testcase classname=\"vendor.v1 {}\" name=\"{}: {}\" time=\"{:.3}\"",
+            xml(r.section),
+            r.id,
+            xml(r.title),
+            r.elapsed_ms as f64 / 1000.0
+        ));
+        match r.verdict {
+            Verdict::Pass => out.push_str("/>\n"),
+            Verdict::Fail => out.push_str(&format!(
+                ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
+                xml(&r.detail.chars().take(200).collect::<String>()),
+                xml(&r.detail)
+            )),
+            Verdict::Skip => out.push_str(&format!(">\n      <skipped message=\"{}\"/>\n    </testcase>\n", xml(&r.detail))),
+        }
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
 }
 
 /// The results as text, one line per check, and whether all passed or were skipped.

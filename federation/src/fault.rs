@@ -37,6 +37,65 @@ pub struct Faults {
     /// Write the answer slowly: this pause after every 16 bytes sent (a vendor whose answer
     /// trickles in, e.g. through an overloaded proxy).
     pub slow_write: Option<Duration>,
+    /// Take bookings (in memory): CreateBooking, GetBooking and CancelBooking, honestly unless
+    /// a defect says otherwise. Off: only CheckAvailability is offered.
+    pub bookings: bool,
+    /// Breaches of the vendor.v1 contract, each of which particular conformance checks catch.
+    pub defects: Vec<Defect>,
+}
+
+/// One breach of the vendor.v1 contract (docs/vendor-protocol.md), for the conformance kit's
+/// matrix test: a vendor with one defect must fail exactly the checks that cover it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Defect {
+    /// GetCapabilities states the time zone as UTC.
+    WrongTimeZone,
+    /// GetCapabilities takes 300 ms.
+    SlowCapabilities,
+    /// Health says NOT_SERVING.
+    NotServing,
+    /// CheckAvailability answers the units in reverse order.
+    ReversedOrder,
+    /// An unknown unit reference fails the whole CheckAvailability call with NOT_FOUND.
+    UnknownUnitFailsCall,
+    /// A free slot before the asked window.
+    SlotOutsideWindow,
+    /// A slot that ends before it starts.
+    EndBeforeStart,
+    /// A free slot overlapping another free slot.
+    OverlappingSlots,
+    /// CheckAvailability takes 600 ms.
+    SlowAvailability,
+    /// An empty window is answered instead of refused.
+    AcceptsEmptyWindow,
+    /// Requests over max_window or max_units_per_call are answered, truncated, instead of refused.
+    TruncatesOverLimit,
+    /// A direct booking is answered PENDING.
+    CreatesPending,
+    /// Booked slots are still listed as free.
+    StaysFreeWhenBooked,
+    /// The idempotency key is ignored: every request is a new booking.
+    IgnoresIdempotencyKey,
+    /// A taken slot can be booked again (double booking).
+    DoubleBooking,
+    /// GetBooking answers the wrong status.
+    GetWrongStatus,
+    /// GetBooking of an unknown id answers an empty booking.
+    UnknownBookingFound,
+    /// CancelBooking cancels but answers CONFIRMED.
+    CancelAnswersConfirmed,
+    /// Cancelling a cancelled booking fails.
+    SecondCancelFails,
+    /// Cancelled slots are still listed as booked.
+    StaysBookedWhenCancelled,
+    /// A taken slot is refused with ABORTED instead of FAILED_PRECONDITION.
+    WrongErrorCode,
+    /// Refusals carry no google.rpc.ErrorInfo.
+    NoErrorInfo,
+    /// CreateBooking takes 2.5 s.
+    SlowBooking,
+    /// Nothing is ever answered.
+    Hang,
 }
 
 impl Default for Faults {
@@ -52,6 +111,8 @@ impl Default for Faults {
             overloaded: false,
             reset_rate: 0.0,
             slow_write: None,
+            bookings: false,
+            defects: Vec::new(),
         }
     }
 }
@@ -69,6 +130,37 @@ pub struct FaultVendor {
     /// The latency injected into each CheckAvailability call, with the call's window start
     /// (seconds), for benchmarks that compare with the ideal.
     pub injected: Arc<Mutex<Vec<(i64, Duration)>>>,
+    store: Arc<Mutex<Store>>,
+}
+
+/// The bookings of a fault vendor that takes them.
+#[derive(Default)]
+struct Store {
+    next: u64,
+    bookings: std::collections::HashMap<String, pb::Booking>,
+    /// Idempotency key → (the request as sent, the booking id).
+    keys: std::collections::HashMap<String, (Vec<u8>, String)>,
+}
+
+fn refuse(code: tonic::Code, reason: &str, message: &str, f: &Faults) -> Status {
+    if f.defects.contains(&Defect::NoErrorInfo) {
+        return Status::new(code, message);
+    }
+    let mut details = tonic_types::ErrorDetails::new();
+    details.set_error_info(reason, "vendor.v1", std::collections::HashMap::new());
+    <Status as tonic_types::StatusExt>::with_error_details(code, message, details)
+}
+
+fn now() -> Option<Timestamp> {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Some(Timestamp { seconds: d.as_secs() as i64, nanos: d.subsec_nanos() as i32 })
+}
+
+fn overlaps(b: &pb::Booking, unit: &str, start: i64, end: i64) -> bool {
+    b.unit_ref == unit
+        && b.status == pb::BookingStatus::Confirmed as i32
+        && b.start.map_or(0, |t| t.seconds) < end
+        && b.end.map_or(0, |t| t.seconds) > start
 }
 
 impl FaultVendor {
@@ -80,6 +172,62 @@ impl FaultVendor {
             rng: Arc::new(Mutex::new(seed ^ 0x9e37_79b9_7f4a_7c15)),
             units: Arc::new(units),
             injected: Arc::new(Mutex::new(Vec::new())),
+            store: Arc::new(Mutex::new(Store::default())),
+        }
+    }
+
+    /// Waits `delay` when `f` has `defect`, and for ever when it has [`Defect::Hang`].
+    async fn defect_delays(&self, f: &Faults, defect: Defect, delay: Duration) {
+        if f.defects.contains(&Defect::Hang) {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        if f.defects.contains(&defect) {
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// The availability answer as bookings and the contract defects change it.
+    fn contract_defects(&self, f: &Faults, req: &pb::CheckAvailabilityRequest, answer: &mut pb::CheckAvailabilityResponse) {
+        let has = |d: Defect| f.defects.contains(&d);
+        if f.bookings && !has(Defect::StaysFreeWhenBooked) {
+            let store = self.store.lock().expect("never poisoned");
+            for u in &mut answer.units {
+                for slot in &mut u.slots {
+                    let (a, b) = (slot.start.map_or(0, |t| t.seconds), slot.end.map_or(0, |t| t.seconds));
+                    let held = store.bookings.values().any(|bk| {
+                        overlaps(bk, &u.unit_ref, a, b)
+                            || (has(Defect::StaysBookedWhenCancelled)
+                                && bk.unit_ref == u.unit_ref
+                                && bk.start.map_or(0, |t| t.seconds) < b
+                                && bk.end.map_or(0, |t| t.seconds) > a)
+                    });
+                    if held {
+                        slot.state = pb::SlotState::Booked as i32;
+                    }
+                }
+            }
+        }
+        let (ws, we) = (req.start.map_or(0, |t| t.seconds), req.end.map_or(0, |t| t.seconds));
+        let slot = |a: i64, b: i64| pb::Slot {
+            start: Some(Timestamp { seconds: a, nanos: 0 }),
+            end: Some(Timestamp { seconds: b, nanos: 0 }),
+            state: pb::SlotState::Free as i32,
+            ..Default::default()
+        };
+        if let Some(u) = answer.units.iter_mut().find(|u| u.status == pb::UnitStatus::Ok as i32 && !u.slots.is_empty()) {
+            let first = u.slots[0].start.map_or(ws, |t| t.seconds);
+            if has(Defect::SlotOutsideWindow) {
+                u.slots.push(slot(ws - 7200, ws - 3600));
+            }
+            if has(Defect::EndBeforeStart) && we - ws >= 7200 {
+                u.slots.push(slot(ws + 5400, ws + 3600));
+            }
+            if has(Defect::OverlappingSlots) {
+                u.slots.push(slot(first + 1800, first + 5400));
+            }
+        }
+        if has(Defect::ReversedOrder) {
+            answer.units.reverse();
         }
     }
 
@@ -197,15 +345,21 @@ impl FaultVendor {
 #[tonic::async_trait]
 impl BookingProvider for FaultVendor {
     async fn get_capabilities(&self, _: Request<pb::GetCapabilitiesRequest>) -> Result<Response<pb::Capabilities>, Status> {
+        let f = self.faults.lock().expect("never poisoned").clone();
+        self.defect_delays(&f, Defect::SlowCapabilities, Duration::from_millis(300)).await;
+        let mut operations = vec![pb::Operation::CheckAvailability as i32];
+        if f.bookings {
+            operations.extend([pb::Operation::CreateBooking, pb::Operation::GetBooking, pb::Operation::CancelBooking].map(|o| o as i32));
+        }
         Ok(Response::new(pb::Capabilities {
             protocol_version: vendor_proto::PROTOCOL_VERSION.into(),
-            operations: vec![pb::Operation::CheckAvailability as i32],
+            operations,
             max_window: Some(prost_types::Duration { seconds: 14 * 86_400, nanos: 0 }),
             max_units_per_call: 100,
             slot_granularity: Some(prost_types::Duration { seconds: 3600, nanos: 0 }),
             max_requests_per_second: 0,
             implementation: "fault-vendor".into(),
-            time_zone: "Europe/Stockholm".into(),
+            time_zone: if f.defects.contains(&Defect::WrongTimeZone) { "UTC" } else { "Europe/Stockholm" }.into(),
         }))
     }
 
@@ -217,15 +371,29 @@ impl BookingProvider for FaultVendor {
         let f = self.faults.lock().expect("never poisoned").clone();
         let req = req.into_inner();
         // The limits of its capabilities, as the protocol asks (§6).
+        self.defect_delays(&f, Defect::SlowAvailability, Duration::from_millis(600)).await;
+        let mut req = req;
         let (a, b) = (req.start.map_or(0, |t| t.seconds), req.end.map_or(0, |t| t.seconds));
-        if b <= a {
+        let truncate = f.defects.contains(&Defect::TruncatesOverLimit);
+        if b <= a && !f.defects.contains(&Defect::AcceptsEmptyWindow) {
             return Err(Status::invalid_argument("end must be after start"));
         }
         if b - a > 14 * 86_400 {
-            return Err(Status::invalid_argument("the window is longer than max_window (14 days)"));
+            if !truncate {
+                return Err(Status::invalid_argument("the window is longer than max_window (14 days)"));
+            }
+            req.end = Some(Timestamp { seconds: a + 14 * 86_400, nanos: 0 });
         }
         if req.unit_refs.is_empty() || req.unit_refs.len() > 100 {
-            return Err(Status::invalid_argument("1 to 100 unit references (max_units_per_call)"));
+            if !truncate || req.unit_refs.is_empty() {
+                return Err(Status::invalid_argument("1 to 100 unit references (max_units_per_call)"));
+            }
+            req.unit_refs.truncate(100);
+        }
+        if f.defects.contains(&Defect::UnknownUnitFailsCall)
+            && let Some(r) = req.unit_refs.iter().find(|r| !self.units.contains(*r))
+        {
+            return Err(refuse(tonic::Code::NotFound, "UNKNOWN_UNIT", &format!("no unit '{r}'"), &f));
         }
         let latency = self.latency(&f);
         self.injected.lock().expect("never poisoned").push((req.start.map_or(0, |t| t.seconds), latency));
@@ -240,6 +408,7 @@ impl BookingProvider for FaultVendor {
             return Err(Status::internal("the booking database is down"));
         }
         let mut answer = self.honest_answer(&req);
+        self.contract_defects(&f, &req, &mut answer);
         if self.uniform() < f.garbage_rate {
             let (s, e) = (req.start.map_or(0, |t| t.seconds), req.end.map_or(0, |t| t.seconds));
             if let Some(u) = answer.units.iter_mut().find(|u| u.status == pb::UnitStatus::Ok as i32) {
@@ -276,19 +445,110 @@ impl BookingProvider for FaultVendor {
         Ok(Response::new(answer))
     }
 
-    async fn create_booking(&self, _: Request<pb::CreateBookingRequest>) -> Result<Response<pb::CreateBookingResponse>, Status> {
-        Err(Status::unimplemented("the fault vendor only answers availability"))
+    async fn create_booking(&self, req: Request<pb::CreateBookingRequest>) -> Result<Response<pb::CreateBookingResponse>, Status> {
+        let f = self.faults.lock().expect("never poisoned").clone();
+        if !f.bookings {
+            return Err(Status::unimplemented("the fault vendor only answers availability"));
+        }
+        self.defect_delays(&f, Defect::SlowBooking, Duration::from_millis(2500)).await;
+        let r = req.into_inner();
+        let fingerprint = prost::Message::encode_to_vec(&r);
+        let mut store = self.store.lock().expect("never poisoned");
+        if !f.defects.contains(&Defect::IgnoresIdempotencyKey)
+            && let Some((sent, id)) = store.keys.get(&r.idempotency_key)
+        {
+            if *sent != fingerprint {
+                return Err(refuse(tonic::Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED", "the key was used for another booking", &f));
+            }
+            let b = store.bookings[id].clone();
+            return Ok(Response::new(pb::CreateBookingResponse { booking: Some(b) }));
+        }
+        if !self.units.contains(&r.unit_ref) {
+            return Err(refuse(tonic::Code::NotFound, "UNKNOWN_UNIT", "no such unit", &f));
+        }
+        let (start, end) = (r.start.map_or(0, |t| t.seconds), r.end.map_or(0, |t| t.seconds));
+        if end <= start {
+            return Err(Status::invalid_argument("end must be after start"));
+        }
+        if !f.defects.contains(&Defect::DoubleBooking) && store.bookings.values().any(|b| overlaps(b, &r.unit_ref, start, end)) {
+            let code = if f.defects.contains(&Defect::WrongErrorCode) { tonic::Code::Aborted } else { tonic::Code::FailedPrecondition };
+            return Err(refuse(code, "SLOT_UNAVAILABLE", "the time is taken", &f));
+        }
+        store.next += 1;
+        let b = pb::Booking {
+            booking_id: format!("fv-{}", store.next),
+            unit_ref: r.unit_ref.clone(),
+            start: r.start,
+            end: r.end,
+            status: pb::BookingStatus::Confirmed as i32,
+            created_at: now(),
+            updated_at: now(),
+            ..Default::default()
+        };
+        store.bookings.insert(b.booking_id.clone(), b.clone());
+        store.keys.insert(r.idempotency_key, (fingerprint, b.booking_id.clone()));
+        let mut answer = b;
+        if f.defects.contains(&Defect::CreatesPending) {
+            answer.status = pb::BookingStatus::Pending as i32;
+        }
+        Ok(Response::new(pb::CreateBookingResponse { booking: Some(answer) }))
     }
 
-    async fn get_booking(&self, _: Request<pb::GetBookingRequest>) -> Result<Response<pb::GetBookingResponse>, Status> {
-        Err(Status::unimplemented("the fault vendor only answers availability"))
+    async fn get_booking(&self, req: Request<pb::GetBookingRequest>) -> Result<Response<pb::GetBookingResponse>, Status> {
+        let f = self.faults.lock().expect("never poisoned").clone();
+        if !f.bookings {
+            return Err(Status::unimplemented("the fault vendor only answers availability"));
+        }
+        self.defect_delays(&f, Defect::Hang, Duration::ZERO).await;
+        let id = req.into_inner().booking_id;
+        let found = self.store.lock().expect("never poisoned").bookings.get(&id).cloned();
+        match found {
+            Some(mut b) => {
+                if f.defects.contains(&Defect::GetWrongStatus) {
+                    b.status = pb::BookingStatus::NeedsCompletion as i32;
+                }
+                Ok(Response::new(pb::GetBookingResponse { booking: Some(b) }))
+            }
+            None if f.defects.contains(&Defect::UnknownBookingFound) => {
+                Ok(Response::new(pb::GetBookingResponse { booking: Some(pb::Booking::default()) }))
+            }
+            None => Err(refuse(tonic::Code::NotFound, "UNKNOWN_BOOKING", "no such booking", &f)),
+        }
     }
 
-    async fn cancel_booking(&self, _: Request<pb::CancelBookingRequest>) -> Result<Response<pb::CancelBookingResponse>, Status> {
-        Err(Status::unimplemented("the fault vendor only answers availability"))
+    async fn cancel_booking(&self, req: Request<pb::CancelBookingRequest>) -> Result<Response<pb::CancelBookingResponse>, Status> {
+        let f = self.faults.lock().expect("never poisoned").clone();
+        if !f.bookings {
+            return Err(Status::unimplemented("the fault vendor only answers availability"));
+        }
+        self.defect_delays(&f, Defect::Hang, Duration::ZERO).await;
+        let r = req.into_inner();
+        let mut store = self.store.lock().expect("never poisoned");
+        let Some(b) = store.bookings.get_mut(&r.booking_id) else {
+            return Err(refuse(tonic::Code::NotFound, "UNKNOWN_BOOKING", "no such booking", &f));
+        };
+        if b.status == pb::BookingStatus::Cancelled as i32 {
+            if f.defects.contains(&Defect::SecondCancelFails) {
+                return Err(refuse(tonic::Code::FailedPrecondition, "ALREADY_CANCELLED", "the booking is cancelled", &f));
+            }
+            return Ok(Response::new(pb::CancelBookingResponse { booking: Some(b.clone()) }));
+        }
+        b.status = pb::BookingStatus::Cancelled as i32;
+        b.status_message = r.reason;
+        b.updated_at = now();
+        let mut answer = b.clone();
+        if f.defects.contains(&Defect::CancelAnswersConfirmed) {
+            answer.status = pb::BookingStatus::Confirmed as i32;
+        }
+        Ok(Response::new(pb::CancelBookingResponse { booking: Some(answer) }))
     }
 
     async fn health(&self, _: Request<pb::HealthRequest>) -> Result<Response<pb::HealthResponse>, Status> {
+        let f = self.faults.lock().expect("never poisoned").clone();
+        self.defect_delays(&f, Defect::Hang, Duration::ZERO).await;
+        if f.defects.contains(&Defect::NotServing) {
+            return Ok(Response::new(pb::HealthResponse { status: pb::ServingStatus::NotServing as i32, message: "maintenance".into() }));
+        }
         Ok(Response::new(pb::HealthResponse { status: pb::ServingStatus::Serving as i32, message: String::new() }))
     }
 }

@@ -96,6 +96,24 @@ impl GrpcVendor {
         Ok(c.create_booking(self.request(req, timeout)).await?.into_inner())
     }
 
+    /// GetBooking.
+    pub async fn get_booking(&self, booking_id: &str, timeout: Duration) -> Result<pb::GetBookingResponse, tonic::Status> {
+        let mut c = self.client.clone();
+        Ok(c.get_booking(self.request(pb::GetBookingRequest { booking_id: booking_id.into() }, timeout)).await?.into_inner())
+    }
+
+    /// CancelBooking.
+    pub async fn cancel_booking(
+        &self,
+        booking_id: &str,
+        reason: &str,
+        timeout: Duration,
+    ) -> Result<pb::CancelBookingResponse, tonic::Status> {
+        let mut c = self.client.clone();
+        let req = pb::CancelBookingRequest { booking_id: booking_id.into(), reason: reason.into() };
+        Ok(c.cancel_booking(self.request(req, timeout)).await?.into_inner())
+    }
+
     /// Health.
     pub async fn health(&self, timeout: Duration) -> Result<pb::HealthResponse, tonic::Status> {
         let mut c = self.client.clone();

@@ -272,3 +272,92 @@ async fn the_conformance_suite_passes_an_honest_vendor_and_names_a_bad_one() {
     let results = conformance::run(&client, &opts).await;
     assert!(results.iter().any(|r| r.id == "capabilities.well_formed" && r.verdict == Verdict::Fail));
 }
+
+#[test]
+fn the_spec_lists_every_check_of_the_kit() {
+    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/vendor-protocol.md")).unwrap();
+    let section = &spec[spec.find("## §12").expect("§12")..];
+    for (id, sec, _) in federation::conformance::all_checks() {
+        assert!(section.contains(&format!("| `{id}` | {sec} |")), "docs/vendor-protocol.md §12 does not list `{id}` ({sec})");
+    }
+}
+
+/// The kit's matrix: a vendor with one defect fails exactly the checks that cover it and passes
+/// every other; every check of the kit is in some row, so none can never fail.
+#[tokio::test]
+async fn each_defect_fails_exactly_the_checks_that_cover_it() {
+    use federation::conformance::{self, Verdict};
+    use federation::fault::Defect as D;
+    use std::collections::BTreeSet;
+    let rows: Vec<(D, Vec<&str>)> = vec![
+        (D::WrongTimeZone, vec!["capabilities.well_formed"]),
+        (D::SlowCapabilities, vec!["latency.capabilities"]),
+        (D::NotServing, vec!["health.serving"]),
+        (D::ReversedOrder, vec!["availability.order"]),
+        (D::UnknownUnitFailsCall, vec!["availability.unknown_unit"]),
+        (D::SlotOutsideWindow, vec!["availability.window"]),
+        (D::EndBeforeStart, vec!["availability.start_before_end"]),
+        (D::OverlappingSlots, vec!["availability.no_overlap"]),
+        (D::SlowAvailability, vec!["latency.availability"]),
+        (D::AcceptsEmptyWindow, vec!["availability.empty_window"]),
+        (D::TruncatesOverLimit, vec!["availability.max_window", "availability.max_units"]),
+        (D::CreatesPending, vec!["booking.create"]),
+        (D::StaysFreeWhenBooked, vec!["booking.no_longer_free"]),
+        (D::IgnoresIdempotencyKey, vec!["booking.idempotent_create", "booking.idempotency_key_reused"]),
+        (D::DoubleBooking, vec!["booking.slot_unavailable"]),
+        (D::WrongErrorCode, vec!["booking.slot_unavailable"]),
+        (D::GetWrongStatus, vec!["booking.get"]),
+        (D::UnknownBookingFound, vec!["booking.get_unknown"]),
+        (D::CancelAnswersConfirmed, vec!["booking.cancel"]),
+        (D::SecondCancelFails, vec!["booking.cancel_idempotent"]),
+        (D::StaysBookedWhenCancelled, vec!["booking.freed"]),
+        (D::NoErrorInfo, vec!["errors.error_info"]),
+        (D::SlowBooking, vec!["latency.booking"]),
+    ];
+    let opts = conformance::Options {
+        units: vec!["hall-a".into(), "hall-b".into()],
+        start: Timestamp { seconds: 1_796_313_600, nanos: 0 },
+        writes: true,
+    };
+    let run = |defects: Vec<D>| {
+        let opts = opts.clone();
+        async move {
+            let v =
+                FaultVendor::new(UNITS.iter().map(|u| u.to_string()).collect(), Faults { bookings: true, defects, ..Faults::default() }, 1);
+            let addr = v.serve().await;
+            let client = GrpcVendor::connect_lazy(&Connection { endpoint: format!("http://{addr}"), ..Default::default() }).unwrap();
+            conformance::run(&client, &opts).await
+        }
+    };
+    // Without defects every check runs and passes.
+    let honest = run(vec![]).await;
+    let (text, ok) = conformance::render_text(&honest);
+    assert!(ok && honest.iter().all(|r| r.verdict == Verdict::Pass), "{text}");
+    assert_eq!(honest.len(), conformance::all_checks().len());
+
+    let mut set = tokio::task::JoinSet::new();
+    for (defect, expected) in rows.clone() {
+        let r = run(vec![defect]);
+        set.spawn(async move { (defect, expected, r.await) });
+    }
+    while let Some(r) = set.join_next().await {
+        let (defect, expected, results) = r.unwrap();
+        let (text, _) = conformance::render_text(&results);
+        let failed: BTreeSet<&str> = results.iter().filter(|r| r.verdict == Verdict::Fail).map(|r| r.id).collect();
+        assert_eq!(failed, expected.iter().copied().collect(), "{defect:?}:\n{text}");
+        assert!(results.iter().all(|r| r.verdict != Verdict::Skip), "{defect:?}: every other check passes:\n{text}");
+        assert!(
+            results.iter().filter(|r| r.verdict == Verdict::Fail).all(|r| !r.detail.is_empty()),
+            "{defect:?}: failures say why:\n{text}"
+        );
+    }
+    let covered: BTreeSet<&str> = rows.iter().flat_map(|(_, e)| e.iter().copied()).collect();
+    let all: BTreeSet<&str> = conformance::all_checks().iter().map(|c| c.0).collect();
+    assert_eq!(covered, all, "every check of the kit can fail");
+
+    // A vendor that never answers: the kit ends, and nothing passes.
+    let results = run(vec![D::Hang]).await;
+    let (text, _) = conformance::render_text(&results);
+    assert!(results.iter().all(|r| r.verdict != Verdict::Pass), "{text}");
+    assert!(results.iter().filter(|r| r.verdict == Verdict::Fail).count() >= 8, "{text}");
+}

@@ -91,15 +91,20 @@ struct ConformanceArgs {
     /// Window start of the availability checks, RFC 3339 (default: next Thursday 17:00 UTC).
     #[arg(long)]
     start: Option<String>,
-    /// Output format.
+    /// Output format: text for people, json, or junit (XML) for a CI system.
     #[arg(long, value_enum, default_value = "text")]
     format: ConformanceFormat,
+    /// Report only these checks (repeat; see docs/vendor-protocol.md §12 for the ids). The
+    /// others still run when these need them, but are not reported or counted.
+    #[arg(long = "only")]
+    only: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum ConformanceFormat {
     Text,
     Json,
+    Junit,
 }
 
 /// An address or a CIDR (an address alone is the one host).
@@ -428,13 +433,22 @@ async fn conformance(a: ConformanceArgs) -> anyhow::Result<()> {
         start: prost_types::Timestamp { seconds: start, nanos: 0 },
         writes: true,
     };
-    let results = federation::conformance::run(&client, &options).await;
+    let known = federation::conformance::all_checks();
+    if let Some(bad) = a.only.iter().find(|id| !known.iter().any(|k| k.0 == id.as_str())) {
+        let ids: Vec<&str> = known.iter().map(|k| k.0).collect();
+        anyhow::bail!("--only '{bad}' is not a check of the kit; the checks are: {}", ids.join(", "));
+    }
+    let mut results = federation::conformance::run(&client, &options).await;
+    if !a.only.is_empty() {
+        results.retain(|r| a.only.iter().any(|id| id == r.id));
+    }
     let (text, ok) = federation::conformance::render_text(&results);
     match a.format {
         ConformanceFormat::Text => print!("{text}"),
         ConformanceFormat::Json => {
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({"endpoint": a.endpoint, "passed": ok, "checks": results}))?)
         }
+        ConformanceFormat::Junit => print!("{}", federation::conformance::render_junit(&results, &a.endpoint)),
     }
     if !ok {
         anyhow::bail!("the endpoint does not conform to vendor.v1");

@@ -217,4 +217,17 @@ async fn vendors_conformance_passes_a_conforming_vendor_and_fails_a_bad_one() {
     let window = doc["checks"].as_array().unwrap().iter().find(|c| c["id"] == "availability.window").unwrap();
     assert_eq!((window["verdict"].as_str(), window["section"].as_str()), (Some("fail"), Some("§6")));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not conform to vendor.v1"));
+
+    // JUnit XML for a vendor's CI, and --only to report some checks.
+    let args = ["vendors", "conformance", "--endpoint", &format!("http://{bad}"), "--unit", "hall-a", "--format", "junit"];
+    let out = run(&[&args[..], &["--only", "availability.window", "--only", "health.serving"]].concat(), &[]).await;
+    assert!(!out.status.success());
+    let xml = String::from_utf8(out.stdout).unwrap();
+    assert!(xml.starts_with("<?xml") && xml.contains(r#"tests="2" failures="1" skipped="0""#), "{xml}");
+    assert!(xml.contains(r#"name="availability.window: slots lie inside the asked window, on asked units""#), "{xml}");
+    assert!(xml.contains("<failure message=") && xml.contains("outside the asked window"), "{xml}");
+    let out = run(&["vendors", "conformance", "--endpoint", &format!("http://{good}"), "--only", "availability.sometimes"], &[]).await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("'availability.sometimes' is not a check") && err.contains("booking.cancel_idempotent"), "{err}");
 }

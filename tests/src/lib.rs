@@ -333,3 +333,13 @@ pub fn node_binary() -> std::path::PathBuf {
         )
     })
 }
+
+/// A binary of the workspace, built next to the running test (`cargo build --bins`, which
+/// `make test` runs first).
+pub fn workspace_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>/deps/<test>");
+    let bin = dir.join(name);
+    assert!(bin.is_file(), "{} is missing: build it first (`cargo build --bin {name}`; `make test` does)", bin.display());
+    bin
+}

@@ -454,6 +454,11 @@ async fn the_registry_federates_the_backend_and_gets_exactly_its_free_slots() {
     .await;
     let (text, passed) = federation::conformance::render_text(&results);
     assert!(passed, "{text}");
+    // Every check of the kit ran and passed, the booking checks too (and cleaned up after
+    // themselves: the slot they booked is free again).
+    assert_eq!(results.len(), federation::conformance::all_checks().len(), "{text}");
+    assert!(results.iter().all(|r| r.verdict == federation::conformance::Verdict::Pass), "{text}");
+    assert_eq!(v.db.count("SELECT count(*) AS n FROM bookings WHERE status = 'confirmed'").await, 1, "only b1 holds time: {text}");
 
     // Registered in the registry's directory and federated like any vendor.
     let http = app.http();

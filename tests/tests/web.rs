@@ -20,19 +20,10 @@ use serde_json::{Value, json};
 use tests::TestDb;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-/// A binary of the workspace, built next to this test (`cargo build --bins`, which `make test` runs).
-fn workspace_binary(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>/deps/<test>");
-    let bin = dir.join(name);
-    assert!(bin.is_file(), "{} is missing: build it first (`cargo build --bin {name}`; `make test` does)", bin.display());
-    bin
-}
-
 /// Starts `registry demo` on `db` and returns (its URL, an admin key, the child process).
 async fn registry_demo(db: &TestDb, dir: &std::path::Path) -> (String, String, tokio::process::Child) {
     let key_file = dir.join("admin.key");
-    let mut child = tokio::process::Command::new(workspace_binary("registry"))
+    let mut child = tokio::process::Command::new(tests::workspace_binary("registry"))
         .args(["demo", "--listen", "127.0.0.1:0", "--admin-key-file"])
         .arg(&key_file)
         .env("DATABASE_URL", &db.url)
