@@ -94,6 +94,8 @@ pub enum Defect {
     NoErrorInfo,
     /// CreateBooking takes 2.5 s.
     SlowBooking,
+    /// CreateBooking never answers (everything else does).
+    HangCreateBooking,
     /// Nothing is ever answered.
     Hang,
 }
@@ -451,6 +453,7 @@ impl BookingProvider for FaultVendor {
             return Err(Status::unimplemented("the fault vendor only answers availability"));
         }
         self.defect_delays(&f, Defect::SlowBooking, Duration::from_millis(2500)).await;
+        self.defect_delays(&f, Defect::HangCreateBooking, Duration::from_secs(3600)).await;
         let r = req.into_inner();
         let fingerprint = prost::Message::encode_to_vec(&r);
         let mut store = self.store.lock().expect("never poisoned");

@@ -192,3 +192,42 @@ async fn residents_book_through_the_registry_and_every_refusal_is_named() {
     let details = tonic_types::StatusExt::get_details_bad_request(&err).unwrap();
     assert_eq!(details.field_violations[0].field, "idempotencyKey", "named as gRPC sends it");
 }
+
+#[tokio::test]
+async fn a_vendor_that_does_not_answer_a_booking_gets_a_503_that_says_to_retry_with_the_same_key() {
+    use federation::fault::{Defect, FaultVendor, Faults};
+    let app = TestApp::start().await;
+    let admin = registry_core::auth::Principal::operator("test");
+    let keys = app.keys().await;
+    let f = app.registry.create_facility(&admin, &tests::fixtures::facility("0880", "Kalmar sporthall")).await.unwrap();
+    let silent = FaultVendor::new(
+        vec!["hall-a".into()],
+        Faults { bookings: true, defects: vec![Defect::HangCreateBooking], ..Faults::default() },
+        5,
+    );
+    let url = format!("http://{}", silent.serve().await);
+    let body = json!({"name": "Kalmarbokning", "endpoint": url, "protocol": "VENDOR_PROTOCOL_GRPC", "auth": "VENDOR_AUTH_NONE", "municipalityCodes": ["0880"]});
+    let v: Value =
+        app.http().post(app.url("/v1/vendors")).header("x-api-key", &keys.admin).json(&body).send().await.unwrap().json().await.unwrap();
+    let vendor_id: uuid::Uuid = v["id"].as_str().unwrap().parse().unwrap();
+    app.registry.set_unit_vendor(&admin, f.id, f.units[0].id, Some((vendor_id, "hall-a".into()))).await.unwrap();
+    let start = on(Utc::now().with_timezone(&Stockholm).date_naive() + chrono::Duration::days(3), 18);
+    let booking = json!({"facilityId": f.id, "unitId": f.units[0].id, "start": start, "end": start + chrono::Duration::hours(1), "mode": "direct",
+        "customer": {"type": "private_person", "name": "Kim Svensson", "email": "kim@example.se"}});
+    let res = app
+        .http()
+        .post(app.url("/v1/bookings"))
+        .header("idempotency-key", "a-key-for-a-silent-vendor")
+        .json(&booking)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().contains_key("retry-after"));
+    let p: Value = res.json().await.unwrap();
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("Kalmarbokning") && detail.contains("did not answer in time") && detail.contains("same Idempotency-Key"),
+        "{p}"
+    );
+}
