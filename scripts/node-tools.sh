@@ -22,23 +22,15 @@ pins=(
     axe-core@4.14.1
 )
 
-apt_install() {
-    if [ "$(id -u)" != 0 ]; then
-        echo "node-tools: Debian's $* is missing; install it (as root) and try again" >&2
-        exit 1
-    fi
-    echo "node-tools: installing Debian's $* (the interop and browser tests need it) …"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+# shellcheck source=scripts/apt-install.sh
+. "$(dirname "$0")/apt-install.sh"
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    apt_install nodejs npm
+    apt_install node-tools nodejs npm
 fi
 # Debian's Chromium for the browser tests (playwright-core never downloads a browser here).
 if [ ! -x /usr/bin/chromium ]; then
-    apt_install chromium
+    apt_install node-tools chromium
 fi
 
 # The version of package $1 that is installed, if any (read from its package.json, not by loading it).

@@ -8,24 +8,14 @@
 # TOOL prefixes messages; IMPORTS is Python run after the version check (imports that must
 # work, e.g. a native library loading); WHAT names the packages in the install message.
 
-_pinned_apt_install() {
-    local tool=$1
-    shift
-    if [ "$(id -u)" != 0 ]; then
-        echo "$tool: missing Debian packages $*; install them (as root) and try again" >&2
-        exit 1
-    fi
-    echo "$tool: installing $* from Debian …"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+# shellcheck source=scripts/apt-install.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
 
 ensure_pinned_venv() {
     local tool=$1 venv=$2 imports=$3 what=$4
     shift 4
     if ! command -v python3 >/dev/null 2>&1; then
-        _pinned_apt_install "$tool" python3 python3-venv
+        apt_install "$tool" python3 python3-venv
     fi
     # A venv whose interpreter no longer runs (its base Python was removed or upgraded) is rebuilt.
     if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
@@ -33,7 +23,7 @@ ensure_pinned_venv() {
         # Without python3-venv, Debian's python3 fails here (no ensurepip) and leaves a
         # half-made venv behind; --clear on the retry starts over.
         if ! python3 -m venv --clear "$venv" >/dev/null 2>&1; then
-            _pinned_apt_install "$tool" python3-venv
+            apt_install "$tool" python3-venv
             python3 -m venv --clear "$venv"
         fi
     fi

@@ -12,6 +12,7 @@ use federation::{Federation, Policy, Status, pb};
 use registry_core::auth::Principal;
 use registry_core::model::{Vendor, VendorProtocol};
 use registry_core::search::FacilitySearch;
+use registry_core::service::bookings::{BookingMode, vendor_takes};
 use registry_core::{Error, Registry};
 use serde::Serialize;
 use uuid::Uuid;
@@ -263,7 +264,6 @@ impl Availability {
                 continue;
             }
             let mut r = report(*vendor_id, &vendor.name, "pending", String::new());
-            use registry_core::service::bookings::{BookingMode, vendor_takes};
             r.takes_bookings = [(BookingMode::Direct, "direct"), (BookingMode::Request, "request")]
                 .into_iter()
                 .filter(|(m, _)| vendor_takes(&vendor, *m))

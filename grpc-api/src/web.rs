@@ -140,13 +140,6 @@ pub fn router(config: WebConfig) -> anyhow::Result<Router<Registry>> {
             async move { site.index.respond(req.headers(), &site.csp) }
         }
     };
-    let facility_page = {
-        let site = site.clone();
-        move |Path(_id): Path<String>, req: Request| {
-            let site = site.clone();
-            async move { site.index.respond(req.headers(), &site.csp) }
-        }
-    };
     let file = move |Path(name): Path<String>, req: Request| {
         let site = site.clone();
         async move {
@@ -160,7 +153,8 @@ pub fn router(config: WebConfig) -> anyhow::Result<Router<Registry>> {
         }
     };
     let gzip = tower_http::compression::CompressionLayer::new().gzip(true);
-    Ok(Router::new().route("/", get(page)).route("/facility/{id}", get(facility_page)).route("/web/{name}", get(file)).layer(gzip))
+    // /facility/{id} is the same page: it reads the facility id from its URL.
+    Ok(Router::new().route("/", get(page.clone())).route("/facility/{id}", get(page)).route("/web/{name}", get(file)).layer(gzip))
 }
 
 #[cfg(test)]
