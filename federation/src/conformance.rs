@@ -281,6 +281,12 @@ pub async fn run(vendor: &GrpcVendor, o: &Options) -> Vec<CheckResult> {
             }
         }
     }
+    // The two DST nights: one call per local day, within max_window.
+    let max_window = caps.as_ref().and_then(|c| c.max_window.as_ref()).map_or(day, |d| d.seconds.max(3600));
+    let t = Instant::now();
+    let (v, d) = dst(vendor, &o.units[0], start, max_window).await;
+    s.add("availability.dst", "§3", DST_TITLE, v, d, t.elapsed());
+
     let booking = caps.as_ref().is_some_and(|c| c.operations.contains(&(pb::Operation::CreateBooking as i32)));
     let skip = |s: &mut Suite, why: &str| {
         for (id, section, title) in BOOKING_CHECKS {
@@ -307,6 +313,228 @@ pub async fn run(vendor: &GrpcVendor, o: &Options) -> Vec<CheckResult> {
 }
 
 const WINDOW_TITLE: &str = "slots lie inside the asked window, on asked units";
+const DST_TITLE: &str = "slots on both DST-change Sundays keep their local wall-clock times";
+
+/// Europe/Stockholm's clock, by the EU rule in force since 1996: summer time (+02:00) from the
+/// last Sunday in March 01:00 UTC to the last Sunday in October 01:00 UTC, +01:00 otherwise.
+/// Instants are seconds since the Unix epoch.
+pub(crate) mod stockholm {
+    use chrono::{Datelike, NaiveDate};
+
+    /// The last Sunday of `month` (1–11) in `year`.
+    pub fn last_sunday(year: i32, month: u32) -> NaiveDate {
+        let last = NaiveDate::from_ymd_opt(year, month + 1, 1).and_then(|d| d.pred_opt()).expect("a valid month");
+        last - chrono::Duration::days(i64::from(last.weekday().num_days_from_sunday()))
+    }
+
+    /// When summer time starts and ends in `year` (the spring and autumn DST nights).
+    pub fn summer_time(year: i32) -> (i64, i64) {
+        let at = |d: NaiveDate| d.and_hms_opt(1, 0, 0).expect("a valid time").and_utc().timestamp();
+        (at(last_sunday(year, 3)), at(last_sunday(year, 10)))
+    }
+
+    /// The UTC offset at instant `t`, seconds.
+    pub fn offset(t: i64) -> i64 {
+        let year = chrono::DateTime::from_timestamp(t, 0).map_or(1970, |d| d.year());
+        let (from, to) = summer_time(year);
+        if (from..to).contains(&t) { 7200 } else { 3600 }
+    }
+
+    /// Seconds from the epoch to `date` 00:00 on a clock without a zone.
+    pub fn naive_seconds(date: NaiveDate) -> i64 {
+        date.and_hms_opt(0, 0, 0).expect("a valid time").and_utc().timestamp()
+    }
+
+    /// The local date at instant `t`.
+    pub fn local_date(t: i64) -> NaiveDate {
+        chrono::DateTime::from_timestamp(t + offset(t), 0).map_or(NaiveDate::MIN, |d| d.date_naive())
+    }
+
+    /// The instant of the local wall-clock time `seconds` after midnight on `date`: the earlier
+    /// of two in the autumn night's repeated hour, none in the spring night's missing hour.
+    pub fn instant(date: NaiveDate, seconds: i64) -> Option<i64> {
+        let wall = naive_seconds(date) + seconds;
+        [7200, 3600].into_iter().map(|o| wall - o).find(|&t| offset(t) == wall - t)
+    }
+
+    /// Easter Day in `year` (Gregorian; the anonymous algorithm).
+    pub fn easter(year: i32) -> NaiveDate {
+        let (a, b, c) = (year % 19, year / 100, year % 100);
+        let (d, e) = (b / 4, b % 4);
+        let g = (b - (b + 8) / 25 + 1) / 3;
+        let h = (19 * a + b - d - g + 15) % 30;
+        let l = (32 + 2 * e + 2 * (c / 4) - h - c % 4) % 7;
+        let m = (a + 11 * h + 22 * l) / 451;
+        let n = h + l - 7 * m + 114;
+        NaiveDate::from_ymd_opt(year, (n / 31) as u32, (n % 31 + 1) as u32).expect("a valid date")
+    }
+}
+
+/// One day's slots as local wall-clock times: (start, end) in minutes after that day's local
+/// midnight (an end at the next midnight is 24:00).
+type WallClock = std::collections::BTreeSet<(i64, i64)>;
+
+/// Whether a slot is compared across days: not if it starts or ends within 02:00–03:00, the
+/// hour that does not exist on the spring night and happens twice on the autumn night.
+fn outside_dst_hour(&(start, end): &(i64, i64)) -> bool {
+    !(120..=180).contains(&start) && !(120..=180).contains(&end)
+}
+
+fn hh_mm(minutes: i64) -> String {
+    format!("{:02}:{:02}", minutes.div_euclid(60), minutes.rem_euclid(60))
+}
+
+/// Wall-clock slots, short: back-to-back runs of one length as a span.
+fn show(times: &WallClock) -> String {
+    if times.is_empty() {
+        return "no slots".into();
+    }
+    let v: Vec<(i64, i64)> = times.iter().copied().collect();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < v.len() {
+        let len = v[i].1 - v[i].0;
+        let mut j = i;
+        while j + 1 < v.len() && v[j + 1].0 == v[j].1 && v[j + 1].1 - v[j + 1].0 == len {
+            j += 1;
+        }
+        if j - i >= 2 {
+            parts.push(format!("{}–{} ({} slots of {} min)", hh_mm(v[i].0), hh_mm(v[j].1), j - i + 1, len));
+        } else {
+            parts.extend(v[i..=j].iter().map(|x| format!("{}–{}", hh_mm(x.0), hh_mm(x.1))));
+        }
+        i = j + 1;
+    }
+    parts.join(", ")
+}
+
+/// What one DST night shows.
+#[derive(Debug, PartialEq)]
+enum Night {
+    /// The DST Sunday keeps the wall-clock times of a Sunday around it.
+    Pass,
+    /// Why it is wrong.
+    Fail(String),
+    /// Why it cannot be judged.
+    Unknown(String),
+}
+
+/// Judges the Sunday `days[1]` of a DST night against the Sundays a week before and after.
+fn judge(days: [(chrono::NaiveDate, &WallClock); 3]) -> Night {
+    let [(before, b), (day, d), (after, a)] = days;
+    let compared = |x: &WallClock| x.iter().filter(|s| outside_dst_hour(s)).copied().collect::<WallClock>();
+    let (b, d, a) = (compared(b), compared(d), compared(a));
+    // A fixed offset: the same times, all an hour later or earlier after the change.
+    if !b.is_empty() && !a.is_empty() && b != a {
+        for shift in [60, -60] {
+            let moved = |x: &(i64, i64)| (x.0 + shift, x.1 + shift);
+            let inside = |x: &(i64, i64)| x.0 >= 0 && x.1 <= 1440 && outside_dst_hour(x);
+            let early: WallClock = b.iter().filter(|x| inside(x) && inside(&moved(x))).map(moved).collect();
+            let late: WallClock = a.iter().filter(|x| inside(x) && inside(&(x.0 - shift, x.1 - shift))).copied().collect();
+            if !early.is_empty() && early == late && early.len() == b.len() && late.len() == a.len() {
+                let way = if shift > 0 { "later" } else { "earlier" };
+                return Night::Fail(format!(
+                    "every time on {after} is an hour {way} than on {before}: the slots are computed with a fixed UTC offset, \
+                     not with Europe/Stockholm's rules"
+                ));
+            }
+        }
+    }
+    if d.is_empty() {
+        return Night::Unknown(format!("no slots on {day}"));
+    }
+    let others: Vec<&WallClock> = [&b, &a].into_iter().filter(|x| !x.is_empty()).collect();
+    if others.is_empty() {
+        return Night::Unknown(format!("no slots on {before} or {after} to compare {day} with"));
+    }
+    if others.contains(&&d) {
+        return Night::Pass;
+    }
+    if day == stockholm::easter(chrono::Datelike::year(&day)) {
+        return Night::Unknown(format!("{day} is Easter Day, whose hours may differ from other Sundays'"));
+    }
+    Night::Fail(format!(
+        "the times on {day} match neither Sunday around it: a slot computed with the UTC offset of the wrong side of the \
+         change (e.g. the offset at midnight) comes out an hour off"
+    ))
+}
+
+/// `availability.dst`: on the next spring and autumn DST Sundays after `start`, and on the
+/// Sundays a week before and after each, `unit`'s slots as local wall-clock times.
+async fn dst(vendor: &GrpcVendor, unit: &str, start: i64, max_window: i64) -> (Verdict, String) {
+    use stockholm::{instant, local_date, naive_seconds, offset, summer_time};
+    let year = chrono::Datelike::year(&local_date(start));
+    let next = |which: fn((i64, i64)) -> i64| (year..=year + 1).map(|y| which(summer_time(y))).find(|&t| t > start).unwrap_or(start);
+    let nights = [("spring", local_date(next(|s| s.0))), ("autumn", local_date(next(|s| s.1)))];
+    let utc =
+        |t: i64| chrono::DateTime::from_timestamp(t, 0).map_or(t.to_string(), |d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let (mut failed, mut unknown, mut passed) = (Vec::new(), Vec::new(), 0);
+    for (name, sunday) in nights {
+        let week = chrono::Duration::days(7);
+        let mut days: Vec<(chrono::NaiveDate, WallClock)> = Vec::new();
+        let mut windows = Vec::new();
+        for date in [sunday - week, sunday, sunday + week] {
+            let midnight = |d: chrono::NaiveDate| instant(d, 0).unwrap_or_else(|| naive_seconds(d) - 3600);
+            let (a, b) = (midnight(date), midnight(date + chrono::Duration::days(1)));
+            windows.push(format!("{}–{}", utc(a), utc(b)));
+            let mut times = WallClock::new();
+            let mut from = a;
+            while from < b {
+                let to = (from + max_window).min(b);
+                let req =
+                    pb::CheckAvailabilityRequest { unit_refs: vec![unit.to_string()], start: ts(from), end: ts(to), ..Default::default() };
+                match vendor.check_availability(req, Duration::from_secs(2)).await {
+                    Ok(resp) => {
+                        let slots = resp.units.iter().filter(|u| u.unit_ref == unit).flat_map(|u| &u.slots);
+                        for (s, e) in slots.filter_map(|x| Some((x.start?.seconds, x.end?.seconds))) {
+                            if (a..b).contains(&s) && e > s {
+                                let wall = |t: i64| (t + offset(t) - naive_seconds(date)).div_euclid(60);
+                                times.insert((wall(s), wall(e)));
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        return (
+                            Verdict::Fail,
+                            format!(
+                                "sent CheckAvailability for ['{unit}'] {}–{} (the local day {date}, around the {name} DST night); got {}",
+                                utc(from),
+                                utc(to),
+                                status_line(&e)
+                            ),
+                        );
+                    }
+                }
+                from = to;
+            }
+            days.push((date, times));
+        }
+        match judge([(days[0].0, &days[0].1), (days[1].0, &days[1].1), (days[2].0, &days[2].1)]) {
+            Night::Pass => passed += 1,
+            Night::Fail(why) => failed.push(format!(
+                "{name} DST night: asked for '{unit}' on the local Sundays {} ({}); local times came back as {}; {why}",
+                days.iter().map(|d| d.0.to_string()).collect::<Vec<_>>().join(", "),
+                windows.join(", "),
+                days.iter().map(|(d, t)| format!("{d}: {}", show(t))).collect::<Vec<_>>().join("; "),
+            )),
+            Night::Unknown(why) => unknown.push(format!("{name} DST night ({sunday}) not compared: {why}")),
+        }
+    }
+    if !failed.is_empty() {
+        (Verdict::Fail, failed.into_iter().chain(unknown).collect::<Vec<_>>().join(" / "))
+    } else if passed > 0 {
+        (Verdict::Pass, unknown.join("; "))
+    } else {
+        (
+            Verdict::Skip,
+            format!(
+                "no slots on the DST Sundays or the Sundays around them to compare ({}); try a --unit that is open on Sundays, \
+                 bookable that far ahead",
+                unknown.join("; ")
+            ),
+        )
+    }
+}
 
 /// The availability checks, listed (and skipped) when they cannot run.
 const AVAILABILITY_CHECKS: &[(&str, &str, &str)] = &[
@@ -319,6 +547,7 @@ const AVAILABILITY_CHECKS: &[(&str, &str, &str)] = &[
     ("availability.empty_window", "§6", "an empty window is INVALID_ARGUMENT"),
     ("availability.max_window", "§6", "a window over max_window is INVALID_ARGUMENT"),
     ("availability.max_units", "§6", "more units than max_units_per_call is INVALID_ARGUMENT"),
+    ("availability.dst", "§3", DST_TITLE),
 ];
 
 /// The checks that write: a booking made, looked at, refused, cancelled and freed again.
@@ -728,4 +957,67 @@ pub fn render_text(results: &[CheckResult]) -> (String, bool) {
     let passed = results.iter().filter(|r| r.verdict == Verdict::Pass).count();
     out.push_str(&format!("{passed} passed, {failed} failed, {} skipped\n", results.len() - passed - failed));
     (out, failed == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn stockholm_time_follows_the_eu_rule() {
+        assert_eq!((stockholm::last_sunday(2027, 3), stockholm::last_sunday(2027, 10)), (date(2027, 3, 28), date(2027, 10, 31)));
+        assert_eq!((stockholm::last_sunday(2026, 3), stockholm::last_sunday(2026, 10)), (date(2026, 3, 29), date(2026, 10, 25)));
+        let (spring, autumn) = stockholm::summer_time(2027);
+        assert_eq!((spring, autumn), (1_806_195_600, 1_824_944_400)); // 2027-03-28T01:00Z, 2027-10-31T01:00Z
+        assert_eq!((stockholm::offset(spring - 1), stockholm::offset(spring)), (3600, 7200));
+        assert_eq!((stockholm::offset(autumn - 1), stockholm::offset(autumn)), (7200, 3600));
+        let h = |x: i64| x * 3600;
+        // Spring: 02:30 does not exist, 03:00 is 01:00 UTC.
+        assert_eq!(stockholm::instant(date(2027, 3, 28), h(2) + 1800), None);
+        assert_eq!(stockholm::instant(date(2027, 3, 28), h(3)), Some(spring));
+        assert_eq!(stockholm::instant(date(2027, 3, 28), 0), Some(spring - h(2)));
+        // Autumn: 02:30 happens twice (the first is taken); 03:00 is 02:00 UTC.
+        assert_eq!(stockholm::instant(date(2027, 10, 31), h(2) + 1800), Some(autumn - 1800));
+        assert_eq!(stockholm::instant(date(2027, 10, 31), h(3)), Some(autumn + h(1)));
+        assert_eq!(stockholm::local_date(spring - h(2) - 1), date(2027, 3, 27));
+        assert_eq!(stockholm::local_date(spring - h(2)), date(2027, 3, 28));
+        assert_eq!(
+            [2024, 2025, 2026, 2027, 2028].map(stockholm::easter),
+            [date(2024, 3, 31), date(2025, 4, 20), date(2026, 4, 5), date(2027, 3, 28), date(2028, 4, 16)]
+        );
+    }
+
+    fn hours(from: i64, to: i64) -> WallClock {
+        (from..to).map(|h| (h * 60, h * 60 + 60)).collect()
+    }
+
+    #[test]
+    fn a_dst_sunday_is_judged_against_the_sundays_around_it() {
+        let (b, d, a) = (date(2027, 10, 24), date(2027, 10, 31), date(2027, 11, 7));
+        let open = hours(8, 22);
+        assert_eq!(judge([(b, &open), (d, &open), (a, &open)]), Night::Pass);
+        // Round the clock: the missing and repeated hour is not compared.
+        let all = hours(0, 24);
+        let autumn_day: WallClock = all.iter().copied().chain([(120, 180)]).collect();
+        assert_eq!(judge([(b, &all), (d, &autumn_day), (a, &all)]), Night::Pass);
+        // The offset at midnight used all day: an hour early after the change.
+        let early = hours(7, 21);
+        assert!(matches!(judge([(b, &open), (d, &early), (a, &open)]), Night::Fail(w) if w.contains("match neither Sunday")));
+        // A fixed offset: the Sundays before and after differ by an hour.
+        let later = hours(9, 23);
+        assert!(matches!(judge([(b, &open), (d, &open), (a, &later)]), Night::Fail(w) if w.contains("fixed UTC offset")));
+        // Another week's schedule on one side is fine; nothing to compare is not a verdict.
+        assert_eq!(judge([(b, &hours(10, 14)), (d, &open), (a, &open)]), Night::Pass);
+        assert!(matches!(judge([(b, &open), (d, &WallClock::new()), (a, &open)]), Night::Unknown(_)));
+        assert!(matches!(judge([(b, &WallClock::new()), (d, &open), (a, &WallClock::new())]), Night::Unknown(_)));
+        // Easter Day (the spring Sunday of 2027) may keep holiday hours.
+        let (b, d, a) = (date(2027, 3, 21), date(2027, 3, 28), date(2027, 4, 4));
+        assert!(matches!(judge([(b, &open), (d, &hours(10, 16)), (a, &open)]), Night::Unknown(w) if w.contains("Easter")));
+        assert!(show(&open).contains("08:00–22:00 (14 slots of 60 min)"));
+    }
 }

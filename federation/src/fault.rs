@@ -12,6 +12,9 @@ use tonic::{Request, Response, Status};
 use vendor_proto::v1 as pb;
 use vendor_proto::v1::booking_provider_server::{BookingProvider, BookingProviderServer};
 
+/// The local hour (Europe/Stockholm) the fault vendor's units open; they close at midnight.
+pub const OPENS: i64 = 6;
+
 /// How the vendor behaves; rates are probabilities per call.
 #[derive(Debug, Clone)]
 pub struct Faults {
@@ -66,6 +69,10 @@ pub enum Defect {
     OverlappingSlots,
     /// CheckAvailability takes 600 ms.
     SlowAvailability,
+    /// Slots are turned into instants with the UTC offset in force at their local day's
+    /// midnight, so that on the two DST Sundays every slot after the change is an hour off
+    /// (every other day is right).
+    WrongOffsetOnDstNight,
     /// An empty window is answered instead of refused.
     AcceptsEmptyWindow,
     /// Requests over max_window or max_units_per_call are answered, truncated, instead of refused.
@@ -257,11 +264,45 @@ impl FaultVendor {
         Duration::from_secs_f64(median * (sigma * z).exp())
     }
 
-    /// The answer of a well-behaved vendor: per known unit, hour slots across the window,
-    /// free and booked in turn.
+    /// The answer of a well-behaved vendor: per known unit, the hour slots of its opening hours
+    /// (06:00–24:00 Stockholm time, every day, across DST) inside the window, free and booked
+    /// in turn; at most 48.
     pub fn honest_answer(&self, req: &pb::CheckAvailabilityRequest) -> pb::CheckAvailabilityResponse {
+        self.answer(req, false)
+    }
+
+    /// The starts of the hour slots inside `[start, end)`, at most 48: local hours from
+    /// [`OPENS`] to midnight, made instants with Stockholm's rules, or with `midnight_offset`
+    /// with the offset of their day's midnight ([`Defect::WrongOffsetOnDstNight`]).
+    fn slot_starts(start: i64, end: i64, midnight_offset: bool) -> Vec<i64> {
+        use crate::conformance::stockholm;
+        let mut out = Vec::new();
+        if end <= start {
+            return out;
+        }
+        let mut day = stockholm::local_date(start).pred_opt().unwrap_or(chrono::NaiveDate::MIN);
+        while day <= stockholm::local_date(end) && out.len() < 48 {
+            let midnight = stockholm::instant(day, 0).unwrap_or_else(|| stockholm::naive_seconds(day) - 3600);
+            for hour in OPENS..24 {
+                let t = if midnight_offset {
+                    Some(stockholm::naive_seconds(day) + hour * 3600 - stockholm::offset(midnight))
+                } else {
+                    stockholm::instant(day, hour * 3600)
+                };
+                if let Some(t) = t.filter(|t| *t >= start && t + 3600 <= end)
+                    && out.len() < 48
+                {
+                    out.push(t);
+                }
+            }
+            day = day.succ_opt().unwrap_or(chrono::NaiveDate::MAX);
+        }
+        out
+    }
+
+    fn answer(&self, req: &pb::CheckAvailabilityRequest, midnight_offset: bool) -> pb::CheckAvailabilityResponse {
         let (start, end) = (req.start.map_or(0, |t| t.seconds), req.end.map_or(0, |t| t.seconds));
-        let first = start.div_euclid(3600) * 3600 + if start.rem_euclid(3600) == 0 { 0 } else { 3600 };
+        let starts = Self::slot_starts(start, end, midnight_offset);
         let units = req
             .unit_refs
             .iter()
@@ -275,8 +316,7 @@ impl FaultVendor {
                     };
                 }
                 let mut slots = Vec::new();
-                let mut t = first;
-                while t + 3600 <= end && slots.len() < 48 {
+                for &t in &starts {
                     let state = if (t / 3600) % 2 == 0 { pb::SlotState::Free } else { pb::SlotState::Booked };
                     slots.push(pb::Slot {
                         start: Some(Timestamp { seconds: t, nanos: 0 }),
@@ -289,7 +329,6 @@ impl FaultVendor {
                         }],
                         booking_url: String::new(),
                     });
-                    t += 3600;
                 }
                 pb::UnitAvailability { unit_ref: r.clone(), status: pb::UnitStatus::Ok as i32, slots, message: String::new() }
             })
@@ -409,7 +448,7 @@ impl BookingProvider for FaultVendor {
         if self.uniform() < f.error_rate {
             return Err(Status::internal("the booking database is down"));
         }
-        let mut answer = self.honest_answer(&req);
+        let mut answer = self.answer(&req, f.defects.contains(&Defect::WrongOffsetOnDstNight));
         self.contract_defects(&f, &req, &mut answer);
         if self.uniform() < f.garbage_rate {
             let (s, e) = (req.start.map_or(0, |t| t.seconds), req.end.map_or(0, |t| t.seconds));

@@ -299,6 +299,7 @@ async fn each_defect_fails_exactly_the_checks_that_cover_it() {
         (D::EndBeforeStart, vec!["availability.start_before_end"]),
         (D::OverlappingSlots, vec!["availability.no_overlap"]),
         (D::SlowAvailability, vec!["latency.availability"]),
+        (D::WrongOffsetOnDstNight, vec!["availability.dst"]),
         (D::AcceptsEmptyWindow, vec!["availability.empty_window"]),
         (D::TruncatesOverLimit, vec!["availability.max_window", "availability.max_units"]),
         (D::CreatesPending, vec!["booking.create"]),

@@ -117,7 +117,8 @@ pub struct VendorReport {
     pub vendor_id: Uuid,
     /// Vendor name.
     pub name: String,
-    /// `ok`, `timeout`, `error`, `unavailable` (circuit open), `rate_limited` or `skipped`.
+    /// `ok`, `timeout`, `error`, `unavailable` (circuit open), `rate_limited`, `uncertified`
+    /// (its certification failed or lapsed: not asked, and `message` says why) or `skipped`.
     pub status: String,
     /// A short explanation (error code, why skipped); never the vendor's raw message.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -257,6 +258,11 @@ impl Availability {
                 reports.insert(*vendor_id, report(*vendor_id, "", "skipped", "not in the vendor directory".into()));
                 continue;
             };
+            if !vendor.certification.federated() {
+                let why = format!("not asked: {}", vendor.certification.why_not());
+                reports.insert(*vendor_id, report(*vendor_id, &vendor.name, "uncertified", why));
+                continue;
+            }
             if let Err(why) = self.ensure(&vendor) {
                 tracing::warn!(vendor = %vendor.id, %why, "vendor not usable");
                 reports

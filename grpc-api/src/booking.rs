@@ -66,6 +66,16 @@ impl Availability {
     pub async fn book(&self, p: &Principal, input: BookingInput, idempotency_key: Option<&str>) -> Result<BookingOut, Error> {
         let t = self.registry.prepare_booking(p, input, idempotency_key).await?;
         let vendor_name = t.vendor.name.clone();
+        if !t.vendor.certification.federated() {
+            return Err(Error::Conflict {
+                field: Some("unitId".into()),
+                rule: "vendor_uncertified",
+                message: format!(
+                    "the booking system '{vendor_name}' is not certified at present ({}); book through the municipality or the vendor's own page",
+                    t.vendor.certification.why_not()
+                ),
+            });
+        }
         self.ensure(&t.vendor).map_err(|why| {
             tracing::warn!(vendor = %t.vendor.id, %why, "vendor not usable for a booking");
             Error::Unavailable(format!("the booking system '{vendor_name}' is not configured correctly in the registry"))

@@ -2,7 +2,7 @@
 //! has it. Decode, call the core (and the vendor checks), encode; no rules live here.
 
 use registry_core::auth::{self, Action, Principal};
-use registry_core::model::{Vendor, VendorAuth, VendorInput, VendorProtocol};
+use registry_core::model::{Certification, CertificationRun, OverrideInput, RunTrigger, Vendor, VendorAuth, VendorInput, VendorProtocol};
 use registry_core::validate::Violations;
 use registry_core::{Error, Registry};
 use tonic::{Request, Response, Status};
@@ -19,19 +19,74 @@ fn principal<T>(req: &Request<T>) -> Principal {
 }
 
 /// The writable fields of a vendor (proto names) for update masks.
-pub const VENDOR_PATHS: &[&str] =
-    &["name", "endpoint", "protocol", "auth", "credential_ref", "ca_pem", "max_concurrency", "requests_per_second", "municipality_codes"];
+pub const VENDOR_PATHS: &[&str] = &[
+    "name",
+    "endpoint",
+    "protocol",
+    "auth",
+    "credential_ref",
+    "ca_pem",
+    "max_concurrency",
+    "requests_per_second",
+    "municipality_codes",
+    "test_units",
+];
 
 /// The service over the core.
 #[derive(Clone)]
 pub struct VendorsGrpc {
     registry: Registry,
+    certifier: crate::vendor_checks::Certifier,
 }
 
 impl VendorsGrpc {
     /// Wraps the core.
-    pub fn new(registry: Registry) -> Self {
-        VendorsGrpc { registry }
+    pub fn new(registry: Registry, certifier: crate::vendor_checks::Certifier) -> Self {
+        VendorsGrpc { registry, certifier }
+    }
+}
+
+fn override_from(o: Option<pb::OverrideInput>) -> std::result::Result<Option<OverrideInput>, Error> {
+    let Some(o) = o else { return Ok(None) };
+    let until = match o.until {
+        None => None,
+        Some(t) => Some(
+            chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)
+                .ok_or_else(|| Error::invalid("certificationOverride.until", "out_of_range", "is not a valid time"))?,
+        ),
+    };
+    Ok(Some(OverrideInput { reason: o.reason, until }))
+}
+
+fn certification(c: &Certification) -> pb::Certification {
+    pb::Certification {
+        status: pb::CertificationStatus::from_str_name(c.status.json_name()).unwrap_or_default() as i32,
+        last_run_at: c.last_run_at.map(timestamp),
+        protocol_version: c.protocol_version.clone().unwrap_or_default(),
+        failed_checks: c.failed_checks.clone(),
+        last_passed_at: c.last_passed_at.map(timestamp),
+        certified_until: c.certified_until.map(timestamp),
+        r#override: c.r#override.as_ref().map(|o| pb::CertificationOverride {
+            reason: o.reason.clone(),
+            by: o.by.clone().unwrap_or_default(),
+            at: Some(timestamp(o.at)),
+            until: Some(timestamp(o.until)),
+        }),
+    }
+}
+
+fn run_out(r: &CertificationRun) -> pb::CertificationRun {
+    let checks = conformance(&serde_json::json!({"checks": r.checks})).checks;
+    pb::CertificationRun {
+        id: r.id.to_string(),
+        vendor_id: r.vendor_id.to_string(),
+        run_at: Some(timestamp(r.run_at)),
+        trigger: pb::RunTrigger::from_str_name(r.trigger.json_name()).unwrap_or_default() as i32,
+        endpoint: r.endpoint.clone(),
+        protocol_version: r.protocol_version.clone().unwrap_or_default(),
+        passed: r.passed,
+        failed_checks: r.failed_checks.clone(),
+        checks,
     }
 }
 
@@ -65,6 +120,7 @@ fn input_from(v: pb::VendorInput, field: &str) -> std::result::Result<VendorInpu
         max_concurrency: v.max_concurrency,
         requests_per_second: v.requests_per_second,
         municipality_codes: v.municipality_codes,
+        test_units: v.test_units,
     })
 }
 
@@ -79,6 +135,7 @@ fn input_out(v: &VendorInput) -> pb::VendorInput {
         max_concurrency: v.max_concurrency,
         requests_per_second: v.requests_per_second,
         municipality_codes: v.municipality_codes.clone(),
+        test_units: v.test_units.clone(),
     }
 }
 
@@ -135,6 +192,7 @@ pub fn vendor(v: &Vendor) -> pb::Vendor {
         capabilities: v.capabilities.as_ref().map(capabilities),
         capabilities_at: v.capabilities_at.map(timestamp),
         conformance: v.conformance.as_ref().map(conformance),
+        certification: Some(certification(&v.certification)),
         version: v.version,
         created_at: Some(timestamp(v.created_at)),
         updated_at: Some(timestamp(v.updated_at)),
@@ -168,6 +226,7 @@ fn apply_mask(current: VendorInput, new: VendorInput, paths: &[String]) -> std::
             "ca_pem" => out.ca_pem = new.ca_pem.clone(),
             "max_concurrency" => out.max_concurrency = new.max_concurrency,
             "requests_per_second" => out.requests_per_second = new.requests_per_second,
+            "test_units" => out.test_units = new.test_units.clone(),
             _ => out.municipality_codes = new.municipality_codes.clone(),
         }
     }
@@ -194,10 +253,12 @@ impl VendorDirectoryService for VendorsGrpc {
     async fn create_vendor(&self, req: Request<pb::CreateVendorRequest>) -> Result<pb::CreateVendorResponse> {
         let p = principal(&req);
         auth::authorize(&p, Action::ManageVendors).map_err(status)?;
-        let v = req.into_inner().vendor.ok_or_else(|| status(Error::invalid("vendor", "required", "must be set")))?;
+        let r = req.into_inner();
+        let o = override_from(r.certification_override).map_err(status)?;
+        let v = r.vendor.ok_or_else(|| status(Error::invalid("vendor", "required", "must be set")))?;
         let input = input_from(v, "vendor").and_then(|i| i.validate()).map_err(status)?;
-        let checks = crate::vendor_checks::check_for_write(&input).await.map_err(status)?;
-        let created = self.registry.create_vendor(&p, &input, checks).await.map_err(status)?;
+        let checks = crate::vendor_checks::check_for_write(&self.certifier, &input, RunTrigger::Registration).await.map_err(status)?;
+        let created = self.registry.create_vendor(&p, &input, checks, o.as_ref()).await.map_err(status)?;
         Ok(Response::new(pb::CreateVendorResponse { vendor: Some(vendor(&created)) }))
     }
 
@@ -216,8 +277,9 @@ impl VendorDirectoryService for VendorsGrpc {
         let current = self.registry.get_vendor(&p, id).await.map_err(status)?;
         let input = apply_mask(current.to_input(), input_from(new, "vendor").map_err(status)?, &paths).map_err(status)?;
         let (current, effective) = self.registry.check_vendor_update(&p, id, &input).await.map_err(status)?;
-        let checks = crate::vendor_checks::recheck_if_moved(&current, &effective).await.map_err(status)?;
-        let updated = self.registry.update_vendor(&p, id, r.expected_version, &input, checks).await.map_err(status)?;
+        let o = override_from(r.certification_override).map_err(status)?;
+        let checks = crate::vendor_checks::recheck_if_moved(&self.certifier, &current, &effective).await.map_err(status)?;
+        let updated = self.registry.update_vendor(&p, id, r.expected_version, &input, checks, o.as_ref()).await.map_err(status)?;
         Ok(Response::new(pb::UpdateVendorResponse { vendor: Some(vendor(&updated)) }))
     }
 
@@ -236,8 +298,65 @@ impl VendorDirectoryService for VendorsGrpc {
         let p = principal(&req);
         let id = parse_id(&req.into_inner().id, "id").map_err(status)?;
         let current = self.registry.vendor_for_checks(&p, id).await.map_err(status)?;
-        let v = crate::vendor_checks::check_and_record(&self.registry, &p, &current).await.map_err(status)?;
+        let v = crate::vendor_checks::check_and_record(&self.certifier, &self.registry, &p, &current, RunTrigger::Request)
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::RunVendorChecksResponse { vendor: Some(vendor(&v)) }))
+    }
+
+    async fn list_certification_runs(&self, req: Request<pb::ListCertificationRunsRequest>) -> Result<pb::ListCertificationRunsResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let id = parse_id(&r.id, "id").map_err(status)?;
+        let before = match r.page_token.trim() {
+            "" => None,
+            t => Some(parse_id(t, "pageToken").map_err(status)?),
+        };
+        let size = if r.page_size == 0 { 20 } else { i64::from(r.page_size) };
+        let (runs, next) = self.registry.certification_runs(&p, id, before, size).await.map_err(status)?;
+        let next = next.map(|n| n.to_string()).unwrap_or_default();
+        Ok(Response::new(pb::ListCertificationRunsResponse { runs: runs.iter().map(run_out).collect(), next_page_token: next }))
+    }
+
+    async fn list_certified_vendors(&self, req: Request<pb::ListCertifiedVendorsRequest>) -> Result<pb::ListCertifiedVendorsResponse> {
+        let p = principal(&req);
+        let list = self.registry.certified_vendors(&p).await.map_err(status)?;
+        Ok(Response::new(pb::ListCertifiedVendorsResponse {
+            vendors: list
+                .iter()
+                .map(|v| pb::CertifiedVendor {
+                    id: v.id.to_string(),
+                    name: v.name.clone(),
+                    protocol_version: v.certification.protocol_version.clone().unwrap_or_default(),
+                    implementation: v
+                        .capabilities
+                        .as_ref()
+                        .and_then(|c| c.get("implementation"))
+                        .and_then(|s| s.as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                    municipality_codes: v.municipality_codes.clone(),
+                    last_passed_at: v.certification.last_passed_at.map(timestamp),
+                    certified_until: v.certification.certified_until.map(timestamp),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn override_certification(&self, req: Request<pb::OverrideCertificationRequest>) -> Result<pb::OverrideCertificationResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let id = parse_id(&r.id, "id").map_err(status)?;
+        if r.expected_version < 0 {
+            return Err(status(Error::invalid("expectedVersion", "out_of_range", "must be at least 1 (or 0 for any)")));
+        }
+        let o = override_from(r.certification_override).map_err(status)?;
+        let v = self
+            .registry
+            .override_certification(&p, id, (r.expected_version > 0).then_some(r.expected_version), o.as_ref())
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::OverrideCertificationResponse { vendor: Some(vendor(&v)) }))
     }
 
     async fn list_vendor_units(&self, req: Request<pb::ListVendorUnitsRequest>) -> Result<pb::ListVendorUnitsResponse> {

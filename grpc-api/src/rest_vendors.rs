@@ -11,7 +11,7 @@ use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use registry_core::auth::{self, Action, Principal};
-use registry_core::model::{Vendor, VendorInput};
+use registry_core::model::{CertificationRun, OverrideInput, RunTrigger, Vendor, VendorInput};
 use registry_core::search::FacilitySearch;
 use registry_core::service::BookedUnit;
 use registry_core::{Error, Registry};
@@ -30,7 +30,10 @@ pub fn router() -> Router<Registry> {
     Router::new()
         .route("/v1/vendors", get(list_vendors).post(create_vendor))
         .route("/v1/vendors/{id}", get(get_vendor).patch(patch_vendor).delete(delete_vendor))
+        .route("/v1/vendors/certified", get(certified_vendors))
         .route("/v1/vendors/{id}/checks", post(run_vendor_checks))
+        .route("/v1/vendors/{id}/certification/runs", get(certification_runs))
+        .route("/v1/vendors/{id}/certification/override", put(override_certification).delete(clear_override))
         .route("/v1/vendors/{id}/units", get(vendor_units))
         .route("/v1/facilities/{id}/units/{unit_id}/vendor", put(set_unit_vendor).delete(clear_unit_vendor))
         .route("/v1/availability", get(availability))
@@ -75,35 +78,58 @@ pub async fn get_vendor(State(reg): State<Registry>, Extension(p): Extension<Pri
     Ok(resource(StatusCode::OK, v.version, None, v))
 }
 
-/// Registers a vendor (admin): the endpoint must answer GetCapabilities.
-#[utoipa::path(post, path = "/v1/vendors", tag = "vendors", request_body = VendorInput, responses((status = 201, description = "Registered", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+/// Takes `certificationOverride` out of a request body (its other fields are the vendor's).
+fn take_override(body: &mut serde_json::Value) -> ApiResult<Option<OverrideInput>> {
+    match body.as_object_mut().and_then(|o| o.remove("certificationOverride")) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(o) => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase", deny_unknown_fields)]
+            struct Wrapped {
+                certification_override: OverrideInput,
+            }
+            let w: Wrapped = decode(serde_json::json!({ "certificationOverride": o }))?;
+            Ok(Some(w.certification_override))
+        }
+    }
+}
+
+/// Registers a vendor (admin). Its endpoint is run against the conformance kit first; a vendor
+/// that fails is refused with the failing checks' ids, unless `certificationOverride` says why
+/// it may be federated anyway (kept and audited).
+#[utoipa::path(post, path = "/v1/vendors", tag = "vendors", request_body(content = Object, description = "The VendorInput fields, and optionally certificationOverride: {reason, until}"), responses((status = 201, description = "Registered", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
 pub async fn create_vendor(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
-    JsonBody(body): JsonBody,
+    Extension(certifier): Extension<crate::vendor_checks::Certifier>,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
     auth::authorize(&p, Action::ManageVendors)?;
+    let o = take_override(&mut body)?;
     let input: VendorInput = decode(body)?;
     let input = input.validate()?;
-    let checks = crate::vendor_checks::check_for_write(&input).await?;
-    let v = reg.create_vendor(&p, &input, checks).await?;
+    let checks = crate::vendor_checks::check_for_write(&certifier, &input, RunTrigger::Registration).await?;
+    let v = reg.create_vendor(&p, &input, checks, o.as_ref()).await?;
     Ok(resource(StatusCode::CREATED, v.version, Some(format!("/v1/vendors/{}", v.id)), v))
 }
 
 /// Fields of a vendor set by the registry.
-const READ_ONLY: &[&str] = &["id", "version", "createdAt", "updatedAt", "capabilities", "capabilitiesAt", "conformance"];
+const READ_ONLY: &[&str] = &["id", "version", "createdAt", "updatedAt", "capabilities", "capabilitiesAt", "conformance", "certification"];
 
 /// Changes a vendor (JSON merge patch, If-Match): admins any field, a vendor's own key its
-/// endpoint, CA and limits. A new endpoint or credential is checked again, as at registration.
+/// endpoint, CA and limits. A new endpoint or credential is run against the kit again, as at
+/// registration, and must pass unless an admin adds `certificationOverride`.
 #[utoipa::path(patch, path = "/v1/vendors/{id}", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = String, Header, description = "The version you last read (from ETag)")), request_body(content = Object, content_type = "application/merge-patch+json", description = "JSON merge patch of the VendorInput fields"), responses((status = 200, description = "The vendor", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
 pub async fn patch_vendor(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
+    Extension(certifier): Extension<crate::vendor_checks::Certifier>,
     Path(id): Path<String>,
     headers: axum::http::HeaderMap,
-    JsonBody(patch): JsonBody,
+    JsonBody(mut patch): JsonBody,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "id")?;
+    let o = take_override(&mut patch)?;
     if !auth::allowed(&p, Action::ManageVendors) {
         auth::authorize(&p, Action::ManageOwnVendor(id))?;
     }
@@ -121,22 +147,149 @@ pub async fn patch_vendor(
     let current = reg.get_vendor(&p, id).await?;
     let (expected, input): (i64, VendorInput) = crate::rest::patched(expected, current.version, &current.to_input(), &patch)?;
     let (current, effective) = reg.check_vendor_update(&p, id, &input).await?;
-    let checks = crate::vendor_checks::recheck_if_moved(&current, &effective).await?;
-    let v = reg.update_vendor(&p, id, expected, &input, checks).await?;
+    let checks = crate::vendor_checks::recheck_if_moved(&certifier, &current, &effective).await?;
+    let v = reg.update_vendor(&p, id, expected, &input, checks, o.as_ref()).await?;
     Ok(resource(StatusCode::OK, v.version, None, v))
 }
 
-/// Checks a vendor's endpoint now (an admin or the vendor's own key): its capabilities and
-/// the read-only conformance checks; the result is recorded in the directory and returned.
-#[utoipa::path(post, path = "/v1/vendors/{id}/checks", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)")), responses((status = 200, description = "The vendor with the new result in `conformance` (and `capabilities`)", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+/// Runs the conformance kit against a vendor's endpoint now (an admin or the vendor's own
+/// key): its capabilities and the checks that only read. The run is kept, and the vendor's
+/// certification follows from it.
+#[utoipa::path(post, path = "/v1/vendors/{id}/checks", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)")), responses((status = 200, description = "The vendor with the new result in `conformance` and `certification`", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
 pub async fn run_vendor_checks(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
+    Extension(certifier): Extension<crate::vendor_checks::Certifier>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "id")?;
     let vendor = reg.vendor_for_checks(&p, id).await?;
-    let v = crate::vendor_checks::check_and_record(&reg, &p, &vendor).await?;
+    let v = crate::vendor_checks::check_and_record(&certifier, &reg, &p, &vendor, RunTrigger::Request).await?;
+    Ok(resource(StatusCode::OK, v.version, None, v))
+}
+
+/// Query of `GET /v1/vendors/{id}/certification/runs`.
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RunsQuery {
+    /// Runs per page (default 20, at most 100).
+    page_size: Option<i64>,
+    /// `nextPageToken` of the previous page.
+    page_token: Option<String>,
+}
+
+/// A page of runs.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunPage {
+    /// Newest first.
+    runs: Vec<CertificationRun>,
+    /// Token of the next (older) page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
+}
+
+/// A vendor's conformance runs, newest first, with every check's result (public).
+#[utoipa::path(get, path = "/v1/vendors/{id}/certification/runs", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), RunsQuery), responses((status = 200, description = "A page of runs", body = RunPage), crate::openapi::Errors))]
+pub async fn certification_runs(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    q: Result<Query<RunsQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let q = query(q)?;
+    let id = parse_id(&id, "id")?;
+    let before = match q.page_token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => Some(parse_id(t, "pageToken")?),
+        None => None,
+    };
+    let (runs, next) = reg.certification_runs(&p, id, before, q.page_size.unwrap_or(20)).await?;
+    Ok(Json(RunPage { runs, next_page_token: next.map(|n| n.to_string()) }).into_response())
+}
+
+/// A certified vendor, as the public list shows it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CertifiedVendor {
+    /// Vendor id.
+    id: Uuid,
+    /// Name.
+    name: String,
+    /// The vendor.v1 version it speaks.
+    protocol_version: Option<String>,
+    /// Its software, as its capabilities say.
+    implementation: Option<String>,
+    /// Municipalities it serves.
+    municipality_codes: Vec<String>,
+    /// Its latest passing run.
+    last_passed_at: Option<DateTime<Utc>>,
+    /// Until when that run certifies it.
+    certified_until: Option<DateTime<Utc>>,
+}
+
+/// The certified vendors.
+#[derive(Serialize, ToSchema)]
+pub struct CertifiedVendorList {
+    /// By name.
+    vendors: Vec<CertifiedVendor>,
+}
+
+/// The certified vendors: who may be federated, with the protocol version, the municipalities
+/// served and the last passing run (public).
+#[utoipa::path(get, path = "/v1/vendors/certified", tag = "vendors", responses((status = 200, description = "The certified vendors", body = CertifiedVendorList), crate::openapi::Errors))]
+pub async fn certified_vendors(State(reg): State<Registry>, Extension(p): Extension<Principal>) -> ApiResult<Response> {
+    let vendors = reg
+        .certified_vendors(&p)
+        .await?
+        .into_iter()
+        .map(|v| CertifiedVendor {
+            id: v.id,
+            implementation: v.capabilities.as_ref().and_then(|c| c.get("implementation")).and_then(|s| s.as_str()).map(str::to_string),
+            protocol_version: v.certification.protocol_version,
+            municipality_codes: v.municipality_codes,
+            last_passed_at: v.certification.last_passed_at,
+            certified_until: v.certification.certified_until,
+            name: v.name,
+        })
+        .collect();
+    Ok(Json(CertifiedVendorList { vendors }).into_response())
+}
+
+fn if_match_version(headers: &axum::http::HeaderMap) -> ApiResult<Option<i64>> {
+    Ok(match crate::rest::if_match(headers)? {
+        crate::rest::IfMatch::Version(v) => Some(v),
+        _ => None,
+    })
+}
+
+/// Federates a vendor although it has no passing run (admin): why, and until when (default
+/// 30 days, at most 90). Kept with the vendor, in its change log and in the audit log.
+#[utoipa::path(put, path = "/v1/vendors/{id}/certification/override", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (optional)")), request_body = OverrideInput, responses((status = 200, description = "The vendor", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn override_certification(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let id = parse_id(&id, "id")?;
+    auth::authorize(&p, Action::ManageVendors)?;
+    let o: OverrideInput = decode(body)?;
+    let v = reg.override_certification(&p, id, if_match_version(&headers)?, Some(&o)).await?;
+    Ok(resource(StatusCode::OK, v.version, None, v))
+}
+
+/// Ends an admin's override (admin): the vendor is federated again only with a passing run.
+#[utoipa::path(delete, path = "/v1/vendors/{id}/certification/override", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (optional)")), responses((status = 200, description = "The vendor", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn clear_override(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let id = parse_id(&id, "id")?;
+    let v = reg.override_certification(&p, id, if_match_version(&headers)?, None).await?;
     Ok(resource(StatusCode::OK, v.version, None, v))
 }
 

@@ -1,21 +1,53 @@
-//! Checking a vendor's endpoint: at registration, when its endpoint or credentials change, on
-//! request (`POST /v1/vendors/{id}/checks`, gRPC `RunVendorChecks`) and on a schedule in
-//! `registry serve`. A check fetches the capabilities and runs the conformance checks that
-//! need no unit references (they only read); the directory shows the latest result.
+//! Certification: checking a vendor's endpoint with the conformance kit at registration, when
+//! its endpoint or credentials change, on request (`POST /v1/vendors/{id}/checks`, gRPC
+//! `RunVendorChecks`), on a schedule in `registry serve` (daily by default) and when its
+//! capabilities change (polled every 15 minutes by default). A run fetches the capabilities
+//! and runs the conformance checks that only read, on a few of the units the vendor books;
+//! every run is kept, and a passing one certifies the vendor for a while (3 days by default).
 
 use std::time::Duration;
 
 use federation::grpc::{Connection, GrpcVendor};
 use federation::pb;
 use registry_core::auth::Principal;
-use registry_core::model::{Vendor, VendorAuth, VendorChecks, VendorInput, VendorProtocol};
+use registry_core::model::{RunTrigger, Vendor, VendorAuth, VendorChecks, VendorInput, VendorProtocol};
 use registry_core::{Error, Registry};
 
 /// Unit references of a vendor's own the availability checks ask about.
 const UNITS_CHECKED: usize = 3;
 
-/// Default time between scheduled checks of every vendor.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(6 * 3600);
+/// Default time between scheduled runs of every vendor.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+/// Default time between polls of every vendor's capabilities (a change starts a run).
+pub const DEFAULT_POLL: Duration = Duration::from_secs(15 * 60);
+/// Default time a passing run certifies a vendor.
+pub const DEFAULT_VALIDITY: Duration = Duration::from_secs(3 * 24 * 3600);
+
+/// How the registry certifies vendors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Certifier {
+    /// Time between scheduled runs of each vendor; None: no schedule (runs on registration,
+    /// endpoint change and request only).
+    pub interval: Option<Duration>,
+    /// Time between polls of each vendor's capabilities.
+    pub poll: Duration,
+    /// How long a passing run certifies the vendor; after that its certification has lapsed.
+    pub validity: Duration,
+}
+
+impl Default for Certifier {
+    fn default() -> Self {
+        Certifier { interval: Some(DEFAULT_INTERVAL), poll: DEFAULT_POLL, validity: DEFAULT_VALIDITY }
+    }
+}
+
+impl Certifier {
+    fn stamp(&self, mut checks: VendorChecks, trigger: RunTrigger) -> VendorChecks {
+        checks.trigger = trigger;
+        checks.valid_for = chrono::Duration::from_std(self.validity).unwrap_or(chrono::Duration::days(3));
+        checks
+    }
+}
 
 /// How the registry reaches a vendor: endpoint, CA, and the credential found where
 /// `credential_ref` says (the API key's environment variable, or the client certificate and
@@ -59,6 +91,15 @@ fn conformance_json(results: &[federation::conformance::CheckResult]) -> serde_j
     })
 }
 
+/// The result of a feed's check: its first page is an RPDE page.
+fn feed_json(slots: usize) -> serde_json::Value {
+    serde_json::json!({
+        "passed": true,
+        "checkedAt": chrono::Utc::now(),
+        "checks": [{"id": "openactive.rpde_page", "section": "§11", "verdict": "pass", "detail": format!("{slots} slots on the first page")}],
+    })
+}
+
 /// A failed check of an endpoint that could not be asked at all.
 fn unreachable_json(why: &str) -> serde_json::Value {
     serde_json::json!({
@@ -78,8 +119,9 @@ pub struct Unreachable {
 }
 
 /// Checks a vendor's endpoint: the capabilities (an error when they cannot be fetched, or name
-/// another major version) and, for gRPC vendors, the read-only conformance checks, with the
-/// availability checks on `units` (the vendor's references of units it books) when given.
+/// another major version) and, for gRPC vendors, the conformance checks. They run on the
+/// vendor's test units, the booking checks too (they book and cancel again), when it names
+/// any; else only the checks that read, on `units` (references of units it books) when given.
 pub async fn check(input: &VendorInput, units: Vec<String>) -> Result<VendorChecks, Unreachable> {
     let unreachable = |message: String| Unreachable { rule: "unreachable", message };
     if input.protocol == VendorProtocol::OpenActive {
@@ -88,7 +130,8 @@ pub async fn check(input: &VendorInput, units: Vec<String>) -> Result<VendorChec
         h.harvest(1).await.map_err(|e| unreachable(e.to_string()))?;
         return Ok(VendorChecks {
             capabilities: Some(serde_json::json!({"protocolVersion": "openactive-rpde-1.0", "slotsOnFirstPage": h.len()})),
-            conformance: None,
+            conformance: Some(feed_json(h.len())),
+            ..VendorChecks::default()
         });
     }
     let c = connection(input).map_err(unreachable)?;
@@ -104,75 +147,129 @@ pub async fn check(input: &VendorInput, units: Vec<String>) -> Result<VendorChec
     }
     // Next week, a weekday evening: a window every vendor should be able to answer.
     let start = chrono::Utc::now().timestamp().div_euclid(86_400) * 86_400 + 7 * 86_400 + 17 * 3600;
+    let (units, writes) = if input.test_units.is_empty() { (units, false) } else { (input.test_units.clone(), true) };
     let results = federation::conformance::run(
         &client,
-        &federation::conformance::Options { units, start: prost_types::Timestamp { seconds: start, nanos: 0 }, writes: false },
+        &federation::conformance::Options { units, start: prost_types::Timestamp { seconds: start, nanos: 0 }, writes },
     )
     .await;
-    Ok(VendorChecks { capabilities: Some(capabilities_json(&caps)), conformance: Some(conformance_json(&results)) })
+    Ok(VendorChecks {
+        capabilities: Some(capabilities_json(&caps)),
+        conformance: Some(conformance_json(&results)),
+        ..VendorChecks::default()
+    })
 }
 
 /// Whether a change reaches the vendor differently (endpoint, CA, protocol, authentication or
-/// credential), so that it must be checked again before it is saved.
+/// credential) or names other test units, so that it must be run again before it is saved.
 pub fn reached_differently(current: &Vendor, changed: &VendorInput) -> bool {
     changed.endpoint != current.endpoint
         || changed.auth != current.auth
         || changed.ca_pem != current.ca_pem
         || changed.protocol != current.protocol
         || (changed.credential_ref != current.credential_ref && current.credential_ref.is_some())
+        || changed.test_units != current.test_units
 }
 
 /// Checks the changed vendor again if [`reached_differently`]; nothing to record otherwise.
-pub async fn recheck_if_moved(current: &Vendor, changed: &VendorInput) -> Result<VendorChecks, Error> {
-    if reached_differently(current, changed) { check_for_write(changed).await } else { Ok(VendorChecks::default()) }
+pub async fn recheck_if_moved(certifier: &Certifier, current: &Vendor, changed: &VendorInput) -> Result<VendorChecks, Error> {
+    if reached_differently(current, changed) {
+        check_for_write(certifier, changed, RunTrigger::EndpointChange).await
+    } else {
+        Ok(VendorChecks::default())
+    }
 }
 
-/// Checks before a vendor is registered or moved: an endpoint that cannot be asked is refused.
-pub async fn check_for_write(input: &VendorInput) -> Result<VendorChecks, Error> {
-    check(input, vec![]).await.map_err(|u| Error::invalid("endpoint", u.rule, u.message))
+/// The run before a vendor is registered or moved. An endpoint that cannot be asked is a failed
+/// run (the core refuses it unless an admin overrides); one of another major version is refused.
+pub async fn check_for_write(certifier: &Certifier, input: &VendorInput, trigger: RunTrigger) -> Result<VendorChecks, Error> {
+    let checks = match check(input, vec![]).await {
+        Ok(c) => c,
+        Err(u) if u.rule == "unreachable" => VendorChecks { conformance: Some(unreachable_json(&u.message)), ..VendorChecks::default() },
+        Err(u) => return Err(Error::invalid("endpoint", u.rule, u.message)),
+    };
+    Ok(certifier.stamp(checks, trigger))
 }
 
-/// Checks a vendor in the directory now and records the result, whatever it is: an endpoint
-/// that cannot be asked is recorded as a failed conformance result (its capabilities are kept).
-pub async fn check_and_record(registry: &Registry, p: &Principal, vendor: &Vendor) -> Result<Vendor, Error> {
+/// Runs the kit against a vendor in the directory now and records the run, whatever it found:
+/// an endpoint that cannot be asked is a failed run (its capabilities are kept).
+pub async fn check_and_record(
+    certifier: &Certifier,
+    registry: &Registry,
+    p: &Principal,
+    vendor: &Vendor,
+    trigger: RunTrigger,
+) -> Result<Vendor, Error> {
     // A few of the units it books, for the availability checks.
     let units: Vec<String> =
         registry.units_of_vendor(p, vendor.id).await?.into_iter().map(|u| u.external_ref).take(UNITS_CHECKED).collect();
     let checks = match check(&vendor.to_input(), units).await {
         Ok(c) => c,
-        Err(u) => VendorChecks { capabilities: None, conformance: Some(unreachable_json(&u.message)) },
+        Err(u) => VendorChecks { conformance: Some(unreachable_json(&u.message)), ..VendorChecks::default() },
     };
-    registry.record_vendor_checks(p, vendor.id, &checks).await
+    let after = registry.record_vendor_checks(p, vendor.id, &certifier.stamp(checks, trigger)).await?;
+    if !after.certification.federated() {
+        tracing::warn!(vendor = %vendor.id, name = %vendor.name, failed = ?after.certification.failed_checks, ?trigger,
+            "vendor certification: the vendor fails its conformance run and is not federated");
+    }
+    Ok(after)
 }
 
-/// Checks every vendor of the directory, one after another, every `interval` (the first round
-/// one interval after start), until the task is dropped.
-pub async fn schedule(registry: Registry, interval: Duration) {
+/// What a vendor's capabilities say now, if it answers (gRPC vendors only).
+async fn current_capabilities(v: &Vendor) -> Option<serde_json::Value> {
+    if v.protocol != VendorProtocol::Grpc {
+        return None;
+    }
+    let client = GrpcVendor::connect_lazy(&connection(&v.to_input()).ok()?).ok()?;
+    client.capabilities(Duration::from_secs(3)).await.ok().map(|c| capabilities_json(&c))
+}
+
+/// Why a vendor is due for a run now, if it is: no run yet or the last one is older than the
+/// interval (`schedule`), or its capabilities differ from those of the last run
+/// (`capabilities_changed`).
+async fn due(certifier: &Certifier, v: &Vendor) -> Option<RunTrigger> {
+    let last = v.certification.last_run_at;
+    if let Some(every) = certifier.interval
+        && last.is_none_or(|t| chrono::Utc::now() - t >= chrono::Duration::from_std(every).unwrap_or(chrono::Duration::days(1)))
+    {
+        return Some(RunTrigger::Schedule);
+    }
+    let now = current_capabilities(v).await?;
+    (v.capabilities.as_ref() != Some(&now)).then_some(RunTrigger::CapabilitiesChanged)
+}
+
+/// Every `poll`, looks at every vendor of the directory (one replica per vendor and poll) and
+/// runs the kit against those due ([`due`]), until the task is dropped.
+pub async fn schedule(registry: Registry, certifier: Certifier) {
     let system = Principal::system("system:vendor-checks");
+    let mut tick = tokio::time::interval(certifier.poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::time::sleep(interval).await;
+        tick.tick().await;
         let vendors = match registry.list_vendors(&system, None).await {
             Ok(v) => v,
             Err(e) => {
-                tracing::warn!(error = %e, "vendor checks: cannot list the vendors");
+                tracing::warn!(error = %e, "vendor certification: cannot list the vendors");
                 continue;
             }
         };
-        let (mut passed, mut failed) = (0, 0);
         for v in vendors {
-            match check_and_record(&registry, &system, &v).await {
-                Ok(after) => {
-                    let ok = after.conformance.as_ref().and_then(|c| c.get("passed")).and_then(serde_json::Value::as_bool).unwrap_or(true);
-                    if ok {
-                        passed += 1;
-                    } else {
-                        failed += 1;
-                        tracing::warn!(vendor = %v.id, name = %v.name, "vendor checks: the vendor fails its checks");
-                    }
+            // Another replica may have looked at it a moment ago.
+            match registry.claim_vendor_poll(&system, v.id, certifier.poll / 2).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(vendor = %v.id, error = %e, "vendor certification: cannot claim the poll");
+                    continue;
                 }
-                Err(e) => tracing::warn!(vendor = %v.id, error = %e, "vendor checks: cannot record"),
+            }
+            if let Some(trigger) = due(&certifier, &v).await {
+                match check_and_record(&certifier, &registry, &system, &v, trigger).await {
+                    Ok(after) => tracing::info!(vendor = %v.id, name = %v.name, ?trigger, status = after.certification.status.as_str(),
+                        "vendor certification: run recorded"),
+                    Err(e) => tracing::warn!(vendor = %v.id, error = %e, "vendor certification: cannot record the run"),
+                }
             }
         }
-        tracing::info!(passed, failed, "vendor checks done");
     }
 }

@@ -104,6 +104,13 @@ impl TestDb {
 
 /// Sample inputs that pass validation.
 pub mod fixtures {
+    /// What a passing conformance run records: the API layer runs the kit before it calls the
+    /// core, which refuses a vendor without a passing run.
+    pub fn passing_checks() -> registry_core::model::VendorChecks {
+        let conformance = serde_json::json!({"passed": true, "checkedAt": "2026-11-24T08:00:00Z", "checks": []});
+        registry_core::model::VendorChecks { conformance: Some(conformance), ..registry_core::model::VendorChecks::default() }
+    }
+
     use registry_core::geo::LatLon;
     use registry_core::model::*;
 

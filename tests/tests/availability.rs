@@ -179,8 +179,9 @@ async fn grpc_streams_candidates_vendors_and_a_summary() {
             max_concurrency: None,
             requests_per_second: None,
             municipality_codes: vec![code.into()],
+            test_units: vec![],
         };
-        ids.push(app.registry.create_vendor(&admin, &input, registry_core::model::VendorChecks::default()).await.unwrap().id);
+        ids.push(app.registry.create_vendor(&admin, &input, fixtures::passing_checks(), None).await.unwrap().id);
     }
     let kumla = app.registry.create_facility(&admin, &fixtures::facility("1881", "Kumla sporthall")).await.unwrap();
     let mut o = fixtures::facility("1880", "Örebro sporthall");

@@ -205,7 +205,7 @@ async fn a_vendor_that_does_not_answer_a_booking_gets_a_503_that_says_to_retry_w
         Faults { bookings: true, defects: vec![Defect::HangCreateBooking], ..Faults::default() },
         5,
     );
-    let url = format!("http://{}", silent.serve().await);
+    let url = format!("http://{}", silent.clone().serve().await);
     let body = json!({"name": "Kalmarbokning", "endpoint": url, "protocol": "VENDOR_PROTOCOL_GRPC", "auth": "VENDOR_AUTH_NONE", "municipalityCodes": ["0880"]});
     let v: Value =
         app.http().post(app.url("/v1/vendors")).header("x-api-key", &keys.admin).json(&body).send().await.unwrap().json().await.unwrap();
@@ -230,4 +230,21 @@ async fn a_vendor_that_does_not_answer_a_booking_gets_a_503_that_says_to_retry_w
         detail.contains("Kalmarbokning") && detail.contains("did not answer in time") && detail.contains("same Idempotency-Key"),
         "{p}"
     );
+
+    // Once its certification has lapsed, the registry no longer passes bookings on to it.
+    let calls = silent.calls.load(std::sync::atomic::Ordering::SeqCst);
+    let mut conn = app.db.conn().await;
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(format!("UPDATE vendors SET certified_until = now() - interval '1 minute' WHERE id = '{vendor_id}'")),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    let res = app.http().post(app.url("/v1/bookings")).header("idempotency-key", "a-key-for-a-lapsed-vendor").json(&booking).send();
+    let res = res.await.unwrap();
+    assert_eq!(res.status(), 409);
+    let p: Value = res.json().await.unwrap();
+    assert_eq!(rules(&p), [("unitId".to_string(), "vendor_uncertified".to_string())], "{p}");
+    assert!(p["errors"][0]["message"].as_str().unwrap().contains("lapsed"), "{p}");
+    assert_eq!(silent.calls.load(std::sync::atomic::Ordering::SeqCst), calls, "the vendor was not called");
 }

@@ -436,7 +436,9 @@ async fn the_registry_federates_the_backend_and_gets_exactly_its_free_slots() {
 
     // The backend reads the unit's hours from the registry.
     let v = start(Some(app.base.clone()), ApiKeys::default()).await;
-    let u = Unit { registry_facility_id: f.id, registry_unit_id: f.units[0].id, ..unit("kumla-hall-a", rules()) };
+    // Bookable more than a year ahead, so that the kit can compare both DST Sundays.
+    let horizon = Rules { horizon_days: 400, ..rules() };
+    let u = Unit { registry_facility_id: f.id, registry_unit_id: f.units[0].id, ..unit("kumla-hall-a", horizon) };
     v.backend.save_unit(&u).await.unwrap();
     let mut c = client(&v.url).await;
     let day = Utc::now().with_timezone(&Stockholm).date_naive() + chrono::Duration::days(10);
@@ -460,12 +462,24 @@ async fn the_registry_federates_the_backend_and_gets_exactly_its_free_slots() {
     assert!(results.iter().all(|r| r.verdict == federation::conformance::Verdict::Pass), "{text}");
     assert_eq!(v.db.count("SELECT count(*) AS n FROM bookings WHERE status = 'confirmed'").await, 1, "only b1 holds time: {text}");
 
-    // Registered in the registry's directory and federated like any vendor.
+    // Registered in the registry's directory, certified by a run that books its test unit too,
+    // and federated like any vendor.
     let http = app.http();
-    let body = json!({"name": "Referensbokning", "endpoint": v.url, "protocol": "VENDOR_PROTOCOL_GRPC", "auth": "VENDOR_AUTH_NONE", "municipalityCodes": ["1881"]});
+    let body = json!({"name": "Referensbokning", "endpoint": v.url, "protocol": "VENDOR_PROTOCOL_GRPC", "auth": "VENDOR_AUTH_NONE",
+        "municipalityCodes": ["1881"], "testUnits": ["kumla-hall-a"]});
     let r = http.post(app.url("/v1/vendors")).header("x-api-key", &keys.admin).json(&body).send().await.unwrap();
     assert_eq!(r.status(), 201);
     let vendor: Value = r.json().await.unwrap();
+    assert_eq!(vendor["certification"]["status"], "CERTIFICATION_STATUS_CERTIFIED", "{vendor}");
+    let verdicts: std::collections::BTreeMap<&str, &str> = vendor["conformance"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap(), c["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(verdicts.len(), federation::conformance::all_checks().len(), "{vendor}");
+    assert!(verdicts.values().all(|v| *v == "pass"), "every check ran and passed, the booking checks too: {verdicts:?}");
+    assert_eq!(v.db.count("SELECT count(*) AS n FROM bookings WHERE status = 'confirmed'").await, 1, "the run cancelled what it booked");
     let vendor_id: uuid::Uuid = vendor["id"].as_str().unwrap().parse().unwrap();
     app.registry.set_unit_vendor(&admin, f.id, f.units[0].id, Some((vendor_id, "kumla-hall-a".into()))).await.unwrap();
     let from = on(day, 0).to_rfc3339().replace('+', "%2B");

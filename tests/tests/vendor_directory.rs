@@ -112,6 +112,7 @@ async fn a_vendor_keeps_its_own_entry_and_runs_its_checks_over_rest() {
 async fn every_vendor_is_checked_on_a_schedule() {
     let config = grpc_api::server::ServerConfig {
         vendor_check_interval: Some(std::time::Duration::from_millis(100)),
+        vendor_poll_interval: std::time::Duration::from_millis(100),
         ..grpc_api::server::ServerConfig::default()
     };
     let app = TestApp::start_with(config).await;
@@ -176,26 +177,43 @@ async fn the_grpc_vendor_directory_does_what_rest_does() {
     };
 
     // Registration: admins only, the endpoint asked, bad codes named with BadRequest details.
-    let e =
-        c.create_vendor(with_key(pb::CreateVendorRequest { vendor: Some(input("A", &endpoint)) }, &keys.editor_0180)).await.unwrap_err();
+    let e = c
+        .create_vendor(with_key(
+            pb::CreateVendorRequest { vendor: Some(input("A", &endpoint)), certification_override: None },
+            &keys.editor_0180,
+        ))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
-    let e = c.create_vendor(pb::CreateVendorRequest { vendor: Some(input("A", &endpoint)) }).await.unwrap_err();
+    let e =
+        c.create_vendor(pb::CreateVendorRequest { vendor: Some(input("A", &endpoint)), certification_override: None }).await.unwrap_err();
     assert_eq!(e.code(), Code::Unauthenticated);
     let mut bad = input("A", "http://127.0.0.1:9");
     bad.protocol = 9;
     bad.municipality_codes = vec!["9999".into()];
-    let e = c.create_vendor(with_key(pb::CreateVendorRequest { vendor: Some(bad) }, &keys.admin)).await.unwrap_err();
+    let e = c
+        .create_vendor(with_key(pb::CreateVendorRequest { vendor: Some(bad), certification_override: None }, &keys.admin))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     let fields: Vec<String> = e.get_error_details().bad_request().unwrap().field_violations.iter().map(|v| v.field.clone()).collect();
     assert_eq!(fields, ["vendor.protocol"]);
     let e = c
-        .create_vendor(with_key(pb::CreateVendorRequest { vendor: Some(input("A", "http://127.0.0.1:9")) }, &keys.admin))
+        .create_vendor(with_key(
+            pb::CreateVendorRequest { vendor: Some(input("A", "http://127.0.0.1:9")), certification_override: None },
+            &keys.admin,
+        ))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     let v = e.get_error_details().bad_request().unwrap().field_violations[0].clone();
     assert_eq!(v.field, "endpoint", "{v:?}");
-    let v = c.create_vendor(with_key(pb::CreateVendorRequest { vendor: Some(input("Kumlabokning", &endpoint)) }, &keys.admin)).await;
+    let v = c
+        .create_vendor(with_key(
+            pb::CreateVendorRequest { vendor: Some(input("Kumlabokning", &endpoint)), certification_override: None },
+            &keys.admin,
+        ))
+        .await;
     let v = v.unwrap().into_inner().vendor.unwrap();
     assert_eq!(v.capabilities.as_ref().unwrap().protocol_version, "1.0");
     assert!(v.conformance.as_ref().unwrap().passed);
@@ -219,6 +237,7 @@ async fn the_grpc_vendor_directory_does_what_rest_does() {
                 vendor: Some(i),
                 update_mask: Some(prost_types::FieldMask { paths: paths.iter().map(|p| p.to_string()).collect() }),
                 expected_version: version,
+                certification_override: None,
             },
             key,
         )

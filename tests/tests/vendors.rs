@@ -21,6 +21,7 @@ fn input(name: &str, codes: &[&str]) -> VendorInput {
         max_concurrency: None,
         requests_per_second: None,
         municipality_codes: codes.iter().map(|c| c.to_string()).collect(),
+        test_units: vec![],
     }
 }
 
@@ -34,10 +35,13 @@ async fn vendors_are_managed_by_admins_and_validated() {
     let reg = db.registry();
     let caps = serde_json::json!({"protocolVersion": "1.0", "maxUnitsPerCall": 100});
     for p in [Principal::editor("k", "1881"), Principal::with_role("k", Role::Vendor), Principal::with_role("k", Role::NationalBody)] {
-        assert!(matches!(reg.create_vendor(&p, &input("A", &["1881"]), VendorChecks::default()).await, Err(Error::Forbidden(_))), "{p:?}");
+        assert!(
+            matches!(reg.create_vendor(&p, &input("A", &["1881"]), fixtures::passing_checks(), None).await, Err(Error::Forbidden(_))),
+            "{p:?}"
+        );
     }
     assert!(matches!(
-        reg.create_vendor(&Principal::anonymous(), &input("A", &["1881"]), VendorChecks::default()).await,
+        reg.create_vendor(&Principal::anonymous(), &input("A", &["1881"]), fixtures::passing_checks(), None).await,
         Err(Error::Unauthenticated(_))
     ));
 
@@ -45,7 +49,8 @@ async fn vendors_are_managed_by_admins_and_validated() {
         .create_vendor(
             &admin(),
             &input("Bokningsbolaget AB", &["1881", "1880"]),
-            VendorChecks { capabilities: Some(caps.clone()), conformance: None },
+            VendorChecks { capabilities: Some(caps.clone()), ..fixtures::passing_checks() },
+            None,
         )
         .await
         .unwrap();
@@ -57,12 +62,14 @@ async fn vendors_are_managed_by_admins_and_validated() {
     assert!(v.capabilities_at.is_some());
 
     // Unique names, case-insensitively.
-    let e = reg.create_vendor(&admin(), &input("BOKNINGSBOLAGET ab", &["0180"]), VendorChecks::default()).await.unwrap_err();
+    let e = reg.create_vendor(&admin(), &input("BOKNINGSBOLAGET ab", &["0180"]), fixtures::passing_checks(), None).await.unwrap_err();
     assert!(matches!(e, Error::Conflict { rule: "unique", .. }), "{e}");
     // Validation before anything is written.
     let mut bad = input("B", &["9999"]);
     bad.endpoint = "http://boka.example.se".into();
-    let Error::Invalid(violations) = reg.create_vendor(&admin(), &bad, VendorChecks::default()).await.unwrap_err() else { panic!() };
+    let Error::Invalid(violations) = reg.create_vendor(&admin(), &bad, fixtures::passing_checks(), None).await.unwrap_err() else {
+        panic!()
+    };
     let rules: Vec<(&str, &str)> = violations.iter().map(|x| (x.field.as_str(), x.rule)).collect();
     assert_eq!(rules, [("endpoint", "insecure"), ("municipalityCodes[0]", "unknown_code")]);
 
@@ -76,24 +83,26 @@ async fn vendors_are_managed_by_admins_and_validated() {
     // Versions: stale updates are refused; capabilities are kept unless fetched again.
     let mut change = input("Bokningsbolaget AB", &["1881"]);
     change.requests_per_second = Some(5);
-    let e = reg.update_vendor(&admin(), v.id, 7, &change, VendorChecks::default()).await.unwrap_err();
+    let e = reg.update_vendor(&admin(), v.id, 7, &change, VendorChecks::default(), None).await.unwrap_err();
     assert!(matches!(e, Error::PreconditionFailed { expected: 7, actual: 1, .. }));
-    let updated = reg.update_vendor(&admin(), v.id, 1, &change, VendorChecks::default()).await.unwrap();
+    let updated = reg.update_vendor(&admin(), v.id, 1, &change, VendorChecks::default(), None).await.unwrap();
     assert_eq!((updated.version, updated.requests_per_second, updated.municipality_codes.clone()), (2, 5, vec!["1881".to_string()]));
     assert_eq!(updated.capabilities, v.capabilities);
     assert_eq!(db.count(&format!("SELECT count(*) AS n FROM change_log WHERE entity = 'vendor' AND entity_id = '{}'", v.id)).await, 2);
 
     reg.delete_vendor(&admin(), v.id, Some(2)).await.unwrap();
     assert!(matches!(reg.get_vendor(&admin(), v.id).await, Err(Error::NotFound { .. })));
-    reg.create_vendor(&admin(), &input("Bokningsbolaget AB", &["1881"]), VendorChecks::default()).await.expect("the name is free again");
+    reg.create_vendor(&admin(), &input("Bokningsbolaget AB", &["1881"]), fixtures::passing_checks(), None)
+        .await
+        .expect("the name is free again");
 }
 
 #[tokio::test]
 async fn municipalities_choose_the_vendor_of_their_units() {
     let db = TestDb::new().await;
     let reg = db.registry();
-    let v = reg.create_vendor(&admin(), &input("Bokningsbolaget AB", &["1881", "1880"]), VendorChecks::default()).await.unwrap();
-    let other = reg.create_vendor(&admin(), &input("Stockholmsbokning", &["0180"]), VendorChecks::default()).await.unwrap();
+    let v = reg.create_vendor(&admin(), &input("Bokningsbolaget AB", &["1881", "1880"]), fixtures::passing_checks(), None).await.unwrap();
+    let other = reg.create_vendor(&admin(), &input("Stockholmsbokning", &["0180"]), fixtures::passing_checks(), None).await.unwrap();
     let kumla = facility(&reg, "1881").await;
     let orebro = facility(&reg, "1880").await;
     let (a, b) = (kumla.units[0].id, kumla.units[1].id);
@@ -123,7 +132,7 @@ async fn municipalities_choose_the_vendor_of_their_units() {
     reg.set_unit_vendor(&editor, kumla.id, a, None).await.unwrap();
     assert_eq!(reg.vendor_units(&admin(), &[kumla.id]).await.unwrap().len(), 1);
     reg.set_unit_vendor(&admin(), orebro.id, orebro.units[0].id, Some((v.id, "o-1".into()))).await.unwrap();
-    reg.update_vendor(&admin(), v.id, 1, &input("Bokningsbolaget AB", &["1880"]), VendorChecks::default()).await.unwrap();
+    reg.update_vendor(&admin(), v.id, 1, &input("Bokningsbolaget AB", &["1880"]), VendorChecks::default(), None).await.unwrap();
     assert!(reg.vendor_units(&admin(), &[kumla.id]).await.unwrap().is_empty(), "Kumla's units left with the municipality");
     assert_eq!(reg.vendor_units(&admin(), &[orebro.id]).await.unwrap().len(), 1);
     // Deleting the vendor releases its units; deleting a unit removes its mapping.
@@ -140,12 +149,13 @@ async fn a_vendor_keeps_its_own_entry_up_to_date() {
         .create_vendor(
             &admin(),
             &input("Bokningsbolaget AB", &["1881"]),
-            VendorChecks { capabilities: None, conformance: Some(conformance.clone()) },
+            VendorChecks { capabilities: None, conformance: Some(conformance.clone()), ..VendorChecks::default() },
+            None,
         )
         .await
         .unwrap();
     assert_eq!(v.conformance, Some(conformance));
-    let other = reg.create_vendor(&admin(), &input("Stockholmsbokning", &["0180"]), VendorChecks::default()).await.unwrap();
+    let other = reg.create_vendor(&admin(), &input("Stockholmsbokning", &["0180"]), fixtures::passing_checks(), None).await.unwrap();
     let own = Principal::vendor("key:own", v.id);
 
     // Its own key sees its entry as the public does (not the credential's name) and changes
@@ -157,7 +167,7 @@ async fn a_vendor_keeps_its_own_entry_up_to_date() {
     change.requests_per_second = Some(20);
     let (_, effective) = reg.check_vendor_update(&own, v.id, &change).await.unwrap();
     assert_eq!(effective.credential_ref.as_deref(), Some("VENDOR_KEY"), "the credential's name is kept");
-    let updated = reg.update_vendor(&own, v.id, 1, &change, VendorChecks::default()).await.unwrap();
+    let updated = reg.update_vendor(&own, v.id, 1, &change, VendorChecks::default(), None).await.unwrap();
     assert_eq!((updated.version, updated.endpoint.as_str(), updated.requests_per_second), (2, "https://ny.boka.example.se", 20));
     assert_eq!(updated.credential_ref, None, "the answer is what the vendor may see");
     assert_eq!(reg.get_vendor(&admin(), v.id).await.unwrap().credential_ref.as_deref(), Some("VENDOR_KEY"));
@@ -172,13 +182,13 @@ async fn a_vendor_keeps_its_own_entry_up_to_date() {
     ] {
         let mut i = reg.get_vendor(&own, v.id).await.unwrap().to_input();
         edit(&mut i);
-        let e = reg.update_vendor(&own, v.id, 2, &i, VendorChecks::default()).await.unwrap_err();
+        let e = reg.update_vendor(&own, v.id, 2, &i, VendorChecks::default(), None).await.unwrap_err();
         assert!(matches!(&e, Error::Forbidden(m) if m.contains(field)), "{field}: {e}");
     }
     // Another vendor's key, a vendor key of no vendor, and editors may not; nor may the vendor
     // remove itself.
     for p in [Principal::vendor("key:other", other.id), Principal::with_role("key:v", Role::Vendor), Principal::editor("k", "1881")] {
-        let e = reg.update_vendor(&p, v.id, 2, &change, VendorChecks::default()).await.unwrap_err();
+        let e = reg.update_vendor(&p, v.id, 2, &change, VendorChecks::default(), None).await.unwrap_err();
         assert!(matches!(e, Error::Forbidden(_)), "{p:?}: {e}");
         assert!(matches!(reg.record_vendor_checks(&p, v.id, &VendorChecks::default()).await, Err(Error::Forbidden(_))));
     }
@@ -191,7 +201,7 @@ async fn a_vendor_keeps_its_own_entry_up_to_date() {
         .record_vendor_checks(
             &Principal::system("system:vendor-checks"),
             v.id,
-            &VendorChecks { capabilities: None, conformance: Some(failed.clone()) },
+            &VendorChecks { capabilities: None, conformance: Some(failed.clone()), ..VendorChecks::default() },
         )
         .await
         .unwrap();
@@ -219,7 +229,7 @@ async fn vendor_keys_belong_to_a_vendor() {
     use registry_core::keys::{self, NewKey};
     let db = TestDb::new().await;
     let reg = db.registry();
-    let v = reg.create_vendor(&admin(), &input("Bokningsbolaget AB", &["1881"]), VendorChecks::default()).await.unwrap();
+    let v = reg.create_vendor(&admin(), &input("Bokningsbolaget AB", &["1881"]), fixtures::passing_checks(), None).await.unwrap();
     let new = |role: &str, vendor| NewKey {
         role: role.into(),
         municipality_code: None,

@@ -27,10 +27,10 @@ pub async fn serve_listener(
     let tls = config.tls.as_ref().map(super::tls::server_config).transpose()?.map(tokio_rustls::TlsAcceptor::from);
     let drain = config.drain_timeout;
     let header_timeout = config.header_timeout;
-    let check_every = config.vendor_check_interval;
+    let certifier = config.certifier();
     let (app, shared) = super::app(registry.clone(), config).await?;
-    // Every vendor's endpoint is checked on a schedule; the directory shows the latest result.
-    let checker = check_every.map(|every| tokio::spawn(crate::vendor_checks::schedule(registry, every)));
+    // Every vendor is run against the conformance kit on a schedule and when its capabilities change.
+    let checker = tokio::spawn(crate::vendor_checks::schedule(registry, certifier));
     // Keyed rate-limit state is pruned in the background.
     let limits = shared.limits.clone();
     let pruner = tokio::spawn(async move {
@@ -80,9 +80,7 @@ pub async fn serve_listener(
     }
     drop(listener);
     pruner.abort();
-    if let Some(c) = checker {
-        c.abort();
-    }
+    checker.abort();
     tracing::info!(connections = graceful.count(), "draining in-flight requests");
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),

@@ -63,8 +63,12 @@ pub struct ServerConfig {
     pub key_pepper: String,
     /// TLS, if enabled.
     pub tls: Option<tls::TlsFiles>,
-    /// How often every vendor's endpoint is checked (capabilities and conformance); None: never.
+    /// How often every vendor's endpoint is run against the conformance kit; None: never on a schedule.
     pub vendor_check_interval: Option<Duration>,
+    /// How often every vendor's capabilities are polled (a change starts a run).
+    pub vendor_poll_interval: Duration,
+    /// How long a passing conformance run certifies a vendor.
+    pub certification_validity: Duration,
     /// Exports that may run at once (each holds a database connection of its own).
     pub max_concurrent_exports: usize,
     /// The URL clients reach this server at (behind a proxy), for absolute links such as the
@@ -89,10 +93,23 @@ impl Default for ServerConfig {
             key_pepper: String::new(),
             tls: None,
             vendor_check_interval: Some(crate::vendor_checks::DEFAULT_INTERVAL),
+            vendor_poll_interval: crate::vendor_checks::DEFAULT_POLL,
+            certification_validity: crate::vendor_checks::DEFAULT_VALIDITY,
             max_concurrent_exports: 4,
             public_url: None,
             web: crate::web::WebConfig::default(),
             trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// How vendors are certified.
+    pub fn certifier(&self) -> crate::vendor_checks::Certifier {
+        crate::vendor_checks::Certifier {
+            interval: self.vendor_check_interval,
+            poll: self.vendor_poll_interval.max(Duration::from_millis(10)),
+            validity: self.certification_validity,
         }
     }
 }
@@ -128,7 +145,8 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
     };
     let availability = crate::availability::Availability::new(registry.clone());
     let slots = crate::rest_exports::ExportSlots::new(shared.config.max_concurrent_exports.max(1));
-    let grpc = grpc_router(registry.clone(), availability.clone(), slots.clone(), shared.config.body_limit).await?;
+    let certifier = shared.config.certifier();
+    let grpc = grpc_router(registry.clone(), availability.clone(), slots.clone(), shared.config.body_limit, certifier).await?;
     let limit = shared.config.body_limit;
     let rest = rest::router()
         .merge(crate::web::router(shared.config.web.clone())?)
@@ -145,6 +163,7 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
         .layer(axum::Extension(BodyLimit(limit)))
         .layer(axum::Extension(availability))
         .layer(axum::Extension(slots))
+        .layer(axum::Extension(certifier))
         .layer(axum::Extension(crate::rest_changes::PublicUrl {
             configured: shared.config.public_url.clone(),
             tls: shared.config.tls.is_some(),
@@ -163,13 +182,14 @@ async fn grpc_router(
     availability: Arc<crate::availability::Availability>,
     slots: crate::rest_exports::ExportSlots,
     limit: usize,
+    certifier: crate::vendor_checks::Certifier,
 ) -> anyhow::Result<Router> {
     let changes = crate::grpc_changes::ChangesGrpc::new(registry.clone(), slots);
     let bookings = crate::grpc_bookings::BookingGrpc::new(availability.clone());
     let availability = AvailabilityGrpc::new(availability);
     let hours = OpeningHoursGrpc::new(registry.clone());
     let search = SearchGrpc::new(registry.clone());
-    let vendors = crate::grpc_vendors::VendorsGrpc::new(registry.clone());
+    let vendors = crate::grpc_vendors::VendorsGrpc::new(registry.clone(), certifier);
     let svc = RegistryGrpc::new(registry);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<MunicipalityServiceServer<RegistryGrpc>>().await;

@@ -6,7 +6,9 @@ use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::model::{Vendor, VendorAuth, VendorInput, VendorProtocol};
+use crate::model::{
+    Certification, CertificationOverride, CertificationRun, LatestRun, RunTrigger, Vendor, VendorAuth, VendorInput, VendorProtocol,
+};
 
 #[derive(QueryableByName)]
 struct Row {
@@ -30,12 +32,34 @@ struct Row {
     requests_per_second: i32,
     #[diesel(sql_type = Array<Text>)]
     municipality_codes: Vec<String>,
+    #[diesel(sql_type = Array<Text>)]
+    test_units: Vec<String>,
     #[diesel(sql_type = Nullable<Jsonb>)]
     capabilities: Option<serde_json::Value>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     capabilities_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Jsonb>)]
     conformance: Option<serde_json::Value>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    last_passed_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    certified_until: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    override_reason: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    override_by: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    override_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    override_until: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    run_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Bool>)]
+    run_passed: Option<bool>,
+    #[diesel(sql_type = Nullable<Text>)]
+    run_protocol_version: Option<String>,
+    #[diesel(sql_type = Nullable<Array<Text>>)]
+    run_failed_checks: Option<Vec<String>>,
     #[diesel(sql_type = BigInt)]
     version: i64,
     #[diesel(sql_type = Timestamptz)]
@@ -46,6 +70,20 @@ struct Row {
 
 impl Row {
     fn into_vendor(self) -> Vendor {
+        let r#override = match (self.override_reason, self.override_at, self.override_until) {
+            (Some(reason), Some(at), Some(until)) => Some(CertificationOverride { reason, by: self.override_by, at, until }),
+            _ => None,
+        };
+        let last_run = match (self.run_at, self.run_passed) {
+            (Some(at), Some(passed)) => Some(LatestRun {
+                at,
+                passed,
+                protocol_version: self.run_protocol_version,
+                failed_checks: self.run_failed_checks.unwrap_or_default(),
+            }),
+            _ => None,
+        };
+        let certification = Certification::derive(Utc::now(), last_run, self.last_passed_at, self.certified_until, r#override);
         Vendor {
             id: self.id,
             name: self.name,
@@ -58,9 +96,11 @@ impl Row {
             max_concurrency: self.max_concurrency,
             requests_per_second: self.requests_per_second,
             municipality_codes: self.municipality_codes,
+            test_units: self.test_units,
             capabilities: self.capabilities,
             capabilities_at: self.capabilities_at,
             conformance: self.conformance,
+            certification,
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -71,8 +111,14 @@ impl Row {
 const SELECT: &str = "SELECT v.id, v.name, v.endpoint, v.protocol, v.auth, v.credential_ref, v.ca_pem, v.max_concurrency,
         v.requests_per_second,
         ARRAY(SELECT m.municipality_code FROM vendor_municipalities m WHERE m.vendor_id = v.id ORDER BY 1) AS municipality_codes,
-        v.capabilities, v.capabilities_at, v.conformance, v.version, v.created_at, v.updated_at
-   FROM vendors v WHERE v.deleted_at IS NULL";
+        v.test_units, v.capabilities, v.capabilities_at, v.conformance, v.last_passed_at, v.certified_until,
+        v.override_reason, v.override_by, v.override_at, v.override_until,
+        r.run_at, r.passed AS run_passed, r.protocol_version AS run_protocol_version, r.failed_checks AS run_failed_checks,
+        v.version, v.created_at, v.updated_at
+   FROM vendors v
+   LEFT JOIN LATERAL (SELECT run_at, passed, protocol_version, failed_checks FROM vendor_certification_runs
+                       WHERE vendor_id = v.id ORDER BY run_at DESC, id DESC LIMIT 1) r ON true
+  WHERE v.deleted_at IS NULL";
 
 /// One live vendor; `lock` takes a row lock.
 pub async fn load(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> diesel::QueryResult<Option<Vendor>> {
@@ -126,11 +172,12 @@ pub async fn save(
 ) -> diesel::QueryResult<()> {
     diesel::sql_query(
         "INSERT INTO vendors (id, name, endpoint, protocol, auth, credential_ref, ca_pem, max_concurrency, requests_per_second,
-                              capabilities, capabilities_at, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $10 IS NULL THEN NULL ELSE $11 END, $12, $11, $11)
+                              capabilities, capabilities_at, version, created_at, updated_at, test_units)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $10 IS NULL THEN NULL ELSE $11 END, $12, $11, $11, $13)
          ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, endpoint = EXCLUDED.endpoint, protocol = EXCLUDED.protocol,
                 auth = EXCLUDED.auth, credential_ref = EXCLUDED.credential_ref, ca_pem = EXCLUDED.ca_pem,
                 max_concurrency = EXCLUDED.max_concurrency, requests_per_second = EXCLUDED.requests_per_second,
+                test_units = EXCLUDED.test_units,
                 capabilities = COALESCE(EXCLUDED.capabilities, vendors.capabilities),
                 capabilities_at = COALESCE(EXCLUDED.capabilities_at, vendors.capabilities_at),
                 version = EXCLUDED.version, updated_at = EXCLUDED.updated_at",
@@ -147,6 +194,7 @@ pub async fn save(
     .bind::<Nullable<Jsonb>, _>(capabilities)
     .bind::<Timestamptz, _>(now)
     .bind::<BigInt, _>(version)
+    .bind::<Array<Text>, _>(&input.test_units)
     .execute(conn)
     .await?;
     diesel::sql_query("DELETE FROM vendor_municipalities WHERE vendor_id = $1 AND municipality_code <> ALL($2)")
@@ -173,6 +221,132 @@ pub async fn save(
     Ok(())
 }
 
+/// Keeps a conformance run, and when it passed, certifies the vendor until `valid_until`.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_run(
+    conn: &mut AsyncPgConnection,
+    vendor_id: Uuid,
+    at: DateTime<Utc>,
+    trigger: RunTrigger,
+    endpoint: &str,
+    protocol_version: Option<&str>,
+    failed_checks: &[String],
+    checks: &serde_json::Value,
+    valid_until: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO vendor_certification_runs (id, vendor_id, run_at, trigger, endpoint, protocol_version, passed, failed_checks, checks)
+         VALUES ($1, $2, $3, $4, $5, $6, cardinality($7::text[]) = 0, $7, $8)",
+    )
+    .bind::<SqlUuid, _>(Uuid::now_v7())
+    .bind::<SqlUuid, _>(vendor_id)
+    .bind::<Timestamptz, _>(at)
+    .bind::<Text, _>(trigger.as_str())
+    .bind::<Text, _>(endpoint)
+    .bind::<Nullable<Text>, _>(protocol_version)
+    .bind::<Array<Text>, _>(failed_checks)
+    .bind::<Jsonb, _>(checks)
+    .execute(conn)
+    .await?;
+    if failed_checks.is_empty() {
+        diesel::sql_query("UPDATE vendors SET last_passed_at = $2, certified_until = $3 WHERE id = $1")
+            .bind::<SqlUuid, _>(vendor_id)
+            .bind::<Timestamptz, _>(at)
+            .bind::<Timestamptz, _>(valid_until)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Sets (or clears, with `None`) an admin's override of a vendor's certification.
+pub async fn set_override(
+    conn: &mut AsyncPgConnection,
+    vendor_id: Uuid,
+    o: Option<(&str, &str, DateTime<Utc>, DateTime<Utc>)>,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query("UPDATE vendors SET override_reason = $2, override_by = $3, override_at = $4, override_until = $5 WHERE id = $1")
+        .bind::<SqlUuid, _>(vendor_id)
+        .bind::<Nullable<Text>, _>(o.map(|o| o.0))
+        .bind::<Nullable<Text>, _>(o.map(|o| o.1))
+        .bind::<Nullable<Timestamptz>, _>(o.map(|o| o.2))
+        .bind::<Nullable<Timestamptz>, _>(o.map(|o| o.3))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct RunRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    vendor_id: Uuid,
+    #[diesel(sql_type = Timestamptz)]
+    run_at: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    trigger: String,
+    #[diesel(sql_type = Text)]
+    endpoint: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    protocol_version: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    passed: bool,
+    #[diesel(sql_type = Array<Text>)]
+    failed_checks: Vec<String>,
+    #[diesel(sql_type = Jsonb)]
+    checks: serde_json::Value,
+}
+
+/// A vendor's runs, newest first, older than `before` (a run id) when given.
+pub async fn runs(
+    conn: &mut AsyncPgConnection,
+    vendor_id: Uuid,
+    before: Option<Uuid>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<CertificationRun>> {
+    let rows: Vec<RunRow> = diesel::sql_query(
+        "SELECT id, vendor_id, run_at, trigger, endpoint, protocol_version, passed, failed_checks, checks
+           FROM vendor_certification_runs
+          WHERE vendor_id = $1
+            AND ($2::uuid IS NULL OR (run_at, id) < (SELECT run_at, id FROM vendor_certification_runs WHERE id = $2))
+          ORDER BY run_at DESC, id DESC LIMIT $3",
+    )
+    .bind::<SqlUuid, _>(vendor_id)
+    .bind::<Nullable<SqlUuid>, _>(before)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| CertificationRun {
+            id: r.id,
+            vendor_id: r.vendor_id,
+            run_at: r.run_at,
+            trigger: RunTrigger::parse(&r.trigger).unwrap_or(RunTrigger::Request),
+            endpoint: r.endpoint,
+            protocol_version: r.protocol_version,
+            passed: r.passed,
+            failed_checks: r.failed_checks,
+            checks: r.checks,
+        })
+        .collect())
+}
+
+/// Claims the right to poll a vendor's capabilities now: true for one replica when the last
+/// poll (by any replica) is older than `min_gap`.
+pub async fn claim_poll(conn: &mut AsyncPgConnection, vendor_id: Uuid, min_gap: std::time::Duration) -> diesel::QueryResult<bool> {
+    let n = diesel::sql_query(
+        "UPDATE vendors SET polled_at = now()
+          WHERE id = $1 AND deleted_at IS NULL AND (polled_at IS NULL OR polled_at < now() - make_interval(secs => $2))",
+    )
+    .bind::<SqlUuid, _>(vendor_id)
+    .bind::<diesel::sql_types::Double, _>(min_gap.as_secs_f64())
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
 /// Records the result of a vendor's checks: the capabilities when fetched, and the
 /// conformance result. Not a change of the entry: neither its version nor the change log moves.
 pub async fn record_checks(
@@ -197,6 +371,16 @@ pub async fn record_checks(
     .bind::<Nullable<diesel::sql_types::Bool>, _>(conformance.map(|c| c.1))
     .execute(conn)
     .await
+}
+
+/// Moves a vendor's version (a change of the entry other than [`save`]).
+pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> diesel::QueryResult<()> {
+    diesel::sql_query("UPDATE vendors SET version = version + 1, updated_at = $2 WHERE id = $1")
+        .bind::<SqlUuid, _>(id)
+        .bind::<Timestamptz, _>(now)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Marks a vendor deleted and releases its units.

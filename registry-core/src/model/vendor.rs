@@ -32,6 +32,206 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Where a vendor stands with its certification (docs/vendor-protocol.md §12).
+    CertificationStatus {
+        /// Its latest conformance run passed, and that run is recent enough.
+        Certified = "certified" / "CERTIFICATION_STATUS_CERTIFIED",
+        /// It has no current passing run, but an admin lets it be federated (with a recorded
+        /// reason, until a date).
+        Overridden = "overridden" / "CERTIFICATION_STATUS_OVERRIDDEN",
+        /// Its latest run failed.
+        Failed = "failed" / "CERTIFICATION_STATUS_FAILED",
+        /// Its latest run passed, but too long ago: no run has confirmed it since.
+        Lapsed = "lapsed" / "CERTIFICATION_STATUS_LAPSED",
+        /// It has never been run against the kit (e.g. registered before certification).
+        NotChecked = "not_checked" / "CERTIFICATION_STATUS_NOT_CHECKED",
+    }
+}
+
+text_enum! {
+    /// What started a conformance run.
+    RunTrigger {
+        /// The vendor's registration.
+        Registration = "registration" / "RUN_TRIGGER_REGISTRATION",
+        /// A change of how the registry reaches it (endpoint, CA, authentication).
+        EndpointChange = "endpoint_change" / "RUN_TRIGGER_ENDPOINT_CHANGE",
+        /// The schedule (daily by default).
+        Schedule = "schedule" / "RUN_TRIGGER_SCHEDULE",
+        /// Its capabilities changed since the last run.
+        CapabilitiesChanged = "capabilities_changed" / "RUN_TRIGGER_CAPABILITIES_CHANGED",
+        /// An admin or the vendor itself asked for it.
+        Request = "request" / "RUN_TRIGGER_REQUEST",
+    }
+}
+
+/// An admin's override of a vendor's certification.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CertificationOverride {
+    /// Why the vendor is federated without a passing run (10 to 1,000 characters).
+    pub reason: String,
+    /// Who overrode (the admin's key or job id; shown to admins only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Until when it holds.
+    pub until: DateTime<Utc>,
+}
+
+/// An override as an admin asks for it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OverrideInput {
+    /// Why the vendor may be federated without a passing run (10 to 1,000 characters); kept
+    /// with the vendor and in the audit log.
+    pub reason: String,
+    /// Until when (default 30 days from now, at most 90 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Longest an override may hold.
+pub const MAX_OVERRIDE_DAYS: i64 = 90;
+/// How long an override holds unless its `until` is given.
+pub const DEFAULT_OVERRIDE_DAYS: i64 = 30;
+
+impl OverrideInput {
+    /// Checks the reason and the date, relative to `now`; returns the trimmed reason and the end.
+    pub fn validate(&self, field: &str, now: DateTime<Utc>) -> Result<(String, DateTime<Utc>)> {
+        let mut v = Violations::default();
+        let reason = self.reason.trim().to_string();
+        let n = reason.chars().count();
+        if !(10..=1000).contains(&n) {
+            v.add(format!("{field}.reason"), "length", "must say why, in 10 to 1,000 characters");
+        }
+        let until = self.until.unwrap_or(now + chrono::Duration::days(DEFAULT_OVERRIDE_DAYS));
+        if until <= now {
+            v.add(format!("{field}.until"), "out_of_range", "must be in the future");
+        } else if until > now + chrono::Duration::days(MAX_OVERRIDE_DAYS) {
+            v.add(format!("{field}.until"), "out_of_range", format!("must be at most {MAX_OVERRIDE_DAYS} days from now"));
+        }
+        v.finish()?;
+        Ok((reason, until))
+    }
+}
+
+/// A vendor's certification, derived from its conformance runs (public).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Certification {
+    /// Where it stands; only `CERTIFICATION_STATUS_CERTIFIED` and `…_OVERRIDDEN` vendors are
+    /// asked by the federated query (the others are reported `uncertified`).
+    pub status: CertificationStatus,
+    /// The latest run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run_at: Option<DateTime<Utc>>,
+    /// The protocol version the latest run found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_version: Option<String>,
+    /// Ids of the checks the latest run failed.
+    #[serde(default)]
+    pub failed_checks: Vec<String>,
+    /// The latest passing run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_passed_at: Option<DateTime<Utc>>,
+    /// Until when the latest passing run certifies the vendor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certified_until: Option<DateTime<Utc>>,
+    /// An admin's override, while it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#override: Option<CertificationOverride>,
+}
+
+/// What the certification needs of a vendor's latest run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatestRun {
+    /// When it ran.
+    pub at: DateTime<Utc>,
+    /// Whether it passed.
+    pub passed: bool,
+    /// The protocol version it found.
+    pub protocol_version: Option<String>,
+    /// The checks it failed.
+    pub failed_checks: Vec<String>,
+}
+
+impl Certification {
+    /// Derives the status at `now` from the latest run and the override.
+    pub fn derive(
+        now: DateTime<Utc>,
+        last_run: Option<LatestRun>,
+        last_passed_at: Option<DateTime<Utc>>,
+        certified_until: Option<DateTime<Utc>>,
+        r#override: Option<CertificationOverride>,
+    ) -> Certification {
+        let r#override = r#override.filter(|o| o.until > now);
+        let latest_passed = last_run.as_ref().map(|r| r.passed);
+        let status = match (latest_passed, certified_until) {
+            (Some(true), Some(until)) if until > now => CertificationStatus::Certified,
+            _ if r#override.is_some() => CertificationStatus::Overridden,
+            (None, _) => CertificationStatus::NotChecked,
+            (Some(false), _) => CertificationStatus::Failed,
+            (Some(true), _) => CertificationStatus::Lapsed,
+        };
+        let (last_run_at, protocol_version, failed_checks) = match last_run {
+            Some(r) => (Some(r.at), r.protocol_version, r.failed_checks),
+            None => (None, None, vec![]),
+        };
+        Certification { status, last_run_at, protocol_version, failed_checks, last_passed_at, certified_until, r#override }
+    }
+
+    /// Whether the federated query asks this vendor.
+    pub fn federated(&self) -> bool {
+        matches!(self.status, CertificationStatus::Certified | CertificationStatus::Overridden)
+    }
+
+    /// Why the vendor is not federated, for the federated query's per-vendor message.
+    pub fn why_not(&self) -> String {
+        let day =
+            |t: Option<DateTime<Utc>>| t.map_or_else(|| "an unknown date".to_string(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+        match self.status {
+            CertificationStatus::Failed => {
+                format!("its conformance run of {} failed: {}", day(self.last_run_at), self.failed_checks.join(", "))
+            }
+            CertificationStatus::Lapsed => format!("its certification lapsed at {}", day(self.certified_until)),
+            CertificationStatus::NotChecked => "it has not been run against the conformance kit".into(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// One conformance run of a vendor.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CertificationRun {
+    /// Run id (UUIDv7).
+    pub id: Uuid,
+    /// The vendor.
+    pub vendor_id: Uuid,
+    /// When it ran.
+    pub run_at: DateTime<Utc>,
+    /// What started it.
+    pub trigger: RunTrigger,
+    /// The endpoint it ran against.
+    pub endpoint: String,
+    /// The protocol version the capabilities stated (absent when they could not be fetched).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_version: Option<String>,
+    /// Whether every check passed or was skipped.
+    pub passed: bool,
+    /// Ids of the failed checks.
+    pub failed_checks: Vec<String>,
+    /// Every check: `id`, `section`, `title`, `verdict` (`pass`, `fail`, `skip`), `detail`, `elapsedMs`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub checks: serde_json::Value,
+}
+
 /// Limits of a vendor's fields.
 pub mod vendor_limits {
     /// Largest calls in flight per vendor.
@@ -68,7 +268,14 @@ pub struct VendorInput {
     pub requests_per_second: Option<i32>,
     /// Municipality codes the vendor serves; at least one.
     pub municipality_codes: Vec<String>,
+    /// The vendor's references of units (at most 3) that the registry's conformance runs may
+    /// book, and cancel again, to check its bookings too; without them the runs only read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_units: Vec<String>,
 }
+
+/// Most units a vendor names for the registry's conformance runs.
+pub const MAX_TEST_UNITS: usize = 3;
 
 /// A vendor in the directory.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -97,6 +304,9 @@ pub struct Vendor {
     pub requests_per_second: i32,
     /// Municipalities served, ordered by code.
     pub municipality_codes: Vec<String>,
+    /// Units the registry's conformance runs may book (the vendor's references).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_units: Vec<String>,
     /// The vendor's capabilities as last fetched (GetCapabilities, in proto3 JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<serde_json::Value>,
@@ -107,6 +317,8 @@ pub struct Vendor {
     /// `verdict` and `detail`), from registration, the schedule or a run on request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conformance: Option<serde_json::Value>,
+    /// Its certification: status, latest and latest passing run, override.
+    pub certification: Certification,
     /// Version.
     pub version: i64,
     /// Created.
@@ -116,18 +328,45 @@ pub struct Vendor {
 }
 
 /// What the registry learnt by checking a vendor's endpoint.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VendorChecks {
     /// Its capabilities (proto3 JSON), when they were fetched.
     pub capabilities: Option<serde_json::Value>,
     /// The conformance result (an object with `passed`, `checkedAt` and `checks`), when run.
     pub conformance: Option<serde_json::Value>,
+    /// What started the run.
+    pub trigger: RunTrigger,
+    /// How long a passing run certifies the vendor.
+    pub valid_for: chrono::Duration,
+}
+
+impl Default for VendorChecks {
+    fn default() -> Self {
+        VendorChecks { capabilities: None, conformance: None, trigger: RunTrigger::Request, valid_for: chrono::Duration::days(3) }
+    }
 }
 
 impl VendorChecks {
     /// Whether the conformance result says it passed (false without one).
     pub fn passed(&self) -> bool {
         self.conformance.as_ref().and_then(|c| c.get("passed")).and_then(serde_json::Value::as_bool).unwrap_or(false)
+    }
+
+    /// The checks that failed: (id, section, detail).
+    pub fn failures(&self) -> Vec<(String, String, String)> {
+        let s = |c: &serde_json::Value, k: &str| c.get(k).and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
+        self.conformance
+            .as_ref()
+            .and_then(|c| c.get("checks"))
+            .and_then(serde_json::Value::as_array)
+            .map(|checks| {
+                checks
+                    .iter()
+                    .filter(|c| c.get("verdict").and_then(|v| v.as_str()) == Some("fail"))
+                    .map(|c| (s(c, "id"), s(c, "section"), s(c, "detail")))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -145,6 +384,7 @@ impl Vendor {
             max_concurrency: Some(self.max_concurrency),
             requests_per_second: Some(self.requests_per_second),
             municipality_codes: self.municipality_codes.clone(),
+            test_units: self.test_units.clone(),
         }
     }
 }
@@ -206,6 +446,19 @@ impl VendorInput {
             codes_out.push(code);
         }
         codes_out.sort();
+        let mut test_units: Vec<String> = Vec::new();
+        if self.test_units.len() > MAX_TEST_UNITS {
+            v.add("testUnits", "max_items", format!("at most {MAX_TEST_UNITS} units"));
+        }
+        for (i, u) in self.test_units.iter().enumerate() {
+            let u = u.trim().to_string();
+            if u.is_empty() || u.chars().count() > 200 {
+                v.add(format!("testUnits[{i}]"), "length", "must be 1 to 200 characters");
+            } else if test_units.contains(&u) {
+                v.add(format!("testUnits[{i}]"), "duplicate", format!("'{u}' is listed more than once"));
+            }
+            test_units.push(u);
+        }
         v.finish()?;
         Ok(VendorInput {
             name,
@@ -217,6 +470,7 @@ impl VendorInput {
             max_concurrency: Some(self.max_concurrency.unwrap_or(8)),
             requests_per_second: Some(self.requests_per_second.unwrap_or(50)),
             municipality_codes: codes_out,
+            test_units,
         })
     }
 }
@@ -237,6 +491,7 @@ mod tests {
             max_concurrency: None,
             requests_per_second: Some(20),
             municipality_codes: vec!["1881".into(), "1880".into()],
+            test_units: vec![],
         }
     }
 
@@ -257,6 +512,7 @@ mod tests {
             max_concurrency: Some(0),
             requests_per_second: Some(100_000),
             municipality_codes: vec!["1881".into(), "9999".into(), "1881".into()],
+            test_units: vec!["hall-a".into(), " ".into(), "hall-a".into(), "hall-b".into()],
             ..valid()
         };
         let Err(Error::Invalid(v)) = bad.validate() else { panic!() };
@@ -272,6 +528,9 @@ mod tests {
                 ("requestsPerSecond", "out_of_range"),
                 ("municipalityCodes[1]", "unknown_code"),
                 ("municipalityCodes[2]", "duplicate"),
+                ("testUnits", "max_items"),
+                ("testUnits[1]", "length"),
+                ("testUnits[2]", "duplicate"),
             ]
         );
         let none = VendorInput {
@@ -286,5 +545,50 @@ mod tests {
         assert_eq!(got, [("endpoint", "format"), ("credentialRef", "not_allowed"), ("municipalityCodes", "required")]);
         let missing = VendorInput { credential_ref: None, ..valid() };
         assert!(matches!(missing.validate(), Err(Error::Invalid(v)) if v[0].field == "credentialRef" && v[0].rule == "required"));
+    }
+
+    #[test]
+    fn certification_follows_the_latest_run_its_age_and_the_override() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-24T12:00:00Z").unwrap().with_timezone(&Utc);
+        let h = chrono::Duration::hours;
+        let run = |passed: bool, failed: &[&str]| {
+            Some(LatestRun {
+                at: now - h(2),
+                passed,
+                protocol_version: Some("1.0".into()),
+                failed_checks: failed.iter().map(|s| s.to_string()).collect(),
+            })
+        };
+        let o = |until| Some(CertificationOverride { reason: "a reason of length".into(), by: None, at: now - h(5), until });
+        let status = |c: Certification| (c.status, c.federated());
+        use CertificationStatus as S;
+        assert_eq!(status(Certification::derive(now, run(true, &[]), Some(now - h(2)), Some(now + h(70)), None)), (S::Certified, true));
+        assert_eq!(status(Certification::derive(now, run(true, &[]), Some(now - h(80)), Some(now - h(8)), None)), (S::Lapsed, false));
+        let failed = Certification::derive(now, run(false, &["health.serving"]), Some(now - h(30)), Some(now + h(40)), None);
+        assert_eq!(status(failed.clone()), (S::Failed, false), "a failed run ends the certification at once");
+        assert_eq!(failed.why_not(), "its conformance run of 2026-11-24 10:00 UTC failed: health.serving");
+        assert_eq!(status(Certification::derive(now, None, None, None, None)), (S::NotChecked, false));
+        // An override holds until its date, then the runs decide again.
+        assert_eq!(status(Certification::derive(now, run(false, &["x"]), None, None, o(now + h(1)))), (S::Overridden, true));
+        let expired = Certification::derive(now, run(false, &["x"]), None, None, o(now - h(1)));
+        assert_eq!((expired.status, expired.r#override), (S::Failed, None));
+        // A passing run is certified, override or not.
+        assert_eq!(status(Certification::derive(now, run(true, &[]), Some(now), Some(now + h(1)), o(now + h(1)))), (S::Certified, true));
+    }
+
+    #[test]
+    fn an_override_says_why_until_a_date_within_90_days() {
+        let now = Utc::now();
+        let ok = OverrideInput { reason: "  the municipality's only vendor  ".into(), until: None };
+        let (reason, until) = ok.validate("certificationOverride", now).unwrap();
+        assert_eq!((reason.as_str(), until), ("the municipality's only vendor", now + chrono::Duration::days(DEFAULT_OVERRIDE_DAYS)));
+        for (o, field) in [
+            (OverrideInput { reason: "short".into(), until: None }, "certificationOverride.reason"),
+            (OverrideInput { reason: "x".repeat(1001), until: None }, "certificationOverride.reason"),
+            (OverrideInput { until: Some(now - chrono::Duration::seconds(1)), ..ok.clone() }, "certificationOverride.until"),
+            (OverrideInput { until: Some(now + chrono::Duration::days(91)), ..ok.clone() }, "certificationOverride.until"),
+        ] {
+            assert!(matches!(o.validate("certificationOverride", now), Err(Error::Invalid(v)) if v[0].field == field), "{o:?}");
+        }
     }
 }

@@ -11,15 +11,16 @@ use crate::changelog::{self, Operation};
 use crate::db::facilities as facility_store;
 use crate::db::vendors as store;
 pub use crate::db::vendors::{BookedUnit, VendorUnit};
+use crate::error::FieldViolation;
 use crate::error::{Error, Result};
-use crate::model::{Vendor, VendorChecks, VendorInput};
+use crate::model::{CertificationRun, CertificationStatus, OverrideInput, Vendor, VendorChecks, VendorInput};
 use crate::validate::Violations;
 
 const ENTITY: &str = "vendor";
 
 /// The fields a vendor may change in its own entry; the others (who it is, how the registry
 /// authenticates to it, which municipalities it serves) are the operator's.
-pub const VENDOR_SELF_FIELDS: &[&str] = &["endpoint", "caPem", "maxConcurrency", "requestsPerSecond"];
+pub const VENDOR_SELF_FIELDS: &[&str] = &["endpoint", "caPem", "maxConcurrency", "requestsPerSecond", "testUnits"];
 
 /// The input a change really writes: for a vendor changing its own entry, only its own fields
 /// may differ from `current`, and the credential's name (which it cannot see) is kept.
@@ -59,15 +60,104 @@ fn effective_update(admin: bool, current: &Vendor, input: &VendorInput) -> Resul
 fn visible(p: &Principal, mut v: Vendor) -> Vendor {
     if !matches!(p.role, Role::Admin | Role::System) {
         v.credential_ref = None;
+        if let Some(o) = v.certification.r#override.as_mut() {
+            o.by = None;
+        }
     }
     v
 }
 
+/// The refusal of a vendor (or a move of its endpoint) without a passing run: one violation per
+/// failed check, naming its id and section, and how an admin may override.
+fn refusal(checks: &VendorChecks) -> Error {
+    let failures = checks.failures();
+    let mut out: Vec<FieldViolation> = failures
+        .iter()
+        .map(|(id, section, detail)| {
+            let rule = if id == "capabilities.reachable" { "unreachable" } else { "conformance" };
+            FieldViolation::new("endpoint", rule, format!("fails check {id} ({section} of docs/vendor-protocol.md): {detail}"))
+        })
+        .collect();
+    if out.is_empty() {
+        out.push(FieldViolation::new("endpoint", "conformance", "the conformance run did not pass"));
+    }
+    out.push(FieldViolation::new(
+        "certificationOverride",
+        "required_without_passing_run",
+        "the vendor has no passing conformance run; fix the checks above, or an admin may federate it anyway with certificationOverride.reason",
+    ));
+    Error::Invalid(out)
+}
+
+/// What the vendor's protocol version was in these checks.
+fn protocol_version(checks: &VendorChecks) -> Option<String> {
+    checks.capabilities.as_ref().and_then(|c| c.get("protocolVersion")).and_then(|v| v.as_str()).map(str::to_string)
+}
+
+/// Stores what a check found: the capabilities, the latest result, and the run.
+async fn record(
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: Uuid,
+    endpoint: &str,
+    checks: &VendorChecks,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<usize> {
+    let conformance = checks.conformance.as_ref().map(|c| (c, checks.passed()));
+    let n = store::record_checks(conn, id, checks.capabilities.as_ref(), conformance, at).await?;
+    if n == 1
+        && let Some(c) = &checks.conformance
+    {
+        let failed: Vec<String> = checks.failures().into_iter().map(|f| f.0).collect();
+        let empty = serde_json::json!([]);
+        let all = c.get("checks").filter(|c| c.is_array()).unwrap_or(&empty);
+        store::insert_run(conn, id, at, checks.trigger, endpoint, protocol_version(checks).as_deref(), &failed, all, at + checks.valid_for)
+            .await?;
+    }
+    Ok(n)
+}
+
+/// Sets an admin's override (checked first), audited.
+async fn apply_override(
+    conn: &mut diesel_async::AsyncPgConnection,
+    actor: &str,
+    id: Uuid,
+    o: &OverrideInput,
+    failed: &[String],
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let (reason, until) = o.validate("certificationOverride", at)?;
+    store::set_override(conn, id, Some((&reason, actor, at, until))).await?;
+    changelog::audit(
+        conn,
+        actor,
+        "vendor.certification_override",
+        Some((ENTITY, id)),
+        serde_json::json!({"reason": reason, "until": until, "failedChecks": failed}),
+    )
+    .await?;
+    Ok(())
+}
+
 impl Registry {
-    /// Adds a vendor with the capabilities just fetched from its endpoint.
-    pub async fn create_vendor(&self, p: &Principal, input: &VendorInput, checks: VendorChecks) -> Result<Vendor> {
+    /// Adds a vendor with the capabilities and the conformance run just made against its
+    /// endpoint. A vendor without a passing run is refused with the failing checks, unless an
+    /// admin overrides (with a reason, audited).
+    pub async fn create_vendor(
+        &self,
+        p: &Principal,
+        input: &VendorInput,
+        checks: VendorChecks,
+        certification_override: Option<&OverrideInput>,
+    ) -> Result<Vendor> {
         auth::authorize(p, Action::ManageVendors)?;
         let input = input.validate()?;
+        if let Some(o) = certification_override {
+            o.validate("certificationOverride", now())?;
+        }
+        if !checks.passed() && certification_override.is_none() {
+            return Err(refusal(&checks));
+        }
+        let certification_override = certification_override.cloned();
         let actor = p.id.clone();
         let mut conn = self.conn().await?;
         conn.transaction(async move |conn| {
@@ -81,8 +171,10 @@ impl Registry {
             let id = Uuid::now_v7();
             let at = now();
             store::save(conn, id, &input, checks.capabilities.as_ref(), 1, at).await?;
-            if let Some(c) = &checks.conformance {
-                store::record_checks(conn, id, None, Some((c, checks.passed())), at).await?;
+            record(conn, id, &input.endpoint, &checks, at).await?;
+            if let Some(o) = &certification_override {
+                let failed: Vec<String> = checks.failures().into_iter().map(|f| f.0).collect();
+                apply_override(conn, &actor, id, o, &failed, at).await?;
             }
             let created = store::load(conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
             changelog::append(conn, ENTITY, id, Operation::Create, &actor, None, Some(&created)).await?;
@@ -134,8 +226,8 @@ impl Registry {
     }
 
     /// Replaces a vendor if it is still at `expected_version`; `checks` (when its endpoint was
-    /// checked again) replace the stored results. Admins change every field; a vendor's own key
-    /// only [`VENDOR_SELF_FIELDS`].
+    /// checked again) replace the stored results, and must pass unless an admin overrides.
+    /// Admins change every field; a vendor's own key only [`VENDOR_SELF_FIELDS`].
     pub async fn update_vendor(
         &self,
         p: &Principal,
@@ -143,11 +235,20 @@ impl Registry {
         expected_version: i64,
         input: &VendorInput,
         checks: VendorChecks,
+        certification_override: Option<&OverrideInput>,
     ) -> Result<Vendor> {
         let admin = auth::allowed(p, Action::ManageVendors);
         if !admin {
             auth::authorize(p, Action::ManageOwnVendor(id))?;
         }
+        if let Some(o) = certification_override {
+            auth::authorize(p, Action::ManageVendors)?;
+            o.validate("certificationOverride", now())?;
+        }
+        if checks.conformance.is_some() && !checks.passed() && certification_override.is_none() {
+            return Err(refusal(&checks));
+        }
+        let certification_override = certification_override.cloned();
         let actor = p.id.clone();
         let input = input.clone();
         let mut conn = self.conn().await?;
@@ -172,8 +273,10 @@ impl Registry {
                 }
                 let at = now();
                 store::save(conn, id, &input, checks.capabilities.as_ref(), current.version + 1, at).await?;
-                if let Some(c) = &checks.conformance {
-                    store::record_checks(conn, id, None, Some((c, checks.passed())), at).await?;
+                record(conn, id, &input.endpoint, &checks, at).await?;
+                if let Some(o) = &certification_override {
+                    let failed: Vec<String> = checks.failures().into_iter().map(|f| f.0).collect();
+                    apply_override(conn, &actor, id, o, &failed, at).await?;
                 }
                 let updated = store::load(conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
                 changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
@@ -190,12 +293,93 @@ impl Registry {
             auth::authorize(p, Action::ManageOwnVendor(id))?;
         }
         let mut conn = self.conn().await?;
-        let conformance = checks.conformance.as_ref().map(|c| (c, checks.passed()));
-        if store::record_checks(&mut conn, id, checks.capabilities.as_ref(), conformance, now()).await? == 0 {
-            return Err(Error::not_found(ENTITY, id));
-        }
-        let v = store::load(&mut conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+        let checks = checks.clone();
+        let v = conn
+            .transaction(async move |conn| {
+                let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+                record(conn, id, &current.endpoint, &checks, now()).await?;
+                store::load(conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))
+            })
+            .await?;
         Ok(visible(p, v))
+    }
+
+    /// Sets (with a reason, until a date) or clears an admin's override of a vendor's
+    /// certification: an overridden vendor is federated without a passing run. Audited, and a
+    /// change of the entry (its version moves, the change log has it).
+    pub async fn override_certification(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        expected_version: Option<i64>,
+        o: Option<&OverrideInput>,
+    ) -> Result<Vendor> {
+        auth::authorize(p, Action::ManageVendors)?;
+        if let Some(o) = o {
+            o.validate("certificationOverride", now())?;
+        }
+        let (actor, o) = (p.id.clone(), o.cloned());
+        let mut conn = self.conn().await?;
+        let v = conn
+            .transaction(async move |conn| {
+                let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+                if let Some(expected) = expected_version
+                    && current.version != expected
+                {
+                    return Err(Error::PreconditionFailed { entity: ENTITY, id: id.to_string(), expected, actual: current.version });
+                }
+                let at = now();
+                match &o {
+                    Some(o) => apply_override(conn, &actor, id, o, &current.certification.failed_checks, at).await?,
+                    None => {
+                        store::set_override(conn, id, None).await?;
+                        changelog::audit(conn, &actor, "vendor.certification_override_cleared", Some((ENTITY, id)), serde_json::json!({}))
+                            .await?;
+                    }
+                }
+                store::touch(conn, id, at).await?;
+                let updated = store::load(conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+                changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
+                Ok(updated)
+            })
+            .await?;
+        Ok(visible(p, v))
+    }
+
+    /// A vendor's conformance runs, newest first (public: municipalities choose vendors by
+    /// them): a page of `page_size` (1 to 100) older than the run `before` when given, and the
+    /// last run's id when there are more.
+    pub async fn certification_runs(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        before: Option<Uuid>,
+        page_size: i64,
+    ) -> Result<(Vec<CertificationRun>, Option<Uuid>)> {
+        auth::authorize(p, Action::ReadPublic)?;
+        if !(1..=100).contains(&page_size) {
+            return Err(Error::invalid("pageSize", "out_of_range", "must be between 1 and 100"));
+        }
+        let mut conn = self.conn().await?;
+        store::load(&mut conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+        let mut runs = store::runs(&mut conn, id, before, page_size + 1).await?;
+        let more = runs.len() as i64 > page_size;
+        runs.truncate(page_size as usize);
+        let next = if more { runs.last().map(|r| r.id) } else { None };
+        Ok((runs, next))
+    }
+
+    /// The certified vendors (a public list), by name.
+    pub async fn certified_vendors(&self, p: &Principal) -> Result<Vec<Vendor>> {
+        let all = self.list_vendors(p, None).await?;
+        Ok(all.into_iter().filter(|v| v.certification.status == CertificationStatus::Certified).collect())
+    }
+
+    /// Claims the poll of a vendor's capabilities for this replica (the registry's own job).
+    pub async fn claim_vendor_poll(&self, p: &Principal, id: Uuid, min_gap: std::time::Duration) -> Result<bool> {
+        auth::authorize(p, Action::RecordVendorChecks)?;
+        let mut conn = self.conn().await?;
+        Ok(store::claim_poll(&mut conn, id, min_gap).await?)
     }
 
     /// A vendor as the registry's own jobs see it (with the credential's name), for checking it.

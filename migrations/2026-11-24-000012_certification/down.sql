@@ -1,0 +1,11 @@
+ALTER TABLE vendors
+    DROP CONSTRAINT override_complete,
+    DROP COLUMN test_units,
+    DROP COLUMN polled_at,
+    DROP COLUMN override_until,
+    DROP COLUMN override_at,
+    DROP COLUMN override_by,
+    DROP COLUMN override_reason,
+    DROP COLUMN certified_until,
+    DROP COLUMN last_passed_at;
+DROP TABLE vendor_certification_runs;
