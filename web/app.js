@@ -312,7 +312,7 @@ function vendorNotices(reports, facilities) {
   for (const r of reports || []) {
     if (r.status === 'ok' || r.status === 'pending') continue;
     const places = [...new Set(facilities.filter((f) => f.units.some((u) => u.vendorId === r.vendorId)).map((f) => f.municipalityName))];
-    const key = { timeout: 'vendorTimeout', error: 'vendorError', unavailable: 'vendorUnavailable', rate_limited: 'vendorRateLimited' }[r.status] || 'vendorSkipped';
+    const key = { timeout: 'vendorTimeout', error: 'vendorError', unavailable: 'vendorUnavailable', rate_limited: 'vendorRateLimited', uncertified: 'vendorUncertified' }[r.status] || 'vendorSkipped';
     out.push(h('p', { class: 'notice warn', 'data-vendor-status': r.status }, t(key, { vendor: r.name || r.vendorId, places: places.join(', ') || '–' })));
   }
   return out;
