@@ -89,9 +89,12 @@ pub async fn setup(backend: &Backend, s: &DemoSetup) -> Result<DemoReport, Strin
         }
     }
 
-    // Registered in the directory (or found there, and pointed at this endpoint).
+    // Registered in the directory (or found there, and pointed at this endpoint). Its first
+    // unit is its test unit: the registry's certification runs book it and cancel again, so
+    // they check its bookings too.
+    let test_units: Vec<&str> = mapped.iter().take(1).map(|m| m.2.as_str()).collect();
     let body = json!({"name": s.name, "endpoint": s.endpoint, "protocol": "VENDOR_PROTOCOL_GRPC", "auth": "VENDOR_AUTH_NONE",
-                      "municipalityCodes": s.municipalities});
+                      "municipalityCodes": s.municipalities, "testUnits": test_units});
     let (status, v) = call(http.post(format!("{base}/v1/vendors")).json(&body), "registering the vendor").await?;
     let vendor = match status {
         201 => v,
@@ -100,7 +103,7 @@ pub async fn setup(backend: &Backend, s: &DemoSetup) -> Result<DemoReport, Strin
             let found = list["vendors"].as_array().into_iter().flatten().find(|x| x["name"] == s.name.as_str()).cloned();
             let found = found.ok_or("the vendor's name is taken but it is not listed")?;
             let url = format!("{base}/v1/vendors/{}", found["id"].as_str().unwrap_or(""));
-            let patch = json!({"endpoint": s.endpoint, "municipalityCodes": s.municipalities});
+            let patch = json!({"endpoint": s.endpoint, "municipalityCodes": s.municipalities, "testUnits": test_units});
             let r = http
                 .patch(&url)
                 .header("content-type", "application/merge-patch+json")

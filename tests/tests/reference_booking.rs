@@ -857,6 +857,14 @@ async fn the_demo_vendor_takes_on_a_municipality_and_its_slots_are_federated() {
     let again = setup(&v.backend, &s).await.unwrap();
     assert_eq!((again.vendor_id, again.units), (report.vendor_id, report.units));
     assert_eq!(v.db.count("SELECT count(*) AS n FROM units").await, report.units as i64);
+    // Certified by a run that booked its test unit (and cancelled again).
+    let entry: Value = app.http().get(app.url(&format!("/v1/vendors/{}", report.vendor_id))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(entry["certification"]["status"], "CERTIFICATION_STATUS_CERTIFIED", "{entry}");
+    assert_eq!(entry["testUnits"].as_array().map(Vec::len), Some(1), "{entry}");
+    let booking_checks: Vec<&Value> =
+        entry["conformance"]["checks"].as_array().unwrap().iter().filter(|c| c["id"].as_str().unwrap().starts_with("booking.")).collect();
+    assert!(!booking_checks.is_empty() && booking_checks.iter().all(|c| c["verdict"] == "pass"), "{entry}");
+    assert_eq!(v.db.count("SELECT count(*) AS n FROM bookings WHERE status = 'confirmed'").await, 0, "the run cancelled what it booked");
 
     // A federated query for a weekday evening in Kumla returns the vendor's real free slots.
     let mut day = Utc::now().with_timezone(&Stockholm).date_naive() + chrono::Duration::days(7);
