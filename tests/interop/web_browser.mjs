@@ -223,6 +223,13 @@ try {
   await shot(page, 'vendor-timeout');
   await axe(page, 'vendor timeout');
 
+  // ---- a booking system whose certification has lapsed ----
+  await page.goto(`${base}/facility/${scenario.uncertifiedFacilityId}?day=${day}`, { waitUntil: 'networkidle' });
+  await page.waitForSelector('#free-times .notice[data-vendor-status="uncertified"]');
+  const lapsed = await page.locator('#free-times .notice[data-vendor-status="uncertified"]').innerText();
+  check(lapsed.includes(scenario.uncertifiedMunicipality) && /inte godkänt/.test(lapsed), 'a booking system that is not certified is named, and its times are not shown', lapsed);
+  await axe(page, 'uncertified vendor');
+
   // ---- English ----
   await page.goto(`${base}/?place=1280&radius=25`, { waitUntil: 'networkidle' });
   await page.getByRole('button', { name: 'English' }).click();

@@ -1,6 +1,6 @@
 //! The resident search page (web/) in a real browser: `registry demo` (the binary, on a fresh
-//! database), a reference booking backend for Malmö and Lund, and a vendor for Umeå that never
-//! answers; then tests/interop/web_browser.mjs drives Debian's Chromium through it with
+//! database), a reference booking backend for Malmö and Lund, a vendor for Umeå that never
+//! answers, and one for Stockholm whose certification has lapsed; then tests/interop/web_browser.mjs drives Debian's Chromium through it with
 //! playwright-core and checks every view with axe-core. The booking it makes is then read back
 //! from the reference backend over vendor.v1.
 //!
@@ -52,6 +52,45 @@ async fn registry_demo(db: &TestDb, dir: &std::path::Path) -> (String, String, t
     (url, key, child)
 }
 
+/// A fault-injection vendor registered for a municipality, booking all its bookable units: the
+/// municipality's search hits, the vendor and its id.
+async fn vendor_for(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    code: &str,
+    name: &str,
+    faults: Faults,
+) -> (Value, FaultVendor, String) {
+    let found: Value = get(http, format!("{base}/v1/search/facilities?municipalities={code}&bookableOnly=true&pageSize=100")).await;
+    let mut units = Vec::new();
+    for hit in found["hits"].as_array().unwrap() {
+        for u in hit["facility"]["units"].as_array().unwrap().iter().filter(|u| u["bookable"] == true) {
+            let r = format!("{code}-{}", u["id"].as_str().unwrap());
+            units.push((hit["facility"]["id"].as_str().unwrap().to_string(), u["id"].as_str().unwrap().to_string(), r));
+        }
+    }
+    assert!(!units.is_empty(), "{code} has bookable units in the demo data");
+    let vendor = FaultVendor::new(units.iter().map(|u| u.2.clone()).collect(), faults, 7);
+    let url = format!("http://{}", vendor.clone().serve().await);
+    let body =
+        json!({"name": name, "endpoint": url, "protocol": "VENDOR_PROTOCOL_GRPC", "auth": "VENDOR_AUTH_NONE", "municipalityCodes": [code]});
+    let v: Value =
+        http.post(format!("{base}/v1/vendors")).header("x-api-key", admin).json(&body).send().await.unwrap().json().await.unwrap();
+    let id = v["id"].as_str().unwrap_or_else(|| panic!("vendor registered: {v}")).to_string();
+    for (facility, unit, r) in &units {
+        let res = http
+            .put(format!("{base}/v1/facilities/{facility}/units/{unit}/vendor"))
+            .header("x-api-key", admin)
+            .json(&json!({"vendorId": id, "externalRef": r}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    }
+    (found, vendor, id)
+}
+
 async fn get(http: &reqwest::Client, url: String) -> Value {
     let r = http.get(&url).send().await.unwrap();
     assert!(r.status().is_success(), "{url}: {}", r.status());
@@ -87,33 +126,17 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
     };
     reference_booking::demo::setup(&backend, &setup).await.unwrap();
 
-    // Umeå's booking system never answers a CheckAvailability.
-    let umea: Value = get(&http, format!("{base}/v1/search/facilities?municipalities=2480&bookableOnly=true&pageSize=100")).await;
-    let mut refs = Vec::new();
-    let mut units = Vec::new();
-    for hit in umea["hits"].as_array().unwrap() {
-        for u in hit["facility"]["units"].as_array().unwrap().iter().filter(|u| u["bookable"] == true) {
-            let r = format!("ume-{}", u["id"].as_str().unwrap());
-            refs.push(r.clone());
-            units.push((hit["facility"]["id"].as_str().unwrap().to_string(), u["id"].as_str().unwrap().to_string(), r));
-        }
-    }
-    let silent = FaultVendor::new(refs, Faults { hang_rate: 1.0, ..Faults::default() }, 7);
-    let silent_url = format!("http://{}", silent.clone().serve().await);
-    let body = json!({"name": "Umebokning", "endpoint": silent_url, "protocol": "VENDOR_PROTOCOL_GRPC", "auth": "VENDOR_AUTH_NONE", "municipalityCodes": ["2480"]});
-    let v: Value =
-        http.post(format!("{base}/v1/vendors")).header("x-api-key", &admin).json(&body).send().await.unwrap().json().await.unwrap();
-    let silent_id = v["id"].as_str().unwrap_or_else(|| panic!("vendor registered: {v}")).to_string();
-    for (facility, unit, r) in &units {
-        let res = http
-            .put(format!("{base}/v1/facilities/{facility}/units/{unit}/vendor"))
-            .header("x-api-key", &admin)
-            .json(&json!({"vendorId": silent_id, "externalRef": r}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
-    }
+    // Umeå's booking system never answers a CheckAvailability; Stockholm's answers, but its
+    // certification has lapsed.
+    let (umea, silent, _) = vendor_for(&http, &base, &admin, "2480", "Umebokning", Faults { hang_rate: 1.0, ..Faults::default() }).await;
+    let (stockholm, lapsed, lapsed_id) = vendor_for(&http, &base, &admin, "0180", "Stockholmsbokning", Faults::default()).await;
+    let mut conn = db.conn().await;
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(format!("UPDATE vendors SET certified_until = now() - interval '1 minute' WHERE id = '{lapsed_id}'")),
+        &mut conn,
+    )
+    .await
+    .unwrap();
 
     // What the browser test needs: a Malmö sports hall booked through the reference backend, a
     // weekday to book on, and an Umeå facility.
@@ -129,10 +152,11 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
         _ => tmp.join("screenshots"),
     };
     std::fs::create_dir_all(&shots).unwrap();
-    let scenario =
-        json!({"bookingFacilityId": hall_id, "bookingDay": day.to_string(), "timeoutFacilityId": ume, "timeoutMunicipality": "Umeå"});
+    let scenario = json!({"bookingFacilityId": hall_id, "bookingDay": day.to_string(), "timeoutFacilityId": ume, "timeoutMunicipality": "Umeå",
+        "uncertifiedFacilityId": stockholm["hits"][0]["facility"]["id"], "uncertifiedMunicipality": "Stockholm"});
 
     let script = tests::repo_root().join("tests/interop/web_browser.mjs");
+    let lapsed_calls = lapsed.calls.load(std::sync::atomic::Ordering::SeqCst);
     let run = tokio::process::Command::new(tests::node_binary())
         .arg(&script)
         .env("BASE_URL", &base)
@@ -172,8 +196,10 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
     assert_eq!(pb::BookingStatus::try_from(b.status).unwrap(), pb::BookingStatus::Confirmed);
     let start = chrono::DateTime::parse_from_rfc3339(report["booking"]["start"].as_str().unwrap()).unwrap();
     assert_eq!(b.start.unwrap().seconds, start.timestamp());
-    // The silent vendor was asked and given up on; no slot of it reached the page.
+    // The silent vendor was asked and given up on; no slot of it reached the page. The vendor
+    // whose certification lapsed was not asked at all.
     assert!(silent.calls.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    assert_eq!(lapsed.calls.load(std::sync::atomic::Ordering::SeqCst), lapsed_calls);
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
