@@ -253,7 +253,7 @@ pub async fn schedule(registry: Registry, certifier: Certifier) {
                 continue;
             }
         };
-        for v in vendors {
+        for v in &vendors {
             // Another replica may have looked at it a moment ago.
             match registry.claim_vendor_poll(&system, v.id, certifier.poll / 2).await {
                 Ok(true) => {}
@@ -263,12 +263,19 @@ pub async fn schedule(registry: Registry, certifier: Certifier) {
                     continue;
                 }
             }
-            if let Some(trigger) = due(&certifier, &v).await {
-                match check_and_record(&certifier, &registry, &system, &v, trigger).await {
+            if let Some(trigger) = due(&certifier, v).await {
+                match check_and_record(&certifier, &registry, &system, v, trigger).await {
                     Ok(after) => tracing::info!(vendor = %v.id, name = %v.name, ?trigger, status = after.certification.status.as_str(),
                         "vendor certification: run recorded"),
                     Err(e) => tracing::warn!(vendor = %v.id, error = %e, "vendor certification: cannot record the run"),
                 }
+            }
+        }
+        // How many vendors stand where after this round, for alerts.
+        if let Ok(now) = registry.list_vendors(&system, None).await {
+            for status in registry_core::model::CertificationStatus::ALL {
+                let n = now.iter().filter(|v| v.certification.status == *status).count();
+                metrics::gauge!("vendors_by_certification", "status" => status.as_str()).set(n as f64);
             }
         }
     }

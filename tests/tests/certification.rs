@@ -361,7 +361,18 @@ async fn a_change_of_capabilities_starts_a_run() {
     assert_eq!(now["certification"]["status"], "CERTIFICATION_STATUS_FAILED", "{now}");
     assert_ne!(now["capabilities"]["timeZone"], "Europe/Stockholm", "the new capabilities are kept: {now}");
 
-    // Unchanged capabilities start nothing more (the schedule is hourly here).
+    // Unchanged capabilities start nothing more (the schedule is hourly here), and the
+    // metrics count the vendor as failed once a round has ended.
+    let mut metrics = String::new();
+    for _ in 0..400 {
+        metrics = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if metrics.contains("vendors_by_certification{status=\"failed\"} 1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(metrics.contains("vendors_by_certification{status=\"failed\"} 1"), "{metrics}");
+    assert!(metrics.contains("vendors_by_certification{status=\"certified\"} 0"), "{metrics}");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let later: Value = http.get(&runs_url).send().await.unwrap().json().await.unwrap();
     assert_eq!(later["runs"].as_array().unwrap().len(), 2, "{later}");
