@@ -461,6 +461,18 @@ async fn the_registry_federates_the_backend_and_gets_exactly_its_free_slots() {
     assert_eq!(results.len(), federation::conformance::all_checks().len(), "{text}");
     assert!(results.iter().all(|r| r.verdict == federation::conformance::Verdict::Pass), "{text}");
     assert_eq!(v.db.count("SELECT count(*) AS n FROM bookings WHERE status = 'confirmed'").await, 1, "only b1 holds time: {text}");
+    // The same kit as a vendor runs it: `registry vendors conformance` prints every check passed.
+    let start_arg = on(day, 0).to_rfc3339();
+    let cli = tokio::process::Command::new(tests::workspace_binary("registry"))
+        .args(["vendors", "conformance", "--endpoint", &v.url, "--unit", "kumla-hall-a", "--start", &start_arg])
+        .output()
+        .await
+        .unwrap();
+    let printed = String::from_utf8_lossy(&cli.stdout);
+    assert!(cli.status.success(), "{printed}{}", String::from_utf8_lossy(&cli.stderr));
+    let all = federation::conformance::all_checks().len();
+    assert!(printed.ends_with(&format!("{all} passed, 0 failed, 0 skipped\n")), "{printed}");
+    assert_eq!(v.db.count("SELECT count(*) AS n FROM bookings WHERE status = 'confirmed'").await, 1, "the CLI cleaned up too");
 
     // Registered in the registry's directory, certified by a run that books its test unit too,
     // and federated like any vendor.
