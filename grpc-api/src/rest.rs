@@ -151,6 +151,14 @@ pub(crate) enum IfMatch {
     Version(i64),
 }
 
+/// The version an optional `If-Match` names (deletes and decisions): none when absent or `*`.
+pub(crate) fn if_match_optional(headers: &HeaderMap) -> ApiResult<Option<i64>> {
+    Ok(match if_match(headers)? {
+        IfMatch::Version(v) => Some(v),
+        IfMatch::Absent | IfMatch::Any => None,
+    })
+}
+
 pub(crate) fn if_match(headers: &HeaderMap) -> ApiResult<IfMatch> {
     let Some(v) = headers.get(header::IF_MATCH) else { return Ok(IfMatch::Absent) };
     let s = v.to_str().unwrap_or("").trim();
@@ -397,10 +405,7 @@ pub async fn delete_facility(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let expected = match if_match(&headers)? {
-        IfMatch::Version(v) => Some(v),
-        IfMatch::Absent | IfMatch::Any => None,
-    };
+    let expected = if_match_optional(&headers)?;
     reg.delete_facility(&p, parse_id(&id)?, expected).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -529,19 +534,13 @@ pub async fn delete_association(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let expected = match if_match(&headers)? {
-        IfMatch::Version(v) => Some(v),
-        IfMatch::Absent | IfMatch::Any => None,
-    };
+    let expected = if_match_optional(&headers)?;
     reg.delete_association(&p, parse_id(&id)?, expected).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn decide(reg: &Registry, p: &Principal, id: &str, headers: &HeaderMap, d: Decision) -> ApiResult<Response> {
-    let expected = match if_match(headers)? {
-        IfMatch::Version(v) => Some(v),
-        IfMatch::Absent | IfMatch::Any => None,
-    };
+    let expected = if_match_optional(headers)?;
     let a = reg.decide_registration(p, parse_id(id)?, expected, &d).await?;
     Ok(resource(StatusCode::OK, a.version, None, a))
 }

@@ -256,13 +256,6 @@ pub async fn certified_vendors(State(reg): State<Registry>, Extension(p): Extens
     Ok(Json(CertifiedVendorList { vendors }).into_response())
 }
 
-fn if_match_version(headers: &axum::http::HeaderMap) -> ApiResult<Option<i64>> {
-    Ok(match crate::rest::if_match(headers)? {
-        crate::rest::IfMatch::Version(v) => Some(v),
-        _ => None,
-    })
-}
-
 /// Federates a vendor although it has no passing run (admin): why, and until when (default
 /// 30 days, at most 90). Kept with the vendor, in its change log and in the audit log.
 #[utoipa::path(put, path = "/v1/vendors/{id}/certification/override", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (optional)")), request_body = OverrideInput, responses((status = 200, description = "The vendor", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
@@ -276,7 +269,7 @@ pub async fn override_certification(
     let id = parse_id(&id, "id")?;
     auth::authorize(&p, Action::ManageVendors)?;
     let o: OverrideInput = decode(body)?;
-    let v = reg.override_certification(&p, id, if_match_version(&headers)?, Some(&o)).await?;
+    let v = reg.override_certification(&p, id, crate::rest::if_match_optional(&headers)?, Some(&o)).await?;
     Ok(resource(StatusCode::OK, v.version, None, v))
 }
 
@@ -289,7 +282,7 @@ pub async fn clear_override(
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "id")?;
-    let v = reg.override_certification(&p, id, if_match_version(&headers)?, None).await?;
+    let v = reg.override_certification(&p, id, crate::rest::if_match_optional(&headers)?, None).await?;
     Ok(resource(StatusCode::OK, v.version, None, v))
 }
 
@@ -316,10 +309,7 @@ pub async fn delete_vendor(
     Path(id): Path<String>,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
-    let expected = match crate::rest::if_match(&headers)? {
-        crate::rest::IfMatch::Version(v) => Some(v),
-        _ => None,
-    };
+    let expected = crate::rest::if_match_optional(&headers)?;
     reg.delete_vendor(&p, parse_id(&id, "id")?, expected).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

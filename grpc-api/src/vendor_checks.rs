@@ -2,8 +2,10 @@
 //! its endpoint or credentials change, on request (`POST /v1/vendors/{id}/checks`, gRPC
 //! `RunVendorChecks`), on a schedule in `registry serve` (daily by default) and when its
 //! capabilities change (polled every 15 minutes by default). A run fetches the capabilities
-//! and runs the conformance checks that only read, on a few of the units the vendor books;
-//! every run is kept, and a passing one certifies the vendor for a while (3 days by default).
+//! and runs the conformance kit: every check on the vendor's test units when it names any
+//! (booking and cancelling again), else only the checks that read, on a few of the units it
+//! books. Every run is kept, and a passing one certifies the vendor for a while (3 days by
+//! default).
 
 use std::time::Duration;
 

@@ -262,6 +262,18 @@ impl TestApp {
     }
 }
 
+/// Asks `probe` every 25 ms until it answers `Some`, at most 400 times: for work the server does
+/// in the background (scheduled runs, polls). None if it never does.
+pub async fn eventually<T>(mut probe: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    for _ in 0..400 {
+        if let Some(t) = probe().await {
+            return Some(t);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    None
+}
+
 /// Installs ring as the process's TLS provider (idempotent); HTTP clients need it.
 pub fn rustls_provider() {
     grpc_api::install_crypto_provider();

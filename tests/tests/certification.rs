@@ -309,6 +309,10 @@ async fn the_federated_query_reports_failed_and_lapsed_certifications_without_as
     assert!(page.get("nextPageToken").is_none());
     let r = http.get(format!("{runs_url}?pageSize=500")).send().await.unwrap();
     assert_eq!(r.status(), 400);
+    for (token, rule) in [("nonsense", "format"), (uuid::Uuid::now_v7().to_string().as_str(), "unknown")] {
+        let p: Value = http.get(format!("{runs_url}?pageToken={token}")).send().await.unwrap().json().await.unwrap();
+        assert_eq!((p["errors"][0]["field"].as_str(), p["errors"][0]["rule"].as_str()), (Some("pageToken"), Some(rule)), "{p}");
+    }
     let r = http.get(app.url(&format!("/v1/vendors/{}/certification/runs", uuid::Uuid::now_v7()))).send().await.unwrap();
     assert_eq!(r.status(), 404);
     let grpc = c
@@ -344,15 +348,11 @@ async fn a_change_of_capabilities_starts_a_run() {
 
     // The vendor now states another time zone: the poll notices, and a run follows.
     faulty.set(Faults { defects: vec![Defect::WrongTimeZone], ..Faults::default() });
-    let mut seen = None;
-    for _ in 0..400 {
+    let seen = tests::eventually(async || {
         let runs: Value = http.get(&runs_url).send().await.unwrap().json().await.unwrap();
-        if runs["runs"].as_array().unwrap().len() > 1 {
-            seen = Some(runs);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+        (runs["runs"].as_array().unwrap().len() > 1).then_some(runs)
+    })
+    .await;
     let runs = seen.expect("a run after the capabilities changed");
     let newest = &runs["runs"][0];
     assert_eq!(newest["trigger"], "RUN_TRIGGER_CAPABILITIES_CHANGED", "{runs}");
@@ -363,15 +363,13 @@ async fn a_change_of_capabilities_starts_a_run() {
 
     // Unchanged capabilities start nothing more (the schedule is hourly here), and the
     // metrics count the vendor as failed once a round has ended.
-    let mut metrics = String::new();
-    for _ in 0..400 {
-        metrics = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-        if metrics.contains("vendors_by_certification{status=\"failed\"} 1") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    assert!(metrics.contains("vendors_by_certification{status=\"failed\"} 1"), "{metrics}");
+    let failed = "vendors_by_certification{status=\"failed\"} 1";
+    let metrics = tests::eventually(async || {
+        let m = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        m.contains(failed).then_some(m)
+    })
+    .await
+    .expect("the metric counts the failed vendor");
     assert!(metrics.contains("vendors_by_certification{status=\"certified\"} 0"), "{metrics}");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let later: Value = http.get(&runs_url).send().await.unwrap().json().await.unwrap();

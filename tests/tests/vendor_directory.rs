@@ -131,15 +131,11 @@ async fn every_vendor_is_checked_on_a_schedule() {
     // The vendor breaks; a later round of the schedule records it (no request asks for it).
     faulty.set(Faults { wrong_zone_rate: 1.0, ..Faults::default() });
     let calls_before = faulty.calls.load(std::sync::atomic::Ordering::SeqCst);
-    let mut seen = None;
-    for _ in 0..400 {
+    let seen = tests::eventually(async || {
         let now: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
-        if now["conformance"]["passed"] == false {
-            seen = Some(now);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+        (now["conformance"]["passed"] == false).then_some(now)
+    })
+    .await;
     let now = seen.expect("a scheduled round recorded the failure");
     assert!(faulty.calls.load(std::sync::atomic::Ordering::SeqCst) > calls_before, "the schedule called the vendor");
     assert_eq!(now["version"], v["version"], "checks do not change the entry's version");
@@ -147,15 +143,12 @@ async fn every_vendor_is_checked_on_a_schedule() {
 
     // It recovers; so does its result.
     faulty.set(Faults::default());
-    let mut recovered = false;
-    for _ in 0..400 {
+    let recovered = tests::eventually(async || {
         let now: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
-        if now["conformance"]["passed"] == true {
-            recovered = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+        (now["conformance"]["passed"] == true).then_some(())
+    })
+    .await
+    .is_some();
     assert!(recovered, "a later round recorded the recovery");
 }
 

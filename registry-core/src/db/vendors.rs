@@ -298,6 +298,21 @@ struct RunRow {
     checks: serde_json::Value,
 }
 
+/// Whether `run` is one of the vendor's runs.
+pub async fn has_run(conn: &mut AsyncPgConnection, vendor_id: Uuid, run: Uuid) -> diesel::QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+    let r: Found = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM vendor_certification_runs WHERE vendor_id = $1 AND id = $2) AS found")
+        .bind::<SqlUuid, _>(vendor_id)
+        .bind::<SqlUuid, _>(run)
+        .get_result(conn)
+        .await?;
+    Ok(r.found)
+}
+
 /// A vendor's runs, newest first, older than `before` (a run id) when given.
 pub async fn runs(
     conn: &mut AsyncPgConnection,

@@ -362,6 +362,11 @@ impl Registry {
         }
         let mut conn = self.conn().await?;
         store::load(&mut conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+        if let Some(b) = before
+            && !store::has_run(&mut conn, id, b).await?
+        {
+            return Err(Error::invalid("pageToken", "unknown", "is not a page token of this vendor's runs; start without one"));
+        }
         let mut runs = store::runs(&mut conn, id, before, page_size + 1).await?;
         let more = runs.len() as i64 > page_size;
         runs.truncate(page_size as usize);
