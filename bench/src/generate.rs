@@ -562,7 +562,7 @@ pub async fn run(a: &GenArgs) -> Result<Generated> {
 
     // Opening hours: each shape once, with its 400 days of intervals, then joined per facility.
     let t = Instant::now();
-    let from = registry_core::service::window_start();
+    let from = registry_core::service::window_start(chrono::Utc::now());
     let to = from + Duration::days(registry_core::service::MATERIALISED_DAYS);
     tx.batch_execute("CREATE TEMP TABLE gen_shapes (k int PRIMARY KEY, schedule jsonb NOT NULL, during tstzmultirange NOT NULL, soon_end timestamptz, soon tstzmultirange) ON COMMIT DROP; CREATE TEMP TABLE gen_hours (facility_id uuid NOT NULL, k int NOT NULL) ON COMMIT DROP").await?;
     for (k, s) in schedules.iter().enumerate() {

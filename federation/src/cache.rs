@@ -21,16 +21,20 @@ pub enum Source {
     Shared,
 }
 
+/// Where a cache reads the time: the monotonic clock, or a test's own that it moves on by hand.
+type Now = Arc<dyn Fn() -> Instant + Send + Sync>;
+
 /// A coalescing TTL cache keyed by `K`.
 pub struct Cache<K, V> {
     ttl: Duration,
     entries: Mutex<HashMap<K, Arc<Entry<V>>>>,
+    now: Now,
 }
 
 impl<K: std::hash::Hash + Eq + Clone, V: Clone> Cache<K, V> {
     /// A cache keeping answers for `ttl` (zero: coalescing only).
     pub fn new(ttl: Duration) -> Self {
-        Cache { ttl, entries: Mutex::new(HashMap::new()) }
+        Cache { ttl, entries: Mutex::new(HashMap::new()), now: Arc::new(Instant::now) }
     }
 
     /// The value for `key`: fresh from the cache, from a call in flight, or from `call`, which
@@ -43,7 +47,7 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Cache<K, V> {
     {
         let entry = {
             let mut map = self.entries.lock().expect("the cache lock is never poisoned");
-            let now = Instant::now();
+            let now = (self.now)();
             let stale = map.get(&key).is_some_and(|e| e.cell.get().is_some_and(|(at, _)| now.duration_since(*at) > self.ttl));
             if stale {
                 map.remove(&key);
@@ -63,7 +67,7 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Cache<K, V> {
                 called = true;
                 let (v, k) = call().await;
                 keep = k;
-                (Instant::now(), v)
+                ((self.now)(), v)
             })
             .await;
         let value = value.clone();
@@ -119,12 +123,21 @@ mod tests {
 
     #[tokio::test]
     async fn failures_are_not_kept_and_answers_expire() {
-        let cache = Cache::<u32, &str>::new(Duration::from_millis(50));
+        // The cache's clock moves only when the test moves it, so "still fresh" holds however
+        // slowly the test runs.
+        let start = Instant::now();
+        let elapsed = Arc::new(Mutex::new(Duration::ZERO));
+        let clock = elapsed.clone();
+        let ttl = Duration::from_secs(30);
+        let cache = Cache::<u32, &str> { now: Arc::new(move || start + *clock.lock().unwrap()), ..Cache::new(ttl) };
+        let advance = |by: Duration| *elapsed.lock().unwrap() += by;
         assert_eq!(cache.get_or_call(1, || async { ("failed", false) }).await.1, Source::Called);
         assert_eq!(cache.get_or_call(1, || async { ("ok", true) }).await, ("ok", Source::Called), "the failure was not kept");
-        assert_eq!(cache.get_or_call(1, || async { ("new", true) }).await, ("ok", Source::Shared));
-        tokio::time::sleep(Duration::from_millis(80)).await;
+        advance(ttl);
+        assert_eq!(cache.get_or_call(1, || async { ("new", true) }).await, ("ok", Source::Shared), "fresh for the whole ttl");
+        advance(Duration::from_millis(1));
         assert_eq!(cache.get_or_call(1, || async { ("new", true) }).await, ("new", Source::Called), "expired");
+        assert_eq!(cache.get_or_call(1, || async { ("newer", true) }).await, ("new", Source::Shared), "kept afresh");
     }
 
     #[tokio::test]

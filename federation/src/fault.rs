@@ -126,13 +126,50 @@ impl Default for Faults {
     }
 }
 
-/// The misbehaving vendor: its faults (changeable) and its call counter.
+/// A vendor.v1 method, to count the calls of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rpc {
+    /// `GetCapabilities`.
+    GetCapabilities,
+    /// `CheckAvailability`.
+    CheckAvailability,
+    /// `CreateBooking`.
+    CreateBooking,
+    /// `GetBooking`.
+    GetBooking,
+    /// `CancelBooking`.
+    CancelBooking,
+    /// `Health`.
+    Health,
+}
+
+impl Rpc {
+    /// Every method of vendor.v1.
+    pub const ALL: [Rpc; 6] =
+        [Rpc::GetCapabilities, Rpc::CheckAvailability, Rpc::CreateBooking, Rpc::GetBooking, Rpc::CancelBooking, Rpc::Health];
+}
+
+/// Calls received, one counter per method.
+#[derive(Default)]
+struct Calls([std::sync::atomic::AtomicUsize; Rpc::ALL.len()]);
+
+impl Calls {
+    fn count(&self, rpc: Rpc) {
+        self.0[rpc as usize].fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn get(&self, rpc: Rpc) -> usize {
+        self.0[rpc as usize].load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The misbehaving vendor: its faults (changeable) and its call counters.
 #[derive(Clone)]
 pub struct FaultVendor {
     /// Current behaviour.
     pub faults: Arc<Mutex<Faults>>,
-    /// CheckAvailability calls received.
-    pub calls: Arc<std::sync::atomic::AtomicUsize>,
+    /// Calls received per method, counted on arrival (before any fault or refusal).
+    calls: Arc<Calls>,
     rng: Arc<Mutex<u64>>,
     /// Units this vendor knows (others are UNKNOWN_UNIT).
     pub units: Arc<Vec<String>>,
@@ -177,7 +214,7 @@ impl FaultVendor {
     pub fn new(units: Vec<String>, faults: Faults, seed: u64) -> FaultVendor {
         FaultVendor {
             faults: Arc::new(Mutex::new(faults)),
-            calls: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            calls: Arc::new(Calls::default()),
             rng: Arc::new(Mutex::new(seed ^ 0x9e37_79b9_7f4a_7c15)),
             units: Arc::new(units),
             injected: Arc::new(Mutex::new(Vec::new())),
@@ -238,6 +275,16 @@ impl FaultVendor {
         if has(Defect::ReversedOrder) {
             answer.units.reverse();
         }
+    }
+
+    /// Calls of `rpc` received so far, whatever was answered (a call that hangs counts too).
+    pub fn calls(&self, rpc: Rpc) -> usize {
+        self.calls.get(rpc)
+    }
+
+    /// CheckAvailability calls received so far: the traffic the federation engine sends.
+    pub fn availability_calls(&self) -> usize {
+        self.calls(Rpc::CheckAvailability)
     }
 
     /// Replaces the behaviour.
@@ -386,6 +433,7 @@ impl FaultVendor {
 #[tonic::async_trait]
 impl BookingProvider for FaultVendor {
     async fn get_capabilities(&self, _: Request<pb::GetCapabilitiesRequest>) -> Result<Response<pb::Capabilities>, Status> {
+        self.calls.count(Rpc::GetCapabilities);
         let f = self.faults.lock().expect("never poisoned").clone();
         self.defect_delays(&f, Defect::SlowCapabilities, Duration::from_millis(300)).await;
         let mut operations = vec![pb::Operation::CheckAvailability as i32];
@@ -408,7 +456,7 @@ impl BookingProvider for FaultVendor {
         &self,
         req: Request<pb::CheckAvailabilityRequest>,
     ) -> Result<Response<pb::CheckAvailabilityResponse>, Status> {
-        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.calls.count(Rpc::CheckAvailability);
         let f = self.faults.lock().expect("never poisoned").clone();
         let req = req.into_inner();
         // The limits of its capabilities, as the protocol asks (§6).
@@ -487,6 +535,7 @@ impl BookingProvider for FaultVendor {
     }
 
     async fn create_booking(&self, req: Request<pb::CreateBookingRequest>) -> Result<Response<pb::CreateBookingResponse>, Status> {
+        self.calls.count(Rpc::CreateBooking);
         let f = self.faults.lock().expect("never poisoned").clone();
         if !f.bookings {
             return Err(Status::unimplemented("the fault vendor only answers availability"));
@@ -537,6 +586,7 @@ impl BookingProvider for FaultVendor {
     }
 
     async fn get_booking(&self, req: Request<pb::GetBookingRequest>) -> Result<Response<pb::GetBookingResponse>, Status> {
+        self.calls.count(Rpc::GetBooking);
         let f = self.faults.lock().expect("never poisoned").clone();
         if !f.bookings {
             return Err(Status::unimplemented("the fault vendor only answers availability"));
@@ -559,6 +609,7 @@ impl BookingProvider for FaultVendor {
     }
 
     async fn cancel_booking(&self, req: Request<pb::CancelBookingRequest>) -> Result<Response<pb::CancelBookingResponse>, Status> {
+        self.calls.count(Rpc::CancelBooking);
         let f = self.faults.lock().expect("never poisoned").clone();
         if !f.bookings {
             return Err(Status::unimplemented("the fault vendor only answers availability"));
@@ -586,6 +637,7 @@ impl BookingProvider for FaultVendor {
     }
 
     async fn health(&self, _: Request<pb::HealthRequest>) -> Result<Response<pb::HealthResponse>, Status> {
+        self.calls.count(Rpc::Health);
         let f = self.faults.lock().expect("never poisoned").clone();
         self.defect_delays(&f, Defect::Hang, Duration::ZERO).await;
         if f.defects.contains(&Defect::NotServing) {

@@ -119,9 +119,9 @@ async fn the_circuit_opens_and_recovers() {
         assert!(matches!(ask().await.status, Status::Error { .. }));
     }
     assert!(fed.circuit_open("v"));
-    let calls = v.calls.load(Ordering::SeqCst);
+    let calls = v.availability_calls();
     assert_eq!(ask().await.status, Status::Unavailable, "open: not asked");
-    assert_eq!(v.calls.load(Ordering::SeqCst), calls, "no call while open");
+    assert_eq!(v.availability_calls(), calls, "no call while open");
 
     v.set(Faults::default());
     tokio::time::sleep(Duration::from_millis(350)).await;
@@ -147,12 +147,12 @@ async fn identical_concurrent_queries_make_one_vendor_call() {
         assert_eq!(a.status, Status::Ok);
         shared += usize::from(a.shared);
     }
-    assert_eq!(v.calls.load(Ordering::SeqCst), 1, "one call for 100 identical queries");
+    assert_eq!(v.availability_calls(), 1, "one call for 100 identical queries");
     assert_eq!(shared, 99);
     // Within the TTL the answer is reused; another window is a new call.
     assert!(fed.check("v", request(&UNITS), Instant::now() + Duration::from_secs(1)).await.shared);
     assert!(!fed.check("v", request(&["pool"]), Instant::now() + Duration::from_secs(1)).await.shared);
-    assert_eq!(v.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(v.availability_calls(), 2);
 }
 
 #[tokio::test]
@@ -177,7 +177,7 @@ async fn the_rate_limit_towards_a_vendor_holds_under_a_burst() {
             other => panic!("{other:?}"),
         }
     }
-    let calls = v.calls.load(Ordering::SeqCst);
+    let calls = v.availability_calls();
     // A burst of 5, then 5 a second, for one second.
     assert!(calls <= 11, "{calls} calls");
     assert_eq!(ok, calls);
@@ -235,7 +235,7 @@ async fn large_asks_are_split_to_the_vendors_limit() {
     let a = fed.check("v", request(&refs), Instant::now() + Duration::from_secs(1)).await;
     assert_eq!(a.status, Status::Ok);
     assert_eq!(a.units.iter().map(|u| u.unit_ref.clone()).collect::<Vec<_>>(), units, "all, in the order asked");
-    assert_eq!(v.calls.load(Ordering::SeqCst), 3, "10 + 10 + 5");
+    assert_eq!(v.availability_calls(), 3, "10 + 10 + 5");
 }
 
 #[tokio::test]
@@ -361,4 +361,52 @@ async fn each_defect_fails_exactly_the_checks_that_cover_it() {
     let (text, _) = conformance::render_text(&results);
     assert!(results.iter().all(|r| r.verdict != Verdict::Pass), "{text}");
     assert!(results.iter().filter(|r| r.verdict == Verdict::Fail).count() >= 8, "{text}");
+}
+
+/// Every call is counted under its own method, whatever the vendor answers: a test that says
+/// "the vendor was not asked to book" must be reading the CreateBooking counter, not another.
+#[tokio::test]
+async fn the_fault_vendor_counts_each_method_on_its_own() {
+    use federation::fault::Rpc;
+    use vendor_proto::v1::booking_provider_client::BookingProviderClient;
+    let v = FaultVendor::new(UNITS.iter().map(|u| u.to_string()).collect(), Faults { bookings: true, ..Faults::default() }, 7);
+    let addr = v.clone().serve().await;
+    let mut c = BookingProviderClient::connect(format!("http://{addr}")).await.unwrap();
+    let mut expected = [0usize; 6];
+    let counts = |v: &FaultVendor| Rpc::ALL.map(|r| v.calls(r));
+    assert_eq!(counts(&v), expected);
+
+    c.get_capabilities(pb::GetCapabilitiesRequest::default()).await.unwrap();
+    expected[0] += 1;
+    assert_eq!(counts(&v), expected, "GetCapabilities");
+    c.check_availability(request(&["hall-a"])).await.unwrap();
+    expected[1] += 1;
+    assert_eq!(counts(&v), expected, "CheckAvailability");
+    assert_eq!(v.availability_calls(), 1);
+    let r = request(&["hall-a"]);
+    let booking = pb::CreateBookingRequest {
+        unit_ref: "hall-a".into(),
+        start: r.start,
+        end: Some(Timestamp { seconds: r.start.unwrap().seconds + 3600, nanos: 0 }),
+        idempotency_key: "count-me-once-please".into(),
+        ..Default::default()
+    };
+    let id = c.create_booking(booking.clone()).await.unwrap().into_inner().booking.unwrap().booking_id;
+    expected[2] += 1;
+    assert_eq!(counts(&v), expected, "CreateBooking");
+    // A refused call counts too: the slot is taken now.
+    let taken = pb::CreateBookingRequest { idempotency_key: "another-key-same-slot".into(), ..booking };
+    assert_eq!(c.create_booking(taken).await.unwrap_err().code(), tonic::Code::FailedPrecondition);
+    expected[2] += 1;
+    assert_eq!(counts(&v), expected, "a refused CreateBooking");
+    c.get_booking(pb::GetBookingRequest { booking_id: id.clone() }).await.unwrap();
+    expected[3] += 1;
+    assert_eq!(counts(&v), expected, "GetBooking");
+    c.cancel_booking(pb::CancelBookingRequest { booking_id: id, ..Default::default() }).await.unwrap();
+    expected[4] += 1;
+    assert_eq!(counts(&v), expected, "CancelBooking");
+    c.health(pb::HealthRequest::default()).await.unwrap();
+    expected[5] += 1;
+    assert_eq!(counts(&v), expected, "Health");
+    assert_eq!(v.availability_calls(), 1, "only CheckAvailability moves the availability count");
 }

@@ -1,6 +1,6 @@
 //! gRPC `registry.v1.OpeningHoursService`: decode, call the core, encode.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use registry_core::auth::Principal;
 use registry_core::hours::{self, HhMm, MonthDay, OpeningHours, osm};
 use registry_core::validate::Violations;
@@ -207,7 +207,7 @@ impl OpeningHoursService for OpeningHoursGrpc {
     ) -> Result<Response<pb::ListOpenIntervalsResponse>, Status> {
         let p = principal(&req);
         let r = req.into_inner();
-        let from = r.from.as_ref().map(|t| from_timestamp(t, "from")).transpose().map_err(status)?.unwrap_or_else(Utc::now);
+        let from = r.from.as_ref().map(|t| from_timestamp(t, "from")).transpose().map_err(status)?.unwrap_or_else(|| self.registry.now());
         let to = r.to.as_ref().map(|t| from_timestamp(t, "to")).transpose().map_err(status)?.unwrap_or(from + Duration::days(7));
         let list = self
             .registry
@@ -230,7 +230,8 @@ impl OpeningHoursService for OpeningHoursGrpc {
     async fn get_open_status(&self, req: Request<pb::GetOpenStatusRequest>) -> Result<Response<pb::GetOpenStatusResponse>, Status> {
         let p = principal(&req);
         let r = req.into_inner();
-        let at: DateTime<Utc> = r.at.as_ref().map(|t| from_timestamp(t, "at")).transpose().map_err(status)?.unwrap_or_else(Utc::now);
+        let at: DateTime<Utc> =
+            r.at.as_ref().map(|t| from_timestamp(t, "at")).transpose().map_err(status)?.unwrap_or_else(|| self.registry.now());
         let s = self
             .registry
             .open_status(&p, parse_id(&r.facility_id, "facilityId").map_err(status)?, unit(&r.unit_id)?, at)
@@ -241,7 +242,7 @@ impl OpeningHoursService for OpeningHoursGrpc {
 
     async fn list_holidays(&self, req: Request<pb::ListHolidaysRequest>) -> Result<Response<pb::ListHolidaysResponse>, Status> {
         let year = match req.into_inner().year {
-            0 => Utc::now().year(),
+            0 => self.registry.clock().year(),
             y => y,
         };
         let list =

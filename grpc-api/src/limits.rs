@@ -10,7 +10,8 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use registry_core::auth::{Principal, Role};
 
-/// Requests per second (sustained; bursts up to twice that) for each role.
+/// Requests per period (sustained; bursts up to twice that) for each role; the period is a
+/// second unless [`RateLimits::with_period`] says otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateQuotas {
     /// Anonymous callers, per client address.
@@ -37,18 +38,24 @@ pub struct RateLimits {
     limiters: Arc<[DefaultKeyedRateLimiter<String>; 5]>,
 }
 
-fn limiter(per_second: u32) -> DefaultKeyedRateLimiter<String> {
-    let rate = NonZeroU32::new(per_second.max(1)).expect("at least one");
-    let burst = NonZeroU32::new(per_second.max(1).saturating_mul(2)).expect("at least one");
-    RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
+fn limiter(per_period: u32, period: Duration) -> DefaultKeyedRateLimiter<String> {
+    let n = per_period.max(1);
+    let burst = NonZeroU32::new(n.saturating_mul(2)).expect("at least one");
+    let quota = Quota::with_period((period / n).max(Duration::from_nanos(1))).expect("a period above zero");
+    RateLimiter::keyed(quota.allow_burst(burst))
 }
 
 impl RateLimits {
-    /// Builds the limiters.
+    /// Builds the limiters, the quotas counted per second.
     pub fn new(q: RateQuotas) -> Self {
-        RateLimits {
-            limiters: Arc::new([limiter(q.anonymous), limiter(q.editor), limiter(q.vendor), limiter(q.national_body), limiter(q.admin)]),
-        }
+        Self::with_period(q, Duration::from_secs(1))
+    }
+
+    /// Builds the limiters, the quotas counted per `period`: a bucket takes the quota's burst
+    /// and refills at the quota per `period`.
+    pub fn with_period(q: RateQuotas, period: Duration) -> Self {
+        let l = |n| limiter(n, period);
+        RateLimits { limiters: Arc::new([l(q.anonymous), l(q.editor), l(q.vendor), l(q.national_body), l(q.admin)]) }
     }
 
     /// Takes one token for this caller; on refusal, how long to wait.
@@ -83,13 +90,15 @@ mod tests {
 
     #[test]
     fn a_burst_over_quota_is_refused_per_key() {
-        let limits = RateLimits::new(RateQuotas { anonymous: 1, editor: 2, ..Default::default() });
+        // Per hour, so that no token comes back while the test runs, however slowly.
+        let hour = Duration::from_secs(3600);
+        let limits = RateLimits::with_period(RateQuotas { anonymous: 1, editor: 2, ..Default::default() }, hour);
         let a = Principal::editor("key:a", "1881");
         let b = Principal::editor("key:b", "1881");
         let ok = (0..10).filter(|_| limits.check(&a, None).is_ok()).count();
-        assert_eq!(ok, 4, "burst is twice the per-second rate");
+        assert_eq!(ok, 4, "burst is twice the rate");
         let wait = limits.check(&a, None).unwrap_err();
-        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1));
+        assert!(wait > hour / 4 && wait <= hour / 2, "the next token comes after half an hour: {wait:?}");
         assert!(limits.check(&b, None).is_ok(), "another key has its own bucket");
         let anon = Principal::anonymous();
         let ip1: IpAddr = "127.0.0.1".parse().unwrap();

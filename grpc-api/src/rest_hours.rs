@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use registry_core::auth::{self, Action, Principal};
 use registry_core::calendar;
 use registry_core::hours::{OpenInterval, OpeningHours, jsonld, osm};
@@ -75,7 +75,7 @@ pub async fn get_hours(
         "json" => Json(&stored).into_response(),
         "osm" => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], osm::export(&stored.hours)).into_response(),
         "jsonld" => {
-            let today = Utc::now().with_timezone(&registry_core::hours::TZ).date_naive();
+            let today = reg.clock().today();
             ([(header::CONTENT_TYPE, "application/ld+json")], Json(jsonld::opening_hours_specification(&stored.hours, today, 365)))
                 .into_response()
         }
@@ -169,7 +169,7 @@ pub async fn intervals(
     q: Result<Query<IntervalQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
     let Query(q) = q.map_err(|e| invalid("query", "format", &e.body_text()))?;
-    let from = time(q.from.as_deref(), "from")?.unwrap_or_else(Utc::now);
+    let from = time(q.from.as_deref(), "from")?.unwrap_or_else(|| reg.now());
     let to = time(q.to.as_deref(), "to")?.unwrap_or(from + Duration::days(7));
     let intervals = reg.opening_intervals(&p, parse_id(&id)?, q.unit_id, from, to).await?;
     Ok(Json(IntervalList { intervals }).into_response())
@@ -197,7 +197,7 @@ pub async fn open_status(
     q: Result<Query<OpenQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
     let Query(q) = q.map_err(|e| invalid("query", "format", &e.body_text()))?;
-    let at = time(q.at.as_deref(), "at")?.unwrap_or_else(Utc::now);
+    let at = time(q.at.as_deref(), "at")?.unwrap_or_else(|| reg.now());
     Ok(Json(reg.open_status(&p, parse_id(&id)?, q.unit_id, at).await?).into_response())
 }
 
@@ -224,9 +224,12 @@ pub struct HolidayList {
 #[utoipa::path(get, path = "/v1/calendar/holidays", tag = "opening hours",
     params(HolidayQuery),
     responses((status = 200, description = "The holidays", body = HolidayList), Errors))]
-pub async fn holidays(q: Result<Query<HolidayQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Response> {
+pub async fn holidays(
+    State(reg): State<Registry>,
+    q: Result<Query<HolidayQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
     let Query(q) = q.map_err(|e| invalid("year", "format", &e.body_text()))?;
-    let year = q.year.unwrap_or_else(|| Utc::now().year());
+    let year = q.year.unwrap_or_else(|| reg.clock().year());
     let holidays = calendar::holidays(year).ok_or_else(|| invalid("year", "out_of_range", "must be between 1900 and 2200"))?;
     let mut res = Json(HolidayList { year, holidays }).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));

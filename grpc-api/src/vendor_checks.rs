@@ -26,7 +26,7 @@ pub const DEFAULT_POLL: Duration = Duration::from_secs(15 * 60);
 pub const DEFAULT_VALIDITY: Duration = Duration::from_secs(3 * 24 * 3600);
 
 /// How the registry certifies vendors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Certifier {
     /// Time between scheduled runs of each vendor; None: no schedule (runs on registration,
     /// endpoint change and request only).
@@ -35,11 +35,18 @@ pub struct Certifier {
     pub poll: Duration,
     /// How long a passing run certifies the vendor; after that its certification has lapsed.
     pub validity: Duration,
+    /// Where "now" comes from: when a run is due, and the week its checks ask about.
+    pub clock: registry_core::Clock,
 }
 
 impl Default for Certifier {
     fn default() -> Self {
-        Certifier { interval: Some(DEFAULT_INTERVAL), poll: DEFAULT_POLL, validity: DEFAULT_VALIDITY }
+        Certifier {
+            interval: Some(DEFAULT_INTERVAL),
+            poll: DEFAULT_POLL,
+            validity: DEFAULT_VALIDITY,
+            clock: registry_core::Clock::system(),
+        }
     }
 }
 
@@ -124,7 +131,7 @@ pub struct Unreachable {
 /// another major version) and, for gRPC vendors, the conformance checks. They run on the
 /// vendor's test units, the booking checks too (they book and cancel again), when it names
 /// any; else only the checks that read, on `units` (references of units it books) when given.
-pub async fn check(input: &VendorInput, units: Vec<String>) -> Result<VendorChecks, Unreachable> {
+pub async fn check(certifier: &Certifier, input: &VendorInput, units: Vec<String>) -> Result<VendorChecks, Unreachable> {
     let unreachable = |message: String| Unreachable { rule: "unreachable", message };
     if input.protocol == VendorProtocol::OpenActive {
         // A feed: its first page must be an RPDE page.
@@ -147,8 +154,7 @@ pub async fn check(input: &VendorInput, units: Vec<String>) -> Result<VendorChec
             message: format!("the vendor speaks vendor.v1 version '{}'; this registry speaks 1.x", caps.protocol_version),
         });
     }
-    // Next week, a weekday evening: a window every vendor should be able to answer.
-    let start = chrono::Utc::now().timestamp().div_euclid(86_400) * 86_400 + 7 * 86_400 + 17 * 3600;
+    let start = window_start(certifier.clock.today());
     let (units, writes) = if input.test_units.is_empty() { (units, false) } else { (input.test_units.clone(), true) };
     let results = federation::conformance::run(
         &client,
@@ -173,6 +179,19 @@ pub fn reached_differently(current: &Vendor, changed: &VendorInput) -> bool {
         || changed.test_units != current.test_units
 }
 
+/// Where a run's checks look: 17:00 Swedish time on the first weekday at least a week after
+/// `today` that is neither a public holiday nor an eve, so a unit open on weekday evenings has
+/// free times to book (a run on 18 December would otherwise ask about Christmas Day).
+fn window_start(today: chrono::NaiveDate) -> i64 {
+    use chrono::{Datelike, TimeZone};
+    let mut day = today + chrono::Duration::days(7);
+    while day.weekday().number_from_monday() > 5 || registry_core::calendar::holiday_on(day).is_some() {
+        day = day.succ_opt().expect("dates go on");
+    }
+    let evening = day.and_hms_opt(17, 0, 0).expect("17:00 exists");
+    registry_core::hours::TZ.from_local_datetime(&evening).earliest().expect("17:00 exists every day").timestamp()
+}
+
 /// Checks the changed vendor again if [`reached_differently`]; nothing to record otherwise.
 pub async fn recheck_if_moved(certifier: &Certifier, current: &Vendor, changed: &VendorInput) -> Result<VendorChecks, Error> {
     if reached_differently(current, changed) {
@@ -185,7 +204,7 @@ pub async fn recheck_if_moved(certifier: &Certifier, current: &Vendor, changed: 
 /// The run before a vendor is registered or moved. An endpoint that cannot be asked is a failed
 /// run (the core refuses it unless an admin overrides); one of another major version is refused.
 pub async fn check_for_write(certifier: &Certifier, input: &VendorInput, trigger: RunTrigger) -> Result<VendorChecks, Error> {
-    let checks = match check(input, vec![]).await {
+    let checks = match check(certifier, input, vec![]).await {
         Ok(c) => c,
         Err(u) if u.rule == "unreachable" => VendorChecks { conformance: Some(unreachable_json(&u.message)), ..VendorChecks::default() },
         Err(u) => return Err(Error::invalid("endpoint", u.rule, u.message)),
@@ -205,7 +224,7 @@ pub async fn check_and_record(
     // A few of the units it books, for the availability checks.
     let units: Vec<String> =
         registry.units_of_vendor(p, vendor.id).await?.into_iter().map(|u| u.external_ref).take(UNITS_CHECKED).collect();
-    let checks = match check(&vendor.to_input(), units).await {
+    let checks = match check(certifier, &vendor.to_input(), units).await {
         Ok(c) => c,
         Err(u) => VendorChecks { conformance: Some(unreachable_json(&u.message)), ..VendorChecks::default() },
     };
@@ -232,7 +251,7 @@ async fn current_capabilities(v: &Vendor) -> Option<serde_json::Value> {
 async fn due(certifier: &Certifier, v: &Vendor) -> Option<RunTrigger> {
     let last = v.certification.last_run_at;
     if let Some(every) = certifier.interval
-        && last.is_none_or(|t| chrono::Utc::now() - t >= chrono::Duration::from_std(every).unwrap_or(chrono::Duration::days(1)))
+        && last.is_none_or(|t| certifier.clock.now() - t >= chrono::Duration::from_std(every).unwrap_or(chrono::Duration::days(1)))
     {
         return Some(RunTrigger::Schedule);
     }
@@ -241,7 +260,8 @@ async fn due(certifier: &Certifier, v: &Vendor) -> Option<RunTrigger> {
 }
 
 /// Every `poll`, looks at every vendor of the directory (one replica per vendor and poll) and
-/// runs the kit against those due ([`due`]), until the task is dropped.
+/// runs the kit against those due ([`due`]), until the task is dropped. `vendor_polls_total`
+/// counts the vendors this replica has looked at.
 pub async fn schedule(registry: Registry, certifier: Certifier) {
     let system = Principal::system("system:vendor-checks");
     let mut tick = tokio::time::interval(certifier.poll);
@@ -272,6 +292,9 @@ pub async fn schedule(registry: Registry, certifier: Certifier) {
                     Err(e) => tracing::warn!(vendor = %v.id, error = %e, "vendor certification: cannot record the run"),
                 }
             }
+            // Counted once the vendor has been looked at (and run, if due): a poller that has
+            // stopped shows as a counter that no longer rises.
+            metrics::counter!("vendor_polls_total").increment(1);
         }
         // How many vendors stand where after this round, for alerts.
         if let Ok(now) = registry.list_vendors(&system, None).await {
@@ -280,5 +303,19 @@ pub async fn schedule(registry: Registry, certifier: Certifier) {
                 metrics::gauge!("vendors_by_certification", "status" => status.as_str()).set(n as f64);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn runs_look_at_a_weekday_evening_that_is_no_holiday() {
+        let at = |d: &str| {
+            let t = chrono::DateTime::from_timestamp(super::window_start(d.parse().unwrap()), 0).unwrap();
+            t.with_timezone(&registry_core::hours::TZ).to_rfc3339()
+        };
+        assert_eq!(at("2026-12-01"), "2026-12-08T17:00:00+01:00", "a Tuesday a week later");
+        assert_eq!(at("2026-12-18"), "2026-12-28T17:00:00+01:00", "past julafton, juldagen, annandag jul and the weekend");
+        assert_eq!(at("2027-06-18"), "2027-06-28T17:00:00+02:00", "past midsommarafton and the weekend");
     }
 }

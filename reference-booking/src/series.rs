@@ -186,7 +186,7 @@ impl Backend {
             .filter(|d| d.weekday() == s.first_date.weekday())
             .map(|d| (instant(d, s.from), instant(d, s.to)))
             .collect();
-        let now = Utc::now();
+        let now = self.clock().now();
         let series_id = Uuid::now_v7();
         let caller = caller.to_string();
         let key = idempotency_key.to_string();

@@ -20,13 +20,17 @@ pub async fn app(backend: Backend, grpc: BookingGrpc, pepper: &str) -> anyhow::R
     let rest = crate::rest::router(backend.clone(), pepper);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<BookingProviderServer<BookingGrpc>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(vendor_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    // Reflection in both versions: grpcurl and grpc-java ask v1, many other clients (Python's
+    // grpcio-reflection, older tools) still only v1alpha.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(vendor_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
     let routes = tonic::service::Routes::new(BookingProviderServer::new(grpc).max_decoding_message_size(MESSAGE_LIMIT))
         .add_service(health_service)
-        .add_service(reflection);
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?);
     let ops = Router::new().route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) })).route(
         "/readyz",
         get(move || {

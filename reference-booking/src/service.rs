@@ -26,6 +26,8 @@ pub const MAX_UNITS: usize = 100;
 pub struct Backend {
     pool: Pool,
     hours: Arc<Hours>,
+    /// Where booking rules (lead time, horizon, cancellation deadline) read the time.
+    clock: registry_core::Clock,
 }
 
 /// A unit's part of an availability answer.
@@ -180,7 +182,18 @@ pub fn check_rules(unit: &Unit, hours: &OpeningHours, start: DateTime<Utc>, end:
 impl Backend {
     /// The backend over `pool`, reading hours from `hours`.
     pub fn new(pool: Pool, hours: Arc<Hours>) -> Backend {
-        Backend { pool, hours }
+        Backend { pool, hours, clock: registry_core::Clock::system() }
+    }
+
+    /// Reads the time from `clock` instead of the system clock (tests name their "today").
+    pub fn with_clock(mut self, clock: registry_core::Clock) -> Backend {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock the booking rules read.
+    pub fn clock(&self) -> &registry_core::Clock {
+        &self.clock
     }
 
     /// The pool (for readiness checks and tests).
@@ -256,7 +269,7 @@ impl Backend {
             let mut conn = self.pool.get().await?;
             db::held(&mut conn, &ids, from, to).await?
         };
-        let now = Utc::now();
+        let now = self.clock.now();
         Ok(refs
             .iter()
             .map(|r| match units.iter().find(|u| &u.external_ref == r) {
@@ -310,7 +323,7 @@ impl Backend {
         let h = hours.get(&unit.id).ok_or_else(|| {
             BookingError::Unavailable(format!("the opening hours of '{}' have not been read from the registry yet", unit.name))
         })?;
-        check_rules(&unit, h, b.start, b.end, Utc::now())?;
+        check_rules(&unit, h, b.start, b.end, self.clock.now())?;
         let r = &unit.rules;
         let (kind, status) = match b.mode {
             Mode::Direct if r.direct_types.contains(&b.customer_type) => (Kind::Direct, BookingStatus::Confirmed),
@@ -406,6 +419,7 @@ impl Backend {
             return Err(BookingError::invalid("reason", "staff give a reason when they cancel"));
         }
         let reason = reason.trim().to_string();
+        let now = self.clock.now();
         let mut conn = self.pool.get().await?;
         conn.transaction(async move |conn| {
             let (b, _) = db::booking(conn, id, true).await?.ok_or_else(|| BookingError::UnknownBooking(id.to_string()))?;
@@ -417,7 +431,7 @@ impl Backend {
             if !by_staff {
                 let unit = db::all_units(conn).await?.into_iter().find(|u| u.id == b.unit_id);
                 let hours = unit.map_or(0, |u| u.rules.cancel_hours);
-                if Utc::now() > b.start - Duration::hours(i64::from(hours)) {
+                if now > b.start - Duration::hours(i64::from(hours)) {
                     return Err(BookingError::CancellationDeadlinePassed(format!(
                         "customers cancel at least {hours} hours before the start; ask the municipality's staff"
                     )));

@@ -418,7 +418,7 @@ mod tests {
         let assocs = associations();
         assert_eq!(assocs.len(), 45);
         for (a, _) in &assocs {
-            a.validate().unwrap_or_else(|e| panic!("{}: {e}", a.name));
+            a.validate(crate::Clock::system().year()).unwrap_or_else(|e| panic!("{}: {e}", a.name));
         }
     }
 
@@ -429,8 +429,50 @@ mod tests {
         }
     }
 
+    /// The demo is the same on every machine and in every build: the generator is SplitMix64
+    /// (its published reference outputs for seed 0) and entries are pinned to values worked
+    /// out outside this code, by running the generator's recipe by hand. (Comparing
+    /// `facilities()` with itself only showed that one process answers the same twice.)
     #[test]
-    fn the_dataset_is_deterministic() {
-        assert_eq!(facilities(), facilities());
+    fn the_dataset_is_the_same_everywhere() {
+        let mut rng = Rng(0);
+        assert_eq!([rng.next(), rng.next(), rng.next()], [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F]);
+        use Accessibility::*;
+        let fs = facilities();
+        let drawn = |i: usize| {
+            let f: &FacilityInput = &fs[i];
+            let at = f.location.unwrap();
+            (f.name.as_str(), (at.lat, at.lon), f.address.street.as_str(), f.address.postal_code.as_str(), f.accessibility.clone())
+        };
+        assert_eq!(
+            drawn(0),
+            (
+                "Borås sporthall",
+                (57.729335, 12.940521),
+                "Idrottsvägen 33",
+                "50374",
+                vec![StepFreeEntrance, HearingLoop, AccessibleChangingRoom]
+            )
+        );
+        assert_eq!(
+            drawn(7 * 20 + 2),
+            (
+                "Kumla ishall",
+                (59.141397, 15.130869),
+                "Sportvägen 48",
+                "69253",
+                vec![AccessibleToilet, HearingLoop, AccessibleParking, AccessibleChangingRoom]
+            )
+        );
+        assert_eq!(
+            drawn(14 * 20 + 19),
+            (
+                "Uppsala multiarena",
+                (59.873187, 17.652611),
+                "Storgatan 8",
+                "75363",
+                vec![StepFreeEntrance, AccessibleToilet, HearingLoop, AccessibleParking, AccessibleChangingRoom]
+            )
+        );
     }
 }

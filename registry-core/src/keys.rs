@@ -92,7 +92,7 @@ pub async fn create(pool: &crate::db::Pool, pepper: &str, new: &NewKey) -> Resul
     let token = format!("rk_{prefix}_{}", random_hex(24)?);
     let mut conn = pool.get().await?;
     if let Some(vendor) = new.vendor_id
-        && crate::db::vendors::load(&mut conn, vendor, false).await?.is_none()
+        && crate::db::vendors::load(&mut conn, vendor, false, Utc::now()).await?.is_none()
     {
         return Err(Error::invalid("vendor", "unknown_vendor", format!("{vendor} is not in the vendor directory")));
     }

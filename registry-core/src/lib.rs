@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod calendar;
 pub mod changelog;
+pub mod clock;
 pub mod codes;
 pub mod db;
 pub mod demo;
@@ -24,5 +25,6 @@ pub mod search;
 pub mod service;
 pub mod validate;
 
+pub use clock::Clock;
 pub use error::{Error, FieldViolation};
 pub use service::Registry;

@@ -6,6 +6,9 @@ use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use registry_core::{Registry, db};
 
+pub mod dates;
+pub use dates::{clock, now, today};
+
 /// The admin URL of the throwaway cluster.
 pub fn admin_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
@@ -81,9 +84,9 @@ impl TestDb {
         TestDb { url: db::with_database(&admin_url(), &name), name }
     }
 
-    /// The use cases over a small pool.
+    /// The use cases over a small pool, on the tests' [`clock`].
     pub fn registry(&self) -> Registry {
-        Registry::connect(&self.url, 8).expect("pool")
+        Registry::connect(&self.url, 8).expect("pool").with_clock(clock())
     }
 
     /// A direct connection, for checking what is stored.
@@ -328,6 +331,8 @@ pub mod pki {
         (params.signed_by(&key, &issuer).unwrap().pem(), key.serialize_pem())
     }
 }
+
+pub mod reflection;
 
 /// The workspace: the parent of this crate's directory.
 pub fn repo_root() -> std::path::PathBuf {

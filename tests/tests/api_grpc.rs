@@ -6,6 +6,7 @@ use grpc_api::proto::v1 as pb;
 use grpc_api::proto::v1::association_service_client::AssociationServiceClient;
 use grpc_api::proto::v1::facility_service_client::FacilityServiceClient;
 use grpc_api::proto::v1::municipality_service_client::MunicipalityServiceClient;
+use tests::reflection::{Defined, Reflection, Version};
 use tests::{TestApp, fixtures, with_key};
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -394,6 +395,49 @@ async fn health_and_reflection() {
         .await
         .unwrap_err();
     assert_eq!(invalid_key.code(), Code::Unauthenticated);
+
+    // Reflection, in both versions: every client (grpcurl asks v1, grpcio-reflection v1alpha)
+    // finds exactly the services the port routes, and can describe each of them fully.
+    use grpc_api::proto::v1 as s;
+    let routed = [
+        s::municipality_service_server::SERVICE_NAME,
+        s::facility_service_server::SERVICE_NAME,
+        s::association_service_server::SERVICE_NAME,
+        s::opening_hours_service_server::SERVICE_NAME,
+        s::search_service_server::SERVICE_NAME,
+        s::availability_service_server::SERVICE_NAME,
+        s::booking_service_server::SERVICE_NAME,
+        s::vendor_directory_service_server::SERVICE_NAME,
+        s::change_service_server::SERVICE_NAME,
+        s::export_service_server::SERVICE_NAME,
+    ];
+    // A vendor's key: the anonymous rate limit is lower than the calls a full description takes.
+    let key = app.key("vendor", None, false).await;
+    for version in Version::BOTH {
+        let r = Reflection::new(app.channel().await, version).with_key(&key);
+        let mut expected: Vec<&str> = routed.iter().copied().chain(["grpc.health.v1.Health", version.service()]).collect();
+        expected.sort();
+        let listed = r.list_services().await.unwrap_or_else(|e| panic!("{version:?}: {e:?}"));
+        assert_eq!(listed, expected, "{version:?}");
+        for service in routed {
+            let set = r.resolve(service).await.unwrap_or_else(|e| panic!("{version:?} {service}: {e:?}"));
+            assert!(!Defined::of(&set).services[&format!(".{service}")].is_empty(), "{version:?} {service}");
+            assert_eq!(Defined::missing(&set), Vec::<String>::new(), "{version:?} {service}: types a client cannot resolve");
+        }
+        // A message and a method resolve to the files that define them.
+        let facility = Defined::of(&r.resolve("registry.v1.Facility").await.unwrap());
+        assert!(facility.messages.iter().any(|m| m == ".registry.v1.Facility"), "{version:?}");
+        let service = Defined::of(&r.resolve("registry.v1.FacilityService.GetFacility").await.unwrap());
+        let get = service.services[".registry.v1.FacilityService"].iter().find(|m| m.0 == "GetFacility").expect("GetFacility");
+        assert_eq!(
+            (get.1.as_str(), get.2.as_str()),
+            (".registry.v1.GetFacilityRequest", ".registry.v1.GetFacilityResponse"),
+            "{version:?}"
+        );
+        // An unknown symbol is NOT_FOUND, not an empty answer.
+        let e = r.file_containing_symbol("registry.v1.NoSuchThing").await.unwrap_err();
+        assert_eq!(e.code(), Code::NotFound, "{version:?}: {e:?}");
+    }
 }
 
 /// gRPC-Web (what browsers speak) on the same port, over HTTP/1.1.

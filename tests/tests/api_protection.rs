@@ -19,44 +19,40 @@ async fn healthy(app: &TestApp) {
     assert_eq!(r.status(), 200, "the server is still healthy");
 }
 
+/// Quotas counted per hour: no token comes back while a test runs, however slowly it runs, so
+/// the request after the burst is refused whatever the machine's speed.
+const HOUR: Duration = Duration::from_secs(3600);
+
 #[tokio::test]
 async fn a_burst_over_quota_is_refused_on_both_protocols_and_other_keys_are_unaffected() {
-    let app =
-        TestApp::start_with(ServerConfig { rate: RateQuotas { editor: 1, ..RateQuotas::default() }, ..ServerConfig::default() }).await;
+    let app = TestApp::start_with(ServerConfig {
+        rate: RateQuotas { editor: 1, ..RateQuotas::default() },
+        rate_period: HOUR,
+        ..ServerConfig::default()
+    })
+    .await;
     let a = app.key("editor", Some("0180"), false).await;
     let b = app.key("editor", Some("0180"), false).await;
-    // REST: a quota of 1/s with a burst of 2 cannot serve 10 requests in a row.
-    let mut refused = None;
-    for _ in 0..10 {
-        let r = app.http().get(app.url("/v1/municipalities/0180")).header("x-api-key", &a).send().await.unwrap();
-        if r.status() == 429 {
-            refused = Some(r);
-            break;
-        }
-        assert_eq!(r.status(), 200);
+    // REST: a quota of 1 an hour with a burst of 2 serves two requests, and refuses the third.
+    let get = |key: &str| app.http().get(app.url("/v1/municipalities/0180")).header("x-api-key", key).send();
+    for _ in 0..2 {
+        assert_eq!(get(&a).await.unwrap().status(), 200);
     }
-    let r = refused.expect("the burst was refused");
+    let r = get(&a).await.unwrap();
+    assert_eq!(r.status(), 429);
+    // The next token comes in an hour less the moments since the first was taken.
     let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    assert!((HOUR.as_secs() - 600..=HOUR.as_secs()).contains(&retry), "Retry-After {retry}");
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["type"], "/problems/rate-limited");
-    // gRPC draws on the same bucket.
+    // gRPC draws on the same bucket: its first call is refused.
     let mut mc = MunicipalityServiceClient::new(app.channel().await);
-    let mut status = None;
-    for _ in 0..10 {
-        match mc.get_municipality(with_key(pb::GetMunicipalityRequest { code: "0180".into() }, &a)).await {
-            Ok(_) => {}
-            Err(s) => {
-                status = Some(s);
-                break;
-            }
-        }
-    }
-    let s = status.expect("gRPC was refused too");
+    let s = mc.get_municipality(with_key(pb::GetMunicipalityRequest { code: "0180".into() }, &a)).await.expect_err("gRPC was refused too");
     assert_eq!(s.code(), Code::ResourceExhausted);
-    assert!(s.get_error_details().retry_info().unwrap().retry_delay.unwrap() > Duration::ZERO);
+    let delay = s.get_error_details().retry_info().unwrap().retry_delay.unwrap();
+    assert!(delay > HOUR - Duration::from_secs(600) && delay <= HOUR, "{delay:?}");
     // Another key has its own budget.
-    assert_eq!(app.http().get(app.url("/v1/municipalities/0180")).header("x-api-key", &b).send().await.unwrap().status(), 200);
+    assert_eq!(get(&b).await.unwrap().status(), 200);
     mc.get_municipality(with_key(pb::GetMunicipalityRequest { code: "0180".into() }, &b)).await.unwrap();
 }
 
@@ -126,22 +122,42 @@ async fn a_slow_client_is_cut_off_and_others_are_served() {
     healthy(&app).await;
 }
 
+/// Reads from `conn` until the server's `100 Continue`: hyper sends it when the handler first
+/// reads the body, which proves the request is in flight (it holds its slot, a shutdown must
+/// wait for it).
+async fn await_continue(conn: &mut tokio::net::TcpStream) {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !seen.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(60), conn.read(&mut buf)).await.expect("no 100 Continue").unwrap();
+        assert!(n > 0, "the connection closed before 100 Continue: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.starts_with("HTTP/1.1 100 Continue"), "{text}");
+}
+
 #[tokio::test]
 async fn overload_is_shed_at_once_and_slow_requests_time_out() {
+    // The timeout only has to outlast one request on loopback, however loaded the machine.
     let app =
-        TestApp::start_with(ServerConfig { max_concurrent: 1, request_timeout: Duration::from_secs(2), ..ServerConfig::default() }).await;
-    // A request whose body never completes holds the only slot.
+        TestApp::start_with(ServerConfig { max_concurrent: 1, request_timeout: Duration::from_secs(10), ..ServerConfig::default() }).await;
+    // A request whose body never completes holds the only slot: the server's 100 Continue
+    // says it is in the handler.
     let mut hog = tokio::net::TcpStream::connect(app.server.addr).await.unwrap();
-    hog.write_all(b"POST /v1/facilities HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"na")
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    hog.write_all(
+        b"POST /v1/facilities HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    await_continue(&mut hog).await;
+    hog.write_all(b"{\"na").await.unwrap();
     let r = app.http().get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 503, "shed at once, not queued");
     assert_eq!(r.json::<serde_json::Value>().await.unwrap()["type"], "/problems/overloaded");
     // The hog gets 504 when its time is up.
     let mut buf = vec![0u8; 4096];
-    let n = tokio::time::timeout(Duration::from_secs(30), hog.read(&mut buf)).await.expect("the hog was not timed out").unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(60), hog.read(&mut buf)).await.expect("the hog was not timed out").unwrap();
     let text = String::from_utf8_lossy(&buf[..n]);
     assert!(text.starts_with("HTTP/1.1 504"), "{text}");
     healthy(&app).await;
@@ -149,24 +165,27 @@ async fn overload_is_shed_at_once_and_slow_requests_time_out() {
 
 #[tokio::test]
 async fn shutdown_drains_in_flight_requests() {
-    let app = TestApp::start().await;
+    // Drain for longer than this test can take, however loaded the machine.
+    let app = TestApp::start_with(ServerConfig { drain_timeout: Duration::from_secs(300), ..ServerConfig::default() }).await;
     let admin = app.key("admin", None, false).await;
-    // A request in flight: headers sent, the body still coming.
+    // A request in flight: headers sent, the handler reading the body (100 Continue), the rest
+    // of the body still coming.
     let body = serde_json::to_vec(&tests::fixtures::facility("0180", "Drained hall")).unwrap();
     let mut conn = tokio::net::TcpStream::connect(app.server.addr).await.unwrap();
     let head = format!(
-        "POST /v1/facilities HTTP/1.1\r\nHost: x\r\nx-api-key: {admin}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "POST /v1/facilities HTTP/1.1\r\nHost: x\r\nx-api-key: {admin}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
         body.len()
     );
     conn.write_all(head.as_bytes()).await.unwrap();
+    await_continue(&mut conn).await;
     conn.write_all(&body[..10]).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let addr = app.server.addr;
     let TestApp { server, db, .. } = app;
     let stopping = tokio::spawn(server.shutdown());
-    tokio::time::sleep(Duration::from_millis(200)).await;
     // New connections are no longer accepted…
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "the listener is closed at once");
+    let closed = tests::eventually(async || tokio::net::TcpStream::connect(addr).await.is_err().then_some(())).await;
+    closed.expect("the listener closes while the request is in flight");
+    assert!(!stopping.is_finished(), "the shutdown waits for the request in flight");
     // …but the request in flight completes.
     conn.write_all(&body[10..]).await.unwrap();
     let mut buf = vec![0u8; 8192];
@@ -182,6 +201,7 @@ async fn shutdown_drains_in_flight_requests() {
 async fn behind_a_trusted_proxy_anonymous_callers_are_limited_by_their_own_address() {
     let config = |trusted: &[&str]| ServerConfig {
         rate: RateQuotas { anonymous: 1, ..RateQuotas::default() },
+        rate_period: HOUR,
         trusted_proxies: trusted.iter().map(|n| n.parse::<grpc_api::server::TrustedNet>().unwrap()).collect(),
         ..ServerConfig::default()
     };

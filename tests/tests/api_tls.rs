@@ -81,8 +81,21 @@ async fn rest_over_tls_with_http1_and_h2() {
     let h2 = https(&pki, None).build().unwrap();
     let r = h2.get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!((r.status().as_u16(), r.version()), (200, reqwest::Version::HTTP_2), "h2 negotiated by ALPN");
-    let plain = reqwest::get(format!("http://127.0.0.1:{}/healthz", app.server.addr.port())).await;
-    assert!(plain.is_err() || !plain.unwrap().status().is_success(), "plain HTTP is not served on a TLS port");
+
+    // Plain HTTP on the TLS port: the server takes the connection but answers no HTTP at all,
+    // only the TLS alert of a failed handshake, and closes.
+    let port = app.server.addr.port();
+    let plain = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.expect_err("plain HTTP was answered");
+    assert!(plain.is_request() && !plain.is_connect() && !plain.is_timeout() && plain.status().is_none(), "{plain:?}");
+    let mut raw = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut raw, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    // Only a guard against a server that never closes; nothing here measures time.
+    let read = tokio::time::timeout(std::time::Duration::from_secs(30), tokio::io::AsyncReadExt::read_to_end(&mut raw, &mut answer));
+    read.await.expect("the server closes the connection").expect("a clean close after the alert");
+    // One TLS record (RFC 8446 §5.1): content type 21 (alert), legacy version 3.3, length 2;
+    // the alert (§6) is fatal (2), decode_error (50): "GET /" is not a TLS record.
+    assert_eq!(answer, [21, 3, 3, 0, 2, 2, 50], "the answer to plain HTTP is exactly one fatal TLS alert, then the close");
 }
 
 #[tokio::test]
@@ -107,13 +120,31 @@ async fn grpc_over_tls_and_client_certificates() {
     let r = https(&pki, Some(&pki.client)).build().unwrap().get(format!("{base}/v1/facilities")).send().await.unwrap();
     assert_eq!(r.status(), 200);
 
-    // A certificate from another CA is refused in the handshake.
-    let stranger = Identity::from_pem(&pki.stranger.0, &pki.stranger.1);
-    let refused = match endpoint(tls.identity(stranger)).connect().await {
-        Err(_) => true,
-        Ok(channel) => MunicipalityServiceClient::new(channel).list_municipalities(pb::ListMunicipalitiesRequest::default()).await.is_err(),
+    // A certificate from another CA is refused in the handshake: the server sends the fatal
+    // alert unknown_ca, and no request reaches a handler (not an HTTP or gRPC error answer).
+    let chain = |e: &dyn std::error::Error| {
+        let mut s = e.to_string();
+        let mut src = e.source();
+        while let Some(x) = src {
+            s.push_str(" / ");
+            s.push_str(&x.to_string());
+            src = x.source();
+        }
+        s
     };
-    assert!(refused, "a certificate from the wrong CA was accepted");
-    assert!(https(&pki, Some(&pki.stranger)).build().unwrap().get(format!("{base}/healthz")).send().await.is_err());
+    let stranger = Identity::from_pem(&pki.stranger.0, &pki.stranger.1);
+    let refusal = match endpoint(tls.identity(stranger)).connect().await {
+        Err(e) => chain(&e),
+        Ok(channel) => {
+            let s = MunicipalityServiceClient::new(channel)
+                .list_municipalities(pb::ListMunicipalitiesRequest::default())
+                .await
+                .expect_err("a certificate from the wrong CA was accepted");
+            format!("{} / {}", s.message(), std::error::Error::source(&s).map(chain).unwrap_or_default())
+        }
+    };
+    assert!(refusal.contains("UnknownCA"), "the handshake is refused with unknown_ca: {refusal}");
+    let e = https(&pki, Some(&pki.stranger)).build().unwrap().get(format!("{base}/healthz")).send().await.unwrap_err();
+    assert!(e.status().is_none() && chain(&e).contains("UnknownCA"), "REST is refused in the handshake too: {}", chain(&e));
     drop(app);
 }

@@ -3,8 +3,6 @@
 //! municipality, and one query across municipal borders that returns the healthy vendors'
 //! times and labels the others, within the deadline.
 
-use std::time::Duration;
-
 use federation::fault::{FaultVendor, Faults};
 use registry_core::auth::Principal;
 use registry_core::geo::LatLon;
@@ -106,11 +104,13 @@ async fn one_query_across_municipal_borders_with_honest_vendor_statuses() {
     let res = put(kumla.id, kumla.units[0].id, &kumla_key, json!({"vendorId": orebro_vendor["id"], "externalRef": "x"})).await.unwrap();
     assert_eq!(res.status(), 400, "a vendor that does not serve Kumla");
 
-    // The federated query: near Kumla, 50 km, Thursday evening, 500 ms.
+    // The federated query: near Kumla, 50 km, Thursday evening, within the longest deadline
+    // (5 s), which the healthy vendor meets on however loaded a machine.
     let url = app.url(
-        "/v1/availability?near=59.13,15.14&radiusM=50000&from=2026-12-03T17:00:00%2B01:00&to=2026-12-03T22:00:00%2B01:00&deadlineMs=500",
+        "/v1/availability?near=59.13,15.14&radiusM=50000&from=2026-12-03T17:00:00%2B01:00&to=2026-12-03T22:00:00%2B01:00&deadlineMs=5000",
     );
-    // The hanging vendor sleeps an hour: an answer at all means the deadline held.
+    // The hanging vendor sleeps an hour: an answer at all means the deadline held, and only the
+    // deadline can end its part.
     let r = http.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let a: Value = r.json().await.unwrap();
@@ -193,10 +193,12 @@ async fn grpc_streams_candidates_vendors_and_a_summary() {
     let mut client = AvailabilityServiceClient::new(app.channel().await);
     let t = |s: i64| Some(prost_types::Timestamp { seconds: s, nanos: 0 });
     let from = 1_796_317_200; // 2026-12-03T17:00:00Z
+    // The longest deadline: the healthy vendor answers within it however loaded the machine;
+    // the hanging one never does.
     let req = gpb::SearchAvailabilityRequest {
         from: t(from),
         to: t(from + 3 * 3600),
-        deadline_ms: Some(400),
+        deadline_ms: Some(5000),
         near: Some(gpb::LatLon { lat: 59.13, lon: 15.14 }),
         radius_m: Some(50_000.0),
         ..Default::default()
@@ -231,7 +233,7 @@ async fn grpc_streams_candidates_vendors_and_a_summary() {
     assert_eq!(statuses, ["ok", "timeout"]);
 
     // REST gives the same times.
-    let url = app.url("/v1/availability?near=59.13,15.14&radiusM=50000&from=2026-12-03T17:00:00Z&to=2026-12-03T20:00:00Z&deadlineMs=400");
+    let url = app.url("/v1/availability?near=59.13,15.14&radiusM=50000&from=2026-12-03T17:00:00Z&to=2026-12-03T20:00:00Z&deadlineMs=5000");
     let a: Value = app.http().get(url).send().await.unwrap().json().await.unwrap();
     let rest_slots: Vec<String> =
         a["facilities"].as_array().unwrap().iter().find(|f| f["facilityId"] == kumla.id.to_string()).unwrap()["units"][0]["slots"]
@@ -248,7 +250,7 @@ async fn grpc_streams_candidates_vendors_and_a_summary() {
     assert_eq!(rest_slots, grpc_slots);
 
     // And as NDJSON, line by line as the vendors answer.
-    let url = app.url("/v1/availability?near=59.13,15.14&radiusM=50000&from=2026-12-03T17:00:00Z&to=2026-12-03T20:00:00Z&deadlineMs=400");
+    let url = app.url("/v1/availability?near=59.13,15.14&radiusM=50000&from=2026-12-03T17:00:00Z&to=2026-12-03T20:00:00Z&deadlineMs=5000");
     let r = app.http().get(url).header("accept", "application/x-ndjson").send().await.unwrap();
     assert_eq!(r.headers()["content-type"], "application/x-ndjson");
     let text = r.text().await.unwrap();
@@ -308,16 +310,14 @@ async fn an_openactive_feed_vendor_answers_from_its_harvest() {
 
     // The first query starts the harvest; answers come once it has read the feed.
     let url = app.url("/v1/availability?municipalities=1881&from=2026-12-03T17:00:00%2B01:00&to=2026-12-03T22:00:00%2B01:00");
-    let mut slots = Vec::new();
-    for _ in 0..50 {
+    let a = tests::eventually(async || {
         let a: Value = app.http().get(&url).send().await.unwrap().json().await.unwrap();
-        slots = a["facilities"][0]["units"][0]["slots"].as_array().cloned().unwrap_or_default();
-        if !slots.is_empty() {
-            assert_eq!(a["vendors"][0]["status"], "ok");
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        a["facilities"][0]["units"][0]["slots"].as_array().is_some_and(|s| !s.is_empty()).then_some(a)
+    })
+    .await
+    .expect("an answer from the harvest");
+    assert_eq!(a["vendors"][0]["status"], "ok", "{a}");
+    let slots = a["facilities"][0]["units"][0]["slots"].as_array().unwrap();
     assert_eq!(slots.len(), 1, "the harvested slot");
     assert_eq!(
         (slots[0]["start"].as_str(), slots[0]["end"].as_str(), slots[0]["state"].as_str()),

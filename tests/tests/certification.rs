@@ -10,7 +10,6 @@ use grpc_api::proto::v1 as pb;
 use grpc_api::proto::v1::vendor_directory_service_client::VendorDirectoryServiceClient;
 use registry_core::auth::Principal;
 use serde_json::{Value, json};
-use std::sync::atomic::Ordering;
 use tests::{TestApp, fixtures, with_key};
 use tonic::Code;
 
@@ -79,7 +78,9 @@ async fn a_vendor_that_fails_the_kit_is_refused_unless_an_admin_overrides() {
         (Some("certificationOverride.reason"), Some("length")),
         "{p}"
     );
-    with_override["certificationOverride"] = json!({"reason": REASON, "until": "2027-12-01T00:00:00Z"});
+    // An override lasts at most 90 days from today.
+    let too_late = tests::now() + chrono::Duration::days(91);
+    with_override["certificationOverride"] = json!({"reason": REASON, "until": too_late});
     let p: Value = post(&keys.admin, with_override.clone()).await.unwrap().json().await.unwrap();
     assert_eq!(p["errors"][0]["field"], "certificationOverride.until", "{p}");
     with_override["certificationOverride"] = json!({"reason": REASON, "colour": "red"});
@@ -251,7 +252,11 @@ async fn the_federated_query_reports_failed_and_lapsed_certifications_without_as
     assert_eq!(failed["certification"]["failedChecks"], json!(["health.serving"]));
     let mut conn = app.db.conn().await;
     diesel_async::RunQueryDsl::execute(
-        diesel::sql_query(format!("UPDATE vendors SET certified_until = now() - interval '1 minute' WHERE id = '{}'", vendors[2].1)),
+        diesel::sql_query(format!(
+            "UPDATE vendors SET certified_until = '{}' WHERE id = '{}'",
+            (tests::now() - chrono::Duration::minutes(1)).to_rfc3339(),
+            vendors[2].1
+        )),
         &mut conn,
     )
     .await
@@ -259,7 +264,7 @@ async fn the_federated_query_reports_failed_and_lapsed_certifications_without_as
     let lapsed: Value = http.get(app.url(&format!("/v1/vendors/{}", vendors[2].1))).send().await.unwrap().json().await.unwrap();
     assert_eq!(lapsed["certification"]["status"], "CERTIFICATION_STATUS_LAPSED", "{lapsed}");
 
-    let calls: Vec<usize> = vendors.iter().map(|v| v.0.calls.load(Ordering::SeqCst)).collect();
+    let calls: Vec<usize> = vendors.iter().map(|v| v.0.availability_calls()).collect();
     let a: Value = http.get(query(11)).send().await.unwrap().json().await.unwrap();
     let s = statuses(&a);
     assert_eq!(
@@ -272,7 +277,7 @@ async fn the_federated_query_reports_failed_and_lapsed_certifications_without_as
         let expected = if ["1861", "1880"].contains(&f["municipalityCode"].as_str().unwrap()) { "uncertified" } else { "ok" };
         assert_eq!(f["units"][0]["status"], expected, "{f}");
     }
-    let after: Vec<usize> = vendors.iter().map(|v| v.0.calls.load(Ordering::SeqCst)).collect();
+    let after: Vec<usize> = vendors.iter().map(|v| v.0.availability_calls()).collect();
     assert_eq!((after[1], after[2]), (calls[1], calls[2]), "uncertified vendors are not asked");
     assert!(after[0] > calls[0] && after[3] > calls[3], "certified and overridden vendors are");
 
@@ -371,7 +376,15 @@ async fn a_change_of_capabilities_starts_a_run() {
     .await
     .expect("the metric counts the failed vendor");
     assert!(metrics.contains("vendors_by_certification{status=\"certified\"} 0"), "{metrics}");
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Nothing more, checked after polls that certainly saw the new capabilities: the poll
+    // counted next may have started before the run was recorded, the one after it cannot
+    // have (one vendor, one poller: its polls follow one another).
+    let polls = async || -> u64 {
+        let m = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        m.lines().find_map(|l| l.strip_prefix("vendor_polls_total ")).map_or(0, |n| n.trim().parse().unwrap())
+    };
+    let seen = polls().await;
+    tests::eventually(async || (polls().await >= seen + 2).then_some(())).await.expect("the poller polls the vendor again");
     let later: Value = http.get(&runs_url).send().await.unwrap().json().await.unwrap();
     assert_eq!(later["runs"].as_array().unwrap().len(), 2, "{later}");
 }

@@ -150,7 +150,7 @@ async fn listing_filters_and_pages_in_a_stable_order() {
     assert_eq!(reg.list_facilities(&anon, &pools, &PageRequest::default()).await.unwrap().items[0].id, ids[3]);
     let swim = FacilityFilter { activity: Some("swimming".into()), ..Default::default() };
     assert_eq!(reg.list_facilities(&anon, &swim, &PageRequest::default()).await.unwrap().items.len(), 1);
-    let future = FacilityFilter { updated_since: Some(chrono::Utc::now() + chrono::Duration::hours(1)), ..Default::default() };
+    let future = FacilityFilter { updated_since: Some(tests::now() + chrono::Duration::hours(1)), ..Default::default() };
     assert!(reg.list_facilities(&anon, &future, &PageRequest::default()).await.unwrap().items.is_empty());
 
     let batch = reg.batch_get_facilities(&anon, &[ids[5], uuid::Uuid::now_v7(), ids[0]]).await.unwrap();

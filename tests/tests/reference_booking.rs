@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Europe::Stockholm;
 use federation::pb;
 use pb::booking_provider_client::BookingProviderClient;
@@ -31,7 +31,7 @@ async fn start(registry: Option<String>, keys: ApiKeys) -> Vendor {
     let db = TestDb::empty().await;
     reference_booking::db::migrate(&db.url).await.expect("migrate the backend's database");
     let pool = registry_core::db::pool(&db.url, 24).unwrap();
-    let backend = Backend::new(pool, Arc::new(Hours::new(registry, Duration::from_secs(300))));
+    let backend = Backend::new(pool, Arc::new(Hours::new(registry, Duration::from_secs(300)))).with_clock(tests::clock());
     let app = server::app(backend.clone(), BookingGrpc::new(backend.clone(), keys, None), "").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -43,14 +43,14 @@ async fn client(url: &str) -> BookingProviderClient<tonic::transport::Channel> {
     BookingProviderClient::new(tonic::transport::Endpoint::from_shared(url.to_string()).unwrap().connect().await.unwrap())
 }
 
-/// `days` from today, at `hour` local time in Stockholm.
+/// `days` after the tests' today ([`tests::today`]), at `hour` local time in Stockholm.
 fn local(days: i64, hour: u32) -> DateTime<Utc> {
-    let date = Utc::now().with_timezone(&Stockholm).date_naive() + chrono::Duration::days(days);
-    on(date, hour)
+    on(tests::today() + chrono::Duration::days(days), hour)
 }
 
+/// `hour`:00 local time in Stockholm on `date`.
 fn on(date: NaiveDate, hour: u32) -> DateTime<Utc> {
-    Stockholm.from_local_datetime(&date.and_hms_opt(hour, 0, 0).unwrap()).single().unwrap().with_timezone(&Utc)
+    tests::dates::at(date, hour)
 }
 
 fn ts(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
@@ -292,49 +292,57 @@ async fn every_flow_and_illegal_transition() {
 async fn booking_rules_are_enforced_with_clear_errors() {
     let v = start(None, ApiKeys::default()).await;
     add_unit(&v, "hall-a", rules(), "Mo-Su 08:00-22:00; PH off").await;
+    // The same unit bookable a year ahead, to ask about the next Christmas Day whenever today is.
+    add_unit(&v, "hall-y", Rules { horizon_days: 400, ..rules() }, "Mo-Su 08:00-22:00; PH off").await;
     let mut c = client(&v.url).await;
     let rule = async |c: &mut BookingProviderClient<_>, r: pb::CreateBookingRequest, needle: &str| {
         let e = c.create_booking(r).await.unwrap_err();
         assert_eq!((e.code(), reason(&e).as_str()), (Code::FailedPrecondition, "BOOKING_RULE"), "{needle}: {e:?}");
         assert!(e.message().contains(needle), "{needle}: {}", e.message());
     };
+    // A day a week or so ahead that the unit is open (no holiday, no eve, no DST night).
+    let day = tests::dates::ordinary_day_after(7);
+    let at = |hour: u32| on(day, hour);
+    let hour = chrono::Duration::hours(1);
     // The next whole hour is less than the 60-minute lead time away.
-    let next_hour = DateTime::from_timestamp((Utc::now().timestamp() / 3600 + 1) * 3600, 0).unwrap();
-    rule(&mut c, direct("k1", "hall-a", next_hour, next_hour + chrono::Duration::hours(1)), "lead time").await;
+    let now = tests::now();
+    let next_hour = DateTime::from_timestamp((now.timestamp() / 3600 + 1) * 3600, 0).unwrap();
+    rule(&mut c, direct("k1", "hall-a", next_hour, next_hour + hour), "lead time").await;
     rule(&mut c, direct("k2", "hall-a", local(100, 17), local(100, 18)), "horizon").await;
-    rule(&mut c, direct("k3", "hall-a", local(7, 17), local(7, 17) + chrono::Duration::minutes(30)), "60-minute slots").await;
-    rule(&mut c, direct("k4", "hall-a", local(7, 9), local(7, 14)), "lasts 60 to 240 minutes").await;
+    rule(&mut c, direct("k3", "hall-a", at(17), at(17) + chrono::Duration::minutes(30)), "60-minute slots").await;
+    rule(&mut c, direct("k4", "hall-a", at(9), at(14)), "lasts 60 to 240 minutes").await;
     let half = chrono::Duration::minutes(30);
-    rule(&mut c, direct("k5", "hall-a", local(7, 17) + half, local(7, 18) + half), "start on its 60-minute slots").await;
-    rule(&mut c, direct("k6", "hall-a", local(7, 21), local(7, 23)), "not open").await;
-    let christmas = NaiveDate::from_ymd_opt(2026, 12, 25).unwrap();
-    rule(&mut c, direct("k7", "hall-a", on(christmas, 17), on(christmas, 18)), "not open").await;
-    let assoc = request("k8", "hall-a", local(7, 17), local(7, 18), pb::BookingMode::Direct, pb::CustomerType::Association);
+    rule(&mut c, direct("k5", "hall-a", at(17) + half, at(18) + half), "start on its 60-minute slots").await;
+    rule(&mut c, direct("k6", "hall-a", at(21), at(23)), "not open").await;
+    // Closed on the next Christmas Day (PH off): refused as not open, not as beyond the horizon.
+    let christmas = tests::dates::next_holiday("christmas_day");
+    rule(&mut c, direct("k7", "hall-y", on(christmas, 17), on(christmas, 18)), "not open").await;
+    let assoc = request("k8", "hall-a", at(17), at(18), pb::BookingMode::Direct, pb::CustomerType::Association);
     rule(&mut c, assoc, "sends a booking request").await;
 
     // Malformed requests name every field; unknown units are NOT_FOUND.
-    let mut bad = direct("", "hall-a", local(7, 17), local(7, 18));
+    let mut bad = direct("", "hall-a", at(17), at(18));
     bad.mode = 0;
     bad.customer.as_mut().unwrap().r#type = 0;
     let e = c.create_booking(bad).await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     let fields: Vec<String> = e.get_error_details().bad_request().unwrap().field_violations.iter().map(|f| f.field.clone()).collect();
     assert_eq!(fields, ["customer.type", "mode"]);
-    let e = c.create_booking(direct("", "hall-a", local(7, 17), local(7, 18))).await.unwrap_err();
+    let e = c.create_booking(direct("", "hall-a", at(17), at(18))).await.unwrap_err();
     assert_eq!(e.get_error_details().bad_request().unwrap().field_violations[0].field, "idempotencyKey");
-    let mut no_org = request("k9", "hall-a", local(7, 17), local(7, 18), pb::BookingMode::Request, pb::CustomerType::Company);
+    let mut no_org = request("k9", "hall-a", at(17), at(18), pb::BookingMode::Request, pb::CustomerType::Company);
     no_org.customer.as_mut().unwrap().org_number = "123".into();
     let e = c.create_booking(no_org).await.unwrap_err();
     assert_eq!(e.get_error_details().bad_request().unwrap().field_violations[0].field, "customer.orgNumber");
-    let e = c.create_booking(direct("k10", "hall-x", local(7, 17), local(7, 18))).await.unwrap_err();
+    let e = c.create_booking(direct("k10", "hall-x", at(17), at(18))).await.unwrap_err();
     assert_eq!((e.code(), reason(&e).as_str()), (Code::NotFound, "UNKNOWN_UNIT"));
 
     // Idempotency: the same key and booking answer the first booking; another booking with
     // the key is refused; nothing else was written.
-    let first = c.create_booking(direct("same", "hall-a", local(7, 17), local(7, 18))).await.unwrap().into_inner().booking.unwrap();
-    let again = c.create_booking(direct("same", "hall-a", local(7, 17), local(7, 18))).await.unwrap().into_inner().booking.unwrap();
+    let first = c.create_booking(direct("same", "hall-a", at(17), at(18))).await.unwrap().into_inner().booking.unwrap();
+    let again = c.create_booking(direct("same", "hall-a", at(17), at(18))).await.unwrap().into_inner().booking.unwrap();
     assert_eq!(again.booking_id, first.booking_id);
-    let e = c.create_booking(direct("same", "hall-a", local(7, 18), local(7, 19))).await.unwrap_err();
+    let e = c.create_booking(direct("same", "hall-a", at(18), at(19))).await.unwrap_err();
     assert_eq!((e.code(), reason(&e).as_str()), (Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED"));
     assert_eq!(v.db.count("SELECT count(*) AS n FROM bookings").await, 1);
 }
@@ -352,15 +360,26 @@ async fn bookable_time_follows_dst_nights_holidays_and_bookings() {
             other => panic!("{other:?}"),
         }
     };
-    assert_eq!(count("night", NaiveDate::from_ymd_opt(2027, 3, 28).unwrap()).await, 23, "the spring night has 23 hours");
-    assert_eq!(count("night", NaiveDate::from_ymd_opt(2027, 10, 31).unwrap()).await, 25, "the autumn night has 25");
-    assert_eq!(count("holiday", NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()).await, 0, "closed on Christmas Day");
-    assert_eq!(count("holiday", NaiveDate::from_ymd_opt(2027, 3, 28).unwrap()).await, 0, "and on Easter Day");
-    assert_eq!(count("holiday", NaiveDate::from_ymd_opt(2026, 12, 28).unwrap()).await, 24);
+    // The calendar facts, at their next occurrence after the tests' today.
+    use tests::dates::{next_dst_day, next_holiday, ordinary_day_after};
+    let (spring, autumn) = (next_dst_day(23), next_dst_day(25));
+    assert_eq!((spring.month(), spring.weekday()), (3, chrono::Weekday::Sun), "{spring}: the last Sunday of March");
+    assert_eq!((autumn.month(), autumn.weekday()), (10, chrono::Weekday::Sun), "{autumn}: the last Sunday of October");
+    assert_eq!(count("night", spring).await, 23, "the spring night {spring} has 23 hours");
+    assert_eq!(count("night", autumn).await, 25, "the autumn night {autumn} has 25");
+    let (christmas, easter) = (next_holiday("christmas_day"), next_holiday("easter_day"));
+    assert_eq!(count("holiday", christmas).await, 0, "closed on Christmas Day {christmas}");
+    assert_eq!(count("holiday", easter).await, 0, "and on Easter Day {easter}");
+    // Eves are not public holidays: open all day on the next påskafton and julafton.
+    for eve in ["easter_eve", "christmas_eve", "midsummer_eve"] {
+        let d = next_holiday(eve);
+        assert_eq!(count("holiday", d).await, 24, "{eve} {d} is open");
+    }
+    let d = ordinary_day_after(2);
+    assert_eq!(count("holiday", d).await, 24, "{d}");
 
     // A booking shows as booked, to everyone; a block too.
     let mut c = client(&v.url).await;
-    let d = NaiveDate::from_ymd_opt(2026, 12, 28).unwrap();
     c.create_booking(direct("n1", "night", on(d, 10), on(d, 12))).await.unwrap();
     let a = c
         .check_availability(pb::CheckAvailabilityRequest {
@@ -441,7 +460,7 @@ async fn the_registry_federates_the_backend_and_gets_exactly_its_free_slots() {
     let u = Unit { registry_facility_id: f.id, registry_unit_id: f.units[0].id, ..unit("kumla-hall-a", horizon) };
     v.backend.save_unit(&u).await.unwrap();
     let mut c = client(&v.url).await;
-    let day = Utc::now().with_timezone(&Stockholm).date_naive() + chrono::Duration::days(10);
+    let day = tests::today() + chrono::Duration::days(10);
     c.create_booking(direct("b1", "kumla-hall-a", on(day, 18), on(day, 19))).await.expect("hours read from the registry");
     assert_eq!(v.db.count("SELECT count(*) AS n FROM unit_hours").await, 1, "and stored");
 
@@ -541,7 +560,7 @@ async fn recurring_series_report_each_occurrence_and_keep_local_time() {
     let v = start(None, ApiKeys::default()).await;
     let season = Rules { horizon_days: 400, request_types: vec![], direct_types: CustomerType::ALL.to_vec(), ..rules() };
     let hall = add_unit(&v, "hall-a", season, "Mo-Su 08:00-22:00").await;
-    let first = Utc::now().with_timezone(&Stockholm).date_naive() + chrono::Duration::days(7);
+    let first = tests::today() + chrono::Duration::days(7);
     let week = |n: i64| first + chrono::Duration::weeks(n);
     // Taken beforehand: week 3 by a booking, week 5 by a block.
     let mut c = client(&v.url).await;
@@ -818,7 +837,7 @@ async fn rest_serves_customers_and_staff_by_role_with_problem_details() {
     problem(post("/v1/blocks", &kim, Some("blk"), block.clone()).await.unwrap(), 403).await;
     problem(post("/v1/blocks", &officer, None, block.clone()).await.unwrap(), 400).await;
     assert_eq!(post("/v1/blocks", &officer, Some("blk"), block).await.unwrap().status(), 201);
-    let day = Utc::now().with_timezone(&Stockholm).date_naive() + chrono::Duration::days(7);
+    let day = tests::today() + chrono::Duration::days(7);
     let list_url = format!("/v1/facilities/{}/caretaker-list?date={day}", hall.registry_facility_id);
     problem(get(&list_url, &kim).await.unwrap(), 403).await;
     let list: Value = get(&list_url, &caretaker).await.unwrap().json().await.unwrap();
@@ -879,10 +898,7 @@ async fn the_demo_vendor_takes_on_a_municipality_and_its_slots_are_federated() {
     assert_eq!(v.db.count("SELECT count(*) AS n FROM bookings WHERE status = 'confirmed'").await, 0, "the run cancelled what it booked");
 
     // A federated query for a weekday evening in Kumla returns the vendor's real free slots.
-    let mut day = Utc::now().with_timezone(&Stockholm).date_naive() + chrono::Duration::days(7);
-    while chrono::Datelike::weekday(&day).number_from_monday() > 5 || registry_core::calendar::holiday_on(day).is_some() {
-        day += chrono::Duration::days(1);
-    }
+    let day = tests::dates::ordinary_day_after(7);
     let (from, to) = (on(day, 17).to_rfc3339().replace('+', "%2B"), on(day, 21).to_rfc3339().replace('+', "%2B"));
     let query = format!("/v1/availability?municipalities=1881&categories=sports_hall&from={from}&to={to}");
     let a: Value = app.http().get(app.url(&query)).send().await.unwrap().json().await.unwrap();
@@ -918,7 +934,7 @@ async fn bookable_time_changes_at_a_period_boundary() {
         w
     };
     // A season ends in ten days; the next, with shorter hours, starts the day after.
-    let today = Utc::now().with_timezone(&Stockholm).date_naive();
+    let today = tests::today();
     let (last, first) = (today + chrono::Duration::days(10), today + chrono::Duration::days(11));
     let period =
         |name: &str, from, to, w| Period { name: name.into(), from: MonthDay::of(from), to: MonthDay::of(to), priority: 0, weekly: w };
@@ -967,4 +983,32 @@ async fn schemathesis_finds_no_server_errors_and_no_schema_violations_in_the_res
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "schemathesis found problems:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("Tested: 12"), "not all 12 operations were exercised:\n{stdout}");
+}
+
+/// Reflection in both versions (grpcurl asks v1, grpcio-reflection v1alpha): each lists
+/// exactly what the backend serves and describes vendor.v1 completely.
+#[tokio::test]
+async fn reflection_answers_in_v1_and_v1alpha() {
+    use tests::reflection::{Defined, Reflection, Version};
+    let v = start(None, ApiKeys::default()).await;
+    let channel = tonic::transport::Endpoint::from_shared(v.url.clone()).unwrap().connect().await.unwrap();
+    let provider = pb::booking_provider_server::SERVICE_NAME;
+    for version in Version::BOTH {
+        let r = Reflection::new(channel.clone(), version);
+        let mut expected = vec![provider, "grpc.health.v1.Health", version.service()];
+        expected.sort();
+        let listed = r.list_services().await.unwrap_or_else(|e| panic!("{version:?}: {e:?}"));
+        assert_eq!(listed, expected, "{version:?}");
+        let set = r.resolve(provider).await.unwrap_or_else(|e| panic!("{version:?}: {e:?}"));
+        let defined = Defined::of(&set);
+        let methods: Vec<&str> = defined.services[&format!(".{provider}")].iter().map(|m| m.0.as_str()).collect();
+        assert_eq!(
+            methods,
+            ["GetCapabilities", "CheckAvailability", "CreateBooking", "GetBooking", "CancelBooking", "Health"],
+            "{version:?}"
+        );
+        assert_eq!(Defined::missing(&set), Vec::<String>::new(), "{version:?}: types a client cannot resolve");
+        let e = r.file_containing_symbol("vendor.v1.NoSuchThing").await.unwrap_err();
+        assert_eq!(e.code(), Code::NotFound, "{version:?}: {e:?}");
+    }
 }

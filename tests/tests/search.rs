@@ -107,7 +107,7 @@ async fn filters_alone_and_combined_match_a_brute_force_evaluation() {
         m
     };
     let mut rng = Rng(7);
-    let now = Utc::now();
+    let now = tests::now();
     for round in 0..120 {
         let mut s = FacilitySearch { page_size: 1 + (rng.next() % 15) as i32, ..Default::default() };
         let near = rng.next().is_multiple_of(2);
@@ -285,8 +285,8 @@ async fn bad_parameters_are_named() {
         (FacilitySearch { page_token: "zz".into(), ..Default::default() }, "pageToken", "format"),
         (
             FacilitySearch {
-                open_at: Some(Utc::now()),
-                open_during: Some((Utc::now(), Utc::now() + Duration::hours(1))),
+                open_at: Some(tests::now()),
+                open_during: Some((tests::now(), tests::now() + Duration::hours(1))),
                 ..Default::default()
             },
             "openDuring",
@@ -474,7 +474,7 @@ async fn every_search_shape_uses_an_index() {
             FacilitySearch {
                 near: Some(stockholm),
                 radius_m: Some(20_000.0),
-                open_at: Some(Utc::now() + Duration::days(2)),
+                open_at: Some(tests::now() + Duration::days(2)),
                 page_size: 20,
                 ..Default::default()
             },

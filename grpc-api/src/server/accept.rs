@@ -27,7 +27,7 @@ pub async fn serve_listener(
     let tls = config.tls.as_ref().map(super::tls::server_config).transpose()?.map(tokio_rustls::TlsAcceptor::from);
     let drain = config.drain_timeout;
     let header_timeout = config.header_timeout;
-    let certifier = config.certifier();
+    let certifier = config.certifier(registry.clock());
     let (app, shared) = super::app(registry.clone(), config).await?;
     // Every vendor is run against the conformance kit on a schedule and when its capabilities change.
     let checker = tokio::spawn(crate::vendor_checks::schedule(registry, certifier));

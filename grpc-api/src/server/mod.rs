@@ -59,6 +59,8 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
     /// Rate limits per role.
     pub rate: RateQuotas,
+    /// The period the rate quotas count requests over (a second: requests per second).
+    pub rate_period: Duration,
     /// Pepper of API key hashes.
     pub key_pepper: String,
     /// TLS, if enabled.
@@ -90,6 +92,7 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(20),
             rate: RateQuotas::default(),
+            rate_period: Duration::from_secs(1),
             key_pepper: String::new(),
             tls: None,
             vendor_check_interval: Some(crate::vendor_checks::DEFAULT_INTERVAL),
@@ -104,9 +107,10 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
-    /// How vendors are certified.
-    pub fn certifier(&self) -> crate::vendor_checks::Certifier {
+    /// How vendors are certified, by the registry's `clock`.
+    pub fn certifier(&self, clock: &registry_core::Clock) -> crate::vendor_checks::Certifier {
         crate::vendor_checks::Certifier {
+            clock: clock.clone(),
             interval: self.vendor_check_interval,
             poll: self.vendor_poll_interval.max(Duration::from_millis(10)),
             validity: self.certification_validity,
@@ -138,24 +142,17 @@ pub fn is_grpc(headers: &axum::http::HeaderMap) -> bool {
 pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Router, Shared)> {
     let shared = Shared {
         auth: Authenticator::new(registry.pool().clone(), &config.key_pepper),
-        limits: RateLimits::new(config.rate),
+        limits: RateLimits::with_period(config.rate, config.rate_period),
         metrics: Metrics::new(registry.pool().clone()),
         config: Arc::new(config),
         registry: registry.clone(),
     };
     let availability = crate::availability::Availability::new(registry.clone());
     let slots = crate::rest_exports::ExportSlots::new(shared.config.max_concurrent_exports.max(1));
-    let certifier = shared.config.certifier();
-    let grpc = grpc_router(registry.clone(), availability.clone(), slots.clone(), shared.config.body_limit, certifier).await?;
+    let certifier = shared.config.certifier(registry.clock());
+    let grpc = grpc_router(registry.clone(), availability.clone(), slots.clone(), shared.config.body_limit, certifier.clone()).await?;
     let limit = shared.config.body_limit;
-    let rest = rest::router()
-        .merge(crate::web::router(shared.config.web.clone())?)
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/problems/{slug}", get(problem_type))
-        .route("/openapi.json", get(openapi_json))
-        .fallback(|req: Request| async move { ApiError::RouteNotFound(req.uri().path().to_string()).into_response() })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
+    let rest = rest_routes(shared.config.web.clone())?
         .with_state(registry)
         .layer(axum::middleware::from_fn(middleware::tag_route))
         .route("/metrics", get(metrics_route).with_state(shared.metrics.clone()))
@@ -175,6 +172,20 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
     });
     let app = Router::new().fallback_service(steer);
     Ok((middleware::stack(app, shared.clone()), shared))
+}
+
+/// The REST side's routes: the API, the resident web pages and the operations routes (all but
+/// `/metrics`, which [`app`] adds outside the route tagging), with the fallbacks that answer
+/// problem+json. The OpenAPI test compares these routes with the document.
+pub(crate) fn rest_routes(web: crate::web::WebConfig) -> anyhow::Result<Router<Registry>> {
+    Ok(rest::router()
+        .merge(crate::web::router(web)?)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/problems/{slug}", get(problem_type))
+        .route("/openapi.json", get(openapi_json))
+        .fallback(|req: Request| async move { ApiError::RouteNotFound(req.uri().path().to_string()).into_response() })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() }))
 }
 
 async fn grpc_router(

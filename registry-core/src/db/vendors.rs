@@ -69,7 +69,7 @@ struct Row {
 }
 
 impl Row {
-    fn into_vendor(self) -> Vendor {
+    fn into_vendor(self, now: DateTime<Utc>) -> Vendor {
         let r#override = match (self.override_reason, self.override_at, self.override_until) {
             (Some(reason), Some(at), Some(until)) => Some(CertificationOverride { reason, by: self.override_by, at, until }),
             _ => None,
@@ -83,7 +83,7 @@ impl Row {
             }),
             _ => None,
         };
-        let certification = Certification::derive(Utc::now(), last_run, self.last_passed_at, self.certified_until, r#override);
+        let certification = Certification::derive(now, last_run, self.last_passed_at, self.certified_until, r#override);
         Vendor {
             id: self.id,
             name: self.name,
@@ -121,27 +121,28 @@ const SELECT: &str = "SELECT v.id, v.name, v.endpoint, v.protocol, v.auth, v.cre
   WHERE v.deleted_at IS NULL";
 
 /// One live vendor; `lock` takes a row lock.
-pub async fn load(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> diesel::QueryResult<Option<Vendor>> {
+/// `now` decides whether a certification has lapsed.
+pub async fn load(conn: &mut AsyncPgConnection, id: Uuid, lock: bool, now: DateTime<Utc>) -> diesel::QueryResult<Option<Vendor>> {
     let sql = format!("{SELECT} AND v.id = $1{}", if lock { " FOR UPDATE OF v" } else { "" });
     let row: Option<Row> = diesel::sql_query(sql).bind::<SqlUuid, _>(id).get_result(conn).await.optional()?;
-    Ok(row.map(Row::into_vendor))
+    Ok(row.map(|r| r.into_vendor(now)))
 }
 
 /// Live vendors among `ids`, in no particular order.
-pub async fn load_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> diesel::QueryResult<Vec<Vendor>> {
+pub async fn load_many(conn: &mut AsyncPgConnection, ids: &[Uuid], now: DateTime<Utc>) -> diesel::QueryResult<Vec<Vendor>> {
     let sql = format!("{SELECT} AND v.id = ANY($1)");
     let rows: Vec<Row> = diesel::sql_query(sql).bind::<Array<SqlUuid>, _>(ids).load(conn).await?;
-    Ok(rows.into_iter().map(Row::into_vendor).collect())
+    Ok(rows.into_iter().map(|r| r.into_vendor(now)).collect())
 }
 
 /// Live vendors by name, optionally only those serving a municipality.
-pub async fn list(conn: &mut AsyncPgConnection, municipality: Option<&str>) -> diesel::QueryResult<Vec<Vendor>> {
+pub async fn list(conn: &mut AsyncPgConnection, municipality: Option<&str>, now: DateTime<Utc>) -> diesel::QueryResult<Vec<Vendor>> {
     let sql = format!(
         "{SELECT} AND ($1::text IS NULL OR EXISTS (SELECT 1 FROM vendor_municipalities m WHERE m.vendor_id = v.id AND m.municipality_code = $1))
           ORDER BY lower(v.name), v.id"
     );
     let rows: Vec<Row> = diesel::sql_query(sql).bind::<Nullable<Text>, _>(municipality).load(conn).await?;
-    Ok(rows.into_iter().map(Row::into_vendor).collect())
+    Ok(rows.into_iter().map(|r| r.into_vendor(now)).collect())
 }
 
 /// Whether another live vendor has this name (case-insensitive).

@@ -1,7 +1,7 @@
 //! Associations (föreningar), their registration with the municipality, member statistics
 //! and contact persons (personal data).
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Contact, text_enum};
@@ -181,7 +181,8 @@ pub const MAX_MEMBER_COUNT: u32 = 1_000_000;
 
 impl AssociationInput {
     /// Checks every field and returns the normalised input, or all violations at once.
-    pub fn validate(&self) -> Result<AssociationInput> {
+    /// `this_year` (Swedish time) bounds the member statistics' year.
+    pub fn validate(&self, this_year: i32) -> Result<AssociationInput> {
         let mut v = Violations::default();
         let out = AssociationInput {
             org_number: orgnr::check(&mut v, "orgNumber", &self.org_number),
@@ -206,7 +207,7 @@ impl AssociationInput {
             v.add("contactPersons", "max_items", format!("must have at most {MAX_CONTACT_PERSONS} entries"));
         }
         if let Some(s) = &self.member_statistics {
-            let max_year = Utc::now().year();
+            let max_year = this_year;
             if !(1900..=max_year).contains(&s.year) {
                 v.add("memberStatistics.year", "out_of_range", format!("must be between 1900 and {max_year}"));
             }
@@ -310,8 +311,11 @@ mod tests {
         }
     }
 
+    /// The year the tests run in, named so no expectation depends on the run date.
+    const YEAR: i32 = 2026;
+
     fn violations(input: AssociationInput) -> Vec<(String, &'static str)> {
-        match input.validate() {
+        match input.validate(YEAR) {
             Ok(_) => vec![],
             Err(Error::Invalid(v)) => v.into_iter().map(|x| (x.field, x.rule)).collect(),
             Err(e) => panic!("unexpected {e}"),
@@ -320,7 +324,7 @@ mod tests {
 
     #[test]
     fn valid_association_is_normalised() {
-        let out = valid().validate().unwrap();
+        let out = valid().validate(YEAR).unwrap();
         assert_eq!(out.org_number, "8020045426");
         assert_eq!(out.contact_persons[0].phone.as_deref(), Some("0701234567"));
     }
@@ -339,6 +343,7 @@ mod tests {
             (|a| a.contact.email = Some("x@".into()), "contact.email", "format"),
             (|a| a.member_statistics.as_mut().unwrap().year = 1899, "memberStatistics.year", "out_of_range"),
             (|a| a.member_statistics.as_mut().unwrap().year = 3000, "memberStatistics.year", "out_of_range"),
+            (|a| a.member_statistics.as_mut().unwrap().year = YEAR + 1, "memberStatistics.year", "out_of_range"),
             (
                 |a| {
                     let s = a.member_statistics.as_mut().unwrap();

@@ -3,7 +3,7 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use super::{AssociationFilter, Page, PageRequest, Registry, now, page_of};
+use super::{AssociationFilter, Page, PageRequest, Registry, page_of};
 use crate::auth::{self, Action, Principal, Role};
 use crate::changelog::{self, Operation};
 use crate::db::associations::{self as store, Visibility};
@@ -77,8 +77,9 @@ async fn audit_personal_data(conn: &mut AsyncPgConnection, p: &Principal, shown:
 impl Registry {
     /// Registers an association; its registration starts as `pending` for the municipality to decide.
     pub async fn create_association(&self, p: &Principal, input: &AssociationInput) -> Result<Association> {
+        let now = self.now();
         auth::authorize(p, Action::CreateAssociation(input.municipality_code.trim()))?;
-        let input = input.validate()?;
+        let input = input.validate(self.clock.year())?;
         let actor = p.id.clone();
         let p = p.clone();
         let mut conn = self.conn().await?;
@@ -88,7 +89,7 @@ impl Registry {
                     return Err(duplicate_org_number(&input.org_number));
                 }
                 let registration = Registration { status: RegistrationStatus::Pending, message: None, decided_at: None };
-                let created = store::insert(conn, Uuid::now_v7(), &input, &registration, now()).await?;
+                let created = store::insert(conn, Uuid::now_v7(), &input, &registration, now).await?;
                 changelog::append(conn, ENTITY, created.id, Operation::Create, &actor, None, Some(&created)).await?;
                 Ok::<_, Error>(created)
             })
@@ -157,8 +158,9 @@ impl Registry {
         expected_version: i64,
         input: &AssociationInput,
     ) -> Result<Association> {
+        let now = self.now();
         auth::authorize(p, Action::UpdateAssociation(input.municipality_code.trim()))?;
-        let input = input.validate()?;
+        let input = input.validate(self.clock.year())?;
         let actor = p.id.clone();
         let principal = p.clone();
         let mut conn = self.conn().await?;
@@ -179,7 +181,7 @@ impl Registry {
                 if !auth::allowed(&principal, Action::ReadContactPersons(&current.municipality_code)) {
                     input.contact_persons = current.contact_persons.clone().unwrap_or_default();
                 }
-                let updated = store::update(conn, &current, &input, &registration, now()).await?;
+                let updated = store::update(conn, &current, &input, &registration, now).await?;
                 changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
                 Ok::<_, Error>(updated)
             })
@@ -189,12 +191,13 @@ impl Registry {
 
     /// Deletes an association (soft delete). With `expected_version`, only at that version.
     pub async fn delete_association(&self, p: &Principal, id: Uuid, expected_version: Option<i64>) -> Result<()> {
+        let now = self.now();
         let actor = p.id.clone();
         let p = p.clone();
         let mut conn = self.conn().await?;
         conn.transaction(async move |conn| {
             let current = lock_for_write(conn, &p, id, expected_version, |m| Action::DeleteAssociation(m)).await?;
-            store::soft_delete(conn, id, now()).await?;
+            store::soft_delete(conn, id, now).await?;
             changelog::append(conn, ENTITY, id, Operation::Delete, &actor, Some(&current), None).await?;
             Ok(())
         })
@@ -210,6 +213,7 @@ impl Registry {
         expected_version: Option<i64>,
         decision: &Decision,
     ) -> Result<Association> {
+        let now = self.now();
         let (status, message) = decision.validate()?;
         let actor = p.id.clone();
         let principal = p.clone();
@@ -227,9 +231,9 @@ impl Registry {
                         ),
                     });
                 }
-                let registration = Registration { status, message, decided_at: Some(now()) };
+                let registration = Registration { status, message, decided_at: Some(now) };
                 let input = current.to_input();
-                let updated = store::update(conn, &current, &input, &registration, now()).await?;
+                let updated = store::update(conn, &current, &input, &registration, now).await?;
                 changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
                 Ok::<_, Error>(updated)
             })

@@ -133,7 +133,7 @@ pub fn check_idempotency_key(v: &mut Violations, key: Option<&str>) {
     }
 }
 
-fn check(input: &mut BookingInput, key: Option<&str>) -> Result<()> {
+fn check(input: &mut BookingInput, key: Option<&str>, now: DateTime<Utc>) -> Result<()> {
     let mut v = Violations::default();
     check_idempotency_key(&mut v, key);
     if input.end <= input.start {
@@ -141,7 +141,7 @@ fn check(input: &mut BookingInput, key: Option<&str>) -> Result<()> {
     } else if input.end - input.start > chrono::Duration::hours(MAX_BOOKING_HOURS) {
         v.add("end", "out_of_range", format!("a booking is at most {MAX_BOOKING_HOURS} hours"));
     }
-    if input.end <= Utc::now() {
+    if input.end <= now {
         v.add("start", "out_of_range", "the time has passed");
     }
     let c = &mut input.customer;
@@ -185,7 +185,7 @@ impl Registry {
     /// reference it goes to. Nothing is sent or written here.
     pub async fn prepare_booking(&self, p: &Principal, mut input: BookingInput, idempotency_key: Option<&str>) -> Result<BookingTarget> {
         auth::authorize(p, Action::BookUnit)?;
-        check(&mut input, idempotency_key)?;
+        check(&mut input, idempotency_key, self.now())?;
         let facility = self.get_facility(p, input.facility_id).await.map_err(|e| match e {
             Error::NotFound { .. } => Error::invalid("facilityId", "not_found", format!("facility {} was not found", input.facility_id)),
             e => e,
@@ -232,8 +232,13 @@ impl Registry {
 mod tests {
     use super::*;
 
+    /// The tests' "now": a Saturday evening in Advent, named so no expectation depends on the run date.
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-19T18:00:00+01:00").unwrap().with_timezone(&Utc)
+    }
+
     fn input() -> BookingInput {
-        let start = Utc::now() + chrono::Duration::days(3);
+        let start = now() + chrono::Duration::days(3);
         BookingInput {
             facility_id: Uuid::nil(),
             unit_id: Uuid::nil(),
@@ -263,13 +268,13 @@ mod tests {
     #[test]
     fn a_good_booking_is_normalised() {
         let mut i = input();
-        check(&mut i, Some("0f9e6c1e-8a5b-4c4e-9b1a-2f0c7d9e8a11")).unwrap();
+        check(&mut i, Some("0f9e6c1e-8a5b-4c4e-9b1a-2f0c7d9e8a11"), now()).unwrap();
         assert_eq!(i.customer.name, "Kim Svensson");
         let mut a = input();
         a.customer.customer_type = CustomerType::Association;
         a.customer.phone = None;
         a.customer.org_number = Some("802000-0082".into());
-        check(&mut a, Some("0f9e6c1e-8a5b-4c4e-9b1a-2f0c7d9e8a11")).unwrap();
+        check(&mut a, Some("0f9e6c1e-8a5b-4c4e-9b1a-2f0c7d9e8a11"), now()).unwrap();
         assert_eq!(a.customer.org_number.as_deref(), Some("8020000082"));
     }
 
@@ -284,7 +289,7 @@ mod tests {
         i.activity = Some("quidditch".into());
         i.participants = Some(0);
         i.message = Some("x".repeat(1001));
-        let got = fields(check(&mut i, Some("short")));
+        let got = fields(check(&mut i, Some("short"), now()));
         let want = [
             ("Idempotency-Key", "length"),
             ("end", "out_of_range"),
@@ -301,13 +306,16 @@ mod tests {
         c.customer.customer_type = CustomerType::Company;
         c.end = c.start + chrono::Duration::hours(25);
         assert_eq!(
-            fields(check(&mut c, None)),
+            fields(check(&mut c, None, now())),
             [("Idempotency-Key".into(), "required"), ("end".into(), "out_of_range"), ("customer.orgNumber".into(), "required")]
         );
         let mut past = input();
-        past.start = Utc::now() - chrono::Duration::hours(2);
+        past.start = now() - chrono::Duration::hours(1);
         past.end = past.start + chrono::Duration::hours(1);
-        assert_eq!(fields(check(&mut past, Some("a-key-of-sixteen-chars"))), [("start".into(), "out_of_range")]);
-        assert_eq!(fields(check(&mut input(), Some("bad key with spaces!"))), [("Idempotency-Key".into(), "format")]);
+        assert_eq!(fields(check(&mut past, Some("a-key-of-sixteen-chars"), now())), [("start".into(), "out_of_range")], "ends now");
+        let mut running = past.clone();
+        running.end += chrono::Duration::minutes(1);
+        assert!(check(&mut running, Some("a-key-of-sixteen-chars"), now()).is_ok(), "still running: not past");
+        assert_eq!(fields(check(&mut input(), Some("bad key with spaces!"), now())), [("Idempotency-Key".into(), "format")]);
     }
 }

@@ -3,7 +3,7 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use super::{FacilityFilter, Page, PageRequest, Registry, now, page_of};
+use super::{FacilityFilter, Page, PageRequest, Registry, page_of};
 use crate::auth::{self, Action, Principal};
 use crate::changelog::{self, Operation};
 use crate::db::facilities as store;
@@ -52,6 +52,7 @@ pub(super) async fn lock_for_write(
 impl Registry {
     /// Creates a facility; the caller must edit its municipality.
     pub async fn create_facility(&self, p: &Principal, input: &FacilityInput) -> Result<Facility> {
+        let now = self.now();
         auth::authorize(p, Action::CreateFacility(input.municipality_code.trim()))?;
         let input = input.validate()?;
         check_unit_ids(&input, None)?;
@@ -61,7 +62,7 @@ impl Registry {
             if let Some(location) = input.location {
                 super::geodata::check_border(conn, &input.municipality_code, location).await?;
             }
-            let created = store::insert(conn, Uuid::now_v7(), &input, now()).await?;
+            let created = store::insert(conn, Uuid::now_v7(), &input, now).await?;
             changelog::append(conn, ENTITY, created.id, Operation::Create, &actor, None, Some(&created)).await?;
             Ok::<_, Error>(created)
         })
@@ -112,6 +113,7 @@ impl Registry {
     /// Replaces a facility's state if it is still at `expected_version`. Moving a facility to
     /// another municipality needs the right to edit both.
     pub async fn update_facility(&self, p: &Principal, id: Uuid, expected_version: i64, input: &FacilityInput) -> Result<Facility> {
+        let now = self.now();
         auth::authorize(p, Action::UpdateFacility(input.municipality_code.trim()))?;
         let input = input.validate()?;
         let actor = p.id.clone();
@@ -127,7 +129,7 @@ impl Registry {
             {
                 super::geodata::check_border(conn, &input.municipality_code, location).await?;
             }
-            let updated = store::update(conn, &current, &input, now()).await?;
+            let updated = store::update(conn, &current, &input, now).await?;
             changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
             Ok(updated)
         })
@@ -137,12 +139,13 @@ impl Registry {
     /// Deletes a facility (soft delete: it disappears from reads, the change log keeps it).
     /// With `expected_version`, only if it is still at that version.
     pub async fn delete_facility(&self, p: &Principal, id: Uuid, expected_version: Option<i64>) -> Result<()> {
+        let now = self.now();
         let actor = p.id.clone();
         let p = p.clone();
         let mut conn = self.conn().await?;
         conn.transaction(async move |conn| {
             let current = lock_for_write(conn, &p, id, expected_version, |m| Action::DeleteFacility(m)).await?;
-            store::soft_delete(conn, id, now()).await?;
+            store::soft_delete(conn, id, now).await?;
             changelog::append(conn, ENTITY, id, Operation::Delete, &actor, Some(&current), None).await?;
             Ok(())
         })

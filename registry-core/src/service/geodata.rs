@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
+use super::Registry;
 use super::facilities::lock_for_write;
-use super::{Registry, now};
 use crate::auth::{self, Action, Principal};
 use crate::changelog::{self, Operation};
 use crate::db::geodata as geo_store;
@@ -225,6 +225,7 @@ impl Registry {
         outcome: SyncOutcome,
         detail: serde_json::Value,
     ) -> Result<Option<Facility>> {
+        let now = self.now();
         let mut v = Violations::default();
         geo::check_in_sweden(&mut v, "location", found.location);
         if found.source_feature_id.is_empty() || found.source_feature_id.chars().count() > 200 {
@@ -253,7 +254,7 @@ impl Registry {
                 });
             }
             check_border(conn, &current.municipality_code, found.location).await?;
-            let at = now();
+            let at = now;
             let quality = found.match_quality.as_str();
             let moved = geo_store::set_synced_location(conn, id, found.location, &found.source_feature_id, quality, at).await?;
             // The new state without reading it back: only the location and its provenance changed.
@@ -286,6 +287,7 @@ impl Registry {
     /// is checked first (known code, listed once, a valid polygon) and any violation writes
     /// nothing. Returns how many were loaded.
     pub async fn load_boundaries(&self, p: &Principal, source: &str, boundaries: &[BoundaryInput]) -> Result<usize> {
+        let now = self.now();
         auth::authorize(p, Action::ManageGeodata)?;
         let mut v = Violations::default();
         for (i, b) in boundaries.iter().enumerate() {
@@ -319,7 +321,7 @@ impl Registry {
                 }
             }
             v.finish()?;
-            let at = now();
+            let at = now;
             for (b, text) in boundaries.iter().zip(&texts) {
                 geo_store::upsert_boundary(conn, &b.municipality_code, text, &source, &b.source_feature_id, at).await?;
             }

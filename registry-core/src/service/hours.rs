@@ -7,7 +7,7 @@ use diesel::sql_types::{Array, Nullable, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{Registry, now};
+use super::Registry;
 use crate::auth::{self, Action, Principal};
 use crate::changelog::{self, Operation};
 use crate::db::facilities as facility_store;
@@ -124,10 +124,9 @@ pub async fn materialise(
     Ok(list.len())
 }
 
-/// Start of the materialised window: the start of the current hour.
-/// Start of the materialised window: the current whole hour.
-pub fn window_start() -> DateTime<Utc> {
-    let t = Utc::now().trunc_subsecs(0);
+/// Start of the materialised window: the whole hour of `now`.
+pub fn window_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    let t = now.trunc_subsecs(0);
     t - Duration::seconds(i64::from(t.timestamp() as u32 % 3600))
 }
 
@@ -175,6 +174,7 @@ impl Registry {
         expected_version: i64,
         hours: &OpeningHours,
     ) -> Result<StoredHours> {
+        let now = self.now();
         let hours = hours.validate()?;
         let principal = p.clone();
         let mut conn = self.conn().await?;
@@ -187,7 +187,7 @@ impl Registry {
             if actual != expected_version {
                 return Err(Error::PreconditionFailed { entity: ENTITY, id: facility.to_string(), expected: expected_version, actual });
             }
-            let at = now();
+            let at = now;
             let json = serde_json::to_value(&hours).expect("schedules serialise");
             diesel::sql_query(
                 "INSERT INTO opening_hours (facility_id, unit_id, schedule, version, updated_at) VALUES ($1, $2, $3, $4, $5) \
@@ -201,7 +201,7 @@ impl Registry {
             .bind::<Timestamptz, _>(at)
             .execute(conn)
             .await?;
-            materialise(conn, facility, unit, Some(&hours), window_start()).await?;
+            materialise(conn, facility, unit, Some(&hours), window_start(now)).await?;
             let stored = StoredHours {
                 facility_id: facility,
                 unit_id: unit,
@@ -266,7 +266,7 @@ impl Registry {
             .load(&mut conn)
             .await?;
         drop(conn);
-        let from = window_start();
+        let from = window_start(self.now());
         let to = from + Duration::days(MATERIALISED_DAYS);
         let batches: Vec<Vec<Row>> = rows.chunks(REFRESH_BATCH).map(<[Row]>::to_vec).collect();
         let mut lanes: Vec<Vec<Vec<Row>>> = vec![Vec::new(); REFRESH_LANES];

@@ -29,6 +29,8 @@ pub struct Registry {
     url: std::sync::Arc<str>,
     /// A streaming replica for reads that tolerate lag (search, exports), if configured.
     replica: Option<(Pool, std::sync::Arc<str>)>,
+    /// Where date-dependent rules read the time.
+    clock: crate::Clock,
 }
 
 /// Default page size.
@@ -97,16 +99,27 @@ fn page_of<T>(kind: &str, mut items: Vec<T>, limit: i64, id: impl Fn(&T) -> Uuid
     Page { items, next_page_token }
 }
 
-/// The current time at the database's precision (microseconds), so values read back compare equal.
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
-
 impl Registry {
     /// Connects to `url` with a pool of `max_connections` (opened lazily). Exports open
     /// connections of their own to the same URL.
     pub fn connect(url: &str, max_connections: usize) -> Result<Self> {
-        Ok(Registry { pool: db::pool(url, max_connections)?, url: url.into(), replica: None })
+        Ok(Registry { pool: db::pool(url, max_connections)?, url: url.into(), replica: None, clock: crate::Clock::system() })
+    }
+
+    /// Reads the time from `clock` instead of the system clock (tests name their "today").
+    pub fn with_clock(mut self, clock: crate::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock date-dependent rules read.
+    pub fn clock(&self) -> &crate::Clock {
+        &self.clock
+    }
+
+    /// The current time at the database's precision (microseconds), so values read back compare equal.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now().trunc_subsecs(6)
     }
 
     /// Sends search and exports to a read-only replica at `url` (a pool of `max_connections`);

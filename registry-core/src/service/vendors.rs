@@ -5,7 +5,7 @@
 use diesel_async::AsyncConnection;
 use uuid::Uuid;
 
-use super::{Registry, now};
+use super::Registry;
 use crate::auth::{self, Action, Principal, Role};
 use crate::changelog::{self, Operation};
 use crate::db::facilities as facility_store;
@@ -149,10 +149,11 @@ impl Registry {
         checks: VendorChecks,
         certification_override: Option<&OverrideInput>,
     ) -> Result<Vendor> {
+        let now = self.now();
         auth::authorize(p, Action::ManageVendors)?;
         let input = input.validate()?;
         if let Some(o) = certification_override {
-            o.validate("certificationOverride", now())?;
+            o.validate("certificationOverride", now)?;
         }
         if !checks.passed() && certification_override.is_none() {
             return Err(refusal(&checks));
@@ -169,14 +170,14 @@ impl Registry {
                 });
             }
             let id = Uuid::now_v7();
-            let at = now();
+            let at = now;
             store::save(conn, id, &input, checks.capabilities.as_ref(), 1, at).await?;
             record(conn, id, &input.endpoint, &checks, at).await?;
             if let Some(o) = &certification_override {
                 let failed: Vec<String> = checks.failures().into_iter().map(|f| f.0).collect();
                 apply_override(conn, &actor, id, o, &failed, at).await?;
             }
-            let created = store::load(conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+            let created = store::load(conn, id, false, now).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
             changelog::append(conn, ENTITY, id, Operation::Create, &actor, None, Some(&created)).await?;
             Ok(created)
         })
@@ -185,22 +186,25 @@ impl Registry {
 
     /// One vendor.
     pub async fn get_vendor(&self, p: &Principal, id: Uuid) -> Result<Vendor> {
+        let now = self.now();
         auth::authorize(p, Action::ReadPublic)?;
         let mut conn = self.conn().await?;
-        let v = store::load(&mut conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+        let v = store::load(&mut conn, id, false, now).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
         Ok(visible(p, v))
     }
 
     /// Some vendors at once (the federated query's), as the caller may see them; ids that are
     /// not (or no longer) in the directory are left out.
     pub async fn vendors_by_ids(&self, p: &Principal, ids: &[Uuid]) -> Result<Vec<Vendor>> {
+        let now = self.now();
         auth::authorize(p, Action::ReadPublic)?;
         let mut conn = self.conn().await?;
-        Ok(store::load_many(&mut conn, ids).await?.into_iter().map(|v| visible(p, v)).collect())
+        Ok(store::load_many(&mut conn, ids, now).await?.into_iter().map(|v| visible(p, v)).collect())
     }
 
     /// The vendors, by name, optionally only those serving a municipality.
     pub async fn list_vendors(&self, p: &Principal, municipality: Option<&str>) -> Result<Vec<Vendor>> {
+        let now = self.now();
         auth::authorize(p, Action::ReadPublic)?;
         if let Some(m) = municipality {
             let mut v = Violations::default();
@@ -208,19 +212,20 @@ impl Registry {
             v.finish()?;
         }
         let mut conn = self.conn().await?;
-        Ok(store::list(&mut conn, municipality).await?.into_iter().map(|v| visible(p, v)).collect())
+        Ok(store::list(&mut conn, municipality, now).await?.into_iter().map(|v| visible(p, v)).collect())
     }
 
     /// What a change of a vendor would write, checked as [`Registry::update_vendor`] checks it
     /// (for the API layer, which probes a moved endpoint before it writes): the current entry as
     /// the caller may see it, and the effective, validated input.
     pub async fn check_vendor_update(&self, p: &Principal, id: Uuid, input: &VendorInput) -> Result<(Vendor, VendorInput)> {
+        let now = self.now();
         let admin = auth::allowed(p, Action::ManageVendors);
         if !admin {
             auth::authorize(p, Action::ManageOwnVendor(id))?;
         }
         let mut conn = self.conn().await?;
-        let current = store::load(&mut conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+        let current = store::load(&mut conn, id, false, now).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
         let input = effective_update(admin, &current, input)?.validate()?;
         Ok((visible(p, current), input))
     }
@@ -237,13 +242,14 @@ impl Registry {
         checks: VendorChecks,
         certification_override: Option<&OverrideInput>,
     ) -> Result<Vendor> {
+        let now = self.now();
         let admin = auth::allowed(p, Action::ManageVendors);
         if !admin {
             auth::authorize(p, Action::ManageOwnVendor(id))?;
         }
         if let Some(o) = certification_override {
             auth::authorize(p, Action::ManageVendors)?;
-            o.validate("certificationOverride", now())?;
+            o.validate("certificationOverride", now)?;
         }
         if checks.conformance.is_some() && !checks.passed() && certification_override.is_none() {
             return Err(refusal(&checks));
@@ -254,7 +260,7 @@ impl Registry {
         let mut conn = self.conn().await?;
         let updated = conn
             .transaction(async move |conn| {
-                let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+                let current = store::load(conn, id, true, now).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
                 let input = effective_update(admin, &current, &input)?.validate()?;
                 if current.version != expected_version {
                     return Err(Error::PreconditionFailed {
@@ -271,14 +277,14 @@ impl Registry {
                         message: format!("a vendor named '{}' exists", input.name),
                     });
                 }
-                let at = now();
+                let at = now;
                 store::save(conn, id, &input, checks.capabilities.as_ref(), current.version + 1, at).await?;
                 record(conn, id, &input.endpoint, &checks, at).await?;
                 if let Some(o) = &certification_override {
                     let failed: Vec<String> = checks.failures().into_iter().map(|f| f.0).collect();
                     apply_override(conn, &actor, id, o, &failed, at).await?;
                 }
-                let updated = store::load(conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+                let updated = store::load(conn, id, false, now).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
                 changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
                 Ok(updated)
             })
@@ -289,6 +295,7 @@ impl Registry {
     /// Records what a check of a vendor's endpoint found (the schedule, or a run on request by
     /// an admin or the vendor itself). The entry's version does not move.
     pub async fn record_vendor_checks(&self, p: &Principal, id: Uuid, checks: &VendorChecks) -> Result<Vendor> {
+        let now = self.now();
         if !auth::allowed(p, Action::RecordVendorChecks) {
             auth::authorize(p, Action::ManageOwnVendor(id))?;
         }
@@ -296,9 +303,9 @@ impl Registry {
         let checks = checks.clone();
         let v = conn
             .transaction(async move |conn| {
-                let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
-                record(conn, id, &current.endpoint, &checks, now()).await?;
-                store::load(conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))
+                let current = store::load(conn, id, true, now).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+                record(conn, id, &current.endpoint, &checks, now).await?;
+                store::load(conn, id, false, now).await?.ok_or_else(|| Error::not_found(ENTITY, id))
             })
             .await?;
         Ok(visible(p, v))
@@ -314,21 +321,22 @@ impl Registry {
         expected_version: Option<i64>,
         o: Option<&OverrideInput>,
     ) -> Result<Vendor> {
+        let now = self.now();
         auth::authorize(p, Action::ManageVendors)?;
         if let Some(o) = o {
-            o.validate("certificationOverride", now())?;
+            o.validate("certificationOverride", now)?;
         }
         let (actor, o) = (p.id.clone(), o.cloned());
         let mut conn = self.conn().await?;
         let v = conn
             .transaction(async move |conn| {
-                let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+                let current = store::load(conn, id, true, now).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
                 if let Some(expected) = expected_version
                     && current.version != expected
                 {
                     return Err(Error::PreconditionFailed { entity: ENTITY, id: id.to_string(), expected, actual: current.version });
                 }
-                let at = now();
+                let at = now;
                 match &o {
                     Some(o) => apply_override(conn, &actor, id, o, &current.certification.failed_checks, at).await?,
                     None => {
@@ -338,7 +346,7 @@ impl Registry {
                     }
                 }
                 store::touch(conn, id, at).await?;
-                let updated = store::load(conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+                let updated = store::load(conn, id, false, now).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
                 changelog::append(conn, ENTITY, id, Operation::Update, &actor, Some(&current), Some(&updated)).await?;
                 Ok(updated)
             })
@@ -356,12 +364,13 @@ impl Registry {
         before: Option<Uuid>,
         page_size: i64,
     ) -> Result<(Vec<CertificationRun>, Option<Uuid>)> {
+        let now = self.now();
         auth::authorize(p, Action::ReadPublic)?;
         if !(1..=100).contains(&page_size) {
             return Err(Error::invalid("pageSize", "out_of_range", "must be between 1 and 100"));
         }
         let mut conn = self.conn().await?;
-        store::load(&mut conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+        store::load(&mut conn, id, false, now).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
         if let Some(b) = before
             && !store::has_run(&mut conn, id, b).await?
         {
@@ -389,35 +398,38 @@ impl Registry {
 
     /// A vendor as the registry's own jobs see it (with the credential's name), for checking it.
     pub async fn vendor_for_checks(&self, p: &Principal, id: Uuid) -> Result<Vendor> {
+        let now = self.now();
         if !auth::allowed(p, Action::RecordVendorChecks) {
             auth::authorize(p, Action::ManageOwnVendor(id))?;
         }
         let mut conn = self.conn().await?;
-        store::load(&mut conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))
+        store::load(&mut conn, id, false, now).await?.ok_or_else(|| Error::not_found(ENTITY, id))
     }
 
     /// The units a vendor books, with its own reference for each (public: the mapping is what
     /// a vendor and a municipality check their set-up against).
     pub async fn units_of_vendor(&self, p: &Principal, id: Uuid) -> Result<Vec<BookedUnit>> {
+        let now = self.now();
         auth::authorize(p, Action::ReadPublic)?;
         let mut conn = self.conn().await?;
-        store::load(&mut conn, id, false).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+        store::load(&mut conn, id, false, now).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
         Ok(store::units_of_vendor(&mut conn, id).await?)
     }
 
     /// Removes a vendor (soft); its units are no longer booked through it.
     pub async fn delete_vendor(&self, p: &Principal, id: Uuid, expected_version: Option<i64>) -> Result<()> {
+        let now = self.now();
         auth::authorize(p, Action::ManageVendors)?;
         let actor = p.id.clone();
         let mut conn = self.conn().await?;
         conn.transaction(async move |conn| {
-            let current = store::load(conn, id, true).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
+            let current = store::load(conn, id, true, now).await?.ok_or_else(|| Error::not_found(ENTITY, id))?;
             if let Some(expected) = expected_version
                 && current.version != expected
             {
                 return Err(Error::PreconditionFailed { entity: ENTITY, id: id.to_string(), expected, actual: current.version });
             }
-            store::soft_delete(conn, id, now()).await?;
+            store::soft_delete(conn, id, now).await?;
             changelog::append(conn, ENTITY, id, Operation::Delete, &actor, Some(&current), None::<&Vendor>).await?;
             Ok(())
         })
@@ -428,6 +440,7 @@ impl Registry {
     /// (`None`). The vendor must serve the facility's municipality; a reference names one unit
     /// per vendor.
     pub async fn set_unit_vendor(&self, p: &Principal, facility_id: Uuid, unit_id: Uuid, vendor: Option<(Uuid, String)>) -> Result<()> {
+        let now = self.now();
         let vendor = match vendor {
             Some((id, r)) => {
                 let r = r.trim().to_string();
@@ -447,7 +460,7 @@ impl Registry {
                 return Err(Error::invalid("unitId", "unknown_unit", format!("{unit_id} is not a unit of facility {facility_id}")));
             }
             if let Some((vendor_id, external_ref)) = &vendor {
-                let v = store::load(conn, *vendor_id, false)
+                let v = store::load(conn, *vendor_id, false, now)
                     .await?
                     .ok_or_else(|| Error::invalid("vendorId", "unknown_vendor", format!("{vendor_id} is not in the vendor directory")))?;
                 if !v.municipality_codes.contains(&facility.municipality_code) {
