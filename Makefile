@@ -16,13 +16,18 @@ else
 TEST_CMD := cargo test --workspace --no-fail-fast
 endif
 
-.PHONY: demo test lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export bench-changelog bench-web
+.PHONY: demo test test-dates lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export bench-changelog bench-web fuzz-api
 
 deps:
 	@scripts/install-deps.sh
 
+# The binaries built exactly as make test builds them, so that either command reuses the other's
+# build. Building with --tests makes cargo unify features across dev-dependencies too (serde,
+# regex-automata, … then differ), and a build without them recompiles 35 crates (90 s).
+# --examples asks for the same unification (example targets would use dev-dependencies) but
+# builds no test: the workspace has no examples.
 build: deps
-	cargo build --bin registry --bin reference-booking
+	cargo build --workspace --bins --examples
 
 ## make demo: the real service with the demo dataset on the embedded database, and two
 ## reference booking vendors for six pilot municipalities (scripts/demo.sh).
@@ -45,6 +50,13 @@ test: deps
 	@scripts/chart-tools.sh
 	cargo build --workspace --tests --bins
 	scripts/with-test-db.sh $(TEST_CMD)
+	scripts/with-test-db.sh scripts/test-dates.sh
+
+## make test-dates: the date-sensitive tests again at each awkward "today" (eves, DST nights,
+## 29 February, New Year's Eve at 23:30), with REGISTRY_TEST_NOW set (scripts/test-dates.sh).
+test-dates: deps
+	cargo build --workspace --tests --bins
+	scripts/with-test-db.sh scripts/test-dates.sh
 
 ## make bench: the benchmarks whose figures are in BENCHMARKS.md.
 bench: deps
@@ -81,7 +93,7 @@ bench-web: deps
 
 ## make bench-export: NDJSON and CSV exports of 100,000 and 1,000,000 associations from the
 ## release server to a local client, against psql's COPY of the same rows, with the server's
-## peak memory (REGISTRY_BENCH_EXPORT_SIZES to change the sizes).
+## peak memory (REGISTRY_BENCH_EXPORT_SIZES to change the sizes). make test exports 50,000.
 bench-export: deps
 	cargo build --release --bin registry --bin registry-bench
 	scripts/bench-export.sh
@@ -105,6 +117,22 @@ openapi:
 	cargo run --quiet --bin registry -- openapi > grpc-api/openapi.json
 	cargo run --quiet --bin reference-booking -- openapi > reference-booking/openapi.json
 
+## make lint: rustfmt's check and clippy (every target, warnings are errors); adds the two
+## rustup components if they are missing. CI runs it after make test.
 lint:
+	@cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+## make fuzz-api: a longer schemathesis run against the REST API than make test's, as
+## anonymous, an editor and an admin (tests/tests/api_fuzz_schemathesis.rs): FUZZ_EXAMPLES
+## examples per operation and seed FUZZ_SEED, by default a new one each run (printed, to replay).
+FUZZ_EXAMPLES ?= 250
+fuzz-api: deps
+	@scripts/python-tools.sh
+	@seed=$${FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "fuzz-api: seed $$seed, $(FUZZ_EXAMPLES) examples per operation"; \
+	REGISTRY_FUZZ_SEED=$$seed REGISTRY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		scripts/with-test-db.sh cargo test --workspace --test api_fuzz_schemathesis -- --nocapture \
+		|| { echo "fuzz-api: failed; replay with make fuzz-api FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES)"; exit 1; }
