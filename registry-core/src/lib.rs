@@ -7,7 +7,6 @@
 
 pub mod auth;
 pub mod calendar;
-pub mod changelog;
 pub mod clock;
 pub mod codes;
 pub mod db;
@@ -17,13 +16,19 @@ pub mod error;
 pub mod export;
 pub mod geo;
 pub mod hours;
-pub mod keys;
 pub mod model;
 pub mod orgnr;
 pub mod outline;
-pub mod search;
 pub mod service;
 pub mod validate;
+
+/// The change log's storage, under the name every write uses (`changelog::append`).
+pub use db::changes as changelog;
+
+/// API keys, under the name the binaries use (`keys::create`).
+pub use service::keys;
+/// Facility search, under the name the front ends use.
+pub use service::search;
 
 pub use clock::Clock;
 pub use error::{Error, FieldViolation};

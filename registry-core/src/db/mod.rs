@@ -1,9 +1,15 @@
 //! Storage: connection pool, migrations and the row mappings of each aggregate.
 
 pub mod associations;
+pub mod changes;
+pub mod exports;
 pub mod facilities;
 pub mod geodata;
+pub mod hours;
+pub mod keys;
+pub mod municipalities;
 pub mod schema;
+pub mod search;
 pub mod seed;
 pub mod vendors;
 

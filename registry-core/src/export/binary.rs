@@ -4,17 +4,14 @@
 //! rows/s for `json_build_object` against 280,000 for the raw columns on the benchmark
 //! machine), so for the largest export PostgreSQL sends the columns in its binary format,
 //! which is cheap to produce and to read, and the registry writes the JSON on its own core.
-//! The output has exactly the fields of `Association` as the REST API serialises it.
+//! The output has exactly the fields of `Association` as the REST API serialises it. The
+//! columns come in the order `db/exports.rs` selects them.
 
 use super::ExportFields;
 
 /// PostgreSQL's binary COPY signature, flags and header extension length.
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 const HEADER_LEN: usize = SIGNATURE.len() + 8;
-
-/// The columns, in the order [`super::sql`] selects them.
-pub const COLUMNS: &str = "a.id, a.org_number, a.name, a.municipality_code, a.activities, a.email, a.phone, a.website, \
-     a.registration_status, a.registration_message, a.registration_decided_at, a.version, a.created_at, a.updated_at";
 
 /// Decodes binary COPY data into NDJSON lines. Data may arrive split anywhere.
 #[derive(Debug)]

@@ -10,12 +10,10 @@ use futures_util::Stream;
 use tokio::task::JoinHandle;
 
 use super::binary::AssociationDecoder;
-use super::{ExportFields, ExportFormat, ExportKind, ExportRequest, plan, sql};
-use crate::auth::Principal;
+use super::{ExportFields, ExportFormat, ExportKind, ExportRequest};
 use crate::changelog;
-use crate::db::Pool;
+use crate::db::{Pool, exports};
 use crate::error::{Error, Result};
-use crate::service::Registry;
 
 /// Rows are gathered into chunks of about this size before they go to the socket: one write
 /// per row would cost more than the rows, one per export would hold the export in memory.
@@ -68,13 +66,21 @@ impl std::fmt::Debug for ExportStream {
     }
 }
 
-impl Registry {
-    /// Starts an export for `p`: checks the request, decides the field set, takes the snapshot
-    /// and, if the export holds personal data, records it in the audit log before the first row.
-    pub async fn export(&self, p: &Principal, req: &ExportRequest) -> Result<ExportStream> {
-        let fields = plan(p, req)?;
-        let statement = sql::copy_statement(req.kind, req.format, &fields, &req.filter);
-        let (client, connection) = tokio_postgres::connect(self.read_url(), tokio_postgres::NoTls)
+/// A connection of the export's own, inside the read-only repeatable-read transaction whose
+/// snapshot the export reads.
+pub(crate) struct Snapshot {
+    client: tokio_postgres::Client,
+    connection: JoinHandle<()>,
+    /// The snapshot's change-log position.
+    pub(crate) position: i64,
+    /// When the snapshot was taken.
+    pub(crate) at: DateTime<Utc>,
+}
+
+impl Snapshot {
+    /// Opens a connection to `url` and takes the snapshot.
+    pub(crate) async fn take(url: &str) -> Result<Snapshot> {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
             .await
             .map_err(|e| Error::Unavailable(format!("cannot connect to the database for the export: {e}")))?;
         let connection = tokio::spawn(async move {
@@ -82,34 +88,23 @@ impl Registry {
                 tracing::debug!(error = %e, "export connection ended");
             }
         });
-        client
-            .batch_execute(
-                "SET TIME ZONE 'UTC'; SET jit = off; SET max_parallel_workers_per_gather = 0; \
-                 BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-            )
-            .await?;
-        // The first query fixes the snapshot; the COPY below reads the same one.
-        let row = client.query_one("SELECT coalesce(max(seq), 0)::bigint, now() FROM change_log", &[]).await?;
-        let (position, snapshot_at): (i64, DateTime<Utc>) = (row.get(0), row.get(1));
-        let audit = if fields.contact_persons {
-            let detail = serde_json::json!({
-                "kind": req.kind.as_str(),
-                "format": req.format.as_str(),
-                "filter": req.filter,
-                "fields": fields.names(),
-                "changeLogPosition": position,
-                "rowCount": null,
-                "complete": false,
-            });
-            let mut conn = self.pool().get().await?;
-            let id = changelog::audit_returning_id(&mut conn, &p.id, "export_personal_data", detail).await?;
-            Some((self.pool().clone(), id))
-        } else {
-            None
-        };
-        let rows = client.copy_out(statement.as_str()).await?;
+        let (position, at) = exports::begin_snapshot(&client).await?;
+        Ok(Snapshot { client, connection, position, at })
+    }
+}
+
+impl ExportStream {
+    /// Starts the COPY of `req` with `fields` on `snapshot`; `audit` is the pool and id of the
+    /// audit row to complete when the export ends (personal-data exports).
+    pub(crate) async fn open(
+        snapshot: Snapshot,
+        req: &ExportRequest,
+        fields: ExportFields,
+        audit: Option<(Pool, i64)>,
+    ) -> Result<ExportStream> {
+        let Snapshot { client, connection, position, at: snapshot_at } = snapshot;
+        let rows = exports::copy_out(&client, req.kind, req.format, &fields, &req.filter).await?;
         let fields_for_decoder = fields.clone();
-        tracing::info!(kind = req.kind.as_str(), format = req.format.as_str(), position, principal = %p.id, "export started");
         Ok(ExportStream {
             format: req.format,
             header_pending: req.format == ExportFormat::Csv,
@@ -129,9 +124,7 @@ impl Registry {
             audit,
         })
     }
-}
 
-impl ExportStream {
     /// The field set of this export.
     pub fn fields(&self) -> &ExportFields {
         &self.fields
@@ -154,7 +147,7 @@ impl ExportStream {
 
     /// The CSV header columns of an export of `kind` with `fields`, in order.
     pub fn csv_columns(kind: ExportKind, fields: &ExportFields) -> Vec<&'static str> {
-        sql::csv_columns(kind, fields)
+        exports::csv_columns(kind, fields)
     }
 
     fn push_row(&mut self, row: &[u8]) -> Result<()> {

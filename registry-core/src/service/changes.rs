@@ -5,8 +5,6 @@
 //! [`changelog::append`]), so "everything after `seq`" never skips a change that commits late.
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
-use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::associations::project;
@@ -101,14 +99,6 @@ pub struct HistoryEntry {
     pub after: Option<serde_json::Value>,
 }
 
-#[derive(diesel::QueryableByName)]
-struct Latest {
-    #[diesel(sql_type = BigInt)]
-    seq: i64,
-    #[diesel(sql_type = SqlUuid)]
-    entity_id: Uuid,
-}
-
 /// Removes from an association's JSON state what `p` may not see; `None` if `p` may not see it.
 fn visible_association(p: &Principal, mut state: serde_json::Value) -> Option<serde_json::Value> {
     let m = state.get("municipalityCode").and_then(|v| v.as_str()).unwrap_or("").to_string();
@@ -150,20 +140,8 @@ impl Registry {
             .repeatable_read()
             .read_only()
             .run(async move |conn| {
-                let latest: Vec<Latest> = diesel::sql_query(
-                    "SELECT c.seq, c.entity_id FROM change_log c \
-                     WHERE c.entity = $1 AND (c.seq, c.entity_id) > ($2, $3) \
-                       AND NOT EXISTS (SELECT 1 FROM change_log n \
-                                        WHERE n.entity = c.entity AND n.entity_id = c.entity_id AND n.seq > c.seq) \
-                     ORDER BY c.seq, c.entity_id LIMIT $4",
-                )
-                .bind::<Text, _>(kind.entity())
-                .bind::<BigInt, _>(after_seq)
-                .bind::<SqlUuid, _>(after_id)
-                .bind::<BigInt, _>(FEED_PAGE_SIZE)
-                .load(conn)
-                .await?;
-                let ids: Vec<Uuid> = latest.iter().map(|l| l.entity_id).collect();
+                let latest = changelog::latest_per_entity(conn, kind.entity(), after_seq, after_id, FEED_PAGE_SIZE).await?;
+                let ids: Vec<Uuid> = latest.iter().map(|(_, id)| *id).collect();
                 let mut states: std::collections::HashMap<Uuid, serde_json::Value> = match kind {
                     FeedKind::Facilities => facility_store::load_many(conn, &ids)
                         .await?
@@ -180,13 +158,13 @@ impl Registry {
                 Ok::<_, Error>(
                     latest
                         .into_iter()
-                        .map(|l| {
-                            let data = states.remove(&l.entity_id);
+                        .map(|(seq, id)| {
+                            let data = states.remove(&id);
                             FeedItem {
                                 state: if data.is_some() { "updated" } else { "deleted" }.into(),
                                 kind: kind.item_kind().into(),
-                                id: l.entity_id,
-                                modified: l.seq,
+                                id,
+                                modified: seq,
                                 data,
                             }
                         })
@@ -198,14 +176,8 @@ impl Registry {
 
     /// The newest change-log position (0 for an empty log).
     pub async fn latest_change(&self) -> Result<i64> {
-        #[derive(diesel::QueryableByName)]
-        struct Max {
-            #[diesel(sql_type = BigInt)]
-            seq: i64,
-        }
         let mut conn = self.conn().await?;
-        let m: Max = diesel::sql_query("SELECT coalesce(max(seq), 0)::bigint AS seq FROM change_log").get_result(&mut conn).await?;
-        Ok(m.seq)
+        Ok(changelog::latest_seq(&mut conn).await?)
     }
 
     /// Up to `limit` changes after `after`, oldest first, as `p` may see them: associations

@@ -1,12 +1,34 @@
 //! The use cases. Each write: authorize → validate → one transaction → change-log row.
+//!
+//! One file per resource holds its rules (who may, what is valid, what one transaction does);
+//! its SQL is in one `db` module per aggregate, which the use cases call:
+//!
+//! | resource | use cases (`impl Registry`) | storage |
+//! |---|---|---|
+//! | facilities and units | `service/facilities.rs` | `db/facilities.rs` |
+//! | associations (registrations, decisions) | `service/associations.rs` | `db/associations.rs` |
+//! | opening hours and open intervals | `service/hours.rs` | `db/hours.rs` |
+//! | search of facilities and associations | `service/search.rs` | `db/search.rs` |
+//! | vendors (directory, unit mapping, certification) | `service/vendors.rs` | `db/vendors.rs` |
+//! | bookings at a unit's vendor | `service/bookings.rs` | none: the vendor keeps them |
+//! | change feeds, change stream, audit trail, history | `service/changes.rs` | `db/changes.rs` (also the writes' `changelog::append`) |
+//! | bulk exports | `service/exports.rs` (streaming: `export/`) | `db/exports.rs` |
+//! | municipalities | `service/municipalities.rs` | `db/municipalities.rs` |
+//! | geodata sync and municipal boundaries | `service/geodata.rs` | `db/geodata.rs` |
+//! | API keys | `service/keys.rs` (functions over a pool) | `db/keys.rs` |
+//!
+//! Shared by all: paging (here), `db/mod.rs` (pool, migrations), `db/schema.rs`.
 
 mod associations;
 pub mod bookings;
 mod changes;
+pub(crate) mod exports;
 mod facilities;
 pub mod geodata;
 mod hours;
+pub mod keys;
 mod municipalities;
+pub mod search;
 mod vendors;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -17,9 +39,9 @@ use crate::error::{Error, Result};
 
 pub use crate::db::associations::AssociationFilter;
 pub use crate::db::facilities::FacilityFilter;
-pub use associations::AssociationSearch;
 pub use changes::{ChangeEntry, FEED_PAGE_SIZE, FeedItem, FeedKind, HistoryEntry};
 pub use hours::{MATERIALISED_DAYS, MAX_QUERY_DAYS, OpenStatus, StoredHours, window_start};
+pub use search::AssociationSearch;
 pub use vendors::{BookedUnit, VENDOR_SELF_FIELDS, VendorUnit};
 
 /// The registry's use cases over one connection pool. Cheap to clone.
@@ -74,7 +96,7 @@ impl PageRequest {
             return Ok((i64::from(size), None));
         }
         let bad = || Error::invalid("pageToken", "format", "is not a page token returned by this listing");
-        let raw = crate::search::unhex(&self.page_token).ok_or_else(bad)?;
+        let raw = search::unhex(&self.page_token).ok_or_else(bad)?;
         let text = String::from_utf8(raw).map_err(|_| bad())?;
         let (k, id) = text.split_once(':').ok_or_else(bad)?;
         if k != kind {
@@ -85,7 +107,7 @@ impl PageRequest {
 }
 
 fn encode_token(kind: &str, last: Uuid) -> String {
-    crate::search::hex(format!("{kind}:{last}").as_bytes())
+    search::hex(format!("{kind}:{last}").as_bytes())
 }
 
 /// Turns `limit + 1` fetched rows into a page.

@@ -1,12 +1,9 @@
 //! Listing municipalities (read from the database, which the seed migration filled).
 
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
-
 use super::Registry;
 use crate::auth::{self, Action, Principal};
 use crate::codes::Municipality;
-use crate::db::schema::{counties, municipalities};
+use crate::db::municipalities as store;
 use crate::error::{Error, Result};
 use crate::validate::Violations;
 
@@ -35,18 +32,6 @@ impl Registry {
 
     async fn query_municipalities(&self, county_code: Option<&str>, code: Option<&str>) -> Result<Vec<Municipality>> {
         let mut conn = self.conn().await?;
-        let mut q = municipalities::table
-            .inner_join(counties::table)
-            .select((municipalities::code, municipalities::name, counties::code, counties::name))
-            .order(municipalities::code)
-            .into_boxed();
-        if let Some(c) = county_code {
-            q = q.filter(counties::code.eq(c.to_string()));
-        }
-        if let Some(c) = code {
-            q = q.filter(municipalities::code.eq(c.to_string()));
-        }
-        let rows: Vec<(String, String, String, String)> = q.load(&mut conn).await?;
-        Ok(rows.into_iter().map(|(code, name, county_code, county_name)| Municipality { code, name, county_code, county_name }).collect())
+        Ok(store::list(&mut conn, county_code, code).await?)
     }
 }

@@ -3,56 +3,15 @@
 //! A key looks like `rk_<prefix>_<secret>`: the 8-hex-digit prefix finds the row, the
 //! SHA-256 of pepper and whole key must match the stored hash.
 
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use chrono::Utc;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::{Principal, Role};
-use crate::db::schema::api_keys;
+use crate::db::keys as store;
+pub use crate::db::keys::{KeyInfo, NewKey};
 use crate::error::{Error, Result};
 use crate::validate::Violations;
-
-/// A key's stored description (never the secret).
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Serialize)]
-#[diesel(table_name = api_keys, check_for_backend(diesel::pg::Pg))]
-#[serde(rename_all = "camelCase")]
-pub struct KeyInfo {
-    /// Key id.
-    pub id: Uuid,
-    /// The public prefix, shown in lists and logs.
-    pub prefix: String,
-    /// `editor`, `vendor`, `national_body` or `admin`.
-    pub role: String,
-    /// The editor's municipality.
-    pub municipality_code: Option<String>,
-    /// Whether the key may read personal data.
-    pub personal_data: bool,
-    /// Free text to tell keys apart.
-    pub label: String,
-    /// When it was created.
-    pub created_at: DateTime<Utc>,
-    /// When it was revoked, if it was.
-    pub revoked_at: Option<DateTime<Utc>>,
-    /// For a vendor's own key: its vendor in the directory.
-    pub vendor_id: Option<Uuid>,
-}
-
-/// What to create.
-#[derive(Debug, Clone)]
-pub struct NewKey {
-    /// `editor`, `vendor`, `national_body` or `admin`.
-    pub role: String,
-    /// Required for (and only for) editors.
-    pub municipality_code: Option<String>,
-    /// Grants the personal-data scope.
-    pub personal_data: bool,
-    /// Label.
-    pub label: String,
-    /// Only for vendor keys: the vendor whose own directory entry the key may manage.
-    pub vendor_id: Option<Uuid>,
-}
 
 fn hash(pepper: &str, token: &str) -> String {
     let digest = Sha256::new().chain_update(pepper.as_bytes()).chain_update([0u8]).chain_update(token.as_bytes()).finalize();
@@ -96,27 +55,14 @@ pub async fn create(pool: &crate::db::Pool, pepper: &str, new: &NewKey) -> Resul
     {
         return Err(Error::invalid("vendor", "unknown_vendor", format!("{vendor} is not in the vendor directory")));
     }
-    let info = diesel::insert_into(api_keys::table)
-        .values((
-            api_keys::id.eq(Uuid::now_v7()),
-            api_keys::prefix.eq(&prefix),
-            api_keys::secret_hash.eq(hash(pepper, &token)),
-            api_keys::role.eq(&new.role),
-            api_keys::municipality_code.eq(&new.municipality_code),
-            api_keys::personal_data.eq(new.personal_data),
-            api_keys::label.eq(label),
-            api_keys::vendor_id.eq(new.vendor_id),
-        ))
-        .returning(KeyInfo::as_returning())
-        .get_result(&mut conn)
-        .await?;
+    let info = store::insert(&mut conn, &prefix, &hash(pepper, &token), new, &label).await?;
     Ok((info, token))
 }
 
 /// All keys, newest first.
 pub async fn list(pool: &crate::db::Pool) -> Result<Vec<KeyInfo>> {
     let mut conn = pool.get().await?;
-    Ok(api_keys::table.order(api_keys::created_at.desc()).select(KeyInfo::as_select()).load(&mut conn).await?)
+    Ok(store::list(&mut conn).await?)
 }
 
 /// Revokes the key with this prefix (or id); revoking twice is not an error.
@@ -124,19 +70,12 @@ pub async fn revoke(pool: &crate::db::Pool, prefix_or_id: &str) -> Result<KeyInf
     let mut conn = pool.get().await?;
     let target = prefix_or_id.trim().trim_start_matches("rk_");
     let target = target.split('_').next().unwrap_or(target);
-    let found: Option<KeyInfo> = match Uuid::parse_str(target) {
-        Ok(id) => api_keys::table.find(id).select(KeyInfo::as_select()).first(&mut conn).await.optional()?,
-        Err(_) => api_keys::table.filter(api_keys::prefix.eq(target)).select(KeyInfo::as_select()).first(&mut conn).await.optional()?,
+    let found = match Uuid::parse_str(target) {
+        Ok(id) => store::by_id(&mut conn, id).await?,
+        Err(_) => store::by_prefix(&mut conn, target).await?,
     };
     let found = found.ok_or_else(|| Error::not_found("API key", target))?;
-    Ok(diesel::update(api_keys::table.find(found.id))
-        .set(api_keys::revoked_at.eq(Some(Utc::now())))
-        .filter(api_keys::revoked_at.is_null())
-        .returning(KeyInfo::as_returning())
-        .get_result(&mut conn)
-        .await
-        .optional()?
-        .unwrap_or(found))
+    Ok(store::revoke(&mut conn, found.id, Utc::now()).await?.unwrap_or(found))
 }
 
 /// The principal a presented token stands for; `Unauthenticated` if it is unknown, wrong or revoked.
@@ -148,12 +87,7 @@ pub async fn authenticate(pool: &crate::db::Pool, pepper: &str, token: &str) -> 
         return Err(bad());
     }
     let mut conn = pool.get().await?;
-    let row: Option<(String, KeyInfo)> = api_keys::table
-        .filter(api_keys::prefix.eq(prefix))
-        .select((api_keys::secret_hash, KeyInfo::as_select()))
-        .first(&mut conn)
-        .await
-        .optional()?;
+    let row = store::hash_by_prefix(&mut conn, prefix).await?;
     let Some((stored, info)) = row else { return Err(bad()) };
     if !constant_time_eq(&stored, &hash(pepper, token.trim())) {
         return Err(bad());

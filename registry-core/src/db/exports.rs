@@ -1,4 +1,5 @@
-//! The SQL of an export: one `COPY (SELECT …) TO STDOUT` per kind, format and field set.
+//! The SQL of an export: one `COPY (SELECT …) TO STDOUT` per kind, format and field set, and
+//! the snapshot it reads. (Reached as `export::sql` too, the name the benchmark and tests use.)
 //!
 //! PostgreSQL formats every row itself (JSON with `json_build_object`, CSV with `COPY … CSV`),
 //! so a row costs the server one pass and the registry a copy into the socket. COPY takes no
@@ -9,7 +10,10 @@
 //! (`REGISTRATION_STATUS_APPROVED`), in CSV as in JSON, as everywhere in the API: the name is
 //! the code upper-cased behind the enumeration's prefix (see `text_enum!`).
 
-use super::{ExportFields, ExportFilter, ExportFormat, ExportKind};
+use chrono::{DateTime, Utc};
+
+use crate::error::Result;
+use crate::export::{ExportFields, ExportFilter, ExportFormat, ExportKind};
 
 /// The columns of a CSV export of associations, in their stable order. The optional groups
 /// come last, each only with its field set.
@@ -278,10 +282,14 @@ pub fn copy_statement(kind: ExportKind, format: ExportFormat, fields: &ExportFie
     format!("COPY ({query}) TO STDOUT WITH ({options})")
 }
 
-/// The columns of an NDJSON export of associations, which the registry turns into JSON
-/// (see [`super::binary`]).
+/// The columns of an NDJSON export of associations, in `FORMAT binary`: the export's decoder
+/// (`export/binary.rs`) reads them in exactly this order and writes the JSON itself.
+const BINARY_COLUMNS: &str = "a.id, a.org_number, a.name, a.municipality_code, a.activities, a.email, a.phone, a.website, \
+     a.registration_status, a.registration_message, a.registration_decided_at, a.version, a.created_at, a.updated_at";
+
+/// The columns of an NDJSON export of associations, which the registry turns into JSON.
 fn association_binary(fields: &ExportFields) -> String {
-    let mut cols = super::binary::COLUMNS.to_string();
+    let mut cols = BINARY_COLUMNS.to_string();
     if fields.member_statistics {
         cols.push_str(", a.member_statistics_text");
     }
@@ -296,6 +304,32 @@ fn association_binary(fields: &ExportFields) -> String {
 pub fn baseline_statement(kind: ExportKind, format: ExportFormat, fields: &ExportFields, filter: &ExportFilter) -> String {
     let statement = copy_statement(kind, format, fields, filter);
     statement.replace("WITH (FORMAT binary)", "WITH (FORMAT csv)")
+}
+
+/// Starts the export's read-only repeatable-read transaction on `client` (a connection of the
+/// export's own) and fixes its snapshot; returns the snapshot's change-log position and time.
+/// The COPY that follows on the same connection reads the same snapshot.
+pub async fn begin_snapshot(client: &tokio_postgres::Client) -> Result<(i64, DateTime<Utc>)> {
+    client
+        .batch_execute(
+            "SET TIME ZONE 'UTC'; SET jit = off; SET max_parallel_workers_per_gather = 0; \
+             BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )
+        .await?;
+    // The first query fixes the snapshot; the COPY reads the same one.
+    let row = client.query_one("SELECT coalesce(max(seq), 0)::bigint, now() FROM change_log", &[]).await?;
+    Ok((row.get(0), row.get(1)))
+}
+
+/// Starts the COPY of an export on the snapshot [`begin_snapshot`] took.
+pub async fn copy_out(
+    client: &tokio_postgres::Client,
+    kind: ExportKind,
+    format: ExportFormat,
+    fields: &ExportFields,
+    filter: &ExportFilter,
+) -> Result<tokio_postgres::CopyOutStream> {
+    Ok(client.copy_out(copy_statement(kind, format, fields, filter).as_str()).await?)
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! The change log: one row per write, appended in the write's transaction, with the entity's
-//! state before and after. Audit, change feeds and exports read it.
+//! state before and after. Audit, change feeds and exports read it. Also the audit log of
+//! reads of personal data. (Reached as `crate::changelog` too, the name every write uses.)
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{audit_log, change_log};
+use super::schema::{audit_log, change_log};
 
 /// What kind of write a change-log row records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,4 +182,49 @@ pub async fn trail(
         );
     }
     q.order(change_log::seq).limit(limit).select(Change::as_select()).load(conn).await
+}
+
+#[derive(diesel::QueryableByName)]
+struct Latest {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    entity_id: Uuid,
+}
+
+/// The entities of kind `entity` whose latest change comes after (`after_seq`, `after_id`),
+/// ordered by (position, id), at most `limit`: each as its latest position and id.
+pub async fn latest_per_entity(
+    conn: &mut AsyncPgConnection,
+    entity: &str,
+    after_seq: i64,
+    after_id: Uuid,
+    limit: i64,
+) -> QueryResult<Vec<(i64, Uuid)>> {
+    use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+    let latest: Vec<Latest> = diesel::sql_query(
+        "SELECT c.seq, c.entity_id FROM change_log c \
+         WHERE c.entity = $1 AND (c.seq, c.entity_id) > ($2, $3) \
+           AND NOT EXISTS (SELECT 1 FROM change_log n \
+                            WHERE n.entity = c.entity AND n.entity_id = c.entity_id AND n.seq > c.seq) \
+         ORDER BY c.seq, c.entity_id LIMIT $4",
+    )
+    .bind::<Text, _>(entity)
+    .bind::<BigInt, _>(after_seq)
+    .bind::<SqlUuid, _>(after_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    Ok(latest.into_iter().map(|l| (l.seq, l.entity_id)).collect())
+}
+
+/// The newest position in the log (0 for an empty log).
+pub async fn latest_seq(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Max {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        seq: i64,
+    }
+    let m: Max = diesel::sql_query("SELECT coalesce(max(seq), 0)::bigint AS seq FROM change_log").get_result(conn).await?;
+    Ok(m.seq)
 }

@@ -1,6 +1,10 @@
-//! Facility search across municipal borders: place (near + radius, or bounding box), Swedish
-//! full text with typo tolerance, filters, the open-hours filter over the materialised
-//! intervals, three orders, and keyset paging that is stable under ties.
+//! The SQL of search: the statement a facility search sends (place, full text, filters, the
+//! open-hours filter over `open_intervals`, order and keyset), the nearest-first walk over the
+//! SWEREF 99 TM index, the word lookup that makes text queries typo tolerant, and the
+//! association search.
+//!
+//! The searches' rules (what is valid, the defaults, who may search what) are in
+//! `service/search.rs`; this module takes a checked search.
 
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
@@ -10,20 +14,13 @@ use diesel::sql_types::{Array, BigInt, Double, Integer, Nullable, Text, Timestam
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
-use crate::auth::{self, Action, Principal};
 use crate::codes;
+use crate::db;
+use crate::db::associations::Visibility;
 use crate::error::Result;
 use crate::geo::{self, LatLon};
-use crate::model::{Accessibility, Facility, Ownership};
-use crate::validate::Violations;
-use crate::{Registry, db};
+use crate::model::{Accessibility, Ownership, RegistrationStatus};
 
-/// Largest radius of a `near` search, in metres.
-pub const MAX_RADIUS_M: f64 = 200_000.0;
-/// Radius when `near` comes without one.
-pub const DEFAULT_RADIUS_M: f64 = 10_000.0;
-/// Largest page.
-pub const MAX_PAGE_SIZE: i32 = 100;
 /// Upper bound of (distance in SWEREF 99 TM) / (distance on the WGS84 spheroid) for points in
 /// Sweden's extent: the projection's scale factor is 0.9996 on 15° E and at most about 1.004 at
 /// the eastern edge of the extent. Nearest-first search walks the TM index and uses this bound
@@ -87,179 +84,27 @@ pub struct FacilitySearch {
     pub page_token: String,
 }
 
-/// One hit.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct SearchHit {
-    /// The facility.
-    pub facility: Facility,
-    /// Its municipality's name.
-    pub municipality_name: String,
-    /// Distance from `near` in metres (on the WGS84 spheroid), for distance searches.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub distance_m: Option<f64>,
-    /// Whether the facility's booking vendor answers live availability queries.
-    pub live_availability: bool,
-}
-
-/// One page of hits.
-#[derive(Debug, Clone, serde::Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct SearchPage {
-    /// The hits, in order.
-    pub hits: Vec<SearchHit>,
-    /// Token for the next page; empty on the last.
-    pub next_page_token: String,
-}
-
-/// One page of associations.
-#[derive(Debug, Clone, serde::Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct AssociationPage {
-    /// The associations, with the fields the caller may see.
-    pub associations: Vec<crate::model::Association>,
-    /// Token for the next page; empty on the last.
-    pub next_page_token: String,
-}
-
+/// One hit as the search statement returns it: id, distance, rank and name (the keyset).
 #[derive(QueryableByName)]
-struct Row {
+pub(crate) struct Row {
     #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
+    pub(crate) id: Uuid,
     #[diesel(sql_type = Nullable<Double>)]
-    distance_m: Option<f64>,
+    pub(crate) distance_m: Option<f64>,
     #[diesel(sql_type = Double)]
-    rank: f64,
+    pub(crate) rank: f64,
     #[diesel(sql_type = Text)]
-    name: String,
+    pub(crate) name: String,
 }
 
 /// The keyset of the last hit of a page.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
-struct Cursor {
-    order: SearchOrder,
-    distance: Option<f64>,
-    rank: f64,
-    name: String,
-    id: Uuid,
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || s.len() > 2000 {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
-}
-
-impl FacilitySearch {
-    /// Checks the search; returns the effective order, radius and page size.
-    fn check(&self) -> Result<Checked> {
-        let mut v = Violations::default();
-        if let Some(p) = self.near {
-            geo::check_in_sweden(&mut v, "near", p);
-        }
-        let radius = self.radius_m.unwrap_or(DEFAULT_RADIUS_M);
-        if self.radius_m.is_some() && self.near.is_none() {
-            v.add("radiusM", "requires", "needs near=lat,lon");
-        }
-        if !(radius.is_finite() && radius > 0.0 && radius <= MAX_RADIUS_M) {
-            v.add("radiusM", "out_of_range", format!("must be greater than 0 and at most {MAX_RADIUS_M} m"));
-        }
-        if let Some([a, b, c, d]) = self.bbox {
-            if self.near.is_some() {
-                v.add("bbox", "conflict", "use either near or bbox, not both");
-            }
-            if ![a, b, c, d].iter().all(|x| x.is_finite()) || a.abs() > 180.0 || c.abs() > 180.0 || b.abs() > 90.0 || d.abs() > 90.0 {
-                v.add("bbox", "out_of_range", "must be minLon,minLat,maxLon,maxLat in WGS84 degrees");
-            } else if a >= c || b >= d {
-                v.add("bbox", "order", "minLon must be less than maxLon and minLat less than maxLat");
-            }
-        }
-        if let Some([n1, e1, n2, e2]) = self.bbox_sweref {
-            if self.near.is_some() || self.bbox.is_some() {
-                v.add("bbox", "conflict", "use one of near and bbox");
-            }
-            let in_sweden = |n: f64, e: f64| (6_000_000.0..=7_800_000.0).contains(&n) && (100_000.0..=1_000_000.0).contains(&e);
-            if ![n1, e1, n2, e2].iter().all(|x| x.is_finite()) || !in_sweden(n1, e1) || !in_sweden(n2, e2) {
-                v.add("bbox", "out_of_range", "must be minNorthing,minEasting,maxNorthing,maxEasting in SWEREF 99 TM metres within Sweden");
-            } else if n1 >= n2 || e1 >= e2 {
-                v.add("bbox", "order", "minNorthing must be less than maxNorthing and minEasting less than maxEasting");
-            }
-        }
-        if let Some(q) = &self.q {
-            let n = q.trim().chars().count();
-            if n == 0 || n > 200 {
-                v.add("q", "length", "must be 1–200 characters");
-            }
-        }
-        v.codes("activities", &self.activities, 20, codes::is_activity, "activity");
-        v.codes("categories", &self.categories, 20, codes::is_category, "facility category");
-        for (i, m) in self.municipalities.iter().enumerate() {
-            codes::check_municipality(&mut v, &format!("municipalities[{i}]"), m);
-        }
-        if self.ids.len() > 100 {
-            v.add("facilityIds", "max_items", "at most 100 facility ids");
-        }
-        for (i, c) in self.counties.iter().enumerate() {
-            if !codes::municipalities().iter().any(|m| &m.county_code == c) {
-                v.add(format!("counties[{i}]"), "unknown_code", format!("'{c}' is not a county (län) code"));
-            }
-        }
-        if let Some(c) = self.min_capacity
-            && !(0..=100_000).contains(&c)
-        {
-            v.add("minCapacity", "out_of_range", "must be between 0 and 100000");
-        }
-        if self.open_at.is_some() && self.open_during.is_some() {
-            v.add("openDuring", "conflict", "use either openAt or openDuring, not both");
-        }
-        if let Some((a, b)) = self.open_during
-            && a >= b
-        {
-            v.add("openDuring", "order", "the end must be after the start");
-        }
-        let order = self.order.unwrap_or(if self.near.is_some() {
-            SearchOrder::Distance
-        } else if self.q.is_some() {
-            SearchOrder::Relevance
-        } else {
-            SearchOrder::Name
-        });
-        if order == SearchOrder::Distance && self.near.is_none() {
-            v.add("order", "requires", "ordering by distance needs near=lat,lon");
-        }
-        if order == SearchOrder::Relevance && self.q.is_none() {
-            v.add("order", "requires", "ordering by relevance needs q");
-        }
-        if self.page_size < 0 {
-            v.add("pageSize", "out_of_range", "must not be negative");
-        }
-        let cursor = if self.page_token.is_empty() {
-            None
-        } else {
-            let c: Option<Cursor> = unhex(&self.page_token).and_then(|b| serde_json::from_slice(&b).ok());
-            match c {
-                Some(c) if c.order == order => Some(c),
-                _ => {
-                    v.add("pageToken", "format", "is not a page token of this search");
-                    None
-                }
-            }
-        };
-        v.finish()?;
-        let size = match self.page_size {
-            0 => 20,
-            n => n.min(MAX_PAGE_SIZE),
-        };
-        Ok((order, radius, i64::from(size), cursor))
-    }
+pub(crate) struct Cursor {
+    pub(crate) order: SearchOrder,
+    pub(crate) distance: Option<f64>,
+    pub(crate) rank: f64,
+    pub(crate) name: String,
+    pub(crate) id: Uuid,
 }
 
 type Query = BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery>;
@@ -294,7 +139,7 @@ pub struct Statement {
 }
 
 impl Statement {
-    fn query(self, prefix: &str) -> Query {
+    pub(crate) fn query(self, prefix: &str) -> Query {
         let mut q: Query = diesel::sql_query(format!("{prefix}{}", self.sql)).into_boxed();
         for b in self.binds {
             q = match b {
@@ -327,85 +172,8 @@ impl Builder {
     }
 }
 
-impl Registry {
-    /// Searches facilities.
-    pub async fn search_facilities(&self, p: &Principal, s: &FacilitySearch) -> Result<SearchPage> {
-        auth::authorize(p, Action::ReadPublic)?;
-        let (checked, mut conn, text) = self.prepare_search(s).await?;
-        let (order, limit) = (checked.0, checked.2);
-        let mut rows: Vec<Row> = if order == SearchOrder::Distance {
-            nearest(&mut conn, s, checked, text.as_ref()).await?
-        } else {
-            build(s, checked, text.as_ref(), None)?.query("").load(&mut conn).await?
-        };
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let facilities = db::facilities::load_many(&mut conn, &ids).await?;
-        let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => hex(&serde_json::to_vec(&Cursor {
-                order,
-                distance: last.distance_m,
-                rank: last.rank,
-                name: last.name.clone(),
-                id: last.id,
-            })
-            .expect("cursors serialise")),
-            _ => String::new(),
-        };
-        let hits = rows
-            .iter()
-            .zip(facilities)
-            .map(|(r, f)| SearchHit {
-                municipality_name: codes::municipality(&f.municipality_code).map(|m| m.name.clone()).unwrap_or_default(),
-                live_availability: f.booking_vendor.is_some(),
-                distance_m: r.distance_m,
-                facility: f,
-            })
-            .collect();
-        Ok(SearchPage { hits, next_page_token })
-    }
-
-    /// Checks a search, takes a connection and looks up the words of its text query.
-    async fn prepare_search(&self, s: &FacilitySearch) -> Result<(Checked, db::PooledConn, Option<TextQuery>)> {
-        let checked = s.check()?;
-        let mut conn = self.read_pool().get().await?;
-        let text = match &s.q {
-            Some(q) => Some(TextQuery::prepare(&mut conn, q).await?),
-            None => None,
-        };
-        Ok((checked, conn, text))
-    }
-
-    /// The statements a search sends, for measuring the database alone (the load benchmark's
-    /// floor): the word lookup of a text query (run here, since the search depends on it), the
-    /// search itself (for nearest first, its first KNN walk, which is nearly always the only
-    /// one), and the two statements that load the hits, whose `$1` is the ids the search returns
-    /// in its first column.
-    pub async fn search_statements(&self, s: &FacilitySearch) -> Result<SearchStatements> {
-        let (checked, _, text) = self.prepare_search(s).await?;
-        let words = text.as_ref().and_then(TextQuery::lookup);
-        let candidates = (checked.0 == SearchOrder::Distance).then(|| first_candidates(checked.2 + 1));
-        let search = build(s, checked, text.as_ref(), candidates)?;
-        Ok(SearchStatements { words, search, load: db::facilities::load_many_sql() })
-    }
-
-    /// The query plan of a search (EXPLAIN), for tests and operators.
-    pub async fn explain_facility_search(&self, s: &FacilitySearch) -> Result<String> {
-        #[derive(QueryableByName)]
-        struct Plan {
-            #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
-            line: String,
-        }
-        let (checked, mut conn, text) = self.prepare_search(s).await?;
-        let candidates = (checked.0 == SearchOrder::Distance).then(|| first_candidates(checked.2 + 1));
-        let q = build(s, checked, text.as_ref(), candidates)?.query("EXPLAIN ");
-        let plan: Vec<Plan> = q.load(&mut conn).await?;
-        Ok(plan.into_iter().map(|p| p.line).collect::<Vec<_>>().join("\n"))
-    }
-}
-
-type Checked = (SearchOrder, f64, i64, Option<Cursor>);
+/// A checked search: its order, radius, limit and the keyset to continue after.
+pub(crate) type Checked = (SearchOrder, f64, i64, Option<Cursor>);
 
 /// Candidates a nearest-first search fetches first for `k` hits.
 fn first_candidates(k: i64) -> i64 {
@@ -639,7 +407,7 @@ async fn nearest(conn: &mut db::PooledConn, s: &FacilitySearch, checked: Checked
     }
 }
 
-/// What [`Registry::search_statements`] returns.
+/// What [`crate::Registry::search_statements`] returns.
 #[derive(Debug, Clone)]
 pub struct SearchStatements {
     /// The word lookup of a text query.
@@ -707,7 +475,7 @@ impl TextQuery {
     }
 
     /// The word lookup this query ran, if any.
-    fn lookup(&self) -> Option<Statement> {
+    pub(crate) fn lookup(&self) -> Option<Statement> {
         (!self.words.is_empty()).then(|| Statement {
             sql: WORD_LOOKUP.to_string(),
             binds: vec![Bind::Texts(self.words.iter().map(|w| w[0].clone()).collect())],
@@ -742,4 +510,171 @@ impl TextQuery {
         }
         (format!("({})", all.join(" && ")), values)
     }
+}
+
+/// An association search; every part optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct AssociationSearch {
+    /// Name text: Swedish full text and typo tolerant.
+    pub q: Option<String>,
+    /// Organisation number (`NNNNNN-NNNN` or ten digits).
+    pub org_number: Option<String>,
+    /// Municipality codes (any).
+    pub municipalities: Vec<String>,
+    /// County codes (any).
+    pub counties: Vec<String>,
+    /// Activity codes (any).
+    pub activities: Vec<String>,
+    /// Registration status; statuses other than approved need a role that may see them.
+    pub status: Option<RegistrationStatus>,
+    /// Hits per page (default 20, at most 100).
+    pub page_size: i32,
+    /// Token from the previous page.
+    pub page_token: String,
+}
+
+/// The keyset of the last association of a page: rank, name and id.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct AssociationCursor(pub(crate) f64, pub(crate) String, pub(crate) Uuid);
+
+/// A query with its binds, and one deferred bind.
+type BindFn = Box<dyn FnOnce(Query) -> Query + Send>;
+
+/// One hit of an association search: id, rank and name (the keyset).
+#[derive(QueryableByName)]
+pub(crate) struct AssociationRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub(crate) id: Uuid,
+    #[diesel(sql_type = Double)]
+    pub(crate) rank: f64,
+    #[diesel(sql_type = Text)]
+    pub(crate) name: String,
+}
+
+/// The hits of a checked association search: up to `size + 1` rows (so the caller knows
+/// whether more follow), ordered by relevance with a text query `q`, else by name; `org` is the
+/// normalised organisation number and `visibility` the registrations the caller may see.
+pub(crate) async fn associations(
+    conn: &mut db::PooledConn,
+    s: &AssociationSearch,
+    q: Option<&str>,
+    org: Option<&str>,
+    visibility: &Visibility,
+    cursor: Option<AssociationCursor>,
+    size: i64,
+) -> Result<Vec<AssociationRow>> {
+    let mut sql_where = vec!["a.deleted_at IS NULL".to_string()];
+    let mut text_binds: Vec<(usize, String)> = Vec::new();
+    let mut next = 0usize;
+    let mut p_text = |val: String, v: &mut Vec<(usize, String)>| {
+        next += 1;
+        v.push((next, val));
+        format!("${next}")
+    };
+    let rank = match q {
+        Some(q) => {
+            let text = TextQuery::prepare(conn, q).await?;
+            // The text comes first, so its parameters are $1, $2, …
+            let (tsq, values) = text.sql_with(1);
+            for v in values {
+                p_text(v, &mut text_binds);
+            }
+            let ph = p_text(q.to_string(), &mut text_binds);
+            sql_where.push(format!("a.search_tsv @@ {tsq}"));
+            format!("(ts_rank(a.search_tsv, {tsq}) + similarity(a.name, {ph}))::float8")
+        }
+        None => "0::float8".to_string(),
+    };
+    if let Some(o) = org {
+        let ph = p_text(o.to_string(), &mut text_binds);
+        sql_where.push(format!("a.org_number = {ph}"));
+    }
+    if let Some(st) = s.status {
+        let ph = p_text(st.as_str().to_string(), &mut text_binds);
+        sql_where.push(format!("a.registration_status = {ph}"));
+    }
+    if let Visibility::ApprovedOr(munis) = visibility {
+        // Municipality codes of keys are four digits (checked when the key was made).
+        let list = munis.iter().filter(|m| m.chars().all(|c| c.is_ascii_digit())).map(|m| format!("'{m}'")).collect::<Vec<_>>().join(",");
+        sql_where.push(if munis.is_empty() {
+            "a.registration_status = 'approved'".to_string()
+        } else {
+            format!("(a.registration_status = 'approved' OR a.municipality_code IN ({list}))")
+        });
+    }
+    let mut array_binds: Vec<(usize, Vec<String>)> = Vec::new();
+    for (col, values) in [("a.municipality_code", &s.municipalities), ("left(a.municipality_code, 2)", &s.counties)] {
+        if !values.is_empty() {
+            next += 1;
+            array_binds.push((next, values.clone()));
+            sql_where.push(format!("{col} = ANY(${next})"));
+        }
+    }
+    if !s.activities.is_empty() {
+        next += 1;
+        array_binds.push((next, s.activities.clone()));
+        sql_where.push(format!("a.activities && ${next}"));
+    }
+    let by_rank = q.is_some();
+    let mut cursor_binds: Vec<(usize, f64, String, Uuid)> = Vec::new();
+    if let Some(AssociationCursor(r, n, id)) = cursor {
+        let (pr, pn, pi) = (next + 1, next + 2, next + 3);
+        cursor_binds.push((pr, r, n, id));
+        sql_where.push(if by_rank {
+            format!("({rank} < ${pr} OR ({rank} = ${pr} AND a.id > ${pi}))")
+        } else {
+            format!("(a.name, a.id) > (${pn}, ${pi})")
+        });
+    }
+    let order = if by_rank { "rank DESC, a.id" } else { "a.name, a.id" };
+    let sql = format!(
+        "SELECT a.id, {rank} AS rank, a.name FROM associations a WHERE {} ORDER BY {order} LIMIT {}",
+        sql_where.join(" AND "),
+        size + 1
+    );
+    // Binds in placeholder order.
+    let mut all: Vec<(usize, BindFn)> = Vec::new();
+    for (i, t) in text_binds {
+        all.push((i, Box::new(move |q| q.bind::<Text, _>(t))));
+    }
+    for (i, a) in array_binds {
+        all.push((i, Box::new(move |q| q.bind::<Array<Text>, _>(a))));
+    }
+    for (i, r, n, id) in cursor_binds {
+        all.push((i, Box::new(move |q| q.bind::<Double, _>(r))));
+        all.push((i + 1, Box::new(move |q| q.bind::<Text, _>(n))));
+        all.push((i + 2, Box::new(move |q| q.bind::<diesel::sql_types::Uuid, _>(id))));
+    }
+    all.sort_by_key(|(i, _)| *i);
+    let mut query = diesel::sql_query(sql).into_boxed();
+    for (_, b) in all {
+        query = b(query);
+    }
+    Ok(query.load(conn).await?)
+}
+
+/// The hits of a checked search: `limit + 1` rows (so the caller knows whether more follow).
+pub(crate) async fn run(conn: &mut db::PooledConn, s: &FacilitySearch, checked: Checked, text: Option<&TextQuery>) -> Result<Vec<Row>> {
+    if checked.0 == SearchOrder::Distance {
+        nearest(conn, s, checked, text).await
+    } else {
+        Ok(build(s, checked, text, None)?.query("").load(conn).await?)
+    }
+}
+
+/// The statement a checked search sends first (for nearest first, its first KNN walk).
+pub(crate) fn first_statement(s: &FacilitySearch, checked: Checked, text: Option<&TextQuery>) -> Result<Statement> {
+    let candidates = (checked.0 == SearchOrder::Distance).then(|| first_candidates(checked.2 + 1));
+    build(s, checked, text, candidates)
+}
+
+/// The query plan (EXPLAIN) of a statement.
+pub(crate) async fn explain(conn: &mut db::PooledConn, statement: Statement) -> Result<String> {
+    #[derive(QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let plan: Vec<Plan> = statement.query("EXPLAIN ").load(conn).await?;
+    Ok(plan.into_iter().map(|p| p.line).collect::<Vec<_>>().join("\n"))
 }
