@@ -2,7 +2,7 @@
 //! own deadline, concurrency limit, rate limit, circuit breaker, hedged second request and
 //! coalescing cache; every vendor's answer comes back labelled with what happened.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::pin::Pin;
@@ -17,6 +17,9 @@ use crate::breaker::{Breaker, Permit};
 use crate::cache::{Cache, Source};
 use crate::validate::{self, Checked};
 
+mod calls;
+pub use calls::{CallError, Operation};
+
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -28,6 +31,30 @@ pub trait VendorApi: Send + Sync + 'static {
         req: pb::CheckAvailabilityRequest,
         timeout: Duration,
     ) -> BoxFuture<Result<pb::CheckAvailabilityResponse, tonic::Status>>;
+
+    /// One CreateBooking call that must answer within `timeout`. Vendors that take no bookings
+    /// through the registry (feeds, in-process test vendors) keep the default refusal.
+    fn create_booking(
+        &self,
+        _req: pb::CreateBookingRequest,
+        _timeout: Duration,
+    ) -> BoxFuture<Result<pb::CreateBookingResponse, tonic::Status>> {
+        Box::pin(async { Err(tonic::Status::unimplemented("this vendor takes no bookings through the registry")) })
+    }
+
+    /// One GetBooking call that must answer within `timeout`.
+    fn get_booking(&self, _req: pb::GetBookingRequest, _timeout: Duration) -> BoxFuture<Result<pb::GetBookingResponse, tonic::Status>> {
+        Box::pin(async { Err(tonic::Status::unimplemented("this vendor takes no bookings through the registry")) })
+    }
+
+    /// One CancelBooking call that must answer within `timeout`.
+    fn cancel_booking(
+        &self,
+        _req: pb::CancelBookingRequest,
+        _timeout: Duration,
+    ) -> BoxFuture<Result<pb::CancelBookingResponse, tonic::Status>> {
+        Box::pin(async { Err(tonic::Status::unimplemented("this vendor takes no bookings through the registry")) })
+    }
 }
 
 /// How the registry treats one vendor (docs/vendor-protocol.md §11).
@@ -165,6 +192,9 @@ struct Vendor {
 #[derive(Default)]
 pub struct Federation {
     vendors: RwLock<HashMap<String, Arc<Vendor>>>,
+    /// Calls per vendor, operation and outcome; kept across a vendor's replacement (a new
+    /// version in the directory) so that they only ever rise.
+    counts: Mutex<BTreeMap<(String, Operation, &'static str), u64>>,
 }
 
 impl Federation {
@@ -185,6 +215,25 @@ impl Federation {
             policy,
         };
         self.vendors.write().expect("the vendor map lock is never poisoned").insert(id.to_string(), Arc::new(vendor));
+    }
+
+    fn vendor(&self, id: &str) -> Option<Arc<Vendor>> {
+        self.vendors.read().expect("the vendor map lock is never poisoned").get(id).cloned()
+    }
+
+    /// Counts one call (one vendor's part of a query, or one booking call) in the engine's
+    /// per-vendor counts and in the metric `federation_vendor_calls_total{vendor,operation,status}`.
+    fn count(&self, vendor_id: &str, op: Operation, status: &'static str) {
+        *self.counts.lock().expect("never poisoned").entry((vendor_id.to_string(), op, status)).or_default() += 1;
+        metrics::counter!("federation_vendor_calls_total", "vendor" => vendor_id.to_string(), "operation" => op.name(), "status" => status)
+            .increment(1);
+    }
+
+    /// How many calls of `op` to a vendor ended with `status` (`ok`, `timeout`, `error`,
+    /// `unavailable`, `rate_limited`, `skipped`) since the engine started.
+    pub fn calls(&self, vendor_id: &str, op: Operation, status: &str) -> u64 {
+        let counts = self.counts.lock().expect("never poisoned");
+        counts.iter().filter(|((v, o, s), _)| v == vendor_id && *o == op && *s == status).map(|(_, n)| *n).sum()
     }
 
     /// Removes a vendor.
@@ -231,6 +280,12 @@ impl Federation {
 
     /// Asks one vendor, splitting the units into calls of at most `max_units_per_call`.
     pub async fn check(&self, vendor_id: &str, req: pb::CheckAvailabilityRequest, until: Instant) -> VendorAnswer {
+        let a = self.check_parts(vendor_id, req, until).await;
+        self.count(vendor_id, Operation::CheckAvailability, a.status.name());
+        a
+    }
+
+    async fn check_parts(&self, vendor_id: &str, req: pb::CheckAvailabilityRequest, until: Instant) -> VendorAnswer {
         let started = Instant::now();
         let vendor = self.vendors.read().expect("the vendor map lock is never poisoned").get(vendor_id).cloned();
         let Some(vendor) = vendor else {
@@ -311,22 +366,7 @@ impl Vendor {
     async fn call(self: Arc<Self>, req: pb::CheckAvailabilityRequest, until: Instant) -> Outcome {
         let fail = |status| Outcome { status, checked: Checked::default(), hedged: false };
         let remaining = || until.saturating_duration_since(Instant::now());
-        // Waiting for our own limits is given up a little before the deadline, so that it is
-        // reported as what it is (rate limited), not as the vendor's timeout.
-        let margin = Duration::from_millis(10);
-        loop {
-            match self.limiter.check() {
-                Ok(()) => break,
-                Err(not_until) => {
-                    let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-                    if wait + margin >= remaining() {
-                        return fail(Status::RateLimited);
-                    }
-                    tokio::time::sleep(wait).await;
-                }
-            }
-        }
-        let Ok(Ok(permit)) = tokio::time::timeout(remaining().saturating_sub(margin), self.permits.clone().acquire_owned()).await else {
+        let Some(permit) = self.admit(until).await else {
             return fail(Status::RateLimited);
         };
         let primary = {

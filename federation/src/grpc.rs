@@ -131,4 +131,30 @@ impl VendorApi for GrpcVendor {
         let req = self.request(req, timeout);
         Box::pin(async move { Ok(c.check_availability(req).await?.into_inner()) })
     }
+
+    fn create_booking(
+        &self,
+        req: pb::CreateBookingRequest,
+        timeout: Duration,
+    ) -> BoxFuture<Result<pb::CreateBookingResponse, tonic::Status>> {
+        let mut c = self.client.clone();
+        let req = self.request(req, timeout);
+        Box::pin(async move { Ok(c.create_booking(req).await?.into_inner()) })
+    }
+
+    fn get_booking(&self, req: pb::GetBookingRequest, timeout: Duration) -> BoxFuture<Result<pb::GetBookingResponse, tonic::Status>> {
+        let mut c = self.client.clone();
+        let req = self.request(req, timeout);
+        Box::pin(async move { Ok(c.get_booking(req).await?.into_inner()) })
+    }
+
+    fn cancel_booking(
+        &self,
+        req: pb::CancelBookingRequest,
+        timeout: Duration,
+    ) -> BoxFuture<Result<pb::CancelBookingResponse, tonic::Status>> {
+        let mut c = self.client.clone();
+        let req = self.request(req, timeout);
+        Box::pin(async move { Ok(c.cancel_booking(req).await?.into_inner()) })
+    }
 }

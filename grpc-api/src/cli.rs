@@ -158,17 +158,21 @@ struct ServeArgs {
     client_ca: Option<std::path::PathBuf>,
     /// Seconds between scheduled conformance runs of every vendor (default daily; each run is
     /// kept in the vendor directory); 0 turns the schedule off.
-    #[arg(long, env = "REGISTRY_VENDOR_CHECK_INTERVAL", default_value_t = grpc_api::vendor_checks::DEFAULT_INTERVAL.as_secs())]
+    #[arg(long, env = "REGISTRY_VENDOR_CHECK_INTERVAL", default_value_t = federation::service::certification::DEFAULT_INTERVAL.as_secs())]
     vendor_check_interval: u64,
     /// Seconds between polls of every vendor's capabilities; a change starts a conformance run.
-    #[arg(long, env = "REGISTRY_VENDOR_POLL_INTERVAL", default_value_t = grpc_api::vendor_checks::DEFAULT_POLL.as_secs(),
+    #[arg(long, env = "REGISTRY_VENDOR_POLL_INTERVAL", default_value_t = federation::service::certification::DEFAULT_POLL.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     vendor_poll_interval: u64,
     /// Seconds a passing conformance run certifies a vendor; without a newer passing run its
     /// certification then lapses, and the federated query no longer asks it.
-    #[arg(long, env = "REGISTRY_CERTIFICATION_VALIDITY", default_value_t = grpc_api::vendor_checks::DEFAULT_VALIDITY.as_secs(),
+    #[arg(long, env = "REGISTRY_CERTIFICATION_VALIDITY", default_value_t = federation::service::certification::DEFAULT_VALIDITY.as_secs(),
           value_parser = clap::value_parser!(u64).range(60..))]
     certification_validity: u64,
+    /// The folder of the registry's client certificates for vendors that use mTLS:
+    /// `{folder}/{credentialRef}/client.{crt,key}` (read again when they change).
+    #[arg(long, env = "REGISTRY_VENDOR_CREDENTIALS", default_value = federation::service::clients::DEFAULT_CREDENTIALS_DIR)]
+    vendor_credentials: std::path::PathBuf,
     /// Exports (`/v1/exports/…`, `ExportService`) that may run at once; each holds a database
     /// connection of its own for its snapshot. More are refused with 503 / UNAVAILABLE.
     #[arg(long, env = "REGISTRY_MAX_CONCURRENT_EXPORTS", default_value_t = 4)]
@@ -220,6 +224,7 @@ impl ServeArgs {
             vendor_check_interval: (self.vendor_check_interval > 0).then(|| std::time::Duration::from_secs(self.vendor_check_interval)),
             vendor_poll_interval: std::time::Duration::from_secs(self.vendor_poll_interval),
             certification_validity: std::time::Duration::from_secs(self.certification_validity),
+            vendor_credentials: self.vendor_credentials.clone(),
             ..ServerConfig::default()
         }
     }

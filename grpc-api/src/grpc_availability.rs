@@ -12,21 +12,22 @@ use registry_core::validate::Violations;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
-use crate::availability::{Availability, DEFAULT_DEADLINE, FacilityTimes, UnitTimes, VendorReport};
 use crate::convert::from_timestamp;
 use crate::errors::status;
 use crate::proto::v1 as pb;
 use crate::proto::v1::availability_service_server::AvailabilityService;
+use federation::service::Service;
+use federation::service::availability::{DEFAULT_DEADLINE, FacilityTimes, UnitTimes, VendorReport};
 
 /// The service over the federation engine.
 #[derive(Clone)]
 pub struct AvailabilityGrpc {
-    engine: Arc<Availability>,
+    engine: Arc<Service>,
 }
 
 impl AvailabilityGrpc {
     /// Wraps the engine.
-    pub fn new(engine: Arc<Availability>) -> Self {
+    pub fn new(engine: Arc<Service>) -> Self {
         AvailabilityGrpc { engine }
     }
 }

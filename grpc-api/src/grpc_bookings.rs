@@ -9,22 +9,22 @@ use registry_core::service::bookings::{BookingInput, BookingMode, CustomerInput,
 use registry_core::validate::Violations;
 use tonic::{Request, Response, Status};
 
-use crate::availability::Availability;
-use crate::booking::BookingOut;
 use crate::convert::from_timestamp;
 use crate::errors::status;
 use crate::proto::v1 as pb;
 use crate::proto::v1::booking_service_server::BookingService;
+use federation::service::Service;
+use federation::service::bookings::BookingOut;
 
 /// The service over the federation engine.
 #[derive(Clone)]
 pub struct BookingGrpc {
-    engine: Arc<Availability>,
+    engine: Arc<Service>,
 }
 
 impl BookingGrpc {
     /// Wraps the engine.
-    pub fn new(engine: Arc<Availability>) -> Self {
+    pub fn new(engine: Arc<Service>) -> Self {
         BookingGrpc { engine }
     }
 }

@@ -36,12 +36,12 @@ pub const VENDOR_PATHS: &[&str] = &[
 #[derive(Clone)]
 pub struct VendorsGrpc {
     registry: Registry,
-    certifier: crate::vendor_checks::Certifier,
+    certifier: federation::service::certification::Certifier,
 }
 
 impl VendorsGrpc {
     /// Wraps the core.
-    pub fn new(registry: Registry, certifier: crate::vendor_checks::Certifier) -> Self {
+    pub fn new(registry: Registry, certifier: federation::service::certification::Certifier) -> Self {
         VendorsGrpc { registry, certifier }
     }
 }
@@ -257,7 +257,8 @@ impl VendorDirectoryService for VendorsGrpc {
         let o = override_from(r.certification_override).map_err(status)?;
         let v = r.vendor.ok_or_else(|| status(Error::invalid("vendor", "required", "must be set")))?;
         let input = input_from(v, "vendor").and_then(|i| i.validate()).map_err(status)?;
-        let checks = crate::vendor_checks::check_for_write(&self.certifier, &input, RunTrigger::Registration).await.map_err(status)?;
+        let checks =
+            federation::service::certification::check_for_write(&self.certifier, &input, RunTrigger::Registration).await.map_err(status)?;
         let created = self.registry.create_vendor(&p, &input, checks, o.as_ref()).await.map_err(status)?;
         Ok(Response::new(pb::CreateVendorResponse { vendor: Some(vendor(&created)) }))
     }
@@ -278,7 +279,7 @@ impl VendorDirectoryService for VendorsGrpc {
         let input = apply_mask(current.to_input(), input_from(new, "vendor").map_err(status)?, &paths).map_err(status)?;
         let (current, effective) = self.registry.check_vendor_update(&p, id, &input).await.map_err(status)?;
         let o = override_from(r.certification_override).map_err(status)?;
-        let checks = crate::vendor_checks::recheck_if_moved(&self.certifier, &current, &effective).await.map_err(status)?;
+        let checks = federation::service::certification::recheck_if_moved(&self.certifier, &current, &effective).await.map_err(status)?;
         let updated = self.registry.update_vendor(&p, id, r.expected_version, &input, checks, o.as_ref()).await.map_err(status)?;
         Ok(Response::new(pb::UpdateVendorResponse { vendor: Some(vendor(&updated)) }))
     }
@@ -298,7 +299,7 @@ impl VendorDirectoryService for VendorsGrpc {
         let p = principal(&req);
         let id = parse_id(&req.into_inner().id, "id").map_err(status)?;
         let current = self.registry.vendor_for_checks(&p, id).await.map_err(status)?;
-        let v = crate::vendor_checks::check_and_record(&self.certifier, &self.registry, &p, &current, RunTrigger::Request)
+        let v = federation::service::certification::check_and_record(&self.certifier, &self.registry, &p, &current, RunTrigger::Request)
             .await
             .map_err(status)?;
         Ok(Response::new(pb::RunVendorChecksResponse { vendor: Some(vendor(&v)) }))

@@ -3,8 +3,6 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
-pub mod availability;
-pub mod booking;
 pub mod convert;
 pub mod errors;
 pub mod grpc;
@@ -26,7 +24,6 @@ pub mod rest_hours;
 pub mod rest_search;
 pub mod rest_vendors;
 pub mod server;
-pub mod vendor_checks;
 pub mod web;
 
 /// Installs ring as the process-wide rustls provider; false if one was installed already.

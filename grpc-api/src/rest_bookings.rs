@@ -11,10 +11,10 @@ use registry_core::Registry;
 use registry_core::auth::Principal;
 use registry_core::service::bookings::BookingInput;
 
-use crate::availability::Availability;
-use crate::booking::BookingOut;
 use crate::errors::ApiError;
 use crate::rest::{JsonBody, decode};
+use federation::service::Service;
+use federation::service::bookings::BookingOut;
 
 /// The routes.
 pub fn router() -> Router<Registry> {
@@ -34,7 +34,7 @@ pub fn router() -> Router<Registry> {
         crate::openapi::Errors))]
 pub async fn create_booking(
     Extension(p): Extension<Principal>,
-    Extension(engine): Extension<Arc<Availability>>,
+    Extension(engine): Extension<Arc<Service>>,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {

@@ -19,9 +19,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::availability::{Availability, AvailabilityAnswer, DEFAULT_DEADLINE};
 use crate::errors::ApiError;
 use crate::rest::{JsonBody, decode, query, resource};
+use federation::service::Service;
+use federation::service::availability::{AvailabilityAnswer, DEFAULT_DEADLINE};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -101,14 +102,14 @@ fn take_override(body: &mut serde_json::Value) -> ApiResult<Option<OverrideInput
 pub async fn create_vendor(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
-    Extension(certifier): Extension<crate::vendor_checks::Certifier>,
+    Extension(certifier): Extension<federation::service::certification::Certifier>,
     JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
     auth::authorize(&p, Action::ManageVendors)?;
     let o = take_override(&mut body)?;
     let input: VendorInput = decode(body)?;
     let input = input.validate()?;
-    let checks = crate::vendor_checks::check_for_write(&certifier, &input, RunTrigger::Registration).await?;
+    let checks = federation::service::certification::check_for_write(&certifier, &input, RunTrigger::Registration).await?;
     let v = reg.create_vendor(&p, &input, checks, o.as_ref()).await?;
     Ok(resource(StatusCode::CREATED, v.version, Some(format!("/v1/vendors/{}", v.id)), v))
 }
@@ -123,7 +124,7 @@ const READ_ONLY: &[&str] = &["id", "version", "createdAt", "updatedAt", "capabil
 pub async fn patch_vendor(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
-    Extension(certifier): Extension<crate::vendor_checks::Certifier>,
+    Extension(certifier): Extension<federation::service::certification::Certifier>,
     Path(id): Path<String>,
     headers: axum::http::HeaderMap,
     JsonBody(mut patch): JsonBody,
@@ -147,7 +148,7 @@ pub async fn patch_vendor(
     let current = reg.get_vendor(&p, id).await?;
     let (expected, input): (i64, VendorInput) = crate::rest::patched(expected, current.version, &current.to_input(), &patch)?;
     let (current, effective) = reg.check_vendor_update(&p, id, &input).await?;
-    let checks = crate::vendor_checks::recheck_if_moved(&certifier, &current, &effective).await?;
+    let checks = federation::service::certification::recheck_if_moved(&certifier, &current, &effective).await?;
     let v = reg.update_vendor(&p, id, expected, &input, checks, o.as_ref()).await?;
     Ok(resource(StatusCode::OK, v.version, None, v))
 }
@@ -159,12 +160,12 @@ pub async fn patch_vendor(
 pub async fn run_vendor_checks(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
-    Extension(certifier): Extension<crate::vendor_checks::Certifier>,
+    Extension(certifier): Extension<federation::service::certification::Certifier>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "id")?;
     let vendor = reg.vendor_for_checks(&p, id).await?;
-    let v = crate::vendor_checks::check_and_record(&certifier, &reg, &p, &vendor, RunTrigger::Request).await?;
+    let v = federation::service::certification::check_and_record(&certifier, &reg, &p, &vendor, RunTrigger::Request).await?;
     Ok(resource(StatusCode::OK, v.version, None, v))
 }
 
@@ -397,7 +398,7 @@ fn list(s: &Option<String>) -> Vec<String> {
 pub async fn availability(
     State(_reg): State<Registry>,
     Extension(p): Extension<Principal>,
-    Extension(engine): Extension<Arc<Availability>>,
+    Extension(engine): Extension<Arc<Service>>,
     headers: axum::http::HeaderMap,
     q: Result<Query<AvailabilityQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
@@ -474,7 +475,7 @@ pub async fn availability(
 /// The answer as NDJSON, one line per event as it happens: `{"type":"candidates",…}`, one
 /// `{"type":"vendor",…}` per vendor as it answers, and `{"type":"summary",…}` last.
 async fn ndjson(
-    engine: &Availability,
+    engine: &Service,
     p: &Principal,
     search: &FacilitySearch,
     from: DateTime<Utc>,

@@ -232,6 +232,13 @@ async fn a_vendor_that_does_not_answer_a_booking_gets_a_503_that_says_to_retry_w
     // The booking reached the vendor (which never answered): the counter the check below reads
     // is the one that moves when the registry passes a booking on.
     assert_eq!(silent.calls(Rpc::CreateBooking), 1, "the registry asked the vendor to book once");
+    // It went through the federation engine, which counts it among the vendor's calls.
+    let metrics = app.http().get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let counted = metrics
+        .lines()
+        .find(|l| l.starts_with("federation_vendor_calls_total") && l.contains(&vendor_id.to_string()) && l.contains("create_booking"));
+    let counted = counted.unwrap_or_else(|| panic!("no booking call of the vendor in the metrics:\n{metrics}"));
+    assert!(counted.contains(r#"status="timeout""#) && counted.ends_with(" 1"), "{counted}");
 
     // Once its certification has lapsed, the registry no longer passes bookings on to it.
     let mut conn = app.db.conn().await;

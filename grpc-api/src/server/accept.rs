@@ -30,7 +30,7 @@ pub async fn serve_listener(
     let certifier = config.certifier(registry.clock());
     let (app, shared) = super::app(registry.clone(), config).await?;
     // Every vendor is run against the conformance kit on a schedule and when its capabilities change.
-    let checker = tokio::spawn(crate::vendor_checks::schedule(registry, certifier));
+    let checker = tokio::spawn(federation::service::certification::schedule(registry, certifier));
     // Keyed rate-limit state is pruned in the background.
     let limits = shared.limits.clone();
     let pruner = tokio::spawn(async move {

@@ -5,6 +5,8 @@ mod accept;
 mod middleware;
 pub mod tls;
 
+use federation::service::certification;
+use federation::service::clients::{Clients, Credentials};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +73,8 @@ pub struct ServerConfig {
     pub vendor_poll_interval: Duration,
     /// How long a passing conformance run certifies a vendor.
     pub certification_validity: Duration,
+    /// The folder of the registry's client certificates for vendors (`{dir}/{credentialRef}/client.{crt,key}`).
+    pub vendor_credentials: std::path::PathBuf,
     /// Exports that may run at once (each holds a database connection of its own).
     pub max_concurrent_exports: usize,
     /// The URL clients reach this server at (behind a proxy), for absolute links such as the
@@ -95,9 +99,10 @@ impl Default for ServerConfig {
             rate_period: Duration::from_secs(1),
             key_pepper: String::new(),
             tls: None,
-            vendor_check_interval: Some(crate::vendor_checks::DEFAULT_INTERVAL),
-            vendor_poll_interval: crate::vendor_checks::DEFAULT_POLL,
-            certification_validity: crate::vendor_checks::DEFAULT_VALIDITY,
+            vendor_check_interval: Some(certification::DEFAULT_INTERVAL),
+            vendor_poll_interval: certification::DEFAULT_POLL,
+            certification_validity: certification::DEFAULT_VALIDITY,
+            vendor_credentials: federation::service::clients::DEFAULT_CREDENTIALS_DIR.into(),
             max_concurrent_exports: 4,
             public_url: None,
             web: crate::web::WebConfig::default(),
@@ -108,13 +113,19 @@ impl Default for ServerConfig {
 
 impl ServerConfig {
     /// How vendors are certified, by the registry's `clock`.
-    pub fn certifier(&self, clock: &registry_core::Clock) -> crate::vendor_checks::Certifier {
-        crate::vendor_checks::Certifier {
+    pub fn certifier(&self, clock: &registry_core::Clock) -> certification::Certifier {
+        certification::Certifier {
             clock: clock.clone(),
             interval: self.vendor_check_interval,
             poll: self.vendor_poll_interval.max(Duration::from_millis(10)),
             validity: self.certification_validity,
+            credentials: self.credentials(),
         }
+    }
+
+    /// Where the registry's credentials for vendors are.
+    pub fn credentials(&self) -> Credentials {
+        Credentials { dir: self.vendor_credentials.clone() }
     }
 }
 
@@ -147,7 +158,8 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
         config: Arc::new(config),
         registry: registry.clone(),
     };
-    let availability = crate::availability::Availability::new(registry.clone());
+    let clients = Clients::new(shared.config.credentials(), federation::service::clients::DEFAULT_RECHECK);
+    let availability = federation::service::Service::new(registry.clone(), clients);
     let slots = crate::rest_exports::ExportSlots::new(shared.config.max_concurrent_exports.max(1));
     let certifier = shared.config.certifier(registry.clock());
     let grpc = grpc_router(registry.clone(), availability.clone(), slots.clone(), shared.config.body_limit, certifier.clone()).await?;
@@ -190,10 +202,10 @@ pub(crate) fn rest_routes(web: crate::web::WebConfig) -> anyhow::Result<Router<R
 
 async fn grpc_router(
     registry: Registry,
-    availability: Arc<crate::availability::Availability>,
+    availability: Arc<federation::service::Service>,
     slots: crate::rest_exports::ExportSlots,
     limit: usize,
-    certifier: crate::vendor_checks::Certifier,
+    certifier: certification::Certifier,
 ) -> anyhow::Result<Router> {
     let changes = crate::grpc_changes::ChangesGrpc::new(registry.clone(), slots);
     let bookings = crate::grpc_bookings::BookingGrpc::new(availability.clone());

@@ -9,11 +9,13 @@
 
 use std::time::Duration;
 
-use federation::grpc::{Connection, GrpcVendor};
-use federation::pb;
 use registry_core::auth::Principal;
-use registry_core::model::{RunTrigger, Vendor, VendorAuth, VendorChecks, VendorInput, VendorProtocol};
+use registry_core::model::{RunTrigger, Vendor, VendorChecks, VendorInput, VendorProtocol};
 use registry_core::{Error, Registry};
+
+use super::clients::Credentials;
+use crate::grpc::GrpcVendor;
+use crate::pb;
 
 /// Unit references of a vendor's own the availability checks ask about.
 const UNITS_CHECKED: usize = 3;
@@ -37,6 +39,8 @@ pub struct Certifier {
     pub validity: Duration,
     /// Where "now" comes from: when a run is due, and the week its checks ask about.
     pub clock: registry_core::Clock,
+    /// Where the registry's credentials for the vendors are.
+    pub credentials: Credentials,
 }
 
 impl Default for Certifier {
@@ -46,6 +50,7 @@ impl Default for Certifier {
             poll: DEFAULT_POLL,
             validity: DEFAULT_VALIDITY,
             clock: registry_core::Clock::system(),
+            credentials: Credentials::default(),
         }
     }
 }
@@ -56,25 +61,6 @@ impl Certifier {
         checks.valid_for = chrono::Duration::from_std(self.validity).unwrap_or(chrono::Duration::days(3));
         checks
     }
-}
-
-/// How the registry reaches a vendor: endpoint, CA, and the credential found where
-/// `credential_ref` says (the API key's environment variable, or the client certificate and
-/// key under `$REGISTRY_VENDOR_CREDENTIALS/{ref}/client.{crt,key}`).
-pub fn connection(v: &VendorInput) -> Result<Connection, String> {
-    let mut c = Connection { endpoint: v.endpoint.trim().to_string(), ca_pem: v.ca_pem.clone(), ..Default::default() };
-    match (v.auth, v.credential_ref.as_deref()) {
-        (VendorAuth::ApiKey, Some(var)) => {
-            c.api_key = Some(std::env::var(var).map_err(|_| format!("the API key variable {var} is not set"))?);
-        }
-        (VendorAuth::Mtls, Some(name)) => {
-            let dir = std::env::var("REGISTRY_VENDOR_CREDENTIALS").unwrap_or_else(|_| "/etc/registry/vendors".into());
-            let read = |f: &str| std::fs::read_to_string(format!("{dir}/{name}/{f}")).map_err(|e| format!("{dir}/{name}/{f}: {e}"));
-            c.client_identity = Some((read("client.crt")?, read("client.key")?));
-        }
-        _ => {}
-    }
-    Ok(c)
 }
 
 /// The capabilities of a vendor.v1 endpoint as stored in the directory (proto3 JSON names).
@@ -91,8 +77,8 @@ pub fn capabilities_json(c: &pb::Capabilities) -> serde_json::Value {
     })
 }
 
-fn conformance_json(results: &[federation::conformance::CheckResult]) -> serde_json::Value {
-    let (_, passed) = federation::conformance::render_text(results);
+fn conformance_json(results: &[crate::conformance::CheckResult]) -> serde_json::Value {
+    let (_, passed) = crate::conformance::render_text(results);
     serde_json::json!({
         "passed": passed,
         "checkedAt": chrono::Utc::now(),
@@ -135,7 +121,7 @@ pub async fn check(certifier: &Certifier, input: &VendorInput, units: Vec<String
     let unreachable = |message: String| Unreachable { rule: "unreachable", message };
     if input.protocol == VendorProtocol::OpenActive {
         // A feed: its first page must be an RPDE page.
-        let h = federation::openactive::Harvester::new(input.endpoint.trim());
+        let h = crate::openactive::Harvester::new(input.endpoint.trim());
         h.harvest(1).await.map_err(|e| unreachable(e.to_string()))?;
         return Ok(VendorChecks {
             capabilities: Some(serde_json::json!({"protocolVersion": "openactive-rpde-1.0", "slotsOnFirstPage": h.len()})),
@@ -143,7 +129,7 @@ pub async fn check(certifier: &Certifier, input: &VendorInput, units: Vec<String
             ..VendorChecks::default()
         });
     }
-    let c = connection(input).map_err(unreachable)?;
+    let c = certifier.credentials.connection(input).map_err(unreachable)?;
     let client = GrpcVendor::connect_lazy(&c).map_err(|e| unreachable(e.to_string()))?;
     let caps = client.capabilities(Duration::from_secs(3)).await.map_err(|s| {
         unreachable(format!("GetCapabilities failed: {:?} {}", s.code(), s.message().chars().take(200).collect::<String>()))
@@ -156,9 +142,9 @@ pub async fn check(certifier: &Certifier, input: &VendorInput, units: Vec<String
     }
     let start = window_start(certifier.clock.today());
     let (units, writes) = if input.test_units.is_empty() { (units, false) } else { (input.test_units.clone(), true) };
-    let results = federation::conformance::run(
+    let results = crate::conformance::run(
         &client,
-        &federation::conformance::Options { units, start: prost_types::Timestamp { seconds: start, nanos: 0 }, writes },
+        &crate::conformance::Options { units, start: prost_types::Timestamp { seconds: start, nanos: 0 }, writes },
     )
     .await;
     Ok(VendorChecks {
@@ -237,11 +223,11 @@ pub async fn check_and_record(
 }
 
 /// What a vendor's capabilities say now, if it answers (gRPC vendors only).
-async fn current_capabilities(v: &Vendor) -> Option<serde_json::Value> {
+async fn current_capabilities(certifier: &Certifier, v: &Vendor) -> Option<serde_json::Value> {
     if v.protocol != VendorProtocol::Grpc {
         return None;
     }
-    let client = GrpcVendor::connect_lazy(&connection(&v.to_input()).ok()?).ok()?;
+    let client = GrpcVendor::connect_lazy(&certifier.credentials.connection(&v.to_input()).ok()?).ok()?;
     client.capabilities(Duration::from_secs(3)).await.ok().map(|c| capabilities_json(&c))
 }
 
@@ -255,7 +241,7 @@ async fn due(certifier: &Certifier, v: &Vendor) -> Option<RunTrigger> {
     {
         return Some(RunTrigger::Schedule);
     }
-    let now = current_capabilities(v).await?;
+    let now = current_capabilities(certifier, v).await?;
     (v.capabilities.as_ref() != Some(&now)).then_some(RunTrigger::CapabilitiesChanged)
 }
 

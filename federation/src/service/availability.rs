@@ -3,19 +3,19 @@
 //! says per vendor what happened (docs/vendor-protocol.md §11).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use federation::grpc::GrpcVendor;
-use federation::{Federation, Policy, Status, pb};
+use registry_core::Error;
 use registry_core::auth::Principal;
-use registry_core::model::{Vendor, VendorProtocol};
+use registry_core::model::Vendor;
 use registry_core::search::FacilitySearch;
 use registry_core::service::bookings::{BookingMode, vendor_takes};
-use registry_core::{Error, Registry};
 use serde::Serialize;
 use uuid::Uuid;
+
+use super::Service;
+use crate::{Status, pb};
 
 /// The default and the largest overall deadline of a federated query.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(1);
@@ -25,7 +25,8 @@ pub const MAX_DEADLINE: Duration = Duration::from_secs(5);
 pub const MAX_WINDOW: chrono::Duration = chrono::Duration::days(14);
 
 /// A federated availability answer.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AvailabilityAnswer {
     /// Window start.
@@ -41,7 +42,8 @@ pub struct AvailabilityAnswer {
 }
 
 /// One facility's units and their times.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FacilityTimes {
     /// Facility id.
@@ -63,7 +65,8 @@ pub struct FacilityTimes {
 }
 
 /// One unit's times.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UnitTimes {
     /// Unit id.
@@ -81,7 +84,8 @@ pub struct UnitTimes {
 }
 
 /// A time on a unit.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SlotOut {
     /// Start.
@@ -98,7 +102,8 @@ pub struct SlotOut {
 }
 
 /// A price.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PriceOut {
     /// `private_person`, `association` or `company`.
@@ -110,7 +115,8 @@ pub struct PriceOut {
 }
 
 /// What happened with one vendor.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct VendorReport {
     /// Vendor id.
@@ -135,61 +141,7 @@ pub struct VendorReport {
     pub takes_bookings: Vec<String>,
 }
 
-/// The federation engine with the vendors of the directory added as they are needed.
-pub struct Availability {
-    pub(crate) registry: Registry,
-    pub(crate) engine: Arc<Federation>,
-    loaded: Mutex<HashMap<Uuid, i64>>,
-    /// The vendor.v1 clients of the vendors loaded, for bookings made through the registry.
-    pub(crate) clients: Mutex<HashMap<Uuid, GrpcVendor>>,
-}
-
-impl Availability {
-    /// An engine over the registry's vendor directory.
-    pub fn new(registry: Registry) -> Arc<Availability> {
-        Arc::new(Availability {
-            registry,
-            engine: Federation::new(),
-            loaded: Mutex::new(HashMap::new()),
-            clients: Mutex::new(HashMap::new()),
-        })
-    }
-
-    /// Adds or refreshes a vendor in the engine; why not, if it cannot be used.
-    pub(crate) fn ensure(&self, v: &Vendor) -> Result<(), String> {
-        if self.loaded.lock().expect("never poisoned").get(&v.id) == Some(&v.version) {
-            return Ok(());
-        }
-        if v.protocol == VendorProtocol::OpenActive {
-            // Harvested into a local cache, polled every minute; answers come from the cache.
-            let harvester = federation::openactive::Harvester::new(&v.endpoint);
-            harvester.poll(Duration::from_secs(60));
-            let api = Arc::new(federation::openactive::OpenActiveVendor { harvester });
-            let policy = Policy {
-                max_concurrency: v.max_concurrency as usize,
-                requests_per_second: 10_000,
-                hedge_after: None,
-                cache_ttl: Duration::ZERO,
-                ..Policy::default()
-            };
-            self.engine.add_vendor(&v.id.to_string(), api, policy);
-            self.loaded.lock().expect("never poisoned").insert(v.id, v.version);
-            return Ok(());
-        }
-        let c = crate::vendor_checks::connection(&v.to_input())?;
-        let client = GrpcVendor::connect_lazy(&c).map_err(|e| e.to_string())?;
-        let policy =
-            Policy { max_concurrency: v.max_concurrency as usize, requests_per_second: v.requests_per_second as u32, ..Policy::default() };
-        let policy = match v.capabilities.as_ref().and_then(|c| c.get("maxUnitsPerCall")).and_then(|n| n.as_u64()) {
-            Some(n) if n >= 1 => Policy { max_units_per_call: n as usize, ..policy },
-            _ => policy,
-        };
-        self.clients.lock().expect("never poisoned").insert(v.id, client.clone());
-        self.engine.add_vendor(&v.id.to_string(), Arc::new(client), policy);
-        self.loaded.lock().expect("never poisoned").insert(v.id, v.version);
-        Ok(())
-    }
-
+impl Service {
     /// Runs a federated query and gathers the whole answer.
     pub async fn query(
         &self,
@@ -323,7 +275,7 @@ pub struct Run {
     pub candidates: Vec<FacilityTimes>,
     mapping: Vec<registry_core::service::VendorUnit>,
     reports: BTreeMap<Uuid, VendorReport>,
-    rx: tokio::sync::mpsc::UnboundedReceiver<federation::VendorAnswer>,
+    rx: tokio::sync::mpsc::UnboundedReceiver<crate::VendorAnswer>,
     remaining: Duration,
     /// Token of the next page of facilities.
     pub next_page_token: String,

@@ -1,27 +1,31 @@
 //! Bookings made through the registry (`POST /v1/bookings`): the core checks the booking and
-//! finds the unit's vendor, and this passes it on with vendor.v1 `CreateBooking`, maps the
-//! vendor's answer to the registry's errors, and forgets the cached availability of the unit so
-//! the next query shows the time as taken.
+//! finds the unit's vendor, and this passes it on with vendor.v1 `CreateBooking` through the
+//! engine (the vendor's deadline, circuit breaker and limits apply, and the engine counts the
+//! call), turns the vendor's refusals into the core's errors, and forgets the cached
+//! availability of the unit so the next query shows the time as taken. A booking's state and
+//! its cancellation at the vendor go the same way.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use federation::pb;
 use registry_core::Error;
 use registry_core::auth::Principal;
+use registry_core::model::Vendor;
 use registry_core::service::bookings::{BookingInput, BookingMode, BookingTarget, CustomerType};
 use serde::Serialize;
 use tonic::Code;
 use tonic_types::StatusExt;
 use uuid::Uuid;
 
-use crate::availability::Availability;
+use super::Service;
+use crate::{CallError, pb};
 
 /// How long the vendor has to answer a booking.
 pub const BOOKING_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A booking as the vendor made it. Holds no personal data: the customer is not echoed.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BookingOut {
     /// The vendor's booking id.
@@ -61,7 +65,7 @@ pub struct BookingOut {
     pub booking_url: Option<String>,
 }
 
-impl Availability {
+impl Service {
     /// Books (or asks for) a unit's time at its vendor, for `p`.
     pub async fn book(&self, p: &Principal, input: BookingInput, idempotency_key: Option<&str>) -> Result<BookingOut, Error> {
         let t = self.registry.prepare_booking(p, input, idempotency_key).await?;
@@ -76,21 +80,12 @@ impl Availability {
                 ),
             });
         }
-        self.ensure(&t.vendor).map_err(|why| {
-            tracing::warn!(vendor = %t.vendor.id, %why, "vendor not usable for a booking");
-            Error::Unavailable(format!("the booking system '{vendor_name}' is not configured correctly in the registry"))
-        })?;
-        let client = self.clients.lock().expect("never poisoned").get(&t.vendor.id).cloned();
-        let Some(client) = client else {
-            return Err(Error::Unavailable(format!("the booking system '{vendor_name}' cannot be reached from the registry")));
-        };
-        let answer = client.create_booking(request(&t), BOOKING_DEADLINE).await;
+        self.usable(&t.vendor)?;
+        let answer = self.engine.create_booking(&t.vendor.id.to_string(), request(&t), BOOKING_DEADLINE).await;
         // Whatever happened, the unit's cached times may be wrong now.
         self.engine.forget_units(&t.vendor.id.to_string(), std::slice::from_ref(&t.unit_ref));
-        let booking = match answer {
-            Ok(r) => r.booking.ok_or_else(|| vendor_failed(&vendor_name, "answered without a booking"))?,
-            Err(status) => return Err(vendor_error(&vendor_name, &status)),
-        };
+        let booking = answer.map_err(|e| refused(&vendor_name, e))?.booking;
+        let booking = booking.ok_or_else(|| vendor_failed(&vendor_name, "answered without a booking"))?;
         metrics::counter!("registry_bookings_total", "mode" => mode_name(t.input.mode)).increment(1);
         tracing::info!(vendor = %t.vendor.id, unit = %t.input.unit_id, booking = %booking.booking_id, "booking passed on");
         let time = |ts: Option<prost_types::Timestamp>, fallback| {
@@ -118,6 +113,37 @@ impl Availability {
             access_code: some(booking.access_code),
             booking_url: some(booking.booking_url).filter(|u| u.starts_with("https://")),
         })
+    }
+}
+
+impl Service {
+    /// The vendor in the engine with its client, or why it cannot be asked.
+    fn usable(&self, vendor: &Vendor) -> Result<(), Error> {
+        self.ensure(vendor).map_err(|why| {
+            tracing::warn!(vendor = %vendor.id, %why, "vendor not usable for a booking");
+            Error::Unavailable(format!("the booking system '{}' is not configured correctly in the registry", vendor.name))
+        })
+    }
+
+    /// A booking as `vendor` has it now (`GetBooking`). The caller's use case has decided that
+    /// its principal may see the booking: this only asks the vendor.
+    pub async fn booking_at(&self, vendor: &Vendor, booking_id: &str) -> Result<pb::Booking, Error> {
+        self.usable(vendor)?;
+        let answer = self.engine.get_booking(&vendor.id.to_string(), booking_id, BOOKING_DEADLINE).await;
+        let booking = answer.map_err(|e| refused_other(&vendor.name, booking_id, e))?.booking;
+        booking.ok_or_else(|| vendor_failed(&vendor.name, "answered without a booking"))
+    }
+
+    /// Cancels a booking at `vendor` (`CancelBooking`). The caller's use case has decided that
+    /// its principal may cancel it: this only asks the vendor.
+    pub async fn cancel_at(&self, vendor: &Vendor, booking_id: &str, reason: &str) -> Result<pb::Booking, Error> {
+        self.usable(vendor)?;
+        let answer = self.engine.cancel_booking(&vendor.id.to_string(), booking_id, reason, BOOKING_DEADLINE).await;
+        let booking = answer.map_err(|e| refused_other(&vendor.name, booking_id, e))?.booking;
+        let booking = booking.ok_or_else(|| vendor_failed(&vendor.name, "answered without a booking"))?;
+        // Its time is free again: the cached availability of its unit is wrong now.
+        self.engine.forget_units(&vendor.id.to_string(), std::slice::from_ref(&booking.unit_ref));
+        Ok(booking)
     }
 }
 
@@ -158,6 +184,32 @@ fn request(t: &BookingTarget) -> pb::CreateBookingRequest {
         participants: i.participants.unwrap_or(0),
         payment_method: pb::PaymentMethod::Invoice as i32,
         message: i.message.clone().unwrap_or_default(),
+    }
+}
+
+/// A call the engine did not get answered, or the vendor's refusal, as the core's error.
+fn refused(vendor: &str, e: CallError) -> Error {
+    match e {
+        CallError::Refused(s) => vendor_error(vendor, &s),
+        // The call may have reached the vendor: the same words as the vendor's own deadline.
+        CallError::Timeout => vendor_error(vendor, &tonic::Status::deadline_exceeded("")),
+        CallError::RateLimited => Error::RateLimited { retry_after: Duration::from_secs(1) },
+        CallError::Unavailable => vendor_failed(vendor, "failed repeatedly and is paused"),
+        CallError::NotLoaded => vendor_failed(vendor, "cannot be reached from the registry"),
+    }
+}
+
+/// The same for a booking's state or its cancellation: an unknown booking is not found, a
+/// cancellation the vendor's rules refuse is a conflict; the rest as for a new booking.
+fn refused_other(vendor: &str, booking_id: &str, e: CallError) -> Error {
+    match e {
+        CallError::Refused(s) if s.code() == Code::NotFound => Error::not_found("booking", booking_id),
+        CallError::Refused(s) if s.code() == Code::FailedPrecondition => Error::Conflict {
+            field: None,
+            rule: "booking_rule",
+            message: format!("the booking system '{vendor}' refused: {}", s.message()),
+        },
+        e => refused(vendor, e),
     }
 }
 
