@@ -59,6 +59,8 @@ fn sample_rss(pid: u32, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> 
             if let Ok(mb) = rss_mb(pid) {
                 peak = peak.max(mb);
             }
+            // The sampler's own thread, not a runtime worker: blocking here stalls nothing.
+            #[allow(clippy::disallowed_methods)]
             std::thread::sleep(Duration::from_millis(10));
         }
         peak
@@ -137,7 +139,8 @@ pub async fn run(a: &ExportArgs) -> Result<()> {
         let (mut http, mut psql) = (Vec::new(), Vec::new());
         for _ in 0..a.runs.max(1) {
             http.push(http_export(&client, a, format).await?);
-            psql.push(tokio::task::block_in_place(|| psql_copy(a, &statement))?);
+            let (args, statement) = (a.clone(), statement.clone());
+            psql.push(tokio::task::spawn_blocking(move || psql_copy(&args, &statement)).await.context("the psql run")??);
         }
         let peak = http.iter().map(|r| r.peak_rss_mb).fold(0.0, f64::max);
         let (h, p) = (median(http), median(psql));

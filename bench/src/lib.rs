@@ -1,5 +1,6 @@
 //! Benchmark tooling for the registry: the national dataset generator ([`generate`]) over a
 //! synthetic but realistic country ([`world`]), and the search load benchmark.
+#![forbid(unsafe_code)]
 
 pub mod booking;
 pub mod catalogue;

@@ -1,4 +1,5 @@
 //! `registry-bench`: the national dataset generator and the search load benchmark.
+#![forbid(unsafe_code)]
 
 use registry_bench::{booking, export, federation, generate, geodata, load};
 

@@ -11,6 +11,7 @@
 //! - [`service`]: the use cases over the core that reach the vendors (availability, bookings,
 //!   certification), with the vendors' clients built once.
 //! - `fault` (feature `fault-vendor`): a vendor.v1 server that misbehaves on demand.
+#![forbid(unsafe_code)]
 
 pub mod breaker;
 pub mod cache;

@@ -6,6 +6,7 @@
 //! - [`address`]: address lookup, exact then normalised.
 //! - [`sync`]: the resumable sync job; [`boundaries`]: boundaries and the quality checks.
 //! - [`transform`]: the coordinate transforms (shared with registry-core's search).
+#![forbid(unsafe_code)]
 
 pub mod address;
 pub mod boundaries;

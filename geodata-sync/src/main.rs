@@ -1,4 +1,5 @@
 //! `geodata-sync`: coordinates and municipality boundaries from the national geodata services.
+#![forbid(unsafe_code)]
 
 use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;

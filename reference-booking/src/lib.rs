@@ -6,6 +6,7 @@
 //! registry, bookings and blocks); no table is shared with the registry. Bookable time is the
 //! unit's opening hours, evaluated with the registry's hours engine, less what is booked or
 //! blocked. PostgreSQL's exclusion constraint rules out a double booking.
+#![forbid(unsafe_code)]
 
 pub mod availability;
 pub mod db;

@@ -1,4 +1,5 @@
 //! `reference-booking`: the reference booking backend's command line.
+#![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,6 +1,7 @@
 //! Test support: every test gets its own database, created in tens of milliseconds from a
 //! migrated template on the throwaway cluster that `make test` starts
 //! (`scripts/with-test-db.sh` exports `TEST_DATABASE_URL`).
+#![forbid(unsafe_code)]
 
 use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};

@@ -2,6 +2,7 @@
 //! the generated messages, the `BookingProvider` client and server, and the descriptor set.
 //! A crate of its own because the registry's federation, the reference booking backend and
 //! the API server all speak it.
+#![forbid(unsafe_code)]
 #![allow(missing_docs, clippy::all)]
 
 /// `vendor.v1`.

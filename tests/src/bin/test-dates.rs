@@ -2,6 +2,7 @@
 //! RFC 3339 instant and a label per line: the days before and on midsommarafton, julafton,
 //! nyårsafton and påsk, both DST nights, 29 February and New Year's Eve at 23:30, each at its
 //! next occurrence after the system's today (so the list never goes stale).
+#![forbid(unsafe_code)]
 
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use registry_core::calendar;
