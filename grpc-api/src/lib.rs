@@ -3,27 +3,17 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
-pub mod convert;
+/// The gRPC conversions, also at their former path.
+pub use grpc::convert;
 pub mod errors;
 pub mod grpc;
-pub mod grpc_availability;
-pub mod grpc_bookings;
-pub mod grpc_changes;
-pub mod grpc_hours;
-pub mod grpc_search;
-pub mod grpc_vendors;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod proto;
 pub mod rest;
-pub mod rest_bookings;
-pub mod rest_changes;
-pub mod rest_exports;
-pub mod rest_hours;
-pub mod rest_search;
-pub mod rest_vendors;
 pub mod server;
+pub mod shared;
 pub mod web;
 
 /// Installs ring as the process-wide rustls provider; false if one was installed already.

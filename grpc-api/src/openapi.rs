@@ -2,129 +2,13 @@
 //! served at `/openapi.json` and committed as `grpc-api/openapi.json`; a test fails when the
 //! committed file is stale (regenerate with `make openapi`).
 
-use registry_core::geo::LatLon;
-use registry_core::model::{Accessibility, Address, Contact, ContactPerson, MemberStatistics, Ownership, UnitInput};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
-use crate::rest;
-
-/// An error (RFC 9457 problem details).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Problem {
-    /// Problem type, `/problems/<slug>`; GET it for an explanation.
-    #[schema(example = "/problems/validation")]
-    r#type: String,
-    /// Short summary of the problem type.
-    title: String,
-    /// The HTTP status.
-    status: u16,
-    /// What went wrong, in English.
-    detail: String,
-    /// For validation errors and conflicts: each broken rule.
-    errors: Option<Vec<ProblemViolation>>,
-    /// For 412: the version you sent.
-    expected_version: Option<i64>,
-    /// For 412: the current version.
-    current_version: Option<i64>,
-    /// For 429 and 503: seconds to wait (also in Retry-After).
-    retry_after_seconds: Option<u64>,
-}
-
-/// One broken rule.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ProblemViolation {
-    /// The field, in JSON names, e.g. `units[2].capacity`.
-    field: Option<String>,
-    /// Stable rule id, e.g. `required`, `format`, `unknown_code`, `out_of_range`, `outside_sweden`, `unique`.
-    rule: String,
-    /// Explanation in English.
-    message: String,
-}
-
-/// Every error a call can end in, as problem+json.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-pub enum Errors {
-    /// Invalid input or malformed request; `errors` names each field and rule.
-    #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(Problem),
-    /// An API key is needed, or the one sent is not valid.
-    #[response(status = 401, content_type = "application/problem+json")]
-    Unauthenticated(Problem),
-    /// The key's role may not do this.
-    #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(Problem),
-    /// No such resource (or not visible to the caller).
-    #[response(status = 404, content_type = "application/problem+json")]
-    NotFound(Problem),
-    /// The method is not supported on this resource.
-    #[response(status = 405, content_type = "application/problem+json")]
-    MethodNotAllowed(Problem),
-    /// A duplicate, or a transition that is not allowed.
-    #[response(status = 409, content_type = "application/problem+json")]
-    Conflict(Problem),
-    /// The resource is not at the version named in If-Match.
-    #[response(status = 412, content_type = "application/problem+json")]
-    PreconditionFailed(Problem),
-    /// The body is larger than the limit (1 MiB by default).
-    #[response(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Problem),
-    /// The body is not JSON.
-    #[response(status = 415, content_type = "application/problem+json")]
-    UnsupportedMediaType(Problem),
-    /// PATCH needs If-Match.
-    #[response(status = 428, content_type = "application/problem+json")]
-    PreconditionRequired(Problem),
-    /// Rate limit exceeded; see Retry-After.
-    #[response(status = 429, content_type = "application/problem+json")]
-    RateLimited(Problem),
-    /// Unexpected error.
-    #[response(status = 500, content_type = "application/problem+json")]
-    Internal(Problem),
-    /// Database unavailable or server overloaded; see Retry-After.
-    #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(Problem),
-    /// The request took too long.
-    #[response(status = 504, content_type = "application/problem+json")]
-    Timeout(Problem),
-}
-
-/// A JSON merge patch of a facility: the fields to change (see `FacilityInput` for their rules).
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub struct FacilityPatch {
-    municipality_code: Option<String>,
-    name: Option<String>,
-    description: Option<String>,
-    category: Option<String>,
-    activities: Option<Vec<String>>,
-    location: Option<LatLon>,
-    address: Option<Address>,
-    ownership: Option<Ownership>,
-    accessibility: Option<Vec<Accessibility>>,
-    contact: Option<Contact>,
-    /// The complete new list of units; units listed with their `id` keep it.
-    units: Option<Vec<UnitInput>>,
-}
-
-/// A JSON merge patch of an association: the fields to change (see `AssociationInput`).
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub struct AssociationPatch {
-    org_number: Option<String>,
-    name: Option<String>,
-    municipality_code: Option<String>,
-    activities: Option<Vec<String>>,
-    contact: Option<Contact>,
-    member_statistics: Option<MemberStatistics>,
-    /// The complete new list; ignored for callers without the personal-data scope.
-    contact_persons: Option<Vec<ContactPerson>>,
-}
+use crate::rest::associations::AssociationPatch;
+use crate::rest::facilities::FacilityPatch;
+use crate::rest::problem::{Problem, ProblemViolation};
+use crate::rest::{associations, availability, bookings, changes, exports, facilities, hours, municipalities, search, vendors};
 
 struct Security;
 
@@ -144,50 +28,50 @@ impl Modify for Security {
         description = "The national registry of municipal culture and leisure facilities (anläggningar), their units (lokaler), associations (föreningar) and municipalities (kommuner). Reads are public; writes need an API key (x-api-key or Authorization: Bearer). Field names and enum values are those of the registry.v1 protos (proto3 JSON). See docs/api.md."
     ),
     paths(
-        rest::list_municipalities,
-        rest::get_municipality,
-        rest::get_municipality_boundary,
-        rest::list_facilities,
-        rest::create_facility,
-        rest::batch_get_facilities,
-        rest::get_facility,
-        rest::patch_facility,
-        rest::delete_facility,
-        rest::list_associations,
-        rest::create_association,
-        rest::get_association_by_org_number,
-        rest::get_association,
-        rest::patch_association,
-        rest::delete_association,
-        rest::approve,
-        rest::reject,
-        rest::request_completion,
-        crate::rest_hours::get_hours,
-        crate::rest_hours::put_hours,
-        crate::rest_hours::intervals,
-        crate::rest_hours::open_status,
-        crate::rest_hours::holidays,
-        crate::rest_search::search_facilities,
-        crate::rest_search::search_associations,
-        crate::rest_vendors::list_vendors,
-        crate::rest_vendors::get_vendor,
-        crate::rest_vendors::patch_vendor,
-        crate::rest_vendors::delete_vendor,
-        crate::rest_vendors::run_vendor_checks,
-        crate::rest_vendors::certification_runs,
-        crate::rest_vendors::certified_vendors,
-        crate::rest_vendors::override_certification,
-        crate::rest_vendors::clear_override,
-        crate::rest_vendors::vendor_units,
-        crate::rest_vendors::create_vendor,
-        crate::rest_vendors::set_unit_vendor,
-        crate::rest_vendors::clear_unit_vendor,
-        crate::rest_vendors::availability,
-        crate::rest_bookings::create_booking,
-        crate::rest_exports::export,
-        crate::rest_changes::feed,
-        crate::rest_changes::audit,
-        crate::rest_changes::history,
+        municipalities::list_municipalities,
+        municipalities::get_municipality,
+        municipalities::get_municipality_boundary,
+        facilities::list_facilities,
+        facilities::create_facility,
+        facilities::batch_get_facilities,
+        facilities::get_facility,
+        facilities::patch_facility,
+        facilities::delete_facility,
+        associations::list_associations,
+        associations::create_association,
+        associations::get_association_by_org_number,
+        associations::get_association,
+        associations::patch_association,
+        associations::delete_association,
+        associations::approve,
+        associations::reject,
+        associations::request_completion,
+        hours::get_hours,
+        hours::put_hours,
+        hours::intervals,
+        hours::open_status,
+        hours::holidays,
+        search::search_facilities,
+        search::search_associations,
+        vendors::list_vendors,
+        vendors::get_vendor,
+        vendors::patch_vendor,
+        vendors::delete_vendor,
+        vendors::run_vendor_checks,
+        vendors::certification_runs,
+        vendors::certified_vendors,
+        vendors::override_certification,
+        vendors::clear_override,
+        vendors::vendor_units,
+        vendors::create_vendor,
+        vendors::set_unit_vendor,
+        vendors::clear_unit_vendor,
+        availability::availability,
+        bookings::create_booking,
+        exports::export,
+        changes::feed,
+        changes::audit,
+        changes::history,
     ),
     components(schemas(Problem, ProblemViolation, FacilityPatch, AssociationPatch)),
     modifiers(&Security),

@@ -26,9 +26,9 @@ pub use ipnet::IpNet as TrustedNet;
 use crate::auth::Authenticator;
 use crate::errors::{ApiError, PROBLEM_TYPES};
 use crate::grpc::RegistryGrpc;
-use crate::grpc_availability::AvailabilityGrpc;
-use crate::grpc_hours::OpeningHoursGrpc;
-use crate::grpc_search::SearchGrpc;
+use crate::grpc::availability::AvailabilityGrpc;
+use crate::grpc::hours::OpeningHoursGrpc;
+use crate::grpc::search::SearchGrpc;
 use crate::limits::{RateLimits, RateQuotas};
 use crate::metrics::Metrics;
 use crate::proto::v1::association_service_server::AssociationServiceServer;
@@ -43,8 +43,7 @@ use crate::proto::v1::search_service_server::SearchServiceServer;
 use crate::proto::v1::vendor_directory_service_server::VendorDirectoryServiceServer;
 use crate::rest::{self, BodyLimit};
 
-/// Largest request body by default (1 MiB).
-pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+pub use crate::rest::DEFAULT_BODY_LIMIT;
 
 /// Everything the server needs besides the core.
 #[derive(Debug, Clone)]
@@ -160,7 +159,7 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
     };
     let clients = Clients::new(shared.config.credentials(), federation::service::clients::DEFAULT_RECHECK);
     let availability = federation::service::Service::new(registry.clone(), clients);
-    let slots = crate::rest_exports::ExportSlots::new(shared.config.max_concurrent_exports.max(1));
+    let slots = crate::shared::ExportSlots::new(shared.config.max_concurrent_exports.max(1));
     let certifier = shared.config.certifier(registry.clock());
     let grpc = grpc_router(registry.clone(), availability.clone(), slots.clone(), shared.config.body_limit, certifier.clone()).await?;
     let limit = shared.config.body_limit;
@@ -173,7 +172,7 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
         .layer(axum::Extension(availability))
         .layer(axum::Extension(slots))
         .layer(axum::Extension(certifier))
-        .layer(axum::Extension(crate::rest_changes::PublicUrl {
+        .layer(axum::Extension(crate::rest::changes::PublicUrl {
             configured: shared.config.public_url.clone(),
             tls: shared.config.tls.is_some(),
         }));
@@ -203,16 +202,17 @@ pub(crate) fn rest_routes(web: crate::web::WebConfig) -> anyhow::Result<Router<R
 async fn grpc_router(
     registry: Registry,
     availability: Arc<federation::service::Service>,
-    slots: crate::rest_exports::ExportSlots,
+    slots: crate::shared::ExportSlots,
     limit: usize,
     certifier: certification::Certifier,
 ) -> anyhow::Result<Router> {
-    let changes = crate::grpc_changes::ChangesGrpc::new(registry.clone(), slots);
-    let bookings = crate::grpc_bookings::BookingGrpc::new(availability.clone());
+    let changes = crate::grpc::changes::ChangesGrpc::new(registry.clone());
+    let exports = crate::grpc::exports::ExportsGrpc::new(registry.clone(), slots);
+    let bookings = crate::grpc::bookings::BookingGrpc::new(availability.clone());
     let availability = AvailabilityGrpc::new(availability);
     let hours = OpeningHoursGrpc::new(registry.clone());
     let search = SearchGrpc::new(registry.clone());
-    let vendors = crate::grpc_vendors::VendorsGrpc::new(registry.clone(), certifier);
+    let vendors = crate::grpc::vendors::VendorsGrpc::new(registry.clone(), certifier);
     let svc = RegistryGrpc::new(registry);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<MunicipalityServiceServer<RegistryGrpc>>().await;
@@ -221,10 +221,10 @@ async fn grpc_router(
     health.set_serving::<OpeningHoursServiceServer<OpeningHoursGrpc>>().await;
     health.set_serving::<SearchServiceServer<SearchGrpc>>().await;
     health.set_serving::<AvailabilityServiceServer<AvailabilityGrpc>>().await;
-    health.set_serving::<BookingServiceServer<crate::grpc_bookings::BookingGrpc>>().await;
-    health.set_serving::<VendorDirectoryServiceServer<crate::grpc_vendors::VendorsGrpc>>().await;
-    health.set_serving::<ChangeServiceServer<crate::grpc_changes::ChangesGrpc>>().await;
-    health.set_serving::<ExportServiceServer<crate::grpc_changes::ChangesGrpc>>().await;
+    health.set_serving::<BookingServiceServer<crate::grpc::bookings::BookingGrpc>>().await;
+    health.set_serving::<VendorDirectoryServiceServer<crate::grpc::vendors::VendorsGrpc>>().await;
+    health.set_serving::<ChangeServiceServer<crate::grpc::changes::ChangesGrpc>>().await;
+    health.set_serving::<ExportServiceServer<crate::grpc::exports::ExportsGrpc>>().await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
@@ -240,8 +240,8 @@ async fn grpc_router(
         .add_service(web.layer(AvailabilityServiceServer::new(availability).max_decoding_message_size(limit)))
         .add_service(web.layer(BookingServiceServer::new(bookings).max_decoding_message_size(limit)))
         .add_service(web.layer(VendorDirectoryServiceServer::new(vendors).max_decoding_message_size(limit)))
-        .add_service(web.layer(ChangeServiceServer::new(changes.clone()).max_decoding_message_size(limit)))
-        .add_service(web.layer(ExportServiceServer::new(changes).max_decoding_message_size(limit)))
+        .add_service(web.layer(ChangeServiceServer::new(changes).max_decoding_message_size(limit)))
+        .add_service(web.layer(ExportServiceServer::new(exports).max_decoding_message_size(limit)))
         .add_service(web.layer(health_service))
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?);

@@ -1,21 +1,17 @@
-//! `registry.v1.ChangeService` (the change log, live) and `registry.v1.ExportService` (bulk
-//! exports as streamed chunks): thin over the core, like REST.
+//! `registry.v1.ChangeService`: the change log, live; thin over the core, like REST.
 
 use std::pin::Pin;
 use std::time::Duration;
 
 use registry_core::auth::Principal;
-use registry_core::export::{ExportFilter, ExportFormat, ExportKind, ExportRequest};
 use registry_core::{Error, Registry};
 use tokio::sync::{mpsc, watch};
-use tokio_stream::{Stream, StreamExt};
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::errors::ApiError;
 use crate::proto::v1 as pb;
 use crate::proto::v1::change_service_server::ChangeService;
-use crate::proto::v1::export_service_server::ExportService;
-use crate::rest_exports::ExportSlots;
 
 /// How often the newest log position is read while someone is watching.
 const POLL: Duration = Duration::from_millis(200);
@@ -58,19 +54,18 @@ impl ChangeNotifier {
     }
 }
 
-/// The gRPC services over the change log and exports.
+/// The gRPC service over the change log.
 #[derive(Clone)]
 pub struct ChangesGrpc {
     registry: Registry,
     notifier: ChangeNotifier,
-    slots: ExportSlots,
 }
 
 impl ChangesGrpc {
-    /// The services over `registry`, sharing the export slots with REST.
-    pub fn new(registry: Registry, slots: ExportSlots) -> Self {
+    /// The service over `registry`.
+    pub fn new(registry: Registry) -> Self {
         let notifier = ChangeNotifier::start(registry.clone());
-        ChangesGrpc { registry, notifier, slots }
+        ChangesGrpc { registry, notifier }
     }
 }
 
@@ -83,7 +78,6 @@ fn status(e: Error) -> Status {
 }
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchChangesResponse, Status>> + Send>>;
-type ExportStream = Pin<Box<dyn Stream<Item = Result<pb::ExportChunk, Status>> + Send>>;
 
 fn caught_up(position: i64) -> pb::WatchChangesResponse {
     pb::WatchChangesResponse { event: Some(pb::watch_changes_response::Event::CaughtUp(pb::CaughtUp { position })) }
@@ -136,7 +130,7 @@ impl ChangeService for ChangesGrpc {
                         entity: c.entity,
                         entity_id: c.entity_id.to_string(),
                         operation: c.operation,
-                        at: Some(crate::convert::timestamp(c.at)),
+                        at: Some(super::convert::timestamp(c.at)),
                         data_json: c.data.map(|d| d.to_string()).unwrap_or_default(),
                     };
                     let msg = pb::WatchChangesResponse { event: Some(pb::watch_changes_response::Event::Change(entry)) };
@@ -168,90 +162,5 @@ impl ChangeService for ChangesGrpc {
             }
         });
         Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
-    }
-}
-
-fn export_request(kind: ExportKind, r: pb::ExportRequest) -> Result<ExportRequest, Error> {
-    let format = match pb::ExportFormat::try_from(r.format) {
-        Ok(pb::ExportFormat::Unspecified | pb::ExportFormat::Ndjson) => ExportFormat::Ndjson,
-        Ok(pb::ExportFormat::Csv) => ExportFormat::Csv,
-        Ok(pb::ExportFormat::Geojson) => ExportFormat::GeoJson,
-        Err(_) => return Err(Error::invalid("format", "unknown_enum_value", format!("{} is not an ExportFormat", r.format))),
-    };
-    let updated_since = r.updated_since.as_ref().map(|t| crate::convert::from_timestamp(t, "updatedSince")).transpose()?;
-    Ok(ExportRequest {
-        kind,
-        format,
-        filter: ExportFilter {
-            municipalities: r.municipalities,
-            counties: r.counties,
-            activities: r.activities,
-            categories: r.categories,
-            registration_statuses: r.registration_statuses,
-            updated_since,
-        },
-        include_personal_data: r.include_personal_data,
-    })
-}
-
-impl ChangesGrpc {
-    async fn export(&self, kind: ExportKind, req: Request<pb::ExportRequest>) -> Result<Response<ExportStream>, Status> {
-        let p = principal(&req);
-        let req = export_request(kind, req.into_inner()).map_err(status)?;
-        registry_core::export::plan(&p, &req).map_err(status)?;
-        let permit = self
-            .slots
-            .0
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| status(Error::Unavailable("the most exports that may run at once are running; retry in a minute".into())))?;
-        let mut stream = self.registry.export(&p, &req).await.map_err(status)?;
-        let summary = stream.summary_handle();
-        let out = async_stream_chunks(move |tx: mpsc::Sender<Result<pb::ExportChunk, Status>>| async move {
-            let _permit = permit;
-            while let Some(chunk) = stream.next().await {
-                let msg = chunk.map(|data| pb::ExportChunk { part: Some(pb::export_chunk::Part::Data(data.to_vec())) }).map_err(status);
-                let failed = msg.is_err();
-                if tx.send(msg).await.is_err() || failed {
-                    return;
-                }
-            }
-            if let Some(s) = summary.get() {
-                let s = pb::ExportSummary {
-                    row_count: s.row_count,
-                    change_log_position: s.change_log_position,
-                    snapshot_at: Some(crate::convert::timestamp(s.snapshot_at)),
-                };
-                let _ = tx.send(Ok(pb::ExportChunk { part: Some(pb::export_chunk::Part::Summary(s)) })).await;
-            }
-        });
-        Ok(Response::new(out))
-    }
-}
-
-/// Runs `produce` in a task feeding a bounded channel (so a slow client slows the export
-/// instead of filling memory) and returns the receiving end as a stream. When the client
-/// goes away, the send fails, the task ends and drops the export, which cancels its query.
-fn async_stream_chunks<F, Fut>(produce: F) -> ExportStream
-where
-    F: FnOnce(mpsc::Sender<Result<pb::ExportChunk, Status>>) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let (tx, rx) = mpsc::channel(4);
-    tokio::spawn(produce(tx));
-    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
-}
-
-#[tonic::async_trait]
-impl ExportService for ChangesGrpc {
-    type ExportAssociationsStream = ExportStream;
-    type ExportFacilitiesStream = ExportStream;
-
-    async fn export_associations(&self, req: Request<pb::ExportRequest>) -> Result<Response<ExportStream>, Status> {
-        self.export(ExportKind::Associations, req).await
-    }
-
-    async fn export_facilities(&self, req: Request<pb::ExportRequest>) -> Result<Response<ExportStream>, Status> {
-        self.export(ExportKind::Facilities, req).await
     }
 }

@@ -8,7 +8,7 @@ use registry_core::{Error, Registry, calendar};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::convert::{from_timestamp, parse_id, timestamp};
+use super::convert::{from_timestamp, parse_id, timestamp};
 use crate::errors::status;
 use crate::proto::v1 as pb;
 use crate::proto::v1::opening_hours_service_server::OpeningHoursService;

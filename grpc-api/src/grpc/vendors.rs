@@ -7,7 +7,7 @@ use registry_core::validate::Violations;
 use registry_core::{Error, Registry};
 use tonic::{Request, Response, Status};
 
-use crate::convert::{parse_id, timestamp};
+use super::convert::{parse_id, timestamp};
 use crate::errors::status;
 use crate::proto::v1 as pb;
 use crate::proto::v1::vendor_directory_service_server::VendorDirectoryService;

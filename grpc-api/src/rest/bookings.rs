@@ -11,8 +11,8 @@ use registry_core::Registry;
 use registry_core::auth::Principal;
 use registry_core::service::bookings::BookingInput;
 
+use super::{JsonBody, decode};
 use crate::errors::ApiError;
-use crate::rest::{JsonBody, decode};
 use federation::service::Service;
 use federation::service::bookings::BookingOut;
 
@@ -30,8 +30,8 @@ pub fn router() -> Router<Registry> {
     request_body(content = BookingInput, content_type = "application/json"),
     responses(
         (status = 201, description = "The booking as the vendor made it: `confirmed` for direct bookings, `pending` for requests", body = BookingOut),
-        (status = 409, description = "The time is taken (`slot_unavailable`), a booking rule is broken (`booking_rule`), the key was used for another booking, or the unit cannot be booked through the registry (`not_bookable_online`)", body = crate::openapi::Problem),
-        crate::openapi::Errors))]
+        (status = 409, description = "The time is taken (`slot_unavailable`), a booking rule is broken (`booking_rule`), the key was used for another booking, or the unit cannot be booked through the registry (`not_bookable_online`)", body = super::problem::Problem),
+        super::problem::Errors))]
 pub async fn create_booking(
     Extension(p): Extension<Principal>,
     Extension(engine): Extension<Arc<Service>>,

@@ -12,7 +12,7 @@ use registry_core::validate::Violations;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
-use crate::convert::from_timestamp;
+use super::convert::from_timestamp;
 use crate::errors::status;
 use crate::proto::v1 as pb;
 use crate::proto::v1::availability_service_server::AvailabilityService;
@@ -116,11 +116,7 @@ impl AvailabilityService for AvailabilityGrpc {
                 None
             }
         };
-        if let Some(m) = r.min_duration_minutes
-            && !(1..=24 * 60).contains(&m)
-        {
-            v.add("minDurationMinutes", "out_of_range", "must be between 1 and 1440");
-        }
+        let min = crate::shared::min_duration(&mut v, r.min_duration_minutes.map(i64::from));
         let deadline = match r.deadline_ms {
             None => DEFAULT_DEADLINE,
             Some(ms) if ms >= 1 => Duration::from_millis(ms as u64),
@@ -129,7 +125,7 @@ impl AvailabilityService for AvailabilityGrpc {
                 DEFAULT_DEADLINE
             }
         };
-        let accessibility = crate::grpc_search::accessibility(&mut v, &r.accessibility);
+        let accessibility = super::search::accessibility(&mut v, &r.accessibility);
         let ids: Vec<uuid::Uuid> = r
             .facility_ids
             .iter()
@@ -155,7 +151,6 @@ impl AvailabilityService for AvailabilityGrpc {
             page_token: r.page_token,
             ..FacilitySearch::default()
         };
-        let min = r.min_duration_minutes.map(|m| Duration::from_secs(m as u64 * 60));
         let mut run = self.engine.start(&p, &search, from, to, min, deadline).await.map_err(status)?;
         let (tx, rx) = mpsc::channel(16);
         let first = pb::SearchAvailabilityResponse {

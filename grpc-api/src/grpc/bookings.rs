@@ -9,7 +9,7 @@ use registry_core::service::bookings::{BookingInput, BookingMode, CustomerInput,
 use registry_core::validate::Violations;
 use tonic::{Request, Response, Status};
 
-use crate::convert::from_timestamp;
+use super::convert::from_timestamp;
 use crate::errors::status;
 use crate::proto::v1 as pb;
 use crate::proto::v1::booking_service_server::BookingService;

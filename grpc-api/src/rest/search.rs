@@ -13,8 +13,8 @@ use registry_core::{Error, FieldViolation, Registry};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::problem::Errors;
 use crate::errors::ApiError;
-use crate::openapi::Errors;
 
 /// The routes.
 pub fn router() -> Router<Registry> {

@@ -1,8 +1,4 @@
-//! REST routes of the vendor directory (`/v1/vendors`), the vendor of a unit, and the
-//! federated availability query (`/v1/availability`).
-
-use std::sync::Arc;
-use std::time::Duration;
+//! REST routes of the vendor directory (`/v1/vendors`) and the vendor of a unit.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -12,17 +8,14 @@ use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use registry_core::auth::{self, Action, Principal};
 use registry_core::model::{CertificationRun, OverrideInput, RunTrigger, Vendor, VendorInput};
-use registry_core::search::FacilitySearch;
 use registry_core::service::BookedUnit;
 use registry_core::{Error, Registry};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::{JsonBody, decode, query, resource};
 use crate::errors::ApiError;
-use crate::rest::{JsonBody, decode, query, resource};
-use federation::service::Service;
-use federation::service::availability::{AvailabilityAnswer, DEFAULT_DEADLINE};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -37,11 +30,10 @@ pub fn router() -> Router<Registry> {
         .route("/v1/vendors/{id}/certification/override", put(override_certification).delete(clear_override))
         .route("/v1/vendors/{id}/units", get(vendor_units))
         .route("/v1/facilities/{id}/units/{unit_id}/vendor", put(set_unit_vendor).delete(clear_unit_vendor))
-        .route("/v1/availability", get(availability))
 }
 
 fn parse_id(s: &str, field: &str) -> ApiResult<Uuid> {
-    Ok(crate::convert::parse_id(s, field)?)
+    Ok(crate::shared::parse_id(s, field)?)
 }
 
 /// Query of `GET /v1/vendors`.
@@ -61,7 +53,7 @@ pub struct VendorList {
 }
 
 /// Lists the vendor directory.
-#[utoipa::path(get, path = "/v1/vendors", tag = "vendors", params(VendorQuery), responses((status = 200, description = "The vendors", body = VendorList), crate::openapi::Errors))]
+#[utoipa::path(get, path = "/v1/vendors", tag = "vendors", params(VendorQuery), responses((status = 200, description = "The vendors", body = VendorList), super::problem::Errors))]
 pub async fn list_vendors(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
@@ -73,7 +65,7 @@ pub async fn list_vendors(
 }
 
 /// Gets one vendor.
-#[utoipa::path(get, path = "/v1/vendors/{id}", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)")), responses((status = 200, description = "The vendor", body = Vendor), crate::openapi::Errors))]
+#[utoipa::path(get, path = "/v1/vendors/{id}", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)")), responses((status = 200, description = "The vendor", body = Vendor), super::problem::Errors))]
 pub async fn get_vendor(State(reg): State<Registry>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult<Response> {
     let v = reg.get_vendor(&p, parse_id(&id, "id")?).await?;
     Ok(resource(StatusCode::OK, v.version, None, v))
@@ -98,7 +90,7 @@ fn take_override(body: &mut serde_json::Value) -> ApiResult<Option<OverrideInput
 /// Registers a vendor (admin). Its endpoint is run against the conformance kit first; a vendor
 /// that fails is refused with the failing checks' ids, unless `certificationOverride` says why
 /// it may be federated anyway (kept and audited).
-#[utoipa::path(post, path = "/v1/vendors", tag = "vendors", request_body(content = Object, description = "The VendorInput fields, and optionally certificationOverride: {reason, until}"), responses((status = 201, description = "Registered", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/vendors", tag = "vendors", request_body(content = Object, description = "The VendorInput fields, and optionally certificationOverride: {reason, until}"), responses((status = 201, description = "Registered", body = Vendor), super::problem::Errors), security(("api_key" = []), ("bearer" = [])))]
 pub async fn create_vendor(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
@@ -120,7 +112,7 @@ const READ_ONLY: &[&str] = &["id", "version", "createdAt", "updatedAt", "capabil
 /// Changes a vendor (JSON merge patch, If-Match): admins any field, a vendor's own key its
 /// endpoint, CA and limits. A new endpoint or credential is run against the kit again, as at
 /// registration, and must pass unless an admin adds `certificationOverride`.
-#[utoipa::path(patch, path = "/v1/vendors/{id}", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = String, Header, description = "The version you last read (from ETag)")), request_body(content = Object, content_type = "application/merge-patch+json", description = "JSON merge patch of the VendorInput fields"), responses((status = 200, description = "The vendor", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+#[utoipa::path(patch, path = "/v1/vendors/{id}", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = String, Header, description = "The version you last read (from ETag)")), request_body(content = Object, content_type = "application/merge-patch+json", description = "JSON merge patch of the VendorInput fields"), responses((status = 200, description = "The vendor", body = Vendor), super::problem::Errors), security(("api_key" = []), ("bearer" = [])))]
 pub async fn patch_vendor(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
@@ -134,7 +126,7 @@ pub async fn patch_vendor(
     if !auth::allowed(&p, Action::ManageVendors) {
         auth::authorize(&p, Action::ManageOwnVendor(id))?;
     }
-    let expected = crate::rest::if_match(&headers)?;
+    let expected = super::if_match(&headers)?;
     if let Some(obj) = patch.as_object() {
         let bad: Vec<registry_core::FieldViolation> = READ_ONLY
             .iter()
@@ -146,7 +138,7 @@ pub async fn patch_vendor(
         }
     }
     let current = reg.get_vendor(&p, id).await?;
-    let (expected, input): (i64, VendorInput) = crate::rest::patched(expected, current.version, &current.to_input(), &patch)?;
+    let (expected, input): (i64, VendorInput) = super::patched(expected, current.version, &current.to_input(), &patch)?;
     let (current, effective) = reg.check_vendor_update(&p, id, &input).await?;
     let checks = federation::service::certification::recheck_if_moved(&certifier, &current, &effective).await?;
     let v = reg.update_vendor(&p, id, expected, &input, checks, o.as_ref()).await?;
@@ -156,7 +148,7 @@ pub async fn patch_vendor(
 /// Runs the conformance kit against a vendor's endpoint now (an admin or the vendor's own
 /// key): its capabilities and the checks that only read. The run is kept, and the vendor's
 /// certification follows from it.
-#[utoipa::path(post, path = "/v1/vendors/{id}/checks", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)")), responses((status = 200, description = "The vendor with the new result in `conformance` and `certification`", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/vendors/{id}/checks", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)")), responses((status = 200, description = "The vendor with the new result in `conformance` and `certification`", body = Vendor), super::problem::Errors), security(("api_key" = []), ("bearer" = [])))]
 pub async fn run_vendor_checks(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
@@ -192,7 +184,7 @@ pub struct RunPage {
 }
 
 /// A vendor's conformance runs, newest first, with every check's result (public).
-#[utoipa::path(get, path = "/v1/vendors/{id}/certification/runs", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), RunsQuery), responses((status = 200, description = "A page of runs", body = RunPage), crate::openapi::Errors))]
+#[utoipa::path(get, path = "/v1/vendors/{id}/certification/runs", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), RunsQuery), responses((status = 200, description = "A page of runs", body = RunPage), super::problem::Errors))]
 pub async fn certification_runs(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
@@ -238,7 +230,7 @@ pub struct CertifiedVendorList {
 
 /// The certified vendors: who may be federated, with the protocol version, the municipalities
 /// served and the last passing run (public).
-#[utoipa::path(get, path = "/v1/vendors/certified", tag = "vendors", responses((status = 200, description = "The certified vendors", body = CertifiedVendorList), crate::openapi::Errors))]
+#[utoipa::path(get, path = "/v1/vendors/certified", tag = "vendors", responses((status = 200, description = "The certified vendors", body = CertifiedVendorList), super::problem::Errors))]
 pub async fn certified_vendors(State(reg): State<Registry>, Extension(p): Extension<Principal>) -> ApiResult<Response> {
     let vendors = reg
         .certified_vendors(&p)
@@ -259,7 +251,7 @@ pub async fn certified_vendors(State(reg): State<Registry>, Extension(p): Extens
 
 /// Federates a vendor although it has no passing run (admin): why, and until when (default
 /// 30 days, at most 90). Kept with the vendor, in its change log and in the audit log.
-#[utoipa::path(put, path = "/v1/vendors/{id}/certification/override", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (optional)")), request_body = OverrideInput, responses((status = 200, description = "The vendor", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+#[utoipa::path(put, path = "/v1/vendors/{id}/certification/override", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (optional)")), request_body = OverrideInput, responses((status = 200, description = "The vendor", body = Vendor), super::problem::Errors), security(("api_key" = []), ("bearer" = [])))]
 pub async fn override_certification(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
@@ -270,12 +262,12 @@ pub async fn override_certification(
     let id = parse_id(&id, "id")?;
     auth::authorize(&p, Action::ManageVendors)?;
     let o: OverrideInput = decode(body)?;
-    let v = reg.override_certification(&p, id, crate::rest::if_match_optional(&headers)?, Some(&o)).await?;
+    let v = reg.override_certification(&p, id, super::if_match_optional(&headers)?, Some(&o)).await?;
     Ok(resource(StatusCode::OK, v.version, None, v))
 }
 
 /// Ends an admin's override (admin): the vendor is federated again only with a passing run.
-#[utoipa::path(delete, path = "/v1/vendors/{id}/certification/override", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (optional)")), responses((status = 200, description = "The vendor", body = Vendor), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+#[utoipa::path(delete, path = "/v1/vendors/{id}/certification/override", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (optional)")), responses((status = 200, description = "The vendor", body = Vendor), super::problem::Errors), security(("api_key" = []), ("bearer" = [])))]
 pub async fn clear_override(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
@@ -283,7 +275,7 @@ pub async fn clear_override(
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "id")?;
-    let v = reg.override_certification(&p, id, crate::rest::if_match_optional(&headers)?, None).await?;
+    let v = reg.override_certification(&p, id, super::if_match_optional(&headers)?, None).await?;
     Ok(resource(StatusCode::OK, v.version, None, v))
 }
 
@@ -296,21 +288,21 @@ pub struct VendorUnitList {
 
 /// The units a vendor books, with its own reference for each: what a vendor checks its
 /// set-up against.
-#[utoipa::path(get, path = "/v1/vendors/{id}/units", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)")), responses((status = 200, description = "The units", body = VendorUnitList), crate::openapi::Errors))]
+#[utoipa::path(get, path = "/v1/vendors/{id}/units", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)")), responses((status = 200, description = "The units", body = VendorUnitList), super::problem::Errors))]
 pub async fn vendor_units(State(reg): State<Registry>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult<Response> {
     let units = reg.units_of_vendor(&p, parse_id(&id, "id")?).await?;
     Ok(Json(VendorUnitList { units }).into_response())
 }
 
 /// Removes a vendor (admin); its units are no longer booked through it.
-#[utoipa::path(delete, path = "/v1/vendors/{id}", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (optional)")), responses((status = 204, description = "Removed"), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+#[utoipa::path(delete, path = "/v1/vendors/{id}", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Id (UUID)"), ("If-Match" = Option<String>, Header, description = "The version you last read (optional)")), responses((status = 204, description = "Removed"), super::problem::Errors), security(("api_key" = []), ("bearer" = [])))]
 pub async fn delete_vendor(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
-    let expected = crate::rest::if_match_optional(&headers)?;
+    let expected = super::if_match_optional(&headers)?;
     reg.delete_vendor(&p, parse_id(&id, "id")?, expected).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -326,7 +318,7 @@ pub struct UnitVendor {
 }
 
 /// Chooses the vendor that books a unit (the facility's municipality, or an admin).
-#[utoipa::path(put, path = "/v1/facilities/{id}/units/{unit_id}/vendor", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Facility id"), ("unit_id" = uuid::Uuid, Path, description = "Unit id")), request_body = UnitVendor, responses((status = 204, description = "Set"), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+#[utoipa::path(put, path = "/v1/facilities/{id}/units/{unit_id}/vendor", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Facility id"), ("unit_id" = uuid::Uuid, Path, description = "Unit id")), request_body = UnitVendor, responses((status = 204, description = "Set"), super::problem::Errors), security(("api_key" = []), ("bearer" = [])))]
 pub async fn set_unit_vendor(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
@@ -341,7 +333,7 @@ pub async fn set_unit_vendor(
 }
 
 /// Stops booking a unit through a vendor.
-#[utoipa::path(delete, path = "/v1/facilities/{id}/units/{unit_id}/vendor", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Facility id"), ("unit_id" = uuid::Uuid, Path, description = "Unit id")), responses((status = 204, description = "Cleared"), crate::openapi::Errors), security(("api_key" = []), ("bearer" = [])))]
+#[utoipa::path(delete, path = "/v1/facilities/{id}/units/{unit_id}/vendor", tag = "vendors", params(("id" = uuid::Uuid, Path, description = "Facility id"), ("unit_id" = uuid::Uuid, Path, description = "Unit id")), responses((status = 204, description = "Cleared"), super::problem::Errors), security(("api_key" = []), ("bearer" = [])))]
 pub async fn clear_unit_vendor(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
@@ -349,157 +341,4 @@ pub async fn clear_unit_vendor(
 ) -> ApiResult<Response> {
     reg.set_unit_vendor(&p, parse_id(&id, "id")?, parse_id(&unit_id, "unitId")?, None).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// Query of `GET /v1/availability`: where and what (as for search), and when.
-#[derive(Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AvailabilityQuery {
-    /// Window start, RFC 3339 (required).
-    from: Option<String>,
-    /// Window end, RFC 3339 (required; at most 14 days after `from`).
-    to: Option<String>,
-    /// Only free stretches at least this many minutes long.
-    min_duration_minutes: Option<u32>,
-    /// Overall deadline in milliseconds (default 1000, at most 5000).
-    deadline_ms: Option<u64>,
-    /// Centre `lat,lon` (WGS84).
-    near: Option<String>,
-    /// Radius in metres around `near` (default 10000).
-    radius_m: Option<f64>,
-    /// Free text.
-    q: Option<String>,
-    /// Activity codes (any).
-    activities: Option<String>,
-    /// Facility category codes (any).
-    categories: Option<String>,
-    /// Municipality codes (any).
-    municipalities: Option<String>,
-    /// County codes (any).
-    counties: Option<String>,
-    /// Only these facilities (comma-separated ids, at most 100), e.g. for one facility's page.
-    facility_ids: Option<String>,
-    /// Accessibility attributes, e.g. ACCESSIBILITY_HEARING_LOOP (all required).
-    accessibility: Option<String>,
-    /// Facilities per page (default 20, at most 100).
-    page_size: Option<i32>,
-    /// `nextPageToken` of the previous page.
-    page_token: Option<String>,
-}
-
-fn list(s: &Option<String>) -> Vec<String> {
-    s.as_deref().map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()).unwrap_or_default()
-}
-
-/// Free times across municipal borders: the facilities search finds, asked of their
-/// vendors at once; the answer says per vendor what happened.
-#[utoipa::path(get, path = "/v1/availability", tag = "availability", params(AvailabilityQuery), responses((status = 200, description = "Facilities with their units' times, and each vendor's status; with Accept: application/x-ndjson, a stream of lines: candidates, one per vendor as it answers, and a summary", body = AvailabilityAnswer), crate::openapi::Errors))]
-pub async fn availability(
-    State(_reg): State<Registry>,
-    Extension(p): Extension<Principal>,
-    Extension(engine): Extension<Arc<Service>>,
-    headers: axum::http::HeaderMap,
-    q: Result<Query<AvailabilityQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Response> {
-    let q = query(q)?;
-    let mut v = registry_core::validate::Violations::default();
-    let time = |v: &mut registry_core::validate::Violations, field: &str, s: &Option<String>| -> Option<DateTime<Utc>> {
-        match s.as_deref() {
-            None => {
-                v.add(field, "required", "an RFC 3339 time, e.g. 2026-12-03T17:00:00+01:00");
-                None
-            }
-            Some(s) => DateTime::parse_from_rfc3339(s)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| v.add(field, "format", "must be an RFC 3339 time"))
-                .ok(),
-        }
-    };
-    let from = time(&mut v, "from", &q.from);
-    let to = time(&mut v, "to", &q.to);
-    let near = match q.near.as_deref() {
-        None => None,
-        Some(s) => match s.split_once(',').map(|(a, b)| (a.trim().parse::<f64>(), b.trim().parse::<f64>())) {
-            Some((Ok(lat), Ok(lon))) => Some(registry_core::geo::LatLon { lat, lon }),
-            _ => {
-                v.add("near", "format", "must be lat,lon in WGS84 degrees");
-                None
-            }
-        },
-    };
-    if let Some(m) = q.min_duration_minutes
-        && !(1..=24 * 60).contains(&m)
-    {
-        v.add("minDurationMinutes", "out_of_range", "must be between 1 and 1440");
-    }
-    let ids: Vec<Uuid> = list(&q.facility_ids)
-        .iter()
-        .enumerate()
-        .filter_map(|(i, id)| id.parse().map_err(|_| v.add(format!("facilityIds[{i}]"), "format", format!("'{id}' is not a UUID"))).ok())
-        .collect();
-    let mut accessibility = Vec::new();
-    for (i, a) in list(&q.accessibility).iter().enumerate() {
-        match registry_core::model::Accessibility::ALL.iter().find(|x| x.json_name() == a) {
-            Some(x) => accessibility.push(*x),
-            None => v.add(format!("accessibility[{i}]"), "unknown_enum_value", format!("'{a}' is not a known value")),
-        }
-    }
-    v.finish()?;
-    let (Some(from), Some(to)) = (from, to) else { return Err(ApiError::Core(Error::Internal("checked above".into()))) };
-    let search = FacilitySearch {
-        near,
-        radius_m: q.radius_m,
-        q: q.q,
-        activities: list(&q.activities),
-        categories: list(&q.categories),
-        municipalities: list(&q.municipalities),
-        ids,
-        accessibility,
-        counties: list(&q.counties),
-        bookable_only: true,
-        page_size: q.page_size.unwrap_or(0),
-        page_token: q.page_token.unwrap_or_default(),
-        ..FacilitySearch::default()
-    };
-    let deadline = q.deadline_ms.map_or(DEFAULT_DEADLINE, Duration::from_millis);
-    let min = q.min_duration_minutes.map(|m| Duration::from_secs(u64::from(m) * 60));
-    let accept = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if accept.contains("application/x-ndjson") {
-        return ndjson(&engine, &p, &search, from, to, min, deadline).await;
-    }
-    let answer = engine.query(&p, &search, from, to, min, deadline).await?;
-    Ok(Json(answer).into_response())
-}
-
-/// The answer as NDJSON, one line per event as it happens: `{"type":"candidates",…}`, one
-/// `{"type":"vendor",…}` per vendor as it answers, and `{"type":"summary",…}` last.
-async fn ndjson(
-    engine: &Service,
-    p: &Principal,
-    search: &FacilitySearch,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    min: Option<Duration>,
-    deadline: Duration,
-) -> ApiResult<Response> {
-    let mut run = engine.start(p, search, from, to, min, deadline).await?;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::convert::Infallible>>(16);
-    let line = |v: serde_json::Value| format!("{v}\n");
-    let first = line(serde_json::json!({"type": "candidates", "from": from, "to": to, "facilities": run.candidates}));
-    tokio::spawn(async move {
-        if tx.send(Ok(first)).await.is_err() {
-            return; // the client went away
-        }
-        while let Some(e) = run.next().await {
-            let units: Vec<serde_json::Value> = e.units.iter().map(|(f, u)| serde_json::json!({"facilityId": f, "unit": u})).collect();
-            if tx.send(Ok(line(serde_json::json!({"type": "vendor", "vendor": e.report, "units": units})))).await.is_err() {
-                return;
-            }
-        }
-        let _ =
-            tx.send(Ok(line(serde_json::json!({"type": "summary", "vendors": run.reports(), "nextPageToken": run.next_page_token})))).await;
-    });
-    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
 }

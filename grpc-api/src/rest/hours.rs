@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::problem::Errors;
 use crate::errors::ApiError;
-use crate::openapi::Errors;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -34,7 +34,7 @@ fn invalid(field: &str, rule: &'static str, message: &str) -> ApiError {
 }
 
 fn parse_id(s: &str) -> ApiResult<Uuid> {
-    Ok(crate::convert::parse_id(s, "id")?)
+    Ok(crate::shared::parse_id(s, "id")?)
 }
 
 fn time(s: Option<&str>, field: &str) -> ApiResult<Option<DateTime<Utc>>> {
@@ -127,7 +127,7 @@ pub async fn put_hours(
     } else if ct.starts_with("application/json") {
         let value: serde_json::Value =
             serde_json::from_slice(&body).map_err(|e| ApiError::Malformed(format!("the body is not valid JSON: {e}")))?;
-        crate::rest::decode(value)?
+        super::decode(value)?
     } else {
         return Err(ApiError::UnsupportedMediaType("application/json or text/plain"));
     };

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::{query, timestamp_param};
 use crate::errors::ApiError;
-use crate::rest::{query, timestamp_param};
 
 /// The licence of the open data in the feeds (CC0: public-sector base data, free to reuse).
 pub const FEED_LICENSE: &str = "https://creativecommons.org/publicdomain/zero/1.0/";
@@ -73,7 +73,7 @@ pub struct FeedPage {
 /// (for associations: also when no longer approved).
 #[utoipa::path(get, path = "/v1/feeds/{kind}", tag = "changes",
     params(("kind" = String, Path, description = "`facilities` or `associations`"), FeedQuery),
-    responses((status = 200, description = "One page of at most 500 items ordered by (modified, id). `modified` is the change-log position of the entity's latest change; `state` is `updated` (with `data`, the resource as GET returns it to anyone) or `deleted`. Follow `next` until a page has no items; poll that last page for changes. Cache-Control: `public, max-age=3600` on pages with items, `public, max-age=8` on the last page.", body = FeedPage), crate::openapi::Errors))]
+    responses((status = 200, description = "One page of at most 500 items ordered by (modified, id). `modified` is the change-log position of the entity's latest change; `state` is `updated` (with `data`, the resource as GET returns it to anyone) or `deleted`. Follow `next` until a page has no items; poll that last page for changes. Cache-Control: `public, max-age=3600` on pages with items, `public, max-age=8` on the last page.", body = FeedPage), super::problem::Errors))]
 pub async fn feed(
     State(reg): State<Registry>,
     Extension(public): Extension<PublicUrl>,
@@ -151,7 +151,7 @@ pub struct AuditPage {
 /// The audit trail: who changed what, when, before and after. For admins, and for a
 /// municipality's editors on their own municipality's data.
 #[utoipa::path(get, path = "/v1/audit", tag = "changes", params(AuditQuery),
-    responses((status = 200, description = "One page of changes, oldest first", body = AuditPage), crate::openapi::Errors),
+    responses((status = 200, description = "One page of changes, oldest first", body = AuditPage), super::problem::Errors),
     security(("apiKey" = []), ("bearer" = [])))]
 pub async fn audit(
     State(reg): State<Registry>,
@@ -160,7 +160,7 @@ pub async fn audit(
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
     let id = match q.id.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(crate::convert::parse_id(s, "id")?),
+        Some(s) => Some(crate::shared::parse_id(s, "id")?),
         None => None,
     };
     let since = timestamp_param(&q.since, "since")?;
@@ -181,12 +181,12 @@ pub struct History {
 /// hours, with the fields that changed and the public state after. Who made a change is not shown.
 #[utoipa::path(get, path = "/v1/facilities/{id}/history", tag = "changes",
     params(("id" = String, Path, description = "Facility id (UUID)")),
-    responses((status = 200, description = "The history, oldest first (also for a deleted facility)", body = History), crate::openapi::Errors))]
+    responses((status = 200, description = "The history, oldest first (also for a deleted facility)", body = History), super::problem::Errors))]
 pub async fn history(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = crate::convert::parse_id(&id, "id")?;
+    let id = crate::shared::parse_id(&id, "id")?;
     Ok(Json(History { changes: reg.facility_history(&p, id).await? }).into_response())
 }

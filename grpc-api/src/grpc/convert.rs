@@ -21,10 +21,7 @@ pub fn from_timestamp(t: &prost_types::Timestamp, field: &str) -> Result<DateTim
         .ok_or_else(|| Error::invalid(field, "out_of_range", "is not a valid timestamp"))
 }
 
-/// Parses an id; `field` names it in the error.
-pub fn parse_id(s: &str, field: &str) -> Result<Uuid, Error> {
-    Uuid::parse_str(s.trim()).map_err(|_| Error::invalid(field, "format", format!("'{s}' is not a UUID")))
-}
+pub use crate::shared::parse_id;
 
 fn non_empty(s: &str) -> Option<String> {
     (!s.trim().is_empty()).then(|| s.to_string())

@@ -7,7 +7,7 @@ use registry_core::validate::Violations;
 use registry_core::{Error, Registry};
 use tonic::{Request, Response, Status};
 
-use crate::convert::{self, from_timestamp};
+use super::convert::{self, from_timestamp};
 use crate::errors::status;
 use crate::proto::v1 as pb;
 use crate::proto::v1::search_service_server::SearchService;

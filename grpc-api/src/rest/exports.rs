@@ -16,23 +16,13 @@ use registry_core::auth::Principal;
 use registry_core::export::{ExportFilter, ExportFormat, ExportKind, ExportRequest, ExportStream, ExportSummary};
 use registry_core::{Error, Registry};
 use serde::Deserialize;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_stream::Stream;
 use utoipa::IntoParams;
 
+use super::query;
 use crate::errors::ApiError;
-use crate::rest::query;
-
-/// How many exports may run at once (each holds a database connection of its own).
-#[derive(Clone, Debug)]
-pub struct ExportSlots(pub Arc<Semaphore>);
-
-impl ExportSlots {
-    /// Room for `n` exports at once.
-    pub fn new(n: usize) -> Self {
-        ExportSlots(Arc::new(Semaphore::new(n)))
-    }
-}
+use crate::shared::ExportSlots;
 
 /// The export routes; compressed with gzip (fastest level) when the client asks for it.
 pub fn router() -> Router<Registry> {
@@ -99,7 +89,7 @@ fn negotiate(format: Option<&str>, headers: &HeaderMap) -> Result<ExportFormat, 
 #[utoipa::path(get, path = "/v1/exports/{kind}", tag = "exports",
     params(("kind" = String, Path, description = "`associations` or `facilities`"), ExportQuery),
     responses((status = 200, description = "The rows of one consistent snapshot, streamed. NDJSON: one resource per line (the fields of GET /v1/associations/{id} or /v1/facilities/{id}), then a last line `{\"exportSummary\": {\"rowCount\", \"changeLogPosition\", \"snapshotAt\"}}`. CSV (RFC 4180, UTF-8, CRLF, header row; columns in docs/exports.md): the summary in the HTTP trailers `Row-Count` and `Change-Log-Position` (sent to clients that send `TE: trailers`). GeoJSON: a FeatureCollection with `changeLogPosition`, `snapshotAt` and `numberReturned`. The header `Change-Log-Position` is on every response. A body that ends without its summary was cut off.",
-        content((String = "application/x-ndjson"), (String = "text/csv"), (String = "application/geo+json"))), crate::openapi::Errors))]
+        content((String = "application/x-ndjson"), (String = "text/csv"), (String = "application/geo+json"))), super::problem::Errors))]
 pub async fn export(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
@@ -124,7 +114,7 @@ pub async fn export(
             activities: list(q.activities),
             categories: list(q.categories),
             registration_statuses: list(q.registration_status),
-            updated_since: crate::rest::timestamp_param(&q.updated_since, "updatedSince")?,
+            updated_since: super::timestamp_param(&q.updated_since, "updatedSince")?,
         },
         include_personal_data: q.include_personal_data.unwrap_or(false),
     };

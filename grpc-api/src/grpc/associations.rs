@@ -1,0 +1,124 @@
+//! `registry.v1.AssociationService`: associations and their registration, over the core.
+
+use registry_core::Error;
+use registry_core::auth::{self, Action, Principal};
+use registry_core::model::Decision;
+use registry_core::service::{AssociationFilter, PageRequest};
+use tonic::{Request, Response, Status};
+
+use super::convert::{self, parse_id};
+use super::{RegistryGrpc, Result, expected, non_empty, pre_authorize, principal};
+use crate::errors::status;
+use crate::proto::v1 as pb;
+use crate::proto::v1::association_service_server::AssociationService;
+
+#[tonic::async_trait]
+impl AssociationService for RegistryGrpc {
+    async fn get_association(&self, req: Request<pb::GetAssociationRequest>) -> Result<pb::GetAssociationResponse> {
+        let p = principal(&req);
+        let id = parse_id(&req.into_inner().id, "id").map_err(status)?;
+        let a = self.registry.get_association(&p, id).await.map_err(status)?;
+        Ok(Response::new(pb::GetAssociationResponse { association: Some(convert::association(a)) }))
+    }
+
+    async fn get_association_by_org_number(
+        &self,
+        req: Request<pb::GetAssociationByOrgNumberRequest>,
+    ) -> Result<pb::GetAssociationByOrgNumberResponse> {
+        let p = principal(&req);
+        let a = self.registry.get_association_by_org_number(&p, &req.into_inner().org_number).await.map_err(status)?;
+        Ok(Response::new(pb::GetAssociationByOrgNumberResponse { association: Some(convert::association(a)) }))
+    }
+
+    async fn list_associations(&self, req: Request<pb::ListAssociationsRequest>) -> Result<pb::ListAssociationsResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let filter = AssociationFilter {
+            municipality_code: non_empty(r.municipality_code),
+            activity: non_empty(r.activity),
+            status: convert::status_filter(r.status).map_err(status)?,
+            updated_since: r.updated_since.as_ref().map(|t| convert::from_timestamp(t, "updatedSince")).transpose().map_err(status)?,
+        };
+        let page = self
+            .registry
+            .list_associations(&p, &filter, &PageRequest { page_size: r.page_size, page_token: r.page_token })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListAssociationsResponse {
+            associations: page.items.into_iter().map(convert::association).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn create_association(&self, req: Request<pb::CreateAssociationRequest>) -> Result<pb::CreateAssociationResponse> {
+        let p = principal(&req);
+        let a = req.into_inner().association.ok_or_else(|| status(Error::invalid("association", "required", "must be set")))?;
+        pre_authorize(&p, Action::CreateAssociation(a.municipality_code.trim()))?;
+        if !a.id.is_empty() {
+            return Err(status(Error::invalid("association.id", "not_allowed", "the registry assigns ids; leave it empty")));
+        }
+        let input = convert::association_input(a).map_err(status)?;
+        let created = self.registry.create_association(&p, &input).await.map_err(status)?;
+        Ok(Response::new(pb::CreateAssociationResponse { association: Some(convert::association(created)) }))
+    }
+
+    async fn update_association(&self, req: Request<pb::UpdateAssociationRequest>) -> Result<pb::UpdateAssociationResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let a = r.association.ok_or_else(|| status(Error::invalid("association", "required", "must be set")))?;
+        if p.role == auth::Role::Anonymous {
+            return Err(status(Error::Unauthenticated("updating associations needs an API key".into())));
+        }
+        let id = parse_id(&a.id, "association.id").map_err(status)?;
+        let expected_version = expected(r.expected_version, "expectedVersion")?.ok_or_else(|| {
+            status(Error::invalid("expectedVersion", "required", "name the version you last read (optimistic concurrency)"))
+        })?;
+        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+        let new = convert::association_input(a).map_err(status)?;
+        let input = if paths.is_empty() {
+            new
+        } else {
+            let current = self.registry.get_association(&p, id).await.map_err(status)?;
+            convert::apply_association_mask(current.to_input(), new, &paths).map_err(status)?
+        };
+        let updated = self.registry.update_association(&p, id, expected_version, &input).await.map_err(status)?;
+        Ok(Response::new(pb::UpdateAssociationResponse { association: Some(convert::association(updated)) }))
+    }
+
+    async fn delete_association(&self, req: Request<pb::DeleteAssociationRequest>) -> Result<pb::DeleteAssociationResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let id = parse_id(&r.id, "id").map_err(status)?;
+        self.registry.delete_association(&p, id, expected(r.expected_version, "expectedVersion")?).await.map_err(status)?;
+        Ok(Response::new(pb::DeleteAssociationResponse {}))
+    }
+
+    async fn approve_registration(&self, req: Request<pb::ApproveRegistrationRequest>) -> Result<pb::ApproveRegistrationResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let a = self.decide(&p, &r.id, r.expected_version, Decision::Approve).await?;
+        Ok(Response::new(pb::ApproveRegistrationResponse { association: Some(a) }))
+    }
+
+    async fn reject_registration(&self, req: Request<pb::RejectRegistrationRequest>) -> Result<pb::RejectRegistrationResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let a = self.decide(&p, &r.id, r.expected_version, Decision::Reject { reason: r.reason }).await?;
+        Ok(Response::new(pb::RejectRegistrationResponse { association: Some(a) }))
+    }
+
+    async fn request_completion(&self, req: Request<pb::RequestCompletionRequest>) -> Result<pb::RequestCompletionResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let a = self.decide(&p, &r.id, r.expected_version, Decision::RequestCompletion { message: r.message }).await?;
+        Ok(Response::new(pb::RequestCompletionResponse { association: Some(a) }))
+    }
+}
+
+impl RegistryGrpc {
+    async fn decide(&self, p: &Principal, id: &str, expected_version: i64, d: Decision) -> std::result::Result<pb::Association, Status> {
+        let id = parse_id(id, "id").map_err(status)?;
+        let a = self.registry.decide_registration(p, id, expected(expected_version, "expectedVersion")?, &d).await.map_err(status)?;
+        Ok(convert::association(a))
+    }
+}
