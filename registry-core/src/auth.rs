@@ -190,6 +190,16 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<()> {
     Err(Error::Forbidden(format!("role '{}' may not {}", p.role.name(), describe(action))))
 }
 
+/// Refuses an anonymous caller `what` (a write) before anything is looked up, so an anonymous
+/// write learns nothing, not even whether the id exists; [`authorize`] then decides for the
+/// resource itself.
+pub fn require_key(p: &Principal, what: &str) -> Result<()> {
+    if p.role == Role::Anonymous {
+        return Err(Error::Unauthenticated(format!("{what} needs an API key")));
+    }
+    Ok(())
+}
+
 fn describe(action: Action<'_>) -> String {
     use Action as A;
     match action {

@@ -1,13 +1,13 @@
 //! `registry.v1.AssociationService`: associations and their registration, over the core.
 
 use registry_core::Error;
-use registry_core::auth::{self, Action, Principal};
+use registry_core::auth::Principal;
 use registry_core::model::Decision;
 use registry_core::service::{AssociationFilter, PageRequest};
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, parse_id};
-use super::{RegistryGrpc, Result, expected, non_empty, pre_authorize, principal};
+use super::{RegistryGrpc, Result, expected, non_empty, principal};
 use crate::errors::status;
 use crate::proto::v1 as pb;
 use crate::proto::v1::association_service_server::AssociationService;
@@ -53,7 +53,7 @@ impl AssociationService for RegistryGrpc {
     async fn create_association(&self, req: Request<pb::CreateAssociationRequest>) -> Result<pb::CreateAssociationResponse> {
         let p = principal(&req);
         let a = req.into_inner().association.ok_or_else(|| status(Error::invalid("association", "required", "must be set")))?;
-        pre_authorize(&p, Action::CreateAssociation(a.municipality_code.trim()))?;
+        self.registry.authorize_create_association(&p, &a.municipality_code).map_err(status)?;
         if !a.id.is_empty() {
             return Err(status(Error::invalid("association.id", "not_allowed", "the registry assigns ids; leave it empty")));
         }
@@ -66,21 +66,16 @@ impl AssociationService for RegistryGrpc {
         let p = principal(&req);
         let r = req.into_inner();
         let a = r.association.ok_or_else(|| status(Error::invalid("association", "required", "must be set")))?;
-        if p.role == auth::Role::Anonymous {
-            return Err(status(Error::Unauthenticated("updating associations needs an API key".into())));
-        }
         let id = parse_id(&a.id, "association.id").map_err(status)?;
+        // Authorized before the change is validated, as every use case does.
+        let current = self.registry.association_for_update(&p, id).await.map_err(status)?;
         let expected_version = expected(r.expected_version, "expectedVersion")?.ok_or_else(|| {
             status(Error::invalid("expectedVersion", "required", "name the version you last read (optimistic concurrency)"))
         })?;
         let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
         let new = convert::association_input(a).map_err(status)?;
-        let input = if paths.is_empty() {
-            new
-        } else {
-            let current = self.registry.get_association(&p, id).await.map_err(status)?;
-            convert::apply_association_mask(current.to_input(), new, &paths).map_err(status)?
-        };
+        let input =
+            if paths.is_empty() { new } else { convert::apply_association_mask(current.to_input(), new, &paths).map_err(status)? };
         let updated = self.registry.update_association(&p, id, expected_version, &input).await.map_err(status)?;
         Ok(Response::new(pb::UpdateAssociationResponse { association: Some(convert::association(updated)) }))
     }

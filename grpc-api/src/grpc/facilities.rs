@@ -1,12 +1,12 @@
 //! `registry.v1.FacilityService`: facilities and their units, over the core.
 
 use registry_core::Error;
-use registry_core::auth::{self, Action};
+
 use registry_core::service::{FacilityFilter, PageRequest};
 use tonic::{Request, Response};
 
 use super::convert::{self, parse_id};
-use super::{RegistryGrpc, Result, expected, non_empty, pre_authorize, principal};
+use super::{RegistryGrpc, Result, expected, non_empty, principal};
 use crate::errors::status;
 use crate::proto::v1 as pb;
 use crate::proto::v1::facility_service_server::FacilityService;
@@ -57,7 +57,7 @@ impl FacilityService for RegistryGrpc {
     async fn create_facility(&self, req: Request<pb::CreateFacilityRequest>) -> Result<pb::CreateFacilityResponse> {
         let p = principal(&req);
         let f = req.into_inner().facility.ok_or_else(|| status(Error::invalid("facility", "required", "must be set")))?;
-        pre_authorize(&p, Action::CreateFacility(f.municipality_code.trim()))?;
+        self.registry.authorize_create_facility(&p, &f.municipality_code).map_err(status)?;
         if !f.id.is_empty() {
             return Err(status(Error::invalid("facility.id", "not_allowed", "the registry assigns ids; leave it empty")));
         }
@@ -70,21 +70,15 @@ impl FacilityService for RegistryGrpc {
         let p = principal(&req);
         let r = req.into_inner();
         let f = r.facility.ok_or_else(|| status(Error::invalid("facility", "required", "must be set")))?;
-        if p.role == auth::Role::Anonymous {
-            return Err(status(Error::Unauthenticated("updating facilities needs an API key".into())));
-        }
         let id = parse_id(&f.id, "facility.id").map_err(status)?;
+        // Authorized before the change is validated, as every use case does.
+        let current = self.registry.facility_for_update(&p, id).await.map_err(status)?;
         let expected_version = expected(r.expected_version, "expectedVersion")?.ok_or_else(|| {
             status(Error::invalid("expectedVersion", "required", "name the version you last read (optimistic concurrency)"))
         })?;
         let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
         let new = convert::facility_input(f).map_err(status)?;
-        let input = if paths.is_empty() {
-            new
-        } else {
-            let current = self.registry.get_facility(&p, id).await.map_err(status)?;
-            convert::apply_facility_mask(current.to_input(), new, &paths).map_err(status)?
-        };
+        let input = if paths.is_empty() { new } else { convert::apply_facility_mask(current.to_input(), new, &paths).map_err(status)? };
         let updated = self.registry.update_facility(&p, id, expected_version, &input).await.map_err(status)?;
         Ok(Response::new(pb::UpdateFacilityResponse { facility: Some(convert::facility(updated)) }))
     }

@@ -1,7 +1,7 @@
 //! The gRPC services of `registry.v1`, one file per resource: decode, call the core, encode.
 //! No rules live here.
 
-use registry_core::auth::{self, Action, Principal};
+use registry_core::auth::Principal;
 use registry_core::{Error, Registry};
 use tonic::{Request, Response, Status};
 
@@ -24,12 +24,6 @@ pub(crate) type Result<T> = std::result::Result<Response<T>, Status>;
 /// The caller as authenticated by the server's middleware (anonymous if none was attached).
 pub(crate) fn principal<T>(req: &Request<T>) -> Principal {
     req.extensions().get::<Principal>().cloned().unwrap_or_else(Principal::anonymous)
-}
-
-/// Authorization before decoding, so a caller who may not write learns that first (the core
-/// checks again, with the stored resource).
-pub(crate) fn pre_authorize(p: &Principal, action: Action<'_>) -> std::result::Result<(), Status> {
-    auth::authorize(p, action).map_err(status)
 }
 
 pub(crate) fn non_empty(s: String) -> Option<String> {

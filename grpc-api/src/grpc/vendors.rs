@@ -1,7 +1,7 @@
 //! gRPC `registry.v1.VendorDirectoryService`: the vendor directory, as REST `/v1/vendors`
 //! has it. Decode, call the core (and the vendor checks), encode; no rules live here.
 
-use registry_core::auth::{self, Action, Principal};
+use registry_core::auth::Principal;
 use registry_core::model::{Certification, CertificationRun, OverrideInput, RunTrigger, Vendor, VendorAuth, VendorInput, VendorProtocol};
 use registry_core::validate::Violations;
 use registry_core::{Error, Registry};
@@ -252,7 +252,7 @@ impl VendorDirectoryService for VendorsGrpc {
 
     async fn create_vendor(&self, req: Request<pb::CreateVendorRequest>) -> Result<pb::CreateVendorResponse> {
         let p = principal(&req);
-        auth::authorize(&p, Action::ManageVendors).map_err(status)?;
+        self.registry.authorize_vendor_management(&p).map_err(status)?;
         let r = req.into_inner();
         let o = override_from(r.certification_override).map_err(status)?;
         let v = r.vendor.ok_or_else(|| status(Error::invalid("vendor", "required", "must be set")))?;
@@ -267,9 +267,7 @@ impl VendorDirectoryService for VendorsGrpc {
         let p = principal(&req);
         let r = req.into_inner();
         let id = parse_id(&r.id, "id").map_err(status)?;
-        if !auth::allowed(&p, Action::ManageVendors) {
-            auth::authorize(&p, Action::ManageOwnVendor(id)).map_err(status)?;
-        }
+        self.registry.authorize_vendor_change(&p, id).map_err(status)?;
         if r.expected_version < 1 {
             return Err(status(Error::invalid("expectedVersion", "required", "name the version you last read (optimistic concurrency)")));
         }

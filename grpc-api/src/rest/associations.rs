@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use registry_core::auth::{self, Action, Principal};
+use registry_core::auth::Principal;
 use registry_core::model::{Decision, RegistrationStatus};
 use registry_core::service::{AssociationFilter, PageRequest};
 use registry_core::{Error, Registry};
@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::problem::Errors;
 use super::{
-    ApiResult, JsonBody, decode, if_match, if_match_optional, non_empty, parse_id, patched, pre_authorize, query, reject_read_only,
+    ApiResult, JsonBody, decode, if_match, if_match_optional, municipality_of, non_empty, parse_id, patched, query, reject_read_only,
     resource, timestamp_param,
 };
 use crate::errors::ApiError;
@@ -120,7 +120,7 @@ pub async fn create_association(
     Extension(p): Extension<Principal>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    pre_authorize(&p, &body, |m| Action::CreateAssociation(m))?;
+    reg.authorize_create_association(&p, municipality_of(&body))?;
     reject_read_only(&body)?;
     let input = decode(body)?;
     let a = reg.create_association(&p, &input).await?;
@@ -139,8 +139,7 @@ pub async fn patch_association(
     let id = parse_id(&id)?;
     let expected = if_match(&headers)?;
     reject_read_only(&patch)?;
-    let current = reg.get_association(&p, id).await?;
-    auth::authorize(&p, Action::UpdateAssociation(&current.municipality_code))?;
+    let current = reg.association_for_update(&p, id).await?;
     let (expected, input) = patched(expected, current.version, &current.to_input(), &patch)?;
     let a = reg.update_association(&p, id, expected, &input).await?;
     Ok(resource(StatusCode::OK, a.version, None, a))

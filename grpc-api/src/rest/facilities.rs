@@ -6,14 +6,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use registry_core::Registry;
-use registry_core::auth::{self, Action, Principal};
+use registry_core::auth::Principal;
 use registry_core::service::{FacilityFilter, PageRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::problem::Errors;
 use super::{
-    ApiResult, JsonBody, decode, if_match, if_match_optional, non_empty, parse_id, patched, pre_authorize, query, reject_read_only,
+    ApiResult, JsonBody, decode, if_match, if_match_optional, municipality_of, non_empty, parse_id, patched, query, reject_read_only,
     resource, timestamp_param,
 };
 
@@ -113,7 +113,7 @@ pub async fn create_facility(
     Extension(p): Extension<Principal>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    pre_authorize(&p, &body, |m| Action::CreateFacility(m))?;
+    reg.authorize_create_facility(&p, municipality_of(&body))?;
     reject_read_only(&body)?;
     let input = decode(body)?;
     let f = reg.create_facility(&p, &input).await?;
@@ -132,8 +132,7 @@ pub async fn patch_facility(
     let id = parse_id(&id)?;
     let expected = if_match(&headers)?;
     reject_read_only(&patch)?;
-    let current = reg.get_facility(&p, id).await?;
-    auth::authorize(&p, Action::UpdateFacility(&current.municipality_code))?;
+    let current = reg.facility_for_update(&p, id).await?;
     let (expected, input) = patched(expected, current.version, &current.to_input(), &patch)?;
     let f = reg.update_facility(&p, id, expected, &input).await?;
     Ok(resource(StatusCode::OK, f.version, None, f))

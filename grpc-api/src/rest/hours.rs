@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Duration, Utc};
-use registry_core::auth::{self, Action, Principal};
+use registry_core::auth::Principal;
 use registry_core::calendar;
 use registry_core::hours::{OpenInterval, OpeningHours, jsonld, osm};
 use registry_core::{Error, Registry};
@@ -103,9 +103,7 @@ pub async fn put_hours(
 ) -> ApiResult<Response> {
     let Query(q) = q.map_err(|e| invalid("query", "format", &e.body_text()))?;
     let id = parse_id(&id)?;
-    if p.role == registry_core::auth::Role::Anonymous {
-        auth::authorize(&p, Action::UpdateFacility(""))?;
-    }
+    reg.authorize_hours_update(&p, id).await?;
     let expected = match headers.get(header::IF_MATCH) {
         None => 0,
         Some(v) => v

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use registry_core::auth::{self, Action, Principal};
+
 use registry_core::{Error, Registry};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -133,11 +133,10 @@ fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
     }
 }
 
-/// Authorization before decoding, so a caller who may not write learns that first (the core
-/// checks again). `municipalityCode` is read from the raw body.
-pub(crate) fn pre_authorize(p: &Principal, body: &serde_json::Value, action: fn(&str) -> Action<'_>) -> ApiResult<()> {
-    let m = body.get("municipalityCode").and_then(|v| v.as_str()).unwrap_or("").trim();
-    Ok(auth::authorize(p, action(m))?)
+/// The raw body's `municipalityCode`, for the core's authorization step that runs before the
+/// body is decoded (so a caller who may not write learns that first).
+pub(crate) fn municipality_of(body: &serde_json::Value) -> &str {
+    body.get("municipalityCode").and_then(|v| v.as_str()).unwrap_or("").trim()
 }
 
 pub(crate) fn parse_id(s: &str) -> ApiResult<Uuid> {

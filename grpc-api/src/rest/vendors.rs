@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
-use registry_core::auth::{self, Action, Principal};
+use registry_core::auth::Principal;
 use registry_core::model::{CertificationRun, OverrideInput, RunTrigger, Vendor, VendorInput};
 use registry_core::service::BookedUnit;
 use registry_core::{Error, Registry};
@@ -97,7 +97,7 @@ pub async fn create_vendor(
     Extension(certifier): Extension<federation::service::certification::Certifier>,
     JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
-    auth::authorize(&p, Action::ManageVendors)?;
+    reg.authorize_vendor_management(&p)?;
     let o = take_override(&mut body)?;
     let input: VendorInput = decode(body)?;
     let input = input.validate()?;
@@ -123,9 +123,7 @@ pub async fn patch_vendor(
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "id")?;
     let o = take_override(&mut patch)?;
-    if !auth::allowed(&p, Action::ManageVendors) {
-        auth::authorize(&p, Action::ManageOwnVendor(id))?;
-    }
+    reg.authorize_vendor_change(&p, id)?;
     let expected = super::if_match(&headers)?;
     if let Some(obj) = patch.as_object() {
         let bad: Vec<registry_core::FieldViolation> = READ_ONLY
@@ -260,7 +258,7 @@ pub async fn override_certification(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "id")?;
-    auth::authorize(&p, Action::ManageVendors)?;
+    reg.authorize_vendor_management(&p)?;
     let o: OverrideInput = decode(body)?;
     let v = reg.override_certification(&p, id, super::if_match_optional(&headers)?, Some(&o)).await?;
     Ok(resource(StatusCode::OK, v.version, None, v))

@@ -97,6 +97,21 @@ impl Registry {
         Ok(project(&p, created).expect("the creator may see what it created"))
     }
 
+    /// The create use case's authorization step on its own, for a front end that must refuse a
+    /// caller before it decodes the body (401/403 come before a 400 about the body).
+    pub fn authorize_create_association(&self, p: &Principal, municipality_code: &str) -> Result<()> {
+        auth::authorize(p, Action::CreateAssociation(municipality_code.trim()))
+    }
+
+    /// The association `p` is about to change, once `p` may change it: the update use case's
+    /// authorization step, for a front end that merges a patch into the current association.
+    pub async fn association_for_update(&self, p: &Principal, id: Uuid) -> Result<Association> {
+        auth::require_key(p, "updating associations")?;
+        let a = self.get_association(p, id).await?;
+        auth::authorize(p, Action::UpdateAssociation(&a.municipality_code))?;
+        Ok(a)
+    }
+
     /// One association, as much of it as the caller may see; audited if it shows personal data.
     pub async fn get_association(&self, p: &Principal, id: Uuid) -> Result<Association> {
         auth::authorize(p, Action::ReadPublic)?;

@@ -69,6 +69,21 @@ impl Registry {
         .await
     }
 
+    /// The create use case's authorization step on its own, for a front end that must refuse a
+    /// caller before it decodes the body (401/403 come before a 400 about the body).
+    pub fn authorize_create_facility(&self, p: &Principal, municipality_code: &str) -> Result<()> {
+        auth::authorize(p, Action::CreateFacility(municipality_code.trim()))
+    }
+
+    /// The facility `p` is about to change, once `p` may change it: the update use case's
+    /// authorization step, for a front end that merges a patch into the current facility.
+    pub async fn facility_for_update(&self, p: &Principal, id: Uuid) -> Result<Facility> {
+        auth::require_key(p, "updating facilities")?;
+        let f = self.get_facility(p, id).await?;
+        auth::authorize(p, Action::UpdateFacility(&f.municipality_code))?;
+        Ok(f)
+    }
+
     /// One live facility.
     pub async fn get_facility(&self, p: &Principal, id: Uuid) -> Result<Facility> {
         auth::authorize(p, Action::ReadPublic)?;

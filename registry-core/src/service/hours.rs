@@ -62,6 +62,14 @@ pub fn window_start(now: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 impl Registry {
+    /// The put use case's authorization step on its own (the facility's municipality decides),
+    /// for a front end that must refuse a caller before it decodes a schedule.
+    pub async fn authorize_hours_update(&self, p: &Principal, facility: Uuid) -> Result<()> {
+        auth::require_key(p, "changing opening hours")?;
+        let f = self.get_facility(p, facility).await?;
+        auth::authorize(p, Action::UpdateFacility(&f.municipality_code))
+    }
+
     async fn check_unit(&self, conn: &mut AsyncPgConnection, facility: Uuid, unit: Option<Uuid>) -> Result<crate::model::Facility> {
         let f = facility_store::load(conn, facility, false).await?.ok_or_else(|| Error::not_found("facility", facility))?;
         if let Some(u) = unit

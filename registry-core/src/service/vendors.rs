@@ -139,6 +139,21 @@ async fn apply_override(
 }
 
 impl Registry {
+    /// The registering and overriding use cases' authorization step on its own, for a front
+    /// end that must refuse a caller before it runs a vendor's conformance checks.
+    pub fn authorize_vendor_management(&self, p: &Principal) -> Result<()> {
+        auth::authorize(p, Action::ManageVendors)
+    }
+
+    /// Whether `p` may change vendor `id`'s entry at all (admins any vendor, a vendor's own key
+    /// its own entry; which fields, the update decides), before its checks are run.
+    pub fn authorize_vendor_change(&self, p: &Principal, id: Uuid) -> Result<()> {
+        if auth::allowed(p, Action::ManageVendors) {
+            return Ok(());
+        }
+        auth::authorize(p, Action::ManageOwnVendor(id))
+    }
+
     /// Adds a vendor with the capabilities and the conformance run just made against its
     /// endpoint. A vendor without a passing run is refused with the failing checks, unless an
     /// admin overrides (with a reason, audited).
