@@ -104,7 +104,7 @@ bench-changelog: deps
 	cargo build --release --bin registry
 	scripts/bench-changelog.sh
 
-## make bench-booking: the reference booking backend: direct bookings/s on units that do not
+## make bench-booking: the reference booking backend: bookings/s, direct and through the federation engine, on units that do not
 ## conflict (32 clients, 30-minute bookings) and availability of 50 units × 14 days, over gRPC
 ## on loopback, against a throwaway PostgreSQL with durable commits. See BENCHMARKS.md.
 bench-booking: deps
