@@ -168,6 +168,57 @@ pub mod fixtures {
             }],
         }
     }
+
+    /// [`facility`] as the gRPC message a client sends (no id, no version).
+    pub fn facility_pb(code: &str, name: &str) -> grpc_api::proto::v1::Facility {
+        let f = facility(code, name);
+        grpc_api::proto::v1::Facility {
+            municipality_code: f.municipality_code,
+            name: f.name,
+            description: f.description,
+            category: f.category,
+            activities: f.activities,
+            location: f.location.map(|l| grpc_api::proto::v1::LatLon { lat: l.lat, lon: l.lon }),
+            address: Some(grpc_api::proto::v1::Address {
+                street: f.address.street,
+                postal_code: f.address.postal_code,
+                locality: f.address.locality,
+            }),
+            ownership: grpc_api::proto::v1::Ownership::Municipal as i32,
+            accessibility: vec![grpc_api::proto::v1::Accessibility::StepFreeEntrance as i32],
+            contact: Some(grpc_api::proto::v1::Contact { email: f.contact.email, phone: f.contact.phone, website: None }),
+            units: vec![grpc_api::proto::v1::Unit {
+                name: "Hall A".into(),
+                category: "sports_hall".into(),
+                capacity: Some(300),
+                area_m2: Some(1200.0),
+                bookable: true,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    /// [`association`] as the gRPC message a client sends (no id, no version).
+    pub fn association_pb(code: &str, n: u32) -> grpc_api::proto::v1::Association {
+        let a = association(code, n);
+        grpc_api::proto::v1::Association {
+            org_number: a.org_number,
+            name: a.name,
+            municipality_code: a.municipality_code,
+            activities: a.activities,
+            contact: Some(grpc_api::proto::v1::Contact { email: a.contact.email, ..Default::default() }),
+            member_statistics: Some(grpc_api::proto::v1::MemberStatistics {
+                year: 2025,
+                counts: vec![grpc_api::proto::v1::MemberCount {
+                    age_band: grpc_api::proto::v1::AgeBand::AgeBand13To20 as i32,
+                    gender: grpc_api::proto::v1::Gender::Female as i32,
+                    count: 12,
+                }],
+            }),
+            ..Default::default()
+        }
+    }
 }
 
 /// A real server on 127.0.0.1 with its own database, and keys for each role.

@@ -11,50 +11,16 @@ use tests::{TestApp, fixtures, with_key};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-fn facility_pb(code: &str, name: &str) -> pb::Facility {
-    let f = fixtures::facility(code, name);
-    pb::Facility {
-        municipality_code: f.municipality_code,
-        name: f.name,
-        description: f.description,
-        category: f.category,
-        activities: f.activities,
-        location: f.location.map(|l| pb::LatLon { lat: l.lat, lon: l.lon }),
-        address: Some(pb::Address { street: f.address.street, postal_code: f.address.postal_code, locality: f.address.locality }),
-        ownership: pb::Ownership::Municipal as i32,
-        accessibility: vec![pb::Accessibility::StepFreeEntrance as i32],
-        contact: Some(pb::Contact { email: f.contact.email, phone: f.contact.phone, website: None }),
-        units: vec![pb::Unit {
-            name: "Hall A".into(),
-            category: "sports_hall".into(),
-            capacity: Some(300),
-            area_m2: Some(1200.0),
-            bookable: true,
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
-}
-
+/// The fixture association with a contact person (personal data), which these tests read back.
 fn association_pb(code: &str, n: u32) -> pb::Association {
-    let a = fixtures::association(code, n);
     pb::Association {
-        org_number: a.org_number,
-        name: a.name,
-        municipality_code: a.municipality_code,
-        activities: a.activities,
-        contact: Some(pb::Contact { email: a.contact.email, ..Default::default() }),
-        member_statistics: Some(pb::MemberStatistics {
-            year: 2025,
-            counts: vec![pb::MemberCount { age_band: pb::AgeBand::AgeBand13To20 as i32, gender: pb::Gender::Female as i32, count: 12 }],
-        }),
         contact_persons: vec![pb::ContactPerson {
             name: "Karin Karlsson".into(),
             role: "kassör".into(),
             email: None,
             phone: Some("0701234567".into()),
         }],
-        ..Default::default()
+        ..fixtures::association_pb(code, n)
     }
 }
 
@@ -89,7 +55,7 @@ async fn facility_service() {
     let mut c = FacilityServiceClient::new(app.channel().await);
 
     // Create: editors of their own municipality only.
-    let req = pb::CreateFacilityRequest { facility: Some(facility_pb("0180", "Hall")) };
+    let req = pb::CreateFacilityRequest { facility: Some(fixtures::facility_pb("0180", "Hall")) };
     assert_eq!(c.create_facility(with_key(req.clone(), "")).await.unwrap_err().code(), Code::Unauthenticated);
     assert_eq!(c.create_facility(with_key(req.clone(), &keys.editor_1480)).await.unwrap_err().code(), Code::PermissionDenied);
     assert_eq!(c.create_facility(with_key(req.clone(), &keys.vendor)).await.unwrap_err().code(), Code::PermissionDenied);
@@ -173,9 +139,12 @@ async fn facility_service() {
 
     // Batch get and list with paging.
     for i in 0..6 {
-        c.create_facility(with_key(pb::CreateFacilityRequest { facility: Some(facility_pb("0180", &format!("H{i}"))) }, &keys.admin))
-            .await
-            .unwrap();
+        c.create_facility(with_key(
+            pb::CreateFacilityRequest { facility: Some(fixtures::facility_pb("0180", &format!("H{i}"))) },
+            &keys.admin,
+        ))
+        .await
+        .unwrap();
     }
     let mut seen = Vec::new();
     let mut token = String::new();

@@ -231,7 +231,10 @@ impl Ctx<'_> {
                     }
                     Side::Grpc => grpc_answer(
                         fac()
-                            .create_facility(with_key(pb::CreateFacilityRequest { facility: Some(facility_pb("0180", &name)) }, key))
+                            .create_facility(with_key(
+                                pb::CreateFacilityRequest { facility: Some(fixtures::facility_pb("0180", &name)) },
+                                key,
+                            ))
                             .await,
                     ),
                 }
@@ -246,7 +249,8 @@ impl Ctx<'_> {
                     Side::Grpc => {
                         // The whole (valid) facility, although only the name is in the mask: the
                         // gRPC layer converts the message before the mask applies.
-                        let change = pb::Facility { id: f.id.to_string(), name: "Renamed".into(), ..facility_pb("0180", &f.name) };
+                        let change =
+                            pb::Facility { id: f.id.to_string(), name: "Renamed".into(), ..fixtures::facility_pb("0180", &f.name) };
                         let req = pb::UpdateFacilityRequest {
                             facility: Some(change),
                             update_mask: Some(prost_types::FieldMask { paths: vec!["name".into()] }),
@@ -294,7 +298,7 @@ impl Ctx<'_> {
                     Side::Grpc => grpc_answer(
                         assoc()
                             .create_association(with_key(
-                                pb::CreateAssociationRequest { association: Some(association_pb("0180", n)) },
+                                pb::CreateAssociationRequest { association: Some(fixtures::association_pb("0180", n)) },
                                 key,
                             ))
                             .await,
@@ -439,47 +443,6 @@ impl Ctx<'_> {
                 }
             }
         }
-    }
-}
-
-fn facility_pb(code: &str, name: &str) -> pb::Facility {
-    let f = fixtures::facility(code, name);
-    pb::Facility {
-        municipality_code: f.municipality_code,
-        name: f.name,
-        description: f.description,
-        category: f.category,
-        activities: f.activities,
-        location: f.location.map(|l| pb::LatLon { lat: l.lat, lon: l.lon }),
-        address: Some(pb::Address { street: f.address.street, postal_code: f.address.postal_code, locality: f.address.locality }),
-        ownership: pb::Ownership::Municipal as i32,
-        accessibility: vec![pb::Accessibility::StepFreeEntrance as i32],
-        contact: Some(pb::Contact { email: f.contact.email, phone: f.contact.phone, website: None }),
-        units: vec![pb::Unit {
-            name: "Hall A".into(),
-            category: "sports_hall".into(),
-            capacity: Some(300),
-            area_m2: Some(1200.0),
-            bookable: true,
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
-}
-
-fn association_pb(code: &str, n: u32) -> pb::Association {
-    let a = fixtures::association(code, n);
-    pb::Association {
-        org_number: a.org_number,
-        name: a.name,
-        municipality_code: a.municipality_code,
-        activities: a.activities,
-        contact: Some(pb::Contact { email: a.contact.email, ..Default::default() }),
-        member_statistics: Some(pb::MemberStatistics {
-            year: 2025,
-            counts: vec![pb::MemberCount { age_band: pb::AgeBand::AgeBand13To20 as i32, gender: pb::Gender::Female as i32, count: 12 }],
-        }),
-        ..Default::default()
     }
 }
 
