@@ -104,6 +104,12 @@ async fn facility_lifecycle_with_etags() {
     let path = format!("/v1/facilities/{id}");
     let (s, _, b) = c.send(Method::PATCH, &path, &keys.editor_0180, Some(json!({"name": "New name"})), None).await;
     assert_eq!((s.as_u16(), b["type"].as_str()), (428, Some("/problems/precondition-required")));
+    // ...but who may change it comes first: without a key, or with another municipality's, the
+    // caller learns that, not what is wrong with its request (no If-Match, a read-only field).
+    let (s, _, _) = c.send(Method::PATCH, &path, "", Some(json!({"name": "New name"})), None).await;
+    assert_eq!(s.as_u16(), 401);
+    let (s, _, _) = c.send(Method::PATCH, &path, &keys.editor_1480, Some(json!({"id": "x"})), None).await;
+    assert_eq!(s.as_u16(), 403);
     // Stale version → 412 with the current version.
     let (s, _, b) = c.send(Method::PATCH, &path, &keys.editor_0180, Some(json!({"name": "New name"})), Some("\"7\"")).await;
     assert_eq!((s.as_u16(), b["currentVersion"].as_i64(), b["expectedVersion"].as_i64()), (412, Some(1), Some(7)));

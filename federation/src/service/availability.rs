@@ -24,6 +24,70 @@ pub const MAX_DEADLINE: Duration = Duration::from_secs(5);
 /// The longest window asked for.
 pub const MAX_WINDOW: chrono::Duration = chrono::Duration::days(14);
 
+/// A federated availability query as a front end decoded it; the use case checks its rules.
+#[derive(Debug, Clone, Default)]
+pub struct AvailabilityQuery {
+    /// Which facilities (as for search); only those with bookable units are asked about.
+    pub search: FacilitySearch,
+    /// Window start (required).
+    pub from: Option<DateTime<Utc>>,
+    /// Window end (required; after `from`, at most [`MAX_WINDOW`] later).
+    pub to: Option<DateTime<Utc>>,
+    /// Only free stretches at least this long (1 to 1440 minutes).
+    pub min_duration_minutes: Option<i64>,
+    /// The overall deadline (1 to 5000 ms; default [`DEFAULT_DEADLINE`]).
+    pub deadline_ms: Option<i64>,
+}
+
+/// An [`AvailabilityQuery`] that keeps its rules.
+struct Checked {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    min_duration: Option<Duration>,
+    deadline: Duration,
+}
+
+impl AvailabilityQuery {
+    /// Checks every rule at once.
+    fn check(&self) -> Result<Checked, Error> {
+        let mut v = registry_core::validate::Violations::default();
+        if self.from.is_none() {
+            v.add("from", "required", "the window start, e.g. 2026-12-03T17:00:00+01:00");
+        }
+        if self.to.is_none() {
+            v.add("to", "required", "the window end, e.g. 2026-12-03T22:00:00+01:00");
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if to <= from {
+                v.add("to", "out_of_range", "must be after from");
+            } else if to - from > MAX_WINDOW {
+                v.add("to", "out_of_range", "the window is at most 14 days");
+            }
+        }
+        let min_duration = match self.min_duration_minutes {
+            None => None,
+            Some(m) if (1..=24 * 60).contains(&m) => Some(Duration::from_secs(m.unsigned_abs() * 60)),
+            Some(_) => {
+                v.add("minDurationMinutes", "out_of_range", "must be between 1 and 1440");
+                None
+            }
+        };
+        let deadline = match self.deadline_ms {
+            None => DEFAULT_DEADLINE,
+            Some(ms) if ms >= 1 && Duration::from_millis(ms.unsigned_abs()) <= MAX_DEADLINE => Duration::from_millis(ms.unsigned_abs()),
+            Some(_) => {
+                v.add("deadlineMs", "out_of_range", "must be between 1 and 5000 milliseconds");
+                DEFAULT_DEADLINE
+            }
+        };
+        v.finish()?;
+        match (self.from, self.to) {
+            (Some(from), Some(to)) => Ok(Checked { from, to, min_duration, deadline }),
+            _ => Err(Error::Internal("checked above".into())),
+        }
+    }
+}
+
 /// A federated availability answer.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -143,16 +207,8 @@ pub struct VendorReport {
 
 impl Service {
     /// Runs a federated query and gathers the whole answer.
-    pub async fn query(
-        &self,
-        p: &Principal,
-        search: &FacilitySearch,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        min_duration: Option<Duration>,
-        deadline: Duration,
-    ) -> Result<AvailabilityAnswer, Error> {
-        let mut run = self.start(p, search, from, to, min_duration, deadline).await?;
+    pub async fn query(&self, p: &Principal, query: &AvailabilityQuery) -> Result<AvailabilityAnswer, Error> {
+        let mut run = self.start(p, query).await?;
         let mut facilities = run.candidates.clone();
         while let Some(event) = run.next().await {
             for (facility_id, unit) in event.units {
@@ -165,32 +221,18 @@ impl Service {
                 }
             }
         }
+        let (from, to) = (run.from, run.to);
         Ok(AvailabilityAnswer { from, to, facilities, vendors: run.reports(), next_page_token: run.next_page_token.clone() })
     }
 
     /// Starts a federated query: the candidates (units still `pending` where a vendor is
     /// asked) at once, then each vendor's part as it answers ([`Run::next`]).
-    pub async fn start(
-        &self,
-        p: &Principal,
-        search: &FacilitySearch,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        min_duration: Option<Duration>,
-        deadline: Duration,
-    ) -> Result<Run, Error> {
-        let mut v = registry_core::validate::Violations::default();
-        if to <= from {
-            v.add("to", "out_of_range", "must be after from");
-        } else if to - from > MAX_WINDOW {
-            v.add("to", "out_of_range", "the window is at most 14 days");
-        }
-        if deadline.is_zero() || deadline > MAX_DEADLINE {
-            v.add("deadlineMs", "out_of_range", "must be between 1 and 5000 milliseconds");
-        }
-        v.finish()?;
+    pub async fn start(&self, p: &Principal, query: &AvailabilityQuery) -> Result<Run, Error> {
+        let Checked { from, to, min_duration, deadline } = query.check()?;
+        // Only facilities with a bookable unit have times to ask about.
+        let search = FacilitySearch { bookable_only: true, ..query.search.clone() };
         let started = std::time::Instant::now();
-        let page = self.registry.search_facilities(p, search).await?;
+        let page = self.registry.search_facilities(p, &search).await?;
         let ids: Vec<Uuid> = page.hits.iter().map(|h| h.facility.id).collect();
         let mapping = self.registry.vendor_units(p, &ids).await?;
         let mut by_vendor: BTreeMap<Uuid, Vec<&registry_core::service::VendorUnit>> = BTreeMap::new();
@@ -265,7 +307,7 @@ impl Service {
                     .collect(),
             })
             .collect();
-        Ok(Run { candidates, mapping, reports, rx, remaining, next_page_token: page.next_page_token })
+        Ok(Run { candidates, mapping, reports, rx, remaining, next_page_token: page.next_page_token, from, to })
     }
 }
 
@@ -279,6 +321,10 @@ pub struct Run {
     remaining: Duration,
     /// Token of the next page of facilities.
     pub next_page_token: String,
+    /// The window asked about.
+    pub from: DateTime<Utc>,
+    /// See `from`.
+    pub to: DateTime<Utc>,
 }
 
 /// One vendor's part of a federated answer.

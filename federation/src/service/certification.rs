@@ -7,13 +7,15 @@
 //! books. Every run is kept, and a passing one certifies the vendor for a while (3 days by
 //! default).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use registry_core::auth::Principal;
 use registry_core::model::{RunTrigger, Vendor, VendorChecks, VendorInput, VendorProtocol};
 use registry_core::{Error, Registry};
+use uuid::Uuid;
 
-use super::clients::Credentials;
+use super::clients::{Clients, Credentials, DEFAULT_RECHECK};
 use crate::grpc::GrpcVendor;
 use crate::pb;
 
@@ -39,8 +41,9 @@ pub struct Certifier {
     pub validity: Duration,
     /// Where "now" comes from: when a run is due, and the week its checks ask about.
     pub clock: registry_core::Clock,
-    /// Where the registry's credentials for the vendors are.
-    pub credentials: Credentials,
+    /// The vendors' clients (and where the registry's credentials for them are), shared with
+    /// the federated queries: a vendor in the directory is checked with the client they use.
+    pub clients: Arc<Clients>,
 }
 
 impl Default for Certifier {
@@ -50,7 +53,7 @@ impl Default for Certifier {
             poll: DEFAULT_POLL,
             validity: DEFAULT_VALIDITY,
             clock: registry_core::Clock::system(),
-            credentials: Credentials::default(),
+            clients: Arc::new(Clients::new(Credentials::default(), DEFAULT_RECHECK)),
         }
     }
 }
@@ -117,7 +120,14 @@ pub struct Unreachable {
 /// another major version) and, for gRPC vendors, the conformance checks. They run on the
 /// vendor's test units, the booking checks too (they book and cancel again), when it names
 /// any; else only the checks that read, on `units` (references of units it books) when given.
-pub async fn check(certifier: &Certifier, input: &VendorInput, units: Vec<String>) -> Result<VendorChecks, Unreachable> {
+/// A vendor of the directory (`entry`: its id and version) is asked through its kept client; a
+/// vendor not yet saved, or a change not yet saved, through a client of its own.
+pub async fn check(
+    certifier: &Certifier,
+    input: &VendorInput,
+    entry: Option<(Uuid, i64)>,
+    units: Vec<String>,
+) -> Result<VendorChecks, Unreachable> {
     let unreachable = |message: String| Unreachable { rule: "unreachable", message };
     if input.protocol == VendorProtocol::OpenActive {
         // A feed: its first page must be an RPDE page.
@@ -129,8 +139,7 @@ pub async fn check(certifier: &Certifier, input: &VendorInput, units: Vec<String
             ..VendorChecks::default()
         });
     }
-    let c = certifier.credentials.connection(input).map_err(unreachable)?;
-    let client = GrpcVendor::connect_lazy(&c).map_err(|e| unreachable(e.to_string()))?;
+    let client = client_of(certifier, input, entry).map_err(unreachable)?;
     let caps = client.capabilities(Duration::from_secs(3)).await.map_err(|s| {
         unreachable(format!("GetCapabilities failed: {:?} {}", s.code(), s.message().chars().take(200).collect::<String>()))
     })?;
@@ -152,6 +161,17 @@ pub async fn check(certifier: &Certifier, input: &VendorInput, units: Vec<String
         conformance: Some(conformance_json(&results)),
         ..VendorChecks::default()
     })
+}
+
+/// The client to check a vendor with: the directory's kept one for a saved entry, else a new one.
+fn client_of(certifier: &Certifier, input: &VendorInput, entry: Option<(Uuid, i64)>) -> Result<GrpcVendor, String> {
+    match entry {
+        Some((id, version)) => certifier.clients.get(id, version, input).map(|(client, _)| client),
+        None => {
+            let c = certifier.clients.credentials().connection(input)?;
+            GrpcVendor::connect_lazy(&c).map_err(|e| e.to_string())
+        }
+    }
 }
 
 /// Whether a change reaches the vendor differently (endpoint, CA, protocol, authentication or
@@ -190,7 +210,7 @@ pub async fn recheck_if_moved(certifier: &Certifier, current: &Vendor, changed: 
 /// The run before a vendor is registered or moved. An endpoint that cannot be asked is a failed
 /// run (the core refuses it unless an admin overrides); one of another major version is refused.
 pub async fn check_for_write(certifier: &Certifier, input: &VendorInput, trigger: RunTrigger) -> Result<VendorChecks, Error> {
-    let checks = match check(certifier, input, vec![]).await {
+    let checks = match check(certifier, input, None, vec![]).await {
         Ok(c) => c,
         Err(u) if u.rule == "unreachable" => VendorChecks { conformance: Some(unreachable_json(&u.message)), ..VendorChecks::default() },
         Err(u) => return Err(Error::invalid("endpoint", u.rule, u.message)),
@@ -210,7 +230,7 @@ pub async fn check_and_record(
     // A few of the units it books, for the availability checks.
     let units: Vec<String> =
         registry.units_of_vendor(p, vendor.id).await?.into_iter().map(|u| u.external_ref).take(UNITS_CHECKED).collect();
-    let checks = match check(certifier, &vendor.to_input(), units).await {
+    let checks = match check(certifier, &vendor.to_input(), Some((vendor.id, vendor.version)), units).await {
         Ok(c) => c,
         Err(u) => VendorChecks { conformance: Some(unreachable_json(&u.message)), ..VendorChecks::default() },
     };
@@ -227,7 +247,7 @@ async fn current_capabilities(certifier: &Certifier, v: &Vendor) -> Option<serde
     if v.protocol != VendorProtocol::Grpc {
         return None;
     }
-    let client = GrpcVendor::connect_lazy(&certifier.credentials.connection(&v.to_input()).ok()?).ok()?;
+    let client = client_of(certifier, &v.to_input(), Some((v.id, v.version))).ok()?;
     client.capabilities(Duration::from_secs(3)).await.ok().map(|c| capabilities_json(&c))
 }
 

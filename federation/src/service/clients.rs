@@ -75,6 +75,14 @@ pub struct Clients {
     entries: Mutex<HashMap<Uuid, Entry>>,
 }
 
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // No credentials: only where they are and how many clients are kept.
+        let kept = self.entries.lock().map(|e| e.len()).unwrap_or_default();
+        f.debug_struct("Clients").field("credentials", &self.credentials).field("recheck", &self.recheck).field("kept", &kept).finish()
+    }
+}
+
 /// How often a vendor's credential files are looked at again by default.
 pub const DEFAULT_RECHECK: Duration = Duration::from_secs(30);
 

@@ -1,7 +1,8 @@
 //! The use cases that cross the line between the registry and the vendors, over the core's
 //! use cases (`federation → registry-core`): the federated availability query
 //! ([`availability`]), bookings at a unit's vendor ([`bookings`]) and the vendors'
-//! certification runs and their schedule ([`certification`]). Every call to a vendor goes
+//! certification runs and their schedule ([`certification`]), and the directory's writes
+//! that need the vendor itself ([`vendors`]: registering, changing, checks on request). Every call to a vendor goes
 //! through the engine, so its deadline, circuit breaker and limits apply and the engine counts
 //! it; the vendors' clients come from [`clients`], built once. They fail with the core's
 //! [`registry_core::Error`], which the front ends map in their one table.
@@ -10,6 +11,7 @@ pub mod availability;
 pub mod bookings;
 pub mod certification;
 pub mod clients;
+pub mod vendors;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,7 +29,7 @@ use clients::Clients;
 pub struct Service {
     registry: Registry,
     engine: Arc<Federation>,
-    clients: Clients,
+    clients: Arc<Clients>,
     /// What the engine holds of each vendor: its directory version and its connection's
     /// fingerprint (zero for feeds).
     loaded: Mutex<HashMap<Uuid, (i64, u64)>>,
@@ -35,7 +37,7 @@ pub struct Service {
 
 impl Service {
     /// A service over the registry's vendor directory, reaching the vendors with `clients`.
-    pub fn new(registry: Registry, clients: Clients) -> Arc<Service> {
+    pub fn new(registry: Registry, clients: Arc<Clients>) -> Arc<Service> {
         Arc::new(Service { registry, engine: Federation::new(), clients, loaded: Mutex::new(HashMap::new()) })
     }
 

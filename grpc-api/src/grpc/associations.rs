@@ -7,7 +7,7 @@ use registry_core::service::{AssociationFilter, PageRequest};
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, parse_id};
-use super::{RegistryGrpc, Result, expected, non_empty, principal};
+use super::{RegistryGrpc, Result, expected, non_empty, principal, required_version};
 use crate::errors::status;
 use crate::proto::v1 as pb;
 use crate::proto::v1::association_service_server::AssociationService;
@@ -67,16 +67,17 @@ impl AssociationService for RegistryGrpc {
         let r = req.into_inner();
         let a = r.association.ok_or_else(|| status(Error::invalid("association", "required", "must be set")))?;
         let id = parse_id(&a.id, "association.id").map_err(status)?;
-        // Authorized before the change is validated, as every use case does.
-        let current = self.registry.association_for_update(&p, id).await.map_err(status)?;
-        let expected_version = expected(r.expected_version, "expectedVersion")?.ok_or_else(|| {
-            status(Error::invalid("expectedVersion", "required", "name the version you last read (optimistic concurrency)"))
-        })?;
-        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
-        let new = convert::association_input(a).map_err(status)?;
-        let input =
-            if paths.is_empty() { new } else { convert::apply_association_mask(current.to_input(), new, &paths).map_err(status)? };
-        let updated = self.registry.update_association(&p, id, expected_version, &input).await.map_err(status)?;
+        let updated = self
+            .registry
+            .change_association(&p, id, |current| {
+                let expected_version = required_version(r.expected_version, "expectedVersion")?;
+                let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+                let new = convert::association_input(a)?;
+                let input = if paths.is_empty() { new } else { convert::apply_association_mask(current.to_input(), new, &paths)? };
+                Ok::<_, Error>((expected_version, input))
+            })
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::UpdateAssociationResponse { association: Some(convert::association(updated)) }))
     }
 

@@ -3,9 +3,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
-use registry_core::Error;
 use registry_core::geo::LatLon;
 use registry_core::search::FacilitySearch;
 use registry_core::validate::Violations;
@@ -17,7 +15,7 @@ use crate::errors::status;
 use crate::proto::v1 as pb;
 use crate::proto::v1::availability_service_server::AvailabilityService;
 use federation::service::Service;
-use federation::service::availability::{DEFAULT_DEADLINE, FacilityTimes, UnitTimes, VendorReport};
+use federation::service::availability::{AvailabilityQuery, FacilityTimes, UnitTimes, VendorReport};
 
 /// The service over the federation engine.
 #[derive(Clone)]
@@ -101,30 +99,14 @@ impl AvailabilityService for AvailabilityGrpc {
     ) -> Result<Response<Self::SearchAvailabilityStream>, Status> {
         let p = req.extensions().get::<registry_core::auth::Principal>().cloned().unwrap_or_else(registry_core::auth::Principal::anonymous);
         let r = req.into_inner();
+        // Decoding only: the query's rules are the use case's.
         let mut v = Violations::default();
-        let from = match r.from.as_ref() {
-            Some(t) => from_timestamp(t, "from").map_err(|_| v.add("from", "out_of_range", "is not a valid timestamp")).ok(),
-            None => {
-                v.add("from", "required", "the window start");
-                None
-            }
-        };
-        let to = match r.to.as_ref() {
-            Some(t) => from_timestamp(t, "to").map_err(|_| v.add("to", "out_of_range", "is not a valid timestamp")).ok(),
-            None => {
-                v.add("to", "required", "the window end");
-                None
-            }
-        };
-        let min = crate::shared::min_duration(&mut v, r.min_duration_minutes.map(i64::from));
-        let deadline = match r.deadline_ms {
-            None => DEFAULT_DEADLINE,
-            Some(ms) if ms >= 1 => Duration::from_millis(ms as u64),
-            Some(_) => {
-                v.add("deadlineMs", "out_of_range", "must be between 1 and 5000 milliseconds");
-                DEFAULT_DEADLINE
-            }
-        };
+        let from = r
+            .from
+            .as_ref()
+            .and_then(|t| from_timestamp(t, "from").map_err(|_| v.add("from", "out_of_range", "is not a valid timestamp")).ok());
+        let to =
+            r.to.as_ref().and_then(|t| from_timestamp(t, "to").map_err(|_| v.add("to", "out_of_range", "is not a valid timestamp")).ok());
         let accessibility = super::search::accessibility(&mut v, &r.accessibility);
         let ids: Vec<uuid::Uuid> = r
             .facility_ids
@@ -135,23 +117,27 @@ impl AvailabilityService for AvailabilityGrpc {
             })
             .collect();
         v.finish().map_err(status)?;
-        let (Some(from), Some(to)) = (from, to) else { return Err(status(Error::Internal("checked above".into()))) };
-        let search = FacilitySearch {
-            near: r.near.map(|n| LatLon { lat: n.lat, lon: n.lon }),
-            radius_m: r.radius_m,
-            q: Some(r.q).filter(|q| !q.is_empty()),
-            activities: r.activities,
-            categories: r.categories,
-            municipalities: r.municipalities,
-            ids,
-            accessibility,
-            counties: r.counties,
-            bookable_only: true,
-            page_size: r.page_size,
-            page_token: r.page_token,
-            ..FacilitySearch::default()
+        let query = AvailabilityQuery {
+            search: FacilitySearch {
+                near: r.near.map(|n| LatLon { lat: n.lat, lon: n.lon }),
+                radius_m: r.radius_m,
+                q: Some(r.q).filter(|q| !q.is_empty()),
+                activities: r.activities,
+                categories: r.categories,
+                municipalities: r.municipalities,
+                ids,
+                accessibility,
+                counties: r.counties,
+                page_size: r.page_size,
+                page_token: r.page_token,
+                ..FacilitySearch::default()
+            },
+            from,
+            to,
+            min_duration_minutes: r.min_duration_minutes.map(i64::from),
+            deadline_ms: r.deadline_ms.map(i64::from),
         };
-        let mut run = self.engine.start(&p, &search, from, to, min, deadline).await.map_err(status)?;
+        let mut run = self.engine.start(&p, &query).await.map_err(status)?;
         let (tx, rx) = mpsc::channel(16);
         let first = pb::SearchAvailabilityResponse {
             event: Some(pb::search_availability_response::Event::Candidates(pb::AvailabilityCandidates {

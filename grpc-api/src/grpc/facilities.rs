@@ -6,7 +6,7 @@ use registry_core::service::{FacilityFilter, PageRequest};
 use tonic::{Request, Response};
 
 use super::convert::{self, parse_id};
-use super::{RegistryGrpc, Result, expected, non_empty, principal};
+use super::{RegistryGrpc, Result, expected, non_empty, principal, required_version};
 use crate::errors::status;
 use crate::proto::v1 as pb;
 use crate::proto::v1::facility_service_server::FacilityService;
@@ -71,15 +71,17 @@ impl FacilityService for RegistryGrpc {
         let r = req.into_inner();
         let f = r.facility.ok_or_else(|| status(Error::invalid("facility", "required", "must be set")))?;
         let id = parse_id(&f.id, "facility.id").map_err(status)?;
-        // Authorized before the change is validated, as every use case does.
-        let current = self.registry.facility_for_update(&p, id).await.map_err(status)?;
-        let expected_version = expected(r.expected_version, "expectedVersion")?.ok_or_else(|| {
-            status(Error::invalid("expectedVersion", "required", "name the version you last read (optimistic concurrency)"))
-        })?;
-        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
-        let new = convert::facility_input(f).map_err(status)?;
-        let input = if paths.is_empty() { new } else { convert::apply_facility_mask(current.to_input(), new, &paths).map_err(status)? };
-        let updated = self.registry.update_facility(&p, id, expected_version, &input).await.map_err(status)?;
+        let updated = self
+            .registry
+            .change_facility(&p, id, |current| {
+                let expected_version = required_version(r.expected_version, "expectedVersion")?;
+                let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+                let new = convert::facility_input(f)?;
+                let input = if paths.is_empty() { new } else { convert::apply_facility_mask(current.to_input(), new, &paths)? };
+                Ok::<_, Error>((expected_version, input))
+            })
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::UpdateFacilityResponse { facility: Some(convert::facility(updated)) }))
     }
 

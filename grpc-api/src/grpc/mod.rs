@@ -39,6 +39,15 @@ pub(crate) fn expected(v: i64, field: &str) -> std::result::Result<Option<i64>, 
     }
 }
 
+/// The version an update names, which it must (optimistic concurrency).
+pub(crate) fn required_version(v: i64, field: &str) -> std::result::Result<i64, Error> {
+    match v {
+        0 => Err(Error::invalid(field, "required", "name the version you last read (optimistic concurrency)")),
+        v if v < 0 => Err(Error::invalid(field, "out_of_range", "must be at least 1")),
+        v => Ok(v),
+    }
+}
+
 /// Implements all three registry.v1 services over one [`Registry`].
 #[derive(Clone)]
 pub struct RegistryGrpc {

@@ -1,8 +1,10 @@
 //! gRPC `registry.v1.VendorDirectoryService`: the vendor directory, as REST `/v1/vendors`
 //! has it. Decode, call the core (and the vendor checks), encode; no rules live here.
 
+use federation::service::certification::Certifier;
+use federation::service::vendors;
 use registry_core::auth::Principal;
-use registry_core::model::{Certification, CertificationRun, OverrideInput, RunTrigger, Vendor, VendorAuth, VendorInput, VendorProtocol};
+use registry_core::model::{Certification, CertificationRun, OverrideInput, Vendor, VendorAuth, VendorInput, VendorProtocol};
 use registry_core::validate::Violations;
 use registry_core::{Error, Registry};
 use tonic::{Request, Response, Status};
@@ -36,12 +38,12 @@ pub const VENDOR_PATHS: &[&str] = &[
 #[derive(Clone)]
 pub struct VendorsGrpc {
     registry: Registry,
-    certifier: federation::service::certification::Certifier,
+    certifier: Certifier,
 }
 
 impl VendorsGrpc {
     /// Wraps the core.
-    pub fn new(registry: Registry, certifier: federation::service::certification::Certifier) -> Self {
+    pub fn new(registry: Registry, certifier: Certifier) -> Self {
         VendorsGrpc { registry, certifier }
     }
 }
@@ -256,10 +258,8 @@ impl VendorDirectoryService for VendorsGrpc {
         let r = req.into_inner();
         let o = override_from(r.certification_override).map_err(status)?;
         let v = r.vendor.ok_or_else(|| status(Error::invalid("vendor", "required", "must be set")))?;
-        let input = input_from(v, "vendor").and_then(|i| i.validate()).map_err(status)?;
-        let checks =
-            federation::service::certification::check_for_write(&self.certifier, &input, RunTrigger::Registration).await.map_err(status)?;
-        let created = self.registry.create_vendor(&p, &input, checks, o.as_ref()).await.map_err(status)?;
+        let input = input_from(v, "vendor").map_err(status)?;
+        let created = vendors::register(&self.certifier, &self.registry, &p, &input, o.as_ref()).await.map_err(status)?;
         Ok(Response::new(pb::CreateVendorResponse { vendor: Some(vendor(&created)) }))
     }
 
@@ -267,18 +267,16 @@ impl VendorDirectoryService for VendorsGrpc {
         let p = principal(&req);
         let r = req.into_inner();
         let id = parse_id(&r.id, "id").map_err(status)?;
-        self.registry.authorize_vendor_change(&p, id).map_err(status)?;
-        if r.expected_version < 1 {
-            return Err(status(Error::invalid("expectedVersion", "required", "name the version you last read (optimistic concurrency)")));
-        }
-        let new = r.vendor.ok_or_else(|| status(Error::invalid("vendor", "required", "must be set")))?;
-        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
-        let current = self.registry.get_vendor(&p, id).await.map_err(status)?;
-        let input = apply_mask(current.to_input(), input_from(new, "vendor").map_err(status)?, &paths).map_err(status)?;
-        let (current, effective) = self.registry.check_vendor_update(&p, id, &input).await.map_err(status)?;
         let o = override_from(r.certification_override).map_err(status)?;
-        let checks = federation::service::certification::recheck_if_moved(&self.certifier, &current, &effective).await.map_err(status)?;
-        let updated = self.registry.update_vendor(&p, id, r.expected_version, &input, checks, o.as_ref()).await.map_err(status)?;
+        let updated = vendors::change(&self.certifier, &self.registry, &p, id, o.as_ref(), |current| {
+            let expected_version = super::required_version(r.expected_version, "expectedVersion")?;
+            let new = r.vendor.ok_or_else(|| Error::invalid("vendor", "required", "must be set"))?;
+            let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+            let input = apply_mask(current.to_input(), input_from(new, "vendor")?, &paths)?;
+            Ok((expected_version, input))
+        })
+        .await
+        .map_err(status)?;
         Ok(Response::new(pb::UpdateVendorResponse { vendor: Some(vendor(&updated)) }))
     }
 
@@ -296,10 +294,7 @@ impl VendorDirectoryService for VendorsGrpc {
     async fn run_vendor_checks(&self, req: Request<pb::RunVendorChecksRequest>) -> Result<pb::RunVendorChecksResponse> {
         let p = principal(&req);
         let id = parse_id(&req.into_inner().id, "id").map_err(status)?;
-        let current = self.registry.vendor_for_checks(&p, id).await.map_err(status)?;
-        let v = federation::service::certification::check_and_record(&self.certifier, &self.registry, &p, &current, RunTrigger::Request)
-            .await
-            .map_err(status)?;
+        let v = vendors::run_checks(&self.certifier, &self.registry, &p, id).await.map_err(status)?;
         Ok(Response::new(pb::RunVendorChecksResponse { vendor: Some(vendor(&v)) }))
     }
 

@@ -137,11 +137,12 @@ pub async fn patch_association(
     JsonBody(patch): JsonBody,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    let expected = if_match(&headers)?;
-    reject_read_only(&patch)?;
-    let current = reg.association_for_update(&p, id).await?;
-    let (expected, input) = patched(expected, current.version, &current.to_input(), &patch)?;
-    let a = reg.update_association(&p, id, expected, &input).await?;
+    let a = reg
+        .change_association(&p, id, |current| {
+            reject_read_only(&patch)?;
+            patched(if_match(&headers)?, current.version, &current.to_input(), &patch)
+        })
+        .await?;
     Ok(resource(StatusCode::OK, a.version, None, a))
 }
 

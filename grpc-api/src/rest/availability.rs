@@ -2,7 +2,6 @@
 //! facilities a search finds (federation's availability use case).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -10,14 +9,17 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use federation::service::Service;
-use federation::service::availability::{AvailabilityAnswer, DEFAULT_DEADLINE};
+use federation::service::availability::{self as use_case, AvailabilityAnswer};
 use registry_core::auth::Principal;
+use registry_core::geo::LatLon;
+use registry_core::model::Accessibility;
 use registry_core::search::FacilitySearch;
-use registry_core::{Error, Registry};
+use registry_core::{Error, FieldViolation, Registry};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use super::search::{enums, numbers};
 use super::{ApiResult, query};
 use crate::errors::ApiError;
 
@@ -78,82 +80,63 @@ pub async fn availability(
     q: Result<Query<AvailabilityQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
     let q = query(q)?;
-    let mut v = registry_core::validate::Violations::default();
-    let time = |v: &mut registry_core::validate::Violations, field: &str, s: &Option<String>| -> Option<DateTime<Utc>> {
-        match s.as_deref() {
-            None => {
-                v.add(field, "required", "an RFC 3339 time, e.g. 2026-12-03T17:00:00+01:00");
-                None
-            }
-            Some(s) => DateTime::parse_from_rfc3339(s)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| v.add(field, "format", "must be an RFC 3339 time"))
-                .ok(),
-        }
+    // Decoding only: the query's rules are the use case's.
+    let mut v = Vec::new();
+    let time = |v: &mut Vec<FieldViolation>, field: &str, s: &Option<String>| -> Option<DateTime<Utc>> {
+        let s = s.as_deref()?;
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| v.push(FieldViolation::new(field, "format", "must be an RFC 3339 time, e.g. 2026-12-03T17:00:00+01:00")))
+            .ok()
     };
     let from = time(&mut v, "from", &q.from);
     let to = time(&mut v, "to", &q.to);
-    let near = match q.near.as_deref() {
-        None => None,
-        Some(s) => match s.split_once(',').map(|(a, b)| (a.trim().parse::<f64>(), b.trim().parse::<f64>())) {
-            Some((Ok(lat), Ok(lon))) => Some(registry_core::geo::LatLon { lat, lon }),
-            _ => {
-                v.add("near", "format", "must be lat,lon in WGS84 degrees");
-                None
-            }
-        },
-    };
-    let min = crate::shared::min_duration(&mut v, q.min_duration_minutes.map(i64::from));
+    let near =
+        q.near.as_deref().and_then(|s| numbers::<2>(&mut v, "near", s, "lat,lon in WGS84 degrees")).map(|[lat, lon]| LatLon { lat, lon });
     let ids: Vec<Uuid> = list(&q.facility_ids)
         .iter()
         .enumerate()
-        .filter_map(|(i, id)| id.parse().map_err(|_| v.add(format!("facilityIds[{i}]"), "format", format!("'{id}' is not a UUID"))).ok())
+        .filter_map(|(i, id)| {
+            id.parse().map_err(|_| v.push(FieldViolation::new(format!("facilityIds[{i}]"), "format", format!("'{id}' is not a UUID")))).ok()
+        })
         .collect();
-    let mut accessibility = Vec::new();
-    for (i, a) in list(&q.accessibility).iter().enumerate() {
-        match registry_core::model::Accessibility::ALL.iter().find(|x| x.json_name() == a) {
-            Some(x) => accessibility.push(*x),
-            None => v.add(format!("accessibility[{i}]"), "unknown_enum_value", format!("'{a}' is not a known value")),
-        }
+    let accessibility = enums(&mut v, "accessibility", list(&q.accessibility), Accessibility::ALL, Accessibility::json_name);
+    if !v.is_empty() {
+        return Err(ApiError::Core(Error::Invalid(v)));
     }
-    v.finish()?;
-    let (Some(from), Some(to)) = (from, to) else { return Err(ApiError::Core(Error::Internal("checked above".into()))) };
-    let search = FacilitySearch {
-        near,
-        radius_m: q.radius_m,
-        q: q.q,
-        activities: list(&q.activities),
-        categories: list(&q.categories),
-        municipalities: list(&q.municipalities),
-        ids,
-        accessibility,
-        counties: list(&q.counties),
-        bookable_only: true,
-        page_size: q.page_size.unwrap_or(0),
-        page_token: q.page_token.unwrap_or_default(),
-        ..FacilitySearch::default()
+    let query = use_case::AvailabilityQuery {
+        search: FacilitySearch {
+            near,
+            radius_m: q.radius_m,
+            q: q.q,
+            activities: list(&q.activities),
+            categories: list(&q.categories),
+            municipalities: list(&q.municipalities),
+            ids,
+            accessibility,
+            counties: list(&q.counties),
+            page_size: q.page_size.unwrap_or(0),
+            page_token: q.page_token.unwrap_or_default(),
+            ..FacilitySearch::default()
+        },
+        from,
+        to,
+        min_duration_minutes: q.min_duration_minutes.map(i64::from),
+        deadline_ms: q.deadline_ms.map(|ms| i64::try_from(ms).unwrap_or(i64::MAX)),
     };
-    let deadline = q.deadline_ms.map_or(DEFAULT_DEADLINE, Duration::from_millis);
     let accept = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     if accept.contains("application/x-ndjson") {
-        return ndjson(&engine, &p, &search, from, to, min, deadline).await;
+        return ndjson(&engine, &p, &query).await;
     }
-    let answer = engine.query(&p, &search, from, to, min, deadline).await?;
+    let answer = engine.query(&p, &query).await?;
     Ok(Json(answer).into_response())
 }
 
 /// The answer as NDJSON, one line per event as it happens: `{"type":"candidates",…}`, one
 /// `{"type":"vendor",…}` per vendor as it answers, and `{"type":"summary",…}` last.
-async fn ndjson(
-    engine: &Service,
-    p: &Principal,
-    search: &FacilitySearch,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    min: Option<Duration>,
-    deadline: Duration,
-) -> ApiResult<Response> {
-    let mut run = engine.start(p, search, from, to, min, deadline).await?;
+async fn ndjson(engine: &Service, p: &Principal, query: &use_case::AvailabilityQuery) -> ApiResult<Response> {
+    let mut run = engine.start(p, query).await?;
+    let (from, to) = (run.from, run.to);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::convert::Infallible>>(16);
     let line = |v: serde_json::Value| format!("{v}\n");
     let first = line(serde_json::json!({"type": "candidates", "from": from, "to": to, "facilities": run.candidates}));

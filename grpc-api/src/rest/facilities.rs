@@ -130,11 +130,12 @@ pub async fn patch_facility(
     JsonBody(patch): JsonBody,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    let expected = if_match(&headers)?;
-    reject_read_only(&patch)?;
-    let current = reg.facility_for_update(&p, id).await?;
-    let (expected, input) = patched(expected, current.version, &current.to_input(), &patch)?;
-    let f = reg.update_facility(&p, id, expected, &input).await?;
+    let f = reg
+        .change_facility(&p, id, |current| {
+            reject_read_only(&patch)?;
+            patched(if_match(&headers)?, current.version, &current.to_input(), &patch)
+        })
+        .await?;
     Ok(resource(StatusCode::OK, f.version, None, f))
 }
 

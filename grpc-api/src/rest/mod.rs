@@ -76,8 +76,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
-/// Deserialises a JSON value into `T`, naming the field of a type error.
-pub(crate) fn decode<T: DeserializeOwned>(value: serde_json::Value) -> ApiResult<T> {
+/// Deserialises a JSON value into `T`, naming the field of a type error (as every REST handler
+/// reads its body; public for the fuzz target `problem_json`).
+pub fn decode<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
@@ -101,10 +102,15 @@ pub(crate) fn decode<T: DeserializeOwned>(value: serde_json::Value) -> ApiResult
 const READ_ONLY: &[&str] = &["id", "version", "createdAt", "updatedAt", "bookingVendor", "registration", "locationProvenance"];
 
 pub(crate) fn reject_read_only(value: &serde_json::Value) -> ApiResult<()> {
+    reject_fields(value, READ_ONLY)
+}
+
+/// Refuses a body that is not an object, or that names any of `read_only`.
+pub(crate) fn reject_fields(value: &serde_json::Value, read_only: &[&str]) -> ApiResult<()> {
     let Some(obj) = value.as_object() else {
         return Err(ApiError::Core(Error::invalid("body", "type", "must be a JSON object")));
     };
-    let bad: Vec<_> = READ_ONLY.iter().filter(|k| obj.contains_key(**k)).collect();
+    let bad: Vec<_> = read_only.iter().filter(|k| obj.contains_key(**k)).collect();
     if bad.is_empty() {
         return Ok(());
     }

@@ -85,7 +85,7 @@ fn time(v: &mut Vec<FieldViolation>, field: &str, s: &str) -> Option<DateTime<Ut
     }
 }
 
-fn numbers<const N: usize>(v: &mut Vec<FieldViolation>, field: &str, s: &str, shape: &str) -> Option<[f64; N]> {
+pub(super) fn numbers<const N: usize>(v: &mut Vec<FieldViolation>, field: &str, s: &str, shape: &str) -> Option<[f64; N]> {
     let parts: Vec<Option<f64>> = s.split(',').map(|x| x.trim().parse::<f64>().ok()).collect();
     if parts.len() != N || parts.iter().any(Option::is_none) {
         v.push(FieldViolation::new(field, "format", format!("must be {shape}")));
@@ -98,7 +98,13 @@ fn numbers<const N: usize>(v: &mut Vec<FieldViolation>, field: &str, s: &str, sh
     Some(out)
 }
 
-fn enums<T: Copy>(v: &mut Vec<FieldViolation>, field: &str, values: Vec<String>, all: &[T], name: fn(T) -> &'static str) -> Vec<T> {
+pub(super) fn enums<T: Copy>(
+    v: &mut Vec<FieldViolation>,
+    field: &str,
+    values: Vec<String>,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> Vec<T> {
     let mut out = Vec::new();
     for (i, x) in values.iter().enumerate() {
         match all.iter().find(|e| name(**e) == x) {

@@ -6,10 +6,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
+use federation::service::certification::Certifier;
+use federation::service::vendors;
+use registry_core::Registry;
 use registry_core::auth::Principal;
-use registry_core::model::{CertificationRun, OverrideInput, RunTrigger, Vendor, VendorInput};
+use registry_core::model::{CertificationRun, OverrideInput, Vendor, VendorInput};
 use registry_core::service::BookedUnit;
-use registry_core::{Error, Registry};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -94,15 +96,13 @@ fn take_override(body: &mut serde_json::Value) -> ApiResult<Option<OverrideInput
 pub async fn create_vendor(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
-    Extension(certifier): Extension<federation::service::certification::Certifier>,
+    Extension(certifier): Extension<Certifier>,
     JsonBody(mut body): JsonBody,
 ) -> ApiResult<Response> {
     reg.authorize_vendor_management(&p)?;
     let o = take_override(&mut body)?;
     let input: VendorInput = decode(body)?;
-    let input = input.validate()?;
-    let checks = federation::service::certification::check_for_write(&certifier, &input, RunTrigger::Registration).await?;
-    let v = reg.create_vendor(&p, &input, checks, o.as_ref()).await?;
+    let v = vendors::register(&certifier, &reg, &p, &input, o.as_ref()).await?;
     Ok(resource(StatusCode::CREATED, v.version, Some(format!("/v1/vendors/{}", v.id)), v))
 }
 
@@ -116,30 +116,19 @@ const READ_ONLY: &[&str] = &["id", "version", "createdAt", "updatedAt", "capabil
 pub async fn patch_vendor(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
-    Extension(certifier): Extension<federation::service::certification::Certifier>,
+    Extension(certifier): Extension<Certifier>,
     Path(id): Path<String>,
     headers: axum::http::HeaderMap,
     JsonBody(mut patch): JsonBody,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "id")?;
     let o = take_override(&mut patch)?;
-    reg.authorize_vendor_change(&p, id)?;
-    let expected = super::if_match(&headers)?;
-    if let Some(obj) = patch.as_object() {
-        let bad: Vec<registry_core::FieldViolation> = READ_ONLY
-            .iter()
-            .filter(|k| obj.contains_key(**k))
-            .map(|k| registry_core::FieldViolation::new(*k, "read_only", "is set by the registry and cannot be written"))
-            .collect();
-        if !bad.is_empty() {
-            return Err(ApiError::Core(Error::Invalid(bad)));
-        }
-    }
-    let current = reg.get_vendor(&p, id).await?;
-    let (expected, input): (i64, VendorInput) = super::patched(expected, current.version, &current.to_input(), &patch)?;
-    let (current, effective) = reg.check_vendor_update(&p, id, &input).await?;
-    let checks = federation::service::certification::recheck_if_moved(&certifier, &current, &effective).await?;
-    let v = reg.update_vendor(&p, id, expected, &input, checks, o.as_ref()).await?;
+    let v = vendors::change(&certifier, &reg, &p, id, o.as_ref(), |current| {
+        let expected = super::if_match(&headers)?;
+        super::reject_fields(&patch, READ_ONLY)?;
+        super::patched(expected, current.version, &current.to_input(), &patch)
+    })
+    .await?;
     Ok(resource(StatusCode::OK, v.version, None, v))
 }
 
@@ -150,12 +139,10 @@ pub async fn patch_vendor(
 pub async fn run_vendor_checks(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
-    Extension(certifier): Extension<federation::service::certification::Certifier>,
+    Extension(certifier): Extension<Certifier>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let id = parse_id(&id, "id")?;
-    let vendor = reg.vendor_for_checks(&p, id).await?;
-    let v = federation::service::certification::check_and_record(&certifier, &reg, &p, &vendor, RunTrigger::Request).await?;
+    let v = vendors::run_checks(&certifier, &reg, &p, parse_id(&id, "id")?).await?;
     Ok(resource(StatusCode::OK, v.version, None, v))
 }
 

@@ -27,8 +27,8 @@ pub async fn serve_listener(
     let tls = config.tls.as_ref().map(super::tls::server_config).transpose()?.map(tokio_rustls::TlsAcceptor::from);
     let drain = config.drain_timeout;
     let header_timeout = config.header_timeout;
-    let certifier = config.certifier(registry.clock());
     let (app, shared) = super::app(registry.clone(), config).await?;
+    let certifier = shared.certifier.clone();
     // Every vendor is run against the conformance kit on a schedule and when its capabilities change.
     let checker = tokio::spawn(federation::service::certification::schedule(registry, certifier));
     // Keyed rate-limit state is pruned in the background.

@@ -111,14 +111,14 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
-    /// How vendors are certified, by the registry's `clock`.
-    pub fn certifier(&self, clock: &registry_core::Clock) -> certification::Certifier {
+    /// How vendors are certified, by the registry's `clock`, with the vendors' `clients`.
+    pub fn certifier(&self, clock: &registry_core::Clock, clients: Arc<Clients>) -> certification::Certifier {
         certification::Certifier {
             clock: clock.clone(),
             interval: self.vendor_check_interval,
             poll: self.vendor_poll_interval.max(Duration::from_millis(10)),
             validity: self.certification_validity,
-            credentials: self.credentials(),
+            clients,
         }
     }
 
@@ -141,6 +141,9 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Configuration.
     pub config: Arc<ServerConfig>,
+    /// How vendors are certified (the schedule runs with it), with the vendor clients the
+    /// federated queries use too.
+    pub certifier: certification::Certifier,
 }
 
 /// Whether a request is gRPC or gRPC-Web (by content type).
@@ -150,17 +153,19 @@ pub fn is_grpc(headers: &axum::http::HeaderMap) -> bool {
 
 /// Builds the whole application: routes, gRPC services, middleware.
 pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Router, Shared)> {
+    // One set of vendor clients for the federated queries, the bookings and the checks.
+    let clients = Arc::new(Clients::new(config.credentials(), federation::service::clients::DEFAULT_RECHECK));
     let shared = Shared {
+        certifier: config.certifier(registry.clock(), clients.clone()),
         auth: Authenticator::new(registry.pool().clone(), &config.key_pepper),
         limits: RateLimits::with_period(config.rate, config.rate_period),
         metrics: Metrics::new(registry.pool().clone()),
         config: Arc::new(config),
         registry: registry.clone(),
     };
-    let clients = Clients::new(shared.config.credentials(), federation::service::clients::DEFAULT_RECHECK);
     let availability = federation::service::Service::new(registry.clone(), clients);
     let slots = crate::shared::ExportSlots::new(shared.config.max_concurrent_exports.max(1));
-    let certifier = shared.config.certifier(registry.clock());
+    let certifier = shared.certifier.clone();
     let grpc = grpc_router(registry.clone(), availability.clone(), slots.clone(), shared.config.body_limit, certifier.clone()).await?;
     let limit = shared.config.body_limit;
     let rest = rest_routes(shared.config.web.clone())?

@@ -103,13 +103,22 @@ impl Registry {
         auth::authorize(p, Action::CreateAssociation(municipality_code.trim()))
     }
 
-    /// The association `p` is about to change, once `p` may change it: the update use case's
-    /// authorization step, for a front end that merges a patch into the current association.
-    pub async fn association_for_update(&self, p: &Principal, id: Uuid) -> Result<Association> {
+    /// Changes association `id` by a front end's `change` (a merge patch, a field mask), which
+    /// turns the current association (as `p` may see it) into the version to write at and the
+    /// new details. It is called only once `p` may change the association, so a caller without
+    /// the right learns that before anything about the request; then the change is written as
+    /// [`Registry::update_association`] writes it.
+    pub async fn change_association<E: From<Error>>(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        change: impl FnOnce(&Association) -> std::result::Result<(i64, AssociationInput), E>,
+    ) -> std::result::Result<Association, E> {
         auth::require_key(p, "updating associations")?;
-        let a = self.get_association(p, id).await?;
-        auth::authorize(p, Action::UpdateAssociation(&a.municipality_code))?;
-        Ok(a)
+        let current = self.get_association(p, id).await?;
+        auth::authorize(p, Action::UpdateAssociation(&current.municipality_code))?;
+        let (expected_version, input) = change(&current)?;
+        Ok(self.update_association(p, id, expected_version, &input).await?)
     }
 
     /// One association, as much of it as the caller may see; audited if it shows personal data.

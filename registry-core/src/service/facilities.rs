@@ -75,13 +75,22 @@ impl Registry {
         auth::authorize(p, Action::CreateFacility(municipality_code.trim()))
     }
 
-    /// The facility `p` is about to change, once `p` may change it: the update use case's
-    /// authorization step, for a front end that merges a patch into the current facility.
-    pub async fn facility_for_update(&self, p: &Principal, id: Uuid) -> Result<Facility> {
+    /// Changes facility `id` by a front end's `change` (a merge patch, a field mask), which
+    /// turns the current facility into the version to write at and the new state. It is called
+    /// only once `p` may change the facility, so a caller without the right learns that before
+    /// anything about the request; then the change is written as [`Registry::update_facility`]
+    /// writes it.
+    pub async fn change_facility<E: From<Error>>(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        change: impl FnOnce(&Facility) -> std::result::Result<(i64, FacilityInput), E>,
+    ) -> std::result::Result<Facility, E> {
         auth::require_key(p, "updating facilities")?;
-        let f = self.get_facility(p, id).await?;
-        auth::authorize(p, Action::UpdateFacility(&f.municipality_code))?;
-        Ok(f)
+        let current = self.get_facility(p, id).await?;
+        auth::authorize(p, Action::UpdateFacility(&current.municipality_code))?;
+        let (expected_version, input) = change(&current)?;
+        Ok(self.update_facility(p, id, expected_version, &input).await?)
     }
 
     /// One live facility.
