@@ -188,6 +188,7 @@ async fn rpde_feeds_pass_the_validator_and_a_follower_reconstructs_the_registry(
         ("afterTimestamp=soon", "afterTimestamp"),
         ("afterId=x&afterTimestamp=1", "afterId"),
         ("afterId=00000000-0000-0000-0000-000000000000", "afterId"),
+        ("afterTimestamp=-1", "afterTimestamp"),
     ] {
         let r = app.http().get(app.url(&format!("/v1/feeds/facilities?{q}"))).send().await.unwrap();
         assert_eq!(r.status(), 400, "{q}");

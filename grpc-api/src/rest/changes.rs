@@ -76,6 +76,7 @@ pub struct FeedPage {
     responses((status = 200, description = "One page of at most 500 items ordered by (modified, id). `modified` is the change-log position of the entity's latest change; `state` is `updated` (with `data`, the resource as GET returns it to anyone) or `deleted`. Follow `next` until a page has no items; poll that last page for changes. Cache-Control: `public, max-age=3600` on pages with items, `public, max-age=8` on the last page.", body = FeedPage), super::problem::Errors))]
 pub async fn feed(
     State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
     Extension(public): Extension<PublicUrl>,
     Path(kind): Path<String>,
     headers: HeaderMap,
@@ -89,7 +90,7 @@ pub async fn feed(
     let q = query(q)?;
     let after_seq = match q.after_timestamp.as_deref() {
         None | Some("") => None,
-        Some(t) => Some(t.parse::<i64>().ok().filter(|t| *t >= 0).ok_or_else(|| {
+        Some(t) => Some(t.parse::<i64>().map_err(|_| {
             ApiError::Core(Error::invalid("afterTimestamp", "format", "must be the `modified` of an item: a whole number, 0 or more"))
         })?),
     };
@@ -99,10 +100,7 @@ pub async fn feed(
             Uuid::parse_str(id).map_err(|_| ApiError::Core(Error::invalid("afterId", "format", "must be the `id` of an item (a UUID)")))?,
         ),
     };
-    if after_id.is_some() && after_seq.is_none() {
-        return Err(ApiError::Core(Error::invalid("afterId", "requires", "needs afterTimestamp as well")));
-    }
-    let items = reg.feed_page(kind, after_seq.unwrap_or(0), after_id.unwrap_or(Uuid::nil())).await?;
+    let items = reg.feed_page(&p, kind, after_seq, after_id).await?;
     let base = format!("{}{path}", public.base(&headers));
     let (next, cache) = match items.last() {
         Some(last) => (format!("{base}?afterTimestamp={}&afterId={}", last.modified, last.id), "public, max-age=3600"),

@@ -132,8 +132,19 @@ fn contains_personal_data(state: &Option<serde_json::Value>) -> bool {
 
 impl Registry {
     /// One RPDE page: the entities whose latest change comes after (`after_seq`, `after_id`),
-    /// ordered by (modified, id), each in its current public state or as a tombstone.
-    pub async fn feed_page(&self, kind: FeedKind, after_seq: i64, after_id: Uuid) -> Result<Vec<FeedItem>> {
+    /// ordered by (modified, id), each in its current public state or as a tombstone. Open
+    /// data: anyone may read it.
+    pub async fn feed_page(&self, p: &Principal, kind: FeedKind, after_seq: Option<i64>, after_id: Option<Uuid>) -> Result<Vec<FeedItem>> {
+        auth::authorize(p, Action::ReadPublic)?;
+        let mut v = crate::validate::Violations::default();
+        if after_seq.is_some_and(|s| s < 0) {
+            v.add("afterTimestamp", "out_of_range", "must be the `modified` of an item: a whole number, 0 or more");
+        }
+        if after_id.is_some() && after_seq.is_none() {
+            v.add("afterId", "requires", "needs afterTimestamp as well");
+        }
+        v.finish()?;
+        let (after_seq, after_id) = (after_seq.unwrap_or(0), after_id.unwrap_or(Uuid::nil()));
         let mut conn = self.conn().await?;
         // One snapshot for both reads, so every item's state is the one its position names.
         conn.build_transaction()
