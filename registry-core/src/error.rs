@@ -99,6 +99,12 @@ impl From<diesel::result::Error> for Error {
             ),
             D::DatabaseError(K::ClosedConnection, info) => Error::Unavailable(info.message().to_string()),
             D::DatabaseError(K::SerializationFailure, info) => Error::Unavailable(format!("concurrent update, retry: {}", info.message())),
+            // A NUL character that a field's validation let through (PostgreSQL text cannot
+            // hold one): the caller's input, not our failure. Every text field refuses it
+            // itself (validate::Violations::plain_chars); this keeps a missed one from a 500.
+            D::DatabaseError(_, info) if info.message().contains("0x00") => {
+                Error::invalid("body", "format", "must not contain NUL characters")
+            }
             other => Error::Internal(other.to_string()),
         }
     }

@@ -19,22 +19,38 @@ impl Violations {
         if self.0.is_empty() { Ok(()) } else { Err(Error::Invalid(self.0)) }
     }
 
-    /// A required text with a maximum length (in characters). Returns the trimmed value.
+    /// A required text on one line with a maximum length (in characters). Returns the trimmed
+    /// value.
     pub fn required_text(&mut self, field: &str, value: &str, max: usize) -> String {
-        let t = value.trim();
-        if t.is_empty() {
-            self.add(field, "required", "must not be empty");
-        } else {
-            self.max_len(field, t, max);
-            self.no_control_chars(field, t);
-        }
-        t.to_string()
+        self.text(field, value, max, true, false)
     }
 
-    /// An optional text (empty allowed) with a maximum length. Returns the trimmed value.
+    /// A required text that may run over several lines (line breaks and tabs allowed).
+    pub fn required_multiline(&mut self, field: &str, value: &str, max: usize) -> String {
+        self.text(field, value, max, true, true)
+    }
+
+    /// An optional text (empty allowed) on one line with a maximum length. Returns the trimmed
+    /// value.
     pub fn optional_text(&mut self, field: &str, value: &str, max: usize) -> String {
+        self.text(field, value, max, false, false)
+    }
+
+    /// An optional text that may run over several lines (a description, a message).
+    pub fn optional_multiline(&mut self, field: &str, value: &str, max: usize) -> String {
+        self.text(field, value, max, false, true)
+    }
+
+    fn text(&mut self, field: &str, value: &str, max: usize, required: bool, multiline: bool) -> String {
         let t = value.trim();
-        self.max_len(field, t, max);
+        if t.is_empty() {
+            if required {
+                self.add(field, "required", "must not be empty");
+            }
+        } else {
+            self.max_len(field, t, max);
+            self.plain_chars(field, t, multiline);
+        }
         t.to_string()
     }
 
@@ -45,9 +61,17 @@ impl Violations {
         }
     }
 
-    fn no_control_chars(&mut self, field: &str, value: &str) {
-        if value.chars().any(|c| c.is_control()) {
-            self.add(field, "format", "must not contain control characters such as line breaks");
+    /// The one rule on the characters of a text from outside: no NUL and no other control
+    /// characters (which the database cannot store or which would garble pages and logs),
+    /// except line breaks and tabs where `multiline`. Search terms and every text field of a
+    /// resource go through it.
+    pub fn plain_chars(&mut self, field: &str, value: &str, multiline: bool) {
+        let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
+        if value.contains('\0') {
+            self.add(field, "format", "must not contain NUL characters");
+        } else if value.chars().any(|c| c.is_control() && !allowed(c)) {
+            let what = if multiline { "control characters other than line breaks and tabs" } else { "control characters such as line breaks" };
+            self.add(field, "format", format!("must not contain {what}"));
         }
     }
 
@@ -79,7 +103,9 @@ impl Violations {
         let v = value.map(str::trim).filter(|v| !v.is_empty())?;
         let rest = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://"));
         match rest {
-            Some(r) if !r.is_empty() && !r.starts_with('/') && !v.chars().any(char::is_whitespace) => self.max_len(field, v, 500),
+            Some(r) if !r.is_empty() && !r.starts_with('/') && !v.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+                self.max_len(field, v, 500)
+            }
             _ => self.add(field, "format", "must be a web address starting with https:// or http://"),
         }
         Some(v.to_string())
@@ -139,6 +165,34 @@ mod tests {
         let rules: Vec<_> = v.0.iter().map(|x| x.rule).collect();
         assert_eq!(rules, ["required", "max_length", "format"]);
         assert!(v.0.iter().all(|x| x.field == "name"));
+    }
+
+    #[test]
+    fn texts_refuse_nul_and_control_characters_and_multiline_texts_keep_line_breaks() {
+        let mut v = Violations::default();
+        v.optional_text("street", "Storgatan\u{0}1", 100);
+        v.optional_text("locality", "Kum\u{7}la", 100);
+        v.optional_multiline("description", "Hall\u{0}", 100);
+        v.optional_multiline("description", "Hall\u{1b}[31m", 100);
+        v.required_multiline("reason", "x\u{0}", 100);
+        let got: Vec<_> = v.0.iter().map(|x| (x.field.as_str(), x.rule, x.message.contains("NUL"))).collect();
+        assert_eq!(
+            got,
+            [
+                ("street", "format", true),
+                ("locality", "format", false),
+                ("description", "format", true),
+                ("description", "format", false),
+                ("reason", "format", true)
+            ]
+        );
+        let mut v = Violations::default();
+        assert_eq!(v.optional_multiline("description", " Rad ett\r\nRad två\tslut ", 100), "Rad ett\r\nRad två\tslut");
+        assert_eq!(v.required_multiline("reason", "Saknar\nstadgar", 100), "Saknar\nstadgar");
+        assert_eq!(v.optional_text("street", "", 100), "");
+        assert!(v.0.is_empty(), "{:?}", v.0);
+        v.url("website", Some("https://example.se/\u{0}"));
+        assert_eq!(v.0.len(), 1);
     }
 
     #[test]

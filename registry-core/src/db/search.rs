@@ -215,11 +215,22 @@ fn build(s: &FacilitySearch, checked: Checked, text: Option<&TextQuery>, candida
         }
     }
     if let Some([a, bb, c, d]) = s.bbox {
-        let (a, bb, c, d) = (b.param(Bind::Float(a)), b.param(Bind::Float(bb)), b.param(Bind::Float(c)), b.param(Bind::Float(d)));
-        // The geography box (for the index) is a little wider than the lon/lat box the
-        // caller means, so the exact test runs on geometry afterwards.
-        let env = format!("ST_MakeEnvelope({a}, {bb}, {c}, {d}, 4326)");
-        wh.push(format!("f.location && {env}::geography AND ST_Intersects(f.location::geometry, {env})"));
+        // Every facility lies in Sweden (locations are validated), so the index prefilter uses
+        // the box's part over Sweden: a box as wide as the world would be a geography of
+        // antipodal edges, which PostGIS refuses. The geography box is a little wider than the
+        // lon/lat box the caller means, so the exact test runs on geometry afterwards.
+        let (lon, lat) = (geo::SWEDEN_LON, geo::SWEDEN_LAT);
+        let (pa, pb, pc, pd) = (a.max(lon.0), bb.max(lat.0), c.min(lon.1), d.min(lat.1));
+        if pa >= pc || pb >= pd {
+            wh.push("false".to_string());
+        } else {
+            let (a, bb, c, d) = (b.param(Bind::Float(a)), b.param(Bind::Float(bb)), b.param(Bind::Float(c)), b.param(Bind::Float(d)));
+            let (pa, pb, pc, pd) =
+                (b.param(Bind::Float(pa)), b.param(Bind::Float(pb)), b.param(Bind::Float(pc)), b.param(Bind::Float(pd)));
+            let env = format!("ST_MakeEnvelope({a}, {bb}, {c}, {d}, 4326)");
+            let prefilter = format!("ST_MakeEnvelope({pa}, {pb}, {pc}, {pd}, 4326)");
+            wh.push(format!("f.location && {prefilter}::geography AND ST_Intersects(f.location::geometry, {env})"));
+        }
     }
     if let Some([n1, e1, n2, e2]) = s.bbox_sweref {
         // The index prefilter uses the lon/lat envelope of the box's edges (sampled densely,

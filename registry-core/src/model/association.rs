@@ -267,9 +267,9 @@ impl Decision {
         let mut v = Violations::default();
         let out = match self {
             Decision::Approve => (RegistrationStatus::Approved, None),
-            Decision::Reject { reason } => (RegistrationStatus::Rejected, Some(v.required_text("reason", reason, 2000))),
+            Decision::Reject { reason } => (RegistrationStatus::Rejected, Some(v.required_multiline("reason", reason, 2000))),
             Decision::RequestCompletion { message } => {
-                (RegistrationStatus::NeedsCompletion, Some(v.required_text("message", message, 2000)))
+                (RegistrationStatus::NeedsCompletion, Some(v.required_multiline("message", message, 2000)))
             }
         };
         v.finish().map(|()| out)

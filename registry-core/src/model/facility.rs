@@ -282,7 +282,7 @@ impl FacilityInput {
         let out = FacilityInput {
             municipality_code: codes::check_municipality(&mut v, "municipalityCode", &self.municipality_code),
             name: v.required_text("name", &self.name, limits::NAME),
-            description: v.optional_text("description", &self.description, limits::DESCRIPTION),
+            description: v.optional_multiline("description", &self.description, limits::DESCRIPTION),
             category: self.category.trim().to_string(),
             activities: v.codes("activities", &self.activities, limits::ACTIVITIES, codes::is_activity, "activity"),
             location: self.location,

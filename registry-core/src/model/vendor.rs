@@ -108,6 +108,7 @@ impl OverrideInput {
         if !(10..=1000).contains(&n) {
             v.add(format!("{field}.reason"), "length", "must say why, in 10 to 1,000 characters");
         }
+        v.plain_chars(&format!("{field}.reason"), &reason, true);
         let until = self.until.unwrap_or(now + chrono::Duration::days(DEFAULT_OVERRIDE_DAYS));
         if until <= now {
             v.add(format!("{field}.until"), "out_of_range", "must be in the future");
@@ -397,7 +398,7 @@ impl VendorInput {
         let endpoint = self.endpoint.trim().to_string();
         match endpoint.split_once("://") {
             Some(("https", rest)) | Some(("http", rest))
-                if !rest.is_empty() && !rest.starts_with('/') && !rest.contains(char::is_whitespace) =>
+                if !rest.is_empty() && !rest.starts_with('/') && !rest.contains(|c: char| c.is_whitespace() || c.is_control()) =>
             {
                 if endpoint.starts_with("http://") && self.auth != VendorAuth::None {
                     v.add("endpoint", "insecure", "must be https:// when the registry authenticates to the vendor");
@@ -424,6 +425,9 @@ impl VendorInput {
             && (!ca.starts_with("-----BEGIN CERTIFICATE-----") || ca.len() > 20_000)
         {
             v.add("caPem", "format", "must be a PEM certificate (-----BEGIN CERTIFICATE-----), at most 20,000 characters");
+        }
+        if let Some(ca) = &ca_pem {
+            v.plain_chars("caPem", ca, true);
         }
         let range = |v: &mut Violations, field: &str, value: Option<i32>, max: i32| {
             if let Some(n) = value

@@ -174,7 +174,7 @@ fn check(input: &mut BookingInput, key: Option<&str>, now: DateTime<Utc>) -> Res
         v.add("participants", "out_of_range", "must be between 1 and 10000");
     }
     if let Some(m) = input.message.as_deref() {
-        let m = v.optional_text("message", m, 1000);
+        let m = v.optional_multiline("message", m, 1000);
         input.message = Some(m).filter(|m| !m.is_empty());
     }
     v.finish()

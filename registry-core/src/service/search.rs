@@ -116,6 +116,7 @@ impl FacilitySearch {
             if n == 0 || n > 200 {
                 v.add("q", "length", "must be 1–200 characters");
             }
+            v.plain_chars("q", q, false);
         }
         v.codes("activities", &self.activities, 20, codes::is_activity, "activity");
         v.codes("categories", &self.categories, 20, codes::is_category, "facility category");
@@ -250,8 +251,11 @@ impl Registry {
         auth::authorize(p, Action::ReadPublic)?;
         let mut v = Violations::default();
         let q = s.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_string);
-        if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
-            v.add("q", "length", "must be at most 200 characters");
+        if let Some(q) = &q {
+            if q.chars().count() > 200 {
+                v.add("q", "length", "must be at most 200 characters");
+            }
+            v.plain_chars("q", q, false);
         }
         let org = s.org_number.as_deref().map(|o| crate::orgnr::check(&mut v, "orgNumber", o));
         for (i, m) in s.municipalities.iter().enumerate() {

@@ -1,0 +1,163 @@
+//! Issue 25's findings, each as a test that failed on the main of 2026-12-05 and passes since:
+//! text with a NUL or other control characters (a 500 / INTERNAL before; now 400 /
+//! INVALID_ARGUMENT naming the field, over REST and gRPC), and a bounding box as wide as the
+//! world (a PostGIS "antipodal edge" 500 before).
+
+use grpc_api::proto::v1 as pb;
+use grpc_api::proto::v1::availability_service_client::AvailabilityServiceClient;
+use grpc_api::proto::v1::facility_service_client::FacilityServiceClient;
+use grpc_api::proto::v1::opening_hours_service_client::OpeningHoursServiceClient;
+use grpc_api::proto::v1::search_service_client::SearchServiceClient;
+use registry_core::auth::Principal;
+use serde_json::{Value, json};
+use tests::{TestApp, fixtures, with_key};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+/// The field a REST 400 names first, or what came instead.
+async fn rest_field(res: reqwest::Response) -> String {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    if status != 400 {
+        return format!("status {status}: {body}");
+    }
+    body["errors"][0]["field"].as_str().unwrap_or("?").to_string()
+}
+
+/// The field a gRPC INVALID_ARGUMENT names first (google.rpc.BadRequest), or what came instead.
+fn grpc_field(s: tonic::Status) -> String {
+    if s.code() != Code::InvalidArgument {
+        return format!("{:?}: {}", s.code(), s.message());
+    }
+    s.get_error_details()
+        .bad_request()
+        .and_then(|b| b.field_violations.first().map(|v| v.field.clone()))
+        .unwrap_or_else(|| format!("no field: {}", s.message()))
+}
+
+#[tokio::test]
+async fn text_with_nul_or_control_characters_is_refused_naming_the_field_not_a_500() {
+    let app = TestApp::start().await;
+    let keys = app.keys().await;
+    let admin = Principal::operator("hardening");
+    let hall = app.registry.create_facility(&admin, &fixtures::facility("1881", "Kumla idrottshall")).await.unwrap();
+    let http = app.http();
+    let nul = "Hall\u{0}x";
+
+    // Search terms (facility, association, availability).
+    for path in ["/v1/search/facilities?q=a%00b", "/v1/search/associations?q=a%00b"] {
+        assert_eq!(rest_field(http.get(app.url(path)).send().await.unwrap()).await, "q", "{path}");
+    }
+    let day = tests::dates::ordinary_day_after(7);
+    let (from, to) = (tests::dates::at(day, 17), tests::dates::at(day, 20));
+    let avail = format!(
+        "/v1/availability?from={}&to={}&q=a%00b",
+        urlencode(&from.to_rfc3339()),
+        urlencode(&to.to_rfc3339())
+    );
+    assert_eq!(rest_field(http.get(app.url(&avail)).send().await.unwrap()).await, "q");
+
+    let mut search = SearchServiceClient::new(app.channel().await);
+    let e = search.search_facilities(pb::SearchFacilitiesRequest { q: nul.into(), ..Default::default() }).await.unwrap_err();
+    assert_eq!(grpc_field(e), "q");
+    let e = search.search_associations(pb::SearchAssociationsRequest { q: nul.into(), ..Default::default() }).await.unwrap_err();
+    assert_eq!(grpc_field(e), "q");
+    let ts = |t: chrono::DateTime<chrono::Utc>| Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 });
+    let req = pb::SearchAvailabilityRequest { from: ts(from), to: ts(to), q: nul.into(), ..Default::default() };
+    let e = AvailabilityServiceClient::new(app.channel().await).search_availability(req).await.unwrap_err();
+    assert_eq!(grpc_field(e), "q");
+
+    // A facility's texts, one at a time, through REST and gRPC.
+    let facility = |f: &dyn Fn(&mut Value)| {
+        let mut v = serde_json::to_value(fixtures::facility("1881", "Ny hall")).unwrap();
+        f(&mut v);
+        v
+    };
+    let cases: [(&str, &dyn Fn(&mut Value)); 6] = [
+        ("description", &|v| v["description"] = json!(nul)),
+        ("description", &|v| v["description"] = json!("Röd text \u{1b}[31m")),
+        ("address.street", &|v| v["address"]["street"] = json!(nul)),
+        ("address.locality", &|v| v["address"]["locality"] = json!(nul)),
+        ("contact.website", &|v| v["contact"]["website"] = json!("https://kumla.se/\u{0}")),
+        ("name", &|v| v["name"] = json!(nul)),
+    ];
+    for (field, change) in cases {
+        let body = facility(change);
+        let res = http.post(app.url("/v1/facilities")).header("x-api-key", &keys.admin).json(&body).send().await.unwrap();
+        assert_eq!(rest_field(res).await, field, "REST {body}");
+    }
+    let mut facilities = FacilityServiceClient::new(app.channel().await);
+    for (field, change) in [
+        ("description", Box::new(|f: &mut pb::Facility| f.description = nul.into()) as Box<dyn Fn(&mut pb::Facility)>),
+        ("address.street", Box::new(|f: &mut pb::Facility| f.address.as_mut().unwrap().street = nul.into())),
+        ("address.locality", Box::new(|f: &mut pb::Facility| f.address.as_mut().unwrap().locality = nul.into())),
+    ] {
+        let mut f = fixtures::facility_pb("1881", "Ny hall");
+        change(&mut f);
+        let e = facilities.create_facility(with_key(pb::CreateFacilityRequest { facility: Some(f) }, &keys.admin)).await.unwrap_err();
+        assert_eq!(grpc_field(e), field, "gRPC");
+    }
+    // A description keeps its line breaks.
+    let body = facility(&|v| v["description"] = json!("Rad ett\nRad två\ttabb"));
+    let res = http.post(app.url("/v1/facilities")).header("x-api-key", &keys.admin).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+
+    // An association's website.
+    let mut a = serde_json::to_value(fixtures::association("1881", 1)).unwrap();
+    a["contact"] = json!({"website": "https://forening.se/\u{0}"});
+    let res = http.post(app.url("/v1/associations")).header("x-api-key", &keys.admin).json(&a).send().await.unwrap();
+    assert_eq!(rest_field(res).await, "contact.website");
+
+    // An opening-hours exception's reason.
+    let day = day.format("%Y-%m-%d").to_string();
+    let hours = json!({"exceptions": [{"date": day, "spans": [], "reason": nul}]});
+    let res = http
+        .put(app.url(&format!("/v1/facilities/{}/opening-hours", hall.id)))
+        .header("x-api-key", &keys.admin)
+        .json(&hours)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest_field(res).await, "exceptions[0].reason");
+    let req = pb::SetOpeningHoursRequest {
+        facility_id: hall.id.to_string(),
+        unit_id: String::new(),
+        schedule: Some(pb::set_opening_hours_request::Schedule::Hours(pb::OpeningHours {
+            exceptions: vec![pb::DateException { date: day, spans: vec![], reason: nul.into() }],
+            ..Default::default()
+        })),
+        expected_version: 0,
+    };
+    let e = OpeningHoursServiceClient::new(app.channel().await).set_opening_hours(with_key(req, &keys.admin)).await.unwrap_err();
+    assert_eq!(grpc_field(e), "exceptions[0].reason");
+
+    // Nothing of the refused writes was stored: the hall and the one accepted facility.
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM facilities WHERE deleted_at IS NULL").await, 2);
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM associations").await, 0);
+}
+
+#[tokio::test]
+async fn a_bounding_box_as_wide_as_the_world_finds_what_it_covers() {
+    let app = TestApp::start().await;
+    let admin = Principal::operator("hardening");
+    let hall = app.registry.create_facility(&admin, &fixtures::facility("1881", "Kumla idrottshall")).await.unwrap();
+    let http = app.http();
+    for (bbox, found) in [("-180,-90,180,90", true), ("-180,-85,180,85", true), ("-170,-80,-160,-70", false), ("14,58,16,60", true)] {
+        let res = http.get(app.url(&format!("/v1/search/facilities?bbox={bbox}"))).send().await.unwrap();
+        assert_eq!(res.status(), 200, "bbox={bbox}");
+        let body: Value = res.json().await.unwrap();
+        let ids: Vec<&str> = body["hits"].as_array().unwrap().iter().filter_map(|r| r["facility"]["id"].as_str()).collect();
+        assert_eq!(ids.contains(&hall.id.to_string().as_str()), found, "bbox={bbox}: {body}");
+    }
+    let mut search = SearchServiceClient::new(app.channel().await);
+    let req = pb::SearchFacilitiesRequest {
+        bbox: Some(pb::BoundingBox { min_lon: -180.0, min_lat: -90.0, max_lon: 180.0, max_lat: 90.0 }),
+        ..Default::default()
+    };
+    let page = search.search_facilities(req).await.unwrap().into_inner();
+    assert!(page.hits.iter().any(|r| r.facility.as_ref().is_some_and(|f| f.id == hall.id.to_string())));
+}
+
+fn urlencode(s: &str) -> String {
+    s.replace('+', "%2B").replace(':', "%3A")
+}
