@@ -32,7 +32,7 @@ for n in $sizes; do
     psql "$db_url" -qc "VACUUM ANALYZE associations" >/dev/null
     port=$(free_port)
     "$target/release/registry" serve --database-url "$db_url" --listen "127.0.0.1:$port" \
-        --rate-anonymous 1000000 --max-connections 4 >/tmp/registry-bench-export.log 2>&1 &
+        --rate-anonymous 1000000 --max-concurrent-per-client 100000 --max-connections 4 >/tmp/registry-bench-export.log 2>&1 &
     server=$!
     trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
     wait_ready "$port" /tmp/registry-bench-export.log

@@ -37,7 +37,7 @@ fi
 port=$(free_port)
 # Every benchmark request is anonymous from 127.0.0.1: lift the per-address limit above the load.
 "$target/release/registry" serve --database-url "$db_url" --listen "127.0.0.1:$port" \
-    --rate-anonymous 1000000 --max-connections 16 >/tmp/registry-bench-serve.log 2>&1 &
+    --rate-anonymous 1000000 --max-concurrent-per-client 100000 --max-connections 16 >/tmp/registry-bench-serve.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
 wait_ready "$port" /tmp/registry-bench-serve.log

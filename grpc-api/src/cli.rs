@@ -132,6 +132,14 @@ struct ServeArgs {
     /// Requests served at once; more are refused at once with 503 / UNAVAILABLE.
     #[arg(long, env = "REGISTRY_MAX_CONCURRENT", default_value_t = 512)]
     max_concurrent: usize,
+    /// Requests one client address may have in flight at once; more are refused with 429 /
+    /// RESOURCE_EXHAUSTED (health probes do not count).
+    #[arg(long, env = "REGISTRY_MAX_CONCURRENT_PER_CLIENT", default_value_t = 64)]
+    max_concurrent_per_client: usize,
+    /// Longest a request body may take to arrive in full, in seconds (then 408 /
+    /// DEADLINE_EXCEEDED).
+    #[arg(long, env = "REGISTRY_BODY_TIMEOUT", default_value_t = 10)]
+    body_timeout: u64,
     /// Requests per second (bursts of twice that) for anonymous callers, per client address.
     #[arg(long, env = "REGISTRY_RATE_ANONYMOUS", default_value_t = RateQuotas::default().anonymous)]
     rate_anonymous: u32,
@@ -205,6 +213,8 @@ impl ServeArgs {
             body_limit: self.body_limit,
             request_timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
             max_concurrent: self.max_concurrent.max(1),
+            max_concurrent_per_client: self.max_concurrent_per_client.max(1),
+            body_timeout: std::time::Duration::from_secs(self.body_timeout.max(1)),
             max_concurrent_exports: self.max_concurrent_exports.max(1),
             public_url: self.public_url.clone(),
             web: grpc_api::web::WebConfig { tile_url: self.web_tile_url.clone() },

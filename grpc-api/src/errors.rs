@@ -43,6 +43,12 @@ pub enum ApiError {
     /// The server is at its concurrency limit and shed the request.
     #[error("the server is overloaded; retry shortly")]
     Overloaded,
+    /// The request body did not arrive in full within the body deadline.
+    #[error("the request body did not arrive within {} s; send it at once", .0.as_secs())]
+    RequestTimeout(Duration),
+    /// The client already has this many requests in flight.
+    #[error("you have {0} requests in flight, the most one client may; wait for one to finish")]
+    TooManyInFlight(usize),
 }
 
 /// One row of the mapping table.
@@ -95,6 +101,10 @@ pub fn mapping(e: &ApiError) -> Mapping {
         A::MethodNotAllowed => row(StatusCode::METHOD_NOT_ALLOWED, Code::Unimplemented, "method-not-allowed", "Method not allowed"),
         A::Timeout(_) => row(StatusCode::GATEWAY_TIMEOUT, Code::DeadlineExceeded, "timeout", "Request timed out"),
         A::Overloaded => row(StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, "overloaded", "Server overloaded"),
+        A::RequestTimeout(_) => row(StatusCode::REQUEST_TIMEOUT, Code::DeadlineExceeded, "request-timeout", "Request body too slow"),
+        A::TooManyInFlight(_) => {
+            row(StatusCode::TOO_MANY_REQUESTS, Code::ResourceExhausted, "too-many-in-flight", "Too many requests at once")
+        }
     }
 }
 
@@ -120,12 +130,19 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("method-not-allowed", "The resource exists but does not support this HTTP method."),
     ("timeout", "The request took longer than the server's time limit."),
     ("overloaded", "The server is at its concurrency limit; retry shortly."),
+    ("request-timeout", "The request body did not arrive in full within the server's body deadline (10 s by default); send it at once."),
+    (
+        "too-many-in-flight",
+        "Your address already has the most requests in flight that one client may (64 by default); wait for one to finish.",
+    ),
 ];
 
 /// The message callers see: internal details stay in the logs.
 fn public_message(e: &ApiError) -> String {
     match e {
         ApiError::Core(Error::Internal(_)) => "an unexpected error occurred; it has been logged".into(),
+        // The driver's words (addresses, timeouts) are for the logs, not for callers.
+        ApiError::Core(Error::Unavailable(_)) => "a dependency (the database) is unavailable; retry after the Retry-After seconds".into(),
         other => other.to_string(),
     }
 }
@@ -133,14 +150,16 @@ fn public_message(e: &ApiError) -> String {
 fn retry_after(e: &ApiError) -> Option<Duration> {
     match e {
         ApiError::Core(Error::RateLimited { retry_after }) => Some(*retry_after),
-        ApiError::Core(Error::Unavailable(_)) | ApiError::Overloaded => Some(Duration::from_secs(1)),
+        ApiError::Core(Error::Unavailable(_)) | ApiError::Overloaded | ApiError::TooManyInFlight(_) => Some(Duration::from_secs(1)),
         _ => None,
     }
 }
 
 fn log(e: &ApiError) {
-    if let ApiError::Core(Error::Internal(detail)) = e {
-        tracing::error!(error = %detail, "internal error");
+    match e {
+        ApiError::Core(Error::Internal(detail)) => tracing::error!(error = %detail, "internal error"),
+        ApiError::Core(Error::Unavailable(detail)) => tracing::warn!(error = %detail, "unavailable"),
+        _ => {}
     }
 }
 
@@ -264,13 +283,15 @@ mod tests {
             ApiError::MethodNotAllowed,
             ApiError::Timeout(Duration::from_secs(30)),
             ApiError::Overloaded,
+            ApiError::RequestTimeout(Duration::from_secs(10)),
+            ApiError::TooManyInFlight(64),
         ]
     }
 
     /// The table, written out: HTTP status and gRPC code of every kind of error.
     #[test]
     fn the_table() {
-        let expected: [(u16, Code); 18] = [
+        let expected: [(u16, Code); 20] = [
             (404, Code::NotFound),
             (400, Code::InvalidArgument),
             (409, Code::AlreadyExists),
@@ -289,6 +310,8 @@ mod tests {
             (405, Code::Unimplemented),
             (504, Code::DeadlineExceeded),
             (503, Code::Unavailable),
+            (408, Code::DeadlineExceeded),
+            (429, Code::ResourceExhausted),
         ];
         for (e, (http, grpc)) in all().iter().zip(expected) {
             let m = mapping(e);
@@ -308,6 +331,9 @@ mod tests {
         assert_eq!((p["expectedVersion"].as_i64(), p["currentVersion"].as_i64()), (Some(1), Some(2)));
         let p = problem(&Error::Internal("password=hunter2".into()).into());
         assert!(!p.to_string().contains("hunter2"), "internal details never reach the caller");
+        let p = problem(&Error::Unavailable("connection to 10.0.0.5:5432 refused (password authentication)".into()).into());
+        assert!(!p.to_string().contains("10.0.0.5"), "the driver's words stay in the logs: {p}");
+        assert_eq!(p["retryAfterSeconds"], 1);
         let p = problem(&Error::RateLimited { retry_after: Duration::from_millis(1500) }.into());
         assert_eq!(p["retryAfterSeconds"], 1);
     }

@@ -1,7 +1,8 @@
 //! Issue 25's findings, each as a test that failed on the main of 2026-12-05 and passes since:
 //! text with a NUL or other control characters (a 500 / INTERNAL before; now 400 /
 //! INVALID_ARGUMENT naming the field, over REST and gRPC), and a bounding box as wide as the
-//! world (a PostGIS "antipodal edge" 500 before).
+//! world (a PostGIS "antipodal edge" 500 before), a create body that is not a JSON object (403
+//! before), and, in `stalled`, clients that hold the server's places.
 
 use grpc_api::proto::v1 as pb;
 use grpc_api::proto::v1::availability_service_client::AvailabilityServiceClient;
@@ -50,11 +51,7 @@ async fn text_with_nul_or_control_characters_is_refused_naming_the_field_not_a_5
     }
     let day = tests::dates::ordinary_day_after(7);
     let (from, to) = (tests::dates::at(day, 17), tests::dates::at(day, 20));
-    let avail = format!(
-        "/v1/availability?from={}&to={}&q=a%00b",
-        urlencode(&from.to_rfc3339()),
-        urlencode(&to.to_rfc3339())
-    );
+    let avail = format!("/v1/availability?from={}&to={}&q=a%00b", urlencode(&from.to_rfc3339()), urlencode(&to.to_rfc3339()));
     assert_eq!(rest_field(http.get(app.url(&avail)).send().await.unwrap()).await, "q");
 
     let mut search = SearchServiceClient::new(app.channel().await);
@@ -137,6 +134,18 @@ async fn text_with_nul_or_control_characters_is_refused_naming_the_field_not_a_5
 }
 
 #[tokio::test]
+async fn a_create_body_that_is_not_an_object_is_a_400_not_a_403() {
+    let app = TestApp::start().await;
+    let keys = app.keys().await;
+    for path in ["/v1/facilities", "/v1/associations"] {
+        for body in [json!([]), json!([{"municipalityCode": "0180"}]), json!("0180"), json!(42)] {
+            let res = app.http().post(app.url(path)).header("x-api-key", &keys.editor_0180).json(&body).send().await.unwrap();
+            assert_eq!(rest_field(res).await, "body", "{path} {body}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_bounding_box_as_wide_as_the_world_finds_what_it_covers() {
     let app = TestApp::start().await;
     let admin = Principal::operator("hardening");
@@ -160,4 +169,123 @@ async fn a_bounding_box_as_wide_as_the_world_finds_what_it_covers() {
 
 fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
+}
+
+mod stalled {
+    //! Finding 1 (one anonymous client locks everyone out with uploads that never finish),
+    //! finding 7 (health probes share the anonymous rate limit) and the 504-for-a-slow-body of
+    //! finding 9.
+
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use grpc_api::server::ServerConfig;
+    use tests::TestApp;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpSocket, TcpStream};
+
+    /// A connection from `from` (any 127.x address reaches the server on 127.0.0.1) that sends
+    /// the head of a POST announcing `length` bytes and then only `sent` of them.
+    async fn upload(server: SocketAddr, from: [u8; 4], length: usize, sent: usize) -> TcpStream {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::from((from, 0))).unwrap();
+        let mut s = socket.connect(server).await.unwrap();
+        let head =
+            format!("POST /v1/facilities HTTP/1.1\r\nHost: registry\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n");
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(&b"{".repeat(sent)).await.unwrap();
+        s
+    }
+
+    /// The status of the response on `s` (read until the end of its head).
+    async fn status(s: &mut TcpStream) -> u16 {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = tokio::time::timeout(Duration::from_secs(60), s.read(&mut chunk)).await.expect("an answer").unwrap();
+            assert!(n > 0, "closed without an answer: {}", String::from_utf8_lossy(&buf));
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let head = String::from_utf8_lossy(&buf);
+        head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("no status in {head}"))
+    }
+
+    fn client_from(from: [u8; 4]) -> reqwest::Client {
+        reqwest::Client::builder().local_address(std::net::IpAddr::from(from)).build().unwrap()
+    }
+
+    #[tokio::test]
+    async fn uploads_that_never_finish_cannot_lock_out_other_clients_and_end_with_408() {
+        let config = ServerConfig {
+            max_concurrent: 8,
+            max_concurrent_per_client: 4,
+            body_timeout: Duration::from_secs(2),
+            ..ServerConfig::default()
+        };
+        let app = TestApp::start_with(config).await;
+        let admin = app.keys().await.admin;
+        let server = app.server.addr;
+
+        // As many stalled uploads from one address as the whole server serves at once.
+        let mut stalled = Vec::new();
+        for _ in 0..8 {
+            stalled.push(upload(server, [127, 0, 0, 1], 1000, 10).await);
+        }
+        // Everyone else is still served: an admin from another address, ten times.
+        let other = client_from([127, 0, 0, 2]);
+        for i in 0..10 {
+            let res = other.get(app.url("/v1/facilities")).header("x-api-key", &admin).send().await.unwrap();
+            assert_eq!(res.status(), 200, "request {i} of another client");
+        }
+        // The stalled address is told to wait for its own requests (429 with Retry-After)...
+        let res = client_from([127, 0, 0, 1]).get(app.url("/v1/facilities")).header("x-api-key", &admin).send().await.unwrap();
+        assert_eq!(res.status(), 429);
+        assert_eq!(res.headers()["retry-after"], "1");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["type"], "/problems/too-many-in-flight");
+        // ...four of its uploads were refused at once, and the four it holds end with 408 once
+        // the body deadline passes (it was the 30 s request timeout and a 504).
+        let mut codes = Vec::new();
+        for s in &mut stalled {
+            codes.push(status(s).await);
+        }
+        codes.sort_unstable();
+        assert_eq!(codes, [408, 408, 408, 408, 429, 429, 429, 429]);
+        // Its places are free again.
+        let res = client_from([127, 0, 0, 1]).get(app.url("/v1/facilities")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn a_body_larger_than_the_limit_is_refused_before_it_is_read() {
+        let app = TestApp::start_with(ServerConfig { body_limit: 1000, ..ServerConfig::default() }).await;
+        // Only the head is sent: the answer comes without waiting for the 10 MB.
+        let mut s = upload(app.server.addr, [127, 0, 0, 1], 10_000_000, 0).await;
+        assert_eq!(status(&mut s).await, 413);
+    }
+
+    #[tokio::test]
+    async fn health_probes_pass_no_limit() {
+        let config = ServerConfig {
+            rate: grpc_api::limits::RateQuotas { anonymous: 1, ..Default::default() },
+            max_concurrent_per_client: 2,
+            body_timeout: Duration::from_secs(30),
+            ..ServerConfig::default()
+        };
+        let app = TestApp::start_with(config).await;
+        // The prober's address is at its limits: its places are held and its bucket is empty.
+        let _held = [upload(app.server.addr, [127, 0, 0, 1], 1000, 1).await, upload(app.server.addr, [127, 0, 0, 1], 1000, 1).await];
+        let http = app.http();
+        assert_eq!(http.get(app.url("/v1/facilities")).send().await.unwrap().status(), 429);
+        for i in 0..30 {
+            for path in ["/healthz", "/readyz"] {
+                assert_eq!(http.get(app.url(path)).send().await.unwrap().status(), 200, "{path} #{i}");
+            }
+        }
+        let mut health = tonic_health::pb::health_client::HealthClient::new(app.channel().await);
+        for i in 0..30 {
+            let r = health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await;
+            assert_eq!(r.map(|r| r.into_inner().status).ok(), Some(1), "gRPC health #{i}");
+        }
+    }
 }

@@ -120,7 +120,7 @@ pub async fn create_association(
     Extension(p): Extension<Principal>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    reg.authorize_create_association(&p, municipality_of(&body))?;
+    reg.authorize_create_association(&p, municipality_of(&body)?)?;
     reject_read_only(&body)?;
     let input = decode(body)?;
     let a = reg.create_association(&p, &input).await?;

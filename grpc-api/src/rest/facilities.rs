@@ -113,7 +113,7 @@ pub async fn create_facility(
     Extension(p): Extension<Principal>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    reg.authorize_create_facility(&p, municipality_of(&body))?;
+    reg.authorize_create_facility(&p, municipality_of(&body)?)?;
     reject_read_only(&body)?;
     let input = decode(body)?;
     let f = reg.create_facility(&p, &input).await?;

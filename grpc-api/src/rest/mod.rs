@@ -140,9 +140,13 @@ fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
 }
 
 /// The raw body's `municipalityCode`, for the core's authorization step that runs before the
-/// body is decoded (so a caller who may not write learns that first).
-pub(crate) fn municipality_of(body: &serde_json::Value) -> &str {
-    body.get("municipalityCode").and_then(|v| v.as_str()).unwrap_or("").trim()
+/// body is decoded (so a caller who may not write learns that first). A body that is not a JSON
+/// object names no municipality and is refused as what it is, a malformed body (400).
+pub(crate) fn municipality_of(body: &serde_json::Value) -> ApiResult<&str> {
+    let Some(obj) = body.as_object() else {
+        return Err(ApiError::Core(Error::invalid("body", "type", "must be a JSON object")));
+    };
+    Ok(obj.get("municipalityCode").and_then(|v| v.as_str()).unwrap_or("").trim())
 }
 
 pub(crate) fn parse_id(s: &str) -> ApiResult<Uuid> {

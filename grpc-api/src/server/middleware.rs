@@ -1,5 +1,7 @@
-//! The middleware stack, outermost first: metrics → overload protection (load shedding,
-//! concurrency limit, timeout) → authentication and rate limiting → the routes.
+//! The middleware stack, outermost first: metrics → health probes aside (no limit applies to
+//! them) → the client guard (body size, requests in flight per client, body deadline) →
+//! overload protection (load shedding, concurrency limit, timeout) → authentication and rate
+//! limiting → the routes.
 
 use std::time::{Duration, Instant};
 
@@ -30,7 +32,11 @@ pub fn error_response(grpc: bool, e: ApiError) -> Response {
 /// Wraps the application in the stack.
 pub fn stack(app: Router, shared: Shared) -> Router {
     let timeout = shared.config.request_timeout;
-    app.layer(from_fn_with_state(shared.clone(), authenticate))
+    // Probes answer however busy the server or the prober's address is: a kubelet flooding
+    // its own probes must not fail them.
+    let probes = app.clone().layer(axum::middleware::from_fn(anonymous));
+    let limited = app
+        .layer(from_fn_with_state(shared.clone(), authenticate))
         .layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(move |headers: HeaderMap, err: BoxError| async move { overload(&headers, err, timeout) }))
@@ -38,7 +44,18 @@ pub fn stack(app: Router, shared: Shared) -> Router {
                 .concurrency_limit(shared.config.max_concurrent)
                 .timeout(timeout),
         )
-        .layer(from_fn_with_state(shared, record))
+        .layer(from_fn_with_state(shared.clone(), super::guard::guard));
+    let steer = tower::service_fn(move |req: Request| {
+        let target = if super::guard::is_probe(req.uri().path()) { probes.clone() } else { limited.clone() };
+        tower::ServiceExt::oneshot(target, req)
+    });
+    Router::new().fallback_service(steer).layer(from_fn_with_state(shared, record))
+}
+
+/// For health probes: the anonymous caller, without authentication or limits.
+async fn anonymous(mut req: Request, next: Next) -> Response {
+    req.extensions_mut().insert(registry_core::auth::Principal::anonymous());
+    next.run(req).await
 }
 
 fn overload(headers: &HeaderMap, err: BoxError, timeout: Duration) -> Response {

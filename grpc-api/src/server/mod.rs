@@ -2,6 +2,7 @@
 //! `/metrics`, behind one middleware stack, over plain TCP or TLS.
 
 mod accept;
+pub mod guard;
 mod middleware;
 pub mod tls;
 
@@ -54,6 +55,11 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Requests served at once; more are shed with 503 / UNAVAILABLE.
     pub max_concurrent: usize,
+    /// Requests one client address may have in flight at once; more get 429 /
+    /// RESOURCE_EXHAUSTED (health probes are not counted).
+    pub max_concurrent_per_client: usize,
+    /// Longest a request body may take to arrive in full (then 408 / DEADLINE_EXCEEDED).
+    pub body_timeout: Duration,
     /// Longest a client may take to send its request headers (slow clients are cut off).
     pub header_timeout: Duration,
     /// On shutdown, how long in-flight requests may finish.
@@ -92,6 +98,8 @@ impl Default for ServerConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
             max_concurrent: 512,
+            max_concurrent_per_client: 64,
+            body_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(20),
             rate: RateQuotas::default(),
@@ -144,6 +152,8 @@ pub struct Shared {
     /// How vendors are certified (the schedule runs with it), with the vendor clients the
     /// federated queries use too.
     pub certifier: certification::Certifier,
+    /// Requests in flight per client address.
+    pub in_flight: guard::InFlight,
 }
 
 /// Whether a request is gRPC or gRPC-Web (by content type).
@@ -157,6 +167,7 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
     let clients = Arc::new(Clients::new(config.credentials(), federation::service::clients::DEFAULT_RECHECK));
     let shared = Shared {
         certifier: config.certifier(registry.clock(), clients.clone()),
+        in_flight: guard::InFlight::default(),
         auth: Authenticator::new(registry.pool().clone(), &config.key_pepper),
         limits: RateLimits::with_period(config.rate, config.rate_period),
         metrics: Metrics::new(registry.pool().clone()),
@@ -258,12 +269,33 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// What the last readiness check found, and when.
+type LastCheck = Option<(std::time::Instant, Result<(), String>)>;
+
+/// The database is asked at most once a second however many probes come (probes pass no rate
+/// limit, so a flood of them must not become a flood of database pings).
+static READINESS: tokio::sync::Mutex<LastCheck> = tokio::sync::Mutex::const_new(None);
+
 /// Readiness: the database answers (within 3 s).
 async fn readyz(State(registry): State<Registry>) -> Response {
-    let answer = tokio::time::timeout(Duration::from_secs(3), registry.ready()).await;
-    match answer.unwrap_or_else(|_| Err(registry_core::Error::Unavailable("the database did not answer within 3 s".into()))) {
+    let mut last = READINESS.lock().await;
+    let fresh = last.as_ref().filter(|(at, _)| at.elapsed() < Duration::from_secs(1)).map(|(_, r)| r.clone());
+    let answer = match fresh {
+        Some(r) => r,
+        None => {
+            let r = match tokio::time::timeout(Duration::from_secs(3), registry.ready()).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("the database did not answer within 3 s".to_string()),
+            };
+            *last = Some((std::time::Instant::now(), r.clone()));
+            r
+        }
+    };
+    drop(last);
+    match answer {
         Ok(()) => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
-        Err(e) => ApiError::Core(e).into_response(),
+        Err(e) => ApiError::Core(registry_core::Error::Unavailable(e)).into_response(),
     }
 }
 
