@@ -1,9 +1,12 @@
 //! Who is calling: an API key (`x-api-key` or `Authorization: Bearer`), else a client
 //! certificate (mTLS, a vendor), else anonymous. Keys are checked against their hash in the
 //! database, with a short in-memory cache so a busy client does not cost a query per request.
+//! The cache is used only while the server listens for revocations ([`Authenticator::follow_revocations`]):
+//! a revoked key is forgotten the moment the revocation commits, on every replica.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -13,7 +16,7 @@ use registry_core::db::Pool;
 use registry_core::{Error, keys};
 use sha2::{Digest, Sha256};
 
-/// How long a key check is remembered; also the longest a revoked key keeps working.
+/// How long a key check is remembered (a revocation makes it forget at once).
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 const CACHE_MAX: usize = 10_000;
 
@@ -35,6 +38,10 @@ pub struct Authenticator {
     pool: Pool,
     pepper: Arc<str>,
     cache: Arc<RwLock<KeyCache>>,
+    /// Whether revocations are being heard; the cache is used only then.
+    listening: Arc<AtomicBool>,
+    /// Raised by every revocation event, so a check that raced one is not remembered.
+    generation: Arc<AtomicU64>,
 }
 
 /// The key a request presents, if any.
@@ -60,7 +67,24 @@ pub fn fingerprint(der: &[u8]) -> String {
 impl Authenticator {
     /// Authenticates against the keys in `pool`, hashed with `pepper`.
     pub fn new(pool: Pool, pepper: &str) -> Self {
-        Authenticator { pool, pepper: pepper.into(), cache: Arc::default() }
+        Authenticator { pool, pepper: pepper.into(), cache: Arc::default(), listening: Arc::default(), generation: Arc::default() }
+    }
+
+    /// Listens for key revocations in the database at `url` (until dropped): each one clears
+    /// the cache; while not listening, every request is checked against the database.
+    pub async fn follow_revocations(&self, url: String) {
+        let (cache, listening, generation) = (self.cache.clone(), self.listening.clone(), self.generation.clone());
+        keys::follow_revocations(url, move |event| {
+            generation.fetch_add(1, Ordering::SeqCst);
+            match event {
+                keys::RevocationEvent::Listening => listening.store(true, Ordering::SeqCst),
+                keys::RevocationEvent::Lost => listening.store(false, Ordering::SeqCst),
+                keys::RevocationEvent::Revoked(prefix) => tracing::info!(%prefix, "key revoked: forgotten"),
+            }
+            // Whatever happened, what was remembered may be stale.
+            cache.write().expect("cache lock").clear();
+        })
+        .await
     }
 
     /// The caller of a request. A presented but invalid key is an error, never anonymous.
@@ -76,7 +100,10 @@ impl Authenticator {
 
     async fn key(&self, token: &str) -> Result<Principal, Error> {
         let cache_key: String = Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-        if let Some((at, result)) = self.cache.read().expect("cache lock").get(&cache_key)
+        let generation = self.generation.load(Ordering::SeqCst);
+        let listening = self.listening.load(Ordering::SeqCst);
+        if listening
+            && let Some((at, result)) = self.cache.read().expect("cache lock").get(&cache_key)
             && at.elapsed() < CACHE_TTL
         {
             return result.clone().map_err(Error::Unauthenticated);
@@ -88,6 +115,10 @@ impl Authenticator {
             Err(other) => return Err(other),
         };
         let mut cache = self.cache.write().expect("cache lock");
+        // Not listening, or a revocation came while the key was checked: not remembered.
+        if !listening || self.generation.load(Ordering::SeqCst) != generation {
+            return result.map_err(Error::Unauthenticated);
+        }
         if cache.len() >= CACHE_MAX {
             cache.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
             if cache.len() >= CACHE_MAX {

@@ -289,3 +289,40 @@ mod stalled {
         }
     }
 }
+
+/// Finding 6: a revoked key kept working for about 30 s (57 writes accepted after revocation),
+/// the time the server remembered a key check. Revocations are now announced in the database
+/// (LISTEN/NOTIFY) and every replica forgets the key when the revocation commits.
+#[tokio::test]
+async fn a_revoked_key_stops_working_on_every_replica() {
+    let app = TestApp::start().await;
+    // A second replica of the server over the same database.
+    let replica = grpc_api::server::start(app.registry.clone(), grpc_api::server::ServerConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let servers = [app.base.clone(), format!("http://{}", replica.addr)];
+    let key = app.key("admin", None, false).await;
+    let http = app.http();
+    let status = |base: &str| {
+        let req = http.get(format!("{base}/v1/vendors")).header("x-api-key", &key);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    // Both replicas know and remember the key.
+    for base in &servers {
+        for _ in 0..5 {
+            assert_eq!(status(base).await, 200);
+        }
+    }
+    let prefix = key.split('_').nth(1).unwrap().to_string();
+    registry_core::keys::revoke(app.registry.pool(), &prefix).await.unwrap();
+    // Refused on both, well before the 30 s the check used to be remembered.
+    for base in &servers {
+        let refused = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while status(base).await != 401 {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(refused.is_ok(), "{base} still accepts the revoked key after 10 s");
+    }
+}

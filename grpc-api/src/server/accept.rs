@@ -30,7 +30,11 @@ pub async fn serve_listener(
     let (app, shared) = super::app(registry.clone(), config).await?;
     let certifier = shared.certifier.clone();
     // Every vendor is run against the conformance kit on a schedule and when its capabilities change.
+    let url = registry.database_url().to_string();
     let checker = tokio::spawn(federation::service::certification::schedule(registry, certifier));
+    // A revoked key stops working on every replica the moment the revocation commits.
+    let auth = shared.auth.clone();
+    let revocations = tokio::spawn(async move { auth.follow_revocations(url).await });
     // Keyed rate-limit state is pruned in the background.
     let limits = shared.limits.clone();
     let pruner = tokio::spawn(async move {
@@ -81,6 +85,7 @@ pub async fn serve_listener(
     drop(listener);
     pruner.abort();
     checker.abort();
+    revocations.abort();
     tracing::info!(connections = graceful.count(), "draining in-flight requests");
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),

@@ -95,3 +95,14 @@ pub async fn revoke(conn: &mut AsyncPgConnection, id: Uuid, at: DateTime<Utc>) -
         .await
         .optional()
 }
+
+/// Announces a revocation on [`crate::keys::REVOKED_CHANNEL`]; delivered when the transaction
+/// commits.
+pub async fn announce_revocation(conn: &mut AsyncPgConnection, prefix: &str) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_notify($1, $2)")
+        .bind::<diesel::sql_types::Text, _>(crate::keys::REVOKED_CHANNEL)
+        .bind::<diesel::sql_types::Text, _>(prefix)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

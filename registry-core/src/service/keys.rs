@@ -4,6 +4,7 @@
 //! SHA-256 of pepper and whole key must match the stored hash.
 
 use chrono::Utc;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -75,7 +76,53 @@ pub async fn revoke(pool: &crate::db::Pool, prefix_or_id: &str) -> Result<KeyInf
         Err(_) => store::by_prefix(&mut conn, target).await?,
     };
     let found = found.ok_or_else(|| Error::not_found("API key", target))?;
-    Ok(store::revoke(&mut conn, found.id, Utc::now()).await?.unwrap_or(found))
+    // Every replica hears of it at the commit and forgets what it remembered of the key.
+    conn.transaction(async move |conn| {
+        let revoked = store::revoke(conn, found.id, Utc::now()).await?;
+        store::announce_revocation(conn, &found.prefix).await?;
+        Ok::<_, Error>(revoked.unwrap_or(found))
+    })
+    .await
+}
+
+/// The channel revocations are announced on (PostgreSQL `LISTEN`/`NOTIFY`), so that every
+/// replica of the server stops accepting a revoked key at once.
+pub const REVOKED_CHANNEL: &str = "registry_key_revoked";
+
+/// What [`follow_revocations`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevocationEvent {
+    /// Listening (again): revocations from now on are heard; any made while not listening
+    /// were missed, so whatever was remembered of keys must be forgotten.
+    Listening,
+    /// The listening connection was lost: revocations may go unheard until `Listening`.
+    Lost,
+    /// The key with this prefix was revoked.
+    Revoked(String),
+}
+
+/// Follows the revocations announced in the database at `url`, calling `on_event` for each
+/// event, and reconnects (every second) whenever the connection is lost. Runs until dropped.
+pub async fn follow_revocations(url: String, mut on_event: impl FnMut(RevocationEvent) + Send) {
+    use futures_util::StreamExt;
+    loop {
+        match crate::db::connect(&url).await {
+            Ok(mut conn) => {
+                let listen = format!("LISTEN {REVOKED_CHANNEL}");
+                if diesel::sql_query(listen).execute(&mut conn).await.is_ok() {
+                    on_event(RevocationEvent::Listening);
+                    let mut stream = std::pin::pin!(conn.notifications_stream());
+                    while let Some(Ok(n)) = stream.next().await {
+                        on_event(RevocationEvent::Revoked(n.payload));
+                    }
+                }
+                on_event(RevocationEvent::Lost);
+                tracing::warn!("key revocations: the listening connection was lost; reconnecting");
+            }
+            Err(e) => tracing::warn!(error = %e, "key revocations: cannot listen; retrying"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }
 
 /// The principal a presented token stands for; `Unauthenticated` if it is unknown, wrong or revoked.

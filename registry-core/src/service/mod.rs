@@ -152,6 +152,11 @@ impl Registry {
         Ok(self)
     }
 
+    /// The primary database's URL (for a connection of its own, such as a listener).
+    pub fn database_url(&self) -> &str {
+        &self.url
+    }
+
     /// The URL exports read from: the replica's if there is one.
     pub(crate) fn read_url(&self) -> &str {
         self.replica.as_ref().map(|(_, u)| &**u).unwrap_or(&self.url)
