@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod codec;
 /// The gRPC conversions, also at their former path.
 pub use grpc::convert;
 pub mod errors;

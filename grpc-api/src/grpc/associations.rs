@@ -72,8 +72,8 @@ impl AssociationService for RegistryGrpc {
             .change_association(&p, id, |current| {
                 let expected_version = required_version(r.expected_version, "expectedVersion")?;
                 let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
-                let new = convert::association_input(a)?;
-                let input = if paths.is_empty() { new } else { convert::apply_association_mask(current.to_input(), new, &paths)? };
+                let merged = convert::mask_association(convert::association(current.clone()), a, &paths)?;
+                let input = convert::association_input(merged)?;
                 Ok::<_, Error>((expected_version, input))
             })
             .await

@@ -217,13 +217,16 @@ fn check_mask(paths: &[String], allowed: &[&str]) -> Result<(), Error> {
     v.finish()
 }
 
-/// The facility after applying `new`'s masked fields onto `current` (all fields if the mask is empty).
-pub fn apply_facility_mask(current: FacilityInput, new: FacilityInput, paths: &[String]) -> Result<FacilityInput, Error> {
+/// The facility message after applying `new`'s masked fields onto `current` (the whole of `new`
+/// if the mask is empty): only the named fields of the request are read, so a partial message
+/// with a mask is enough (AIP-134).
+pub fn mask_facility(current: pb::Facility, new: pb::Facility, paths: &[String]) -> Result<pb::Facility, Error> {
     check_mask(paths, FACILITY_PATHS)?;
     if paths.is_empty() {
         return Ok(new);
     }
     let mut out = current;
+    let (address, contact) = (new.address.clone().unwrap_or_default(), new.contact.clone().unwrap_or_default());
     for p in paths {
         match p.as_str() {
             "municipality_code" => out.municipality_code = new.municipality_code.clone(),
@@ -234,15 +237,15 @@ pub fn apply_facility_mask(current: FacilityInput, new: FacilityInput, paths: &[
             "location" => out.location = new.location,
             "location_locked" => out.location_locked = new.location_locked,
             "address" => out.address = new.address.clone(),
-            "address.street" => out.address.street = new.address.street.clone(),
-            "address.postal_code" => out.address.postal_code = new.address.postal_code.clone(),
-            "address.locality" => out.address.locality = new.address.locality.clone(),
+            "address.street" => out.address.get_or_insert_default().street = address.street.clone(),
+            "address.postal_code" => out.address.get_or_insert_default().postal_code = address.postal_code.clone(),
+            "address.locality" => out.address.get_or_insert_default().locality = address.locality.clone(),
             "ownership" => out.ownership = new.ownership,
             "accessibility" => out.accessibility = new.accessibility.clone(),
             "contact" => out.contact = new.contact.clone(),
-            "contact.email" => out.contact.email = new.contact.email.clone(),
-            "contact.phone" => out.contact.phone = new.contact.phone.clone(),
-            "contact.website" => out.contact.website = new.contact.website.clone(),
+            "contact.email" => out.contact.get_or_insert_default().email = contact.email.clone(),
+            "contact.phone" => out.contact.get_or_insert_default().phone = contact.phone.clone(),
+            "contact.website" => out.contact.get_or_insert_default().website = contact.website.clone(),
             _ => out.units = new.units.clone(),
         }
     }
@@ -406,13 +409,16 @@ pub const ASSOCIATION_PATHS: &[&str] = &[
     "contact_persons",
 ];
 
-/// The association after applying `new`'s masked fields onto `current`.
-pub fn apply_association_mask(current: AssociationInput, new: AssociationInput, paths: &[String]) -> Result<AssociationInput, Error> {
+/// The association message after applying `new`'s masked fields onto `current` (the whole of
+/// `new` if the mask is empty): only the named fields of the request are read, so a partial
+/// message with a mask is enough (AIP-134).
+pub fn mask_association(current: pb::Association, new: pb::Association, paths: &[String]) -> Result<pb::Association, Error> {
     check_mask(paths, ASSOCIATION_PATHS)?;
     if paths.is_empty() {
         return Ok(new);
     }
     let mut out = current;
+    let contact = new.contact.clone().unwrap_or_default();
     for p in paths {
         match p.as_str() {
             "org_number" => out.org_number = new.org_number.clone(),
@@ -420,9 +426,9 @@ pub fn apply_association_mask(current: AssociationInput, new: AssociationInput, 
             "municipality_code" => out.municipality_code = new.municipality_code.clone(),
             "activities" => out.activities = new.activities.clone(),
             "contact" => out.contact = new.contact.clone(),
-            "contact.email" => out.contact.email = new.contact.email.clone(),
-            "contact.phone" => out.contact.phone = new.contact.phone.clone(),
-            "contact.website" => out.contact.website = new.contact.website.clone(),
+            "contact.email" => out.contact.get_or_insert_default().email = contact.email.clone(),
+            "contact.phone" => out.contact.get_or_insert_default().phone = contact.phone.clone(),
+            "contact.website" => out.contact.get_or_insert_default().website = contact.website.clone(),
             "member_statistics" => out.member_statistics = new.member_statistics.clone(),
             _ => out.contact_persons = new.contact_persons.clone(),
         }
@@ -435,30 +441,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn masks_replace_only_the_named_fields() {
-        let current = FacilityInput {
+    fn masks_read_only_the_named_fields_of_the_request() {
+        let current = pb::Facility {
             municipality_code: "1881".into(),
             name: "Old".into(),
             description: "d".into(),
             category: "sports_hall".into(),
-            activities: vec![],
-            location: None,
-            location_locked: None,
-            address: Address { street: "S 1".into(), postal_code: "69231".into(), locality: "Kumla".into() },
-            ownership: Ownership::Municipal,
-            accessibility: vec![],
-            contact: Contact::default(),
-            units: vec![],
+            address: Some(pb::Address { street: "S 1".into(), postal_code: "69231".into(), locality: "Kumla".into() }),
+            ownership: pb::Ownership::Municipal as i32,
+            ..Default::default()
         };
-        let mut new = current.clone();
-        new.name = "New".into();
-        new.description = "changed too, but not in the mask".into();
-        new.address.locality = "Hallsberg".into();
-        let out = apply_facility_mask(current.clone(), new.clone(), &["name".into(), "address.locality".into()]).unwrap();
-        assert_eq!((out.name.as_str(), out.description.as_str(), out.address.locality.as_str()), ("New", "d", "Hallsberg"));
-        assert_eq!(apply_facility_mask(current.clone(), new.clone(), &[]).unwrap(), new);
-        let Err(Error::Invalid(v)) = apply_facility_mask(current, new, &["id".into()]) else { panic!() };
+        // A partial request: only what the mask names is set.
+        let new = pb::Facility {
+            name: "New".into(),
+            address: Some(pb::Address { locality: "Hallsberg".into(), ..Default::default() }),
+            ..Default::default()
+        };
+        let out = mask_facility(current.clone(), new.clone(), &["name".into(), "address.locality".into()]).unwrap();
+        assert_eq!((out.name.as_str(), out.description.as_str(), out.ownership), ("New", "d", pb::Ownership::Municipal as i32));
+        assert_eq!(out.address, Some(pb::Address { street: "S 1".into(), postal_code: "69231".into(), locality: "Hallsberg".into() }));
+        assert_eq!(mask_facility(current.clone(), new.clone(), &[]).unwrap(), new);
+        let Err(Error::Invalid(v)) = mask_facility(current, new, &["id".into()]) else { panic!() };
         assert_eq!((v[0].field.as_str(), v[0].rule), ("updateMask.paths[0]", "unknown_field"));
+        let a = pb::Association { name: "Old".into(), org_number: "802000-0000".into(), ..Default::default() };
+        let out = mask_association(a, pb::Association { name: "Ny".into(), ..Default::default() }, &["name".into()]).unwrap();
+        assert_eq!((out.name.as_str(), out.org_number.as_str()), ("Ny", "802000-0000"));
     }
 
     #[test]

@@ -76,8 +76,8 @@ impl FacilityService for RegistryGrpc {
             .change_facility(&p, id, |current| {
                 let expected_version = required_version(r.expected_version, "expectedVersion")?;
                 let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
-                let new = convert::facility_input(f)?;
-                let input = if paths.is_empty() { new } else { convert::apply_facility_mask(current.to_input(), new, &paths)? };
+                let merged = convert::mask_facility(convert::facility(current.clone()), f, &paths)?;
+                let input = convert::facility_input(merged)?;
                 Ok::<_, Error>((expected_version, input))
             })
             .await
