@@ -115,8 +115,13 @@ impl BookingError {
 }
 
 impl From<diesel::result::Error> for BookingError {
+    /// Through the registry's table, so a database that went away (closed, lost under a
+    /// query, shutting down) is UNAVAILABLE (retry with the same key), not INTERNAL.
     fn from(e: diesel::result::Error) -> Self {
-        BookingError::Internal(format!("database: {e}"))
+        match registry_core::Error::from(e) {
+            registry_core::Error::Unavailable(m) => BookingError::Unavailable(m),
+            other => BookingError::Internal(format!("database: {other}")),
+        }
     }
 }
 

@@ -97,7 +97,11 @@ impl From<diesel::result::Error> for Error {
                 "constraint",
                 format!("rejected by the database: {}", info.message()),
             ),
-            D::DatabaseError(K::ClosedConnection, info) => Error::Unavailable(info.message().to_string()),
+            // The connection went away: closed, or lost under a running query (diesel-async
+            // reports that as "unable to send command"), or the server is shutting down
+            // (SQLSTATE 57P01 and friends, which diesel does not classify).
+            D::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => Error::Unavailable(info.message().to_string()),
+            D::DatabaseError(_, info) if is_shutdown(info.message()) => Error::Unavailable(info.message().to_string()),
             D::DatabaseError(K::SerializationFailure, info) => Error::Unavailable(format!("concurrent update, retry: {}", info.message())),
             // A NUL character that a field's validation let through (PostgreSQL text cannot
             // hold one): the caller's input, not our failure. Every text field refuses it
@@ -110,6 +114,17 @@ impl From<diesel::result::Error> for Error {
     }
 }
 
+/// Whether a database error says the server is going away (an administrator's or a crash's
+/// shutdown, a recovery in progress): retrying later will do.
+fn is_shutdown(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("terminating connection")
+        || m.contains("the database system is shutting down")
+        || m.contains("the database system is in recovery mode")
+        || m.contains("the database system is starting up")
+        || m.contains("connection closed")
+}
+
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for Error {
     fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
         Error::Unavailable(format!("database connection: {e}"))
@@ -118,3 +133,30 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for Error {
 
 /// Result type of the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind as K, Error as D};
+
+    fn db(kind: K, message: &str) -> Error {
+        D::DatabaseError(kind, Box::new(message.to_string())).into()
+    }
+
+    /// A database that goes away is "retry later" (503), never a 500: found by
+    /// tests/tests/outages.rs, where a connection lost under a running query gave 500s.
+    #[test]
+    fn a_database_that_goes_away_is_unavailable() {
+        for (kind, message) in [
+            (K::ClosedConnection, "server closed the connection unexpectedly"),
+            (K::UnableToSendCommand, "connection closed"),
+            (K::Unknown, "terminating connection due to administrator command"),
+            (K::Unknown, "the database system is shutting down"),
+            (K::Unknown, "the database system is in recovery mode"),
+        ] {
+            assert!(matches!(db(kind, message), Error::Unavailable(_)), "{message}");
+        }
+        assert!(matches!(db(K::Unknown, "syntax error at or near \"SELEC\""), Error::Internal(_)));
+        assert!(matches!(db(K::Unknown, "invalid byte sequence for encoding \"UTF8\": 0x00"), Error::Invalid(_)));
+    }
+}

@@ -7,6 +7,7 @@ use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use registry_core::{Registry, db};
 
+pub mod chaos;
 pub mod dates;
 pub use dates::{clock, now, today};
 

@@ -74,6 +74,9 @@ pub fn pool(url: &str, max_size: usize) -> Result<Pool> {
         .max_size(max_size)
         .wait_timeout(Some(std::time::Duration::from_secs(10)))
         .create_timeout(Some(std::time::Duration::from_secs(10)))
+        // Checking an idle connection before reuse (a round trip) must not hang on a stalled
+        // database: the request gets 503 and a fresh connection is tried next time.
+        .recycle_timeout(Some(std::time::Duration::from_secs(2)))
         .runtime(::deadpool::Runtime::Tokio1)
         .build()
         .map_err(|e| Error::Internal(format!("cannot build the connection pool: {e}")))
