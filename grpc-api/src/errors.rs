@@ -141,8 +141,6 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
 fn public_message(e: &ApiError) -> String {
     match e {
         ApiError::Core(Error::Internal(_)) => "an unexpected error occurred; it has been logged".into(),
-        // The driver's words (addresses, timeouts) are for the logs, not for callers.
-        ApiError::Core(Error::Unavailable(_)) => "a dependency (the database) is unavailable; retry after the Retry-After seconds".into(),
         other => other.to_string(),
     }
 }
@@ -156,10 +154,8 @@ fn retry_after(e: &ApiError) -> Option<Duration> {
 }
 
 fn log(e: &ApiError) {
-    match e {
-        ApiError::Core(Error::Internal(detail)) => tracing::error!(error = %detail, "internal error"),
-        ApiError::Core(Error::Unavailable(detail)) => tracing::warn!(error = %detail, "unavailable"),
-        _ => {}
+    if let ApiError::Core(Error::Internal(detail)) = e {
+        tracing::error!(error = %detail, "internal error");
     }
 }
 
@@ -331,8 +327,8 @@ mod tests {
         assert_eq!((p["expectedVersion"].as_i64(), p["currentVersion"].as_i64()), (Some(1), Some(2)));
         let p = problem(&Error::Internal("password=hunter2".into()).into());
         assert!(!p.to_string().contains("hunter2"), "internal details never reach the caller");
-        let p = problem(&Error::Unavailable("connection to 10.0.0.5:5432 refused (password authentication)".into()).into());
-        assert!(!p.to_string().contains("10.0.0.5"), "the driver's words stay in the logs: {p}");
+        let p = problem(&Error::Unavailable("the vendor did not answer in time; send the same Idempotency-Key again".into()).into());
+        assert_eq!(p["detail"], "service unavailable: the vendor did not answer in time; send the same Idempotency-Key again");
         assert_eq!(p["retryAfterSeconds"], 1);
         let p = problem(&Error::RateLimited { retry_after: Duration::from_millis(1500) }.into());
         assert_eq!(p["retryAfterSeconds"], 1);

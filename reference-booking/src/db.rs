@@ -366,11 +366,15 @@ pub async fn insert_booking(conn: &mut AsyncPgConnection, b: &NewBooking<'_>) ->
     .await;
     match r {
         Ok(_) => Ok(()),
-        Err(diesel::result::Error::DatabaseError(kind, info)) => match (kind, info.constraint_name()) {
-            (_, Some("no_double_booking")) => Err(InsertError::Overlap),
-            (diesel::result::DatabaseErrorKind::UniqueViolation, Some("bookings_idempotency")) => Err(InsertError::KeyTaken),
-            (_, _) => Err(InsertError::Other(BookingError::Internal(format!("database: {}", info.message())))),
-        },
+        Err(diesel::result::Error::DatabaseError(kind, info)) => {
+            let constraint = info.constraint_name().map(str::to_string);
+            match (kind, constraint.as_deref()) {
+                (_, Some("no_double_booking")) => Err(InsertError::Overlap),
+                (diesel::result::DatabaseErrorKind::UniqueViolation, Some("bookings_idempotency")) => Err(InsertError::KeyTaken),
+                // Anything else through the one table: a lost connection is UNAVAILABLE.
+                (kind, _) => Err(InsertError::Other(diesel::result::Error::DatabaseError(kind, info).into())),
+            }
+        }
         Err(e) => Err(InsertError::Other(e.into())),
     }
 }
@@ -379,14 +383,6 @@ pub async fn insert_booking(conn: &mut AsyncPgConnection, b: &NewBooking<'_>) ->
 pub async fn booking(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> Result<Option<(Booking, Option<String>)>> {
     let sql = format!("{BOOKING_SELECT} WHERE b.id = $1{}", if lock { " FOR UPDATE OF b" } else { "" });
     let row: Option<BookingRow> = diesel::sql_query(sql).bind::<SqlUuid, _>(id).get_result(conn).await.optional()?;
-    Ok(row.map(BookingRow::into_booking))
-}
-
-/// The booking a caller created with an idempotency key, and its request hash.
-pub async fn booking_by_key(conn: &mut AsyncPgConnection, created_by: &str, key: &str) -> Result<Option<(Booking, Option<String>)>> {
-    let sql = format!("{BOOKING_SELECT} WHERE b.created_by = $1 AND b.idempotency_key = $2");
-    let row: Option<BookingRow> =
-        diesel::sql_query(sql).bind::<Text, _>(created_by).bind::<Text, _>(key).get_result(conn).await.optional()?;
     Ok(row.map(BookingRow::into_booking))
 }
 
@@ -468,4 +464,109 @@ pub async fn held(
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| (r.unit_id, r.start_at, r.end_at)).collect())
+}
+
+/// What an idempotency key was first used for.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct KeyUse {
+    /// `booking`, `series` or `block`.
+    #[diesel(sql_type = Text)]
+    pub operation: String,
+    /// The request's hash.
+    #[diesel(sql_type = Text)]
+    pub request_hash: String,
+    /// The booking or block made.
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub booking_id: Option<Uuid>,
+    /// The series made.
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub series_id: Option<Uuid>,
+    /// A series' first answer.
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    pub answer: Option<serde_json::Value>,
+}
+
+/// The outcome of claiming a key.
+#[derive(Debug)]
+pub enum Claim {
+    /// The key is this transaction's until it ends (released if it rolls back).
+    Ours,
+    /// The key was used before (by a transaction that has committed): what for.
+    Taken(KeyUse),
+}
+
+/// What `caller`'s `key` was used for, if anything (committed uses only).
+pub async fn key_use(conn: &mut AsyncPgConnection, caller: &str, key: &str) -> Result<Option<KeyUse>> {
+    Ok(diesel::sql_query(
+        "SELECT operation, request_hash, booking_id, series_id, answer FROM idempotency_keys WHERE caller = $1 AND key = $2",
+    )
+    .bind::<Text, _>(caller)
+    .bind::<Text, _>(key)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// Claims `caller`'s `key` for `operation`, inside the caller's transaction. When another
+/// transaction holds the same key uncommitted, this waits until it ends: committed, the key is
+/// taken and its use is returned; rolled back, the key is claimed here.
+pub async fn claim_key(
+    conn: &mut AsyncPgConnection,
+    caller: &str,
+    key: &str,
+    operation: &str,
+    request_hash: &str,
+    booking_id: Option<Uuid>,
+) -> Result<Claim> {
+    // A key is never released once its claim has committed, so a conflict found here is
+    // readable by the next statement (which reads what has committed by then).
+    for _ in 0..3 {
+        let claimed = diesel::sql_query(
+            "INSERT INTO idempotency_keys (caller, key, operation, request_hash, booking_id) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (caller, key) DO NOTHING",
+        )
+        .bind::<Text, _>(caller)
+        .bind::<Text, _>(key)
+        .bind::<Text, _>(operation)
+        .bind::<Text, _>(request_hash)
+        .bind::<Nullable<SqlUuid>, _>(booking_id)
+        .execute(conn)
+        .await?;
+        if claimed == 1 {
+            return Ok(Claim::Ours);
+        }
+        if let Some(used) = key_use(conn, caller, key).await? {
+            return Ok(Claim::Taken(used));
+        }
+    }
+    Err(BookingError::Internal("an idempotency key was neither free nor taken".into()))
+}
+
+/// Records what a claimed series key made: the series (none when nothing was created) and the
+/// report answered.
+pub async fn record_series(
+    conn: &mut AsyncPgConnection,
+    caller: &str,
+    key: &str,
+    series_id: Option<Uuid>,
+    answer: &serde_json::Value,
+) -> Result<()> {
+    diesel::sql_query("UPDATE idempotency_keys SET series_id = $3, answer = $4 WHERE caller = $1 AND key = $2")
+        .bind::<Text, _>(caller)
+        .bind::<Text, _>(key)
+        .bind::<Nullable<SqlUuid>, _>(series_id)
+        .bind::<Jsonb, _>(answer)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Releases a claimed key (nothing was made: a retry is asked again).
+pub async fn release_key(conn: &mut AsyncPgConnection, caller: &str, key: &str) -> Result<()> {
+    diesel::sql_query("DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2")
+        .bind::<Text, _>(caller)
+        .bind::<Text, _>(key)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

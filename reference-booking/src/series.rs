@@ -3,14 +3,14 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Europe::Stockholm;
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::{self, InsertError, NewBooking};
+use crate::db::{self, Claim, InsertError, KeyUse, NewBooking};
 use crate::error::{BookingError, Result, Violation};
 use crate::model::{Booking, BookingStatus, Customer, CustomerType, Kind, PaymentMethod};
-use crate::service::{Backend, Mode, check_customer, check_key, check_ref, check_rules, check_text};
+use crate::service::{BLOCK, Backend, Mode, SERIES, check_customer, check_key, check_ref, check_rules, check_text, replayed, same_request};
 
 /// Longest season of one series.
 pub const MAX_WEEKS: i64 = 53;
@@ -49,7 +49,7 @@ pub struct SeriesInput {
 }
 
 /// What became of one occurrence.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", tag = "outcome")]
 pub enum Occurrence {
     /// Booked (or, for an atomic series that failed, would have been).
@@ -82,7 +82,7 @@ pub enum Occurrence {
 }
 
 /// The outcome of a series.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SeriesReport {
     /// The series' id (shared by its bookings); none when nothing was created.
@@ -105,6 +105,19 @@ fn instant(date: NaiveDate, t: NaiveTime) -> DateTime<Utc> {
             .earliest()
             .map_or_else(|| Utc.from_utc_datetime(&naive), |x| x.with_timezone(&Utc)),
     }
+}
+
+/// The answer a series key was first given, when the request is the same. Series made before
+/// answers were kept are answered with their bookings.
+async fn replayed_series(conn: &mut AsyncPgConnection, used: &KeyUse, key: &str, hash: &str) -> Result<SeriesReport> {
+    same_request(used, key, SERIES, hash)?;
+    if let Some(answer) = &used.answer {
+        return serde_json::from_value(answer.clone()).map_err(|e| BookingError::Internal(format!("a stored series answer: {e}")));
+    }
+    let series_id = used.series_id.ok_or_else(|| BookingError::Internal("a series key without its series".into()))?;
+    let all = db::series(conn, series_id).await?;
+    let occurrences = all.iter().map(|b| Occurrence::Created { start: b.start, end: b.end, booking_id: Some(b.id) }).collect();
+    Ok(SeriesReport { series_id: Some(series_id), created: true, occurrences })
 }
 
 /// An entry of the caretaker list.
@@ -156,6 +169,14 @@ impl Backend {
             let json = serde_json::to_vec(s).map_err(|e| BookingError::Internal(e.to_string()))?;
             Sha256::digest(&json).iter().map(|x| format!("{x:02x}")).collect()
         };
+        // A retry of a series that has been answered gets its first answer, whatever has
+        // changed since. (One still running is met below, at the claim.)
+        {
+            let mut conn = self.pool().get().await?;
+            if let Some(used) = db::key_use(&mut conn, caller, idempotency_key).await? {
+                return replayed_series(&mut conn, &used, idempotency_key, &hash).await;
+            }
+        }
         let unit = {
             let mut conn = self.pool().get().await?;
             db::units_by_ref(&mut conn, std::slice::from_ref(&s.unit_ref)).await?.pop()
@@ -193,14 +214,10 @@ impl Backend {
         let s = s.clone();
         let mut conn = self.pool().get().await?;
         conn.transaction(async move |conn| {
-            // A retry of a series already made answers as it was answered.
-            if let Some((first, h)) = db::booking_by_key(conn, &caller, &format!("{key}#0")).await? {
-                if h.as_deref() != Some(hash.as_str()) {
-                    return Err(BookingError::IdempotencyKeyReused(key.clone()));
-                }
-                let all = db::series(conn, first.series_id.unwrap_or(first.id)).await?;
-                let occurrences = all.iter().map(|b| Occurrence::Created { start: b.start, end: b.end, booking_id: Some(b.id) }).collect();
-                return Ok(SeriesReport { series_id: first.series_id, created: true, occurrences });
+            // The key first, then the unit: a concurrent retry waits here until this
+            // transaction ends and then answers as it was answered.
+            if let Claim::Taken(used) = db::claim_key(conn, &caller, &key, SERIES, &hash, None).await? {
+                return replayed_series(conn, &used, &key, &hash).await;
             }
             // Every writer of time-holding bookings of the unit queues here, so what is busy now
             // stays busy (and free stays free) until this transaction ends.
@@ -222,6 +239,8 @@ impl Backend {
             }
             let failed = occurrences.iter().any(|o| !matches!(o, Occurrence::Created { .. }));
             if (s.atomic && failed) || !occurrences.iter().any(|o| matches!(o, Occurrence::Created { .. })) {
+                // Nothing was made: the key is free again, and a retry is asked afresh.
+                db::release_key(conn, &caller, &key).await?;
                 return Ok(SeriesReport { series_id: None, created: false, occurrences });
             }
             let price = unit.rules.prices.get(&s.customer_type).cloned();
@@ -259,7 +278,10 @@ impl Backend {
                     Err(InsertError::Other(e)) => return Err(e),
                 }
             }
-            Ok(SeriesReport { series_id: Some(series_id), created: true, occurrences })
+            let report = SeriesReport { series_id: Some(series_id), created: true, occurrences };
+            let answer = serde_json::to_value(&report).map_err(|e| BookingError::Internal(e.to_string()))?;
+            db::record_series(conn, &caller, &key, Some(series_id), &answer).await?;
+            Ok(report)
         })
         .await
     }
@@ -294,13 +316,8 @@ impl Backend {
             let asked = serde_json::json!({"block": unit_ref, "start": start, "end": end, "reason": reason.trim()});
             Sha256::digest(asked.to_string().as_bytes()).iter().map(|x| format!("{x:02x}")).collect()
         };
-        {
-            let mut conn = self.pool().get().await?;
-            match db::booking_by_key(&mut conn, caller, idempotency_key).await? {
-                Some((b, Some(h))) if h == hash => return Ok(b),
-                Some(_) => return Err(BookingError::IdempotencyKeyReused(idempotency_key.into())),
-                None => {}
-            }
+        if let Some(found) = self.replay(caller, idempotency_key, BLOCK, &hash).await? {
+            return Ok(found);
         }
         let unit = {
             let mut conn = self.pool().get().await?;
@@ -330,18 +347,25 @@ impl Backend {
             idempotency: Some((idempotency_key, &hash)),
         };
         let mut conn = self.pool().get().await?;
-        match db::insert_booking(&mut conn, &row).await {
-            Ok(()) => {}
-            Err(InsertError::Overlap) => {
-                return Err(BookingError::SlotUnavailable(format!(
-                    "a confirmed booking of '{}' overlaps {start} – {end}; cancel it first",
-                    unit.name
-                )));
+        conn.transaction(async |conn| {
+            // The key first: a concurrent retry waits here, then answers with this block.
+            if let Claim::Taken(used) = db::claim_key(conn, caller, idempotency_key, BLOCK, &hash, Some(id)).await? {
+                return replayed(conn, &used, idempotency_key, BLOCK, &hash).await;
             }
-            Err(InsertError::KeyTaken) => return Err(BookingError::IdempotencyKeyReused(idempotency_key.into())),
-            Err(InsertError::Other(e)) => return Err(e),
-        }
-        Ok(db::booking(&mut conn, id, false).await?.ok_or_else(|| BookingError::Internal("a new block vanished".into()))?.0)
+            match db::insert_booking(conn, &row).await {
+                Ok(()) => {}
+                Err(InsertError::Overlap) => {
+                    return Err(BookingError::SlotUnavailable(format!(
+                        "a confirmed booking of '{}' overlaps {start} – {end}; cancel it first",
+                        unit.name
+                    )));
+                }
+                Err(InsertError::KeyTaken) => return Err(BookingError::IdempotencyKeyReused(idempotency_key.into())),
+                Err(InsertError::Other(e)) => return Err(e),
+            }
+            Ok(db::booking(conn, id, false).await?.ok_or_else(|| BookingError::Internal("a new block vanished".into()))?.0)
+        })
+        .await
     }
 
     /// The caretaker list (vaktmästarlista): a facility's confirmed bookings and blocks on a

@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use registry_core::hours::OpeningHours;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::availability::{self, Slot};
-use crate::db::{self, InsertError, NewBooking, Pool};
+use crate::db::{self, Claim, InsertError, KeyUse, NewBooking, Pool};
 use crate::error::{BookingError, Result, Violation};
 use crate::hours::Hours;
 use crate::model::{Booking, BookingStatus, Customer, CustomerType, Kind, PaymentMethod, Unit};
@@ -85,6 +85,25 @@ pub enum Decision {
     Reject,
     /// Sent back to the customer to complete, with what is missing.
     RequestCompletion,
+}
+
+/// What an idempotency key is used for (`idempotency_keys.operation`).
+pub(crate) const BOOKING: &str = "booking";
+/// A weekly series.
+pub(crate) const SERIES: &str = "series";
+/// A block.
+pub(crate) const BLOCK: &str = "block";
+
+/// Refuses a key used before for another request (or another kind of request).
+pub(crate) fn same_request(used: &KeyUse, key: &str, operation: &str, hash: &str) -> Result<()> {
+    if used.operation == operation && used.request_hash == hash { Ok(()) } else { Err(BookingError::IdempotencyKeyReused(key.to_string())) }
+}
+
+/// The booking or block a key made, as it stands now, when the request is the same.
+pub(crate) async fn replayed(conn: &mut AsyncPgConnection, used: &KeyUse, key: &str, operation: &str, hash: &str) -> Result<Booking> {
+    same_request(used, key, operation, hash)?;
+    let id = used.booking_id.ok_or_else(|| BookingError::Internal("an idempotency key without its booking".into()))?;
+    Ok(db::booking(conn, id, false).await?.ok_or_else(|| BookingError::Internal("a booking of an idempotency key vanished".into()))?.0)
 }
 
 /// A six-digit code for the lock system.
@@ -310,8 +329,9 @@ impl Backend {
             let json = serde_json::to_vec(b).map_err(|e| BookingError::Internal(e.to_string()))?;
             Sha256::digest(&json).iter().map(|x| format!("{x:02x}")).collect::<String>()
         };
-        // A retry is answered before anything else is checked: its first answer stands.
-        if let Some(found) = self.replay(caller, idempotency_key, &hash).await? {
+        // A retry of a request that has been answered is answered before anything else is
+        // checked: its first answer stands. (One still running is met below, at the claim.)
+        if let Some(found) = self.replay(caller, idempotency_key, BOOKING, &hash).await? {
             return Ok(found);
         }
         let unit = {
@@ -371,29 +391,31 @@ impl Backend {
             idempotency: Some((idempotency_key, &hash)),
         };
         let mut conn = self.pool.get().await?;
-        match db::insert_booking(&mut conn, &row).await {
-            Ok(()) => {}
-            Err(InsertError::Overlap) => {
-                return Err(BookingError::SlotUnavailable(format!("'{}' is already booked during {} – {}", unit.name, b.start, b.end)));
+        conn.transaction(async |conn| {
+            // The key first: a concurrent retry waits here for this transaction, then answers
+            // with its booking instead of finding the time taken.
+            if let Claim::Taken(used) = db::claim_key(conn, caller, idempotency_key, BOOKING, &hash, Some(id)).await? {
+                return replayed(conn, &used, idempotency_key, BOOKING, &hash).await;
             }
-            // A concurrent retry with the same key won: answer as it was answered.
-            Err(InsertError::KeyTaken) => {
-                drop(conn);
-                return self
-                    .replay(caller, idempotency_key, &hash)
-                    .await?
-                    .ok_or_else(|| BookingError::Internal("an idempotency key vanished".into()));
+            match db::insert_booking(conn, &row).await {
+                Ok(()) => {}
+                Err(InsertError::Overlap) => {
+                    return Err(BookingError::SlotUnavailable(format!("'{}' is already booked during {} – {}", unit.name, b.start, b.end)));
+                }
+                // Only a series' occurrence key (`KEY#n`) can meet a booking's key here.
+                Err(InsertError::KeyTaken) => return Err(BookingError::IdempotencyKeyReused(idempotency_key.to_string())),
+                Err(InsertError::Other(e)) => return Err(e),
             }
-            Err(InsertError::Other(e)) => return Err(e),
-        }
-        Ok(db::booking(&mut conn, id, false).await?.ok_or_else(|| BookingError::Internal("a new booking vanished".into()))?.0)
+            Ok(db::booking(conn, id, false).await?.ok_or_else(|| BookingError::Internal("a new booking vanished".into()))?.0)
+        })
+        .await
     }
 
-    async fn replay(&self, caller: &str, key: &str, hash: &str) -> Result<Option<Booking>> {
+    /// The booking or block a key made, if the key was used before (by a committed request).
+    pub(crate) async fn replay(&self, caller: &str, key: &str, operation: &str, hash: &str) -> Result<Option<Booking>> {
         let mut conn = self.pool.get().await?;
-        match db::booking_by_key(&mut conn, caller, key).await? {
-            Some((b, Some(h))) if h == hash => Ok(Some(b)),
-            Some(_) => Err(BookingError::IdempotencyKeyReused(key.to_string())),
+        match db::key_use(&mut conn, caller, key).await? {
+            Some(used) => replayed(&mut conn, &used, key, operation, hash).await.map(Some),
             None => Ok(None),
         }
     }

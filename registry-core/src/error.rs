@@ -77,6 +77,18 @@ impl Error {
     }
 }
 
+/// What a caller is told when the database cannot be reached; what the driver said goes to the
+/// log only (it names addresses, users and timeouts).
+pub const DATABASE_UNAVAILABLE: &str = "the database is unavailable; retry after the Retry-After seconds";
+
+impl Error {
+    /// The database cannot be reached or went away: logged with `detail`, told without it.
+    pub fn database_unavailable(detail: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %detail, "database unavailable");
+        Error::Unavailable(DATABASE_UNAVAILABLE.into())
+    }
+}
+
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as K, Error as D};
@@ -100,9 +112,9 @@ impl From<diesel::result::Error> for Error {
             // The connection went away: closed, or lost under a running query (diesel-async
             // reports that as "unable to send command"), or the server is shutting down
             // (SQLSTATE 57P01 and friends, which diesel does not classify).
-            D::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => Error::Unavailable(info.message().to_string()),
-            D::DatabaseError(_, info) if is_shutdown(info.message()) => Error::Unavailable(info.message().to_string()),
-            D::DatabaseError(K::SerializationFailure, info) => Error::Unavailable(format!("concurrent update, retry: {}", info.message())),
+            D::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => Error::database_unavailable(info.message()),
+            D::DatabaseError(_, info) if is_shutdown(info.message()) => Error::database_unavailable(info.message()),
+            D::DatabaseError(K::SerializationFailure, _) => Error::Unavailable("a concurrent update got in the way; retry".into()),
             // A NUL character that a field's validation let through (PostgreSQL text cannot
             // hold one): the caller's input, not our failure. Every text field refuses it
             // itself (validate::Violations::plain_chars); this keeps a missed one from a 500.
@@ -127,7 +139,7 @@ fn is_shutdown(message: &str) -> bool {
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for Error {
     fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        Error::Unavailable(format!("database connection: {e}"))
+        Error::database_unavailable(format!("database connection: {e}"))
     }
 }
 
@@ -157,6 +169,9 @@ mod tests {
             assert!(matches!(db(kind, message), Error::Unavailable(_)), "{message}");
         }
         assert!(matches!(db(K::Unknown, "syntax error at or near \"SELEC\""), Error::Internal(_)));
+        // What the driver said stays in the log.
+        let Error::Unavailable(told) = db(K::ClosedConnection, "connection to 10.0.0.5:5432 refused") else { panic!() };
+        assert_eq!(told, DATABASE_UNAVAILABLE);
         assert!(matches!(db(K::Unknown, "invalid byte sequence for encoding \"UTF8\": 0x00"), Error::Invalid(_)));
     }
 }

@@ -70,7 +70,8 @@ impl Violations {
         if value.contains('\0') {
             self.add(field, "format", "must not contain NUL characters");
         } else if value.chars().any(|c| c.is_control() && !allowed(c)) {
-            let what = if multiline { "control characters other than line breaks and tabs" } else { "control characters such as line breaks" };
+            let what =
+                if multiline { "control characters other than line breaks and tabs" } else { "control characters such as line breaks" };
             self.add(field, "format", format!("must not contain {what}"));
         }
     }

@@ -108,7 +108,8 @@ async fn oversize_malformed_and_wrongly_typed_requests_get_clear_errors() {
         .unwrap();
     let grpc_status = r.headers().get("grpc-status").map(|v| v.to_str().unwrap().to_string());
     let message = r.headers().get("grpc-message").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-    assert_eq!(grpc_status.as_deref(), Some("13"), "decode failures are reported, not hung up on: {message}");
+    // The caller's mistake: INVALID_ARGUMENT (it was INTERNAL, prost's default; issue 25).
+    assert_eq!(grpc_status.as_deref(), Some("3"), "decode failures are reported, not hung up on: {message}");
     assert!(message.to_lowercase().contains("decode"), "{message}");
     healthy(&app).await;
     assert_eq!(app.db.count("SELECT count(*) AS n FROM facilities").await, 0);

@@ -154,8 +154,9 @@ fn mode_name(m: BookingMode) -> &'static str {
     }
 }
 
-/// The vendor.v1 request. Keys are prefixed so that the registry's keys cannot meet keys the
-/// vendor's other callers choose.
+/// The vendor.v1 request. The key is the caller's key within the caller's scope, hashed
+/// (`registry:` and 64 hex digits): two callers of the registry sending the same key never
+/// meet at the vendor, where the registry is one caller for all of them.
 fn request(t: &BookingTarget) -> pb::CreateBookingRequest {
     let i = &t.input;
     let ts = |t: DateTime<Utc>| Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 });
@@ -165,7 +166,7 @@ fn request(t: &BookingTarget) -> pb::CreateBookingRequest {
         CustomerType::Company => pb::CustomerType::Company,
     };
     pb::CreateBookingRequest {
-        idempotency_key: format!("registry:{}", t.idempotency_key),
+        idempotency_key: t.vendor_idempotency_key.clone(),
         unit_ref: t.unit_ref.clone(),
         start: ts(i.start),
         end: ts(i.end),

@@ -51,7 +51,7 @@ pub fn migrations_fingerprint() -> String {
 
 /// Opens one connection (not pooled), mapping failure to `Unavailable`.
 pub async fn connect(url: &str) -> Result<AsyncPgConnection> {
-    AsyncPgConnection::establish(url).await.map_err(|e| Error::Unavailable(format!("cannot connect to the database: {e}")))
+    AsyncPgConnection::establish(url).await.map_err(|e| Error::database_unavailable(format!("cannot connect to the database: {e}")))
 }
 
 /// Session settings of pooled connections. The service runs many short queries at once:

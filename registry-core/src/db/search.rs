@@ -225,8 +225,7 @@ fn build(s: &FacilitySearch, checked: Checked, text: Option<&TextQuery>, candida
             wh.push("false".to_string());
         } else {
             let (a, bb, c, d) = (b.param(Bind::Float(a)), b.param(Bind::Float(bb)), b.param(Bind::Float(c)), b.param(Bind::Float(d)));
-            let (pa, pb, pc, pd) =
-                (b.param(Bind::Float(pa)), b.param(Bind::Float(pb)), b.param(Bind::Float(pc)), b.param(Bind::Float(pd)));
+            let (pa, pb, pc, pd) = (b.param(Bind::Float(pa)), b.param(Bind::Float(pb)), b.param(Bind::Float(pc)), b.param(Bind::Float(pd)));
             let env = format!("ST_MakeEnvelope({a}, {bb}, {c}, {d}, 4326)");
             let prefilter = format!("ST_MakeEnvelope({pa}, {pb}, {pc}, {pd}, 4326)");
             wh.push(format!("f.location && {prefilter}::geography AND ST_Intersects(f.location::geometry, {env})"));

@@ -154,7 +154,7 @@ impl ExportFields {
 impl From<tokio_postgres::Error> for Error {
     fn from(e: tokio_postgres::Error) -> Self {
         if e.is_closed() || e.as_db_error().is_none() {
-            Error::Unavailable(format!("the database connection failed: {e}"))
+            Error::database_unavailable(format!("the database connection failed: {e}"))
         } else {
             Error::Internal(format!("database error: {e}"))
         }

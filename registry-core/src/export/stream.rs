@@ -82,7 +82,7 @@ impl Snapshot {
     pub(crate) async fn take(url: &str) -> Result<Snapshot> {
         let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
             .await
-            .map_err(|e| Error::Unavailable(format!("cannot connect to the database for the export: {e}")))?;
+            .map_err(|e| Error::database_unavailable(format!("cannot connect to the database for the export: {e}")))?;
         let connection = tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "export connection ended");

@@ -4,6 +4,7 @@
 //! booking rules and the booking. The registry keeps no copy of the customer.
 
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Registry;
@@ -94,6 +95,9 @@ pub struct BookingTarget {
     pub input: BookingInput,
     /// The idempotency key as the caller sent it.
     pub idempotency_key: String,
+    /// The key sent to the vendor: the caller's key within the caller's scope
+    /// ([`vendor_idempotency_key`]).
+    pub vendor_idempotency_key: String,
     /// The vendor that books the unit.
     pub vendor: Vendor,
     /// The vendor's reference of the unit.
@@ -131,6 +135,34 @@ pub fn check_idempotency_key(v: &mut Violations, key: Option<&str>) {
         }
         Some(_) => {}
     }
+}
+
+/// Whose idempotency keys a caller's keys are: a caller with credentials by its principal id (an
+/// API key's, a signed-in person's); a resident without credentials by the customer's e-mail
+/// address, the one thing that ties a booking to its resident (the vendor sends its
+/// confirmation there). Two callers never share a scope, so one never gets the other's booking
+/// back by sending the same key.
+pub fn idempotency_scope(p: &Principal, customer_email: &str) -> String {
+    if p.role == auth::Role::Anonymous {
+        let email = customer_email.trim().to_lowercase();
+        format!("anonymous:{}", hex(&Sha256::digest(email.as_bytes())))
+    } else {
+        format!("principal:{}", p.id)
+    }
+}
+
+/// The idempotency key the registry sends the vendor for `key` of a caller in `scope`:
+/// `registry:` and 64 hex digits, a hash of both. The registry is one caller of each vendor
+/// for all its callers: the same key of two callers must be two keys there, and the hash says
+/// nothing about who sent it.
+pub fn vendor_idempotency_key(scope: &str, key: &str) -> String {
+    let digest =
+        Sha256::new().chain_update(b"registry idempotency key v1\0").chain_update(scope).chain_update(b"\0").chain_update(key).finalize();
+    format!("registry:{}", hex(&digest))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn check(input: &mut BookingInput, key: Option<&str>, now: DateTime<Utc>) -> Result<()> {
@@ -217,9 +249,11 @@ impl Registry {
             }));
         }
         let (facility_name, unit_name) = (facility.name.clone(), unit.name.clone());
+        let idempotency_key = idempotency_key.unwrap_or_default().to_string();
         Ok(BookingTarget {
+            vendor_idempotency_key: vendor_idempotency_key(&idempotency_scope(p, &input.customer.email), &idempotency_key),
             input,
-            idempotency_key: idempotency_key.unwrap_or_default().to_string(),
+            idempotency_key,
             vendor,
             unit_ref: m.external_ref,
             facility_name,
@@ -276,6 +310,28 @@ mod tests {
         a.customer.org_number = Some("802000-0082".into());
         check(&mut a, Some("0f9e6c1e-8a5b-4c4e-9b1a-2f0c7d9e8a11"), now()).unwrap();
         assert_eq!(a.customer.org_number.as_deref(), Some("8020000082"));
+    }
+
+    #[test]
+    fn a_key_is_its_callers_own() {
+        let key = "0f9e6c1e-8a5b-4c4e-9b1a-2f0c7d9e8a11";
+        let anonymous = Principal::anonymous();
+        let (a, b) = (Principal::editor("key:3f9a2c1d", "1880"), Principal::with_role("key:77aa0b12", auth::Role::Admin));
+        let sent = |p: &Principal, email: &str| vendor_idempotency_key(&idempotency_scope(p, email), key);
+        // The same caller, the same key: the same key at the vendor, whatever the customer.
+        assert_eq!(sent(&a, "kim@example.se"), sent(&a, "alex@example.se"));
+        // Another caller's same key is another key.
+        assert_ne!(sent(&a, "kim@example.se"), sent(&b, "kim@example.se"));
+        assert_ne!(sent(&a, "kim@example.se"), sent(&anonymous, "kim@example.se"));
+        // Residents without credentials, by their e-mail (as addresses compare: case aside).
+        assert_eq!(sent(&anonymous, "Kim@Example.se "), sent(&anonymous, "kim@example.se"));
+        assert_ne!(sent(&anonymous, "kim@example.se"), sent(&anonymous, "alex@example.se"));
+        // Within the vendor's 100 characters, and nothing of the caller or the key shows.
+        let k = sent(&anonymous, "kim@example.se");
+        assert_eq!(k.len(), "registry:".len() + 64);
+        assert!(!k.contains("kim") && !k.contains(key) && !sent(&a, "").contains("3f9a2c1d"), "{k}");
+        // A scope and key never run together into another's: the parts are separated.
+        assert_ne!(vendor_idempotency_key("principal:key:1", "2abc"), vendor_idempotency_key("principal:key:12", "abc"));
     }
 
     #[test]
