@@ -65,12 +65,22 @@ pub struct BookingGrpc {
     pepper: Arc<str>,
     booking_url: Option<String>,
     cache: Arc<std::sync::Mutex<KeyCache>>,
+    /// Whether callers without a key are accepted (development only).
+    allow_anonymous: bool,
 }
 
 impl BookingGrpc {
     /// Wraps the backend; `booking_url` is the customer-facing page bookings link to.
     pub fn new(backend: Backend, keys: ApiKeys, booking_url: Option<String>) -> Self {
-        BookingGrpc { backend, keys: Arc::new(keys), pepper: "".into(), booking_url, cache: Arc::default() }
+        BookingGrpc { backend, keys: Arc::new(keys), pepper: "".into(), booking_url, cache: Arc::default(), allow_anonymous: false }
+    }
+
+    /// Accepts callers without a key (as `anonymous`): for development and tests on loopback
+    /// only. Without it the service fails closed: no key, no answer, whether or not any key
+    /// exists yet.
+    pub fn allow_anonymous(mut self) -> Self {
+        self.allow_anonymous = true;
+        self
     }
 
     /// The pepper of the backend's stored API keys.
@@ -80,14 +90,17 @@ impl BookingGrpc {
     }
 
     /// Who calls. Keys from `REFERENCE_BOOKING_API_KEYS` when configured; otherwise the
-    /// backend's stored keys, of role `registry` or `admin`. With no keys at all, anyone
-    /// (development only).
+    /// backend's stored keys, of role `registry` or `admin`. A caller without a key only with
+    /// [`BookingGrpc::allow_anonymous`].
     async fn caller(&self, metadata: &tonic::metadata::MetadataMap) -> Result<String, BookingError> {
+        let value = |name| metadata.get(name).and_then(|v| v.to_str().ok());
+        let presented = crate::keys::presented(value("x-api-key"), value("authorization"));
+        if presented.is_none() && self.allow_anonymous {
+            return Ok("anonymous".into());
+        }
         if !self.keys.0.is_empty() {
             return self.keys.caller(metadata);
         }
-        let value = |name| metadata.get(name).and_then(|v| v.to_str().ok());
-        let presented = crate::keys::presented(value("x-api-key"), value("authorization"));
         let cache_key = presented.clone().unwrap_or_default();
         if let Some((at, r)) = self.cache.lock().expect("never poisoned").get(&cache_key)
             && at.elapsed() < KEY_CACHE_TTL
@@ -101,10 +114,9 @@ impl BookingGrpc {
                 Err(e @ BookingError::Unauthenticated(_)) => Err(e),
                 Err(other) => return Err(other),
             },
-            None if crate::keys::any(self.backend.pool()).await? => {
-                Err(BookingError::Unauthenticated("send an API key of role registry in x-api-key".into()))
-            }
-            None => Ok("anonymous".into()),
+            None => Err(BookingError::Unauthenticated(
+                "send an API key of role registry in x-api-key (the vendor's operator creates it with `reference-booking keys create --role registry`)".into(),
+            )),
         };
         let mut cache = self.cache.lock().expect("never poisoned");
         if cache.len() > 10_000 {

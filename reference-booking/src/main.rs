@@ -108,9 +108,13 @@ struct ServeArgs {
     #[arg(long, env = "REFERENCE_BOOKING_HOURS_REFRESH", default_value_t = 300)]
     hours_refresh: u64,
     /// Callers and their API keys, `name:key,name:key` (keys of at least 16 characters).
-    /// Without keys, every caller is accepted: for development on loopback only.
+    /// Without them, the keys stored with `keys create --role registry` are used.
     #[arg(long, env = "REFERENCE_BOOKING_API_KEYS", hide_env_values = true, default_value = "")]
     api_keys: String,
+    /// Accept vendor.v1 callers without a key (development on loopback only; `demo` does).
+    /// Without it, a caller without a valid key is refused, whether or not keys exist.
+    #[arg(long, env = "REFERENCE_BOOKING_INSECURE_ALLOW_ANONYMOUS")]
+    insecure_allow_anonymous: bool,
     /// The customer-facing page bookings link to (`{url}/bookings/{id}`).
     #[arg(long, env = "REFERENCE_BOOKING_PUBLIC_URL")]
     public_url: Option<String>,
@@ -303,7 +307,19 @@ async fn command(cli: Cli, url: &str) -> anyhow::Result<()> {
 
 /// `serve`, and with `demo` (the registry's admin key, municipalities, vendor name) the demo set-up.
 async fn serve(a: ServeArgs, pool: db::Pool, pepper: &str, demo: Option<(Vec<String>, String)>) -> anyhow::Result<()> {
-    let ServeArgs { registry_key_file, listen, registry_url, hours_refresh, api_keys, public_url, webhooks, webhook_secret } = a;
+    let ServeArgs {
+        registry_key_file,
+        listen,
+        registry_url,
+        hours_refresh,
+        api_keys,
+        insecure_allow_anonymous,
+        public_url,
+        webhooks,
+        webhook_secret,
+    } = a;
+    // The demo runs on loopback for one person trying things out: it is development.
+    let allow_anonymous = insecure_allow_anonymous || demo.is_some();
     let registry_key = match &registry_key_file {
         Some(f) => Some(
             std::fs::read_to_string(f).with_context(|| format!("reading the registry's API key from {}", f.display()))?.trim().to_string(),
@@ -313,8 +329,13 @@ async fn serve(a: ServeArgs, pool: db::Pool, pepper: &str, demo: Option<(Vec<Str
     let keys = ApiKeys::parse(&api_keys).map_err(|e| anyhow::anyhow!("--api-keys: {e}"))?;
     let receivers =
         reference_booking::webhooks::Receiver::parse_all(&webhooks, &webhook_secret).map_err(|e| anyhow::anyhow!("--webhooks: {e}"))?;
-    if keys.0.is_empty() && !reference_booking::keys::any(&pool).await? {
-        tracing::warn!("no API keys: every vendor.v1 caller is accepted (development only); create one with `keys create --role registry`");
+    // Said on stderr whatever the log level: it decides who may book.
+    if allow_anonymous {
+        eprintln!("WARNING: vendor.v1 callers without a key are accepted (--insecure-allow-anonymous or demo): development only");
+    } else if keys.0.is_empty() && !reference_booking::keys::any(&pool).await? {
+        eprintln!(
+            "no API keys yet: every vendor.v1 call is refused until there is one; create it with `reference-booking keys create --role registry`"
+        );
     }
     if registry_url.is_none() {
         tracing::warn!("no --registry-url: only opening hours already stored are known");
@@ -322,7 +343,10 @@ async fn serve(a: ServeArgs, pool: db::Pool, pepper: &str, demo: Option<(Vec<Str
     let refresh = Duration::from_secs(hours_refresh.max(10));
     let hours = Arc::new(Hours::new(registry_url.clone(), refresh).with_key(registry_key.clone()));
     let backend = Backend::new(pool, hours);
-    let grpc = BookingGrpc::new(backend.clone(), keys, public_url).with_pepper(pepper);
+    let mut grpc = BookingGrpc::new(backend.clone(), keys, public_url).with_pepper(pepper);
+    if allow_anonymous {
+        grpc = grpc.allow_anonymous();
+    }
     let app = server::app(backend.clone(), grpc, pepper).await?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;

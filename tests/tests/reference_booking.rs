@@ -26,13 +26,22 @@ struct Vendor {
     url: String,
 }
 
+/// A vendor on loopback; without configured keys it accepts callers without a key (as in
+/// development), see [`start_with`].
 async fn start(registry: Option<String>, keys: ApiKeys) -> Vendor {
+    let open = keys.0.is_empty();
+    start_with(registry, keys, open).await
+}
+
+async fn start_with(registry: Option<String>, keys: ApiKeys, allow_anonymous: bool) -> Vendor {
     tests::rustls_provider();
     let db = TestDb::empty().await;
     reference_booking::db::migrate(&db.url).await.expect("migrate the backend's database");
     let pool = registry_core::db::pool(&db.url, 24).unwrap();
     let backend = Backend::new(pool, Arc::new(Hours::new(registry, Duration::from_secs(300)))).with_clock(tests::clock());
-    let app = server::app(backend.clone(), BookingGrpc::new(backend.clone(), keys, None), "").await.unwrap();
+    let grpc = BookingGrpc::new(backend.clone(), keys, None);
+    let grpc = if allow_anonymous { grpc.allow_anonymous() } else { grpc };
+    let app = server::app(backend.clone(), grpc, "").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(server::serve(listener, app, std::future::pending()));
@@ -426,8 +435,14 @@ async fn api_keys_are_required_when_configured() {
     assert!(caps.operations.contains(&(pb::Operation::CreateBooking as i32)));
 
     // Without configured keys, the backend's stored keys decide: a registry key may call,
-    // a customer's may not, and no key is refused once any key exists.
-    let v = start(None, ApiKeys::default()).await;
+    // a customer's may not, and no key is refused. It fails closed: before any key exists
+    // too (it accepted everyone then, and its first key silently switched authentication on;
+    // issue 25, finding 8).
+    let v = start_with(None, ApiKeys::default(), false).await;
+    let mut c = client(&v.url).await;
+    let e = c.get_capabilities(pb::GetCapabilitiesRequest {}).await.unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated, "no key, no answer, before any key exists: {e:?}");
+    assert!(e.message().contains("keys create --role registry"), "it says how to get one: {}", e.message());
     let registry = reference_booking::keys::create(v.backend.pool(), "", "registry", "the registry").await.unwrap().1;
     let customer = reference_booking::keys::create(v.backend.pool(), "", "customer", "").await.unwrap().1;
     let mut c = client(&v.url).await;
