@@ -46,7 +46,8 @@ async fn residents_book_through_the_registry_and_every_refusal_is_named() {
         Arc::new(Hours::new(Some(app.base.clone()), Duration::from_secs(300))),
     )
     .with_clock(tests::clock());
-    let server_app = server::app(backend.clone(), BookingGrpc::new(backend.clone(), ApiKeys::default(), None).allow_anonymous(), "").await.unwrap();
+    let server_app =
+        server::app(backend.clone(), BookingGrpc::new(backend.clone(), ApiKeys::default(), None).allow_anonymous(), "").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(server::serve(listener, server_app, std::future::pending()));

@@ -49,7 +49,8 @@ async fn vendor(registry: Option<String>) -> Vendor {
     reference_booking::db::migrate(&db.url).await.expect("migrate the backend's database");
     let pool = registry_core::db::pool(&db.url, 24).unwrap();
     let backend = Backend::new(pool, Arc::new(Hours::new(registry, Duration::from_secs(300)))).with_clock(tests::clock());
-    let app = server::app(backend.clone(), BookingGrpc::new(backend.clone(), ApiKeys::default(), None).allow_anonymous(), "").await.unwrap();
+    let app =
+        server::app(backend.clone(), BookingGrpc::new(backend.clone(), ApiKeys::default(), None).allow_anonymous(), "").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(server::serve(listener, app, std::future::pending()));

@@ -646,7 +646,8 @@ mod vendor {
         };
         let unit = backend.save_unit(&unit).await.expect("save the unit");
         backend.hours().set(unit.id, registry_core::hours::osm::parse("Mo-Su 08:00-22:00").unwrap());
-        let app = server::app(backend.clone(), BookingGrpc::new(backend.clone(), ApiKeys::default(), None).allow_anonymous(), "").await.unwrap();
+        let app =
+            server::app(backend.clone(), BookingGrpc::new(backend.clone(), ApiKeys::default(), None).allow_anonymous(), "").await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(server::serve(listener, app, std::future::pending()));

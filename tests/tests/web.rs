@@ -113,7 +113,8 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
         registry_core::db::pool(&vendor_db.url, 16).unwrap(),
         Arc::new(Hours::new(Some(base.clone()), Duration::from_secs(300))),
     );
-    let app = server::app(backend.clone(), BookingGrpc::new(backend.clone(), ApiKeys::default(), None).allow_anonymous(), "").await.unwrap();
+    let app =
+        server::app(backend.clone(), BookingGrpc::new(backend.clone(), ApiKeys::default(), None).allow_anonymous(), "").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let vendor_url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(server::serve(listener, app, std::future::pending()));
