@@ -387,10 +387,9 @@ fn month_day_of(index: usize) -> MonthDay {
     MonthDay::of(NaiveDate::from_yo_opt(2024, index as u32 + 1).expect("within a leap year"))
 }
 
-fn covers(range: (MonthDay, MonthDay), index: usize) -> bool {
-    let (a, b) = (day_index(range.0), day_index(range.1));
-    if a <= b { a <= index && index <= b } else { index >= a || index <= b }
-}
+/// Most rules one string may have. Exporting the largest valid schedule writes about 650: 20
+/// periods of up to 7 weekday rules, the eve and holiday rules, and 500 dated exceptions.
+pub const MAX_RULES: usize = 1000;
 
 /// Parses an `opening_hours` string of the supported subset.
 pub fn parse(s: &str) -> Result<OpeningHours, OsmError> {
@@ -403,6 +402,9 @@ pub fn parse(s: &str) -> Result<OpeningHours, OsmError> {
     loop {
         if matches!(p.peek(), Some(Tok::Semi) | None) {
             return Err(err(p.pos(), "empty rule"));
+        }
+        if rules.len() == MAX_RULES {
+            return Err(err(p.pos(), format!("more than {MAX_RULES} rules")));
         }
         rules.push(p.rule()?);
         match p.next() {
@@ -432,9 +434,30 @@ fn build(rules: &[Rule]) -> Result<OpeningHours, OsmError> {
     // rule replaces whatever earlier rules gave the days it matches, and the part of a span
     // after midnight belongs to the next calendar day (added there, so a later rule for that
     // day replaces it too).
-    let weekly_rules: Vec<&Rule> = rules.iter().filter(|r| r.dates.is_empty()).collect();
-    let matches =
-        |r: &Rule, idx: usize, w: usize| r.weekdays.contains(&w) && (r.months.is_empty() || r.months.iter().any(|m| covers(*m, idx)));
+    // The days of the year and of the week each rule matches are worked out once, so that the
+    // time this takes grows with the length of the string, not with rules × month ranges × days.
+    let weekly_rules: Vec<(&Rule, Vec<bool>, [bool; 7])> = rules
+        .iter()
+        .filter(|r| r.dates.is_empty())
+        .map(|r| {
+            let mut days = vec![r.months.is_empty(); 366];
+            for &(a, b) in &r.months {
+                let (a, b) = (day_index(a), day_index(b));
+                if a <= b {
+                    days[a..=b].fill(true);
+                } else {
+                    days[a..].fill(true);
+                    days[..=b].fill(true);
+                }
+            }
+            let mut weekdays = [false; 7];
+            for &w in &r.weekdays {
+                weekdays[w] = true;
+            }
+            (r, days, weekdays)
+        })
+        .collect();
+    let matches = |(_, days, weekdays): &(&Rule, Vec<bool>, [bool; 7]), idx: usize, w: usize| weekdays[w] && days[idx];
     let mut per_day: Vec<Option<Weekly>> = Vec::with_capacity(366);
     for idx in 0..366 {
         let prev = (idx + 365) % 366;
@@ -445,12 +468,12 @@ fn build(rules: &[Rule]) -> Result<OpeningHours, OsmError> {
             for r in &weekly_rules {
                 if matches(r, idx, d) {
                     list.clear();
-                    list.extend(r.spans.iter().map(|s| (s.opens.0, if s.crosses_midnight { 1440 } else { s.closes.0 })));
+                    list.extend(r.0.spans.iter().map(|s| (s.opens.0, if s.crosses_midnight { 1440 } else { s.closes.0 })));
                     touched = true;
                 }
                 if matches(r, prev, (d + 6) % 7) {
                     let before = list.len();
-                    list.extend(r.spans.iter().filter(|s| s.crosses_midnight && s.closes.0 > 0).map(|s| (0, s.closes.0)));
+                    list.extend(r.0.spans.iter().filter(|s| s.crosses_midnight && s.closes.0 > 0).map(|s| (0, s.closes.0)));
                     touched |= list.len() > before;
                 }
             }
@@ -493,13 +516,14 @@ fn build(rules: &[Rule]) -> Result<OpeningHours, OsmError> {
             HolidayRule { mode: HolidayMode::Hours, spans: r.spans.clone() }
         };
     }
+    // A later rule for a date replaces an earlier one.
+    let mut exceptions = std::collections::BTreeMap::new();
     for r in rules.iter().filter(|r| !r.dates.is_empty()) {
         for &date in &r.dates {
-            h.exceptions.retain(|e| e.date != date);
-            h.exceptions.push(DateException { date, spans: r.spans.clone(), reason: r.comment.clone() });
+            exceptions.insert(date, DateException { date, spans: r.spans.clone(), reason: r.comment.clone() });
         }
     }
-    h.exceptions.sort_by_key(|e| e.date);
+    h.exceptions = exceptions.into_values().collect();
     h.validate().map_err(|e| err(0, format!("the schedule is not valid: {e}")))
 }
 

@@ -85,8 +85,10 @@ impl PageRequest {
         PageRequest { page_size: size, page_token: String::new() }
     }
 
-    /// Checks the request; returns the limit and the id to continue after.
-    fn decode(&self, kind: &str) -> Result<(i64, Option<Uuid>)> {
+    /// Checks the request against the listing `kind` (`f` facilities, `au` the audit trail);
+    /// returns the limit and the id to continue after. A token of another listing, or one this
+    /// registry did not write, is a violation of `pageToken`.
+    pub fn decode(&self, kind: &str) -> Result<(i64, Option<Uuid>)> {
         let size = match self.page_size {
             0 => DEFAULT_PAGE_SIZE,
             n if n < 0 => return Err(Error::invalid("pageSize", "out_of_range", "must not be negative")),
@@ -197,6 +199,29 @@ mod tests {
             assert!(matches!(req.decode("f"), Err(Error::Invalid(v)) if v[0].field == "pageToken"), "{bad}");
         }
         assert!(PageRequest { page_size: 10, page_token: token }.decode("a").is_err(), "a facility token is not an association token");
+    }
+
+    /// Search tokens carry the last hit's name, which goes back to the database as text. One
+    /// with a NUL character in its name was taken and sent to the database, which refuses NUL
+    /// in text: a 500, and since the database's NUL refusal became a 400 (issue 25, finding 4)
+    /// one that names `body` instead of the token. Found while writing the fuzz target
+    /// `page_token`.
+    #[test]
+    fn search_tokens_with_a_nul_character_are_refused() {
+        let id = Uuid::now_v7();
+        let token = |json: serde_json::Value| search::hex(json.to_string().as_bytes());
+        let facilities = |name: &str| search::FacilitySearch {
+            order: Some(search::SearchOrder::Name),
+            page_token: token(serde_json::json!({"order": "NAME", "distance": null, "rank": 0.0, "name": name, "id": id})),
+            ..Default::default()
+        };
+        let associations =
+            |name: &str| search::AssociationSearch { page_token: token(serde_json::json!([0.0, name, id])), ..Default::default() };
+        let refused = |r: Result<()>| matches!(r, Err(Error::Invalid(v)) if v.len() == 1 && v[0].field == "pageToken");
+        assert!(facilities("Kumla simhall").validate().is_ok());
+        assert!(refused(facilities("Kumla\0simhall").validate()));
+        assert!(associations("IFK Kumla").validate_page_token().is_ok());
+        assert!(refused(associations("IFK\0Kumla").validate_page_token()));
     }
 
     #[test]

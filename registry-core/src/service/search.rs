@@ -165,7 +165,8 @@ impl FacilitySearch {
         } else {
             let c: Option<Cursor> = unhex(&self.page_token).and_then(|b| serde_json::from_slice(&b).ok());
             match c {
-                Some(c) if c.order == order => Some(c),
+                // A NUL character would make the database refuse the name: not a token of ours.
+                Some(c) if c.order == order && !c.name.contains('\0') => Some(c),
                 _ => {
                     v.add("pageToken", "format", "is not a page token of this search");
                     None
@@ -178,6 +179,31 @@ impl FacilitySearch {
             n => n.min(MAX_PAGE_SIZE),
         };
         Ok((order, radius, i64::from(size), cursor))
+    }
+
+    /// Checks the search as [`Registry::search_facilities`] does before it asks the database:
+    /// every parameter, and the page token against the order.
+    pub fn validate(&self) -> Result<()> {
+        self.check().map(|_| ())
+    }
+}
+
+impl AssociationSearch {
+    /// The keyset to continue after, from the page token (none on the first page).
+    fn cursor(&self) -> Result<Option<AssociationCursor>> {
+        if self.page_token.is_empty() {
+            return Ok(None);
+        }
+        unhex(&self.page_token)
+            .and_then(|b| serde_json::from_slice::<AssociationCursor>(&b).ok())
+            .filter(|c| !c.1.contains('\0'))
+            .map(Some)
+            .ok_or_else(|| Error::invalid("pageToken", "format", "is not a page token of this search"))
+    }
+
+    /// Checks the page token as [`Registry::search_associations`] does before it asks the database.
+    pub fn validate_page_token(&self) -> Result<()> {
+        self.cursor().map(|_| ())
     }
 }
 
@@ -290,15 +316,7 @@ impl Registry {
             0 => 20,
             n => n.min(MAX_PAGE_SIZE),
         });
-        let cursor: Option<AssociationCursor> = if s.page_token.is_empty() {
-            None
-        } else {
-            Some(
-                unhex(&s.page_token)
-                    .and_then(|b| serde_json::from_slice(&b).ok())
-                    .ok_or_else(|| Error::invalid("pageToken", "format", "is not a page token of this search"))?,
-            )
-        };
+        let cursor = s.cursor()?;
         let mut conn = self.read_pool().get().await?;
         let mut rows = store::associations(&mut conn, s, q.as_deref(), org.as_deref(), &visibility, cursor, size).await?;
         let more = rows.len() as i64 > size;

@@ -144,3 +144,40 @@ fn exports_read_naturally() {
     assert_eq!(export(&parse("Mo-Su 00:00-24:00").unwrap()), "24/7");
     assert_eq!(export(&parse("Fr 22:00-02:00; PH off").unwrap()), "Fr 22:00-24:00; Sa 00:00-02:00; PH off");
 }
+
+/// Found with the fuzz target `opening_hours` run on long inputs (libFuzzer's own stay under
+/// 4 KiB): the work grew with the square of the dated days (each replaced the ones before it
+/// one by one, and validation compared each exception with every earlier one) and with weekly
+/// rules × month ranges × 366 days × 7, so one body at the API's 1 MiB limit kept a worker
+/// busy for minutes. A string may now have at most `MAX_RULES` rules, and the time it takes
+/// grows with its length.
+#[test]
+fn long_strings_are_refused_or_read_in_bounded_time() {
+    let rule = "Mo 10:00-12:00";
+    let e = parse(&vec![rule; MAX_RULES + 1].join("; ")).unwrap_err();
+    assert_eq!(e.position, MAX_RULES * (rule.len() + 2), "{e}");
+    assert!(e.message.contains("more than 1000 rules"), "{e}");
+    assert!(parse(&vec![rule; MAX_RULES].join("; ")).is_ok(), "as many rules as allowed");
+
+    let first = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
+    let days: Vec<String> = (0..80_000)
+        .map(|i| first + chrono::Duration::days(i))
+        .map(|d| format!("{} {} {:02}", d.year(), MONTHS[d.month0() as usize], d.day()))
+        .collect();
+    let many_months = format!("{} Mo-Fr 10:00-12:00", vec!["Jan 01-Dec 31"; 70].join(","));
+    let cases = [
+        ("80,000 dated days in one rule", format!("{} off", days.join(","))),
+        ("1000 rules of 70 month ranges", vec![many_months; 1000].join("; ")),
+    ];
+    let times: Vec<_> = cases
+        .iter()
+        .map(|(what, s)| {
+            assert!(s.len() > 900_000, "{what}: about the API's body limit");
+            let t = std::time::Instant::now();
+            let _ = parse(s);
+            (what, t.elapsed())
+        })
+        .collect();
+    // Unoptimised, as tests build: 150 s and more before, 0.5 s and 1.5 s now.
+    assert!(times.iter().all(|(_, t)| t.as_secs() < 20), "{times:?}");
+}
