@@ -3,14 +3,14 @@
 //! coalesces, rate limits hold under a burst, and hedging beats a slow first call (mTLS to
 //! vendors: tests/tests/federation_tls.rs, beside the shared test PKI).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use federation::engine::BoxFuture;
 use federation::fault::{FaultVendor, Faults};
 use federation::grpc::{Connection, GrpcVendor};
-use federation::{Federation, Policy, Status, VendorAnswer, VendorApi, pb};
+use federation::{pb, Federation, Policy, Status, VendorAnswer, VendorApi};
 use prost_types::Timestamp;
 
 const UNITS: [&str; 3] = ["hall-a", "hall-b", "pool"];
@@ -51,7 +51,7 @@ async fn every_fault_is_contained_within_the_deadline() {
     let ms = Duration::from_millis;
     let cases: Vec<(&str, Faults)> = vec![
         ("a-healthy", Faults { median: ms(20), p99: ms(60), ..Faults::default() }),
-        ("b-slow", Faults { median: ms(3000), p99: ms(3000), ..Faults::default() }),
+        ("b-slow", Faults { median: ms(30_000), p99: ms(30_000), ..Faults::default() }),
         ("c-error", Faults { error_rate: 1.0, ..Faults::default() }),
         ("d-hang", Faults { hang_rate: 1.0, ..Faults::default() }),
         ("e-garbage", Faults { garbage_rate: 1.0, ..Faults::default() }),
@@ -59,7 +59,7 @@ async fn every_fault_is_contained_within_the_deadline() {
         ("g-oversized", Faults { oversized_rate: 1.0, ..Faults::default() }),
         ("h-overloaded", Faults { overloaded: true, ..Faults::default() }),
         ("j-reset", Faults { reset_rate: 1.0, ..Faults::default() }),
-        ("k-slow-write", Faults { slow_write: Some(ms(40)), ..Faults::default() }),
+        ("k-slow-write", Faults { slow_write: Some(ms(500)), ..Faults::default() }),
         ("l-slow-write-in-time", Faults { slow_write: Some(ms(1)), ..Faults::default() }),
     ];
     let fed = Federation::new();
@@ -71,8 +71,9 @@ async fn every_fault_is_contained_within_the_deadline() {
     }
     queries.push(("i-not-registered".into(), request(&["x"])));
     // Every vendor is accounted for, however it behaves: the slow and the hanging ones as timeouts
-    // (the hanging vendor sleeps an hour, so a fan-out that waited for it would never end).
-    let answers = collect(fed.fan_out(queries, Duration::from_secs(1))).await;
+    // (the hanging vendor sleeps an hour, so a fan-out that waited for it would never end). The
+    // deadline leaves the healthy vendors room on a loaded machine; the slow ones are far past it.
+    let answers = collect(fed.fan_out(queries, Duration::from_secs(3))).await;
     assert_eq!(answers.len(), 12);
     let by = |id: &str| answers.iter().find(|a| a.vendor_id == id).unwrap();
 
@@ -102,7 +103,7 @@ async fn every_fault_is_contained_within_the_deadline() {
     assert_eq!(by("h-overloaded").status, Status::RateLimited);
     assert!(matches!(&by("i-not-registered").status, Status::Skipped(why) if why.contains("not in the vendor directory")));
     assert!(matches!(&by("j-reset").status, Status::Error { .. } | Status::Timeout), "a reset connection: {:?}", by("j-reset").status);
-    // 16 bytes per 40 ms: the answer (hundreds of bytes) cannot arrive within the deadline.
+    // 16 bytes per 500 ms: the answer (hundreds of bytes) cannot arrive within the deadline.
     assert_eq!(by("k-slow-write").status, Status::Timeout);
     // A trickle that still ends in time is an answer like any other.
     let trickled = by("l-slow-write-in-time");
