@@ -3,14 +3,14 @@
 //! coalesces, rate limits hold under a burst, and hedging beats a slow first call (mTLS to
 //! vendors: tests/tests/federation_tls.rs, beside the shared test PKI).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use federation::engine::BoxFuture;
 use federation::fault::{FaultVendor, Faults};
 use federation::grpc::{Connection, GrpcVendor};
-use federation::{pb, Federation, Policy, Status, VendorAnswer, VendorApi};
+use federation::{Federation, Policy, Status, VendorAnswer, VendorApi, pb};
 use prost_types::Timestamp;
 
 const UNITS: [&str; 3] = ["hall-a", "hall-b", "pool"];
