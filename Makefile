@@ -16,7 +16,7 @@ else
 TEST_CMD := cargo test --workspace --no-fail-fast
 endif
 
-.PHONY: demo test test-dates lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export bench-changelog bench-web fuzz-api
+.PHONY: demo test test-dates lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export bench-changelog bench-soak bench-web fuzz-api fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -98,6 +98,14 @@ bench-export: deps
 	cargo build --release --bin registry --bin registry-bench
 	scripts/bench-export.sh
 
+## make bench-soak: the soak benchmark (issue 25): SOAK_MINUTES (30) of steady mixed search, writes,
+## federated availability and bookings at SOAK_RATE requests/s (50) against the release registry
+## and a reference booking vendor, with the registry's and the vendor's memory, file descriptors
+## and connections sampled; fails on growth or on errors not asked for. See BENCHMARKS.md.
+bench-soak: deps
+	cargo build --release --bin registry --bin registry-bench --bin reference-booking
+	scripts/bench-soak.sh
+
 ## make bench-changelog: what ordering change-log appends by commit (the advisory lock of
 ## changelog::append) costs concurrent writers, with durable commits, via pgbench.
 bench-changelog: deps
@@ -136,3 +144,12 @@ fuzz-api: deps
 	REGISTRY_FUZZ_SEED=$$seed REGISTRY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
 		scripts/with-test-db.sh cargo test --workspace --test api_fuzz_schemathesis -- --nocapture \
 		|| { echo "fuzz-api: failed; replay with make fuzz-api FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES)"; exit 1; }
+
+## make fuzz: the cargo-fuzz targets in fuzz/ for the parsers that read outside text (OSM
+## opening_hours, geodata-sync's GeoJSON and GML readers, page tokens, request bodies and the
+## problem+json they end in, vendor answers), FUZZ_SECONDS each (60 by default) on the nightly
+## toolchain, with their committed corpora; installs cargo-fuzz if missing. Prints seconds,
+## executions and crashes per target (scripts/fuzz.sh). Not part of make test.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh

@@ -40,7 +40,7 @@ struct Run {
     peak_rss_mb: f64,
 }
 
-fn rss_mb(pid: u32) -> Result<f64> {
+pub(crate) fn rss_mb(pid: u32) -> Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).context("reading the server's /proc status")?;
     let kb: f64 = status
         .lines()

@@ -9,4 +9,5 @@ pub mod federation;
 pub mod generate;
 pub mod geodata;
 pub mod load;
+pub mod soak;
 pub mod world;

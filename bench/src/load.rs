@@ -139,7 +139,7 @@ pub struct Phase {
     pub ms: [f64; 4],
 }
 
-fn url_encode(s: &str) -> String {
+pub(crate) fn url_encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -151,7 +151,7 @@ fn url_encode(s: &str) -> String {
     out
 }
 
-fn rest_query(s: &FacilitySearch) -> String {
+pub(crate) fn rest_query(s: &FacilitySearch) -> String {
     let mut q = vec![format!("pageSize={}", s.page_size)];
     if let Some(p) = s.near {
         q.push(format!("near={},{}", p.lat, p.lon));
@@ -197,7 +197,7 @@ fn grpc_request(s: &FacilitySearch) -> pb::SearchFacilitiesRequest {
 
 /// One edit in the longest word of a name (never its first letter): a letter dropped,
 /// doubled, swapped with the next or replaced.
-fn typo(r: &mut Rng, name: &str) -> String {
+pub(crate) fn typo(r: &mut Rng, name: &str) -> String {
     for _ in 0..20 {
         let t = one_edit(r, name);
         if t != name {
@@ -227,17 +227,20 @@ fn one_edit(r: &mut Rng, name: &str) -> String {
     out.join(" ")
 }
 
-const ACTIVITIES: &[&str] =
+pub(crate) const ACTIVITIES: &[&str] =
     &["floorball", "football", "swimming", "padel", "gymnastics", "badminton", "meetings", "tennis", "fitness", "dance"];
 
-async fn generate(a: &LoadArgs, client: &tokio_postgres::Client, registry: &registry_core::Registry) -> Result<Vec<(Kind, Vec<Request>)>> {
+/// A facility sampled from the dataset: name, latitude, longitude, municipality code.
+pub(crate) type Sampled = (String, f64, f64, String);
+
+/// Up to `n` located facilities from about 5 % of the table's pages, the same for the same seed
+/// (so places follow population, and names are real).
+pub(crate) async fn sample_facilities(client: &tokio_postgres::Client, seed: u64, n: usize) -> Result<Vec<Sampled>> {
     let rows = client
         .query(
             &format!(
                 "SELECT name, ST_Y(location::geometry), ST_X(location::geometry), municipality_code FROM facilities \
-                 TABLESAMPLE SYSTEM (5) REPEATABLE ({}) WHERE location IS NOT NULL AND deleted_at IS NULL LIMIT {}",
-                a.seed,
-                a.distinct * 2
+                 TABLESAMPLE SYSTEM (5) REPEATABLE ({seed}) WHERE location IS NOT NULL AND deleted_at IS NULL LIMIT {n}"
             ),
             &[],
         )
@@ -245,42 +248,51 @@ async fn generate(a: &LoadArgs, client: &tokio_postgres::Client, registry: &regi
     if rows.len() < 10 {
         bail!("the database has {} facilities to sample; generate a dataset first (`registry-bench gen`)", rows.len());
     }
-    let sample: Vec<(String, f64, f64, String)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+}
+
+/// One search of shape `kind` around (or named after) a sampled facility.
+pub(crate) fn search_of(kind: Kind, r: &mut Rng, sampled: &Sampled, now: DateTime<Utc>) -> FacilitySearch {
+    let (name, lat, lon, muni) = sampled;
+    let near = LatLon { lat: lat + (r.f64() - 0.5) * 0.02, lon: lon + (r.f64() - 0.5) * 0.04 };
+    let mut s = FacilitySearch { page_size: 20, ..Default::default() };
+    match kind {
+        Kind::Nearest => {
+            s.near = Some(near);
+            s.radius_m = Some(10_000.0);
+            s.activities = vec![r.pick(ACTIVITIES).to_string()];
+        }
+        Kind::Text => s.q = Some(typo(r, name)),
+        Kind::OpenAt => {
+            s.near = Some(near);
+            s.radius_m = Some(10_000.0);
+            // When people go: 07:00–22:00 Swedish time (UTC+1 in winter) in the next two weeks.
+            let midnight = now.date_naive().and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
+            let t: DateTime<Utc> = midnight + chrono::Duration::days(r.range(0, 13)) + chrono::Duration::minutes(r.range(6 * 60, 21 * 60));
+            s.open_at = Some(t.max(now));
+        }
+        Kind::Bbox => {
+            let (dlat, dlon) = (0.027, 0.027 / lat.to_radians().cos());
+            s.bbox = Some([near.lon - dlon, near.lat - dlat, near.lon + dlon, near.lat + dlat]);
+        }
+        Kind::County => {
+            let county = registry_core::codes::municipality(muni).map(|m| m.county_code.clone()).unwrap_or_else(|| "01".into());
+            s.counties = vec![county];
+        }
+    }
+    s
+}
+
+async fn generate(a: &LoadArgs, client: &tokio_postgres::Client, registry: &registry_core::Registry) -> Result<Vec<(Kind, Vec<Request>)>> {
+    let sample = sample_facilities(client, a.seed, a.distinct * 2).await?;
     let mut r = Rng::new(a.seed);
     let mut out = Vec::new();
     let now = Utc::now();
     for &kind in &a.queries {
         let mut reqs = Vec::with_capacity(a.distinct);
         for _ in 0..a.distinct {
-            let (name, lat, lon, muni) = &sample[r.below(sample.len())];
-            let near = LatLon { lat: lat + (r.f64() - 0.5) * 0.02, lon: lon + (r.f64() - 0.5) * 0.04 };
-            let mut s = FacilitySearch { page_size: 20, ..Default::default() };
-            match kind {
-                Kind::Nearest => {
-                    s.near = Some(near);
-                    s.radius_m = Some(10_000.0);
-                    s.activities = vec![r.pick(ACTIVITIES).to_string()];
-                }
-                Kind::Text => s.q = Some(typo(&mut r, name)),
-                Kind::OpenAt => {
-                    s.near = Some(near);
-                    s.radius_m = Some(10_000.0);
-                    // When people go: 07:00–22:00 Swedish time (UTC+1 in winter) in the next
-                    // two weeks.
-                    let midnight = now.date_naive().and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
-                    let t: DateTime<Utc> =
-                        midnight + chrono::Duration::days(r.range(0, 13)) + chrono::Duration::minutes(r.range(6 * 60, 21 * 60));
-                    s.open_at = Some(t.max(now));
-                }
-                Kind::Bbox => {
-                    let (dlat, dlon) = (0.027, 0.027 / lat.to_radians().cos());
-                    s.bbox = Some([near.lon - dlon, near.lat - dlat, near.lon + dlon, near.lat + dlat]);
-                }
-                Kind::County => {
-                    let county = registry_core::codes::municipality(muni).map(|m| m.county_code.clone()).unwrap_or_else(|| "01".into());
-                    s.counties = vec![county];
-                }
-            }
+            let sampled = &sample[r.below(sample.len())];
+            let s = search_of(kind, &mut r, sampled, now);
             let sql = registry.search_statements(&s).await.with_context(|| format!("statements of {s:?}"))?;
             reqs.push(Request { rest: rest_query(&s), grpc: grpc_request(&s), sql, search: s });
         }

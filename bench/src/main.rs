@@ -1,7 +1,7 @@
 //! `registry-bench`: the national dataset generator and the search load benchmark.
 #![forbid(unsafe_code)]
 
-use registry_bench::{booking, export, federation, generate, geodata, load};
+use registry_bench::{booking, export, federation, generate, geodata, load, soak};
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +38,10 @@ enum Command {
     /// The export benchmark: NDJSON and CSV exports of every association from a running
     /// registry, against psql's COPY of the same statement, with the server's peak memory.
     Export(export::ExportArgs),
+    /// The soak benchmark: a steady open-loop mix of search, writes, federated availability and
+    /// bookings against a running registry and its vendor for half an hour, sampling the
+    /// processes' memory, file descriptors and connections; fails on growth or unexpected errors.
+    Soak(soak::SoakArgs),
 }
 
 #[tokio::main]
@@ -56,6 +60,7 @@ async fn main() -> std::process::ExitCode {
         Command::Federation(a) => federation::run(&a).await,
         Command::Booking(a) => booking::run(&a).await,
         Command::Export(a) => export::run(&a).await,
+        Command::Soak(a) => soak::run(&a).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
