@@ -16,7 +16,7 @@ else
 TEST_CMD := cargo test --workspace --no-fail-fast
 endif
 
-.PHONY: demo test test-dates lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export bench-changelog bench-soak bench-web fuzz-api fuzz
+.PHONY: demo test test-dates lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export bench-changelog bench-soak bench-signin bench-web fuzz-api fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -29,15 +29,17 @@ deps:
 build: deps
 	cargo build --workspace --bins --examples
 
-## make demo: the real service with the demo dataset on the embedded database, and two
-## reference booking vendors for six pilot municipalities (scripts/demo.sh).
+## make demo: the real service with the demo dataset on the embedded database, two reference
+## booking vendors for six pilot municipalities, and a local test eID provider (OpenID Connect,
+## on Node.js) to sign in with (scripts/demo.sh).
 demo: build
+	@NODE_TOOLS_NO_BROWSER=1 scripts/node-tools.sh
 	@data_dir="$(DATA_DIR)"; \
 	if [ "$$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$$(dirname "$$data_dir")"; then \
 	    data_dir=/var/lib/registry-demo; \
 	    echo "note: the postgres user cannot reach $(DATA_DIR); keeping the demo databases in $$data_dir instead"; \
 	fi; \
-	echo "starting the registry with demo data on http://$(LISTEN), and two reference booking vendors (Ctrl-C stops them)"; \
+	echo "starting the registry with demo data on http://$(LISTEN), and two reference booking vendors and a test eID provider (Ctrl-C stops them)"; \
 	scripts/demo.sh "$(CARGO_TARGET_DIR)/debug" "$(LISTEN)" "$$data_dir"
 
 ## make test: every test of the workspace against a throwaway PostgreSQL + PostGIS, plus the
@@ -105,6 +107,13 @@ bench-export: deps
 bench-soak: deps
 	cargo build --release --bin registry --bin registry-bench --bin reference-booking
 	scripts/bench-soak.sh
+
+## make bench-signin: what a bearer access token adds to a request against an API key (the
+## validation alone, and GET /v1/me over HTTP), and a full sign-in round trip through the local
+## OpenID Provider (issue 26). See BENCHMARKS.md.
+bench-signin: deps
+	@NODE_TOOLS_NO_BROWSER=1 scripts/node-tools.sh
+	scripts/with-test-db.sh cargo bench -p tests --bench signin
 
 ## make bench-changelog: what ordering change-log appends by commit (the advisory lock of
 ## changelog::append) costs concurrent writers, with durable commits, via pgbench.

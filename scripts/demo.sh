@@ -2,7 +2,8 @@
 # make demo: the registry with the demo dataset on its embedded database, and two reference
 # booking vendors (each with its own embedded database) that take on the bookable units of six
 # pilot municipalities, register in the registry's vendor directory and map their units there,
-# so that a federated availability query returns real slots. Ctrl-C stops all three.
+# so that a federated availability query returns real slots; and a local test eID provider to
+# sign in with. Ctrl-C stops them all.
 #
 # Usage: scripts/demo.sh BIN_DIR LISTEN DATA_DIR
 set -euo pipefail
@@ -36,9 +37,33 @@ wait_for() {
     return 1
 }
 
-"$bin/registry" demo --listen "$listen" --data-dir "$data_dir" --admin-key-file "$run/admin.key" > "$run/registry.out" &
+# A local test eID provider (panva's oidc-provider playing a Swedish eID broker,
+# tests/interop/oidc_provider.mjs) with three test persons; the registry is its client.
+base="http://$listen"
+node_prefix=${REGISTRY_NODE:-$HOME/.cache/registry-node}
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$run/oidc-secret"
+oidc_config=$(cat <<EOC
+{"port": 0, "keysFile": "$run/oidc-keys.json", "resource": "$base",
+ "clients": [{"client_id": "registry", "client_secret": "$(cat "$run/oidc-secret")",
+              "redirect_uris": ["$base/auth/callback"], "post_logout_redirect_uris": ["$base/"]}],
+ "persons": [
+   {"sub": "anna", "personalIdentityNumber": "198112289874", "given_name": "Anna", "family_name": "Andersson"},
+   {"sub": "sara", "personalIdentityNumber": "198503152384", "given_name": "Sara", "family_name": "Lind"},
+   {"sub": "erik", "personalIdentityNumber": "197702281937", "given_name": "Erik", "family_name": "Ek"}
+ ]}
+EOC
+)
+NODE_PREFIX="$node_prefix" OIDC_CONFIG="$oidc_config" node tests/interop/oidc_provider.mjs > "$run/oidc.out" 2> "$run/oidc.log" &
 pids+=($!)
-registry_url=$(wait_for "$run/registry.out" "registry listening on " "${pids[0]}")
+issuer=$(wait_for "$run/oidc.out" '{"issuer":"' "${pids[-1]}")
+issuer=${issuer%%\"*}
+
+"$bin/registry" demo --listen "$listen" --data-dir "$data_dir" --admin-key-file "$run/admin.key" \
+    --public-url "$base" --oidc-audience "$base" \
+    --oidc-provider "name=demo-eid,display-name=Test eID (demo),issuer=$issuer,client-id=registry,client-secret-file=$run/oidc-secret" \
+    > "$run/registry.out" &
+pids+=($!)
+registry_url=$(wait_for "$run/registry.out" "registry listening on " "${pids[-1]}")
 
 start_vendor() {
     local name=$1 municipalities=$2 dir=$3
@@ -62,6 +87,12 @@ Reference vendors:   $south (Kumla, Malmö, Lund)
 Free times tomorrow evening in and around Malmö, across municipal borders:
   curl '$registry_url/v1/availability?near=55.6,13.0&radiusM=30000&from=$from&to=$to'
 
+Sign in with the test eID provider ($issuer; any password), in a browser:
+  $registry_url/auth/login?provider=demo-eid&returnTo=/v1/me
+  as "anna" (Anna Andersson, a resident), or "sara" (Sara Lind, staff of Malmö: she may edit
+  Malmö's facilities and decide its registrations), or "erik" (Erik Ek, a resident).
+  /v1/me then shows who you are and your session's CSRF token (docs/sign-in.md).
+
 Ctrl-C stops everything.
 EOT
-wait "${pids[0]}"
+wait "${pids[1]}"

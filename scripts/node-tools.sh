@@ -6,7 +6,10 @@
 #   which tests/interop/rpde_validate.js runs over a whole feed;
 # - playwright-core and axe-core, with which tests/interop/web_browser.mjs drives Debian's
 #   Chromium (installed here too, as root, if missing) through the resident search page and
-#   checks it for accessibility violations.
+#   checks it for accessibility violations;
+# - oidc-provider (panva's certified OpenID Provider), on which tests/interop/oidc_provider.mjs
+#   runs a loopback OpenID Provider playing a Swedish eID broker (test persons carry the
+#   personal identity number claim) for the registry's sign-in tests and `make demo`.
 # The packages live at ${REGISTRY_NODE:-$HOME/.cache/registry-node}/node_modules, outside the
 # clone so fresh clones reuse them. Idempotent: quiet when every pinned version is already there,
 # one line when it installs. Needs only the npm registry (and Debian's packages if node or npm
@@ -20,6 +23,7 @@ pins=(
     @openactive/rpde-validator@3.0.3571
     playwright-core@1.64.1
     axe-core@4.14.1
+    oidc-provider@9.13.3
 )
 
 # shellcheck source=scripts/apt-install.sh
@@ -28,8 +32,9 @@ pins=(
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     apt_install node-tools nodejs npm
 fi
-# Debian's Chromium for the browser tests (playwright-core never downloads a browser here).
-if [ ! -x /usr/bin/chromium ]; then
+# Debian's Chromium for the browser tests (playwright-core never downloads a browser here);
+# `make demo` needs no browser and sets NODE_TOOLS_NO_BROWSER=1.
+if [ "${NODE_TOOLS_NO_BROWSER:-0}" != 1 ] && [ ! -x /usr/bin/chromium ]; then
     apt_install node-tools chromium
 fi
 

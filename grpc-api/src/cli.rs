@@ -54,6 +54,14 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Municipal staff: people who, signed in with Swedish eID, act as their municipality's
+    /// editor (instead of sharing an API key).
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Booking vendors: the vendor.v1 conformance suite.
     Vendors {
         #[command(subcommand)]
@@ -107,6 +115,15 @@ enum ConformanceFormat {
     Junit,
 }
 
+/// The personal identity number of the demo's staff member (a test person of the local eID
+/// provider that `make demo` starts; not a real person's number).
+const DEMO_STAFF_PIN: &str = "198503152384";
+
+/// An identity provider's `key=value,…` description.
+fn parse_provider(s: &str) -> Result<grpc_api::oidc::ProviderConfig, String> {
+    grpc_api::oidc::ProviderConfig::parse(s).map_err(|e| format!("{e:#}"))
+}
+
 /// An address or a CIDR (an address alone is the one host).
 fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
     let s = s.trim();
@@ -155,6 +172,25 @@ struct ServeArgs {
     /// Requests per second per admin key.
     #[arg(long, env = "REGISTRY_RATE_ADMIN", default_value_t = RateQuotas::default().admin)]
     rate_admin: u32,
+    /// Requests per second per signed-in resident.
+    #[arg(long, env = "REGISTRY_RATE_RESIDENT", default_value_t = RateQuotas::default().resident)]
+    rate_resident: u32,
+    /// An identity provider people sign in with (Swedish eID through OpenID Connect; repeat
+    /// for several): `name=bankid,issuer=https://…,client-id=…[,client-secret-file=/path]
+    /// [,display-name=BankID]`. Needs --public-url: the provider sends browsers back to
+    /// {public URL}/auth/callback. In the environment, separate providers with `;`.
+    #[arg(long = "oidc-provider", env = "REGISTRY_OIDC_PROVIDERS", value_delimiter = ';', value_parser = parse_provider)]
+    oidc_providers: Vec<grpc_api::oidc::ProviderConfig>,
+    /// The audience (`aud`) of access tokens issued for this registry, which apps send as
+    /// `Authorization: Bearer`; without it only API keys are accepted as bearer tokens.
+    #[arg(long, env = "REGISTRY_OIDC_AUDIENCE")]
+    oidc_audience: Option<String>,
+    /// Minutes a browser session may go unused before it ends.
+    #[arg(long, env = "REGISTRY_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    session_idle_minutes: u32,
+    /// Hours a browser session lasts at most, however much it is used.
+    #[arg(long, env = "REGISTRY_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
+    session_max_hours: u32,
     /// Serve TLS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, env = "REGISTRY_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<std::path::PathBuf>,
@@ -225,6 +261,16 @@ impl ServeArgs {
                 vendor: self.rate_vendor,
                 national_body: self.rate_national_body,
                 admin: self.rate_admin,
+                resident: self.rate_resident,
+            },
+            oidc: grpc_api::oidc::OidcConfig {
+                providers: self.oidc_providers.clone(),
+                audience: self.oidc_audience.clone(),
+                public_url: self.public_url.clone().unwrap_or_default(),
+            },
+            sessions: registry_core::service::sessions::SessionPolicy {
+                idle: chrono::Duration::minutes(self.session_idle_minutes.into()),
+                absolute: chrono::Duration::hours(self.session_max_hours.into()),
             },
             key_pepper: self.key_pepper.clone(),
             tls: match (&self.tls_cert, &self.tls_key) {
@@ -279,6 +325,78 @@ enum KeysCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Make a person staff of a municipality (replacing an entry of another municipality).
+    /// Only a peppered hash of the number is stored.
+    Add {
+        /// The person's personal identity number (YYYYMMDD-NNNC), or `-` to read it from
+        /// standard input (so it stays out of shell history and process lists).
+        #[arg(long = "personal-identity-number", value_name = "NUMBER")]
+        pin: String,
+        /// The municipality code (kommunkod), e.g. 1880.
+        #[arg(long)]
+        municipality: String,
+        /// Who the person is, for operators (e.g. a name and a department); not checked against eID.
+        #[arg(long)]
+        label: String,
+        /// Secret mixed into hashes; must be the one `serve` uses.
+        #[arg(long, env = "REGISTRY_KEY_PEPPER", hide_env_values = true, default_value = "")]
+        pepper: String,
+    },
+    /// End a person's staff entry, and sign them out everywhere.
+    Remove {
+        /// The person's personal identity number, or `-` to read it from standard input.
+        #[arg(long = "personal-identity-number", value_name = "NUMBER")]
+        pin: String,
+        /// Secret mixed into hashes; must be the one `serve` uses.
+        #[arg(long, env = "REGISTRY_KEY_PEPPER", hide_env_values = true, default_value = "")]
+        pepper: String,
+    },
+    /// List staff entries (labels and municipalities; numbers are not stored).
+    List,
+}
+
+/// A personal identity number given on the command line, or read from standard input for `-`.
+fn pin_argument(value: &str) -> anyhow::Result<String> {
+    if value != "-" {
+        return Ok(value.to_string());
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the personal identity number from standard input")?;
+    Ok(line.trim().to_string())
+}
+
+async fn staff_command(registry: &Registry, command: StaffCommand) -> anyhow::Result<()> {
+    use registry_core::service::sessions::staff;
+    match command {
+        StaffCommand::Add { pin, municipality, label, pepper } => {
+            let row = staff::add(registry.pool(), &pepper, registry.clock(), &pin_argument(&pin)?, &municipality, &label).await?;
+            println!("staff of {}: {} (person {})", row.municipality_code, row.label, registry_core::person::audit_id(&row.person_ref));
+        }
+        StaffCommand::Remove { pin, pepper } => {
+            if staff::remove(registry.pool(), &pepper, registry.clock(), &pin_argument(&pin)?).await? {
+                println!("removed, and signed out everywhere");
+            } else {
+                anyhow::bail!("this person is not staff");
+            }
+        }
+        StaffCommand::List => {
+            println!("{:<6} {:<22} {:<24} label", "kommun", "person", "since");
+            for row in staff::list(registry.pool()).await? {
+                println!(
+                    "{:<6} {:<22} {:<24} {}",
+                    row.municipality_code,
+                    registry_core::person::audit_id(&row.person_ref),
+                    row.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    row.label
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -305,6 +423,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Vendors { command: VendorsCommand::Conformance(a) } => conformance(a).await,
+        Command::Staff { command, db } => {
+            let database = Database::open(&db).await?;
+            let registry = Registry::connect(&database.url, 2)?;
+            let result = staff_command(&registry, command).await;
+            drop(registry);
+            database.close().await?;
+            result
+        }
         Command::Keys { command, db } => {
             let database = Database::open(&db).await?;
             let registry = Registry::connect(&database.url, 2)?;
@@ -340,6 +466,18 @@ async fn serve(args: ServeArgs, with_demo: bool, admin_key_file: Option<std::pat
                 "demo dataset: {} facilities and {} associations added, {} already present",
                 loaded.facilities, loaded.associations, loaded.skipped
             );
+            // The demo's test eID person "sara" (scripts/demo.sh) is staff of Malmö.
+            let staff = registry_core::service::sessions::staff::add(
+                registry.pool(),
+                &args.key_pepper,
+                registry.clock(),
+                DEMO_STAFF_PIN,
+                "1280",
+                "Demo: Sara Lind, Malmö stad",
+            )
+            .await
+            .context("adding the demo's staff entry")?;
+            eprintln!("demo staff: {} of municipality {}", staff.label, staff.municipality_code);
             if loaded.boundaries > 0 {
                 eprintln!(
                     "demo map: approximate boundaries of {} municipalities drawn (not the real borders; `geodata-sync boundaries` loads those)",

@@ -10,6 +10,7 @@ pub mod errors;
 pub mod grpc;
 pub mod limits;
 pub mod metrics;
+pub mod oidc;
 pub mod openapi;
 pub mod proto;
 pub mod rest;

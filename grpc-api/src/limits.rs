@@ -24,18 +24,20 @@ pub struct RateQuotas {
     pub national_body: u32,
     /// Admins, per key.
     pub admin: u32,
+    /// Signed-in residents, per person (staff count as editors).
+    pub resident: u32,
 }
 
 impl Default for RateQuotas {
     fn default() -> Self {
-        RateQuotas { anonymous: 20, editor: 50, vendor: 100, national_body: 50, admin: 200 }
+        RateQuotas { anonymous: 20, editor: 50, vendor: 100, national_body: 50, admin: 200, resident: 20 }
     }
 }
 
 /// The keyed limiters, one per role.
 #[derive(Clone)]
 pub struct RateLimits {
-    limiters: Arc<[DefaultKeyedRateLimiter<String>; 5]>,
+    limiters: Arc<[DefaultKeyedRateLimiter<String>; 6]>,
 }
 
 fn limiter(per_period: u32, period: Duration) -> DefaultKeyedRateLimiter<String> {
@@ -55,7 +57,7 @@ impl RateLimits {
     /// and refills at the quota per `period`.
     pub fn with_period(q: RateQuotas, period: Duration) -> Self {
         let l = |n| limiter(n, period);
-        RateLimits { limiters: Arc::new([l(q.anonymous), l(q.editor), l(q.vendor), l(q.national_body), l(q.admin)]) }
+        RateLimits { limiters: Arc::new([l(q.anonymous), l(q.editor), l(q.vendor), l(q.national_body), l(q.admin), l(q.resident)]) }
     }
 
     /// Takes one token for this caller; on refusal, how long to wait.
@@ -66,6 +68,7 @@ impl RateLimits {
             Role::Vendor => (2, p.id.clone()),
             Role::NationalBody => (3, p.id.clone()),
             Role::Admin | Role::System => (4, p.id.clone()),
+            Role::Resident => (5, p.id.clone()),
         };
         self.limiters[i].check_key(&key).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }

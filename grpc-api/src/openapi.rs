@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 use crate::rest::associations::AssociationPatch;
 use crate::rest::facilities::FacilityPatch;
 use crate::rest::problem::{Problem, ProblemViolation};
-use crate::rest::{associations, availability, bookings, changes, exports, facilities, hours, municipalities, search, vendors};
+use crate::rest::{account, associations, availability, bookings, changes, exports, facilities, hours, municipalities, search, vendors};
 
 struct Security;
 
@@ -25,9 +25,10 @@ impl Modify for Security {
     info(
         title = "Gemensamma informationstjänster: registry API",
         version = "1",
-        description = "The national registry of municipal culture and leisure facilities (anläggningar), their units (lokaler), associations (föreningar) and municipalities (kommuner). Reads are public; writes need an API key (x-api-key or Authorization: Bearer). Field names and enum values are those of the registry.v1 protos (proto3 JSON). See docs/api.md."
+        description = "The national registry of municipal culture and leisure facilities (anläggningar), their units (lokaler), associations (föreningar) and municipalities (kommuner). Reads are public; writes need an API key (x-api-key or Authorization: Bearer rk_…), or a signed-in person: a browser session from /auth/login (Swedish eID through OpenID Connect; state-changing requests then carry X-CSRF-Token from GET /v1/me) or an app's OpenID Connect access token (Authorization: Bearer, a JWT for this registry). Field names and enum values are those of the registry.v1 protos (proto3 JSON). See docs/api.md."
     ),
     paths(
+        account::get_me,
         municipalities::list_municipalities,
         municipalities::get_municipality,
         municipalities::get_municipality_boundary,
@@ -76,6 +77,7 @@ impl Modify for Security {
     components(schemas(Problem, ProblemViolation, FacilityPatch, AssociationPatch)),
     modifiers(&Security),
     tags(
+        (name = "account", description = "Who the caller is: a signed-in person (Swedish eID) or the holder of a key"),
         (name = "municipalities", description = "Sweden's 290 municipalities (kommuner) and 21 counties (län)"),
         (name = "facilities", description = "Facilities (anläggningar) and their bookable units (lokaler)"),
         (name = "associations", description = "Associations (föreningar) and their registration with the municipality"),
@@ -114,7 +116,19 @@ mod tests {
     /// Paths the REST side serves that are deliberately not in the document: the resident web
     /// pages and the operations routes (`/metrics` is added outside `rest_routes`, beside the
     /// route tagging, and is not listed by it). Every other routed path must be documented.
-    const UNDOCUMENTED: [&str; 7] = ["/", "/facility/{}", "/web/{}", "/healthz", "/readyz", "/problems/{}", "/openapi.json"];
+    const UNDOCUMENTED: [&str; 11] = [
+        "/",
+        "/facility/{}",
+        "/web/{}",
+        "/healthz",
+        "/readyz",
+        "/problems/{}",
+        "/openapi.json",
+        "/auth/providers",
+        "/auth/login",
+        "/auth/callback",
+        "/auth/logout",
+    ];
 
     /// `{anything}` → `{}`: the router and the document may name a parameter differently
     /// (`{org_number}` / `{orgNumber}`); routing only sees that there is one.

@@ -10,6 +10,10 @@ use crate::error::{Error, Result};
 pub enum Role {
     /// No credentials: public read only.
     Anonymous,
+    /// A signed-in person (Swedish eID) with no other role: books, and sees and cancels their
+    /// own bookings. (A person's other roles follow from data: staff entries make them a
+    /// [`Role::MunicipalityEditor`].)
+    Resident,
     /// Municipality editor (redaktör): writes only its own municipality's data.
     MunicipalityEditor {
         /// The editor's municipality code (kommunkod).
@@ -27,10 +31,12 @@ pub enum Role {
 }
 
 impl Role {
-    /// Stable name used in API keys and logs: `anonymous`, `editor`, `vendor`, `national_body`, `admin`.
+    /// Stable name used in API keys and logs: `anonymous`, `resident`, `editor`, `vendor`,
+    /// `national_body`, `admin`, `system`.
     pub fn name(&self) -> &'static str {
         match self {
             Role::Anonymous => "anonymous",
+            Role::Resident => "resident",
             Role::MunicipalityEditor { .. } => "editor",
             Role::Vendor => "vendor",
             Role::NationalBody => "national_body",
@@ -38,6 +44,15 @@ impl Role {
             Role::System => "system",
         }
     }
+}
+
+/// A signed-in person: how the registry knows them, never their personal identity number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// [`crate::person::person_ref`] of their personal identity number.
+    pub person_ref: String,
+    /// Their name, as the identity provider gave it.
+    pub name: String,
 }
 
 /// An authenticated (or anonymous) caller.
@@ -51,22 +66,24 @@ pub struct Principal {
     pub personal_data: bool,
     /// For a vendor's own key: the vendor in the directory it belongs to (vendor-self access).
     pub vendor_id: Option<Uuid>,
+    /// For a signed-in person (a resident, or staff acting as their municipality's editor): who.
+    pub person: Option<Person>,
 }
 
 impl Principal {
     /// The anonymous caller.
     pub fn anonymous() -> Self {
-        Principal { id: "anonymous".into(), role: Role::Anonymous, personal_data: false, vendor_id: None }
+        Principal { id: "anonymous".into(), role: Role::Anonymous, personal_data: false, vendor_id: None, person: None }
     }
 
     /// The operator acting through the command line (demo loading, maintenance).
     pub fn operator(id: &str) -> Self {
-        Principal { id: id.into(), role: Role::Admin, personal_data: false, vendor_id: None }
+        Principal { id: id.into(), role: Role::Admin, personal_data: false, vendor_id: None, person: None }
     }
 
     /// A batch job of the registry, e.g. `system:geodata-sync`.
     pub fn system(id: &str) -> Self {
-        Principal { id: id.into(), role: Role::System, personal_data: false, vendor_id: None }
+        Principal { id: id.into(), role: Role::System, personal_data: false, vendor_id: None, person: None }
     }
 
     /// An editor for one municipality.
@@ -76,17 +93,28 @@ impl Principal {
             role: Role::MunicipalityEditor { municipality_code: municipality_code.into() },
             personal_data: false,
             vendor_id: None,
+            person: None,
         }
     }
 
     /// A principal with the given role.
     pub fn with_role(id: &str, role: Role) -> Self {
-        Principal { id: id.into(), role, personal_data: false, vendor_id: None }
+        Principal { id: id.into(), role, personal_data: false, vendor_id: None, person: None }
     }
 
     /// A vendor's own key, tied to its entry in the vendor directory.
     pub fn vendor(id: &str, vendor_id: Uuid) -> Self {
-        Principal { id: id.into(), role: Role::Vendor, personal_data: false, vendor_id: Some(vendor_id) }
+        Principal { id: id.into(), role: Role::Vendor, personal_data: false, vendor_id: Some(vendor_id), person: None }
+    }
+
+    /// A signed-in person: a resident, or, with `staff_of`, their municipality's editor. The id
+    /// in audit rows and logs is [`crate::person::audit_id`], never the number.
+    pub fn person(person: Person, staff_of: Option<String>) -> Self {
+        let role = match staff_of {
+            Some(municipality_code) => Role::MunicipalityEditor { municipality_code },
+            None => Role::Resident,
+        };
+        Principal { id: crate::person::audit_id(&person.person_ref), role, personal_data: false, vendor_id: None, person: Some(person) }
     }
 
     /// The same principal with the personal-data scope.
@@ -172,7 +200,8 @@ pub fn allowed(p: &Principal, action: Action<'_>) -> bool {
         A::AssignVendor(m) => p.edits(m),
         A::ManageOwnVendor(v) => p.role == Role::Admin || (p.role == Role::Vendor && p.vendor_id == Some(v)),
         A::RecordVendorChecks => matches!(p.role, Role::Admin | Role::System),
-        A::FollowChanges => p.role != Role::Anonymous,
+        // Systems follow the change log; a person signed in as a resident has no use for it.
+        A::FollowChanges => !matches!(p.role, Role::Anonymous | Role::Resident),
         A::ReadAuditTrail(m) => p.edits(m),
         // Internal jobs never book.
         A::BookUnit => p.role != Role::System,
@@ -185,7 +214,7 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<()> {
         return Ok(());
     }
     if p.role == Role::Anonymous {
-        return Err(Error::Unauthenticated(format!("{} needs an API key", describe(action))));
+        return Err(Error::Unauthenticated(format!("{} needs signing in or an API key", describe(action))));
     }
     Err(Error::Forbidden(format!("role '{}' may not {}", p.role.name(), describe(action))))
 }
@@ -195,7 +224,7 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<()> {
 /// resource itself.
 pub fn require_key(p: &Principal, what: &str) -> Result<()> {
     if p.role == Role::Anonymous {
-        return Err(Error::Unauthenticated(format!("{what} needs an API key")));
+        return Err(Error::Unauthenticated(format!("{what} needs signing in or an API key")));
     }
     Ok(())
 }
@@ -243,42 +272,48 @@ mod tests {
             ("admin + pd", Principal::operator("k5").with_personal_data()),
             ("system", Principal::system("system:geodata-sync")),
             ("vendor 1", Principal::vendor("k6", VENDOR)),
+            ("resident", Principal::person(person(), None)),
+            ("staff 1880", Principal::person(person(), Some("1880".into()))),
         ]
     }
 
     const VENDOR: Uuid = Uuid::from_u128(1);
 
+    fn person() -> Person {
+        Person { person_ref: "ab".repeat(32), name: "Anna Andersson".into() }
+    }
+
     /// The whole matrix, written out: one row per action, one column per principal in the
     /// order of `principals()`, for a resource in the editor's own municipality (1880).
     #[test]
     fn matrix_own_municipality() {
-        type Row = (Action<'static>, [u8; 11]);
+        type Row = (Action<'static>, [u8; 13]);
         let rows: [Row; 23] = [
-            (Action::ReadPublic, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
-            (Action::CreateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
-            (Action::UpdateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
-            (Action::DeleteFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
-            (Action::CreateAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
-            (Action::UpdateAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
-            (Action::DeleteAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
-            (Action::DecideRegistration("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
-            (Action::ReadUnapproved("1880"), [0, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0]),
-            (Action::ReadMemberStatistics("1880"), [0, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0]),
-            (Action::ReadContactPersons("1880"), [0, 0, 1, 0, 0, 0, 1, 0, 1, 0, 0]),
+            (Action::ReadPublic, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
+            (Action::CreateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1]),
+            (Action::UpdateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1]),
+            (Action::DeleteFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1]),
+            (Action::CreateAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1]),
+            (Action::UpdateAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1]),
+            (Action::DeleteAssociation("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1]),
+            (Action::DecideRegistration("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1]),
+            (Action::ReadUnapproved("1880"), [0, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1]),
+            (Action::ReadMemberStatistics("1880"), [0, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1]),
+            (Action::ReadContactPersons("1880"), [0, 0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0]),
             // Editors correct their own locations by hand; only the sync job sets synced ones.
-            (Action::SyncLocation("1880"), [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0]),
-            (Action::ManageGeodata, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0]),
-            (Action::ManageVendors, [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0]),
-            (Action::AssignVendor("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
+            (Action::SyncLocation("1880"), [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0]),
+            (Action::ManageGeodata, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0]),
+            (Action::ManageVendors, [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0]),
+            (Action::AssignVendor("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1]),
             // A vendor's own key manages its own entry only; keys of no vendor manage none.
-            (Action::ManageOwnVendor(VENDOR), [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1]),
-            (Action::ManageOwnVendor(Uuid::from_u128(2)), [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0]),
-            (Action::RecordVendorChecks, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0]),
-            (Action::ReadContactPersons("0180"), [0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0]),
-            (Action::FollowChanges, [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
-            (Action::ReadAuditTrail("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
-            (Action::ReadAuditTrail("0180"), [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0]),
-            (Action::BookUnit, [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1]),
+            (Action::ManageOwnVendor(VENDOR), [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 0, 0]),
+            (Action::ManageOwnVendor(Uuid::from_u128(2)), [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0]),
+            (Action::RecordVendorChecks, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0]),
+            (Action::ReadContactPersons("0180"), [0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0]),
+            (Action::FollowChanges, [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1]),
+            (Action::ReadAuditTrail("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1]),
+            (Action::ReadAuditTrail("0180"), [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0]),
+            (Action::BookUnit, [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1]),
         ];
         for (action, expected) in rows {
             for ((name, p), want) in principals().iter().zip(expected) {

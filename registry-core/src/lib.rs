@@ -19,6 +19,7 @@ pub mod hours;
 pub mod model;
 pub mod orgnr;
 pub mod outline;
+pub mod person;
 pub mod service;
 pub mod validate;
 

@@ -9,6 +9,7 @@ use registry_core::{Registry, db};
 
 pub mod chaos;
 pub mod dates;
+pub mod oidc;
 pub use dates::{clock, now, today};
 
 /// The admin URL of the throwaway cluster.
@@ -290,6 +291,21 @@ impl TestApp {
         registry_core::keys::create(self.registry.pool(), "", &new).await.expect("create vendor key").1
     }
 
+    /// A signed-in person's browser session (without the identity provider: the session the
+    /// callback would start), as a "key" for [`with_key`]: `session:<token>:<csrf>`. With
+    /// `staff_of`, the person is first made staff of that municipality.
+    pub async fn session(&self, pin: &str, name: &str, staff_of: Option<&str>) -> String {
+        use registry_core::service::sessions::{SessionPolicy, Sessions, staff};
+        let clock = self.registry.clock().clone();
+        if let Some(m) = staff_of {
+            staff::add(self.registry.pool(), "", &clock, pin, m, name).await.expect("staff entry");
+        }
+        let sessions = Sessions::new(self.registry.pool().clone(), "", clock, SessionPolicy::default());
+        let person = sessions.person(Some(pin), name).expect("a valid personal identity number");
+        let s = sessions.create(&person, "test").await.expect("a session");
+        format!("session:{}:{}", s.token, s.csrf_token)
+    }
+
     /// One key per role.
     pub async fn keys(&self) -> Keys {
         Keys {
@@ -338,10 +354,21 @@ pub fn rustls_provider() {
 /// A request with an API key in metadata.
 pub fn with_key<T>(msg: T, key: &str) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
-    if !key.is_empty() {
+    if let Some((cookie, csrf)) = session_key(key) {
+        r.metadata_mut().insert("cookie", cookie.parse().expect("cookies are ASCII"));
+        r.metadata_mut().insert("x-csrf-token", csrf.parse().expect("tokens are ASCII"));
+    } else if !key.is_empty() {
         r.metadata_mut().insert("x-api-key", key.parse().expect("keys are ASCII"));
     }
     r
+}
+
+/// A signed-in browser's session as a test "key": `session:<cookie token>:<CSRF token>`, as
+/// [`TestApp::session`] makes it. [`with_key`] and [`session_key`] turn it into the `Cookie`
+/// (`registry-session=…`, the name on plain http) and `X-CSRF-Token` headers.
+pub fn session_key(key: &str) -> Option<(String, String)> {
+    let (token, csrf) = key.strip_prefix("session:")?.split_once(':')?;
+    Some((format!("registry-session={token}"), csrf.to_string()))
 }
 
 /// A program in the Python virtualenv that `scripts/python-tools.sh` creates

@@ -16,11 +16,12 @@
 //! nothing equivalent; the proto has no audit or history RPC), the audit trail and a
 //! facility's public history.
 //!
-//! The roles are seven: besides anonymous, the two editors, the national body and the admin,
+//! The roles are nine: besides anonymous, the two editors, the national body and the admin,
 //! there are two vendor keys: one of no vendor (`Keys::vendor`, a key without a `vendor_id`),
 //! and a vendor's own key (`TestApp::vendor_key`), bound to the very vendor the cell works on
 //! for operations on one vendor's entry (`ManageOwnVendor`), and to a vendor of the set-up
-//! elsewhere.
+//! elsewhere; and two signed-in people (issue 26), each with a browser session cookie and its
+//! CSRF token (`TestApp::session`): a resident, and staff of 0180, who has its editor's rights.
 //!
 //! Where a use case filters what the caller may see instead of refusing (association search by
 //! status, the audit trail), the cell says whether anything of 0180's was in the answer: `ok`
@@ -30,7 +31,7 @@
 //! Not covered: reads both front ends offer that need nothing but `ReadPublic` (municipalities
 //! and their boundaries, batch get, an association by organisation number, open intervals and
 //! open status, holidays, the facility export), and the personal-data scope (contact persons),
-//! which none of the seven keys holds.
+//! which none of the nine callers holds.
 
 use std::fmt;
 use std::time::Duration;
@@ -171,30 +172,41 @@ async fn first_message<T>(r: Result<tonic::Response<tonic::Streaming<T>>, tonic:
 }
 
 /// Role names, in the column order of the expected table.
-const ROLES: [&str; 7] =
-    ["anonymous", "editor 0180 (own)", "editor 1480 (other)", "vendor (no entry)", "vendor (own entry)", "national body", "admin"];
+const ROLES: [&str; 9] = [
+    "anonymous",
+    "editor 0180 (own)",
+    "editor 1480 (other)",
+    "vendor (no entry)",
+    "vendor (own entry)",
+    "national body",
+    "admin",
+    "resident (signed in)",
+    "staff 0180 (signed in)",
+];
 /// Column of the anonymous caller.
 const ANONYMOUS: usize = 0;
 /// Column of a vendor's own key: bound to the vendor the cell works on, if any.
 const OWN_VENDOR: usize = 4;
+/// Column of the signed-in resident.
+const RESIDENT: usize = 7;
 
 /// Writes on 0180's data: only its own editor and the admin; anonymous callers are asked to log in.
 /// Also choosing a 0180 unit's vendor (`AssignVendor(0180)`).
-const WRITE: [O; 7] = [U, Y, F, F, F, F, Y];
+const WRITE: [O; 9] = [U, Y, F, F, F, F, Y, F, Y];
 /// Public reads: everyone, with or without a key. Also booking (`BookUnit`: everyone but the
 /// registry's own jobs).
-const READ: [O; 7] = [Y, Y, Y, Y, Y, Y, Y];
+const READ: [O; 9] = [Y, Y, Y, Y, Y, Y, Y, Y, Y];
 /// A pending registration of 0180: those who may not see it get "not found"; the national body
 /// sees it (ReadUnapproved) but may not decide it.
-const SEE_PENDING: [O; 7] = [N, Y, N, N, N, Y, Y];
-const DECIDE: [O; 7] = [N, Y, N, N, N, F, Y];
+const SEE_PENDING: [O; 9] = [N, Y, N, N, N, Y, Y, N, Y];
+const DECIDE: [O; 9] = [N, Y, N, N, N, F, Y, N, Y];
 /// The vendor directory (`ManageVendors`): admins only; a vendor's own key neither.
-const MANAGE_VENDORS: [O; 7] = [U, F, F, F, F, F, Y];
+const MANAGE_VENDORS: [O; 9] = [U, F, F, F, F, F, Y, F, F];
 /// One vendor's own fields and its checks (`ManageOwnVendor(id)`): that vendor's own keys and
 /// admins; a vendor key of no vendor may not.
-const OWN_VENDOR_ENTRY: [O; 7] = [U, F, F, F, Y, F, Y];
+const OWN_VENDOR_ENTRY: [O; 9] = [U, F, F, F, Y, F, Y, F, F];
 /// Following the change log (`FollowChanges`): any caller with a key.
-const FOLLOW: [O; 7] = [U, Y, Y, Y, Y, Y, Y];
+const FOLLOW: [O; 9] = [U, Y, Y, Y, Y, Y, Y, F, Y];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -255,7 +267,7 @@ impl Op {
 
 /// The expected table: one row per operation, one column per role (order of [`ROLES`]).
 /// A cell where the two front ends disagree is listed in [`DIFFERS`] as well.
-fn expected() -> Vec<(Op, [O; 7])> {
+fn expected() -> Vec<(Op, [O; 9])> {
     vec![
         (Op::ListFacilities, READ),
         (Op::GetFacility, READ),
@@ -276,7 +288,7 @@ fn expected() -> Vec<(Op, [O; 7])> {
         (Op::ExportApprovedAssociations, READ),
         // registrationStatus=pending for 0180 needs ReadUnapproved(0180) for every municipality
         // in the export: the 0180 editor, the national body and the admin.
-        (Op::ExportPendingAssociations, [U, Y, F, F, F, Y, Y]),
+        (Op::ExportPendingAssociations, [U, Y, F, F, F, Y, Y, F, Y]),
         // The vendor directory is public to read (ReadPublic; the credential's name is hidden).
         (Op::ListVendors, READ),
         (Op::GetVendor, READ),
@@ -306,7 +318,7 @@ fn expected() -> Vec<(Op, [O; 7])> {
         // registration anywhere (anonymous 401; vendors 403) and filters for the others: the 1480
         // editor may search its own pending registrations, so it is answered, with none of
         // 0180's (ReadUnapproved(0180) is false for it).
-        (Op::SearchPendingAssociations, [U, Y, E, F, F, Y, Y]),
+        (Op::SearchPendingAssociations, [U, Y, E, F, F, Y, Y, F, Y]),
         // The federated query is a search (ReadPublic), then the vendors are asked as the
         // registry (here the bookable facility's, which answers; without one it answers too).
         (Op::SearchAvailability, READ),
@@ -318,7 +330,7 @@ fn expected() -> Vec<(Op, [O; 7])> {
         (Op::FeedAssociations, FOLLOW),
         // REST only. ReadAuditTrail: admins everything, editors their own municipality's data
         // (the 1480 editor is answered, without 0180's changes); anyone else is refused.
-        (Op::AuditTrail, [U, Y, E, F, F, F, Y]),
+        (Op::AuditTrail, [U, Y, E, F, F, F, Y, F, Y]),
         // REST only. Public ("insyn").
         (Op::FacilityHistory, READ),
     ]
@@ -334,6 +346,10 @@ const DIFFERS: &[(Op, usize, O, O)] = &[
     // recorded because the rows compare the two.
     (Op::FeedFacilities, ANONYMOUS, Y, U),
     (Op::FeedAssociations, ANONYMOUS, Y, U),
+    // A signed-in resident likewise: the open feeds, yes; a live stream of the change log is for
+    // systems and staff (FollowChanges), not residents.
+    (Op::FeedFacilities, RESIDENT, Y, F),
+    (Op::FeedAssociations, RESIDENT, Y, F),
 ];
 
 #[derive(Clone, Copy)]
@@ -347,7 +363,7 @@ struct Ctx<'a> {
     channel: tonic::transport::Channel,
     admin: Principal,
     /// Each role's key, in the order of [`ROLES`]; the own vendor's is bound to `booking_vendor`.
-    keys: [String; 7],
+    keys: [String; 9],
     /// The live vendor's endpoint (a fault vendor that takes bookings, on loopback).
     endpoint: String,
     /// Registered through REST with a passing run; books `bookable`'s first unit ("hall-a").
@@ -399,6 +415,9 @@ impl Ctx<'_> {
 
     fn request(&self, method: Method, path: &str, key: &str) -> reqwest::RequestBuilder {
         let req = self.app.http().request(method, self.app.url(path));
+        if let Some((cookie, csrf)) = tests::session_key(key) {
+            return req.header("cookie", cookie).header("x-csrf-token", csrf);
+        }
         if key.is_empty() { req } else { req.header("x-api-key", key) }
     }
 
@@ -583,15 +602,10 @@ impl Ctx<'_> {
                 let osm = "Mo-Fr 08:00-17:00; PH off";
                 match side {
                     Side::Rest => {
-                        let mut req = self
-                            .app
-                            .http()
-                            .put(self.app.url(&format!("/v1/facilities/{}/opening-hours", f.id)))
+                        let req = self
+                            .request(Method::PUT, &format!("/v1/facilities/{}/opening-hours", f.id), key)
                             .header("content-type", "text/plain")
                             .body(osm);
-                        if !key.is_empty() {
-                            req = req.header("x-api-key", key);
-                        }
                         rest_answer(req.send().await.unwrap().status())
                     }
                     Side::Grpc => {
@@ -928,7 +942,7 @@ fn vendor_pb(name: &str, endpoint: &str) -> pb::VendorInput {
 
 /// What each side must answer for one cell: the expected class on both, or the recorded
 /// per-side values of a cell in [`DIFFERS`].
-fn wanted(op: Op, role: usize, table: &[(Op, [O; 7])]) -> (O, O) {
+fn wanted(op: Op, role: usize, table: &[(Op, [O; 9])]) -> (O, O) {
     if let Some(&(_, _, rest, grpc)) = DIFFERS.iter().find(|(o, r, _, _)| *o == op && *r == role) {
         return (rest, grpc);
     }
@@ -968,6 +982,8 @@ async fn rest_and_grpc_give_the_same_answer_for_every_role_and_operation() {
         own_key,
         keys.national_body.clone(),
         keys.admin.clone(),
+        app.session("198112289874", "Anna Andersson", None).await,
+        app.session("197010632391", "Sven Svensson", Some("0180")).await,
     ];
     let ctx = Ctx {
         app: &app,

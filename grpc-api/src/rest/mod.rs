@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::errors::ApiError;
 
+pub mod account;
 pub mod associations;
 pub mod availability;
 pub mod bookings;
@@ -35,6 +36,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 /// The REST routes under `/v1`.
 pub fn router() -> Router<Registry> {
     Router::new()
+        .merge(account::router())
         .merge(municipalities::router())
         .merge(facilities::router())
         .merge(associations::router())

@@ -73,10 +73,30 @@ fn overload(headers: &HeaderMap, err: BoxError, timeout: Duration) -> Response {
 async fn authenticate(State(s): State<Shared>, mut req: Request, next: Next) -> Response {
     let grpc = is_grpc(req.headers());
     let conn = req.extensions().get::<ConnInfo>().cloned();
-    let principal = match s.auth.principal(req.headers(), conn.as_ref()).await {
-        Ok(p) => p,
+    let who = match s.auth.authenticate(req.headers(), conn.as_ref()).await {
+        Ok(a) => a,
         Err(e) => return error_response(grpc, e.into()),
     };
+    // A browser's session rides on a cookie the browser sends by itself: a request that
+    // changes something must also show the session's CSRF token, which only the site's own
+    // pages can read (from /v1/me).
+    if let Some(session) = &who.session
+        && !req.method().is_safe()
+        && !csrf_matches(req.headers(), &session.csrf_token)
+    {
+        return error_response(
+            grpc,
+            Error::Forbidden(
+                "a signed-in browser's request that changes something must carry the session's CSRF token in X-CSRF-Token (see GET /v1/me)"
+                    .into(),
+            )
+            .into(),
+        );
+    }
+    let principal = who.principal;
+    if let Some(session) = who.session {
+        req.extensions_mut().insert(session);
+    }
     let client = conn.map(|c| client_address(c.peer.ip(), req.headers(), &s.config.trusted_proxies));
     if let Err(wait) = s.limits.check(&principal, client) {
         metrics::counter!("rate_limited_total", "role" => principal.role.name()).increment(1);
@@ -84,6 +104,12 @@ async fn authenticate(State(s): State<Shared>, mut req: Request, next: Next) -> 
     }
     req.extensions_mut().insert(principal);
     next.run(req).await
+}
+
+/// Whether the request's `X-CSRF-Token` is the session's (compared in constant time).
+fn csrf_matches(headers: &HeaderMap, expected: &str) -> bool {
+    let Some(given) = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()) else { return false };
+    given.len() == expected.len() && given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 /// The caller's address: the peer's, or, when the peer is a trusted proxy, the nearest address

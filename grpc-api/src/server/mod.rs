@@ -90,6 +90,10 @@ pub struct ServerConfig {
     /// Proxies (ingress controllers, load balancers) whose `X-Forwarded-For` is believed, so
     /// that anonymous callers are rate-limited by their own address, not the proxy's.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Sign-in with Swedish eID (OpenID Connect providers); none configured: no sign-in.
+    pub oidc: crate::oidc::OidcConfig,
+    /// How long browser sessions live.
+    pub sessions: registry_core::service::sessions::SessionPolicy,
 }
 
 impl Default for ServerConfig {
@@ -114,6 +118,8 @@ impl Default for ServerConfig {
             public_url: None,
             web: crate::web::WebConfig::default(),
             trusted_proxies: Vec::new(),
+            oidc: crate::oidc::OidcConfig::default(),
+            sessions: registry_core::service::sessions::SessionPolicy::default(),
         }
     }
 }
@@ -154,6 +160,8 @@ pub struct Shared {
     pub certifier: certification::Certifier,
     /// Requests in flight per client address.
     pub in_flight: guard::InFlight,
+    /// Sign-in with OpenID Connect and the sessions it starts.
+    pub oidc: crate::oidc::Oidc,
 }
 
 /// Whether a request is gRPC or gRPC-Web (by content type).
@@ -165,10 +173,28 @@ pub fn is_grpc(headers: &axum::http::HeaderMap) -> bool {
 pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Router, Shared)> {
     // One set of vendor clients for the federated queries, the bookings and the checks.
     let clients = Arc::new(Clients::new(config.credentials(), federation::service::clients::DEFAULT_RECHECK));
+    let sessions = registry_core::service::sessions::Sessions::new(
+        registry.pool().clone(),
+        &config.key_pepper,
+        registry.clock().clone(),
+        config.sessions,
+    );
+    let mut oidc_config = config.oidc.clone();
+    if oidc_config.public_url.is_empty() {
+        oidc_config.public_url = config.public_url.clone().unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    }
+    if !oidc_config.providers.is_empty() && config.public_url.is_none() && config.oidc.public_url.is_empty() {
+        anyhow::bail!(
+            "signing in with an identity provider needs --public-url: the provider sends browsers back to {{public URL}}/auth/callback"
+        );
+    }
+    let oidc = crate::oidc::Oidc::new(oidc_config, sessions, registry.clock().clone())?;
+    oidc.discover_all().await;
     let shared = Shared {
+        oidc: oidc.clone(),
         certifier: config.certifier(registry.clock(), clients.clone()),
         in_flight: guard::InFlight::default(),
-        auth: Authenticator::new(registry.pool().clone(), &config.key_pepper),
+        auth: Authenticator::new(registry.pool().clone(), &config.key_pepper).with_oidc(oidc.clone()),
         limits: RateLimits::with_period(config.rate, config.rate_period),
         metrics: Metrics::new(registry.pool().clone()),
         config: Arc::new(config),
@@ -188,6 +214,7 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
         .layer(axum::Extension(availability))
         .layer(axum::Extension(slots))
         .layer(axum::Extension(certifier))
+        .layer(axum::Extension(shared.oidc.clone()))
         .layer(axum::Extension(crate::rest::changes::PublicUrl {
             configured: shared.config.public_url.clone(),
             tls: shared.config.tls.is_some(),

@@ -11,6 +11,7 @@ pub mod municipalities;
 pub mod schema;
 pub mod search;
 pub mod seed;
+pub mod sessions;
 pub mod vendors;
 
 use diesel::migration::{Migration, MigrationSource};
@@ -205,7 +206,8 @@ mod tests {
                 "20261124000009",
                 "20261124000010",
                 "20261124000011",
-                "20261124000012"
+                "20261124000012",
+                "20261205000013"
             ]
         );
         assert_eq!(migrations_fingerprint().len(), 12);

@@ -162,7 +162,7 @@ impl Registry {
         let visibility = match &p.role {
             Role::Admin | Role::NationalBody => Visibility::All,
             Role::MunicipalityEditor { municipality_code } => Visibility::ApprovedOr(vec![municipality_code.clone()]),
-            Role::Anonymous | Role::Vendor | Role::System => Visibility::ApprovedOr(vec![]),
+            Role::Anonymous | Role::Resident | Role::Vendor | Role::System => Visibility::ApprovedOr(vec![]),
         };
         let (limit, after) = page.decode("a")?;
         let mut conn = self.conn().await?;

@@ -85,6 +85,12 @@ pub async fn revoke(pool: &crate::db::Pool, prefix_or_id: &str) -> Result<KeyInf
     .await
 }
 
+/// Announces on [`REVOKED_CHANNEL`] that principals servers may remember have changed (`what`:
+/// a revoked key's prefix, or `staff` when staff entries change), so every replica forgets them.
+pub async fn announce(conn: &mut diesel_async::AsyncPgConnection, what: &str) -> Result<()> {
+    Ok(store::announce_revocation(conn, what).await?)
+}
+
 /// The channel revocations are announced on (PostgreSQL `LISTEN`/`NOTIFY`), so that every
 /// replica of the server stops accepting a revoked key at once.
 pub const REVOKED_CHANNEL: &str = "registry_key_revoked";
@@ -149,7 +155,7 @@ pub async fn authenticate(pool: &crate::db::Pool, pepper: &str, token: &str) -> 
         ("admin", _) => Role::Admin,
         _ => return Err(Error::Internal(format!("API key {} has an inconsistent role", info.prefix))),
     };
-    Ok(Principal { id: format!("key:{}", info.prefix), role, personal_data: info.personal_data, vendor_id: info.vendor_id })
+    Ok(Principal { id: format!("key:{}", info.prefix), role, personal_data: info.personal_data, vendor_id: info.vendor_id, person: None })
 }
 
 #[cfg(test)]

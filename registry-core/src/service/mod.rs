@@ -16,6 +16,7 @@
 //! | municipalities | `service/municipalities.rs` | `db/municipalities.rs` |
 //! | geodata sync and municipal boundaries | `service/geodata.rs` | `db/geodata.rs` |
 //! | API keys | `service/keys.rs` (functions over a pool) | `db/keys.rs` |
+//! | people's sign-ins: sign-ins in progress, sessions, staff entries | `service/sessions.rs` (`Sessions`) | `db/sessions.rs` |
 //!
 //! Shared by all: paging (here), `db/mod.rs` (pool, migrations), `db/schema.rs`.
 
@@ -29,6 +30,7 @@ mod hours;
 pub mod keys;
 mod municipalities;
 pub mod search;
+pub mod sessions;
 mod vendors;
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -300,7 +300,7 @@ impl Registry {
         let visibility = match &p.role {
             Role::Admin | Role::NationalBody => Visibility::All,
             Role::MunicipalityEditor { municipality_code } => Visibility::ApprovedOr(vec![municipality_code.clone()]),
-            Role::Anonymous | Role::Vendor | Role::System => Visibility::ApprovedOr(vec![]),
+            Role::Anonymous | Role::Resident | Role::Vendor | Role::System => Visibility::ApprovedOr(vec![]),
         };
         if let (Some(st), Visibility::ApprovedOr(munis)) = (s.status, &visibility)
             && st != RegistrationStatus::Approved

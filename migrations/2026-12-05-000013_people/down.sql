@@ -1,0 +1,3 @@
+DROP TABLE staff;
+DROP TABLE sessions;
+DROP TABLE oidc_logins;
