@@ -31,9 +31,55 @@ fn run(args: &[&str]) -> String {
 #[test]
 fn the_chart_lints_renders_and_validates_for_every_ci_value_set() {
     let out = run(&["tests/interop/chart_check.py", "charts/registry", "--golden-dir", "tests/golden/chart"]);
-    for set in ["default", "minimal", "external-db", "cloudnativepg", "tls-mtls"] {
+    for set in ["default", "minimal", "external-db", "cloudnativepg", "tls-mtls", "sign-in"] {
         assert!(out.contains(set), "{set} was checked:\n{out}");
     }
+}
+
+/// The sign-in settings `registry serve` would refuse at start-up are refused when the chart
+/// renders, with a message naming the value: `ci/sign-in.yaml` with one thing broken at a time.
+/// A wrong provider name is refused by values.schema.json, and by the template as well (for
+/// installs that skip schema validation), so both are tried.
+#[test]
+fn the_chart_refuses_sign_in_settings_the_server_would_refuse() {
+    let script = r#"
+import copy, pathlib, shutil, tempfile, yaml, helm_python as helm
+base = yaml.safe_load(open("charts/registry/ci/sign-in.yaml"))
+def provider(i, **kv):
+    def f(v):
+        v["server"]["signIn"]["providers"][i].update(kv)
+    return f
+cases = [
+    ("no-public-url", lambda v: v["server"].update(publicUrl=""), "server.signIn.providers need server.publicUrl"),
+    ("bad-name", provider(0, name="BankID"), "providers[0].name \"BankID\": must be 1-40 lowercase letters, digits or '-'"),
+    ("long-name", provider(1, name="a" * 41), "must be 1-40 lowercase letters, digits or '-'"),
+    ("same-name", provider(1, name="bankid"), "the name \"bankid\" is given twice"),
+]
+noschema = pathlib.Path(tempfile.mkdtemp())
+shutil.copytree("charts/registry", noschema / "registry")
+(noschema / "registry/values.schema.json").unlink()
+for chart_dir in ["charts/registry", str(noschema / "registry")]:
+    with helm.Chart.load(chart_dir) as chart:
+        for name, change, message in cases:
+            values = copy.deepcopy(base)
+            change(values)
+            try:
+                chart.render(chart.merge_values(values), name="registry", namespace="registry")
+                print(f"{name}: rendered")
+            except helm.HelmError as e:
+                text = " ".join(str(e).split())
+                schema = "does not match pattern '^[a-z0-9-]{1,40}$'" in text
+                print(f"{name}: {'refused' if message in text or schema else 'wrong message'}: {text}")
+shutil.rmtree(noschema)
+"#;
+    let out = run(&["-c", script]);
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains(": ")).collect();
+    assert_eq!(lines.len(), 8, "every case ran with and without the schema:\n{out}");
+    for line in lines {
+        assert!(line.contains(": refused: "), "refused with its message: {line}\n{out}");
+    }
+    assert_eq!(out.matches("does not match pattern").count(), 2, "the schema refuses the names:\n{out}");
+    assert_eq!(out.matches("must be 1-40 lowercase letters").count(), 2, "so does the template:\n{out}");
 }
 
 #[test]

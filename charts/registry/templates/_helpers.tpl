@@ -111,3 +111,45 @@ capabilities:
       key: {{ ternary .Values.database.external.readOnlySecretKey "read-url" (not (empty .Values.database.external.readOnlyExistingSecret)) }}
 {{- end }}
 {{- end -}}
+
+
+{{/* Where a sign-in provider's client secret is mounted (the Deployment's oidc-client-secrets volume). */}}
+{{- define "registry.oidcSecretDir" -}}/etc/registry/oidc{{- end -}}
+
+{{/* The sign-in providers as REGISTRY_OIDC_PROVIDERS: one
+`name=…[,display-name=…],issuer=…,client-id=…[,client-secret-file=…]` per provider, joined by
+`;`; empty without providers. Fails on what `registry serve` would refuse at start-up. */}}
+{{- define "registry.oidcProviders" -}}
+{{- $providers := .Values.server.signIn.providers -}}
+{{- if and $providers (not .Values.server.publicUrl) -}}
+{{- fail "server.signIn.providers need server.publicUrl: the providers send browsers back to {publicUrl}/auth/callback" -}}
+{{- end -}}
+{{- $specs := list -}}
+{{- $seen := dict -}}
+{{- range $i, $p := $providers -}}
+{{- $name := default "" $p.name | toString -}}
+{{- if not (regexMatch "^[a-z0-9-]{1,40}$" $name) -}}
+{{- fail (printf "server.signIn.providers[%d].name %q: must be 1-40 lowercase letters, digits or '-' (it is part of URLs)" $i $name) -}}
+{{- end -}}
+{{- if hasKey $seen $name -}}
+{{- fail (printf "server.signIn.providers: the name %q is given twice" $name) -}}
+{{- end -}}
+{{- $_ := set $seen $name true -}}
+{{- $parts := list (printf "name=%s" $name) -}}
+{{- with $p.displayName -}}
+{{- $parts = append $parts (printf "display-name=%s" .) -}}
+{{- end -}}
+{{- $parts = append $parts (printf "issuer=%s" (required (printf "server.signIn.providers[%d].issuer: the provider's issuer URL" $i) $p.issuer)) -}}
+{{- $parts = append $parts (printf "client-id=%s" (required (printf "server.signIn.providers[%d].clientId: the registry's client id at the provider" $i) $p.clientId)) -}}
+{{- if dig "clientSecret" "existingSecret" "" $p -}}
+{{- $parts = append $parts (printf "client-secret-file=%s/%s/client-secret" (include "registry.oidcSecretDir" $) $name) -}}
+{{- end -}}
+{{- range $parts -}}
+{{- if or (contains "," .) (contains ";" .) -}}
+{{- fail (printf "server.signIn.providers[%d] (%s): no value may contain ',' or ';'" $i $name) -}}
+{{- end -}}
+{{- end -}}
+{{- $specs = append $specs (join "," $parts) -}}
+{{- end -}}
+{{- join ";" $specs -}}
+{{- end -}}
