@@ -40,8 +40,15 @@ class ApiError extends Error {
   }
 }
 
+// The signed-in person (GET /v1/me), if any: a browser session's requests that change
+// something carry its CSRF token.
+let me = null;
+
 async function api(path, options = {}) {
-  const res = await fetch(path, { ...options, headers: { accept: 'application/json', ...(options.headers || {}) } });
+  const headers = { accept: 'application/json', ...(options.headers || {}) };
+  const method = (options.method || 'GET').toUpperCase();
+  if (me?.session?.csrfToken && !['GET', 'HEAD', 'OPTIONS'].includes(method)) headers['x-csrf-token'] = me.session.csrfToken;
+  const res = await fetch(path, { ...options, headers });
   const body = res.status === 204 ? null : await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(body, res.status);
   return body;
@@ -717,6 +724,47 @@ function openBooking(f, u, slot, defaultMode, takes, opener, refresh) {
   form.querySelector('#name').focus();
 }
 
+// ---- signing in (Swedish eID through OpenID Connect, docs/sign-in.md) ----
+
+let providers = null;
+
+async function loadAccount() {
+  // One request, answered 200 whether or not anyone is signed in.
+  const state = await api('/auth/session').catch(() => ({ signedIn: false, providers: [] }));
+  me = state.signedIn ? state.me : null;
+  providers = state.providers || [];
+  renderAccount();
+}
+
+function renderAccount() {
+  const box = document.getElementById('account');
+  if (me?.name) {
+    const role = me.role === 'editor' && me.municipalityCode
+      ? ` (${t('staffOf', { municipality: codes ? municipality(me.municipalityCode)?.name || me.municipalityCode : me.municipalityCode })})`
+      : '';
+    box.replaceChildren(
+      h('span', { class: 'account-name' }, t('signedInAs', { name: me.name }) + role),
+      h('button', { type: 'button', class: 'lang-toggle', id: 'sign-out', onclick: signOut }, t('signOut')),
+    );
+    return;
+  }
+  const back = location.pathname + location.search;
+  const links = (providers || []).map((p) => h('a', {
+    href: `/auth/login?provider=${encodeURIComponent(p.name)}&returnTo=${encodeURIComponent(back)}`,
+  }, providers.length === 1 ? t('signIn') : t('signInWith', { provider: p.displayName })));
+  box.replaceChildren(...links);
+}
+
+async function signOut() {
+  try {
+    const out = await api('/auth/logout', { method: 'POST' });
+    me = null;
+    location.assign(out.redirect || '/');
+  } catch (err) {
+    announce(t('signOutFailed'));
+  }
+}
+
 // ---- routing ----
 
 function applyLang() {
@@ -726,6 +774,7 @@ function applyLang() {
   const toggle = document.getElementById('lang-toggle');
   toggle.textContent = t('toggle');
   toggle.setAttribute('lang', t('toggleLang'));
+  if (me || providers) renderAccount();
 }
 
 let firstRoute = true;
@@ -755,3 +804,4 @@ document.getElementById('lang-toggle').addEventListener('click', () => {
 });
 window.addEventListener('popstate', route);
 route();
+loadAccount();

@@ -1,6 +1,12 @@
 // Texts of the page in Swedish (the default) and English. `t(key, vars)` fills {name} slots.
 
 const sv = {
+  signIn: 'Logga in',
+  signInWith: 'Logga in med {provider}',
+  signedInAs: 'Inloggad som {name}',
+  staffOf: 'handläggare, {municipality}',
+  signOut: 'Logga ut',
+  signOutFailed: 'Utloggningen misslyckades. Försök igen.',
   skip: 'Hoppa till innehållet',
   brand: 'Kommunernas anläggningar',
   footer: 'Gemensamma informationstjänster för kommunernas kultur- och fritidsverksamhet. Öppna data och öppna API:er.',
@@ -154,6 +160,12 @@ const sv = {
 };
 
 const en = {
+  signIn: 'Sign in',
+  signInWith: 'Sign in with {provider}',
+  signedInAs: 'Signed in as {name}',
+  staffOf: 'staff, {municipality}',
+  signOut: 'Sign out',
+  signOutFailed: 'Signing out failed. Try again.',
   skip: 'Skip to content',
   brand: "Municipalities' facilities",
   footer: "The shared information service of Sweden's municipal culture and leisure sector. Open data and open APIs.",

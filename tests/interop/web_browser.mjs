@@ -245,6 +245,47 @@ try {
   await shot(page, 'search-english');
   await axe(page, 'search results in English');
 
+  // ---- signing in with eID: the local test provider's real login and consent pages ----
+  // (a context of its own: its cookies, and its console, which the provider's pages write to)
+  {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'sv-SE', timezoneId: 'Europe/Stockholm' });
+    const p = await ctx.newPage();
+    const start = `${base}/?q=hall`;
+    await p.goto(start);
+    const signIn = p.locator('#account a');
+    await signIn.waitFor();
+    check((await signIn.innerText()) === 'Logga in', 'the header offers signing in');
+    await signIn.click();
+    await p.waitForURL((u) => u.origin !== base);
+    await p.fill('input[name="login"]', scenario.signIn.login);
+    await p.fill('input[name="password"]', 'any password');
+    await p.click('form button[type="submit"]');
+    // Then the consent page (once per person and client), and back.
+    for (let i = 0; i < 3 && new URL(p.url()).origin !== base; i++) {
+      await p.waitForLoadState('load');
+      if (new URL(p.url()).origin === base) break;
+      await p.click('form button[type="submit"]');
+      await p.waitForLoadState('load');
+    }
+    await p.waitForURL((u) => u.origin === base);
+    await p.locator('.account-name').waitFor();
+    const who = await p.locator('.account-name').innerText();
+    check(who.includes(scenario.signIn.name), 'after signing in at the eID provider, the header names the person', who);
+    check(p.url() === start, 'signing in returns to the page it began on', p.url());
+    await axe(p, 'signed in');
+    await shot(p, 'signed-in');
+    const me = await p.evaluate(async () => (await fetch('/v1/me')).json());
+    check(me.role === 'resident' && !JSON.stringify(me).includes(scenario.signIn.pinDigits), 'the page sees a resident, never the personal identity number', JSON.stringify(me));
+    await p.click('#sign-out');
+    await p.waitForURL((u) => u.origin !== base);
+    await p.click('button[name="logout"][value="yes"]');
+    await p.waitForURL((u) => u.origin === base);
+    await p.locator('#account a').waitFor();
+    const after = await p.evaluate(async () => (await fetch('/v1/me')).status);
+    check(after === 401, 'after signing out at the registry and the provider the session is gone', String(after));
+    await ctx.close();
+  }
+
   // ---- keyboard only ----
   const kb = await context.newPage();
   await kb.goto(`${base}/`, { waitUntil: 'networkidle' });

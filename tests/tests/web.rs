@@ -1,5 +1,6 @@
 //! The resident search page (web/) in a real browser: `registry demo` (the binary, on a fresh
-//! database), a reference booking backend for Malmö and Lund, a vendor for Umeå that never
+//! database, signing people in at the local test eID provider of tests/interop/oidc_provider.mjs),
+//! a reference booking backend for Malmö and Lund, a vendor for Umeå that never
 //! answers, and one for Stockholm whose certification has lapsed; then tests/interop/web_browser.mjs drives Debian's Chromium through it with
 //! playwright-core and checks every view with axe-core. The booking it makes is then read back
 //! from the reference backend over vendor.v1.
@@ -20,12 +21,14 @@ use serde_json::{Value, json};
 use tests::TestDb;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-/// Starts `registry demo` on `db` and returns (its URL, an admin key, the child process).
-async fn registry_demo(db: &TestDb, dir: &std::path::Path) -> (String, String, tokio::process::Child) {
+/// Starts `registry demo` on `db` at `port` (0: any), with `extra` arguments, and returns (its
+/// URL, an admin key, the child process).
+async fn registry_demo(db: &TestDb, dir: &std::path::Path, port: u16, extra: &[String]) -> (String, String, tokio::process::Child) {
     let key_file = dir.join("admin.key");
     let mut child = tokio::process::Command::new(tests::workspace_binary("registry"))
-        .args(["demo", "--listen", "127.0.0.1:0", "--admin-key-file"])
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--admin-key-file"])
         .arg(&key_file)
+        .args(extra)
         .env("DATABASE_URL", &db.url)
         // One browser on 127.0.0.1 makes every request of the tests: allow it more than a
         // resident's 20 requests per second.
@@ -103,7 +106,22 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
     let db = TestDb::new().await;
     let tmp = std::env::temp_dir().join(format!("registry-web-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let (base, admin, _registry) = registry_demo(&db, &tmp).await;
+    // The local test eID provider, as in `make demo`: the registry is its client.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let public = format!("http://127.0.0.1:{port}");
+    let provider = tests::oidc::TestProvider::start(json!({
+        "resource": public,
+        "clients": [{"client_id": "registry", "redirect_uris": [format!("{public}/auth/callback")], "post_logout_redirect_uris": [format!("{public}/")]}],
+        "persons": [{"sub": "anna", "personalIdentityNumber": "198112289874", "given_name": "Anna", "family_name": "Andersson"}]
+    }))
+    .await;
+    let sign_in = [
+        "--public-url".to_string(),
+        public.clone(),
+        "--oidc-provider".to_string(),
+        format!("name=test-eid,display-name=Test eID,issuer={},client-id=registry", provider.issuer),
+    ];
+    let (base, admin, _registry) = registry_demo(&db, &tmp, port, &sign_in).await;
     let http = reqwest::Client::new();
 
     // The reference booking backend takes on Malmö and Lund, as in `make demo`.
@@ -154,7 +172,8 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
     };
     std::fs::create_dir_all(&shots).unwrap();
     let scenario = json!({"bookingFacilityId": hall_id, "bookingDay": day.to_string(), "timeoutFacilityId": ume, "timeoutMunicipality": "Umeå",
-        "uncertifiedFacilityId": stockholm["hits"][0]["facility"]["id"], "uncertifiedMunicipality": "Stockholm"});
+        "uncertifiedFacilityId": stockholm["hits"][0]["facility"]["id"], "uncertifiedMunicipality": "Stockholm",
+        "signIn": {"login": "anna", "name": "Anna Andersson", "pinDigits": "8112289874"}});
 
     let script = tests::repo_root().join("tests/interop/web_browser.mjs");
     let lapsed_calls = lapsed.availability_calls();
@@ -184,6 +203,7 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
         "booking confirmation",
         "vendor timeout",
         "search results in English",
+        "signed in",
     ] {
         assert_eq!(report["axe"][view]["violations"], 0, "{view}: {report}");
     }

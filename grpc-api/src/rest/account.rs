@@ -1,6 +1,9 @@
 //! Signing in and out, and who the caller is.
 //!
 //! - `GET /auth/providers`: the configured identity providers and their sign-in links.
+//! - `GET /auth/session`: for the site's own pages: whether a person is signed in (as
+//!   `/v1/me` says), else the providers to sign in with; 200 either way, so a page that only
+//!   asks logs no error.
 //! - `GET /auth/login?provider=…&returnTo=/…`: to the provider (authorization code + PKCE).
 //! - `GET /auth/callback?code=…&state=…`: back from the provider; sets the session cookie and
 //!   sends the browser to `returnTo`.
@@ -33,6 +36,7 @@ pub fn router() -> Router<Registry> {
     Router::new()
         .route("/v1/me", get(get_me))
         .route("/auth/providers", get(providers))
+        .route("/auth/session", get(session_state))
         .route("/auth/login", get(login))
         .route("/auth/callback", get(callback))
         .route("/auth/logout", post(logout))
@@ -78,25 +82,44 @@ pub struct Me {
 #[utoipa::path(get, path = "/v1/me", tag = "account", responses((status = 200, description = "The caller", body = Me), Errors))]
 pub async fn get_me(Extension(p): Extension<Principal>, session: Option<Extension<LiveSession>>) -> ApiResult<Response> {
     registry_core::auth::require_key(&p, "seeing who you are")?;
+    let mut res = Json(me(&p, session.map(|Extension(s)| s))).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// Whether a person is signed in, for the site's own pages.
+async fn session_state(
+    Extension(oidc): Extension<Oidc>,
+    Extension(p): Extension<Principal>,
+    session: Option<Extension<LiveSession>>,
+) -> Response {
+    let body = match (&p.person, session) {
+        (Some(_), Some(Extension(s))) => serde_json::json!({ "signedIn": true, "me": me(&p, Some(s)) }),
+        _ => serde_json::json!({ "signedIn": false, "providers": oidc.providers() }),
+    };
+    let mut res = Json(body).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// The caller as `/v1/me` shows it.
+fn me(p: &Principal, session: Option<LiveSession>) -> Me {
     let municipality_code = match &p.role {
         Role::MunicipalityEditor { municipality_code } => Some(municipality_code.clone()),
         _ => None,
     };
-    let me = Me {
+    Me {
         id: p.id.clone(),
         role: p.role.name().to_string(),
         name: p.person.as_ref().map(|person| person.name.clone()),
         municipality_code,
-        session: session.map(|Extension(s)| SessionInfo {
+        session: session.map(|s| SessionInfo {
             provider: s.provider,
             expires_at: s.expires_at,
             idle_until: s.idle_until,
             csrf_token: s.csrf_token,
         }),
-    };
-    let mut res = Json(me).into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    }
 }
 
 /// The configured identity providers.
