@@ -29,6 +29,8 @@ impl Modify for Security {
     ),
     paths(
         account::get_me,
+        account::get_personal_data,
+        account::erase_personal_data,
         municipalities::list_municipalities,
         municipalities::get_municipality,
         municipalities::get_municipality_boundary,

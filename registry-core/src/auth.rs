@@ -179,6 +179,8 @@ pub enum Action<'a> {
     /// unit's vendor: residents without a key too, as at the municipality's own e-service
     /// (the vendor applies its booking rules; the registry keeps no copy of the customer).
     BookUnit,
+    /// See, download or erase what the registry holds about oneself: signed-in people only.
+    OwnPersonalData,
 }
 
 /// Whether `p` may perform `action`.
@@ -205,6 +207,7 @@ pub fn allowed(p: &Principal, action: Action<'_>) -> bool {
         A::ReadAuditTrail(m) => p.edits(m),
         // Internal jobs never book.
         A::BookUnit => p.role != Role::System,
+        A::OwnPersonalData => p.person.is_some(),
     }
 }
 
@@ -252,6 +255,7 @@ fn describe(action: Action<'_>) -> String {
         A::FollowChanges => "follow the change log".into(),
         A::ReadAuditTrail(m) => format!("read the audit trail of municipality {m}'s data"),
         A::BookUnit => "book units".into(),
+        A::OwnPersonalData => "see or erase a person's own data (only a signed-in person may, for themselves)".into(),
     }
 }
 
@@ -288,7 +292,7 @@ mod tests {
     #[test]
     fn matrix_own_municipality() {
         type Row = (Action<'static>, [u8; 13]);
-        let rows: [Row; 23] = [
+        let rows: [Row; 24] = [
             (Action::ReadPublic, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
             (Action::CreateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1]),
             (Action::UpdateFacility("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1]),
@@ -314,6 +318,7 @@ mod tests {
             (Action::ReadAuditTrail("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1]),
             (Action::ReadAuditTrail("0180"), [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0]),
             (Action::BookUnit, [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1]),
+            (Action::OwnPersonalData, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1]),
         ];
         for (action, expected) in rows {
             for ((name, p), want) in principals().iter().zip(expected) {

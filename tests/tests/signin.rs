@@ -8,7 +8,8 @@
 //! wrong audience or issuer, `alg: none`, an unknown key, a tampered signature, a stranger's
 //! key, an ID token used as an access token, a replayed or crossed state, a revoked session, a
 //! write without the CSRF token, staff of one municipality deciding another's registration, a
-//! personal identity number that is not valid: each a 401/403 with nothing written.
+//! personal identity number that is not valid: each a 401/403 with nothing written. And a
+//! person's download and erasure of what the registry holds about them.
 
 use std::time::Duration;
 
@@ -514,4 +515,59 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[tokio::test]
+async fn a_person_downloads_what_the_registry_holds_about_them_and_erases_it() {
+    let w = world(SessionPolicy::default()).await;
+    staff::add(w.app.registry.pool(), "", w.app.registry.clock(), STAFF_PIN, "1880", "Sven Svensson, fritid").await.unwrap();
+    let browser = w.browser("staff").await;
+    let res = browser.http.get(w.url("/v1/me/personal-data")).header("cookie", &browser.cookie).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"), "a download");
+    let data: Value = res.json().await.unwrap();
+    assert!(data["person"].as_str().unwrap().starts_with("person:"), "{data}");
+    assert_eq!(data["name"], "Sven Svensson");
+    assert_eq!(data["sessions"].as_array().unwrap().len(), 1, "{data}");
+    assert_eq!(
+        (data["staff"]["municipalityCode"].as_str(), data["staff"]["label"].as_str()),
+        (Some("1880"), Some("Sven Svensson, fritid"))
+    );
+    let text = data.to_string();
+    assert!(!text.contains(&STAFF_PIN[2..]) && !text.contains("csrf") && !text.contains("token"), "no number, no tokens: {text}");
+    assert_eq!(
+        w.app.db.count("SELECT count(*) AS n FROM audit_log WHERE action = 'read_own_personal_data'").await,
+        1,
+        "the read is audited"
+    );
+
+    // Only a signed-in person, for themselves: a key gets 403, nobody 401.
+    let admin = w.app.key("admin", None, false).await;
+    let res = reqwest::Client::new().get(w.url("/v1/me/personal-data")).header("x-api-key", &admin).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(reqwest::Client::new().get(w.url("/v1/me/personal-data")).send().await.unwrap().status(), 401);
+
+    // Erasing: the CSRF token first, then every session goes; the staff entry is kept, and said so.
+    let csrf = browser.csrf(&w).await;
+    let res = browser.http.delete(w.url("/v1/me/personal-data")).header("cookie", &browser.cookie).send().await.unwrap();
+    assert_eq!(res.status(), 403, "no CSRF token");
+    let other = w.browser("staff").await;
+    let res = browser
+        .http
+        .delete(w.url("/v1/me/personal-data"))
+        .header("cookie", &browser.cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"), "the cookie is cleared");
+    let erased: Value = res.json().await.unwrap();
+    assert_eq!(erased["sessionsDeleted"], 2, "this browser's session and the other one: {erased}");
+    assert!(erased["kept"].as_array().unwrap().iter().any(|k| k.as_str().unwrap().contains("staff entry")), "{erased}");
+    assert_eq!(browser.me(&w).await.0, 401);
+    assert_eq!(other.me(&w).await.0, 401, "signed out everywhere");
+    assert_eq!(w.app.db.count("SELECT count(*) AS n FROM sessions").await, 0);
+    assert_eq!(w.app.db.count("SELECT count(*) AS n FROM staff").await, 1);
+    assert_eq!(w.app.db.count("SELECT count(*) AS n FROM audit_log WHERE action = 'erase_own_personal_data'").await, 1);
 }

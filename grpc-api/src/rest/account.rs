@@ -10,6 +10,8 @@
 //! - `POST /auth/logout` (with `X-CSRF-Token`): ends the session; answers where to send the
 //!   browser to end the provider's session too (RP-initiated logout).
 //! - `GET /v1/me`: who the caller is, with a browser session's CSRF token.
+//! - `GET /v1/me/personal-data`: everything the registry holds about the signed-in person
+//!   (a JSON download); `DELETE` erases what need not be kept and signs them out everywhere.
 //!
 //! The protocol is in [`crate::oidc`]; sessions and sign-ins in progress are the core's
 //! (`registry_core::service::sessions`).
@@ -35,6 +37,7 @@ use crate::oidc::Oidc;
 pub fn router() -> Router<Registry> {
     Router::new()
         .route("/v1/me", get(get_me))
+        .route("/v1/me/personal-data", get(get_personal_data).delete(erase_personal_data))
         .route("/auth/providers", get(providers))
         .route("/auth/session", get(session_state))
         .route("/auth/login", get(login))
@@ -83,6 +86,33 @@ pub struct Me {
 pub async fn get_me(Extension(p): Extension<Principal>, session: Option<Extension<LiveSession>>) -> ApiResult<Response> {
     registry_core::auth::require_key(&p, "seeing who you are")?;
     let mut res = Json(me(&p, session.map(|Extension(s)| s))).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// Everything the registry holds about the signed-in person, as a JSON download (GDPR
+/// article 15). The read is recorded in the audit log.
+#[utoipa::path(get, path = "/v1/me/personal-data", tag = "account", responses((status = 200, description = "What the registry holds about you", body = registry_core::service::sessions::PersonalData), Errors))]
+pub async fn get_personal_data(Extension(oidc): Extension<Oidc>, Extension(p): Extension<Principal>) -> ApiResult<Response> {
+    let data = oidc.sessions().personal_data(&p).await?;
+    let mut res = Json(data).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"personal-data.json\""));
+    Ok(res)
+}
+
+/// Erases what the registry need not keep about the signed-in person (GDPR article 17): every
+/// session, so they are signed out everywhere; the answer says what is kept and why.
+#[utoipa::path(delete, path = "/v1/me/personal-data", tag = "account", responses((status = 200, description = "What was erased and what is kept", body = registry_core::service::sessions::Erasure), Errors))]
+pub async fn erase_personal_data(Extension(oidc): Extension<Oidc>, Extension(p): Extension<Principal>) -> ApiResult<Response> {
+    let erased = oidc.sessions().erase_personal_data(&p).await?;
+    let clear = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        oidc.cookie_name(),
+        if oidc.secure_cookies() { "; Secure" } else { "" }
+    );
+    let mut res = Json(erased).into_response();
+    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&clear).map_err(|e| registry_core::Error::Internal(e.to_string()))?);
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
 }

@@ -164,6 +164,7 @@ pub async fn revoke_person(conn: &mut AsyncPgConnection, person_ref: &str, at: D
 
 /// A staff entry.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[diesel(table_name = staff, check_for_backend(diesel::pg::Pg))]
 #[serde(rename_all = "camelCase")]
 pub struct StaffRow {
@@ -202,4 +203,44 @@ pub async fn list_staff(conn: &mut AsyncPgConnection) -> QueryResult<Vec<StaffRo
 /// The municipality a person is staff of.
 pub async fn staff_of(conn: &mut AsyncPgConnection, person_ref: &str) -> QueryResult<Option<String>> {
     staff::table.find(person_ref).select(staff::municipality_code).first(conn).await.optional()
+}
+
+/// A session as its person sees it in a download of their data (never its tokens).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRecord {
+    /// The provider signed in with.
+    pub provider: String,
+    /// The name the provider gave.
+    pub display_name: String,
+    /// When it began.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used.
+    pub last_seen_at: DateTime<Utc>,
+    /// When it ends (or ended) at the latest.
+    pub expires_at: DateTime<Utc>,
+    /// When it was signed out, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Every session of a person, newest first.
+pub async fn sessions_of(conn: &mut AsyncPgConnection, person_ref: &str) -> QueryResult<Vec<SessionRecord>> {
+    sessions::table
+        .filter(sessions::person_ref.eq(person_ref))
+        .order(sessions::created_at.desc())
+        .select(SessionRecord::as_select())
+        .load(conn)
+        .await
+}
+
+/// Deletes every session of a person; how many.
+pub async fn delete_sessions_of(conn: &mut AsyncPgConnection, person_ref: &str) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::person_ref.eq(person_ref))).execute(conn).await
+}
+
+/// A person's staff entry.
+pub async fn staff_entry(conn: &mut AsyncPgConnection, person_ref: &str) -> QueryResult<Option<StaffRow>> {
+    staff::table.find(person_ref).select(StaffRow::as_select()).first(conn).await.optional()
 }

@@ -252,6 +252,79 @@ impl Sessions {
     }
 }
 
+/// What the registry holds about a person (GDPR art. 15), as they download it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PersonalData {
+    /// How the registry knows the person: the hash of their personal identity number
+    /// (`person:` and 16 hex digits), never the number itself, which it does not store.
+    pub person: String,
+    /// Their name, as the identity provider gave it at the last sign-in.
+    pub name: String,
+    /// Their browser sessions (the cookie's token and the CSRF token are not shown).
+    pub sessions: Vec<store::SessionRecord>,
+    /// Their staff entry, if they are staff of a municipality.
+    pub staff: Option<store::StaffRow>,
+    /// What is not here and why.
+    pub notes: Vec<String>,
+}
+
+/// What erasing a person's data did (GDPR art. 17).
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Erasure {
+    /// Sessions deleted (the current one too: the person is signed out).
+    pub sessions_deleted: usize,
+    /// What was kept, and why.
+    pub kept: Vec<String>,
+}
+
+const STAFF_KEPT: &str =
+    "the staff entry: the municipality keeps it for as long as the person acts for it; an operator ends it (registry staff remove)";
+const BOOKINGS_ELSEWHERE: &str =
+    "bookings: the registry keeps no copy of a booking's customer; each municipality's booking system holds its own";
+
+impl Sessions {
+    /// Everything the registry holds about the signed-in person `p`, with the read recorded in
+    /// the audit log.
+    pub async fn personal_data(&self, p: &Principal) -> Result<PersonalData> {
+        crate::auth::authorize(p, crate::auth::Action::OwnPersonalData)?;
+        let person = p.person.as_ref().expect("authorized: a person");
+        let mut conn = self.conn().await?;
+        let sessions = store::sessions_of(&mut conn, &person.person_ref).await?;
+        let staff = store::staff_entry(&mut conn, &person.person_ref).await?;
+        let detail = serde_json::json!({ "subject": "self", "sessions": sessions.len(), "staff": staff.is_some() });
+        crate::db::changes::audit(&mut conn, &p.id, "read_own_personal_data", None, detail).await?;
+        Ok(PersonalData { person: p.id.clone(), name: person.name.clone(), sessions, staff, notes: vec![BOOKINGS_ELSEWHERE.into()] })
+    }
+
+    /// Erases what need not be kept about the signed-in person `p`: every session (so they are
+    /// signed out everywhere). The erasure is recorded in the audit log, by the person's hash.
+    pub async fn erase_personal_data(&self, p: &Principal) -> Result<Erasure> {
+        crate::auth::authorize(p, crate::auth::Action::OwnPersonalData)?;
+        let person = p.person.as_ref().expect("authorized: a person");
+        let mut conn = self.conn().await?;
+        let person_ref = person.person_ref.clone();
+        let actor = p.id.clone();
+        let (deleted, staff) = conn
+            .transaction(async move |conn| {
+                let deleted = store::delete_sessions_of(conn, &person_ref).await?;
+                let staff = store::staff_entry(conn, &person_ref).await?;
+                let detail = serde_json::json!({ "subject": "self", "sessionsDeleted": deleted });
+                crate::db::changes::audit(conn, &actor, "erase_own_personal_data", None, detail).await?;
+                Ok::<_, Error>((deleted, staff))
+            })
+            .await?;
+        let mut kept = vec![BOOKINGS_ELSEWHERE.to_string()];
+        if staff.is_some() {
+            kept.insert(0, STAFF_KEPT.into());
+        }
+        Ok(Erasure { sessions_deleted: deleted, kept })
+    }
+}
+
 /// Staff entries: operators make a person their municipality's editor (`registry staff`).
 pub mod staff {
     use super::*;
