@@ -13,8 +13,8 @@
 //! (real bookings at a fault vendor with bookings on, on loopback, registered through REST
 //! with a passing conformance run); the change feeds (REST RPDE pages `/v1/feeds/{kind}` vs the
 //! gRPC stream `WatchChanges`: the first page or first message); and, REST only (gRPC offers
-//! nothing equivalent; the proto has no audit or history RPC), the audit trail and a
-//! facility's public history.
+//! nothing equivalent; the proto has no audit or history RPC), the audit trail, a
+//! facility's public history, and a person's download of their own data.
 //!
 //! The roles are nine: besides anonymous, the two editors, the national body and the admin,
 //! there are two vendor keys: one of no vendor (`Keys::vendor`, a key without a `vendor_id`),
@@ -251,12 +251,13 @@ enum Op {
     FeedAssociations,
     AuditTrail,
     FacilityHistory,
+    OwnPersonalData,
 }
 
 impl Op {
     /// Whether gRPC offers the operation; REST-only rows are checked on REST alone.
     fn grpc(self) -> bool {
-        !matches!(self, Op::AuditTrail | Op::FacilityHistory)
+        !matches!(self, Op::AuditTrail | Op::FacilityHistory | Op::OwnPersonalData)
     }
 
     /// Whether the cell counts the 0180 items of an OK answer ([`O::Empty`] when none).
@@ -333,6 +334,8 @@ fn expected() -> Vec<(Op, [O; 9])> {
         (Op::AuditTrail, [U, Y, E, F, F, F, Y, F, Y]),
         // REST only. Public ("insyn").
         (Op::FacilityHistory, READ),
+        // REST only. OwnPersonalData: a signed-in person's own data; no key holds a person.
+        (Op::OwnPersonalData, [U, F, F, F, F, F, F, Y, Y]),
     ]
 }
 
@@ -894,7 +897,8 @@ impl Ctx<'_> {
                 let f = self.facility().await;
                 self.rest(Method::GET, &format!("/v1/facilities/{}/history", f.id), key, None, None).await
             }
-            (Op::AuditTrail | Op::FacilityHistory, Side::Grpc) => unreachable!("REST only: {op:?}"),
+            (Op::OwnPersonalData, Side::Rest) => self.rest(Method::GET, "/v1/me/personal-data", key, None, None).await,
+            (Op::AuditTrail | Op::FacilityHistory | Op::OwnPersonalData, Side::Grpc) => unreachable!("REST only: {op:?}"),
         }
     }
 }
