@@ -455,7 +455,13 @@ async fn a_rotated_signing_key_is_fetched_and_accepted() {
 async fn sessions_end_when_unused_too_long_and_at_their_absolute_end() {
     let idle = world(SessionPolicy { idle: chrono::Duration::seconds(2), absolute: chrono::Duration::hours(1) }).await;
     let browser = idle.browser("resident").await;
+    // Used every second, it lives past its 2 s idle timeout...
+    for _ in 0..4 {
+        assert_eq!(browser.me(&idle).await.0, 200, "a session in use stays");
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
     assert_eq!(browser.me(&idle).await.0, 200);
+    // ...and unused for longer than that, it ends.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let (status, body) = browser.me(&idle).await;
     assert_eq!(status, 401, "{body}");

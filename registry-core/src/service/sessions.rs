@@ -227,8 +227,12 @@ impl Sessions {
         if now >= idle_until {
             return Err(Error::Unauthenticated("the session ended after being unused too long: sign in again".into()));
         }
-        if now - row.last_seen_at >= TOUCH_EVERY {
+        // Marked as used at most once a minute (or a quarter of a short idle timeout), so the
+        // idle end is from the last mark.
+        let mut last_seen = row.last_seen_at;
+        if now - row.last_seen_at >= TOUCH_EVERY.min(self.policy.idle / 4) {
             store::touch(&mut conn, row.id, now).await?;
+            last_seen = now;
         }
         let person = Person { person_ref: row.person_ref, name: row.display_name };
         Ok(LiveSession {
@@ -237,7 +241,7 @@ impl Sessions {
             provider: row.provider,
             csrf_token: row.csrf_token,
             expires_at: row.expires_at,
-            idle_until: (now + self.policy.idle).min(row.expires_at),
+            idle_until: (last_seen + self.policy.idle).min(row.expires_at),
         })
     }
 
