@@ -1,12 +1,14 @@
 //! Opening-hours benchmarks (`make bench`): `is_open` on a compiled realistic schedule, and
 //! computing 400 days of open intervals for many facilities (the evaluator's share of
-//! materialisation). Throughput is printed by criterion as elements per second.
+//! materialisation). Throughput is printed by criterion as elements per second. And inputs at
+//! the API's body limit against a hundredth of them (`long_inputs`): the time must grow with
+//! the length, not its square.
 
 use std::hint::black_box;
 
 use chrono::{DateTime, Duration, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use registry_core::hours::{CompiledHours, OpeningHours, osm};
+use registry_core::hours::{CompiledHours, DateException, OpeningHours, osm};
 
 /// A realistic schedule: a sports hall with a winter and a summer season, a late Friday,
 /// public holidays closed and Christmas closures.
@@ -50,5 +52,33 @@ fn materialise(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, is_open, materialise);
+/// `n` dated closed days from 1900-01-01 in one OSM rule (`1900 Jan 01,1900 Jan 02,… off`).
+fn dated_days(n: i64) -> String {
+    let first = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
+    let days: Vec<String> = (0..n).map(|i| (first + Duration::days(i)).format("%Y %b %d").to_string()).collect();
+    format!("{} off", days.join(","))
+}
+
+/// Inputs at the API's body limit, which the fuzz target `opening_hours` found quadratic
+/// (issue 25): parsing 80,000 dated days, and validating 80,000 exceptions with a duplicate,
+/// each against a hundredth of that in the same run. Linear work gives a ratio near 100.
+fn long_inputs(c: &mut Criterion) {
+    let mut g = c.benchmark_group("long_inputs");
+    g.sample_size(10);
+    for n in [800, 80_000] {
+        let text = dated_days(n);
+        // Read, then refused: more than 500 exceptions.
+        assert!(osm::parse(&text).is_err());
+        g.bench_function(format!("parse_{n}_dated_days"), |b| b.iter(|| black_box(osm::parse(black_box(&text))).is_err()));
+        let first = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
+        let mut exceptions: Vec<DateException> =
+            (0..n).map(|i| DateException { date: first + Duration::days(i), spans: vec![], reason: String::new() }).collect();
+        exceptions.push(exceptions[7].clone());
+        let h = OpeningHours { exceptions, ..OpeningHours::default() };
+        g.bench_function(format!("validate_{n}_exceptions"), |b| b.iter(|| black_box(h.validate()).is_err()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, is_open, materialise, long_inputs);
 criterion_main!(benches);

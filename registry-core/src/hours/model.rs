@@ -486,17 +486,17 @@ mod tests {
 
     /// Found with the fuzz target `opening_hours` run on long inputs: every exception was
     /// compared with every one before it, so a string or JSON body at the API's 1 MiB limit
-    /// with tens of thousands of exceptions took minutes to refuse.
+    /// with tens of thousands of exceptions took minutes to refuse. Duplicates are now found
+    /// with a set; `make bench` (`hours/long_inputs`) measures the time against a hundredth as
+    /// many exceptions in the same run; here, that every rule broken is named.
     #[test]
-    fn many_exceptions_are_refused_in_bounded_time() {
+    fn many_exceptions_are_refused_naming_each_rule() {
         let first = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
         let mut h = OpeningHours::default();
         h.exceptions =
             (0..80_000).map(|i| DateException { date: first + chrono::Duration::days(i), spans: vec![], reason: String::new() }).collect();
         h.exceptions.push(h.exceptions[7].clone());
-        let t = std::time::Instant::now();
         let got = rules(&h);
-        assert!(t.elapsed() < std::time::Duration::from_secs(20), "{:?}", t.elapsed()); // 98 s before, 0.4 s now (unoptimised)
         assert!(got.contains(&("exceptions".into(), "max_items")), "{:?}", &got[..3]);
         assert!(got.contains(&("exceptions[80000].date".into(), "duplicate")));
     }

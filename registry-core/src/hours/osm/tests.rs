@@ -150,9 +150,10 @@ fn exports_read_naturally() {
 /// one by one, and validation compared each exception with every earlier one) and with weekly
 /// rules × month ranges × 366 days × 7, so one body at the API's 1 MiB limit kept a worker
 /// busy for minutes. A string may now have at most `MAX_RULES` rules, and the time it takes
-/// grows with its length.
+/// grows with its length: `make bench` (`hours/long_inputs`) measures that, against a string a
+/// hundredth as long in the same run; here, what such strings give.
 #[test]
-fn long_strings_are_refused_or_read_in_bounded_time() {
+fn long_strings_are_refused_or_read() {
     let rule = "Mo 10:00-12:00";
     let e = parse(&vec![rule; MAX_RULES + 1].join("; ")).unwrap_err();
     assert_eq!(e.position, MAX_RULES * (rule.len() + 2), "{e}");
@@ -164,20 +165,11 @@ fn long_strings_are_refused_or_read_in_bounded_time() {
         .map(|i| first + chrono::Duration::days(i))
         .map(|d| format!("{} {} {:02}", d.year(), MONTHS[d.month0() as usize], d.day()))
         .collect();
-    let many_months = format!("{} Mo-Fr 10:00-12:00", vec!["Jan 01-Dec 31"; 70].join(","));
-    let cases = [
-        ("80,000 dated days in one rule", format!("{} off", days.join(","))),
-        ("1000 rules of 70 month ranges", vec![many_months; 1000].join("; ")),
-    ];
-    let times: Vec<_> = cases
-        .iter()
-        .map(|(what, s)| {
-            assert!(s.len() > 900_000, "{what}: about the API's body limit");
-            let t = std::time::Instant::now();
-            let _ = parse(s);
-            (what, t.elapsed())
-        })
-        .collect();
-    // Unoptimised, as tests build: 150 s and more before, 0.5 s and 1.5 s now.
-    assert!(times.iter().all(|(_, t)| t.as_secs() < 20), "{times:?}");
+    let dated = format!("{} off", days.join(","));
+    assert!(dated.len() > 900_000, "about the API's body limit");
+    let e = parse(&dated).expect_err("80,000 dated days in one rule are read, then refused");
+    assert!(e.message.contains("at most 500 exceptions"), "{e}");
+    let many_months = vec![format!("{} Mo-Fr 10:00-12:00", vec!["Jan 01-Dec 31"; 70].join(",")); 1000].join("; ");
+    assert!(many_months.len() > 900_000);
+    assert!(parse(&many_months).is_ok(), "1000 rules of 70 month ranges are read");
 }
