@@ -34,6 +34,21 @@ impl Default for RateQuotas {
     }
 }
 
+impl RateQuotas {
+    /// The same quota for every role (tests and benchmarks whose load comes from one address
+    /// or one key).
+    pub fn all(per_period: u32) -> Self {
+        RateQuotas {
+            anonymous: per_period,
+            editor: per_period,
+            vendor: per_period,
+            national_body: per_period,
+            admin: per_period,
+            resident: per_period,
+        }
+    }
+}
+
 /// The keyed limiters, one per role.
 #[derive(Clone)]
 pub struct RateLimits {

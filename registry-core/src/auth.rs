@@ -117,6 +117,14 @@ impl Principal {
         Principal { id: crate::person::audit_id(&person.person_ref), role, personal_data: false, vendor_id: None, person: Some(person) }
     }
 
+    /// The municipality whose data this caller edits: an editor key's, or signed-in staff's.
+    pub fn municipality(&self) -> Option<&str> {
+        match &self.role {
+            Role::MunicipalityEditor { municipality_code } => Some(municipality_code),
+            _ => None,
+        }
+    }
+
     /// The same principal with the personal-data scope.
     pub fn with_personal_data(mut self) -> Self {
         self.personal_data = true;

@@ -53,14 +53,7 @@ async fn main() {
         public_url: Some(base.clone()),
         oidc: oidc_config.clone(),
         sessions: SessionPolicy::default(),
-        rate: grpc_api::limits::RateQuotas {
-            anonymous: 1_000_000,
-            editor: 1_000_000,
-            vendor: 1_000_000,
-            national_body: 1_000_000,
-            admin: 1_000_000,
-            resident: 1_000_000,
-        },
+        rate: grpc_api::limits::RateQuotas::all(1_000_000),
         ..Default::default()
     };
     let db = TestDb::new().await;

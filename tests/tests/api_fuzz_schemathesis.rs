@@ -46,14 +46,7 @@ enum Caller {
 async fn fuzz(caller: Caller, default_seed: u64) {
     let st = venv_bin("schemathesis");
     assert!(st.exists(), "{} is missing: run scripts/python-tools.sh (make test does)", st.display());
-    let generous = RateQuotas {
-        anonymous: 1_000_000,
-        editor: 1_000_000,
-        vendor: 1_000_000,
-        national_body: 1_000_000,
-        admin: 1_000_000,
-        resident: 1_000_000,
-    };
+    let generous = RateQuotas::all(1_000_000);
     let app = TestApp::start_with(ServerConfig { rate: generous, ..ServerConfig::default() }).await;
     registry_core::demo::load(&app.registry).await.unwrap();
     let (name, key) = match caller {

@@ -41,14 +41,7 @@ const FAILURES_PER_PHASE: usize = 6;
 
 /// Generous rate limits: the load is one address and one key.
 fn quotas() -> grpc_api::limits::RateQuotas {
-    grpc_api::limits::RateQuotas {
-        anonymous: 100_000,
-        editor: 100_000,
-        vendor: 100_000,
-        national_body: 100_000,
-        admin: 100_000,
-        resident: 100_000,
-    }
+    grpc_api::limits::RateQuotas::all(100_000)
 }
 
 // ---------------------------------------------------------------------------------------------

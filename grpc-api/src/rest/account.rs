@@ -23,7 +23,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use registry_core::Registry;
-use registry_core::auth::{Principal, Role};
+use registry_core::auth::Principal;
 use registry_core::service::sessions::LiveSession;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -134,10 +134,7 @@ async fn session_state(
 
 /// The caller as `/v1/me` shows it.
 fn me(p: &Principal, session: Option<LiveSession>) -> Me {
-    let municipality_code = match &p.role {
-        Role::MunicipalityEditor { municipality_code } => Some(municipality_code.clone()),
-        _ => None,
-    };
+    let municipality_code = p.municipality().map(str::to_string);
     Me {
         id: p.id.clone(),
         role: p.role.name().to_string(),
