@@ -89,9 +89,18 @@ Free times tomorrow evening in and around Malmö, across municipal borders:
 
 Sign in with the test eID provider ($issuer; any password), in a browser:
   $registry_url/auth/login?provider=demo-eid&returnTo=/v1/me
-  as "anna" (Anna Andersson, a resident), or "sara" (Sara Lind, staff of Malmö: she may edit
-  Malmö's facilities and decide its registrations), or "erik" (Erik Ek, a resident).
-  /v1/me then shows who you are and your session's CSRF token (docs/sign-in.md).
+  as "anna" (Anna Andersson, a resident who represents Malmö Innebandyklubb), or "sara"
+  (Sara Lind, staff of Malmö: she may edit Malmö's facilities and decide its registrations),
+  or "erik" (Erik Ek, a resident). /v1/me then shows who you are and your session's CSRF
+  token (docs/sign-in.md).
+
+Associations (docs/associations.md), signed in:
+  $registry_url/associations        Mina föreningar: anna registers an association, answers
+                                    the municipality, reports member statistics per year,
+                                    adds erik as representative (197702281937)
+  $registry_url/staff               sara's inbox of Malmö's pending registrations
+  $registry_url/v1/me/associations  the associations you represent (JSON)
+  $registry_url/v1/municipalities/1280/registrations   Malmö's inbox (JSON, as sara)
 
 Ctrl-C stops everything.
 EOT

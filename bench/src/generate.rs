@@ -354,6 +354,7 @@ fn association_rows(
         } else {
             out.push_str("\t\\N\t");
         }
+        let mut stats_json = None;
         if r.chance(0.7) {
             let members = r.range(15, 900) as f64;
             let mut counts = Vec::new();
@@ -370,7 +371,9 @@ fn association_rows(
                     }
                 }
             }
-            esc(out, &serde_json::to_string(&MemberStatistics { year: 2025, counts })?);
+            let json = serde_json::to_string(&MemberStatistics { year: 2025, counts })?;
+            esc(out, &json);
+            stats_json = Some(json);
         } else {
             out.push_str("\\N");
         }
@@ -402,6 +405,14 @@ fn association_rows(
         ts(out, created);
         out.push('\t');
         ts(out, updated);
+        // The registration summary the trigger keeps (the generator fills the registrations
+        // table from these columns with the trigger off) and every year's statistics.
+        let approved = if status == "approved" { m.code.as_str() } else { "" };
+        let _ = write!(out, "\t{{{}}}\t{{{approved}}}\t", m.code);
+        match &stats_json {
+            Some(json) => esc(out, &format!("[{json}]")),
+            None => out.push_str("[]"),
+        }
         out.push('\n');
     }
     Ok(())
@@ -500,11 +511,21 @@ pub async fn run(a: &GenArgs) -> Result<Generated> {
         }
         eprintln!("deleting {existing} existing facilities and associations (--replace)");
         tx.batch_execute(
-            "TRUNCATE open_intervals, opening_hours, vendor_units, facility_units, facilities, associations, change_log, search_words",
+            "TRUNCATE open_intervals, opening_hours, vendor_units, facility_units, facilities, association_registration_events, \
+             association_registrations, association_representatives, member_statistics_reports, associations, change_log, search_words",
         )
         .await?;
     }
-    let tables = ["facilities", "facility_units", "opening_hours", "open_intervals", "associations", "search_words"];
+    let tables = [
+        "facilities",
+        "facility_units",
+        "opening_hours",
+        "open_intervals",
+        "associations",
+        "association_registrations",
+        "member_statistics_reports",
+        "search_words",
+    ];
     let indexes = secondary_indexes(&tx, &tables).await?;
     for (name, _) in &indexes {
         tx.batch_execute(&format!("DROP INDEX {name}")).await?;
@@ -612,7 +633,8 @@ pub async fn run(a: &GenArgs) -> Result<Generated> {
     let mut copy = Copy::start(
         &tx,
         "COPY associations (id, org_number, name, municipality_code, activities, email, phone, website, member_statistics, \
-         registration_status, registration_message, registration_decided_at, contact_persons, version, created_at, updated_at) FROM STDIN",
+         registration_status, registration_message, registration_decided_at, contact_persons, version, created_at, updated_at, \
+         registered_in, approved_in, member_statistics_by_year) FROM STDIN",
     )
     .await?;
     let mut org = a.seed % 1_000_000;
@@ -622,6 +644,18 @@ pub async fn run(a: &GenArgs) -> Result<Generated> {
         copy.flush_if_full().await?;
     }
     copy.finish().await?;
+    // Each association's one registration and its statistics report, from the rows just
+    // loaded; their summary is already in the rows, so the trigger that keeps it is off.
+    tx.batch_execute(
+        "ALTER TABLE association_registrations DISABLE TRIGGER association_registrations_summary; \
+         INSERT INTO association_registrations (association_id, municipality_code, status, message, submitted_at, decided_at) \
+           SELECT id, municipality_code, registration_status, registration_message, created_at, registration_decided_at FROM associations; \
+         INSERT INTO member_statistics_reports (association_id, year, version, counts, reported_at, by_role) \
+           SELECT id, (member_statistics ->> 'year')::int, 1, member_statistics -> 'counts', updated_at, 'municipality' \
+           FROM associations WHERE member_statistics IS NOT NULL; \
+         ALTER TABLE association_registrations ENABLE TRIGGER association_registrations_summary",
+    )
+    .await?;
     eprintln!("  associations: {} in {:.1} s", a.associations, t.elapsed().as_secs_f64());
 
     let t = Instant::now();

@@ -191,6 +191,10 @@ struct ServeArgs {
     /// Hours a browser session lasts at most, however much it is used.
     #[arg(long, env = "REGISTRY_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
     session_max_hours: u32,
+    /// Days the change log keeps personal data (associations' contact persons, a signed-in
+    /// person as the author of a change) before redacting it; 0 keeps it for ever.
+    #[arg(long, env = "REGISTRY_PERSONAL_DATA_RETENTION_DAYS", default_value_t = grpc_api::server::DEFAULT_RETENTION_DAYS as u32, value_parser = clap::value_parser!(u32).range(0..=36500))]
+    personal_data_retention_days: u32,
     /// Serve TLS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, env = "REGISTRY_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<std::path::PathBuf>,
@@ -272,6 +276,8 @@ impl ServeArgs {
                 idle: chrono::Duration::minutes(self.session_idle_minutes.into()),
                 absolute: chrono::Duration::hours(self.session_max_hours.into()),
             },
+            personal_data_retention: (self.personal_data_retention_days > 0)
+                .then(|| chrono::Duration::days(self.personal_data_retention_days.into())),
             key_pepper: self.key_pepper.clone(),
             tls: match (&self.tls_cert, &self.tls_key) {
                 (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone(), client_ca: self.client_ca.clone() }),
@@ -478,6 +484,17 @@ async fn serve(args: ServeArgs, with_demo: bool, admin_key_file: Option<std::pat
             .await
             .context("adding the demo's staff entry")?;
             eprintln!("demo staff: {} of municipality {}", staff.label, staff.municipality_code);
+            // … and "anna" represents Malmö Innebandyklubb.
+            let (org, pin, name) = demo::demo_representative();
+            let operator = registry_core::auth::Principal::operator("demo");
+            let club = registry.get_association_by_org_number(&operator, &org).await.context("finding the demo's association")?;
+            let with_pepper = registry.clone().with_pepper(&args.key_pepper);
+            let new = registry_core::model::NewRepresentative { personal_identity_number: pin.into(), name: name.into() };
+            match with_pepper.add_representative(&operator, club.id, &new).await {
+                Ok(_) => eprintln!("demo representative: {name} of {}", club.name),
+                Err(registry_core::Error::Conflict { .. }) => {}
+                Err(e) => return Err(e).context("adding the demo's representative"),
+            }
             if loaded.boundaries > 0 {
                 eprintln!(
                     "demo map: approximate boundaries of {} municipalities drawn (not the real borders; `geodata-sync boundaries` loads those)",

@@ -8,7 +8,10 @@ use utoipa::{Modify, OpenApi};
 use crate::rest::associations::AssociationPatch;
 use crate::rest::facilities::FacilityPatch;
 use crate::rest::problem::{Problem, ProblemViolation};
-use crate::rest::{account, associations, availability, bookings, changes, exports, facilities, hours, municipalities, search, vendors};
+use crate::rest::{
+    account, associations, availability, bookings, changes, exports, facilities, hours, municipalities, registrations, representatives,
+    search, vendors,
+};
 
 struct Security;
 
@@ -49,6 +52,20 @@ impl Modify for Security {
         associations::approve,
         associations::reject,
         associations::request_completion,
+        registrations::list_registrations,
+        registrations::add_registration,
+        registrations::approve,
+        registrations::reject,
+        registrations::request_completion,
+        registrations::resubmit,
+        registrations::withdraw,
+        registrations::inbox,
+        registrations::my_associations,
+        representatives::list_representatives,
+        representatives::add_representative,
+        representatives::remove_representative,
+        representatives::list_member_statistics,
+        representatives::report_member_statistics,
         hours::get_hours,
         hours::put_hours,
         hours::intervals,

@@ -94,6 +94,8 @@ static CODES: LazyLock<Vec<u8>> = LazyLock::new(|| {
     serde_json::to_vec(&serde_json::json!({
         "activities": codes::activities().iter().map(code).collect::<Vec<_>>(),
         "categories": codes::categories().iter().map(code).collect::<Vec<_>>(),
+        "associationTypes": codes::association_types().iter().map(code).collect::<Vec<_>>(),
+        "federations": codes::federations().iter().map(code).collect::<Vec<_>>(),
         "municipalities": municipalities,
         "accessibility": accessibility,
     }))

@@ -189,6 +189,12 @@ pub enum Action<'a> {
     BookUnit,
     /// See, download or erase what the registry holds about oneself: signed-in people only.
     OwnPersonalData,
+    /// Register a new association as its first representative: a signed-in person.
+    RegisterAssociation,
+    /// Act for an association (change its details, report its member statistics, manage its
+    /// registrations and representatives). The flag is whether the signed-in caller is listed
+    /// as its representative, which the use case reads inside its transaction.
+    Represent(bool),
 }
 
 /// Whether `p` may perform `action`.
@@ -216,6 +222,8 @@ pub fn allowed(p: &Principal, action: Action<'_>) -> bool {
         // Internal jobs never book.
         A::BookUnit => p.role != Role::System,
         A::OwnPersonalData => p.person.is_some(),
+        A::RegisterAssociation => p.person.is_some(),
+        A::Represent(listed) => listed && p.person.is_some(),
     }
 }
 
@@ -264,6 +272,8 @@ fn describe(action: Action<'_>) -> String {
         A::ReadAuditTrail(m) => format!("read the audit trail of municipality {m}'s data"),
         A::BookUnit => "book units".into(),
         A::OwnPersonalData => "see or erase a person's own data (only a signed-in person may, for themselves)".into(),
+        A::RegisterAssociation => "register an association as its representative (sign in with e-legitimation)".into(),
+        A::Represent(_) => "act for this association (only its representatives may)".into(),
     }
 }
 

@@ -10,6 +10,10 @@ pub const MUNICIPALITIES_CSV: &str = include_str!("../data/municipalities.csv");
 pub const CATEGORIES_CSV: &str = include_str!("../data/facility_categories.csv");
 /// Activities with Swedish and English names.
 pub const ACTIVITIES_CSV: &str = include_str!("../data/activities.csv");
+/// Association types with Swedish and English names.
+pub const ASSOCIATION_TYPES_CSV: &str = include_str!("../data/association_types.csv");
+/// Federations (förbund) an association can be a member of, with Swedish and English names.
+pub const FEDERATIONS_CSV: &str = include_str!("../data/federations.csv");
 
 /// A municipality (kommun).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -55,6 +59,8 @@ fn code_list(csv: &'static str) -> Vec<Code> {
 
 static CATEGORIES: LazyLock<Vec<Code>> = LazyLock::new(|| code_list(CATEGORIES_CSV));
 static ACTIVITIES: LazyLock<Vec<Code>> = LazyLock::new(|| code_list(ACTIVITIES_CSV));
+static ASSOCIATION_TYPES: LazyLock<Vec<Code>> = LazyLock::new(|| code_list(ASSOCIATION_TYPES_CSV));
+static FEDERATIONS: LazyLock<Vec<Code>> = LazyLock::new(|| code_list(FEDERATIONS_CSV));
 
 /// All 290 municipalities, ordered by code.
 pub fn municipalities() -> &'static [Municipality] {
@@ -74,6 +80,26 @@ pub fn categories() -> &'static [Code] {
 /// All activities.
 pub fn activities() -> &'static [Code] {
     &ACTIVITIES
+}
+
+/// All association types.
+pub fn association_types() -> &'static [Code] {
+    &ASSOCIATION_TYPES
+}
+
+/// All federations (förbund).
+pub fn federations() -> &'static [Code] {
+    &FEDERATIONS
+}
+
+/// Whether `code` is a known association type.
+pub fn is_association_type(code: &str) -> bool {
+    ASSOCIATION_TYPES.iter().any(|c| c.code == code)
+}
+
+/// Whether `code` is a known federation.
+pub fn is_federation(code: &str) -> bool {
+    FEDERATIONS.iter().any(|c| c.code == code)
 }
 
 /// Whether `code` is a known facility category.

@@ -258,12 +258,29 @@ pub fn associations() -> Vec<(AssociationInput, Option<Decision>)> {
                         email: Some(format!("ordforande{pi}{ki}@example.se")),
                         phone: Some(format!("+467000{pi:02}{ki:03}")),
                     }],
+                    postal_address: Some(PostalAddress {
+                        care_of: None,
+                        street: format!("Box {}", 100 + ki * 11 + pi),
+                        postal_code: format!("{}{:02}", p.postal, 10 + ki),
+                        city: p.town.into(),
+                    }),
+                    association_type: Some(["sports", "sports", "culture"][ki].into()),
+                    federations: [&["floorball"][..], &["swimming"][..], &[][..]][ki].iter().map(|f| f.to_string()).collect(),
+                    founded_year: Some(1920 + (pi as i32 * 5 + ki as i32 * 17) % 100),
+                    status: None,
                 },
                 decision.clone(),
             ));
         }
     }
     out
+}
+
+/// The demo's test eID person "anna" (scripts/demo.sh) represents Malmö Innebandyklubb:
+/// its organisation number, her personal identity number and name.
+pub fn demo_representative() -> (String, &'static str, &'static str) {
+    let malmo = PILOTS.iter().position(|p| p.code == "1280").expect("Malmö is a pilot");
+    (org_number(malmo, 0), "198112289874", "Anna Andersson")
 }
 
 /// How much a demo load added.
@@ -326,7 +343,7 @@ pub async fn load(registry: &Registry) -> Result<Loaded> {
         }
         let created = registry.create_association(&p, &a).await?;
         if let Some(d) = decision {
-            registry.decide_registration(&p, created.id, Some(created.version), &d).await?;
+            registry.decide_registration(&p, created.id, None, Some(created.version), &d).await?;
         }
         loaded.associations += 1;
     }

@@ -168,6 +168,16 @@ pub mod fixtures {
                 email: Some("karin@example.se".into()),
                 phone: Some("0701234567".into()),
             }],
+            postal_address: Some(registry_core::model::PostalAddress {
+                care_of: Some("Karin Karlsson".into()),
+                street: "Box 12".into(),
+                postal_code: "11432".into(),
+                city: "Stockholm".into(),
+            }),
+            association_type: Some("sports".into()),
+            federations: vec!["football".into()],
+            founded_year: Some(1975),
+            status: None,
         }
     }
 

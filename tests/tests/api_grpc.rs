@@ -211,7 +211,7 @@ async fn association_service() {
     // Decisions.
     let e = c
         .reject_registration(with_key(
-            pb::RejectRegistrationRequest { id: a.id.clone(), reason: "".into(), expected_version: 0 },
+            pb::RejectRegistrationRequest { id: a.id.clone(), reason: "".into(), expected_version: 0, ..Default::default() },
             &keys.editor_0180,
         ))
         .await
@@ -219,7 +219,7 @@ async fn association_service() {
     assert_eq!(violations(&e), vec![("reason".into(), "REQUIRED".into())]);
     let asked = c
         .request_completion(with_key(
-            pb::RequestCompletionRequest { id: a.id.clone(), message: "Add statutes".into(), expected_version: 1 },
+            pb::RequestCompletionRequest { id: a.id.clone(), message: "Add statutes".into(), expected_version: 1, ..Default::default() },
             &keys.editor_0180,
         ))
         .await
@@ -229,21 +229,30 @@ async fn association_service() {
         .unwrap();
     assert_eq!(asked.registration.unwrap().status, pb::RegistrationStatus::NeedsCompletion as i32);
     assert_eq!(
-        c.approve_registration(with_key(pb::ApproveRegistrationRequest { id: a.id.clone(), expected_version: 1 }, &keys.editor_0180))
-            .await
-            .unwrap_err()
-            .code(),
+        c.approve_registration(with_key(
+            pb::ApproveRegistrationRequest { id: a.id.clone(), expected_version: 1, ..Default::default() },
+            &keys.editor_0180
+        ))
+        .await
+        .unwrap_err()
+        .code(),
         Code::FailedPrecondition
     );
     assert_eq!(
-        c.approve_registration(with_key(pb::ApproveRegistrationRequest { id: a.id.clone(), expected_version: 0 }, &keys.national_body))
-            .await
-            .unwrap_err()
-            .code(),
+        c.approve_registration(with_key(
+            pb::ApproveRegistrationRequest { id: a.id.clone(), expected_version: 0, ..Default::default() },
+            &keys.national_body
+        ))
+        .await
+        .unwrap_err()
+        .code(),
         Code::PermissionDenied
     );
     let approved = c
-        .approve_registration(with_key(pb::ApproveRegistrationRequest { id: a.id.clone(), expected_version: 2 }, &keys.editor_0180))
+        .approve_registration(with_key(
+            pb::ApproveRegistrationRequest { id: a.id.clone(), expected_version: 2, ..Default::default() },
+            &keys.editor_0180,
+        ))
         .await
         .unwrap()
         .into_inner()
@@ -252,7 +261,7 @@ async fn association_service() {
     assert_eq!(approved.registration.unwrap().status, pb::RegistrationStatus::Approved as i32);
     let e = c
         .reject_registration(with_key(
-            pb::RejectRegistrationRequest { id: a.id.clone(), reason: "late".into(), expected_version: 0 },
+            pb::RejectRegistrationRequest { id: a.id.clone(), reason: "late".into(), expected_version: 0, ..Default::default() },
             &keys.editor_0180,
         ))
         .await

@@ -76,10 +76,10 @@ async fn every_resource_reads_the_same_through_rest_and_grpc() {
 
     // An approved association and one sent back for completion (a registration message).
     let a = app.registry.create_association(&admin, &fixtures::association("0180", 1)).await.unwrap();
-    app.registry.decide_registration(&admin, a.id, None, &Decision::Approve).await.unwrap();
+    app.registry.decide_registration(&admin, a.id, None, None, &Decision::Approve).await.unwrap();
     let pending = app.registry.create_association(&admin, &fixtures::association("0180", 2)).await.unwrap();
     let completion = Decision::RequestCompletion { message: "Bifoga stadgarna".into() };
-    app.registry.decide_registration(&admin, pending.id, None, &completion).await.unwrap();
+    app.registry.decide_registration(&admin, pending.id, None, None, &completion).await.unwrap();
 
     let channel = app.channel().await;
     let mut fc = FacilityServiceClient::new(channel.clone());

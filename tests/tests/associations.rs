@@ -15,22 +15,25 @@ async fn registration_workflow() {
     assert_eq!(a.registration.status, RegistrationStatus::Pending);
     assert_eq!(a.registration.decided_at, None);
 
-    let Err(Error::Invalid(v)) = reg.decide_registration(&editor, a.id, None, &Decision::Reject { reason: "  ".into() }).await else {
+    let Err(Error::Invalid(v)) = reg.decide_registration(&editor, a.id, None, None, &Decision::Reject { reason: "  ".into() }).await else {
         panic!("a rejection without a reason was accepted")
     };
     assert_eq!((v[0].field.as_str(), v[0].rule), ("reason", "required"));
 
-    let asked =
-        reg.decide_registration(&editor, a.id, None, &Decision::RequestCompletion { message: "Add your statutes".into() }).await.unwrap();
+    let asked = reg
+        .decide_registration(&editor, a.id, None, None, &Decision::RequestCompletion { message: "Add your statutes".into() })
+        .await
+        .unwrap();
     assert_eq!(asked.registration.status, RegistrationStatus::NeedsCompletion);
     assert_eq!(asked.registration.message.as_deref(), Some("Add your statutes"));
     assert!(asked.registration.decided_at.is_some());
 
-    let approved = reg.decide_registration(&editor, a.id, Some(asked.version), &Decision::Approve).await.unwrap();
+    let approved = reg.decide_registration(&editor, a.id, None, Some(asked.version), &Decision::Approve).await.unwrap();
     assert_eq!(approved.registration.status, RegistrationStatus::Approved);
     assert_eq!(approved.registration.message, None);
 
-    let again = reg.decide_registration(&editor, a.id, None, &Decision::Reject { reason: "Changed our mind".into() }).await.unwrap_err();
+    let again =
+        reg.decide_registration(&editor, a.id, None, None, &Decision::Reject { reason: "Changed our mind".into() }).await.unwrap_err();
     assert!(matches!(again, Error::Conflict { rule: "invalid_transition", .. }), "{again:?}");
     assert_eq!(reg.get_association(&editor, a.id).await.unwrap().version, approved.version);
 }
@@ -73,7 +76,7 @@ async fn personal_data_needs_the_scope_and_every_read_is_audited() {
     let reg = db.registry();
     let admin = Principal::operator("admin");
     let a = reg.create_association(&admin, &fixtures::association("1881", 5)).await.unwrap();
-    reg.decide_registration(&admin, a.id, None, &Decision::Approve).await.unwrap();
+    reg.decide_registration(&admin, a.id, None, None, &Decision::Approve).await.unwrap();
 
     let anonymous = reg.get_association(&Principal::anonymous(), a.id).await.unwrap();
     assert_eq!(anonymous.contact_persons, None);
@@ -124,7 +127,7 @@ async fn listing_filters_by_status_activity_and_municipality() {
     let reg = db.registry();
     let admin = Principal::operator("admin");
     let a = reg.create_association(&admin, &fixtures::association("1881", 1)).await.unwrap();
-    reg.decide_registration(&admin, a.id, None, &Decision::Approve).await.unwrap();
+    reg.decide_registration(&admin, a.id, None, None, &Decision::Approve).await.unwrap();
     let mut b = fixtures::association("1880", 2);
     b.activities = vec!["chess".into()];
     reg.create_association(&admin, &b).await.unwrap();

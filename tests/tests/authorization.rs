@@ -96,7 +96,7 @@ async fn association_use_cases_by_role() {
     for (i, (name, p)) in roles().into_iter().enumerate() {
         let n = 100 * i as u32;
         let existing = reg.create_association(&admin, &fixtures::association("0180", n)).await.unwrap();
-        let existing = reg.decide_registration(&admin, existing.id, None, &Decision::Approve).await.unwrap();
+        let existing = reg.decide_registration(&admin, existing.id, None, None, &Decision::Approve).await.unwrap();
         assert_eq!(outcome(reg.create_association(&p, &fixtures::association("0180", n + 1)).await), WRITE[i], "{name}: create");
         assert_eq!(outcome(reg.get_association(&p, existing.id).await), READ[i], "{name}: get approved");
         assert_eq!(outcome(reg.get_association_by_org_number(&p, &existing.org_number).await), READ[i], "{name}: get by org number");
@@ -120,7 +120,7 @@ async fn association_use_cases_by_role() {
         .enumerate()
         {
             let pending = reg.create_association(&admin, &fixtures::association("0180", n + 10 + k as u32)).await.unwrap();
-            assert_eq!(outcome(reg.decide_registration(&p, pending.id, None, &decision).await), DECIDE[i], "{name}: {decision:?}");
+            assert_eq!(outcome(reg.decide_registration(&p, pending.id, None, None, &decision).await), DECIDE[i], "{name}: {decision:?}");
         }
     }
 }
@@ -138,7 +138,7 @@ async fn unapproved_registrations_are_hidden_from_those_who_may_not_decide_them(
         if !visible {
             assert!(matches!(got, Err(Error::NotFound { .. })), "{name}");
             assert!(
-                matches!(reg.decide_registration(&p, pending.id, None, &Decision::Approve).await, Err(Error::NotFound { .. })),
+                matches!(reg.decide_registration(&p, pending.id, None, None, &Decision::Approve).await, Err(Error::NotFound { .. })),
                 "{name}"
             );
         }

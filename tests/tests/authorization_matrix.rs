@@ -5,10 +5,14 @@
 //! other, and the whole table must equal the hand-written one below, which follows
 //! `registry_core::auth` (and, where a use case filters instead of refusing, its service).
 //!
-//! Covered: facilities, associations and their registrations, opening hours, exports; the
-//! vendor directory (list, get, certified vendors, certification runs, a vendor's units,
-//! create, update of an operator field (the name) and of a vendor's own field (its limits),
-//! delete, set and clear a certification override, run checks, set and clear a unit's vendor);
+//! Covered: facilities, associations and their registrations, opening hours, exports; an
+//! association's self-service (registering with another municipality, resubmitting and
+//! withdrawing a registration, a registration's history, a municipality's inbox, a person's
+//! own associations, listing, adding and removing representatives, listing and reporting
+//! member statistics); the vendor directory (list, get, certified vendors, certification runs,
+//! a vendor's units, create, update of an operator field (the name) and of a vendor's own
+//! field (its limits), delete, set and clear a certification override, run checks, set and
+//! clear a unit's vendor);
 //! facility and association search; federated availability; bookings through the registry
 //! (real bookings at a fault vendor with bookings on, on loopback, registered through REST
 //! with a passing conformance run); the change feeds (REST RPDE pages `/v1/feeds/{kind}` vs the
@@ -16,12 +20,14 @@
 //! nothing equivalent; the proto has no audit or history RPC), the audit trail, a
 //! facility's public history, and a person's download of their own data.
 //!
-//! The roles are nine: besides anonymous, the two editors, the national body and the admin,
+//! The roles are ten: besides anonymous, the two editors, the national body and the admin,
 //! there are two vendor keys: one of no vendor (`Keys::vendor`, a key without a `vendor_id`),
 //! and a vendor's own key (`TestApp::vendor_key`), bound to the very vendor the cell works on
 //! for operations on one vendor's entry (`ManageOwnVendor`), and to a vendor of the set-up
-//! elsewhere; and two signed-in people (issue 26), each with a browser session cookie and its
-//! CSRF token (`TestApp::session`): a resident, and staff of 0180, who has its editor's rights.
+//! elsewhere; and three signed-in people (issue 26), each with a browser session cookie and its
+//! CSRF token (`TestApp::session`): a resident, staff of 0180, who has its editor's rights, and
+//! a representative, listed (through the core) as representative of every association the
+//! cells set up, so it acts for each one it is asked about (`Represent`).
 //!
 //! Where a use case filters what the caller may see instead of refusing (association search by
 //! status, the audit trail), the cell says whether anything of 0180's was in the answer: `ok`
@@ -30,8 +36,9 @@
 //!
 //! Not covered: reads both front ends offer that need nothing but `ReadPublic` (municipalities
 //! and their boundaries, batch get, an association by organisation number, open intervals and
-//! open status, holidays, the facility export), and the personal-data scope (contact persons),
-//! which none of the nine callers holds.
+//! open status, holidays, the facility export), and the personal-data scope (contact persons,
+//! representatives), which none of the ten callers holds (the representative reads its own
+//! association's representatives as one of them).
 
 use std::fmt;
 use std::time::Duration;
@@ -48,7 +55,9 @@ use grpc_api::proto::v1::opening_hours_service_client::OpeningHoursServiceClient
 use grpc_api::proto::v1::search_service_client::SearchServiceClient;
 use grpc_api::proto::v1::vendor_directory_service_client::VendorDirectoryServiceClient;
 use registry_core::auth::Principal;
-use registry_core::model::{Association, Decision, Facility, OverrideInput, Vendor, VendorAuth, VendorInput, VendorProtocol};
+use registry_core::model::{
+    Association, Decision, Facility, NewRepresentative, OverrideInput, Vendor, VendorAuth, VendorInput, VendorProtocol,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tests::{TestApp, fixtures, with_key};
@@ -172,7 +181,7 @@ async fn first_message<T>(r: Result<tonic::Response<tonic::Streaming<T>>, tonic:
 }
 
 /// Role names, in the column order of the expected table.
-const ROLES: [&str; 9] = [
+const ROLES: [&str; 10] = [
     "anonymous",
     "editor 0180 (own)",
     "editor 1480 (other)",
@@ -182,6 +191,7 @@ const ROLES: [&str; 9] = [
     "admin",
     "resident (signed in)",
     "staff 0180 (signed in)",
+    "representative (signed in)",
 ];
 /// Column of the anonymous caller.
 const ANONYMOUS: usize = 0;
@@ -189,24 +199,33 @@ const ANONYMOUS: usize = 0;
 const OWN_VENDOR: usize = 4;
 /// Column of the signed-in resident.
 const RESIDENT: usize = 7;
+/// Column of the signed-in representative of every association [`Ctx::pending`] and
+/// [`Ctx::approved`] create.
+const REPRESENTATIVE: usize = 9;
+/// The representative's personal identity number (valid: a real date and check digit; neither
+/// the resident's nor the staff member's).
+const REPRESENTATIVE_PIN: &str = "197702281937";
 
 /// Writes on 0180's data: only its own editor and the admin; anonymous callers are asked to log in.
-/// Also choosing a 0180 unit's vendor (`AssignVendor(0180)`).
-const WRITE: [O; 9] = [U, Y, F, F, F, F, Y, F, Y];
+/// Also choosing a 0180 unit's vendor (`AssignVendor(0180)`). A representative acts for its
+/// association only (`Represent`), which gives it nothing on facilities.
+const WRITE: [O; 10] = [U, Y, F, F, F, F, Y, F, Y, F];
 /// Public reads: everyone, with or without a key. Also booking (`BookUnit`: everyone but the
 /// registry's own jobs).
-const READ: [O; 9] = [Y, Y, Y, Y, Y, Y, Y, Y, Y];
+const READ: [O; 10] = [Y, Y, Y, Y, Y, Y, Y, Y, Y, Y];
 /// A pending registration of 0180: those who may not see it get "not found"; the national body
-/// sees it (ReadUnapproved) but may not decide it.
-const SEE_PENDING: [O; 9] = [N, Y, N, N, N, Y, Y, N, Y];
-const DECIDE: [O; 9] = [N, Y, N, N, N, F, Y, N, Y];
+/// sees it (ReadUnapproved) but may not decide it. A representative sees its own association's
+/// registrations whatever their status, but deciding is the municipality's (DecideRegistration).
+const SEE_PENDING: [O; 10] = [N, Y, N, N, N, Y, Y, N, Y, Y];
+const DECIDE: [O; 10] = [N, Y, N, N, N, F, Y, N, Y, F];
 /// The vendor directory (`ManageVendors`): admins only; a vendor's own key neither.
-const MANAGE_VENDORS: [O; 9] = [U, F, F, F, F, F, Y, F, F];
+const MANAGE_VENDORS: [O; 10] = [U, F, F, F, F, F, Y, F, F, F];
 /// One vendor's own fields and its checks (`ManageOwnVendor(id)`): that vendor's own keys and
 /// admins; a vendor key of no vendor may not.
-const OWN_VENDOR_ENTRY: [O; 9] = [U, F, F, F, Y, F, Y, F, F];
-/// Following the change log (`FollowChanges`): any caller with a key.
-const FOLLOW: [O; 9] = [U, Y, Y, Y, Y, Y, Y, F, Y];
+const OWN_VENDOR_ENTRY: [O; 10] = [U, F, F, F, Y, F, Y, F, F, F];
+/// Following the change log (`FollowChanges`): any caller with a key; signed-in residents
+/// (the representative is one) may not.
+const FOLLOW: [O; 10] = [U, Y, Y, Y, Y, Y, Y, F, Y, F];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -252,6 +271,17 @@ enum Op {
     AuditTrail,
     FacilityHistory,
     OwnPersonalData,
+    AddRegistration,
+    ResubmitRegistration,
+    WithdrawRegistration,
+    ListRegistrations,
+    RegistrationInbox,
+    MyAssociations,
+    ListRepresentatives,
+    AddRepresentative,
+    RemoveRepresentative,
+    ListMemberStatistics,
+    ReportMemberStatistics,
 }
 
 impl Op {
@@ -268,7 +298,7 @@ impl Op {
 
 /// The expected table: one row per operation, one column per role (order of [`ROLES`]).
 /// A cell where the two front ends disagree is listed in [`DIFFERS`] as well.
-fn expected() -> Vec<(Op, [O; 9])> {
+fn expected() -> Vec<(Op, [O; 10])> {
     vec![
         (Op::ListFacilities, READ),
         (Op::GetFacility, READ),
@@ -278,8 +308,13 @@ fn expected() -> Vec<(Op, [O; 9])> {
         (Op::ListAssociations, READ),
         (Op::GetApprovedAssociation, READ),
         (Op::GetPendingAssociation, SEE_PENDING),
-        (Op::CreateAssociation, WRITE),
-        (Op::UpdateAssociation, WRITE),
+        // Editors register for their municipality; any signed-in person may register a new
+        // association as its first representative (RegisterAssociation).
+        (Op::CreateAssociation, [U, Y, F, F, F, F, Y, Y, Y, Y]),
+        // UpdateAssociation(0180), or Represent: its representative changes its details.
+        (Op::UpdateAssociation, [U, Y, F, F, F, F, Y, F, Y, Y]),
+        // DeleteAssociation(0180) for every municipality it is registered with; representatives
+        // withdraw their registrations instead.
         (Op::DeleteAssociation, WRITE),
         (Op::ApproveRegistration, DECIDE),
         (Op::RejectRegistration, DECIDE),
@@ -289,7 +324,7 @@ fn expected() -> Vec<(Op, [O; 9])> {
         (Op::ExportApprovedAssociations, READ),
         // registrationStatus=pending for 0180 needs ReadUnapproved(0180) for every municipality
         // in the export: the 0180 editor, the national body and the admin.
-        (Op::ExportPendingAssociations, [U, Y, F, F, F, Y, Y, F, Y]),
+        (Op::ExportPendingAssociations, [U, Y, F, F, F, Y, Y, F, Y, F]),
         // The vendor directory is public to read (ReadPublic; the credential's name is hidden).
         (Op::ListVendors, READ),
         (Op::GetVendor, READ),
@@ -319,7 +354,7 @@ fn expected() -> Vec<(Op, [O; 9])> {
         // registration anywhere (anonymous 401; vendors 403) and filters for the others: the 1480
         // editor may search its own pending registrations, so it is answered, with none of
         // 0180's (ReadUnapproved(0180) is false for it).
-        (Op::SearchPendingAssociations, [U, Y, E, F, F, Y, Y, F, Y]),
+        (Op::SearchPendingAssociations, [U, Y, E, F, F, Y, Y, F, Y, F]),
         // The federated query is a search (ReadPublic), then the vendors are asked as the
         // registry (here the bookable facility's, which answers; without one it answers too).
         (Op::SearchAvailability, READ),
@@ -331,11 +366,35 @@ fn expected() -> Vec<(Op, [O; 9])> {
         (Op::FeedAssociations, FOLLOW),
         // REST only. ReadAuditTrail: admins everything, editors their own municipality's data
         // (the 1480 editor is answered, without 0180's changes); anyone else is refused.
-        (Op::AuditTrail, [U, Y, E, F, F, F, Y, F, Y]),
+        (Op::AuditTrail, [U, Y, E, F, F, F, Y, F, Y, F]),
         // REST only. Public ("insyn").
         (Op::FacilityHistory, READ),
         // REST only. OwnPersonalData: a signed-in person's own data; no key holds a person.
-        (Op::OwnPersonalData, [U, F, F, F, F, F, F, Y, Y]),
+        (Op::OwnPersonalData, [U, F, F, F, F, F, F, Y, Y, Y]),
+        // Registering an approved 0180 association with 1480: Represent, else CreateAssociation(1480).
+        (Op::AddRegistration, [U, F, Y, F, F, F, Y, F, F, Y]),
+        // answer_registration: Represent or admin; 0180's staff and the national body see it (403),
+        // callers who may not see a registration that is not approved get 404.
+        (Op::ResubmitRegistration, [U, F, N, N, N, F, Y, N, F, Y]),
+        // answer_registration as for resubmitting: the association withdraws, not the municipality.
+        (Op::WithdrawRegistration, [U, F, N, N, N, F, Y, N, F, Y]),
+        // A registration's history: representatives, national bodies, admins, DecideRegistration(0180).
+        (Op::ListRegistrations, [U, Y, F, F, F, Y, Y, F, Y, Y]),
+        // A municipality's inbox: ReadUnapproved(0180).
+        (Op::RegistrationInbox, [U, Y, F, F, F, Y, Y, F, Y, F]),
+        // OwnPersonalData: a signed-in person's associations; no key holds a person.
+        (Op::MyAssociations, [U, F, F, F, F, F, F, Y, Y, Y]),
+        // Personal data: Represent, or ReadContactPersons(0180), which needs the personal-data
+        // scope (no key in the table holds it, the admin's neither).
+        (Op::ListRepresentatives, [U, F, F, F, F, F, F, F, F, Y]),
+        // may_act_for: Represent, UpdateAssociation(0180) or admin.
+        (Op::AddRepresentative, [U, Y, F, F, F, F, Y, F, Y, Y]),
+        // may_act_for as for adding (the cell removes a second one: the last always stays).
+        (Op::RemoveRepresentative, [U, Y, F, F, F, F, Y, F, Y, Y]),
+        // Represent, or ReadMemberStatistics(0180): 0180's staff, national bodies, admins.
+        (Op::ListMemberStatistics, [U, Y, F, F, F, Y, Y, F, Y, Y]),
+        // may_act_for: Represent, UpdateAssociation(0180) or admin.
+        (Op::ReportMemberStatistics, [U, Y, F, F, F, F, Y, F, Y, Y]),
     ]
 }
 
@@ -353,6 +412,9 @@ const DIFFERS: &[(Op, usize, O, O)] = &[
     // systems and staff (FollowChanges), not residents.
     (Op::FeedFacilities, RESIDENT, Y, F),
     (Op::FeedAssociations, RESIDENT, Y, F),
+    // The representative is a signed-in resident too.
+    (Op::FeedFacilities, REPRESENTATIVE, Y, F),
+    (Op::FeedAssociations, REPRESENTATIVE, Y, F),
 ];
 
 #[derive(Clone, Copy)]
@@ -366,7 +428,7 @@ struct Ctx<'a> {
     channel: tonic::transport::Channel,
     admin: Principal,
     /// Each role's key, in the order of [`ROLES`]; the own vendor's is bound to `booking_vendor`.
-    keys: [String; 9],
+    keys: [String; 10],
     /// The live vendor's endpoint (a fault vendor that takes bookings, on loopback).
     endpoint: String,
     /// Registered through REST with a passing run; books `bookable`'s first unit ("hall-a").
@@ -391,13 +453,36 @@ impl Ctx<'_> {
         self.app.registry.create_facility(&self.admin, &fixtures::facility("0180", &name)).await.unwrap()
     }
 
+    /// A pending association of 0180, with the representative column's person listed as its
+    /// representative.
     async fn pending(&self) -> Association {
-        self.app.registry.create_association(&self.admin, &fixtures::association("0180", self.n())).await.unwrap()
+        let a = self.app.registry.create_association(&self.admin, &fixtures::association("0180", self.n())).await.unwrap();
+        let rita = NewRepresentative { personal_identity_number: REPRESENTATIVE_PIN.into(), name: "Rita Representant".into() };
+        self.app.registry.add_representative(&self.admin, a.id, &rita).await.unwrap();
+        // Adding a representative raises the version: the cells write at the current one.
+        self.app.registry.get_association(&self.admin, a.id).await.unwrap()
     }
 
+    /// [`Ctx::pending`], approved by 0180 (the decision returns the current version).
     async fn approved(&self) -> Association {
         let a = self.pending().await;
-        self.app.registry.decide_registration(&self.admin, a.id, None, &Decision::Approve).await.unwrap()
+        self.app.registry.decide_registration(&self.admin, a.id, None, None, &Decision::Approve).await.unwrap()
+    }
+
+    /// A valid personal identity number no one else in the matrix has: a birth date from 1950 on
+    /// (one a call), serial 472, and the Luhn check digit over the ten-digit form.
+    fn fresh_pin(&self) -> String {
+        let day = chrono::NaiveDate::from_ymd_opt(1950, 1, 1).unwrap() + chrono::Duration::days(i64::from(self.n()));
+        let nine = format!("{}472", day.format("%y%m%d"));
+        let sum: u32 = nine
+            .bytes()
+            .enumerate()
+            .map(|(i, b)| {
+                let d = u32::from(b - b'0') * if i % 2 == 0 { 2 } else { 1 };
+                if d > 9 { d - 9 } else { d }
+            })
+            .sum();
+        format!("{}472{}", day.format("%Y%m%d"), (10 - sum % 10) % 10)
     }
 
     /// A fresh vendor at the live endpoint serving 0180, through the core with a passing run
@@ -580,12 +665,22 @@ impl Ctx<'_> {
                         self.rest(Method::POST, &format!("/v1/associations/{id}/request-completion"), key, Some(body), Some(v)).await
                     }
                     (Op::ApproveRegistration, Side::Grpc) => grpc_answer(
-                        assoc().approve_registration(with_key(pb::ApproveRegistrationRequest { id, expected_version: v }, key)).await,
+                        assoc()
+                            .approve_registration(with_key(
+                                pb::ApproveRegistrationRequest { id, expected_version: v, ..Default::default() },
+                                key,
+                            ))
+                            .await,
                     ),
                     (Op::RejectRegistration, Side::Grpc) => grpc_answer(
                         assoc()
                             .reject_registration(with_key(
-                                pb::RejectRegistrationRequest { id, reason: "Not a non-profit association".into(), expected_version: v },
+                                pb::RejectRegistrationRequest {
+                                    id,
+                                    reason: "Not a non-profit association".into(),
+                                    expected_version: v,
+                                    ..Default::default()
+                                },
                                 key,
                             ))
                             .await,
@@ -593,7 +688,12 @@ impl Ctx<'_> {
                     (_, Side::Grpc) => grpc_answer(
                         assoc()
                             .request_completion(with_key(
-                                pb::RequestCompletionRequest { id, message: "Please add the statutes".into(), expected_version: v },
+                                pb::RequestCompletionRequest {
+                                    id,
+                                    message: "Please add the statutes".into(),
+                                    expected_version: v,
+                                    ..Default::default()
+                                },
                                 key,
                             ))
                             .await,
@@ -899,6 +999,143 @@ impl Ctx<'_> {
             }
             (Op::OwnPersonalData, Side::Rest) => self.rest(Method::GET, "/v1/me/personal-data", key, None, None).await,
             (Op::AuditTrail | Op::FacilityHistory | Op::OwnPersonalData, Side::Grpc) => unreachable!("REST only: {op:?}"),
+            (Op::AddRegistration, side) => {
+                let a = self.approved().await;
+                match side {
+                    Side::Rest => {
+                        let path = format!("/v1/associations/{}/registrations", a.id);
+                        self.rest(Method::POST, &path, key, Some(json!({"municipalityCode": "1480"})), None).await
+                    }
+                    Side::Grpc => {
+                        let req =
+                            pb::AddRegistrationRequest { id: a.id.to_string(), municipality_code: "1480".into(), expected_version: 0 };
+                        grpc_answer(assoc().add_registration(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::ResubmitRegistration | Op::WithdrawRegistration, side) => {
+                let a = self.pending().await;
+                let resubmit = op == Op::ResubmitRegistration;
+                if resubmit {
+                    let back = Decision::RequestCompletion { message: "Add statutes".into() };
+                    self.app.registry.decide_registration(&self.admin, a.id, None, None, &back).await.unwrap();
+                }
+                let id = a.id.to_string();
+                let message = "Statutes attached";
+                match side {
+                    Side::Rest if resubmit => {
+                        let path = format!("/v1/associations/{id}/registrations/0180/resubmit");
+                        self.rest(Method::POST, &path, key, Some(json!({"message": message})), None).await
+                    }
+                    Side::Rest => {
+                        self.rest(Method::POST, &format!("/v1/associations/{id}/registrations/0180/withdraw"), key, None, None).await
+                    }
+                    Side::Grpc if resubmit => {
+                        let req = pb::ResubmitRegistrationRequest {
+                            id,
+                            municipality_code: "0180".into(),
+                            message: message.into(),
+                            expected_version: 0,
+                        };
+                        grpc_answer(assoc().resubmit_registration(with_key(req, key)).await)
+                    }
+                    Side::Grpc => {
+                        let req = pb::WithdrawRegistrationRequest { id, municipality_code: "0180".into(), expected_version: 0 };
+                        grpc_answer(assoc().withdraw_registration(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::ListRegistrations | Op::ListRepresentatives | Op::ListMemberStatistics, side) => {
+                let a = self.approved().await;
+                let id = a.id.to_string();
+                match (op, side) {
+                    (Op::ListRegistrations, Side::Rest) => {
+                        self.rest(Method::GET, &format!("/v1/associations/{id}/registrations"), key, None, None).await
+                    }
+                    (Op::ListRepresentatives, Side::Rest) => {
+                        self.rest(Method::GET, &format!("/v1/associations/{id}/representatives"), key, None, None).await
+                    }
+                    (_, Side::Rest) => self.rest(Method::GET, &format!("/v1/associations/{id}/member-statistics"), key, None, None).await,
+                    (Op::ListRegistrations, Side::Grpc) => {
+                        grpc_answer(assoc().list_registrations(with_key(pb::ListRegistrationsRequest { id }, key)).await)
+                    }
+                    (Op::ListRepresentatives, Side::Grpc) => {
+                        grpc_answer(assoc().list_representatives(with_key(pb::ListRepresentativesRequest { id }, key)).await)
+                    }
+                    (_, Side::Grpc) => {
+                        grpc_answer(assoc().list_member_statistics(with_key(pb::ListMemberStatisticsRequest { id }, key)).await)
+                    }
+                }
+            }
+            (Op::RegistrationInbox, Side::Rest) => self.rest(Method::GET, "/v1/municipalities/0180/registrations", key, None, None).await,
+            (Op::RegistrationInbox, Side::Grpc) => {
+                let req = pb::ListRegistrationInboxRequest { municipality_code: "0180".into(), ..Default::default() };
+                grpc_answer(assoc().list_registration_inbox(with_key(req, key)).await)
+            }
+            (Op::MyAssociations, Side::Rest) => self.rest(Method::GET, "/v1/me/associations", key, None, None).await,
+            (Op::MyAssociations, Side::Grpc) => {
+                grpc_answer(assoc().list_my_associations(with_key(pb::ListMyAssociationsRequest {}, key)).await)
+            }
+            (Op::AddRepresentative, side) => {
+                let a = self.approved().await;
+                let pin = self.fresh_pin();
+                match side {
+                    Side::Rest => {
+                        let body = json!({"personalIdentityNumber": pin, "name": "Nils Ny"});
+                        self.rest(Method::POST, &format!("/v1/associations/{}/representatives", a.id), key, Some(body), None).await
+                    }
+                    Side::Grpc => {
+                        let req =
+                            pb::AddRepresentativeRequest { id: a.id.to_string(), personal_identity_number: pin, name: "Nils Ny".into() };
+                        grpc_answer(assoc().add_representative(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::RemoveRepresentative, side) => {
+                // A second representative to remove: the last one may never go.
+                let a = self.approved().await;
+                let other = NewRepresentative { personal_identity_number: self.fresh_pin(), name: "Olle Andre".into() };
+                self.app.registry.add_representative(&self.admin, a.id, &other).await.unwrap();
+                let reader = Principal::operator("setup").with_personal_data();
+                let all = self.app.registry.representatives(&reader, a.id).await.unwrap();
+                let second = all.iter().find(|r| !r.is_you && r.name == other.name).expect("the second representative").id;
+                match side {
+                    Side::Rest => {
+                        let path = format!("/v1/associations/{}/representatives/{second}", a.id);
+                        self.rest(Method::DELETE, &path, key, None, None).await
+                    }
+                    Side::Grpc => {
+                        let req = pb::RemoveRepresentativeRequest { id: a.id.to_string(), representative_id: second.to_string() };
+                        grpc_answer(assoc().remove_representative(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::ReportMemberStatistics, side) => {
+                // The year's first report: the fixture reports 2025 only.
+                let a = self.approved().await;
+                match side {
+                    Side::Rest => {
+                        let body = json!({"counts": [{"ageBand": "AGE_BAND_7_TO_12", "gender": "GENDER_FEMALE", "count": 10}]});
+                        let path = format!("/v1/associations/{}/member-statistics/2024", a.id);
+                        self.rest(Method::PUT, &path, key, Some(body), None).await
+                    }
+                    Side::Grpc => {
+                        let req = pb::ReportMemberStatisticsRequest {
+                            id: a.id.to_string(),
+                            statistics: Some(pb::MemberStatistics {
+                                year: 2024,
+                                counts: vec![pb::MemberCount {
+                                    age_band: pb::AgeBand::AgeBand7To12 as i32,
+                                    gender: pb::Gender::Female as i32,
+                                    count: 10,
+                                }],
+                            }),
+                            expected_version: 0,
+                        };
+                        grpc_answer(assoc().report_member_statistics(with_key(req, key)).await)
+                    }
+                }
+            }
         }
     }
 }
@@ -946,7 +1183,7 @@ fn vendor_pb(name: &str, endpoint: &str) -> pb::VendorInput {
 
 /// What each side must answer for one cell: the expected class on both, or the recorded
 /// per-side values of a cell in [`DIFFERS`].
-fn wanted(op: Op, role: usize, table: &[(Op, [O; 9])]) -> (O, O) {
+fn wanted(op: Op, role: usize, table: &[(Op, [O; 10])]) -> (O, O) {
     if let Some(&(_, _, rest, grpc)) = DIFFERS.iter().find(|(o, r, _, _)| *o == op && *r == role) {
         return (rest, grpc);
     }
@@ -988,6 +1225,7 @@ async fn rest_and_grpc_give_the_same_answer_for_every_role_and_operation() {
         keys.admin.clone(),
         app.session("198112289874", "Anna Andersson", None).await,
         app.session("197010632391", "Sven Svensson", Some("0180")).await,
+        app.session(REPRESENTATIVE_PIN, "Rita Representant", None).await,
     ];
     let ctx = Ctx {
         app: &app,

@@ -51,7 +51,10 @@ async fn stale_versions_are_refused_for_every_versioned_write() {
         reg.update_association(&admin, a.id, 5, &fixtures::association("1881", 1)).await,
         Err(Error::PreconditionFailed { .. })
     ));
-    assert!(matches!(reg.decide_registration(&admin, a.id, Some(9), &Decision::Approve).await, Err(Error::PreconditionFailed { .. })));
+    assert!(matches!(
+        reg.decide_registration(&admin, a.id, None, Some(9), &Decision::Approve).await,
+        Err(Error::PreconditionFailed { .. })
+    ));
     assert!(matches!(reg.delete_association(&admin, a.id, Some(2)).await, Err(Error::PreconditionFailed { .. })));
     assert_eq!(db.count("SELECT count(*) AS n FROM change_log").await, 2, "refused writes leave no trace");
 }
@@ -81,11 +84,13 @@ async fn every_write_logs_exactly_one_change_with_before_and_after() {
     assert_eq!(h[2].after, None);
 
     let a = reg.create_association(&editor, &fixtures::association("1881", 3)).await.unwrap();
-    let asked =
-        reg.decide_registration(&editor, a.id, Some(1), &Decision::RequestCompletion { message: "Add statutes".into() }).await.unwrap();
+    let asked = reg
+        .decide_registration(&editor, a.id, None, Some(1), &Decision::RequestCompletion { message: "Add statutes".into() })
+        .await
+        .unwrap();
     let resubmitted = reg.update_association(&editor, a.id, 2, &fixtures::association("1881", 3)).await.unwrap();
     assert_eq!(resubmitted.registration.status.as_str(), "pending", "an update after a completion request resubmits");
-    reg.decide_registration(&editor, a.id, Some(3), &Decision::Approve).await.unwrap();
+    reg.decide_registration(&editor, a.id, None, Some(3), &Decision::Approve).await.unwrap();
     reg.delete_association(&editor, a.id, None).await.unwrap();
     let h = changelog::history(&mut conn, "association", a.id).await.unwrap();
     let ops: Vec<&str> = h.iter().map(|c| c.operation.as_str()).collect();

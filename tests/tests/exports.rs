@@ -56,7 +56,7 @@ async fn world() -> World {
             }
             let created = reg.create_association(&admin, &a).await.unwrap();
             let current =
-                if n == 1 { created } else { reg.decide_registration(&admin, created.id, None, &Decision::Approve).await.unwrap() };
+                if n == 1 { created } else { reg.decide_registration(&admin, created.id, None, None, &Decision::Approve).await.unwrap() };
             associations.push(current);
         }
         let gone = reg.create_association(&admin, &fixtures::association(m, 900 + i as u32)).await.unwrap();
@@ -148,9 +148,13 @@ fn expected(w: &World, keep: impl Fn(&Association) -> bool, statistics: bool, pe
         .map(|mut a| {
             if !statistics {
                 a.member_statistics = None;
+                a.member_statistics_by_year = None;
             }
             if !personal {
                 a.contact_persons = None;
+                if let Some(p) = &mut a.postal_address {
+                    p.care_of = None;
+                }
             }
             a
         })
@@ -174,14 +178,25 @@ fn association_csv_row(a: &Association) -> Vec<String> {
         a.version.to_string(),
         ts(a.created_at),
         ts(a.updated_at),
+        a.registrations.iter().map(|r| r.municipality_code.as_str()).collect::<Vec<_>>().join(";"),
+        opt(&a.association_type),
+        a.federations.join(";"),
+        a.founded_year.map(|y| y.to_string()).unwrap_or_default(),
+        serde_json::to_value(a.status).unwrap().as_str().unwrap().to_string(),
     ];
+    let address = a.postal_address.clone();
+    row.push(address.as_ref().map(|p| p.street.clone()).unwrap_or_default());
+    row.push(address.as_ref().map(|p| p.postal_code.clone()).unwrap_or_default());
+    row.push(address.as_ref().map(|p| p.city.clone()).unwrap_or_default());
     if let Some(s) = &a.member_statistics {
         row.push(s.year.to_string());
         row.push(s.counts.iter().map(|c| u64::from(c.count)).sum::<u64>().to_string());
         row.push(serde_json::to_string(s).unwrap());
+        row.push(serde_json::to_string(a.member_statistics_by_year.as_ref().unwrap()).unwrap());
     }
     if let Some(p) = &a.contact_persons {
         row.push(serde_json::to_string(p).unwrap());
+        row.push(address.as_ref().and_then(|p| p.care_of.clone()).unwrap_or_default());
     }
     row
 }
@@ -191,8 +206,12 @@ fn assert_association_csv(text: &str, want: &[Association], header: &[&str]) {
     let records = csv(text);
     assert_eq!(records[0], header, "the header row");
     assert_eq!(records.len() - 1, want.len());
-    let json_columns: Vec<usize> =
-        header.iter().enumerate().filter(|(_, h)| ["memberStatistics", "contactPersons"].contains(h)).map(|(i, _)| i).collect();
+    let json_columns: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| ["memberStatistics", "memberStatisticsByYear", "contactPersons"].contains(h))
+        .map(|(i, _)| i)
+        .collect();
     let mut got = records[1..].to_vec();
     got.sort_by(|a, b| a[0].cmp(&b[0]));
     for (g, a) in got.iter().zip(want) {
@@ -606,7 +625,7 @@ async fn an_export_during_writes_is_its_snapshot_and_a_disconnect_ends_the_query
         let body = format!("803{:06}", n);
         input.org_number = (0..10).map(|d| format!("{body}{d}")).find(|s| registry_core::orgnr::luhn_valid(s)).unwrap();
         let a = app.registry.create_association(&admin, &input).await.unwrap();
-        app.registry.decide_registration(&admin, a.id, None, &Decision::Approve).await.unwrap();
+        app.registry.decide_registration(&admin, a.id, None, None, &Decision::Approve).await.unwrap();
     }
     let (_, sent) = export_copy(&app).await.expect("the export's COPY still runs after the writes");
     assert!((sent as usize) < before.len(), "the writes were done while the COPY had sent {sent} of {} rows", before.len());

@@ -130,7 +130,7 @@ async fn populate(app: &TestApp) -> (Vec<Facility>, Vec<Association>) {
     let mut associations = Vec::new();
     for n in 0..520u32 {
         let a = app.registry.create_association(&admin, &fixtures::association("1880", n)).await.unwrap();
-        let a = if n % 5 == 4 { a } else { app.registry.decide_registration(&admin, a.id, None, &Decision::Approve).await.unwrap() };
+        let a = if n % 5 == 4 { a } else { app.registry.decide_registration(&admin, a.id, None, None, &Decision::Approve).await.unwrap() };
         associations.push(a);
     }
     for a in associations.iter().take(5) {

@@ -17,7 +17,7 @@ async fn search_and_exports_read_the_replica_and_everything_else_the_primary() {
     let admin = Principal::operator("setup");
     replica.registry().create_facility(&admin, &fixtures::facility("1880", "Replica hall")).await.unwrap();
     let a = replica.registry().create_association(&admin, &fixtures::association("1880", 1)).await.unwrap();
-    replica.registry().decide_registration(&admin, a.id, None, &Decision::Approve).await.unwrap();
+    replica.registry().decide_registration(&admin, a.id, None, None, &Decision::Approve).await.unwrap();
 
     let reg = Registry::connect(&primary.url, 4).unwrap().with_read_replica(&replica.url, 4).unwrap();
     let f = reg.create_facility(&admin, &fixtures::facility("1880", "Primary hall")).await.unwrap();

@@ -386,14 +386,14 @@ async fn association_search_respects_who_may_see_what() {
     let mut approved = fixtures::association("1881", 1);
     approved.name = "Kumla Innebandyklubb".into();
     let a = reg.create_association(&admin, &approved).await.unwrap();
-    reg.decide_registration(&admin, a.id, None, &Decision::Approve).await.unwrap();
+    reg.decide_registration(&admin, a.id, None, None, &Decision::Approve).await.unwrap();
     let mut pending = fixtures::association("1881", 2);
     pending.name = "Kumla Simsällskap".into();
     reg.create_association(&admin, &pending).await.unwrap();
     let mut other = fixtures::association("1880", 3);
     other.name = "Örebro Innebandy".into();
     let o = reg.create_association(&admin, &other).await.unwrap();
-    reg.decide_registration(&admin, o.id, None, &Decision::Approve).await.unwrap();
+    reg.decide_registration(&admin, o.id, None, None, &Decision::Approve).await.unwrap();
 
     let names = |p: Principal, s: AssociationSearch| {
         let reg = reg.clone();

@@ -260,7 +260,106 @@ fn registration_status(s: RegistrationStatus) -> pb::RegistrationStatus {
         RegistrationStatus::Approved => pb::RegistrationStatus::Approved,
         RegistrationStatus::Rejected => pb::RegistrationStatus::Rejected,
         RegistrationStatus::NeedsCompletion => pb::RegistrationStatus::NeedsCompletion,
+        RegistrationStatus::Withdrawn => pb::RegistrationStatus::Withdrawn,
     }
+}
+
+fn registration_event_kind(k: RegistrationEventKind) -> pb::RegistrationEventKind {
+    match k {
+        RegistrationEventKind::Submitted => pb::RegistrationEventKind::RegistrationEventSubmitted,
+        RegistrationEventKind::Resubmitted => pb::RegistrationEventKind::RegistrationEventResubmitted,
+        RegistrationEventKind::Approved => pb::RegistrationEventKind::RegistrationEventApproved,
+        RegistrationEventKind::Rejected => pb::RegistrationEventKind::RegistrationEventRejected,
+        RegistrationEventKind::CompletionRequested => pb::RegistrationEventKind::RegistrationEventCompletionRequested,
+        RegistrationEventKind::Withdrawn => pb::RegistrationEventKind::RegistrationEventWithdrawn,
+    }
+}
+
+/// Core → proto.
+pub fn municipal_registration(r: MunicipalRegistration) -> pb::MunicipalRegistration {
+    pb::MunicipalRegistration {
+        municipality_code: r.municipality_code,
+        status: registration_status(r.status) as i32,
+        message: r.message,
+        submitted_at: Some(timestamp(r.submitted_at)),
+        decided_at: r.decided_at.map(timestamp),
+    }
+}
+
+/// Core → proto.
+pub fn registration_detail(d: RegistrationDetail) -> pb::RegistrationDetail {
+    pb::RegistrationDetail {
+        registration: Some(municipal_registration(d.registration)),
+        events: d
+            .events
+            .into_iter()
+            .map(|e| pb::RegistrationEvent {
+                kind: registration_event_kind(e.kind) as i32,
+                at: Some(timestamp(e.at)),
+                message: e.message,
+                by: e.by,
+            })
+            .collect(),
+    }
+}
+
+/// Core → proto.
+pub fn inbox_item(i: InboxItem) -> pb::InboxItem {
+    pb::InboxItem {
+        association_id: i.association_id.to_string(),
+        org_number: i.org_number,
+        name: i.name,
+        version: i.version,
+        registration: Some(municipal_registration(i.registration)),
+    }
+}
+
+/// Core → proto.
+pub fn representative(r: Representative) -> pb::Representative {
+    pb::Representative { id: r.id.to_string(), name: r.name, added_at: Some(timestamp(r.added_at)), is_you: r.is_you }
+}
+
+/// Core → proto.
+pub fn member_statistics_report(r: MemberStatisticsReport) -> pb::MemberStatisticsReport {
+    pb::MemberStatisticsReport {
+        year: r.year,
+        version: r.version,
+        counts: member_counts(r.counts),
+        total: r.total,
+        reported_at: Some(timestamp(r.reported_at)),
+        reported_by: r.reported_by,
+        current: r.current,
+    }
+}
+
+fn member_counts(counts: Vec<MemberCount>) -> Vec<pb::MemberCount> {
+    counts
+        .into_iter()
+        .map(|c| pb::MemberCount { age_band: age_band(c.age_band) as i32, gender: gender(c.gender) as i32, count: c.count })
+        .collect()
+}
+
+fn member_statistics(s: MemberStatistics) -> pb::MemberStatistics {
+    pb::MemberStatistics { year: s.year, counts: member_counts(s.counts) }
+}
+
+/// Proto → core registration statuses of an inbox (unspecified is refused).
+pub fn statuses(list: &[i32]) -> Result<Vec<RegistrationStatus>, Error> {
+    let mut out = Vec::with_capacity(list.len());
+    for (i, s) in list.iter().enumerate() {
+        match status_filter(*s) {
+            Ok(Some(x)) => out.push(x),
+            Ok(None) => return Err(Error::invalid(format!("statuses[{i}]"), "required", "must be a registration status")),
+            Err(_) => {
+                return Err(Error::invalid(
+                    format!("statuses[{i}]"),
+                    "unknown_enum_value",
+                    format!("{s} is not a RegistrationStatus value"),
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Proto → core registration status filter (unspecified = no filter).
@@ -271,6 +370,7 @@ pub fn status_filter(s: i32) -> Result<Option<RegistrationStatus>, Error> {
         Ok(pb::RegistrationStatus::Approved) => Ok(Some(RegistrationStatus::Approved)),
         Ok(pb::RegistrationStatus::Rejected) => Ok(Some(RegistrationStatus::Rejected)),
         Ok(pb::RegistrationStatus::NeedsCompletion) => Ok(Some(RegistrationStatus::NeedsCompletion)),
+        Ok(pb::RegistrationStatus::Withdrawn) => Ok(Some(RegistrationStatus::Withdrawn)),
         Err(_) => Err(Error::invalid("status", "unknown_enum_value", format!("{s} is not a RegistrationStatus value"))),
     }
 }
@@ -303,14 +403,22 @@ pub fn association(a: Association) -> pb::Association {
         municipality_code: a.municipality_code,
         activities: a.activities,
         contact: Some(contact(a.contact)),
-        member_statistics: a.member_statistics.map(|s| pb::MemberStatistics {
-            year: s.year,
-            counts: s
-                .counts
-                .into_iter()
-                .map(|c| pb::MemberCount { age_band: age_band(c.age_band) as i32, gender: gender(c.gender) as i32, count: c.count })
-                .collect(),
+        member_statistics: a.member_statistics.map(member_statistics),
+        member_statistics_by_year: a.member_statistics_by_year.unwrap_or_default().into_iter().map(member_statistics).collect(),
+        registrations: a.registrations.into_iter().map(municipal_registration).collect(),
+        postal_address: a.postal_address.map(|p| pb::PostalAddress {
+            care_of: p.care_of,
+            street: p.street,
+            postal_code: p.postal_code,
+            city: p.city,
         }),
+        association_type: a.association_type,
+        federations: a.federations,
+        founded_year: a.founded_year,
+        status: match a.status {
+            AssociationStatus::Active => pb::AssociationStatus::Active,
+            AssociationStatus::Dissolved => pb::AssociationStatus::Dissolved,
+        } as i32,
         registration: Some(pb::Registration {
             status: registration_status(a.registration.status) as i32,
             message: a.registration.message,
@@ -331,54 +439,18 @@ pub fn association(a: Association) -> pb::Association {
 /// Proto → the core's input.
 pub fn association_input(a: pb::Association) -> Result<AssociationInput, Error> {
     let mut v = Violations::default();
-    let member_statistics = a.member_statistics.map(|s| MemberStatistics {
-        year: s.year,
-        counts: s
-            .counts
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
-                let band = match pb::AgeBand::try_from(c.age_band) {
-                    Ok(pb::AgeBand::AgeBand0To6) => Some(AgeBand::Age0To6),
-                    Ok(pb::AgeBand::AgeBand7To12) => Some(AgeBand::Age7To12),
-                    Ok(pb::AgeBand::AgeBand13To20) => Some(AgeBand::Age13To20),
-                    Ok(pb::AgeBand::AgeBand21To25) => Some(AgeBand::Age21To25),
-                    Ok(pb::AgeBand::AgeBand26To64) => Some(AgeBand::Age26To64),
-                    Ok(pb::AgeBand::AgeBand65Plus) => Some(AgeBand::Age65Plus),
-                    Ok(pb::AgeBand::Unspecified) => {
-                        v.add(format!("memberStatistics.counts[{i}].ageBand"), "required", "must be set");
-                        None
-                    }
-                    Err(_) => {
-                        v.add(
-                            format!("memberStatistics.counts[{i}].ageBand"),
-                            "unknown_enum_value",
-                            format!("{} is not an AgeBand value", c.age_band),
-                        );
-                        None
-                    }
-                };
-                let g = match pb::Gender::try_from(c.gender) {
-                    Ok(pb::Gender::Female) => Some(Gender::Female),
-                    Ok(pb::Gender::Male) => Some(Gender::Male),
-                    Ok(pb::Gender::Other) => Some(Gender::Other),
-                    Ok(pb::Gender::Unspecified) => {
-                        v.add(format!("memberStatistics.counts[{i}].gender"), "required", "must be set");
-                        None
-                    }
-                    Err(_) => {
-                        v.add(
-                            format!("memberStatistics.counts[{i}].gender"),
-                            "unknown_enum_value",
-                            format!("{} is not a Gender value", c.gender),
-                        );
-                        None
-                    }
-                };
-                Some(MemberCount { age_band: band?, gender: g?, count: c.count })
-            })
-            .collect(),
-    });
+    let member_statistics = a
+        .member_statistics
+        .map(|s| MemberStatistics { year: s.year, counts: member_counts_in(&mut v, "memberStatistics.counts", &s.counts) });
+    let status = match pb::AssociationStatus::try_from(a.status) {
+        Ok(pb::AssociationStatus::Unspecified) => None,
+        Ok(pb::AssociationStatus::Active) => Some(AssociationStatus::Active),
+        Ok(pb::AssociationStatus::Dissolved) => Some(AssociationStatus::Dissolved),
+        Err(_) => {
+            v.add("status", "unknown_enum_value", format!("{} is not an AssociationStatus value", a.status));
+            None
+        }
+    };
     v.finish()?;
     Ok(AssociationInput {
         org_number: a.org_number,
@@ -392,7 +464,57 @@ pub fn association_input(a: pb::Association) -> Result<AssociationInput, Error> 
             .into_iter()
             .map(|p| ContactPerson { name: p.name, role: p.role, email: p.email, phone: p.phone })
             .collect(),
+        postal_address: a.postal_address.map(|p| PostalAddress {
+            care_of: p.care_of,
+            street: p.street,
+            postal_code: p.postal_code,
+            city: p.city,
+        }),
+        association_type: a.association_type,
+        federations: a.federations,
+        founded_year: a.founded_year,
+        status,
     })
+}
+
+/// Proto → core member counts, naming fields under `prefix`.
+pub fn member_counts_in(v: &mut Violations, prefix: &str, counts: &[pb::MemberCount]) -> Vec<MemberCount> {
+    counts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let band = match pb::AgeBand::try_from(c.age_band) {
+                Ok(pb::AgeBand::AgeBand0To6) => Some(AgeBand::Age0To6),
+                Ok(pb::AgeBand::AgeBand7To12) => Some(AgeBand::Age7To12),
+                Ok(pb::AgeBand::AgeBand13To20) => Some(AgeBand::Age13To20),
+                Ok(pb::AgeBand::AgeBand21To25) => Some(AgeBand::Age21To25),
+                Ok(pb::AgeBand::AgeBand26To64) => Some(AgeBand::Age26To64),
+                Ok(pb::AgeBand::AgeBand65Plus) => Some(AgeBand::Age65Plus),
+                Ok(pb::AgeBand::Unspecified) => {
+                    v.add(format!("{prefix}[{i}].ageBand"), "required", "must be set");
+                    None
+                }
+                Err(_) => {
+                    v.add(format!("{prefix}[{i}].ageBand"), "unknown_enum_value", format!("{} is not an AgeBand value", c.age_band));
+                    None
+                }
+            };
+            let g = match pb::Gender::try_from(c.gender) {
+                Ok(pb::Gender::Female) => Some(Gender::Female),
+                Ok(pb::Gender::Male) => Some(Gender::Male),
+                Ok(pb::Gender::Other) => Some(Gender::Other),
+                Ok(pb::Gender::Unspecified) => {
+                    v.add(format!("{prefix}[{i}].gender"), "required", "must be set");
+                    None
+                }
+                Err(_) => {
+                    v.add(format!("{prefix}[{i}].gender"), "unknown_enum_value", format!("{} is not a Gender value", c.gender));
+                    None
+                }
+            };
+            Some(MemberCount { age_band: band?, gender: g?, count: c.count })
+        })
+        .collect()
 }
 
 /// The writable field paths of an association (proto names) for update masks.
@@ -407,6 +529,11 @@ pub const ASSOCIATION_PATHS: &[&str] = &[
     "contact.website",
     "member_statistics",
     "contact_persons",
+    "postal_address",
+    "association_type",
+    "federations",
+    "founded_year",
+    "status",
 ];
 
 /// The association message after applying `new`'s masked fields onto `current` (the whole of
@@ -430,6 +557,11 @@ pub fn mask_association(current: pb::Association, new: pb::Association, paths: &
             "contact.phone" => out.contact.get_or_insert_default().phone = contact.phone.clone(),
             "contact.website" => out.contact.get_or_insert_default().website = contact.website.clone(),
             "member_statistics" => out.member_statistics = new.member_statistics.clone(),
+            "postal_address" => out.postal_address = new.postal_address.clone(),
+            "association_type" => out.association_type = new.association_type.clone(),
+            "federations" => out.federations = new.federations.clone(),
+            "founded_year" => out.founded_year = new.founded_year,
+            "status" => out.status = new.status,
             _ => out.contact_persons = new.contact_persons.clone(),
         }
     }

@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 
 use crate::errors::status;
 
+pub mod account;
 pub mod associations;
 pub mod availability;
 pub mod bookings;

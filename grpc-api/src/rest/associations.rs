@@ -19,7 +19,7 @@ use super::{
 };
 use crate::errors::ApiError;
 
-use registry_core::model::{Contact, ContactPerson, MemberStatistics};
+use registry_core::model::{AssociationStatus, Contact, ContactPerson, MemberStatistics, PostalAddress};
 
 /// The routes.
 pub fn router() -> Router<Registry> {
@@ -161,7 +161,7 @@ pub async fn delete_association(
 
 async fn decide(reg: &Registry, p: &Principal, id: &str, headers: &HeaderMap, d: Decision) -> ApiResult<Response> {
     let expected = if_match_optional(headers)?;
-    let a = reg.decide_registration(p, parse_id(id)?, expected, &d).await?;
+    let a = reg.decide_registration(p, parse_id(id)?, None, expected, &d).await?;
     Ok(resource(StatusCode::OK, a.version, None, a))
 }
 
@@ -231,4 +231,11 @@ pub struct AssociationPatch {
     member_statistics: Option<MemberStatistics>,
     /// The complete new list; ignored for callers without the personal-data scope.
     contact_persons: Option<Vec<ContactPerson>>,
+    postal_address: Option<PostalAddress>,
+    /// Association type code.
+    association_type: Option<String>,
+    /// Federation codes (the complete new list).
+    federations: Option<Vec<String>>,
+    founded_year: Option<i32>,
+    status: Option<AssociationStatus>,
 }

@@ -25,6 +25,8 @@ pub mod facilities;
 pub mod hours;
 pub mod municipalities;
 pub mod problem;
+pub mod registrations;
+pub mod representatives;
 pub mod search;
 pub mod vendors;
 
@@ -40,6 +42,8 @@ pub fn router() -> Router<Registry> {
         .merge(municipalities::router())
         .merge(facilities::router())
         .merge(associations::router())
+        .merge(registrations::router())
+        .merge(representatives::router())
         .merge(hours::router())
         .merge(search::router())
         .merge(vendors::router())
@@ -101,7 +105,17 @@ pub fn decode<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiErr
 }
 
 /// Output-only fields: rejected in request bodies with a clear rule.
-const READ_ONLY: &[&str] = &["id", "version", "createdAt", "updatedAt", "bookingVendor", "registration", "locationProvenance"];
+const READ_ONLY: &[&str] = &[
+    "id",
+    "version",
+    "createdAt",
+    "updatedAt",
+    "bookingVendor",
+    "registration",
+    "registrations",
+    "memberStatisticsByYear",
+    "locationProvenance",
+];
 
 pub(crate) fn reject_read_only(value: &serde_json::Value) -> ApiResult<()> {
     reject_fields(value, READ_ONLY)

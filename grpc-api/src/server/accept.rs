@@ -27,7 +27,10 @@ pub async fn serve_listener(
     let tls = config.tls.as_ref().map(super::tls::server_config).transpose()?.map(tokio_rustls::TlsAcceptor::from);
     let drain = config.drain_timeout;
     let header_timeout = config.header_timeout;
+    let retention = config.personal_data_retention;
     let (app, shared) = super::app(registry.clone(), config).await?;
+    // Personal data past its retention leaves the change log.
+    let redactor = retention.map(|r| tokio::spawn(super::redact_on_schedule(registry.clone(), r)));
     let certifier = shared.certifier.clone();
     // Every vendor is run against the conformance kit on a schedule and when its capabilities change.
     let url = registry.database_url().to_string();
@@ -84,6 +87,9 @@ pub async fn serve_listener(
     }
     drop(listener);
     pruner.abort();
+    if let Some(r) = redactor {
+        r.abort();
+    }
     checker.abort();
     revocations.abort();
     tracing::info!(connections = graceful.count(), "draining in-flight requests");

@@ -32,6 +32,7 @@ use crate::grpc::hours::OpeningHoursGrpc;
 use crate::grpc::search::SearchGrpc;
 use crate::limits::{RateLimits, RateQuotas};
 use crate::metrics::Metrics;
+use crate::proto::v1::account_service_server::AccountServiceServer;
 use crate::proto::v1::association_service_server::AssociationServiceServer;
 use crate::proto::v1::availability_service_server::AvailabilityServiceServer;
 use crate::proto::v1::booking_service_server::BookingServiceServer;
@@ -94,6 +95,9 @@ pub struct ServerConfig {
     pub oidc: crate::oidc::OidcConfig,
     /// How long browser sessions live.
     pub sessions: registry_core::service::sessions::SessionPolicy,
+    /// How long the change log keeps personal data (associations' contact persons, a
+    /// person's pseudonym as actor) before it is redacted; `None` keeps it.
+    pub personal_data_retention: Option<chrono::Duration>,
 }
 
 impl Default for ServerConfig {
@@ -120,6 +124,7 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             oidc: crate::oidc::OidcConfig::default(),
             sessions: registry_core::service::sessions::SessionPolicy::default(),
+            personal_data_retention: Some(chrono::Duration::days(DEFAULT_RETENTION_DAYS)),
         }
     }
 }
@@ -169,10 +174,28 @@ pub fn is_grpc(headers: &axum::http::HeaderMap) -> bool {
     headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("application/grpc"))
 }
 
+/// Days the change log keeps personal data by default (two years).
+pub const DEFAULT_RETENTION_DAYS: i64 = 730;
+
+/// Redacts personal data older than `retention` from the change log, now and then every hour.
+pub async fn redact_on_schedule(registry: Registry, retention: chrono::Duration) {
+    let job = registry_core::auth::Principal::system("system:retention");
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match registry.redact_personal_history(&job, registry.now() - retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "personal data past its retention redacted from the change log"),
+            Err(e) => tracing::warn!(error = %e, "redacting personal data from the change log failed; trying again in an hour"),
+        }
+    }
+}
+
 /// Builds the whole application: routes, gRPC services, middleware.
 pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Router, Shared)> {
     // One set of vendor clients for the federated queries, the bookings and the checks.
     let clients = Arc::new(Clients::new(config.credentials(), federation::service::clients::DEFAULT_RECHECK));
+    let registry = registry.with_pepper(&config.key_pepper);
     let sessions = registry_core::service::sessions::Sessions::new(
         registry.pool().clone(),
         &config.key_pepper,
@@ -261,6 +284,7 @@ async fn grpc_router(
     health.set_serving::<MunicipalityServiceServer<RegistryGrpc>>().await;
     health.set_serving::<FacilityServiceServer<RegistryGrpc>>().await;
     health.set_serving::<AssociationServiceServer<RegistryGrpc>>().await;
+    health.set_serving::<AccountServiceServer<RegistryGrpc>>().await;
     health.set_serving::<OpeningHoursServiceServer<OpeningHoursGrpc>>().await;
     health.set_serving::<SearchServiceServer<SearchGrpc>>().await;
     health.set_serving::<AvailabilityServiceServer<AvailabilityGrpc>>().await;
@@ -277,7 +301,8 @@ async fn grpc_router(
     use tower::Layer;
     let routes = tonic::service::Routes::new(web.layer(MunicipalityServiceServer::new(svc.clone()).max_decoding_message_size(limit)))
         .add_service(web.layer(FacilityServiceServer::new(svc.clone()).max_decoding_message_size(limit)))
-        .add_service(web.layer(AssociationServiceServer::new(svc).max_decoding_message_size(limit)))
+        .add_service(web.layer(AssociationServiceServer::new(svc.clone()).max_decoding_message_size(limit)))
+        .add_service(web.layer(AccountServiceServer::new(svc).max_decoding_message_size(limit)))
         .add_service(web.layer(OpeningHoursServiceServer::new(hours).max_decoding_message_size(limit)))
         .add_service(web.layer(SearchServiceServer::new(search).max_decoding_message_size(limit)))
         .add_service(web.layer(AvailabilityServiceServer::new(availability).max_decoding_message_size(limit)))

@@ -228,3 +228,31 @@ pub async fn latest_seq(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
     let m: Max = diesel::sql_query("SELECT coalesce(max(seq), 0)::bigint AS seq FROM change_log").get_result(conn).await?;
     Ok(m.seq)
 }
+
+/// Redacts up to `limit` change-log rows of associations from before `before` that still hold
+/// personal data: contact persons leave the snapshots, a person's pseudonym as actor becomes
+/// `person`. Returns how many rows changed.
+pub async fn redact_personal_data(conn: &mut AsyncPgConnection, before: DateTime<Utc>, limit: i64) -> QueryResult<u64> {
+    let n = diesel::sql_query(
+        "UPDATE change_log SET \
+           before = CASE WHEN before ? 'contactPersons' THEN before - 'contactPersons' ELSE before END, \
+           after = CASE WHEN after ? 'contactPersons' THEN after - 'contactPersons' ELSE after END, \
+           actor = CASE WHEN actor LIKE 'person:%' THEN 'person' ELSE actor END \
+         WHERE seq IN (SELECT seq FROM change_log WHERE entity = 'association' AND at < $1 \
+           AND (before ? 'contactPersons' OR after ? 'contactPersons' OR actor LIKE 'person:%') LIMIT $2)",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(before)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .execute(conn)
+    .await?;
+    Ok(n as u64)
+}
+
+/// Replaces a person's pseudonym as actor in the change log by `person` (their erasure).
+pub async fn forget_actor(conn: &mut AsyncPgConnection, actor: &str) -> QueryResult<u64> {
+    let n = diesel::sql_query("UPDATE change_log SET actor = 'person' WHERE actor = $1")
+        .bind::<diesel::sql_types::Text, _>(actor)
+        .execute(conn)
+        .await?;
+    Ok(n as u64)
+}

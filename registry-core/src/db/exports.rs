@@ -32,11 +32,20 @@ pub const ASSOCIATION_CSV_COLUMNS: &[&str] = &[
     "version",
     "createdAt",
     "updatedAt",
+    "registeredIn",
+    "associationType",
+    "federations",
+    "foundedYear",
+    "status",
+    "postalStreet",
+    "postalCode",
+    "postalCity",
 ];
 /// Columns added for callers that may read member statistics.
-pub const ASSOCIATION_CSV_STATISTICS_COLUMNS: &[&str] = &["memberStatisticsYear", "membersTotal", "memberStatistics"];
+pub const ASSOCIATION_CSV_STATISTICS_COLUMNS: &[&str] =
+    &["memberStatisticsYear", "membersTotal", "memberStatistics", "memberStatisticsByYear"];
 /// Column added with the personal-data scope and `includePersonalData`.
-pub const ASSOCIATION_CSV_PERSONAL_COLUMNS: &[&str] = &["contactPersons"];
+pub const ASSOCIATION_CSV_PERSONAL_COLUMNS: &[&str] = &["contactPersons", "postalCareOf"];
 
 /// The columns of a CSV export of facilities, in their stable order.
 pub const FACILITY_CSV_COLUMNS: &[&str] = &[
@@ -83,11 +92,18 @@ fn timestamp(column: &str) -> String {
 
 fn where_clause(alias: &str, filter: &ExportFilter, statuses: &[&str]) -> String {
     let mut clauses = vec![format!("{alias}.deleted_at IS NULL")];
+    // An association belongs to every municipality it is registered in (not only its seat);
+    // an export of approved associations only to those where it is approved.
+    let municipality = match alias {
+        "a" if statuses == ["approved"] => "a.approved_in",
+        "a" => "a.registered_in",
+        _ => "ARRAY[f.municipality_code]",
+    };
     if !filter.municipalities.is_empty() {
-        clauses.push(format!("{alias}.municipality_code = ANY({})", text_array(&filter.municipalities)));
+        clauses.push(format!("{municipality} && {}", text_array(&filter.municipalities)));
     }
     if !filter.counties.is_empty() {
-        clauses.push(format!("left({alias}.municipality_code, 2) = ANY({})", text_array(&filter.counties)));
+        clauses.push(format!("EXISTS (SELECT 1 FROM unnest({municipality}) m WHERE left(m, 2) = ANY({}))", text_array(&filter.counties)));
     }
     if !filter.activities.is_empty() {
         clauses.push(format!("{alias}.activities && {}", text_array(&filter.activities)));
@@ -106,8 +122,32 @@ fn where_clause(alias: &str, filter: &ExportFilter, statuses: &[&str]) -> String
     clauses.join(" AND ")
 }
 
+/// The export's registrations of association `a` (those in the exported statuses) as a JSON
+/// array in the shape of `MunicipalRegistration`, seat first.
+fn registrations_json(fields: &ExportFields) -> String {
+    let statuses: Vec<String> = fields.statuses.iter().map(|s| s.as_str().to_string()).collect();
+    format!(
+        "coalesce((SELECT json_agg(json_strip_nulls(json_build_object('municipalityCode', r.municipality_code, \
+         'status', 'REGISTRATION_STATUS_' || upper(r.status), 'message', r.message, 'submittedAt', r.submitted_at, \
+         'decidedAt', r.decided_at)) ORDER BY r.municipality_code <> a.municipality_code, r.submitted_at, r.municipality_code) \
+         FROM association_registrations r WHERE r.association_id = a.id AND r.status = ANY({})), '[]'::json)",
+        text_array(&statuses)
+    )
+}
+
+/// The municipalities of the export's registrations of `a`, `;`-separated (CSV).
+fn registered_in_csv(fields: &ExportFields) -> String {
+    let statuses: Vec<String> = fields.statuses.iter().map(|s| s.as_str().to_string()).collect();
+    format!(
+        "array_to_string(ARRAY(SELECT r.municipality_code FROM association_registrations r WHERE r.association_id = a.id \
+         AND r.status = ANY({}) ORDER BY r.municipality_code), ';')",
+        text_array(&statuses)
+    )
+}
+
 /// The association as JSON, in the shape of the REST resource (and of `Association`).
 fn association_json(fields: &ExportFields) -> String {
+    let registrations = format!("'registrations', {}", registrations_json(fields));
     let mut members = vec![
         "'id', a.id",
         "'orgNumber', a.org_number",
@@ -120,9 +160,16 @@ fn association_json(fields: &ExportFields) -> String {
         "'version', a.version",
         "'createdAt', a.created_at",
         "'updatedAt', a.updated_at",
+        if fields.contact_persons { "'postalAddress', a.postal_address" } else { "'postalAddress', a.postal_address - 'careOf'" },
+        "'associationType', a.association_type",
+        "'federations', a.federations",
+        "'foundedYear', a.founded_year",
+        "'status', 'ASSOCIATION_STATUS_' || upper(a.status)",
+        &registrations,
     ];
     if fields.member_statistics {
         members.push("'memberStatistics', a.member_statistics");
+        members.push("'memberStatisticsByYear', a.member_statistics_by_year");
     }
     if fields.contact_persons {
         members.push("'contactPersons', a.contact_persons");
@@ -146,14 +193,24 @@ fn association_csv(fields: &ExportFields) -> String {
         "a.version".into(),
         timestamp("a.created_at"),
         timestamp("a.updated_at"),
+        registered_in_csv(fields),
+        "a.association_type".into(),
+        "array_to_string(a.federations, ';')".into(),
+        "a.founded_year".into(),
+        "'ASSOCIATION_STATUS_' || upper(a.status)".into(),
+        "a.postal_address ->> 'street'".into(),
+        "a.postal_address ->> 'postalCode'".into(),
+        "a.postal_address ->> 'city'".into(),
     ];
     if fields.member_statistics {
         cols.push("(a.member_statistics ->> 'year')::int".into());
         cols.push("a.members_total".into());
         cols.push("a.member_statistics_text".into());
+        cols.push("a.member_statistics_by_year::text".into());
     }
     if fields.contact_persons {
         cols.push("a.contact_persons::text".into());
+        cols.push("a.postal_address ->> 'careOf'".into());
     }
     let names = csv_columns(ExportKind::Associations, fields);
     cols.iter().zip(names).map(|(c, n)| format!("{c} AS \"{n}\"")).collect::<Vec<_>>().join(", ")
@@ -289,9 +346,12 @@ const BINARY_COLUMNS: &str = "a.id, a.org_number, a.name, a.municipality_code, a
 
 /// The columns of an NDJSON export of associations, which the registry turns into JSON.
 fn association_binary(fields: &ExportFields) -> String {
-    let mut cols = BINARY_COLUMNS.to_string();
+    // "c/o" is personal data: only with the contact persons.
+    let address = if fields.contact_persons { "a.postal_address" } else { "a.postal_address - 'careOf'" };
+    let mut cols =
+        format!("{BINARY_COLUMNS}, {address}, a.association_type, a.federations, a.founded_year, a.status, {}", registrations_json(fields));
     if fields.member_statistics {
-        cols.push_str(", a.member_statistics_text");
+        cols.push_str(", a.member_statistics_text, a.member_statistics_by_year");
     }
     if fields.contact_persons {
         cols.push_str(", a.contact_persons");

@@ -38,6 +38,7 @@ impl MigrationSource<Pg> for Migrations {
     fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn Migration<Pg>>>> {
         let mut all = MigrationSource::<Pg>::migrations(&SQL_MIGRATIONS)?;
         all.push(Box::new(seed::SeedCodeLists));
+        all.push(Box::new(seed::SeedAssociationCodes));
         all.sort_by(|a, b| a.name().version().cmp(&b.name().version()));
         Ok(all)
     }
@@ -87,6 +88,26 @@ pub fn pool(url: &str, max_size: usize) -> Result<Pool> {
 pub async fn migrate(url: &str) -> Result<Vec<String>> {
     let conn = connect(url).await?;
     with_harness(conn, |h| h.run_pending_migrations(Migrations).map(|v| v.iter().map(ToString::to_string).collect())).await
+}
+
+/// Applies pending migrations up to and including `version` (e.g. to load data of an older
+/// schema before a migration under test); returns the versions applied.
+pub async fn migrate_through(url: &str, version: &str) -> Result<Vec<String>> {
+    let conn = connect(url).await?;
+    let version = version.to_string();
+    with_harness(conn, move |h| {
+        let mut applied = Vec::new();
+        let pending = h.pending_migrations(Migrations)?;
+        for m in pending {
+            let v = m.name().version().to_string();
+            if v.as_str() > version.as_str() {
+                break;
+            }
+            applied.push(h.run_migration(&*m)?.to_string());
+        }
+        Ok(applied)
+    })
+    .await
 }
 
 /// Reverts every applied migration, newest first; returns the versions reverted.
@@ -207,7 +228,9 @@ mod tests {
                 "20261124000010",
                 "20261124000011",
                 "20261124000012",
-                "20261205000013"
+                "20261205000013",
+                "20261205000014",
+                seed::ASSOCIATION_CODES_VERSION
             ]
         );
         assert_eq!(migrations_fingerprint().len(), 12);

@@ -99,6 +99,59 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        postal_address -> Nullable<Jsonb>,
+        association_type -> Nullable<Text>,
+        federations -> Array<Text>,
+        founded_year -> Nullable<Int4>,
+        status -> Text,
+        member_statistics_by_year -> Jsonb,
+        registered_in -> Array<Text>,
+        approved_in -> Array<Text>,
+    }
+}
+
+diesel::table! {
+    association_registrations (association_id, municipality_code) {
+        association_id -> Uuid,
+        municipality_code -> Text,
+        status -> Text,
+        message -> Nullable<Text>,
+        submitted_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    association_registration_events (id) {
+        id -> Int8,
+        association_id -> Uuid,
+        municipality_code -> Text,
+        at -> Timestamptz,
+        kind -> Text,
+        message -> Nullable<Text>,
+        by_role -> Text,
+    }
+}
+
+diesel::table! {
+    association_representatives (id) {
+        id -> Uuid,
+        association_id -> Uuid,
+        person_ref -> Text,
+        name -> Text,
+        added_at -> Timestamptz,
+        added_by_role -> Text,
+    }
+}
+
+diesel::table! {
+    member_statistics_reports (association_id, year, version) {
+        association_id -> Uuid,
+        year -> Int4,
+        version -> Int4,
+        counts -> Jsonb,
+        reported_at -> Timestamptz,
+        by_role -> Text,
     }
 }
 
@@ -145,6 +198,7 @@ diesel::table! {
 diesel::joinable!(municipalities -> counties (county_code));
 diesel::joinable!(facility_units -> facilities (facility_id));
 diesel::allow_tables_to_appear_in_same_query!(counties, municipalities, facilities, facility_units, associations);
+diesel::allow_tables_to_appear_in_same_query!(associations, association_registrations, association_representatives);
 
 diesel::table! {
     opening_hours (facility_id) {

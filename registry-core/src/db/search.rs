@@ -609,16 +609,34 @@ pub(crate) async fn associations(
         sql_where.push(if munis.is_empty() {
             "a.registration_status = 'approved'".to_string()
         } else {
-            format!("(a.registration_status = 'approved' OR a.municipality_code IN ({list}))")
+            format!("(a.registration_status = 'approved' OR a.registered_in && ARRAY[{list}]::text[])")
         });
     }
+    // An association is in every municipality it is registered in: for a caller who may see
+    // a municipality's unapproved registrations, any registration there; otherwise an approved one.
     let mut array_binds: Vec<(usize, Vec<String>)> = Vec::new();
-    for (col, values) in [("a.municipality_code", &s.municipalities), ("left(a.municipality_code, 2)", &s.counties)] {
-        if !values.is_empty() {
+    let (seen_all, own): (Vec<String>, Vec<String>) = match visibility {
+        Visibility::All => (s.municipalities.clone(), vec![]),
+        Visibility::ApprovedOr(munis) => (vec![], s.municipalities.iter().filter(|m| munis.contains(m)).cloned().collect()),
+    };
+    if !s.municipalities.is_empty() {
+        next += 1;
+        array_binds.push((next, s.municipalities.clone()));
+        let approved = format!("a.approved_in && ${next}");
+        let any = if !seen_all.is_empty() || !own.is_empty() {
             next += 1;
-            array_binds.push((next, values.clone()));
-            sql_where.push(format!("{col} = ANY(${next})"));
-        }
+            array_binds.push((next, if seen_all.is_empty() { own } else { seen_all }));
+            format!(" OR a.registered_in && ${next}")
+        } else {
+            String::new()
+        };
+        sql_where.push(format!("({approved}{any})"));
+    }
+    if !s.counties.is_empty() {
+        next += 1;
+        array_binds.push((next, s.counties.clone()));
+        let column = if matches!(visibility, Visibility::All) { "a.registered_in" } else { "a.approved_in" };
+        sql_where.push(format!("EXISTS (SELECT 1 FROM unnest({column}) m WHERE left(m, 2) = ANY(${next}))"));
     }
     if !s.activities.is_empty() {
         next += 1;

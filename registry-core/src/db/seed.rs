@@ -67,6 +67,65 @@ pub fn up_sql() -> String {
     sql
 }
 
+/// Version of the second seed: the association code lists, after the migration that makes their tables.
+pub const ASSOCIATION_CODES_VERSION: &str = "20261205000015";
+
+/// Seeds association types and federations (förbund).
+pub struct SeedAssociationCodes;
+
+struct AssociationCodesName;
+
+impl std::fmt::Display for AssociationCodesName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{ASSOCIATION_CODES_VERSION}_seed_association_codes")
+    }
+}
+
+impl MigrationName for AssociationCodesName {
+    fn version(&self) -> MigrationVersion<'_> {
+        MigrationVersion::from(ASSOCIATION_CODES_VERSION)
+    }
+}
+
+/// The SQL that inserts the association code lists.
+pub fn association_codes_sql() -> String {
+    let mut sql = String::new();
+    for (table, list) in [("association_types", codes::association_types()), ("federations", codes::federations())] {
+        sql += &format!(
+            "INSERT INTO {table} (code, name_sv, name_en) VALUES\n{};\n",
+            list.iter()
+                .map(|c| format!("({}, {}, {})", quote(&c.code), quote(&c.name_sv), quote(&c.name_en)))
+                .collect::<Vec<_>>()
+                .join(",\n")
+        );
+    }
+    sql
+}
+
+impl Migration<Pg> for SeedAssociationCodes {
+    fn run(&self, conn: &mut dyn BoxableConnection<Pg>) -> Result<()> {
+        conn.batch_execute(&association_codes_sql())?;
+        Ok(())
+    }
+
+    fn revert(&self, conn: &mut dyn BoxableConnection<Pg>) -> Result<()> {
+        // The associations' references go first: a down migration of the seed leaves no
+        // association pointing at a code that no longer exists.
+        conn.batch_execute(
+            "UPDATE associations SET association_type = NULL, federations = '{}'; DELETE FROM federations; DELETE FROM association_types;",
+        )?;
+        Ok(())
+    }
+
+    fn metadata(&self) -> &dyn MigrationMetadata {
+        &Meta
+    }
+
+    fn name(&self) -> &dyn MigrationName {
+        &AssociationCodesName
+    }
+}
+
 impl Migration<Pg> for SeedCodeLists {
     fn run(&self, conn: &mut dyn BoxableConnection<Pg>) -> Result<()> {
         conn.batch_execute(&up_sql())?;

@@ -135,7 +135,7 @@ impl AssociationDecoder {
     }
 
     fn columns(&self) -> usize {
-        14 + usize::from(self.statistics) + usize::from(self.personal)
+        20 + 2 * usize::from(self.statistics) + usize::from(self.personal)
     }
 
     /// Takes the next piece of COPY data; appends a line to `out` for each complete row and
@@ -195,7 +195,7 @@ impl AssociationDecoder {
         if count as usize != self.columns() {
             return Err(DecodeError("the expected number of columns"));
         }
-        let mut f: [Option<&[u8]>; 16] = [None; 16];
+        let mut f: [Option<&[u8]>; 24] = [None; 24];
         for slot in f.iter_mut().take(self.columns()) {
             let Some(v) = r.field() else { return Ok(None) };
             *slot = v;
@@ -226,14 +226,41 @@ impl AssociationDecoder {
             }
         }
         out.push(b'}');
-        let mut next = 14;
+        if let Some(a) = f[14] {
+            out.extend_from_slice(b",\"postalAddress\":");
+            jsonb(out, a)?;
+        }
+        if let Some(t) = f[15] {
+            out.extend_from_slice(b",\"associationType\":");
+            string(out, t)?;
+        }
+        out.extend_from_slice(b",\"federations\":");
+        text_array(out, need(f[16])?)?;
+        if let Some(y) = f[17] {
+            let y = <[u8; 4]>::try_from(y).map_err(|_| DecodeError("an int4"))?;
+            out.extend_from_slice(b",\"foundedYear\":");
+            out.extend_from_slice(i32::from_be_bytes(y).to_string().as_bytes());
+        }
+        out.extend_from_slice(b",\"status\":\"ASSOCIATION_STATUS_");
+        let status = need(f[18])?;
+        if !status.iter().all(|c| c.is_ascii_lowercase() || *c == b'_') {
+            return Err(DecodeError("an association status code"));
+        }
+        out.extend(status.iter().map(u8::to_ascii_uppercase));
+        out.push(b'"');
+        // `json` in binary is its text.
+        out.extend_from_slice(b",\"registrations\":");
+        out.extend_from_slice(need(f[19])?);
+        let mut next = 20;
         if self.statistics {
             // The stored `json` copy: its binary form is the JSON text itself.
             if let Some(s) = f[next] {
                 out.extend_from_slice(b",\"memberStatistics\":");
                 out.extend_from_slice(s);
             }
-            next += 1;
+            out.extend_from_slice(b",\"memberStatisticsByYear\":");
+            jsonb(out, need(f[next + 1])?)?;
+            next += 2;
         }
         out.extend_from_slice(b",\"registration\":{\"status\":\"REGISTRATION_STATUS_");
         let status = need(f[8])?;
@@ -300,7 +327,11 @@ mod tests {
         let id = uuid::Uuid::from_u128(0x0194_1fe0_9700_7000_a957_45e4_ce12_f7ff);
         let ts = 0i64.to_be_bytes();
         let acts = array(&["football", "futsal"]);
-        let row: [Option<&[u8]>; 15] = [
+        let feds = array(&["football"]);
+        let address = b"\x01{\"city\": \"Solna\", \"street\": \"Box 1\", \"postalCode\": \"17141\"}";
+        let registrations = b"[{\"municipalityCode\":\"0114\",\"status\":\"REGISTRATION_STATUS_NEEDS_COMPLETION\",\"submittedAt\":\"2000-01-01T00:00:00+00:00\"}]";
+        let by_year = b"\x01[{\"year\": 2025, \"counts\": []}]";
+        let row: [Option<&[u8]>; 22] = [
             Some(id.as_bytes()),
             Some(b"8020000009"),
             Some("Kvarnsätra \"IK\"".as_bytes()),
@@ -315,9 +346,16 @@ mod tests {
             Some(&3i64.to_be_bytes()),
             Some(&ts),
             Some(&ts),
+            Some(address),
+            Some(b"sports"),
+            Some(&feds),
+            Some(&1931i32.to_be_bytes()),
+            Some(b"active"),
+            Some(registrations),
             Some(b"{\"year\": 2025, \"counts\": []}"),
+            Some(by_year),
         ];
-        data.extend_from_slice(&15i16.to_be_bytes());
+        data.extend_from_slice(&22i16.to_be_bytes());
         for v in row {
             field(&mut data, v);
         }
@@ -325,7 +363,11 @@ mod tests {
         let fields = ExportFields { member_statistics: true, contact_persons: false, statuses: vec![] };
         let want = "{\"id\":\"01941fe0-9700-7000-a957-45e4ce12f7ff\",\"orgNumber\":\"8020000009\",\"name\":\"Kvarnsätra \\\"IK\\\"\",\
             \"municipalityCode\":\"0114\",\"activities\":[\"football\",\"futsal\"],\"contact\":{\"email\":\"info@ik.se\"},\
-            \"memberStatistics\":{\"year\": 2025, \"counts\": []},\"registration\":{\"status\":\"REGISTRATION_STATUS_NEEDS_COMPLETION\",\
+            \"postalAddress\":{\"city\": \"Solna\", \"street\": \"Box 1\", \"postalCode\": \"17141\"},\"associationType\":\"sports\",\
+            \"federations\":[\"football\"],\"foundedYear\":1931,\"status\":\"ASSOCIATION_STATUS_ACTIVE\",\
+            \"registrations\":[{\"municipalityCode\":\"0114\",\"status\":\"REGISTRATION_STATUS_NEEDS_COMPLETION\",\
+            \"submittedAt\":\"2000-01-01T00:00:00+00:00\"}],\
+            \"memberStatistics\":{\"year\": 2025, \"counts\": []},\"memberStatisticsByYear\":[{\"year\": 2025, \"counts\": []}],\"registration\":{\"status\":\"REGISTRATION_STATUS_NEEDS_COMPLETION\",\
             \"message\":\"Send the statutes\"},\"version\":3,\"createdAt\":\"2000-01-01T00:00:00.000000Z\",\
             \"updatedAt\":\"2000-01-01T00:00:00.000000Z\"}\n";
         for split in [1, 7, 19, 20, 64, data.len()] {
@@ -340,5 +382,7 @@ mod tests {
         }
         let parsed: crate::model::Association = serde_json::from_str(want.trim()).unwrap();
         assert_eq!(parsed.registration.message.as_deref(), Some("Send the statutes"));
+        assert_eq!(parsed.founded_year, Some(1931));
+        assert_eq!(parsed.registrations[0].municipality_code, "0114");
     }
 }

@@ -23,6 +23,36 @@ text_enum! {
         Rejected = "rejected" / "REGISTRATION_STATUS_REJECTED",
         /// The municipality asked for more information, with a message.
         NeedsCompletion = "needs_completion" / "REGISTRATION_STATUS_NEEDS_COMPLETION",
+        /// The association withdrew it.
+        Withdrawn = "withdrawn" / "REGISTRATION_STATUS_WITHDRAWN",
+    }
+}
+
+text_enum! {
+    /// Whether the association still exists.
+    AssociationStatus {
+        /// Active.
+        Active = "active" / "ASSOCIATION_STATUS_ACTIVE",
+        /// Dissolved (upplöst); the record is kept for history.
+        Dissolved = "dissolved" / "ASSOCIATION_STATUS_DISSOLVED",
+    }
+}
+
+text_enum! {
+    /// What happened to a registration.
+    RegistrationEventKind {
+        /// The association registered with the municipality.
+        Submitted = "submitted" / "REGISTRATION_EVENT_SUBMITTED",
+        /// The association answered a completion request and sent it back.
+        Resubmitted = "resubmitted" / "REGISTRATION_EVENT_RESUBMITTED",
+        /// The municipality approved it.
+        Approved = "approved" / "REGISTRATION_EVENT_APPROVED",
+        /// The municipality rejected it.
+        Rejected = "rejected" / "REGISTRATION_EVENT_REJECTED",
+        /// The municipality asked for more information.
+        CompletionRequested = "completion_requested" / "REGISTRATION_EVENT_COMPLETION_REQUESTED",
+        /// The association withdrew it.
+        Withdrawn = "withdrawn" / "REGISTRATION_EVENT_WITHDRAWN",
     }
 }
 
@@ -98,6 +128,148 @@ pub struct ContactPerson {
     pub phone: Option<String>,
 }
 
+/// A postal address in Sweden.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PostalAddress {
+    /// Care of (c/o), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub care_of: Option<String>,
+    /// Street address or box, e.g. `Idrottsvägen 4` or `Box 123`.
+    pub street: String,
+    /// Postal code (postnummer), five digits; `NNN NN` is accepted and stored as `NNNNN`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{3} ?[0-9]{2}$"))]
+    pub postal_code: String,
+    /// Post town (postort), e.g. `Kumla`.
+    pub city: String,
+}
+
+impl PostalAddress {
+    fn validated(&self, v: &mut Violations, field: &str) -> PostalAddress {
+        let code: String = self.postal_code.chars().filter(|c| *c != ' ').collect();
+        if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_digit()) || code.starts_with('0') {
+            v.add(format!("{field}.postalCode"), "format", "must be a Swedish postal code, five digits, e.g. 692 32");
+        }
+        PostalAddress {
+            care_of: self.care_of.as_deref().map(|c| v.optional_text(&format!("{field}.careOf"), c, 200)).filter(|c| !c.is_empty()),
+            street: v.required_text(&format!("{field}.street"), &self.street, 200),
+            postal_code: code,
+            city: v.required_text(&format!("{field}.city"), &self.city, 100),
+        }
+    }
+}
+
+/// An association's registration with one municipality, which that municipality decides.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MunicipalRegistration {
+    /// The municipality.
+    pub municipality_code: String,
+    /// Status.
+    pub status: RegistrationStatus,
+    /// Reason for a rejection, or what to complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When it was (last) submitted.
+    pub submitted_at: DateTime<Utc>,
+    /// When the municipality last decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// One step in a registration's history: what happened, when, by which side, with its message.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistrationEvent {
+    /// What happened.
+    pub kind: RegistrationEventKind,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The municipality's message, or the association's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Which side acted: `representative`, `municipality` or `admin` (never a person).
+    pub by: String,
+}
+
+/// A registration with its history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistrationDetail {
+    /// The registration.
+    pub registration: MunicipalRegistration,
+    /// What happened to it, oldest first.
+    pub events: Vec<RegistrationEvent>,
+}
+
+/// A registration waiting in a municipality's inbox, with the association it is for.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InboxItem {
+    /// The association's id.
+    pub association_id: Uuid,
+    /// Its organisation number.
+    pub org_number: String,
+    /// Its name.
+    pub name: String,
+    /// Its version (for If-Match on a decision).
+    pub version: i64,
+    /// The registration with this municipality.
+    pub registration: MunicipalRegistration,
+}
+
+/// A person who acts for an association. Their personal identity number is never shown.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Representative {
+    /// Id, for removing them.
+    pub id: Uuid,
+    /// Name, as given when they were added (or as their eID gave it when they registered).
+    pub name: String,
+    /// When they were added.
+    pub added_at: DateTime<Utc>,
+    /// Whether this is the caller.
+    pub is_you: bool,
+}
+
+/// A representative to add: who, by personal identity number, and their name.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewRepresentative {
+    /// Personal identity number (personnummer or samordningsnummer), `YYYYMMDD-NNNN` or twelve digits.
+    pub personal_identity_number: String,
+    /// Their name, as the association knows them.
+    pub name: String,
+}
+
+/// One report of member statistics: a year's figures in one version.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberStatisticsReport {
+    /// The year the figures are for.
+    pub year: i32,
+    /// 1 for the first report of the year, then one more per correction.
+    pub version: i32,
+    /// Counts by age band and gender.
+    pub counts: Vec<MemberCount>,
+    /// Total members.
+    pub total: u64,
+    /// When it was reported.
+    pub reported_at: DateTime<Utc>,
+    /// Which side reported it: `representative`, `municipality` or `admin`.
+    pub reported_by: String,
+    /// Whether this is the year's current version.
+    pub current: bool,
+}
+
 /// The state of an association's registration.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -124,17 +296,39 @@ pub struct Association {
     pub org_number: String,
     /// Name.
     pub name: String,
-    /// Municipality the association is registered with.
+    /// The seat (säte): the municipality it first registered with.
     pub municipality_code: String,
     /// Activity codes.
     pub activities: Vec<String>,
     /// Public contact.
     pub contact: Contact,
-    /// Member statistics (national bodies and the municipality only).
+    /// Postal address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_address: Option<PostalAddress>,
+    /// Association type code (the list: `registry-core/data/association_types.csv`), e.g. `sports`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub association_type: Option<String>,
+    /// Federations (förbund) it is a member of, by code (`registry-core/data/federations.csv`), e.g. `football`.
+    #[serde(default)]
+    pub federations: Vec<String>,
+    /// The year it was founded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub founded_year: Option<i32>,
+    /// Active or dissolved.
+    pub status: AssociationStatus,
+    /// The latest year's member statistics (national bodies, the municipality and its representatives only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_statistics: Option<MemberStatistics>,
-    /// Registration status.
+    /// Every reported year's current figures, oldest first (as `memberStatistics`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_statistics_by_year: Option<Vec<MemberStatistics>>,
+    /// The headline registration: an approved one if any (the seat's first), else the seat's.
     pub registration: Registration,
+    /// Its registration with each municipality it is active in, as far as the caller may see
+    /// them (approved ones for everyone; all for its representatives and national bodies; a
+    /// municipality's own for its staff).
+    #[serde(default)]
+    pub registrations: Vec<MunicipalRegistration>,
     /// Contact persons (personal data; only with the personal-data scope).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_persons: Option<Vec<ContactPerson>>,
@@ -172,6 +366,21 @@ pub struct AssociationInput {
     /// Contact persons.
     #[serde(default)]
     pub contact_persons: Vec<ContactPerson>,
+    /// Postal address.
+    #[serde(default)]
+    pub postal_address: Option<PostalAddress>,
+    /// Association type code.
+    #[serde(default)]
+    pub association_type: Option<String>,
+    /// Federation codes.
+    #[serde(default)]
+    pub federations: Vec<String>,
+    /// Founding year.
+    #[serde(default)]
+    pub founded_year: Option<i32>,
+    /// Active or dissolved; absent keeps it as it is (active for a new association).
+    #[serde(default)]
+    pub status: Option<AssociationStatus>,
 }
 
 /// Maximum number of contact persons.
@@ -202,7 +411,22 @@ impl AssociationInput {
                     phone: v.phone(&format!("contactPersons[{i}].phone"), p.phone.as_deref()),
                 })
                 .collect(),
+            postal_address: self.postal_address.as_ref().map(|a| a.validated(&mut v, "postalAddress")),
+            association_type: self.association_type.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(|t| {
+                if !codes::is_association_type(t) {
+                    v.add("associationType", "unknown_code", format!("'{t}' is not a known association type"));
+                }
+                t.to_string()
+            }),
+            federations: v.codes("federations", &self.federations, 30, codes::is_federation, "federation"),
+            founded_year: self.founded_year,
+            status: self.status,
         };
+        if let Some(y) = self.founded_year
+            && !(1600..=this_year).contains(&y)
+        {
+            v.add("foundedYear", "out_of_range", format!("must be between 1600 and {this_year}"));
+        }
         if self.contact_persons.len() > MAX_CONTACT_PERSONS {
             v.add("contactPersons", "max_items", format!("must have at most {MAX_CONTACT_PERSONS} entries"));
         }
@@ -211,18 +435,7 @@ impl AssociationInput {
             if !(1900..=max_year).contains(&s.year) {
                 v.add("memberStatistics.year", "out_of_range", format!("must be between 1900 and {max_year}"));
             }
-            for (i, c) in s.counts.iter().enumerate() {
-                if s.counts[..i].iter().any(|o| o.age_band == c.age_band && o.gender == c.gender) {
-                    v.add(
-                        format!("memberStatistics.counts[{i}]"),
-                        "duplicate",
-                        format!("{}/{} is counted more than once", c.age_band.as_str(), c.gender.as_str()),
-                    );
-                }
-                if c.count > MAX_MEMBER_COUNT {
-                    v.add(format!("memberStatistics.counts[{i}].count"), "out_of_range", format!("must be at most {MAX_MEMBER_COUNT}"));
-                }
-            }
+            validate_member_counts(&mut v, "memberStatistics.counts", &s.counts);
         }
         v.finish().map(|()| out)
     }
@@ -240,6 +453,11 @@ impl Association {
             contact: self.contact.clone(),
             member_statistics: self.member_statistics.clone(),
             contact_persons: self.contact_persons.clone().unwrap_or_default(),
+            postal_address: self.postal_address.clone(),
+            association_type: self.association_type.clone(),
+            federations: self.federations.clone(),
+            founded_year: self.founded_year,
+            status: Some(self.status),
         }
     }
 }
@@ -283,6 +501,34 @@ impl RegistrationStatus {
     }
 }
 
+impl Decision {
+    /// The event a decision is recorded as.
+    pub fn event(&self) -> RegistrationEventKind {
+        match self {
+            Decision::Approve => RegistrationEventKind::Approved,
+            Decision::Reject { .. } => RegistrationEventKind::Rejected,
+            Decision::RequestCompletion { .. } => RegistrationEventKind::CompletionRequested,
+        }
+    }
+}
+
+/// Validates a year's member counts as [`AssociationInput::validate`] does, naming fields
+/// under `prefix` (e.g. `counts`).
+pub fn validate_member_counts(v: &mut Violations, prefix: &str, counts: &[MemberCount]) {
+    for (i, c) in counts.iter().enumerate() {
+        if counts[..i].iter().any(|o| o.age_band == c.age_band && o.gender == c.gender) {
+            v.add(
+                format!("{prefix}[{i}]"),
+                "duplicate",
+                format!("{}/{} is counted more than once", c.age_band.as_str(), c.gender.as_str()),
+            );
+        }
+        if c.count > MAX_MEMBER_COUNT {
+            v.add(format!("{prefix}[{i}].count"), "out_of_range", format!("must be at most {MAX_MEMBER_COUNT}"));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +554,16 @@ mod tests {
                 email: Some("anna@example.se".into()),
                 phone: Some("070-123 45 67".into()),
             }],
+            postal_address: Some(PostalAddress {
+                care_of: None,
+                street: "Box 12".into(),
+                postal_code: "692 21".into(),
+                city: "Kumla".into(),
+            }),
+            association_type: Some("sports".into()),
+            federations: vec!["floorball".into()],
+            founded_year: Some(1987),
+            status: None,
         }
     }
 
@@ -327,6 +583,7 @@ mod tests {
         let out = valid().validate(YEAR).unwrap();
         assert_eq!(out.org_number, "8020045426");
         assert_eq!(out.contact_persons[0].phone.as_deref(), Some("0701234567"));
+        assert_eq!(out.postal_address.unwrap().postal_code, "69221");
     }
 
     /// A change to a valid input and the field and rule it must break.
@@ -357,6 +614,14 @@ mod tests {
             (|a| a.contact_persons[0].email = Some("anna".into()), "contactPersons[0].email", "format"),
             (|a| a.contact_persons[0].phone = Some("x".into()), "contactPersons[0].phone", "format"),
             (|a| a.contact_persons = vec![a.contact_persons[0].clone(); 21], "contactPersons", "max_items"),
+            (|a| a.postal_address.as_mut().unwrap().postal_code = "1234".into(), "postalAddress.postalCode", "format"),
+            (|a| a.postal_address.as_mut().unwrap().postal_code = "012 34".into(), "postalAddress.postalCode", "format"),
+            (|a| a.postal_address.as_mut().unwrap().city = "".into(), "postalAddress.city", "required"),
+            (|a| a.postal_address.as_mut().unwrap().street = " ".into(), "postalAddress.street", "required"),
+            (|a| a.association_type = Some("club".into()), "associationType", "unknown_code"),
+            (|a| a.federations = vec!["fifa".into()], "federations[0]", "unknown_code"),
+            (|a| a.founded_year = Some(1599), "foundedYear", "out_of_range"),
+            (|a| a.founded_year = Some(YEAR + 1), "foundedYear", "out_of_range"),
         ];
         for (mutate, field, rule) in cases {
             let mut input = valid();

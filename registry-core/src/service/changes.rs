@@ -162,7 +162,7 @@ impl Registry {
                     FeedKind::Associations => association_store::load_many(conn, &ids)
                         .await?
                         .into_iter()
-                        .filter_map(|a| project(&Principal::anonymous(), a))
+                        .filter_map(|a| project(&Principal::anonymous(), a, false))
                         .map(|a| (a.id, serde_json::to_value(&a).expect("associations serialise")))
                         .collect(),
                 };

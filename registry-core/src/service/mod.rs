@@ -41,6 +41,7 @@ use crate::error::{Error, Result};
 
 pub use crate::db::associations::AssociationFilter;
 pub use crate::db::facilities::FacilityFilter;
+pub use associations::RegistrationAnswer;
 pub use changes::{ChangeEntry, FEED_PAGE_SIZE, FeedItem, FeedKind, HistoryEntry};
 pub use hours::{MATERIALISED_DAYS, MAX_QUERY_DAYS, OpenStatus, StoredHours, window_start};
 pub use search::AssociationSearch;
@@ -55,6 +56,9 @@ pub struct Registry {
     replica: Option<(Pool, std::sync::Arc<str>)>,
     /// Where date-dependent rules read the time.
     clock: crate::Clock,
+    /// The server's pepper, with which a personal identity number becomes a person reference
+    /// (the same as the sign-in's, so a representative added by number is found when they sign in).
+    pepper: std::sync::Arc<str>,
 }
 
 /// Default page size.
@@ -129,7 +133,19 @@ impl Registry {
     /// Connects to `url` with a pool of `max_connections` (opened lazily). Exports open
     /// connections of their own to the same URL.
     pub fn connect(url: &str, max_connections: usize) -> Result<Self> {
-        Ok(Registry { pool: db::pool(url, max_connections)?, url: url.into(), replica: None, clock: crate::Clock::system() })
+        Ok(Registry {
+            pool: db::pool(url, max_connections)?,
+            url: url.into(),
+            replica: None,
+            clock: crate::Clock::system(),
+            pepper: "".into(),
+        })
+    }
+
+    /// Hashes personal identity numbers with `pepper` (the server's, as sign-in does).
+    pub fn with_pepper(mut self, pepper: &str) -> Self {
+        self.pepper = pepper.into();
+        self
     }
 
     /// Reads the time from `clock` instead of the system clock (tests name their "today").

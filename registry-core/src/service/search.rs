@@ -323,7 +323,7 @@ impl Registry {
         rows.truncate(size as usize);
         let mut items = Vec::with_capacity(rows.len());
         for r in &rows {
-            if let Some(a) = association_store::load(&mut conn, r.id, false).await?.and_then(|a| project(p, a)) {
+            if let Some(a) = association_store::load(&mut conn, r.id, false).await?.and_then(|a| project(p, a, false)) {
                 items.push(a);
             }
         }

@@ -270,8 +270,23 @@ pub struct PersonalData {
     pub sessions: Vec<store::SessionRecord>,
     /// Their staff entry, if they are staff of a municipality.
     pub staff: Option<store::StaffRow>,
+    /// The associations they represent, with the name they are listed under.
+    pub representations: Vec<Representation>,
     /// What is not here and why.
     pub notes: Vec<String>,
+}
+
+/// A person's entry as representative of an association.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Representation {
+    /// The association.
+    pub association_id: Uuid,
+    /// The name they are listed under.
+    pub name: String,
+    /// Since when.
+    pub added_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// What erasing a person's data did (GDPR art. 17).
@@ -281,12 +296,16 @@ pub struct PersonalData {
 pub struct Erasure {
     /// Sessions deleted (the current one too: the person is signed out).
     pub sessions_deleted: usize,
+    /// Associations they no longer represent (where someone else still does).
+    pub representations_removed: usize,
     /// What was kept, and why.
     pub kept: Vec<String>,
 }
 
 const STAFF_KEPT: &str =
     "the staff entry: the municipality keeps it for as long as the person acts for it; an operator ends it (registry staff remove)";
+const ONLY_REPRESENTATIVE: &str = "representation of associations they are the only representative of (an association keeps at least one): \
+     add another representative, then remove yourself";
 const BOOKINGS_ELSEWHERE: &str =
     "bookings: the registry keeps no copy of a booking's customer; each municipality's booking system holds its own";
 
@@ -299,9 +318,23 @@ impl Sessions {
         let mut conn = self.conn().await?;
         let sessions = store::sessions_of(&mut conn, &person.person_ref).await?;
         let staff = store::staff_entry(&mut conn, &person.person_ref).await?;
-        let detail = serde_json::json!({ "subject": "self", "sessions": sessions.len(), "staff": staff.is_some() });
+        let representations: Vec<Representation> = crate::db::associations::representations_of(&mut conn, &person.person_ref)
+            .await?
+            .into_iter()
+            .map(|(association_id, name, added_at)| Representation { association_id, name, added_at })
+            .collect();
+        let detail = serde_json::json!({
+            "subject": "self", "sessions": sessions.len(), "staff": staff.is_some(), "representations": representations.len()
+        });
         crate::db::changes::audit(&mut conn, &p.id, "read_own_personal_data", None, detail).await?;
-        Ok(PersonalData { person: p.id.clone(), name: person.name.clone(), sessions, staff, notes: vec![BOOKINGS_ELSEWHERE.into()] })
+        Ok(PersonalData {
+            person: p.id.clone(),
+            name: person.name.clone(),
+            sessions,
+            staff,
+            representations,
+            notes: vec![BOOKINGS_ELSEWHERE.into()],
+        })
     }
 
     /// Erases what need not be kept about the signed-in person `p`: every session (so they are
@@ -312,20 +345,28 @@ impl Sessions {
         let mut conn = self.conn().await?;
         let person_ref = person.person_ref.clone();
         let actor = p.id.clone();
-        let (deleted, staff) = conn
+        let (deleted, staff, (removed, only)) = conn
             .transaction(async move |conn| {
                 let deleted = store::delete_sessions_of(conn, &person_ref).await?;
                 let staff = store::staff_entry(conn, &person_ref).await?;
-                let detail = serde_json::json!({ "subject": "self", "sessionsDeleted": deleted });
+                let reps = crate::db::associations::erase_representative(conn, &person_ref).await?;
+                // Their changes stay in the change log, by "a person" rather than by them.
+                crate::db::changes::forget_actor(conn, &actor).await?;
+                let detail = serde_json::json!({
+                    "subject": "self", "sessionsDeleted": deleted, "representationsRemoved": reps.0, "representationsKept": reps.1.len()
+                });
                 crate::db::changes::audit(conn, &actor, "erase_own_personal_data", None, detail).await?;
-                Ok::<_, Error>((deleted, staff))
+                Ok::<_, Error>((deleted, staff, reps))
             })
             .await?;
         let mut kept = vec![BOOKINGS_ELSEWHERE.to_string()];
+        if !only.is_empty() {
+            kept.insert(0, format!("{ONLY_REPRESENTATIVE} ({})", only.iter().map(Uuid::to_string).collect::<Vec<_>>().join(", ")));
+        }
         if staff.is_some() {
             kept.insert(0, STAFF_KEPT.into());
         }
-        Ok(Erasure { sessions_deleted: deleted, kept })
+        Ok(Erasure { sessions_deleted: deleted, representations_removed: removed, kept })
     }
 }
 
