@@ -653,6 +653,8 @@ pub async fn run(a: &GenArgs) -> Result<Generated> {
          INSERT INTO member_statistics_reports (association_id, year, version, counts, reported_at, by_role) \
            SELECT id, (member_statistics ->> 'year')::int, 1, member_statistics -> 'counts', updated_at, 'municipality' \
            FROM associations WHERE member_statistics IS NOT NULL; \
+         UPDATE associations SET registrations_json = registry_registrations_json(id, false), \
+           approved_registrations_json = registry_registrations_json(id, true); \
          ALTER TABLE association_registrations ENABLE TRIGGER association_registrations_summary",
     )
     .await?;

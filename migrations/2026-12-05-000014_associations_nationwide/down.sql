@@ -1,5 +1,6 @@
 DROP TRIGGER association_registrations_summary ON association_registrations;
 DROP FUNCTION registry_association_registration_summary();
+DROP FUNCTION registry_registrations_json(uuid, boolean);
 DROP TABLE member_statistics_reports;
 DROP TABLE association_representatives;
 DROP TABLE association_registration_events;
@@ -15,6 +16,8 @@ ALTER TABLE associations
     DROP COLUMN member_statistics_by_year,
     DROP COLUMN registered_in,
     DROP COLUMN approved_in,
+    DROP COLUMN registrations_json,
+    DROP COLUMN approved_registrations_json,
     DROP CONSTRAINT associations_registration_status_check,
     ADD CONSTRAINT associations_registration_status_check
         CHECK (registration_status IN ('pending', 'approved', 'rejected', 'needs_completion'));

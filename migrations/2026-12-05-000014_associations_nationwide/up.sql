@@ -49,7 +49,11 @@ ALTER TABLE associations
     ADD COLUMN member_statistics_by_year jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(member_statistics_by_year) = 'array'),
     -- Kept by the trigger below: where the association has a registration that is not withdrawn, and where one is approved.
     ADD COLUMN registered_in text[] NOT NULL DEFAULT '{}',
-    ADD COLUMN approved_in text[] NOT NULL DEFAULT '{}';
+    ADD COLUMN approved_in text[] NOT NULL DEFAULT '{}',
+    -- The registrations as exports print them (all, and the approved ones): kept by the
+    -- trigger, so an export of a million associations does not build JSON row by row.
+    ADD COLUMN registrations_json json NOT NULL DEFAULT '[]',
+    ADD COLUMN approved_registrations_json json NOT NULL DEFAULT '[]';
 CREATE TRIGGER associations_federations_known BEFORE INSERT OR UPDATE OF federations ON associations
     FOR EACH ROW EXECUTE FUNCTION registry_check_federation_codes();
 CREATE INDEX associations_registered_in ON associations USING gin (registered_in) WHERE deleted_at IS NULL;
@@ -108,10 +112,28 @@ CREATE TABLE member_statistics_reports (
     PRIMARY KEY (association_id, year, version)
 );
 
+-- An association's registrations in the shape of the API's MunicipalRegistration, in the
+-- order of submission (as the API lists them); only the approved ones with `only_approved`.
+CREATE FUNCTION registry_registrations_json(association uuid, only_approved boolean) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(json_agg(json_strip_nulls(json_build_object(
+            'municipalityCode', r.municipality_code,
+            'status', 'REGISTRATION_STATUS_' || upper(r.status),
+            'message', r.message,
+            'submittedAt', to_char(r.submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+            'decidedAt', to_char(r.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))
+        ORDER BY r.submitted_at, r.municipality_code), '[]'::json)
+    FROM association_registrations r
+    WHERE r.association_id = association AND (NOT only_approved OR r.status = 'approved')
+    $$;
+
 -- Keeps the summary columns of `associations` in step with its registrations.
 CREATE FUNCTION registry_association_registration_summary() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE associations a SET
+        registrations_json = registry_registrations_json(a.id, false),
+        approved_registrations_json = registry_registrations_json(a.id, true),
         registered_in = coalesce((SELECT array_agg(r.municipality_code ORDER BY r.municipality_code)
             FROM association_registrations r WHERE r.association_id = a.id AND r.status <> 'withdrawn'), '{}'),
         approved_in = coalesce((SELECT array_agg(r.municipality_code ORDER BY r.municipality_code)
@@ -143,7 +165,9 @@ INSERT INTO member_statistics_reports (association_id, year, version, counts, re
 UPDATE associations SET
     member_statistics_by_year = CASE WHEN member_statistics IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(member_statistics) END,
     registered_in = CASE WHEN registration_status = 'withdrawn' THEN '{}'::text[] ELSE ARRAY[municipality_code] END,
-    approved_in = CASE WHEN registration_status = 'approved' THEN ARRAY[municipality_code] ELSE '{}'::text[] END;
+    approved_in = CASE WHEN registration_status = 'approved' THEN ARRAY[municipality_code] ELSE '{}'::text[] END,
+    registrations_json = registry_registrations_json(id, false),
+    approved_registrations_json = registry_registrations_json(id, true);
 
 CREATE TRIGGER association_registrations_summary AFTER INSERT OR UPDATE ON association_registrations
     FOR EACH ROW EXECUTE FUNCTION registry_association_registration_summary();

@@ -178,7 +178,16 @@ fn association_csv_row(a: &Association) -> Vec<String> {
         a.version.to_string(),
         ts(a.created_at),
         ts(a.updated_at),
-        a.registrations.iter().map(|r| r.municipality_code.as_str()).collect::<Vec<_>>().join(";"),
+        {
+            let mut codes: Vec<&str> = a
+                .registrations
+                .iter()
+                .filter(|r| r.status != registry_core::model::RegistrationStatus::Withdrawn)
+                .map(|r| r.municipality_code.as_str())
+                .collect();
+            codes.sort();
+            codes.join(";")
+        },
         opt(&a.association_type),
         a.federations.join(";"),
         a.founded_year.map(|y| y.to_string()).unwrap_or_default(),

@@ -13,7 +13,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::Result;
-use crate::export::{ExportFields, ExportFilter, ExportFormat, ExportKind};
+use crate::export::{ExportFields, ExportFilter, ExportFormat, ExportKind, UnapprovedSeen};
 
 /// The columns of a CSV export of associations, in their stable order. The optional groups
 /// come last, each only with its field set.
@@ -122,27 +122,32 @@ fn where_clause(alias: &str, filter: &ExportFilter, statuses: &[&str]) -> String
     clauses.join(" AND ")
 }
 
-/// The export's registrations of association `a` (those in the exported statuses) as a JSON
-/// array in the shape of `MunicipalRegistration`, seat first.
+/// The registrations of association `a` the export shows, as a JSON array in the shape of
+/// `MunicipalRegistration`: the stored copies where the caller sees all or only approved ones
+/// (every national export), built row by row only for an editor's own municipality.
 fn registrations_json(fields: &ExportFields) -> String {
-    let statuses: Vec<String> = fields.statuses.iter().map(|s| s.as_str().to_string()).collect();
-    format!(
-        "coalesce((SELECT json_agg(json_strip_nulls(json_build_object('municipalityCode', r.municipality_code, \
-         'status', 'REGISTRATION_STATUS_' || upper(r.status), 'message', r.message, 'submittedAt', r.submitted_at, \
-         'decidedAt', r.decided_at)) ORDER BY r.municipality_code <> a.municipality_code, r.submitted_at, r.municipality_code) \
-         FROM association_registrations r WHERE r.association_id = a.id AND r.status = ANY({})), '[]'::json)",
-        text_array(&statuses)
-    )
+    match &fields.unapproved {
+        UnapprovedSeen::All => "a.registrations_json".into(),
+        UnapprovedSeen::None => "a.approved_registrations_json".into(),
+        UnapprovedSeen::In(munis) => format!(
+            "(SELECT coalesce(json_agg(e ORDER BY (e ->> 'submittedAt'), (e ->> 'municipalityCode')), '[]'::json) \
+             FROM json_array_elements(a.registrations_json) e \
+             WHERE e ->> 'status' = 'REGISTRATION_STATUS_APPROVED' OR e ->> 'municipalityCode' = ANY({}))",
+            text_array(munis)
+        ),
+    }
 }
 
-/// The municipalities of the export's registrations of `a`, `;`-separated (CSV).
+/// The municipalities of the registrations the export shows (not withdrawn), `;`-separated (CSV).
 fn registered_in_csv(fields: &ExportFields) -> String {
-    let statuses: Vec<String> = fields.statuses.iter().map(|s| s.as_str().to_string()).collect();
-    format!(
-        "array_to_string(ARRAY(SELECT r.municipality_code FROM association_registrations r WHERE r.association_id = a.id \
-         AND r.status = ANY({}) ORDER BY r.municipality_code), ';')",
-        text_array(&statuses)
-    )
+    match &fields.unapproved {
+        UnapprovedSeen::All => "array_to_string(a.registered_in, ';')".into(),
+        UnapprovedSeen::None => "array_to_string(a.approved_in, ';')".into(),
+        UnapprovedSeen::In(munis) => format!(
+            "array_to_string(ARRAY(SELECT m FROM unnest(a.registered_in) m WHERE m = ANY(a.approved_in) OR m = ANY({}) ORDER BY m), ';')",
+            text_array(munis)
+        ),
+    }
 }
 
 /// The association as JSON, in the shape of the REST resource (and of `Association`).
@@ -404,7 +409,7 @@ mod tests {
 
     #[test]
     fn csv_columns_match_the_selected_expressions() {
-        let all = ExportFields { member_statistics: true, contact_persons: true, statuses: vec![] };
+        let all = ExportFields { member_statistics: true, contact_persons: true, ..Default::default() };
         for fields in [ExportFields::default(), all] {
             let select = association_csv(&fields);
             assert_eq!(select.matches(" AS \"").count(), csv_columns(ExportKind::Associations, &fields).len());

@@ -360,7 +360,7 @@ mod tests {
             field(&mut data, v);
         }
         data.extend_from_slice(&(-1i16).to_be_bytes());
-        let fields = ExportFields { member_statistics: true, contact_persons: false, statuses: vec![] };
+        let fields = ExportFields { member_statistics: true, contact_persons: false, ..Default::default() };
         let want = "{\"id\":\"01941fe0-9700-7000-a957-45e4ce12f7ff\",\"orgNumber\":\"8020000009\",\"name\":\"Kvarnsätra \\\"IK\\\"\",\
             \"municipalityCode\":\"0114\",\"activities\":[\"football\",\"futsal\"],\"contact\":{\"email\":\"info@ik.se\"},\
             \"postalAddress\":{\"city\": \"Solna\", \"street\": \"Box 1\", \"postalCode\": \"17141\"},\"associationType\":\"sports\",\

@@ -135,6 +135,22 @@ pub struct ExportFields {
     /// The registration statuses exported (associations).
     #[serde(skip)]
     pub statuses: Vec<RegistrationStatus>,
+    /// Whose registrations that are not approved the rows show (besides every approved one).
+    #[serde(skip)]
+    pub unapproved: UnapprovedSeen,
+}
+
+/// Which of an association's registrations that are not approved an export shows, as
+/// [`crate::auth::Action::ReadUnapproved`] allows the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum UnapprovedSeen {
+    /// None: approved registrations only.
+    #[default]
+    None,
+    /// Those with these municipalities.
+    In(Vec<String>),
+    /// Every one.
+    All,
 }
 
 impl ExportFields {

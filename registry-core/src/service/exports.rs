@@ -6,7 +6,7 @@ use crate::auth::{self, Action, Principal};
 use crate::changelog;
 use crate::codes;
 use crate::error::Result;
-use crate::export::{ExportFields, ExportFormat, ExportKind, ExportRequest, ExportStream, Snapshot};
+use crate::export::{ExportFields, ExportFormat, ExportKind, ExportRequest, ExportStream, Snapshot, UnapprovedSeen};
 use crate::model::RegistrationStatus;
 use crate::validate::Violations;
 
@@ -90,10 +90,20 @@ pub fn plan(p: &Principal, req: &ExportRequest) -> Result<ExportFields> {
         let denied = scope.iter().find(|m| !auth::allowed(p, Action::ReadContactPersons(m))).expect("some municipality is denied");
         auth::authorize(p, Action::ReadContactPersons(denied))?;
     }
+    // The registrations shown: approved ones, and the others the caller may see (project()'s rule).
+    let unapproved = if codes::municipalities().iter().all(|m| auth::allowed(p, Action::ReadUnapproved(&m.code))) {
+        UnapprovedSeen::All
+    } else {
+        match p.municipality() {
+            Some(m) if auth::allowed(p, Action::ReadUnapproved(m)) => UnapprovedSeen::In(vec![m.to_string()]),
+            _ => UnapprovedSeen::None,
+        }
+    };
     Ok(ExportFields {
         member_statistics: everywhere(&|m| auth::allowed(p, Action::ReadMemberStatistics(m))),
         contact_persons: req.include_personal_data,
         statuses,
+        unapproved,
     })
 }
 
