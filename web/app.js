@@ -4,69 +4,13 @@
 
 import { t, setLang, getLang } from '/web/i18n.js';
 import { drawMap } from '/web/map.js';
+import {
+  TZ, view, h, announce, account, api, codes, loadCodes, codeName, municipality, locale, withLang, navigate, setRouter,
+  pageLink, signInLinks, problemBox, errorText,
+} from '/web/ui.js';
 
-const TZ = 'Europe/Stockholm';
-const view = document.getElementById('view');
-const announcer = document.getElementById('announcer');
 const tileUrl = document.querySelector('meta[name="registry-tile-url"]')?.content || '';
-let codes = null;
 const boundaries = new Map();
-
-// ---- small helpers ----
-
-function h(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (k === 'class') e.className = v;
-    else e.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) e.append(c);
-  return e;
-}
-
-function announce(text) {
-  // Cleared first so that the same text is announced again.
-  announcer.textContent = '';
-  setTimeout(() => { announcer.textContent = text; }, 50);
-}
-
-class ApiError extends Error {
-  constructor(problem, status) {
-    super(problem?.detail || `HTTP ${status}`);
-    this.problem = problem || {};
-    this.status = status;
-  }
-}
-
-// The signed-in person (GET /v1/me), if any: a browser session's requests that change
-// something carry its CSRF token.
-let me = null;
-
-async function api(path, options = {}) {
-  const headers = { accept: 'application/json', ...(options.headers || {}) };
-  const method = (options.method || 'GET').toUpperCase();
-  if (me?.session?.csrfToken && !['GET', 'HEAD', 'OPTIONS'].includes(method)) headers['x-csrf-token'] = me.session.csrfToken;
-  const res = await fetch(path, { ...options, headers });
-  const body = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(body, res.status);
-  return body;
-}
-
-async function loadCodes() {
-  if (!codes) codes = await api('/web/codes.json');
-  return codes;
-}
-
-const codeName = (list, code) => {
-  const c = list.find((x) => x.code === code);
-  return c ? c[getLang()] || c.sv : code;
-};
-
-function municipality(code) {
-  return codes.municipalities.find((m) => m.code === code);
-}
 
 // Times: the registry's facilities are all in Europe/Stockholm.
 function stockholmParts(date) {
@@ -109,7 +53,6 @@ function isoWeek(s) {
   const firstThursday = new Date(Date.UTC(date.getUTCFullYear(), 0, 4));
   return 1 + Math.round(((date - firstThursday) / 86400000 - 3 + ((firstThursday.getUTCDay() + 6) % 7)) / 7);
 }
-const locale = () => (getLang() === 'sv' ? 'sv-SE' : 'en-GB');
 const clock = (iso) => new Intl.DateTimeFormat(locale(), { timeZone: TZ, hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
 const longDay = (iso) => new Intl.DateTimeFormat(locale(), { timeZone: TZ, weekday: 'long', day: 'numeric', month: 'long' }).format(new Date(iso));
 const shortDate = (s) => { const { y, m, d } = parseDay(s); return new Intl.DateTimeFormat(locale(), { timeZone: 'UTC', day: 'numeric', month: 'short' }).format(new Date(Date.UTC(y, m - 1, d))); };
@@ -137,17 +80,6 @@ function searchUrl(s) {
   if (getLang() !== 'sv') p.set('lang', getLang());
   const q = p.toString();
   return q ? `/?${q}` : '/';
-}
-
-function withLang(path) {
-  const u = new URL(path, location.origin);
-  if (getLang() !== 'sv') u.searchParams.set('lang', getLang()); else u.searchParams.delete('lang');
-  return u.pathname + u.search;
-}
-
-function navigate(path, { replace = false } = {}) {
-  if (replace) history.replaceState(null, '', path); else history.pushState(null, '', path);
-  route();
 }
 
 function hasCriteria(s) {
@@ -302,15 +234,6 @@ function queryParams(s, free) {
     p.set('openAt', localInput(s.openAt)?.toISOString() || s.openAt);
   }
   return p;
-}
-
-function problemBox(err, retry) {
-  const p = err instanceof ApiError ? err.problem : {};
-  const list = (p.errors || []).map((e) => h('li', {}, e.field ? `${e.field}: ${e.message}` : e.message));
-  return h('div', { class: 'notice error', role: 'alert' },
-    h('strong', {}, t('errorTitle')), ' ', err.message,
-    list.length ? h('ul', {}, list) : null,
-    retry ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: retry }, t('errorRetry'))) : null);
 }
 
 // One notice per booking system that did not answer, naming it and the places it serves.
@@ -709,7 +632,7 @@ function openBooking(f, u, slot, defaultMode, takes, opener, refresh) {
         const input = id && form.querySelector(`#${id}`);
         if (input) {
           input.setAttribute('aria-invalid', 'true');
-          form.querySelector(`#${id}-error`).textContent = v.message;
+          form.querySelector(`#${id}-error`).textContent = errorText(v);
           first = first || input;
         } else rest.push(v);
       }
@@ -726,39 +649,43 @@ function openBooking(f, u, slot, defaultMode, takes, opener, refresh) {
 
 // ---- signing in (Swedish eID through OpenID Connect, docs/sign-in.md) ----
 
-let providers = null;
-
 async function loadAccount() {
   // One request, answered 200 whether or not anyone is signed in.
   const state = await api('/auth/session').catch(() => ({ signedIn: false, providers: [] }));
-  me = state.signedIn ? state.me : null;
-  providers = state.providers || [];
+  account.me = state.signedIn ? state.me : null;
+  account.providers = state.providers || [];
+  // Staff are named with their municipality, from the code lists.
+  if (isStaff(account.me)) await loadCodes().catch(() => null);
   renderAccount();
 }
 
+// Staff: a signed-in person who is an editor of a municipality.
+const isStaff = (me) => Boolean(me?.name && me.role === 'editor' && me.municipalityCode);
+
 function renderAccount() {
   const box = document.getElementById('account');
+  const { me } = account;
   if (me?.name) {
-    const role = me.role === 'editor' && me.municipalityCode
+    const role = isStaff(me)
       ? ` (${t('staffOf', { municipality: codes ? municipality(me.municipalityCode)?.name || me.municipalityCode : me.municipalityCode })})`
       : '';
+    const current = (path) => (location.pathname === path ? 'page' : null);
     box.replaceChildren(
+      h('nav', { 'aria-label': t('accountNav') }, h('ul', { class: 'account-links' },
+        h('li', {}, pageLink('/associations', t('myAssociations'), { 'aria-current': current('/associations') })),
+        isStaff(me) ? h('li', {}, pageLink('/staff', t('staffInbox'), { 'aria-current': current('/staff') })) : null)),
       h('span', { class: 'account-name' }, t('signedInAs', { name: me.name }) + role),
       h('button', { type: 'button', class: 'lang-toggle', id: 'sign-out', onclick: signOut }, t('signOut')),
     );
     return;
   }
-  const back = location.pathname + location.search;
-  const links = (providers || []).map((p) => h('a', {
-    href: `/auth/login?provider=${encodeURIComponent(p.name)}&returnTo=${encodeURIComponent(back)}`,
-  }, providers.length === 1 ? t('signIn') : t('signInWith', { provider: p.displayName })));
-  box.replaceChildren(...links);
+  box.replaceChildren(...signInLinks());
 }
 
 async function signOut() {
   try {
     const out = await api('/auth/logout', { method: 'POST' });
-    me = null;
+    account.me = null;
     location.assign(out.redirect || '/');
   } catch (err) {
     announce(t('signOutFailed'));
@@ -774,7 +701,7 @@ function applyLang() {
   const toggle = document.getElementById('lang-toggle');
   toggle.textContent = t('toggle');
   toggle.setAttribute('lang', t('toggleLang'));
-  if (me || providers) renderAccount();
+  if (account.me || account.providers) renderAccount();
 }
 
 let firstRoute = true;
@@ -786,7 +713,13 @@ async function route() {
   const m = /^\/facility\/([^/]+)$/.exec(location.pathname);
   try {
     if (m) await renderFacility(decodeURIComponent(m[1]), moved);
-    else {
+    else if (location.pathname === '/associations' || location.pathname === '/staff') {
+      // Mina föreningar and the staff inbox: loaded only when asked for, so the search page
+      // stays small; they need to know who is signed in.
+      view.replaceChildren(h('p', {}, t('loading')));
+      const [views] = await Promise.all([import('/web/associations.js'), loadCodes(), account.ready]);
+      await (location.pathname === '/staff' ? views.renderStaff(moved) : views.renderAssociations(moved));
+    } else {
       sessionStorage.setItem('lastSearch', location.pathname + location.search);
       await renderSearch();
       // After a search, focus moves to the summary of what was found (announced as well).
@@ -802,6 +735,7 @@ document.getElementById('lang-toggle').addEventListener('click', () => {
   if (getLang() === 'sv') u.searchParams.set('lang', 'en'); else u.searchParams.delete('lang');
   navigate(u.pathname + u.search, { replace: true });
 });
+setRouter(route);
 window.addEventListener('popstate', route);
+account.ready = loadAccount();
 route();
-loadAccount();

@@ -1,5 +1,7 @@
 //! The resident search page (`web/`): plain HTML, CSS and ES modules, embedded in the binary
-//! and served at `/` (and `/facility/{id}`, the same page showing one facility). No build step:
+//! and served at `/` (and at `/facility/{id}`, `/associations` and `/staff`: the same page
+//! showing one facility, the signed-in person's associations, and a municipality's staff inbox of
+//! association registrations). No build step:
 //! the files are served as written, compressed, with an ETag, and with a Content-Security-Policy
 //! that allows nothing but this origin (and the optional map tile server).
 
@@ -18,9 +20,11 @@ use crate::errors::ApiError;
 /// The page's files: name, content type, bytes.
 const FILES: &[(&str, &str, &[u8])] = &[
     ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../web/app.js")),
+    ("associations.js", "text/javascript; charset=utf-8", include_bytes!("../../web/associations.js")),
     ("i18n.js", "text/javascript; charset=utf-8", include_bytes!("../../web/i18n.js")),
     ("map.js", "text/javascript; charset=utf-8", include_bytes!("../../web/map.js")),
     ("style.css", "text/css; charset=utf-8", include_bytes!("../../web/style.css")),
+    ("ui.js", "text/javascript; charset=utf-8", include_bytes!("../../web/ui.js")),
 ];
 
 const INDEX: &str = include_str!("../../web/index.html");
@@ -155,8 +159,14 @@ pub fn router(config: WebConfig) -> anyhow::Result<Router<Registry>> {
         }
     };
     let gzip = tower_http::compression::CompressionLayer::new().gzip(true);
-    // /facility/{id} is the same page: it reads the facility id from its URL.
-    Ok(Router::new().route("/", get(page.clone())).route("/facility/{id}", get(page)).route("/web/{name}", get(file)).layer(gzip))
+    // The other views are the same page: it reads which one from its URL (and the facility id).
+    Ok(Router::new()
+        .route("/", get(page.clone()))
+        .route("/facility/{id}", get(page.clone()))
+        .route("/associations", get(page.clone()))
+        .route("/staff", get(page))
+        .route("/web/{name}", get(file))
+        .layer(gzip))
 }
 
 #[cfg(test)]

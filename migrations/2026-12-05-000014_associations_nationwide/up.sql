@@ -45,8 +45,9 @@ ALTER TABLE associations
     ADD COLUMN federations text[] NOT NULL DEFAULT '{}' CHECK (cardinality(federations) <= 30),
     ADD COLUMN founded_year integer CHECK (founded_year BETWEEN 1600 AND 2200),
     ADD COLUMN status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'dissolved')),
-    -- Current figures of every reported year, oldest first (`member_statistics` stays the latest year's).
-    ADD COLUMN member_statistics_by_year jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(member_statistics_by_year) = 'array'),
+    -- Current figures of every reported year, oldest first (`member_statistics` stays the
+    -- latest year's). Stored as `json`, which exports print as it is (migration 11's lesson).
+    ADD COLUMN member_statistics_by_year json NOT NULL DEFAULT '[]' CHECK (json_typeof(member_statistics_by_year) = 'array'),
     -- Kept by the trigger below: where the association has a registration that is not withdrawn, and where one is approved.
     ADD COLUMN registered_in text[] NOT NULL DEFAULT '{}',
     ADD COLUMN approved_in text[] NOT NULL DEFAULT '{}',
@@ -163,7 +164,7 @@ INSERT INTO member_statistics_reports (association_id, year, version, counts, re
     SELECT id, (member_statistics ->> 'year')::integer, 1, member_statistics -> 'counts', updated_at, 'municipality'
     FROM associations WHERE member_statistics IS NOT NULL;
 UPDATE associations SET
-    member_statistics_by_year = CASE WHEN member_statistics IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(member_statistics) END,
+    member_statistics_by_year = CASE WHEN member_statistics IS NULL THEN '[]'::json ELSE json_build_array(member_statistics_text) END,
     registered_in = CASE WHEN registration_status = 'withdrawn' THEN '{}'::text[] ELSE ARRAY[municipality_code] END,
     approved_in = CASE WHEN registration_status = 'approved' THEN ARRAY[municipality_code] ELSE '{}'::text[] END,
     registrations_json = registry_registrations_json(id, false),

@@ -6,7 +6,8 @@
 // Usage: node web_browser.mjs  (configuration in the environment)
 //   BASE_URL          the registry, e.g. http://127.0.0.1:41234
 //   NODE_PREFIX       where playwright-core and axe-core are installed (node_modules inside)
-//   SCENARIO          JSON: {bookingFacilityId, bookingDay, timeoutFacilityId, timeoutMunicipality}
+//   SCENARIO          JSON: {bookingFacilityId, bookingDay, timeoutFacilityId, timeoutMunicipality,
+//                     uncertifiedFacilityId, uncertifiedMunicipality, signIn, associations}
 //   SCREENSHOT_DIR    where to write the screenshots of the main views
 // Prints one JSON object on stdout: what was measured and booked. Exits 1 on the first failed
 // check, naming it.
@@ -43,6 +44,25 @@ async function axe(page, name) {
 async function shot(page, name) {
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: false });
 }
+
+// Signs `login` in at the local test eID provider's real login page (any password) and its
+// consent page (once per person and browser), once the page has been sent there; resolves
+// when the browser is back at the registry.
+async function signIn(p, login) {
+  await p.waitForURL((u) => u.origin !== base);
+  await p.fill('input[name="login"]', login);
+  await p.fill('input[name="password"]', 'any password');
+  await p.click('form button[type="submit"]');
+  for (let i = 0; i < 3 && new URL(p.url()).origin !== base; i++) {
+    await p.waitForLoadState('load');
+    if (new URL(p.url()).origin === base) break;
+    await p.click('form button[type="submit"]');
+    await p.waitForLoadState('load');
+  }
+  await p.waitForURL((u) => u.origin === base);
+}
+
+const newContext = () => browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'sv-SE', timezoneId: 'Europe/Stockholm' });
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -248,26 +268,15 @@ try {
   // ---- signing in with eID: the local test provider's real login and consent pages ----
   // (a context of its own: its cookies, and its console, which the provider's pages write to)
   {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'sv-SE', timezoneId: 'Europe/Stockholm' });
+    const ctx = await newContext();
     const p = await ctx.newPage();
     const start = `${base}/?q=hall`;
     await p.goto(start);
-    const signIn = p.locator('#account a');
-    await signIn.waitFor();
-    check((await signIn.innerText()) === 'Logga in', 'the header offers signing in');
-    await signIn.click();
-    await p.waitForURL((u) => u.origin !== base);
-    await p.fill('input[name="login"]', scenario.signIn.login);
-    await p.fill('input[name="password"]', 'any password');
-    await p.click('form button[type="submit"]');
-    // Then the consent page (once per person and client), and back.
-    for (let i = 0; i < 3 && new URL(p.url()).origin !== base; i++) {
-      await p.waitForLoadState('load');
-      if (new URL(p.url()).origin === base) break;
-      await p.click('form button[type="submit"]');
-      await p.waitForLoadState('load');
-    }
-    await p.waitForURL((u) => u.origin === base);
+    const signInLink = p.locator('#account a');
+    await signInLink.waitFor();
+    check((await signInLink.innerText()) === 'Logga in', 'the header offers signing in');
+    await signInLink.click();
+    await signIn(p, scenario.signIn.login);
     await p.locator('.account-name').waitFor();
     const who = await p.locator('.account-name').innerText();
     check(who.includes(scenario.signIn.name), 'after signing in at the eID provider, the header names the person', who);
@@ -284,6 +293,191 @@ try {
     const after = await p.evaluate(async () => (await fetch('/v1/me')).status);
     check(after === 401, 'after signing out at the registry and the provider the session is gone', String(after));
     await ctx.close();
+  }
+
+  // ---- associations: Mina föreningar and the staff inbox ----
+  // A resident registers an association with Malmö; Malmö's staff (a fresh browser) asks for
+  // completion, the resident answers, staff approve; the resident then reports last year's
+  // member statistics, corrects them, and adds and removes a representative.
+  {
+    const sc = scenario.associations;
+    const started = Date.now();
+    const logged = [];
+    const watch = (p) => {
+      p.on('console', (m) => { if (m.type() === 'error') logged.push(m.text()); });
+      p.on('pageerror', (e) => logged.push(String(e)));
+    };
+    const focusedId = (p) => p.evaluate(() => document.activeElement?.id || '');
+    const focusedClass = (p) => p.evaluate(() => document.activeElement?.className || '');
+
+    const residentCtx = await newContext();
+    const r = await residentCtx.newPage();
+    await r.goto(`${base}/`);
+    await r.locator('#account a').click();
+    await signIn(r, sc.resident.login);
+    watch(r);
+    const mine = r.locator('#account').getByRole('link', { name: 'Mina föreningar' });
+    await mine.waitFor();
+    check(await r.locator('#account').getByRole('link', { name: 'Föreningsärenden' }).count() === 0, 'a resident\'s header links to Mina föreningar, not to the staff inbox');
+    await mine.click();
+    await r.waitForURL(`${base}/associations`);
+    await r.locator('#associations-summary').waitFor();
+    check(await focusedId(r) === 'page-title', 'opening Mina föreningar moves focus to its heading');
+    check(await mine.getAttribute('aria-current') === 'page', 'the header marks Mina föreningar as the current page');
+    const clubs = await r.locator('section.assoc h2').allInnerTexts();
+    check(clubs.includes(sc.resident.represents), 'Mina föreningar lists the associations the person represents', clubs.join(', '));
+    await axe(r, 'my associations');
+
+    // Registering: bad input first; the registry's field errors are shown at their fields.
+    const form = r.locator('#register-form');
+    if (!(await form.isVisible())) await r.locator('details[data-panel="register"] > summary').click();
+    await form.getByLabel('Organisationsnummer').fill(sc.badOrgNumber);
+    await form.getByLabel('Föreningens namn').fill(sc.name);
+    await form.getByLabel('Gatuadress eller box').fill('Box 12');
+    await form.getByLabel('Postnummer').fill('2112');
+    await form.getByRole('button', { name: 'Registrera föreningen' }).click();
+    await r.waitForSelector('#new-orgNumber[aria-invalid="true"]');
+    const invalid = await form.locator('[aria-invalid="true"]').evaluateAll((els) => els.map((e) => e.id));
+    check(['new-orgNumber', 'new-municipalityCode', 'new-postalCode', 'new-city'].every((id) => invalid.includes(id)), 'a bad registration shows the registry\'s errors at each field', invalid.join(', '));
+    check(/Kontrollsiffran/.test(await r.locator('#new-orgNumber-error').innerText()), 'each field says what is wrong, in Swedish');
+    check(await focusedId(r) === 'new-orgNumber', 'focus moves to the first field in error');
+    await r.waitForFunction(() => /fel/.test(document.getElementById('announcer')?.textContent || ''));
+    check(true, 'the errors are announced');
+    await shot(r, 'association-errors');
+    await axe(r, 'association form with errors');
+    await form.getByLabel('Organisationsnummer').fill(sc.orgNumber);
+    await form.getByLabel('Kommun', { exact: true }).selectOption(sc.municipality);
+    await form.getByLabel('Typ av förening').selectOption('sports');
+    await form.getByLabel('Grundad år').fill('1999');
+    await form.getByLabel('Innebandy', { exact: true }).check();
+    await form.getByLabel('E-post').fill('styrelsen@example.se');
+    await form.getByLabel('Postnummer').fill('211 20');
+    await form.getByLabel('Postort').fill('Malmö');
+    await form.getByRole('button', { name: 'Registrera föreningen' }).click();
+    const section = r.locator(`section.assoc[data-org-number="${sc.orgNumber}"]`);
+    await section.waitFor();
+    const registered = await r.locator('#view > .notice.ok').innerText();
+    check(registered.includes(sc.name) && registered.includes('Malmö'), 'registering names the association and the municipality that decides', registered);
+    check((await focusedClass(r)).includes('notice'), 'after registering, focus moves to the confirmation');
+    const row = (status) => section.locator(`tr[data-municipality="${sc.municipality}"][data-status="${status}"]`);
+    check(await row('REGISTRATION_STATUS_PENDING').count() === 1, 'the new association is pending with Malmö');
+    out.associations = { orgNumber: sc.orgNumber, id: await section.getAttribute('data-association') };
+
+    // Malmö's staff, in a browser of their own: the inbox asks them to sign in and comes back.
+    const staffCtx = await newContext();
+    const s = await staffCtx.newPage();
+    await s.goto(`${base}/staff`);
+    await s.locator('main .sign-in a').waitFor();
+    await axe(s, 'staff inbox, signed out');
+    await s.locator('main .sign-in a').click();
+    await signIn(s, sc.staff.login);
+    watch(s);
+    await s.waitForURL(`${base}/staff`);
+    const card = s.locator(`li.case[data-org-number="${sc.orgNumber}"]`);
+    await card.waitFor();
+    check(await s.locator('#account').getByRole('link', { name: 'Föreningsärenden' }).count() === 1, 'staff\'s header links to the inbox');
+    check((await s.locator('h1').innerText()).includes('Malmö'), 'the inbox is that of the staff\'s municipality');
+    const submitted = await s.locator('li.case').evaluateAll((els) => els.map((e) => e.dataset.submitted));
+    const times = submitted.map((x) => Date.parse(x));
+    check(submitted.length >= 2 && times.every((x, i) => i === 0 || times[i - 1] <= x), 'the inbox lists the oldest submission first', submitted.join(', '));
+    const details = await card.innerText();
+    check(details.includes('Innebandy') && details.includes('Registrering inskickad') && details.includes('Idrott'), 'each registration shows the association\'s details and history', details);
+    await shot(s, 'staff-inbox');
+    await axe(s, 'staff inbox');
+    // Asking for completion, by keyboard: first without a message.
+    const focusedText = (p) => p.evaluate(() => document.activeElement?.textContent?.trim() || '');
+    await card.getByRole('button', { name: 'Begär komplettering …' }).focus();
+    await s.keyboard.press('Enter');
+    check((await focusedId(s)).endsWith('-complete'), 'asking for completion opens its message field, focused');
+    await s.keyboard.press('Tab');
+    check(await focusedText(s) === 'Skicka begäran', 'keyboard: Tab goes from the message to its send button');
+    await s.keyboard.press('Enter');
+    await card.locator('textarea[aria-invalid="true"]').waitFor();
+    check((await card.locator('[id$="-complete-error"]').innerText()).length > 0, 'a request for completion without a message is refused at the field');
+    check((await focusedId(s)).endsWith('-complete'), 'focus returns to the message field in error');
+    await s.keyboard.type(sc.completionMessage);
+    await s.keyboard.press('Tab');
+    await s.keyboard.press('Enter');
+    await card.locator('.notice.ok').waitFor();
+
+    // The resident sees the municipality's message and answers it.
+    await r.goto(`${base}/associations`);
+    await row('REGISTRATION_STATUS_NEEDS_COMPLETION').waitFor();
+    check((await row('REGISTRATION_STATUS_NEEDS_COMPLETION').innerText()).includes(sc.completionMessage), 'Mina föreningar shows the municipality\'s latest message with the status');
+    await section.evaluate((e) => e.scrollIntoView());
+    await shot(r, 'my-associations');
+    await section.getByLabel('Ert svar till Malmö').focus();
+    await r.keyboard.type('Vi är med i Svenska Innebandyförbundet.');
+    await r.keyboard.press('Tab');
+    check(await focusedText(r) === 'Skicka in igen', 'keyboard: Tab goes from the answer to the resubmit button');
+    await r.keyboard.press('Enter');
+    await row('REGISTRATION_STATUS_PENDING').waitFor();
+    check(true, 'answering a completion request sends the registration back to the municipality');
+
+    // Staff see the answer in the history, and approve.
+    await s.reload();
+    await card.waitFor();
+    check((await card.innerText()).includes('Vi är med i Svenska Innebandyförbundet.'), 'the association\'s answer is in the history staff see');
+    await card.getByRole('button', { name: 'Godkänn' }).click();
+    await card.locator('.notice.ok').waitFor();
+    check((await focusedClass(s)).includes('notice'), 'after a decision, focus moves to its confirmation');
+
+    // The resident sees it approved, and reports last year's member statistics.
+    await r.reload();
+    await row('REGISTRATION_STATUS_APPROVED').waitFor();
+    check(true, 'the resident sees the registration approved');
+    await section.locator('details[data-panel="stats"] > summary').click();
+    const year = section.locator('input[id$="-s-year"]');
+    await year.waitFor();
+    check(await year.inputValue() === String(sc.year), 'member statistics default to last year', await year.inputValue());
+    const count = (band, gender) => section.getByRole('spinbutton', { name: `${band} ${gender}`, exact: true });
+    await count('7–12 år', 'Kvinnor och flickor').fill('12');
+    await count('7–12 år', 'Män och pojkar').fill('15');
+    await count('13–20 år', 'Annat eller ej angivet').fill('1');
+    await section.getByRole('button', { name: `Rapportera ${sc.year}` }).click();
+    await section.locator('.panel-notice').waitFor();
+    check((await section.locator('.panel-notice').innerText()).includes('28 medlemmar'), 'a year\'s member statistics are reported', await section.locator('.panel-notice').innerText());
+    check(await section.locator(`table.reported tr[data-year="${sc.year}"]`).count() === 1, 'the reported year is listed');
+    // A correction: the form now says so and sends the year's version.
+    await count('7–12 år', 'Män och pojkar').fill('16');
+    await section.getByRole('button', { name: `Skicka rättelse för ${sc.year}` }).click();
+    await section.locator('.panel-notice', { hasText: 'version 2' }).waitFor();
+    check(true, 'a correction of a reported year is saved as its next version');
+    await shot(r, 'member-statistics');
+    await axe(r, 'member statistics');
+
+    // Representatives: a bad personal identity number is refused at its field; then added, and removed.
+    await section.locator('details[data-panel="reps"] > summary').click();
+    const pin = section.getByLabel('Personnummer');
+    await pin.fill(sc.representative.badPin);
+    await section.getByLabel('Namn', { exact: true }).fill(sc.representative.name);
+    await section.getByRole('button', { name: 'Lägg till', exact: true }).click();
+    await section.locator('input[id$="-r-pin"][aria-invalid="true"]').waitFor();
+    check(await pin.getAttribute('inputmode') === 'numeric' && await pin.getAttribute('autocomplete') === 'off' && await pin.getAttribute('type') === 'text', 'the personal identity number is a text field, numeric keyboard, no autocomplete');
+    await section.getByLabel('Personnummer').fill(sc.representative.pin);
+    await section.getByLabel('Namn', { exact: true }).fill(sc.representative.name);
+    await section.getByRole('button', { name: 'Lägg till', exact: true }).click();
+    await section.locator('ul.reps li', { hasText: sc.representative.name }).waitFor();
+    check(await section.locator('ul.reps li').count() === 2, 'a representative is added');
+    await section.getByRole('button', { name: `Ta bort ${sc.representative.name} som företrädare` }).click();
+    await section.locator('.panel-notice', { hasText: 'inte längre' }).waitFor();
+    check(await section.locator('ul.reps li').count() === 1, 'a representative is removed');
+    // The last one cannot be: the registry's refusal is shown.
+    await section.getByRole('button', { name: 'Sluta vara företrädare' }).click();
+    await section.locator('ul.reps + div [role="alert"]').waitFor();
+    check(/minst en företrädare/.test(await section.locator('ul.reps + div [role="alert"]').innerText()), 'removing the last representative is refused, saying why');
+
+    // The same view in English.
+    await r.getByRole('button', { name: 'English' }).click();
+    await r.waitForFunction(() => document.documentElement.lang === 'en' && document.querySelector('h1')?.textContent === 'My associations');
+    check((await section.locator(`tr[data-municipality="${sc.municipality}"]`).innerText()).includes('Approved'), 'Mina föreningar in English');
+
+    const expected = logged.filter((e) => e.includes('status of 400') || e.includes('status of 409'));
+    const unexpected = logged.filter((e) => !expected.includes(e));
+    check(unexpected.length === 0, 'no errors in the browser console of the association views but the refused inputs\' 400 and 409', logged.join('\n'));
+    out.associations.ms = Date.now() - started;
+    await staffCtx.close();
+    await residentCtx.close();
   }
 
   // ---- keyboard only ----

@@ -381,6 +381,7 @@ async fn health_and_reflection() {
         s::municipality_service_server::SERVICE_NAME,
         s::facility_service_server::SERVICE_NAME,
         s::association_service_server::SERVICE_NAME,
+        s::account_service_server::SERVICE_NAME,
         s::opening_hours_service_server::SERVICE_NAME,
         s::search_service_server::SERVICE_NAME,
         s::availability_service_server::SERVICE_NAME,

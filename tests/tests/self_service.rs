@@ -121,9 +121,16 @@ async fn a_resident_registers_staff_decide_and_the_association_keeps_its_record(
         )
         .await;
     assert_eq!(s, 200);
-    // The update already sent it back; an explicit resubmit now has nothing to answer.
-    let (s, again) = anna.post(&format!("/v1/associations/{id}/registrations/0180/resubmit"), json!({"message": "Bifogat"})).await;
-    assert_eq!((s, violation_or_rule(&again)), (409, "invalid_transition".into()));
+    // The update sent it back; the answer that follows joins it (once).
+    let (s, answered) = anna.post(&format!("/v1/associations/{id}/registrations/0180/resubmit"), json!({"message": "Bifogat"})).await;
+    assert_eq!(s, 200, "{answered}");
+    assert_eq!(answered["registration"]["status"], "REGISTRATION_STATUS_PENDING");
+    let (_, history) = anna.get(&format!("/v1/associations/{id}/registrations")).await;
+    let events = history["registrations"][0]["events"].as_array().unwrap();
+    assert_eq!(events.len(), 4, "submitted, completion asked, sent back by the update, answered: {events:?}");
+    assert_eq!((events[3]["kind"].as_str(), events[3]["message"].as_str()), (Some("REGISTRATION_EVENT_RESUBMITTED"), Some("Bifogat")));
+    let (s, again) = anna.post(&format!("/v1/associations/{id}/registrations/0180/resubmit"), json!({"message": "Igen"})).await;
+    assert_eq!((s, violation_or_rule(&again)), (409, "invalid_transition".into()), "nothing left to answer");
     let (s, approved) = staff.post(&format!("/v1/associations/{id}/registrations/0180/approve"), json!({})).await;
     assert_eq!(s, 200, "{approved}");
     assert_eq!(approved["registration"]["status"], "REGISTRATION_STATUS_APPROVED");

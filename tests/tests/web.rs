@@ -1,9 +1,11 @@
 //! The resident search page (web/) in a real browser: `registry demo` (the binary, on a fresh
-//! database, signing people in at the local test eID provider of tests/interop/oidc_provider.mjs),
+//! database, signing people in at the local test eID provider of tests/interop/oidc_provider.mjs:
+//! a resident, and Malmö's staff member of the demo),
 //! a reference booking backend for Malmö and Lund, a vendor for Umeå that never
 //! answers, and one for Stockholm whose certification has lapsed; then tests/interop/web_browser.mjs drives Debian's Chromium through it with
 //! playwright-core and checks every view with axe-core. The booking it makes is then read back
-//! from the reference backend over vendor.v1.
+//! from the reference backend over vendor.v1, and the association a resident registers (and
+//! Malmö's staff approve) from the registry.
 //!
 //! REGISTRY_UPDATE_SCREENSHOTS=1 writes the screenshots to docs/screenshots/ (else to a
 //! temporary directory).
@@ -112,7 +114,11 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
     let provider = tests::oidc::TestProvider::start(json!({
         "resource": public,
         "clients": [{"client_id": "registry", "redirect_uris": [format!("{public}/auth/callback")], "post_logout_redirect_uris": [format!("{public}/")]}],
-        "persons": [{"sub": "anna", "personalIdentityNumber": "198112289874", "given_name": "Anna", "family_name": "Andersson"}]
+        "persons": [
+            {"sub": "anna", "personalIdentityNumber": "198112289874", "given_name": "Anna", "family_name": "Andersson"},
+            // Staff of Malmö: `registry demo` makes this person (DEMO_STAFF_PIN) an editor of 1280.
+            {"sub": "sara", "personalIdentityNumber": "198503152384", "given_name": "Sara", "family_name": "Lind"}
+        ]
     }))
     .await;
     let sign_in = [
@@ -171,9 +177,24 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
         _ => tmp.join("screenshots"),
     };
     std::fs::create_dir_all(&shots).unwrap();
+    // The association the resident registers: an organisation number no demo association has
+    // (theirs are 802 1xxx xx C), and one whose check digit is wrong.
+    let org_number = (0..10).map(|d| format!("802999901{d}")).find(|s| registry_core::orgnr::luhn_valid(s)).unwrap();
+    let bad_org_number = format!("{}{}", &org_number[..9], (org_number.as_bytes()[9] - b'0' + 1) % 10);
+    let r = http.get(format!("{base}/v1/associations/by-org-number/{org_number}")).send().await.unwrap();
+    assert_eq!(r.status(), 404, "{org_number} is not in the demo data");
+    let last_year = chrono::Datelike::year(&chrono::Utc::now().with_timezone(&chrono_tz::Europe::Stockholm)) - 1;
+    let associations = json!({
+        "resident": {"login": "anna", "represents": "Malmö Innebandyklubb"},
+        "staff": {"login": "sara"},
+        "orgNumber": org_number, "badOrgNumber": bad_org_number, "name": "Malmö Webbtestets Innebandyförening",
+        "municipality": "1280", "year": last_year,
+        "completionMessage": "Ange vilket förbund föreningen tillhör.",
+        "representative": {"pin": "197702281937", "badPin": "197702281930", "name": "Erik Ek"}
+    });
     let scenario = json!({"bookingFacilityId": hall_id, "bookingDay": day.to_string(), "timeoutFacilityId": ume, "timeoutMunicipality": "Umeå",
         "uncertifiedFacilityId": stockholm["hits"][0]["facility"]["id"], "uncertifiedMunicipality": "Stockholm",
-        "signIn": {"login": "anna", "name": "Anna Andersson", "pinDigits": "8112289874"}});
+        "signIn": {"login": "anna", "name": "Anna Andersson", "pinDigits": "8112289874"}, "associations": associations});
 
     let script = tests::repo_root().join("tests/interop/web_browser.mjs");
     let lapsed_calls = lapsed.availability_calls();
@@ -204,6 +225,11 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
         "vendor timeout",
         "search results in English",
         "signed in",
+        "my associations",
+        "association form with errors",
+        "staff inbox, signed out",
+        "staff inbox",
+        "member statistics",
     ] {
         assert_eq!(report["axe"][view]["violations"], 0, "{view}: {report}");
     }
@@ -225,6 +251,51 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
     assert_eq!(pb::BookingStatus::try_from(b.status).unwrap(), pb::BookingStatus::Confirmed);
     let start = chrono::DateTime::parse_from_rfc3339(report["booking"]["start"].as_str().unwrap()).unwrap();
     assert_eq!(b.start.unwrap().seconds, start.timestamp());
+    // The association the resident registered in the browser: approved by Malmö after one
+    // completion round, the decisions and answers recorded as the municipality's and the
+    // association's, and last year's member statistics reported and corrected once.
+    let id = report["associations"]["id"].as_str().unwrap_or_else(|| panic!("{report}")).to_string();
+    let admin_get = |path: String| {
+        let http = http.clone();
+        let admin = admin.clone();
+        async move {
+            let r = http.get(&path).header("x-api-key", admin).send().await.unwrap();
+            assert!(r.status().is_success(), "{path}: {}", r.status());
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let a = admin_get(format!("{base}/v1/associations/{id}")).await;
+    assert_eq!(a["orgNumber"], org_number);
+    assert_eq!(a["registrations"][0]["municipalityCode"], "1280", "{a}");
+    assert_eq!(a["registrations"][0]["status"], "REGISTRATION_STATUS_APPROVED", "{a}");
+    let history = admin_get(format!("{base}/v1/associations/{id}/registrations")).await;
+    let events: Vec<(String, String)> = history["registrations"][0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap().trim_start_matches("REGISTRATION_EVENT_").to_string(), e["by"].as_str().unwrap().to_string()))
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("SUBMITTED", "representative"),
+        ("COMPLETION_REQUESTED", "municipality"),
+        ("RESUBMITTED", "representative"),
+        ("APPROVED", "municipality"),
+    ]
+    .iter()
+    .map(|(k, b)| (k.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(events, expected, "{history}");
+    let reports = admin_get(format!("{base}/v1/associations/{id}/member-statistics")).await;
+    let versions: Vec<(i64, i64, u64, bool)> = reports["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (r["year"].as_i64().unwrap(), r["version"].as_i64().unwrap(), r["total"].as_u64().unwrap(), r["current"].as_bool().unwrap())
+        })
+        .collect();
+    assert_eq!(versions, [(i64::from(last_year), 1, 28, false), (i64::from(last_year), 2, 29, true)], "{reports}");
+
     // The silent vendor was asked and given up on; no slot of it reached the page. The vendor
     // whose certification lapsed was not asked at all.
     assert!(silent.availability_calls() > 0);
@@ -240,7 +311,7 @@ async fn the_page_is_served_with_its_headers_and_revalidated() {
     };
     let app = tests::TestApp::start_with(config).await;
     let http = app.http();
-    for path in ["/", "/facility/01a20e08-4014-7550-90a5-2658997a92de"] {
+    for path in ["/", "/facility/01a20e08-4014-7550-90a5-2658997a92de", "/associations", "/staff"] {
         let r = http.get(app.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
         let h = r.headers().clone();
@@ -257,14 +328,18 @@ async fn the_page_is_served_with_its_headers_and_revalidated() {
         assert_eq!(again.status(), 304);
         assert!(again.bytes().await.unwrap().is_empty());
     }
-    let r = http.get(app.url("/web/app.js")).header("accept-encoding", "gzip").send().await.unwrap();
-    assert_eq!(r.headers()["content-type"], "text/javascript; charset=utf-8");
-    assert_eq!(r.headers()["content-encoding"], "gzip");
+    for module in ["app.js", "ui.js", "associations.js"] {
+        let r = http.get(app.url(&format!("/web/{module}"))).header("accept-encoding", "gzip").send().await.unwrap();
+        assert_eq!(r.headers()["content-type"], "text/javascript; charset=utf-8", "{module}");
+        assert_eq!(r.headers()["content-encoding"], "gzip", "{module}");
+    }
     let codes: Value = http.get(app.url("/web/codes.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(codes["municipalities"].as_array().unwrap().len(), 290);
     assert!(codes["municipalities"].as_array().unwrap().iter().all(|m| m["lat"].is_f64() && m["lon"].is_f64()));
     assert_eq!(codes["activities"].as_array().unwrap().len(), registry_core::codes::activities().len());
     assert_eq!(codes["accessibility"].as_array().unwrap().len(), 5);
+    assert_eq!(codes["associationTypes"].as_array().unwrap().len(), registry_core::codes::association_types().len());
+    assert_eq!(codes["federations"].as_array().unwrap().len(), registry_core::codes::federations().len());
     // Anything else under /web/ is the registry's problem+json 404, not the page.
     let r = http.get(app.url("/web/../Cargo.toml")).send().await.unwrap();
     assert_eq!(r.status(), 404);

@@ -104,7 +104,7 @@ diesel::table! {
         federations -> Array<Text>,
         founded_year -> Nullable<Int4>,
         status -> Text,
-        member_statistics_by_year -> Jsonb,
+        member_statistics_by_year -> Json,
         registered_in -> Array<Text>,
         approved_in -> Array<Text>,
     }

@@ -582,12 +582,19 @@ impl Registry {
                 };
                 let (next, kind) = match answer {
                     RegistrationAnswer::Resubmit { .. } => {
-                        if reg.status != RegistrationStatus::NeedsCompletion {
+                        // An update of the record already sent it back (without words): the
+                        // answer that follows joins it, as long as the municipality has not
+                        // acted since.
+                        let answers_update = reg.status == RegistrationStatus::Pending
+                            && store::events_of(conn, id, &m).await?.last().is_some_and(|e| {
+                                e.kind == RegistrationEventKind::Resubmitted && e.by != "municipality" && e.message.is_none()
+                            });
+                        if reg.status != RegistrationStatus::NeedsCompletion && !answers_update {
                             return Err(Error::Conflict {
                                 field: Some("registration.status".into()),
                                 rule: "invalid_transition",
                                 message: format!(
-                                    "the registration with {m} is {}; only one sent back for completion can be resubmitted",
+                                    "the registration with {m} is {}; only one sent back for completion (or just sent back by an update) can be answered",
                                     reg.status.as_str()
                                 ),
                             });
