@@ -112,10 +112,13 @@ pub fn is_activity(code: &str) -> bool {
     ACTIVITIES.iter().any(|c| c.code == code)
 }
 
-/// Checks a municipality code: four digits (`format`) naming a real municipality (`unknown_code`).
+/// Checks a municipality code: present (`required`), four digits (`format`), naming a real
+/// municipality (`unknown_code`).
 pub fn check_municipality(v: &mut crate::validate::Violations, field: &str, code: &str) -> String {
     let code = code.trim();
-    if code.len() != 4 || !code.chars().all(|c| c.is_ascii_digit()) {
+    if code.is_empty() {
+        v.add(field, "required", "must be a four-digit municipality code (kommunkod), e.g. 1880");
+    } else if code.len() != 4 || !code.chars().all(|c| c.is_ascii_digit()) {
         v.add(field, "format", "must be a four-digit municipality code (kommunkod), e.g. 1880");
     } else if municipality(code).is_none() {
         v.add(field, "unknown_code", format!("'{code}' is not the code of a Swedish municipality"));
@@ -157,9 +160,15 @@ mod tests {
         let mut v = crate::validate::Violations::default();
         check_municipality(&mut v, "municipalityCode", "1880");
         assert!(v.0.is_empty());
-        for (bad, rule) in
-            [("188", "format"), ("18800", "format"), ("18a0", "format"), ("", "format"), ("0000", "unknown_code"), ("1899", "unknown_code")]
-        {
+        for (bad, rule) in [
+            ("188", "format"),
+            ("18800", "format"),
+            ("18a0", "format"),
+            ("", "required"),
+            (" ", "required"),
+            ("0000", "unknown_code"),
+            ("1899", "unknown_code"),
+        ] {
             let mut v = crate::validate::Violations::default();
             check_municipality(&mut v, "municipalityCode", bad);
             assert_eq!(v.0.len(), 1, "{bad}");
@@ -170,7 +179,7 @@ mod tests {
 
     #[test]
     fn code_lists_are_well_formed() {
-        for list in [categories(), activities()] {
+        for list in [categories(), activities(), federations()] {
             assert!(list.len() >= 20);
             let codes: HashSet<_> = list.iter().map(|c| &c.code).collect();
             assert_eq!(codes.len(), list.len(), "codes are unique");
@@ -180,6 +189,8 @@ mod tests {
             }
         }
         assert!(is_category("sports_hall") && is_category("padel_court") && !is_category("Sports hall"));
+        assert!(association_types().len() >= 10 && is_association_type("sports") && !is_association_type("Sports"));
+        assert!(is_federation("football") && is_federation("scouterna") && !is_federation("fifa"));
         assert!(is_activity("floorball") && !is_activity("quidditch"));
     }
 }
