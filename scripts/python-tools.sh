@@ -23,6 +23,9 @@ pins=(
     googleapis-common-protos==1.76.0
     protobuf==7.36.2
     schemathesis==4.32.5
+    # A real SMTP server on loopback for the notification tests (tests/interop/smtp_sink.py).
+    aiosmtpd==1.4.6
+    atpublic==9.0.0
     # pygeoapi 0.21.0 is the newest release that supports Python 3.11 (0.22 and later need
     # 3.12). Its own requirements are all unpinned, so everything it pulls in is pinned here
     # at the versions pip resolved next to the pins above (no conflict: pip check is clean
@@ -77,5 +80,6 @@ imports='
 import grpc, grpc_reflection, google.protobuf, schemathesis
 import grpc_tools.protoc, grpc_status.rpc_status, google.rpc.error_details_pb2
 import pygeoapi.provider.geojson, pygeoapi.openapi, flask, werkzeug.serving, pyproj, shapely
+import aiosmtpd.controller
 '
-ensure_pinned_venv python-tools "$venv" "$imports" "grpcio, schemathesis, pygeoapi and their dependencies" "${pins[@]}"
+ensure_pinned_venv python-tools "$venv" "$imports" "grpcio, schemathesis, pygeoapi, aiosmtpd and their dependencies" "${pins[@]}"

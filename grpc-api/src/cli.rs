@@ -195,6 +195,17 @@ struct ServeArgs {
     /// person as the author of a change) before redacting it; 0 keeps it for ever.
     #[arg(long, env = "REGISTRY_PERSONAL_DATA_RETENTION_DAYS", default_value_t = grpc_api::server::DEFAULT_RETENTION_DAYS as u32, value_parser = clap::value_parser!(u32).range(0..=36500))]
     personal_data_retention_days: u32,
+    /// E-mail notices (registration decisions) through this SMTP server: `smtps://host:465`
+    /// (TLS) or `smtp://host:587?tls=required` (STARTTLS), with `user:password@` if needed;
+    /// plain `smtp://` only to loopback. Without it, notices wait in the outbox.
+    #[arg(long, env = "REGISTRY_SMTP_URL", requires = "mail_from")]
+    smtp_url: Option<String>,
+    /// The sender of notices, e.g. "Föreningsregistret <noreply@registry.example.se>".
+    #[arg(long, env = "REGISTRY_MAIL_FROM")]
+    mail_from: Option<String>,
+    /// Seconds before a failed notice is tried again (doubled after each failure, at most an hour).
+    #[arg(long, env = "REGISTRY_NOTICE_RETRY_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    notice_retry_seconds: u32,
     /// Serve TLS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, env = "REGISTRY_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<std::path::PathBuf>,
@@ -275,6 +286,18 @@ impl ServeArgs {
             sessions: registry_core::service::sessions::SessionPolicy {
                 idle: chrono::Duration::minutes(self.session_idle_minutes.into()),
                 absolute: chrono::Duration::hours(self.session_max_hours.into()),
+            },
+            mail: match (&self.smtp_url, &self.mail_from) {
+                (Some(smtp_url), Some(from)) => Some(grpc_api::mail::MailConfig {
+                    smtp_url: smtp_url.clone(),
+                    from: from.clone(),
+                    backoff: registry_core::notify::Backoff {
+                        first: chrono::Duration::seconds(self.notice_retry_seconds.into()),
+                        ..Default::default()
+                    },
+                    interval: std::time::Duration::from_secs(2).min(std::time::Duration::from_secs(self.notice_retry_seconds.into())),
+                }),
+                _ => None,
             },
             personal_data_retention: (self.personal_data_retention_days > 0)
                 .then(|| chrono::Duration::days(self.personal_data_retention_days.into())),

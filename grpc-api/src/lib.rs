@@ -9,6 +9,7 @@ pub use grpc::convert;
 pub mod errors;
 pub mod grpc;
 pub mod limits;
+pub mod mail;
 pub mod metrics;
 pub mod oidc;
 pub mod openapi;

@@ -17,6 +17,7 @@ pub mod export;
 pub mod geo;
 pub mod hours;
 pub mod model;
+pub mod notify;
 pub mod orgnr;
 pub mod outline;
 pub mod person;

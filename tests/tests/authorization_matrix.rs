@@ -946,7 +946,13 @@ impl Ctx<'_> {
             (Op::CreateBooking, side) => {
                 // A real booking at the fault vendor (open 06-24): an hour of its own for every call.
                 let n = self.n();
-                let start = tests::dates::at(tests::dates::ordinary_day_after(3 + i64::from(n / 16)), 6 + n % 16);
+                // Sixteen hours a day, on distinct ordinary days: two offsets can lead to the same
+                // ordinary day over a weekend, so the days are counted, not the offsets.
+                let mut day = tests::dates::ordinary_day_after(3);
+                for _ in 0..n / 16 {
+                    day = tests::dates::ordinary_day(day + chrono::Duration::days(1));
+                }
+                let start = tests::dates::at(day, 6 + n % 16);
                 let end = start + chrono::Duration::hours(1);
                 let idempotency_key = format!("matrix-booking-{n:06}");
                 let unit = self.bookable.units[0].id;

@@ -28,6 +28,11 @@ pub async fn serve_listener(
     let drain = config.drain_timeout;
     let header_timeout = config.header_timeout;
     let retention = config.personal_data_retention;
+    // Notices go out by e-mail from the outbox, if an SMTP server is configured.
+    let mailer = match config.mail.clone() {
+        Some(mail) => Some(tokio::spawn(crate::mail::deliver_on_schedule(registry.clone(), crate::mail::SmtpChannel::new(&mail)?, mail))),
+        None => None,
+    };
     let (app, shared) = super::app(registry.clone(), config).await?;
     // Personal data past its retention leaves the change log.
     let redactor = retention.map(|r| tokio::spawn(super::redact_on_schedule(registry.clone(), r)));
@@ -89,6 +94,9 @@ pub async fn serve_listener(
     pruner.abort();
     if let Some(r) = redactor {
         r.abort();
+    }
+    if let Some(m) = mailer {
+        m.abort();
     }
     checker.abort();
     revocations.abort();

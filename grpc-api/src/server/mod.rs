@@ -98,6 +98,8 @@ pub struct ServerConfig {
     /// How long the change log keeps personal data (associations' contact persons, a
     /// person's pseudonym as actor) before it is redacted; `None` keeps it.
     pub personal_data_retention: Option<chrono::Duration>,
+    /// E-mailing notices (registration decisions); `None`: notices wait in the outbox.
+    pub mail: Option<crate::mail::MailConfig>,
 }
 
 impl Default for ServerConfig {
@@ -125,6 +127,7 @@ impl Default for ServerConfig {
             oidc: crate::oidc::OidcConfig::default(),
             sessions: registry_core::service::sessions::SessionPolicy::default(),
             personal_data_retention: Some(chrono::Duration::days(DEFAULT_RETENTION_DAYS)),
+            mail: None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod geodata;
 pub mod hours;
 pub mod keys;
 pub mod municipalities;
+pub mod notices;
 pub mod schema;
 pub mod search;
 pub mod seed;
@@ -230,7 +231,8 @@ mod tests {
                 "20261124000012",
                 "20261205000013",
                 "20261205000014",
-                seed::ASSOCIATION_CODES_VERSION
+                seed::ASSOCIATION_CODES_VERSION,
+                "20261205000016"
             ]
         );
         assert_eq!(migrations_fingerprint().len(), 12);

@@ -490,6 +490,16 @@ impl Registry {
                     });
                 }
                 let next = MunicipalRegistration { status, message: message.clone(), decided_at: Some(now), ..reg.clone() };
+                // The association hears of the decision at its public e-mail address.
+                if let Some(to) = &current.contact.email {
+                    let data = serde_json::json!({
+                        "association": current.name,
+                        "municipality": crate::codes::municipality(&m).map_or(m.as_str(), |x| x.name.as_str()),
+                        "decision": status.as_str(),
+                        "message": message.clone().unwrap_or_default(),
+                    });
+                    crate::notify::enqueue(conn, crate::notify::Kind::RegistrationDecided, to, data, now).await?;
+                }
                 let step = Step { kind: event, message: message.as_deref(), by: side(&principal, false), now };
                 Ok::<_, Error>((record_step(conn, &actor, &current, &next, step).await?, rep))
             })
