@@ -37,7 +37,7 @@ async fn main() {
     tests::rustls_provider();
     let requests = env("REGISTRY_BENCH_REQUESTS", 2000);
     let signins = env("REGISTRY_BENCH_SIGNINS", 30);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = tests::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let provider = TestProvider::start(json!({
         "resource": base,

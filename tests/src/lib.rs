@@ -361,6 +361,12 @@ pub fn rustls_provider() {
     grpc_api::install_crypto_provider();
 }
 
+/// A loopback port that was free a moment ago, for a server that must know its address before
+/// it starts (an identity provider and its client, an SMTP server started twice).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 /// A request with an API key in metadata.
 pub fn with_key<T>(msg: T, key: &str) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);

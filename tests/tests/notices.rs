@@ -12,10 +12,6 @@ use registry_core::notify::Backoff;
 use serde_json::{Value, json};
 use tests::{TestApp, fixtures};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// The SMTP server on `port`, recording into `file`; killed on drop.
 struct Sink(tokio::process::Child);
 
@@ -62,7 +58,7 @@ async fn decisions_are_e_mailed_once_each_even_when_the_smtp_server_was_down() {
     let dir = std::env::temp_dir().join(format!("registry-notices-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
     let file: PathBuf = dir.join("mail.jsonl");
-    let port = free_port();
+    let port = tests::free_port();
     let sink = Sink::start(port, &file).await;
     let config = grpc_api::server::ServerConfig {
         mail: Some(grpc_api::mail::MailConfig {

@@ -44,14 +44,10 @@ mod tempdir {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 async fn world(sessions: SessionPolicy) -> World {
     tests::rustls_provider();
     // The provider must know the registry's callback before either starts.
-    let port = free_port();
+    let port = tests::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let provider = TestProvider::start(json!({
         "resource": base,

@@ -109,7 +109,7 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
     let tmp = std::env::temp_dir().join(format!("registry-web-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&tmp).unwrap();
     // The local test eID provider, as in `make demo`: the registry is its client.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = tests::free_port();
     let public = format!("http://127.0.0.1:{port}");
     let provider = tests::oidc::TestProvider::start(json!({
         "resource": public,

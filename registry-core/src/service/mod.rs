@@ -6,7 +6,8 @@
 //! | resource | use cases (`impl Registry`) | storage |
 //! |---|---|---|
 //! | facilities and units | `service/facilities.rs` | `db/facilities.rs` |
-//! | associations (registrations, decisions) | `service/associations.rs` | `db/associations.rs` |
+//! | associations (the national record, registrations per municipality, decisions, representatives, member statistics per year, change-log retention) | `service/associations.rs` | `db/associations.rs` |
+//! | notices (the outbox, its delivery and retries; enqueued by the use cases above) | `notify.rs` | `db/notices.rs` |
 //! | opening hours and open intervals | `service/hours.rs` | `db/hours.rs` |
 //! | search of facilities and associations | `service/search.rs` | `db/search.rs` |
 //! | vendors (directory, unit mapping, certification) | `service/vendors.rs` | `db/vendors.rs` |
