@@ -16,7 +16,7 @@ else
 TEST_CMD := cargo test --workspace --no-fail-fast
 endif
 
-.PHONY: demo test test-dates lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export bench-changelog bench-soak bench-signin bench-web fuzz-api fuzz
+.PHONY: demo test test-dates lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export bench-changelog bench-soak bench-signin bench-mybookings bench-web fuzz-api fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -114,6 +114,13 @@ bench-soak: deps
 bench-signin: deps
 	@NODE_TOOLS_NO_BROWSER=1 scripts/node-tools.sh
 	scripts/with-test-db.sh cargo bench -p tests --bench signin
+
+## make bench-mybookings: "my bookings" across 20 vendors against the slowest vendor of each
+## request, and booking notices/s through the outbox against straight SMTP, to a local aiosmtpd
+## (issue 27). See BENCHMARKS.md.
+bench-mybookings: deps
+	@scripts/python-tools.sh
+	scripts/with-test-db.sh cargo bench -p tests --bench my_bookings
 
 ## make bench-changelog: what ordering change-log appends by commit (the advisory lock of
 ## changelog::append) costs concurrent writers, with durable commits, via pgbench.

@@ -51,11 +51,12 @@ REGISTRY_BENCH_EDITOR_KEY=$(key --role editor --municipality "$editor_municipali
 export REGISTRY_BENCH_EDITOR_KEY
 
 port=$(free_port)
-# Every anonymous request comes from 127.0.0.1, the writes from one editor key, and the vendor's
+# Every anonymous request comes from 127.0.0.1, the writes from one editor key, the bookings from
+# 200 signed-in residents (sessions the bench makes in the database), and the vendor's
 # set-up (one request per unit) and its readings of opening hours from one admin key: lift the
 # per-address and per-key limits above the load.
 "$target/release/registry" serve --database-url "$db_url" --listen "127.0.0.1:$port" \
-    --rate-anonymous 1000000 --rate-editor 1000000 --rate-admin 1000000 --max-concurrent-per-client 100000 \
+    --rate-anonymous 1000000 --rate-editor 1000000 --rate-admin 1000000 --rate-resident 1000000 --max-concurrent-per-client 100000 \
     --max-connections 16 >"$run/registry.log" 2>&1 &
 server=$!
 pids+=("$server")

@@ -102,6 +102,18 @@ Associations (docs/associations.md), signed in:
   $registry_url/v1/me/associations  the associations you represent (JSON)
   $registry_url/v1/municipalities/1280/registrations   Malmö's inbox (JSON, as sara)
 
+Bookings (docs/api.md, "My bookings"), signed in (booking needs signing in now):
+  $registry_url/                    book a free time; anna may book as Malmö Innebandyklubb
+                                    (a booking request the vendor's case officer decides)
+  $registry_url/bookings            Mina bokningar: your bookings and your associations',
+                                    across every booking system: cancel, rebook, answer a
+                                    completion request, .ics per booking, a calendar feed
+  $registry_url/v1/me/bookings      the same as JSON, with each booking system's status
+  Decide anna's request at the vendor ($south, REST with a case officer's key:
+  reference-booking keys create --role case_officer --database-url … ; docs/reference-booking.md):
+  the registry reads the vendor's change feed and tells anna (notices wait in the outbox
+  unless --smtp-url is given; docs/notifications.md).
+
 Ctrl-C stops everything.
 EOT
 wait "${pids[1]}"

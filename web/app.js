@@ -5,34 +5,12 @@
 import { t, setLang, getLang } from '/web/i18n.js';
 import { drawMap } from '/web/map.js';
 import {
-  TZ, view, h, announce, account, api, codes, loadCodes, codeName, municipality, locale, withLang, navigate, setRouter,
-  pageLink, signInLinks, problemBox, errorText,
+  view, h, announce, account, api, codes, loadCodes, codeName, municipality, locale, withLang, navigate, setRouter,
+  pageLink, signInLinks, problemBox, errorText, ApiError, stockholmParts, stockholmTime, clock, longDay,
 } from '/web/ui.js';
 
 const tileUrl = document.querySelector('meta[name="registry-tile-url"]')?.content || '';
 const boundaries = new Map();
-
-// Times: the registry's facilities are all in Europe/Stockholm.
-function stockholmParts(date) {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
-  }).formatToParts(date);
-  const get = (type) => Number(parts.find((p) => p.type === type).value);
-  return { y: get('year'), m: get('month'), d: get('day'), hh: get('hour'), mm: get('minute') };
-}
-
-function offsetMinutes(date) {
-  const p = stockholmParts(date);
-  return Math.round((Date.UTC(p.y, p.m - 1, p.d, p.hh, p.mm) - Math.floor(date.getTime() / 60000) * 60000) / 60000);
-}
-
-// The instant of a Stockholm wall-clock time.
-function stockholmTime(y, m, d, hh = 0, mm = 0) {
-  const guess = Date.UTC(y, m - 1, d, hh, mm);
-  let at = guess - offsetMinutes(new Date(guess)) * 60000;
-  at = guess - offsetMinutes(new Date(at)) * 60000;
-  return new Date(at);
-}
 
 const pad = (n) => String(n).padStart(2, '0');
 const todayString = () => { const p = stockholmParts(new Date()); return `${p.y}-${pad(p.m)}-${pad(p.d)}`; };
@@ -53,8 +31,6 @@ function isoWeek(s) {
   const firstThursday = new Date(Date.UTC(date.getUTCFullYear(), 0, 4));
   return 1 + Math.round(((date - firstThursday) / 86400000 - 3 + ((firstThursday.getUTCDay() + 6) % 7)) / 7);
 }
-const clock = (iso) => new Intl.DateTimeFormat(locale(), { timeZone: TZ, hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
-const longDay = (iso) => new Intl.DateTimeFormat(locale(), { timeZone: TZ, weekday: 'long', day: 'numeric', month: 'long' }).format(new Date(iso));
 const shortDate = (s) => { const { y, m, d } = parseDay(s); return new Intl.DateTimeFormat(locale(), { timeZone: 'UTC', day: 'numeric', month: 'short' }).format(new Date(Date.UTC(y, m - 1, d))); };
 const km = (m) => (m < 1000 ? `${Math.round(m / 10) * 10} m` : `${(m / 1000).toFixed(m < 10000 ? 1 : 0).replace('.', getLang() === 'sv' ? ',' : '.')} km`);
 const kronor = (ore) => new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 }).format(ore / 100);
@@ -550,20 +526,69 @@ function slotItem(f, u, vendor, slot, day, box) {
 
 // ---- booking ----
 
-function openBooking(f, u, slot, defaultMode, takes, opener, refresh) {
+const APPROVED = 'REGISTRATION_STATUS_APPROVED';
+
+// The associations the signed-in person may book for at a facility in municipality `code`:
+// those they represent that are approved there (none when the list cannot be had).
+async function bookableAssociations(code) {
+  try {
+    const mine = (await api('/v1/me/associations')).associations || [];
+    return mine.filter((a) => (a.registrations || []).some((r) => r.municipalityCode === code && r.status === APPROVED));
+  } catch {
+    return [];
+  }
+}
+
+let opening = false;
+
+async function openBooking(f, u, slot, defaultMode, takes, opener, refresh) {
+  if (opening) return;
+  opening = true;
+  try {
+    await account.ready;
+    const associations = account.me ? await bookableAssociations(f.municipalityCode) : [];
+    showBooking(f, u, slot, defaultMode, takes, opener, refresh, associations);
+  } finally {
+    opening = false;
+  }
+}
+
+function showBooking(f, u, slot, defaultMode, takes, opener, refresh, associations) {
   const when = t('bookWhen', { day: longDay(slot.start), from: clock(slot.start), to: clock(slot.end) });
+  const dialog = h('dialog', { 'aria-labelledby': 'booking-title' }, h('h2', { id: 'booking-title' }, t('bookTitle', { unit: u.name })));
+  dialog.addEventListener('close', () => { dialog.remove(); if (opener?.isConnected) opener.focus(); });
+  const what = h('p', {}, h('strong', {}, f.name), h('br'), when);
+  // Booking needs a signed-in person: signed out, the dialog says so and offers signing in,
+  // which comes back to this page.
+  if (!account.me) {
+    const links = signInLinks(undefined, { label: t('signInToBook'), withProvider: 'signInToBookWith' });
+    dialog.append(h('div', { class: 'form-grid' },
+      what,
+      h('p', {}, t('bookSignInText')),
+      links.length ? h('p', { class: 'actions sign-in' }, links) : h('p', { class: 'hint' }, t('signInUnavailable')),
+      h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: () => dialog.close() }, t('close')))));
+    document.body.append(dialog);
+    dialog.showModal();
+    dialog.querySelector('.form-grid a, .form-grid button')?.focus();
+    return;
+  }
   const key = crypto.randomUUID();
   const errorBox = h('div', { id: 'booking-errors' });
   const field = (id, label, attrs = {}, hint) => h('div', { class: 'field' },
     h('label', { for: id }, label, hint ? h('span', { class: 'hint' }, ` ${hint}`) : null),
     h('input', { id, name: id, ...attrs }),
     h('span', { class: 'field-error', id: `${id}-error` }));
-  const radios = (name, legend, values, checked) => h('fieldset', {},
+  const radios = (name, legend, values, checked, hint) => h('fieldset', { 'aria-describedby': hint ? `${name}-hint` : null },
     h('legend', { class: 'label' }, legend),
-    values.map(([value, label]) => h('label', { class: 'check' }, h('input', { type: 'radio', name, value, checked: value === checked }), label)));
+    values.map(([value, label]) => h('label', { class: 'check' }, h('input', { type: 'radio', name, value, checked: value === checked }), label)),
+    hint ? h('p', { class: 'hint', id: `${name}-hint` }, hint) : null);
   const modes = [];
   if (slot.state === 'free' && takes.includes('direct')) modes.push(['direct', t('modeDirect')]);
   if (takes.includes('request')) modes.push(['request', t('modeRequest')]);
+  // Who books: the person, an association they represent that is approved in the facility's
+  // municipality (its organisation number is the registry's), or a company.
+  const bookAs = [['private_person', t('myself')], ...associations.map((a) => [`association:${a.id}`, t('asAssociation', { name: a.name })]), ['company', t('company')]];
+  const m = municipality(f.municipalityCode)?.name || f.municipalityCode;
   const org = field('orgNumber', t('orgNumber'), { type: 'text', autocomplete: 'off', inputmode: 'numeric', 'aria-describedby': 'orgNumber-error' }, t('orgHint'));
   org.hidden = true;
   const messageField = h('div', { class: 'field', hidden: defaultMode !== 'request' },
@@ -571,10 +596,10 @@ function openBooking(f, u, slot, defaultMode, takes, opener, refresh) {
     h('textarea', { id: 'message', name: 'message', rows: '3', maxlength: '1000' }));
   const submit = h('button', { type: 'submit' }, t('confirm'));
   const form = h('form', { class: 'form-grid', method: 'dialog', novalidate: true },
-    h('p', {}, h('strong', {}, f.name), h('br'), when),
+    what,
     errorBox,
-    radios('customerType', t('customerType'), [['private_person', t('privatePerson')], ['association', t('association')], ['company', t('company')]], 'private_person'),
-    field('name', t('name'), { type: 'text', autocomplete: 'name', required: true, 'aria-describedby': 'name-error' }),
+    radios('bookAs', associations.length ? t('bookAs') : t('customerType'), bookAs, 'private_person', associations.length ? null : t('assocBookingHint', { m })),
+    field('name', t('name'), { type: 'text', autocomplete: 'name', required: true, value: account.me.name || '', 'aria-describedby': 'name-error' }),
     field('email', t('email'), { type: 'email', autocomplete: 'email', required: true, 'aria-describedby': 'email-error' }),
     field('phone', t('phone'), { type: 'tel', autocomplete: 'tel', 'aria-describedby': 'phone-error' }, t('optional')),
     org,
@@ -582,26 +607,27 @@ function openBooking(f, u, slot, defaultMode, takes, opener, refresh) {
     messageField,
     h('p', { class: 'hint' }, t('privacy')),
     h('div', { class: 'actions' }, submit, h('button', { type: 'button', class: 'secondary', onclick: () => dialog.close() }, t('cancel'))));
-  const dialog = h('dialog', { 'aria-labelledby': 'booking-title' }, h('h2', { id: 'booking-title' }, t('bookTitle', { unit: u.name })), form);
+  dialog.append(form);
   form.addEventListener('change', () => {
-    const type = form.querySelector('input[name="customerType"]:checked').value;
-    org.hidden = type === 'private_person';
+    org.hidden = form.querySelector('input[name="bookAs"]:checked').value !== 'company';
     const mode = form.querySelector('input[name="mode"]:checked')?.value || form.querySelector('input[name="mode"]').value;
     messageField.hidden = mode !== 'request';
   });
-  dialog.addEventListener('close', () => { dialog.remove(); opener?.focus(); });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const fd = new FormData(form);
-    const type = fd.get('customerType');
+    const as = fd.get('bookAs');
+    const associationId = as.startsWith('association:') ? as.slice('association:'.length) : null;
+    const type = associationId ? 'association' : as;
     const body = {
       facilityId: f.id,
       unitId: u.unitId,
       start: slot.start,
       end: slot.end,
       mode: fd.get('mode'),
-      customer: { type, name: fd.get('name'), email: fd.get('email'), phone: fd.get('phone') || null, orgNumber: type === 'private_person' ? null : fd.get('orgNumber') || null },
+      customer: { type, name: fd.get('name'), email: fd.get('email'), phone: fd.get('phone') || null, orgNumber: type === 'company' ? fd.get('orgNumber') || null : null },
       message: fd.get('mode') === 'request' ? fd.get('message') || null : null,
+      ...(associationId ? { associationId } : {}),
     };
     for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
     for (const el of form.querySelectorAll('.field-error')) el.textContent = '';
@@ -615,9 +641,17 @@ function openBooking(f, u, slot, defaultMode, takes, opener, refresh) {
         h('p', { class: 'notice ok' }, confirmed ? t('bookedText', { unit: `${b.unitName} (${b.facilityName})`, when, id: b.bookingId }) : t('requestedText', { unit: `${b.unitName} (${b.facilityName})`, when, id: b.bookingId })),
         b.accessCode ? h('p', {}, `${t('accessCode')}: `, h('span', { class: 'code' }, b.accessCode)) : null,
         b.amountMinor ? h('p', {}, t('amount', { p: kronor(b.amountMinor) })) : null);
+      // Mina bokningar: the dialog closes, and the page goes there.
+      const mineHref = withLang('/bookings');
+      const mine = h('a', { href: mineHref, onclick: (ev) => {
+        if (ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+        ev.preventDefault();
+        dialog.close();
+        navigate(mineHref);
+      } }, t('myBookings'));
       const close = h('button', { type: 'button', onclick: () => dialog.close() }, t('close'));
       dialog.querySelector('#booking-title').textContent = confirmed ? t('bookedTitle') : t('requestedTitle');
-      form.replaceWith(h('div', { class: 'form-grid' }, receipt, h('div', { class: 'actions' }, close)));
+      form.replaceWith(h('div', { class: 'form-grid' }, receipt, h('p', { class: 'receipt-mine' }, t('receiptMine'), ' ', mine, '.'), h('div', { class: 'actions' }, close)));
       close.focus();
       announce(receipt.textContent);
       refresh();
@@ -630,13 +664,13 @@ function openBooking(f, u, slot, defaultMode, takes, opener, refresh) {
       for (const v of err.problem?.errors || []) {
         const id = fieldIds[v.field];
         const input = id && form.querySelector(`#${id}`);
-        if (input) {
+        if (input && !input.closest('[hidden]')) {
           input.setAttribute('aria-invalid', 'true');
           form.querySelector(`#${id}-error`).textContent = errorText(v);
           first = first || input;
         } else rest.push(v);
       }
-      if (!first || rest.length) errorBox.replaceChildren(problemBox(err));
+      if (!first || rest.length) errorBox.replaceChildren(problemBox(err.problem ? new ApiError({ ...err.problem, errors: rest }, err.status) : err));
       (first || errorBox.querySelector('[role="alert"]'))?.focus?.();
       announce(`${t('errorTitle')}: ${err.message}`);
       if (err.problem?.errors?.some((v) => v.rule === 'slot_unavailable')) refresh();
@@ -672,6 +706,7 @@ function renderAccount() {
     const current = (path) => (location.pathname === path ? 'page' : null);
     box.replaceChildren(
       h('nav', { 'aria-label': t('accountNav') }, h('ul', { class: 'account-links' },
+        h('li', {}, pageLink('/bookings', t('myBookings'), { 'aria-current': current('/bookings') })),
         h('li', {}, pageLink('/associations', t('myAssociations'), { 'aria-current': current('/associations') })),
         isStaff(me) ? h('li', {}, pageLink('/staff', t('staffInbox'), { 'aria-current': current('/staff') })) : null)),
       h('span', { class: 'account-name' }, t('signedInAs', { name: me.name }) + role),
@@ -713,7 +748,12 @@ async function route() {
   const m = /^\/facility\/([^/]+)$/.exec(location.pathname);
   try {
     if (m) await renderFacility(decodeURIComponent(m[1]), moved);
-    else if (location.pathname === '/associations' || location.pathname === '/staff') {
+    else if (location.pathname === '/bookings') {
+      // Mina bokningar: loaded only when asked for, like Mina föreningar.
+      view.replaceChildren(h('p', {}, t('loading')));
+      const [views] = await Promise.all([import('/web/bookings.js'), account.ready]);
+      await views.renderBookings(moved);
+    } else if (location.pathname === '/associations' || location.pathname === '/staff') {
       // Mina föreningar and the staff inbox: loaded only when asked for, so the search page
       // stays small; they need to know who is signed in.
       view.replaceChildren(h('p', {}, t('loading')));

@@ -75,6 +75,32 @@ export const municipalityName = (code) => municipality(code)?.name || code;
 
 export const locale = () => (getLang() === 'sv' ? 'sv-SE' : 'en-GB');
 
+// Times: the registry's facilities are all in Europe/Stockholm.
+export function stockholmParts(date) {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+  }).formatToParts(date);
+  const get = (type) => Number(parts.find((p) => p.type === type).value);
+  return { y: get('year'), m: get('month'), d: get('day'), hh: get('hour'), mm: get('minute') };
+}
+
+function offsetMinutes(date) {
+  const p = stockholmParts(date);
+  return Math.round((Date.UTC(p.y, p.m - 1, p.d, p.hh, p.mm) - Math.floor(date.getTime() / 60000) * 60000) / 60000);
+}
+
+// The instant of a Stockholm wall-clock time.
+export function stockholmTime(y, m, d, hh = 0, mm = 0) {
+  const guess = Date.UTC(y, m - 1, d, hh, mm);
+  let at = guess - offsetMinutes(new Date(guess)) * 60000;
+  at = guess - offsetMinutes(new Date(at)) * 60000;
+  return new Date(at);
+}
+
+// A time of day and a weekday with its date, in Stockholm.
+export const clock = (iso) => new Intl.DateTimeFormat(locale(), { timeZone: TZ, hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+export const longDay = (iso) => new Intl.DateTimeFormat(locale(), { timeZone: TZ, weekday: 'long', day: 'numeric', month: 'long' }).format(new Date(iso));
+
 // A date and time, or a date, as people in Sweden read them.
 export const dateTime = (iso) => new Intl.DateTimeFormat(locale(), { timeZone: TZ, dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
 export const dateOnly = (iso) => new Intl.DateTimeFormat(locale(), { timeZone: TZ, dateStyle: 'medium' }).format(new Date(iso));
@@ -104,12 +130,13 @@ export function pageLink(path, label, attrs = {}) {
   return h('a', { href, ...attrs, onclick: (e) => { if (e.ctrlKey || e.metaKey || e.shiftKey) return; e.preventDefault(); navigate(href); } }, label);
 }
 
-// The sign-in links (one per identity provider), coming back to `back`.
-export function signInLinks(back = location.pathname + location.search) {
+// The sign-in links (one per identity provider), coming back to `back`; `label` names the
+// link when there is one provider (else each says which provider it is).
+export function signInLinks(back = location.pathname + location.search, { label, withProvider = 'signInWith' } = {}) {
   const providers = account.providers || [];
   return providers.map((p) => h('a', {
     href: `/auth/login?provider=${encodeURIComponent(p.name)}&returnTo=${encodeURIComponent(back)}`,
-  }, providers.length === 1 ? t('signIn') : t('signInWith', { provider: p.displayName })));
+  }, providers.length === 1 ? label || t('signIn') : t(withProvider, { provider: p.displayName })));
 }
 
 export function problemBox(err, retry) {

@@ -69,6 +69,7 @@ pub async fn run(a: &BookingArgs) -> Result<()> {
             registry_unit_id: uuid::Uuid::now_v7(),
             name: format!("Hall {i}"),
             rules: rules.clone(),
+            municipality_code: None,
             version: 1,
         };
         let u = backend.save_unit(&u).await?;

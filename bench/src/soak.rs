@@ -57,6 +57,10 @@ pub struct SoakArgs {
     /// An editor key of --municipality, for the writes.
     #[arg(long, env = "REGISTRY_BENCH_EDITOR_KEY", hide_env_values = true)]
     pub editor_key: String,
+    /// The registry's key pepper (as `registry serve --key-pepper`): the residents who book are
+    /// signed in with sessions made in its database.
+    #[arg(long, env = "REGISTRY_KEY_PEPPER", default_value = "", hide_env_values = true)]
+    pub key_pepper: String,
     /// The municipality whose facilities are created and changed.
     #[arg(long)]
     pub municipality: String,
@@ -267,6 +271,8 @@ struct Soak {
     http: reqwest::Client,
     base: String,
     editor_key: String,
+    /// Signed-in residents' sessions (cookie, CSRF token): bookings are made by signed-in people.
+    residents: Vec<(String, String)>,
     seed: u64,
     inputs: Inputs,
     free: Mutex<FreeTimes>,
@@ -274,6 +280,41 @@ struct Soak {
     booked: Mutex<Vec<Slot>>,
     /// Facilities to change (not the vendor's): id and version, taken out while a patch runs.
     patchable: Mutex<Vec<(String, i64)>>,
+}
+
+/// Signed-in residents who book.
+const RESIDENTS: usize = 200;
+
+/// `n` signed-in residents: sessions made in the registry's database as its sign-in callback
+/// makes them (cookie and CSRF token), for made-up valid personal identity numbers.
+async fn residents(database_url: &str, pepper: &str, n: usize) -> Result<Vec<(String, String)>> {
+    use registry_core::service::sessions::{SessionPolicy, Sessions};
+    let pool = registry_core::db::pool(database_url, 2)?;
+    let sessions = Sessions::new(pool, pepper, registry_core::Clock::system(), SessionPolicy::default());
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let born = chrono::NaiveDate::from_ymd_opt(1960, 1, 1).expect("a date") + chrono::Duration::days(i as i64 * 37);
+        let nine = format!("{}{:03}", born.format("%y%m%d"), 100 + i % 900);
+        let check = luhn(&nine);
+        let pin = format!("{}{nine}{check}", &born.format("%Y").to_string()[..2]);
+        let person = sessions.person(Some(&pin), &format!("Soak Testsson {i}"))?;
+        let s = sessions.create(&person, "bench").await?;
+        out.push((format!("registry-session={}", s.token), s.csrf_token));
+    }
+    Ok(out)
+}
+
+/// The Luhn check digit of the nine digits of a personal identity number.
+fn luhn(nine: &str) -> u32 {
+    let sum: u32 = nine
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0') * if i % 2 == 0 { 2 } else { 1 };
+            d / 10 + d % 10
+        })
+        .sum();
+    (10 - sum % 10) % 10
 }
 
 /// Free times kept for bookings at most.
@@ -419,7 +460,13 @@ impl Soak {
             "facilityId": slot.facility, "unitId": slot.unit, "start": slot.start, "end": slot.end, "mode": "direct",
             "customer": {"type": "private_person", "name": format!("Soak Testsson {i}"), "email": format!("soak{i}@example.se")},
         });
-        self.http.post(format!("{}/v1/bookings", self.base)).header("idempotency-key", key).json(&body)
+        let (cookie, csrf) = &self.residents[i as usize % self.residents.len()];
+        self.http
+            .post(format!("{}/v1/bookings", self.base))
+            .header("cookie", cookie)
+            .header("x-csrf-token", csrf)
+            .header("idempotency-key", key)
+            .json(&body)
     }
 
     async fn book(&self, r: &mut Rng, i: u64) -> (Outcome, Option<(Duration, Outcome)>) {
@@ -696,10 +743,12 @@ pub async fn run(a: &SoakArgs) -> Result<()> {
         "dataset: {facilities} facilities, {associations} associations; the vendor books {vendor_units} units of {} facilities",
         inputs.booked_at.len()
     );
+    let residents = residents(&a.database_url, &a.key_pepper, RESIDENTS).await?;
     let soak = Arc::new(Soak {
         http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?,
         base,
         editor_key: a.editor_key.clone(),
+        residents,
         seed: a.seed,
         inputs,
         free: Mutex::new(FreeTimes::default()),

@@ -3,7 +3,9 @@
 
 It is written from the protocol's proto file (vendor-proto/proto/vendor/v1/booking_provider.proto)
 and its specification (docs/vendor-protocol.md) alone, with grpcio, and keeps its bookings in
-memory. `registry vendors conformance` passes it:
+memory. It implements protocol version 1.1: besides availability and bookings, customer
+references (§14), ListBookings and booking histories (§15), MoveBooking (§16) and the change feed
+ListChanges (§17). `registry vendors conformance` passes it:
 
     python vendor_server.py --listen 127.0.0.1:50051 [--units hall-a,hall-b,pool] [--api-key KEY]
     registry vendors conformance --endpoint http://127.0.0.1:50051 --unit hall-a --unit hall-b
@@ -16,6 +18,7 @@ made up. Needs grpcio, grpcio-tools (to compile the proto at start) and grpcio-s
 import argparse
 import datetime as dt
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -37,6 +40,15 @@ MAX_WINDOW = dt.timedelta(days=14)
 MAX_UNITS = 50
 SLOT = dt.timedelta(hours=1)
 DOMAIN = "vendor.v1"
+# §14: a customer reference is 1-100 letters, digits or _ . : -
+REFERENCE = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+MAX_LIST_REFS = 20  # §15: customer references per ListBookings call
+MAX_LIST_WINDOW = dt.timedelta(days=400)  # §15
+LIST_PAGE, MAX_LIST_PAGE = 100, 500  # §15: ListBookings page size when 0 is sent, and the most
+CHANGES_PAGE, MAX_CHANGES_PAGE = 100, 1000  # §17: the same for ListChanges
+PAGE_TOKEN = re.compile(r"(-?[0-9]+):([0-9]+):([0-9a-f-]{36})")  # start seconds:nanos:booking id
+CURSOR = re.compile(r"c(0|[1-9][0-9]*)")  # c<sequence number of the last change read>
+CUSTOMER = "customer"  # StatusChange.actor of everything callers do through this interface
 
 
 def compile_proto(proto_root):
@@ -71,17 +83,29 @@ def invalid(context, field, message):
 def make_servicer(pb, pb_grpc, units, api_key):
     class Vendor(pb_grpc.BookingProviderServicer):
         def __init__(self):
+            # One lock over everything below: a change is recorded (and gets its sequence
+            # number) in the same critical section that makes it visible, so the change feed
+            # has no gaps (§17).
             self.lock = threading.Lock()
-            self.bookings = {}  # id -> pb.Booking
-            self.keys = {}  # idempotency key -> (request bytes, booking id)
+            self.bookings = {}  # id -> pb.Booking, with its history (§15)
+            self.owners = {}  # id -> the caller that made it
+            # (caller, idempotency key) -> (operation, request bytes, booking id). One namespace
+            # per caller for CreateBooking and MoveBooking (§7, §16).
+            self.keys = {}
+            # The change feed (§17): (booking id, pb.StatusChange); the sequence number of a
+            # change is its index + 1.
+            self.changes = []
 
         # -- helpers --
         def _auth(self, context):
-            if api_key is None:
-                return
+            """Checks the credentials and returns the caller: the API key sent, or "anonymous".
+
+            Bookings, idempotency keys, ListBookings, MoveBooking and ListChanges are per caller
+            (§7, §15-§17)."""
             sent = dict(context.invocation_metadata()).get("x-api-key")
-            if sent != api_key:
+            if api_key is not None and sent != api_key:
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, "send the API key as x-api-key")
+            return sent or "anonymous"
 
         @staticmethod
         def _time(ts):
@@ -93,9 +117,40 @@ def make_servicer(pb, pb_grpc, units, api_key):
             out.FromDatetime(t.astimezone(dt.timezone.utc).replace(tzinfo=None))
             return out
 
-        def _held(self, unit, start, end):
-            return any(b.unit_ref == unit and b.status == pb.BOOKING_STATUS_CONFIRMED
+        @staticmethod
+        def _now():
+            return dt.datetime.now(dt.timezone.utc)
+
+        def _held(self, unit, start, end, besides=None):
+            """Whether a confirmed booking (other than `besides`) holds part of [start, end) on unit."""
+            return any(b.unit_ref == unit and b.status == pb.BOOKING_STATUS_CONFIRMED and b.booking_id != besides
                        and self._time(b.start) < end and self._time(b.end) > start for b in self.bookings.values())
+
+        def _record(self, booking, at, message="", note=""):
+            """Appends the booking's current status to its history (§15) and to the change feed
+            (§17). Called under the lock, in the step that makes the change visible."""
+            change = pb.StatusChange(status=booking.status, at=at, message=message, actor=CUSTOMER, note=note)
+            booking.history.append(change)
+            self.changes.append((booking.booking_id, change))
+
+        def _replay(self, context, caller, key, operation, sent):
+            """The id of the booking the caller's idempotency key already answered (None for an
+            unused key). The same key with another request, or with the other operation, ends
+            the call with ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED (§7, §16). Called under the lock."""
+            used = self.keys.get((caller, key))
+            if used is None:
+                return None
+            if used[:2] != (operation, sent):
+                abort(context, code_pb2.ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED", "the key was used for another request")
+            return used[2]
+
+        @staticmethod
+        def _check_reference(context, customer):
+            """§14: customer.reference and customer.association_verified are well-formed."""
+            if customer.reference and not REFERENCE.fullmatch(customer.reference):
+                invalid(context, "customer.reference", "1 to 100 letters, digits, _ . : -")
+            if customer.association_verified and customer.type != pb.CUSTOMER_TYPE_ASSOCIATION:
+                invalid(context, "customer.associationVerified", "only an association (CUSTOMER_TYPE_ASSOCIATION) is verified")
 
         @staticmethod
         def _opening_slots(start, end):
@@ -117,10 +172,12 @@ def make_servicer(pb, pb_grpc, units, api_key):
         # -- vendor.v1 --
         def GetCapabilities(self, request, context):
             self._auth(context)
-            caps = pb.Capabilities(protocol_version="1.0", max_units_per_call=MAX_UNITS,
-                                   implementation="python-vendor 1.0 (examples/python-vendor)", time_zone="Europe/Stockholm")
+            caps = pb.Capabilities(protocol_version="1.1", max_units_per_call=MAX_UNITS,
+                                   implementation="python-vendor 1.1 (examples/python-vendor)", time_zone="Europe/Stockholm")
             caps.operations.extend([pb.OPERATION_CHECK_AVAILABILITY, pb.OPERATION_CREATE_BOOKING, pb.OPERATION_BOOKING_REQUEST,
-                                    pb.OPERATION_GET_BOOKING, pb.OPERATION_CANCEL_BOOKING])
+                                    pb.OPERATION_GET_BOOKING, pb.OPERATION_CANCEL_BOOKING,
+                                    pb.OPERATION_LIST_BOOKINGS, pb.OPERATION_MOVE_BOOKING, pb.OPERATION_LIST_CHANGES,
+                                    pb.OPERATION_COMPLETE_REQUEST])
             caps.max_window.FromTimedelta(MAX_WINDOW)
             caps.slot_granularity.FromTimedelta(SLOT)
             return caps
@@ -158,16 +215,17 @@ def make_servicer(pb, pb_grpc, units, api_key):
             return answer
 
         def CreateBooking(self, request, context):
-            self._auth(context)
+            """§7, and since 1.1 the customer reference and verification (§14) and the first
+            entry of the booking's history (§15)."""
+            caller = self._auth(context)
             if not 1 <= len(request.idempotency_key) <= 100:
                 invalid(context, "idempotency_key", "1 to 100 characters")
+            self._check_reference(context, request.customer)
             sent = request.SerializeToString(deterministic=True)
             with self.lock:
-                if request.idempotency_key in self.keys:
-                    first, booking_id = self.keys[request.idempotency_key]
-                    if first != sent:
-                        abort(context, code_pb2.ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED", "the key was used for another booking")
-                    return pb.CreateBookingResponse(booking=self.bookings[booking_id])
+                used = self._replay(context, caller, request.idempotency_key, "create", sent)
+                if used is not None:
+                    return pb.CreateBookingResponse(booking=self.bookings[used])
                 if request.unit_ref not in units:
                     abort(context, code_pb2.NOT_FOUND, "UNKNOWN_UNIT", "no such unit")
                 start, end = self._time(request.start), self._time(request.end)
@@ -180,15 +238,18 @@ def make_servicer(pb, pb_grpc, units, api_key):
                 direct = request.mode == pb.BOOKING_MODE_DIRECT
                 if direct and self._held(request.unit_ref, start, end):
                     abort(context, code_pb2.FAILED_PRECONDITION, "SLOT_UNAVAILABLE", "the time is taken")
-                now = self._ts(dt.datetime.now(dt.timezone.utc))
+                now = self._ts(self._now())
                 hours = int((end - start) / SLOT)
                 booking = pb.Booking(booking_id=str(uuid.uuid4()), unit_ref=request.unit_ref, start=request.start, end=request.end,
                                      status=pb.BOOKING_STATUS_CONFIRMED if direct else pb.BOOKING_STATUS_PENDING,
                                      price=self._prices()[0], amount_minor=self._prices()[0].amount_minor_per_hour * hours,
                                      access_code=f"{uuid.uuid4().int % 1000000:06d}" if direct else "",
-                                     created_at=now, updated_at=now)
+                                     created_at=now, updated_at=now, customer_reference=request.customer.reference,
+                                     association_verified=request.customer.association_verified)
+                self._record(booking, now, message=request.message)
                 self.bookings[booking.booking_id] = booking
-                self.keys[request.idempotency_key] = (sent, booking.booking_id)
+                self.owners[booking.booking_id] = caller
+                self.keys[(caller, request.idempotency_key)] = ("create", sent, booking.booking_id)
                 return pb.CreateBookingResponse(booking=booking)
 
         def _whole_hours_open(self, start, end):
@@ -196,25 +257,166 @@ def make_servicer(pb, pb_grpc, units, api_key):
             return bool(slots) and slots[0][0] == start and slots[-1][1] == end and len(slots) == int((end - start) / SLOT)
 
         def GetBooking(self, request, context):
+            """§8; the booking with its history (§15)."""
             self._auth(context)
             with self.lock:
                 booking = self.bookings.get(request.booking_id)
-            if booking is None:
-                abort(context, code_pb2.NOT_FOUND, "UNKNOWN_BOOKING", "no such booking")
-            return pb.GetBookingResponse(booking=booking)
+                if booking is None:
+                    abort(context, code_pb2.NOT_FOUND, "UNKNOWN_BOOKING", "no such booking")
+                # Built under the lock: the answer is a copy, not the booking a later call changes.
+                return pb.GetBookingResponse(booking=booking)
 
         def CancelBooking(self, request, context):
+            """§8; the cancellation enters the history (§15) and the change feed (§17)."""
             self._auth(context)
             with self.lock:
                 booking = self.bookings.get(request.booking_id)
                 if booking is None:
                     abort(context, code_pb2.NOT_FOUND, "UNKNOWN_BOOKING", "no such booking")
                 if booking.status != pb.BOOKING_STATUS_CANCELLED:
+                    now = self._ts(self._now())
                     booking.status = pb.BOOKING_STATUS_CANCELLED
                     booking.status_message = request.reason
                     booking.access_code = ""
-                    booking.updated_at.CopyFrom(self._ts(dt.datetime.now(dt.timezone.utc)))
+                    booking.updated_at.CopyFrom(now)
+                    self._record(booking, now, message=request.reason)
                 return pb.CancelBookingResponse(booking=booking)
+
+        def ListBookings(self, request, context):
+            """§15: the caller's own bookings (every status) with one of 1-20 distinct customer
+            references that overlap [start, end), ordered by start, then booking id, a page at a
+            time. A page token is the start and id of the last booking of the page before."""
+            caller = self._auth(context)
+            refs = list(request.customer_references)
+            if not 1 <= len(refs) <= MAX_LIST_REFS or len(set(refs)) != len(refs) \
+                    or not all(REFERENCE.fullmatch(r) for r in refs):
+                invalid(context, "customer_references",
+                        f"1 to {MAX_LIST_REFS} distinct references of 1 to 100 letters, digits, _ . : -")
+            if not request.HasField("start"):
+                invalid(context, "start", "start and end are required")
+            if not request.HasField("end"):
+                invalid(context, "end", "start and end are required")
+            start, end = self._time(request.start), self._time(request.end)
+            if end <= start or end - start > MAX_LIST_WINDOW:
+                invalid(context, "end", "after start, at most 400 days later")
+            if not 0 <= request.page_size <= MAX_LIST_PAGE:
+                invalid(context, "page_size", f"0 to {MAX_LIST_PAGE} (0 means {LIST_PAGE})")
+            limit = request.page_size or LIST_PAGE
+            after = None
+            if request.page_token:
+                m = PAGE_TOKEN.fullmatch(request.page_token)
+                if m is None:
+                    invalid(context, "page_token", "not a page token this server gave")
+                after = ((int(m[1]), int(m[2])), m[3])
+            wanted = set(refs)
+            with self.lock:
+                if after is not None and after[1] not in self.bookings:
+                    invalid(context, "page_token", "not a page token this server gave")
+                found = sorted(((b.start.seconds, b.start.nanos), b.booking_id) for b in self.bookings.values()
+                               if self.owners[b.booking_id] == caller and b.customer_reference in wanted
+                               and self._time(b.start) < end and self._time(b.end) > start)
+                if after is not None:
+                    found = [k for k in found if k > after]
+                answer = pb.ListBookingsResponse(bookings=[self.bookings[i] for _, i in found[:limit]])
+            if len(found) > limit:
+                (seconds, nanos), last = found[limit - 1]
+                answer.next_page_token = f"{seconds}:{nanos}:{last}"
+            return answer
+
+        def MoveBooking(self, request, context):
+            """§16: moves the caller's CONFIRMED or PENDING booking to [start, end) on unit_ref
+            (empty: the same unit), atomically: under the lock, the new time is checked and the
+            booking changed in one step, so a refused move leaves it untouched. It keeps its id
+            and status; the move enters its history and the change feed with a note of where from."""
+            caller = self._auth(context)
+            if not 1 <= len(request.idempotency_key) <= 100:
+                invalid(context, "idempotency_key", "1 to 100 characters")
+            if not request.HasField("start"):
+                invalid(context, "start", "start and end are required")
+            if not request.HasField("end"):
+                invalid(context, "end", "start and end are required")
+            start, end = self._time(request.start), self._time(request.end)
+            if end <= start:
+                invalid(context, "end", "end must be after start")
+            sent = request.SerializeToString(deterministic=True)
+            with self.lock:
+                used = self._replay(context, caller, request.idempotency_key, "move", sent)
+                if used is not None:
+                    # The same move again: the booking as it stands now.
+                    return pb.MoveBookingResponse(booking=self.bookings[used])
+                booking = self.bookings.get(request.booking_id)
+                # Another caller's booking does not exist for this one.
+                if booking is None or self.owners[booking.booking_id] != caller:
+                    abort(context, code_pb2.NOT_FOUND, "UNKNOWN_BOOKING", "no such booking")
+                if booking.status not in (pb.BOOKING_STATUS_CONFIRMED, pb.BOOKING_STATUS_PENDING):
+                    abort(context, code_pb2.FAILED_PRECONDITION, "ILLEGAL_TRANSITION",
+                          f"a {pb.BookingStatus.Name(booking.status)} booking cannot be moved")
+                unit = request.unit_ref or booking.unit_ref
+                if unit not in units:
+                    abort(context, code_pb2.NOT_FOUND, "UNKNOWN_UNIT", "no such unit")
+                if not self._whole_hours_open(start, end):
+                    abort(context, code_pb2.FAILED_PRECONDITION, "BOOKING_RULE", "bookings are whole hours within 08:00-22:00")
+                if self._held(unit, start, end, besides=booking.booking_id):
+                    abort(context, code_pb2.FAILED_PRECONDITION, "SLOT_UNAVAILABLE", "the new time is taken")
+                note = f"moved from {booking.unit_ref} {booking.start.ToJsonString()} – {booking.end.ToJsonString()}"
+                now = self._ts(self._now())
+                booking.unit_ref = unit
+                booking.start.CopyFrom(request.start)
+                booking.end.CopyFrom(request.end)
+                booking.amount_minor = booking.price.amount_minor_per_hour * int((end - start) / SLOT)
+                booking.updated_at.CopyFrom(now)
+                self._record(booking, now, note=note)
+                self.keys[(caller, request.idempotency_key)] = ("move", sent, booking.booking_id)
+                return pb.MoveBookingResponse(booking=booking)
+
+        def CompleteRequest(self, request, context):
+            """§16: the customer's answer to a request sent back for completion (NEEDS_COMPLETION):
+            PENDING again, the answer in its history. This server has no case officer, so no
+            request is ever sent back; every other status is ILLEGAL_TRANSITION."""
+            caller = self._auth(context)
+            if not 1 <= len(request.message.strip()) <= 2000:
+                invalid(context, "message", "the answer: 1 to 2000 characters")
+            with self.lock:
+                booking = self.bookings.get(request.booking_id)
+                if booking is None or self.owners[booking.booking_id] != caller:
+                    abort(context, code_pb2.NOT_FOUND, "UNKNOWN_BOOKING", "no such booking")
+                if booking.status != pb.BOOKING_STATUS_NEEDS_COMPLETION:
+                    abort(context, code_pb2.FAILED_PRECONDITION, "ILLEGAL_TRANSITION",
+                          f"a {pb.BookingStatus.Name(booking.status)} booking is not waiting for completion")
+                now = self._ts(self._now())
+                booking.status = pb.BOOKING_STATUS_PENDING
+                booking.updated_at.CopyFrom(now)
+                self._record(booking, now, message=request.message)
+                return pb.CompleteRequestResponse(booking=booking)
+
+        def ListChanges(self, request, context):
+            """§17: the changes of the caller's own bookings after the cursor, oldest first, each
+            with the booking as it stands now. The cursor is "c" and the sequence number of the
+            last change read ("c0": before the first); sequence numbers are global and handed
+            out under the lock that makes the change visible, so none is ever skipped."""
+            caller = self._auth(context)
+            if not 0 <= request.page_size <= MAX_CHANGES_PAGE:
+                invalid(context, "page_size", f"0 to {MAX_CHANGES_PAGE} (0 means {CHANGES_PAGE})")
+            limit = request.page_size or CHANGES_PAGE
+            with self.lock:
+                if request.latest:
+                    return pb.ListChangesResponse(next_cursor=f"c{len(self.changes)}")
+                after = 0
+                if request.cursor:
+                    m = CURSOR.fullmatch(request.cursor)
+                    if m is None or int(m[1]) > len(self.changes):
+                        invalid(context, "cursor", "not a cursor this server gave")
+                    after = int(m[1])
+                answer = pb.ListChangesResponse(next_cursor=request.cursor or "c0")
+                for seq, (booking_id, change) in enumerate(self.changes[after:], start=after + 1):
+                    if len(answer.changes) == limit:
+                        break
+                    if self.owners[booking_id] != caller:
+                        continue
+                    answer.changes.add(booking=self.bookings[booking_id], status=change.status, message=change.message,
+                                       at=change.at, actor=change.actor)
+                    answer.next_cursor = f"c{seq}"
+                return answer
 
     return Vendor()
 

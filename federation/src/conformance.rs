@@ -293,20 +293,45 @@ pub async fn run(vendor: &GrpcVendor, o: &Options) -> Vec<CheckResult> {
             s.add(id, section, title, Verdict::Skip, why.into(), Duration::ZERO);
         }
     };
+    let skip_v1_1 = |s: &mut Suite, why: &str| {
+        for (id, section, title) in V1_1_CHECKS {
+            s.add(id, section, title, Verdict::Skip, why.into(), Duration::ZERO);
+        }
+    };
     if !o.writes {
-        skip(&mut s, "checks that write are not run here (the registry never books on a vendor's production units)");
+        let why = "checks that write are not run here (the registry never books on a vendor's production units)";
+        skip(&mut s, why);
+        skip_v1_1(&mut s, why);
     } else if !booking {
         skip(&mut s, "the vendor does not offer OPERATION_CREATE_BOOKING");
+        skip_v1_1(&mut s, "the vendor does not offer OPERATION_CREATE_BOOKING");
     } else {
+        // The free slots of the first --unit that has one, in the first day of the window.
         let free = first_answer.as_ref().and_then(|r| {
-            r.units
-                .iter()
-                .filter(|u| o.units.contains(&u.unit_ref))
-                .find_map(|u| u.slots.iter().find(|x| x.state == pb::SlotState::Free as i32).map(|x| (u.unit_ref.clone(), x.clone())))
+            r.units.iter().filter(|u| o.units.contains(&u.unit_ref)).find_map(|u| {
+                let free: Vec<pb::Slot> = u.slots.iter().filter(|x| x.state == pb::SlotState::Free as i32).cloned().collect();
+                (!free.is_empty()).then(|| (u.unit_ref.clone(), free))
+            })
         });
         match free {
-            None => skip(&mut s, "no free slot on the --unit units in the first day of the window to book (try another --start or --unit)"),
-            Some((unit, slot)) => bookings(vendor, &mut s, &unit, &slot).await,
+            None => {
+                let why = "no free slot on the --unit units in the first day of the window to book (try another --start or --unit)";
+                skip(&mut s, why);
+                skip_v1_1(&mut s, why);
+            }
+            Some((unit, free)) => {
+                bookings(vendor, &mut s, &unit, &free[0]).await;
+                let version = caps.as_ref().map(|c| c.protocol_version.clone()).unwrap_or_default();
+                let minor = version.strip_prefix("1.").and_then(|m| m.parse::<u32>().ok()).unwrap_or(0);
+                if minor < 1 {
+                    skip_v1_1(&mut s, &format!("the vendor states vendor.v1 version '{version}'; these checks are for 1.1"));
+                } else if free.len() < 4 {
+                    skip_v1_1(&mut s, "fewer than four free slots on the unit in the first day of the window (try another --start)");
+                } else {
+                    let ops = caps.as_ref().map(|c| c.operations.clone()).unwrap_or_default();
+                    v1_1(vendor, &mut s, &ops, &unit, &free[1..4]).await;
+                }
+            }
         }
     }
     s.results
@@ -872,6 +897,383 @@ async fn bookings(vendor: &GrpcVendor, s: &mut Suite, unit: &str, slot: &pb::Slo
     s.add("latency.booking", "§4", BOOKING_CHECKS[11].2, v, format!("slowest took {} ms", slowest.as_millis()), slowest);
 }
 
+/// The checks of vendor.v1.1 (§14–§17), on three free slots after the one the 1.0 checks used.
+const V1_1_CHECKS: &[(&str, &str, &str)] = &[
+    ("customer.reference", "§14", "a booking keeps and echoes its customer reference"),
+    ("list.by_reference", "§15", "ListBookings lists the caller's bookings of a reference, and none of an unused one"),
+    ("list.paging", "§15", "ListBookings keeps page_size and its pages chain to the last"),
+    ("list.invalid", "§15", "ListBookings without references is INVALID_ARGUMENT"),
+    ("history.steps", "§15", "a booking's history lists its creation, move and cancellation in order"),
+    ("move.taken", "§16", "a move onto taken time is SLOT_UNAVAILABLE and the booking keeps its time"),
+    ("move.moves", "§16", "MoveBooking keeps the id, books the new time and frees the old"),
+    ("move.idempotent", "§16", "the same move key answers the booking; with another move, ALREADY_EXISTS"),
+    ("request.complete_illegal", "§16", "CompleteRequest of a confirmed booking is FAILED_PRECONDITION"),
+    ("changes.feed", "§17", "ListChanges lists each change of the caller's bookings once, in order, then nothing new"),
+];
+
+fn v1_1_title(id: &str) -> &'static str {
+    V1_1_CHECKS.iter().find(|c| c.0 == id).map_or("", |c| c.2)
+}
+
+fn v1_1_section(id: &str) -> &'static str {
+    V1_1_CHECKS.iter().find(|c| c.0 == id).map_or("", |c| c.1)
+}
+
+/// The statuses of a booking's history: confirmed, once more per move, then cancelled.
+fn expected_steps(moves: usize) -> Vec<i32> {
+    let confirmed = pb::BookingStatus::Confirmed as i32;
+    std::iter::repeat_n(confirmed, 1 + moves).chain([pb::BookingStatus::Cancelled as i32]).collect()
+}
+
+/// The vendor.v1.1 checks: two bookings with one customer reference on `slots[0]` and
+/// `slots[1]`, listed, paged, moved (onto taken time, then to `slots[2]`), completed where
+/// that is illegal, cancelled, and read back from the history and the change feed.
+async fn v1_1(vendor: &GrpcVendor, s: &mut Suite, ops: &[i32], unit: &str, slots: &[pb::Slot]) {
+    let has = |op: pb::Operation| ops.contains(&(op as i32));
+    let add = |s: &mut Suite, id: &'static str, v: Verdict, d: String, e: Duration| {
+        let id = V1_1_CHECKS.iter().find(|c| c.0 == id).map_or(id, |c| c.0);
+        s.add(id, v1_1_section(id), v1_1_title(id), v, d, e);
+    };
+    let verdict = |wrong: &[String]| if wrong.is_empty() { Verdict::Pass } else { Verdict::Fail };
+    let run = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    let reference = format!("conformance-{run}");
+    let at = |x: &pb::Slot| x.start.as_ref().map_or(0, |t| t.seconds);
+    let (s1, s2, s3) = (&slots[0], &slots[1], &slots[2]);
+    // Where the feed stands before anything is made.
+    let cursor = if has(pb::Operation::ListChanges) {
+        vendor
+            .list_changes(pb::ListChangesRequest { latest: true, ..Default::default() }, WRITE_DEADLINE)
+            .await
+            .map(|r| r.next_cursor)
+            .map_err(|e| status_line(&e))
+    } else {
+        Err("the vendor does not offer OPERATION_LIST_CHANGES".into())
+    };
+    let request = |key: String, slot: &pb::Slot| pb::CreateBookingRequest {
+        idempotency_key: key,
+        unit_ref: unit.into(),
+        start: slot.start,
+        end: slot.end,
+        mode: pb::BookingMode::Direct as i32,
+        customer: Some(pb::Customer {
+            r#type: pb::CustomerType::PrivatePerson as i32,
+            name: "Conformance Kit".into(),
+            email: "conformance@example.se".into(),
+            reference: reference.clone(),
+            ..Default::default()
+        }),
+        payment_method: pb::PaymentMethod::Invoice as i32,
+        message: "vendor.v1.1 conformance check; cancelled at once".into(),
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let a = vendor.create_booking(request(format!("conformance-{run}-a"), s1), WRITE_DEADLINE).await.map(|r| r.booking.unwrap_or_default());
+    let b = vendor.create_booking(request(format!("conformance-{run}-b"), s2), WRITE_DEADLINE).await.map(|r| r.booking.unwrap_or_default());
+    let (a, b) = match (a, b) {
+        (Ok(a), Ok(b)) => (a, b),
+        (a, b) => {
+            for made in [a.as_ref().ok(), b.as_ref().ok()].into_iter().flatten() {
+                let _ = vendor.cancel_booking(&made.booking_id, "vendor.v1.1 conformance check", WRITE_DEADLINE).await;
+            }
+            let why = [a.err(), b.err()].into_iter().flatten().map(|e| status_line(&e)).collect::<Vec<_>>().join("; ");
+            add(s, "customer.reference", Verdict::Fail, format!("booked two free slots with a reference; got {why}"), t.elapsed());
+            for (id, _, _) in &V1_1_CHECKS[1..] {
+                add(s, id, Verdict::Skip, "no bookings were made (customer.reference failed)".into(), Duration::ZERO);
+            }
+            return;
+        }
+    };
+    let ids = [a.booking_id.clone(), b.booking_id.clone()];
+
+    // customer.reference
+    let mut wrong = Vec::new();
+    if a.customer_reference != reference {
+        wrong.push(format!("CreateBooking answered customer_reference '{}'", a.customer_reference));
+    }
+    match vendor.get_booking(&a.booking_id, WRITE_DEADLINE).await {
+        Ok(r) if r.booking.as_ref().is_some_and(|x| x.customer_reference == reference) => {}
+        Ok(r) => wrong.push(format!("GetBooking answered customer_reference '{}'", r.booking.unwrap_or_default().customer_reference)),
+        Err(e) => wrong.push(format!("GetBooking: {}", status_line(&e))),
+    }
+    let d = if wrong.is_empty() { String::new() } else { format!("booked with reference '{reference}'; {}", wrong.join("; ")) };
+    add(s, "customer.reference", verdict(&wrong), d, t.elapsed());
+
+    // list.by_reference, list.paging, list.invalid
+    let window = |page_size: i32, page_token: String, refs: Vec<String>| pb::ListBookingsRequest {
+        customer_references: refs,
+        start: Some(Timestamp { seconds: at(s1) - 86_400, nanos: 0 }),
+        end: Some(Timestamp { seconds: at(s3) + 2 * 86_400, nanos: 0 }),
+        page_size,
+        page_token,
+    };
+    if has(pb::Operation::ListBookings) {
+        let t = Instant::now();
+        let mut wrong = Vec::new();
+        match vendor.list_bookings(window(100, String::new(), vec![reference.clone()]), WRITE_DEADLINE).await {
+            Ok(r) => {
+                let listed: Vec<&str> = r.bookings.iter().map(|x| x.booking_id.as_str()).collect();
+                if !ids.iter().all(|id| listed.contains(&id.as_str())) {
+                    wrong.push(format!("listing reference '{reference}' gave {listed:?}, not both of {ids:?}"));
+                }
+            }
+            Err(e) => wrong.push(format!("listing reference '{reference}': {}", status_line(&e))),
+        }
+        let unused = format!("{reference}-unused");
+        match vendor.list_bookings(window(100, String::new(), vec![unused.clone()]), WRITE_DEADLINE).await {
+            Ok(r) if r.bookings.is_empty() => {}
+            Ok(r) => wrong.push(format!("listing the unused reference '{unused}' gave {} bookings", r.bookings.len())),
+            Err(e) => wrong.push(format!("listing the unused reference '{unused}': {}", status_line(&e))),
+        }
+        add(s, "list.by_reference", verdict(&wrong), wrong.join("; "), t.elapsed());
+
+        let t = Instant::now();
+        let mut wrong = Vec::new();
+        let (mut token, mut seen, mut pages) = (String::new(), Vec::<String>::new(), 0);
+        loop {
+            pages += 1;
+            match vendor.list_bookings(window(1, token.clone(), vec![reference.clone()]), WRITE_DEADLINE).await {
+                Ok(r) => {
+                    if r.bookings.len() > 1 {
+                        wrong.push(format!("page {pages} of page_size 1 held {} bookings", r.bookings.len()));
+                        break;
+                    }
+                    seen.extend(r.bookings.into_iter().map(|x| x.booking_id));
+                    token = r.next_page_token;
+                }
+                Err(e) => {
+                    wrong.push(format!("page {pages}: {}", status_line(&e)));
+                    break;
+                }
+            }
+            if token.is_empty() || pages >= 10 {
+                break;
+            }
+        }
+        if wrong.is_empty() {
+            let mut distinct = seen.clone();
+            distinct.sort();
+            distinct.dedup();
+            if !token.is_empty() {
+                wrong.push("ten pages of one booking never reached the last page".into());
+            } else if distinct.len() != seen.len() || !ids.iter().all(|id| seen.contains(id)) {
+                wrong.push(format!("the pages listed {seen:?}, not each of {ids:?} once"));
+            }
+        }
+        add(s, "list.paging", verdict(&wrong), wrong.join("; "), t.elapsed());
+
+        let t = Instant::now();
+        let (v, d) = match vendor.list_bookings(window(0, String::new(), vec![]), WRITE_DEADLINE).await {
+            Err(e) if e.code() == tonic::Code::InvalidArgument => (Verdict::Pass, String::new()),
+            Err(e) => (Verdict::Fail, format!("listed with no references; got {}, not INVALID_ARGUMENT", status_line(&e))),
+            Ok(r) => (Verdict::Fail, format!("listed with no references; got {} bookings, not INVALID_ARGUMENT", r.bookings.len())),
+        };
+        add(s, "list.invalid", v, d, t.elapsed());
+    } else {
+        for id in ["list.by_reference", "list.paging", "list.invalid"] {
+            add(s, id, Verdict::Skip, "the vendor does not offer OPERATION_LIST_BOOKINGS".into(), Duration::ZERO);
+        }
+    }
+
+    // move.taken, move.moves, move.idempotent
+    // Moves made, as the answers tell: each is a step in the history and the feed.
+    let mut moves = 0;
+    let move_to = |key: &str, slot: &pb::Slot| pb::MoveBookingRequest {
+        booking_id: a.booking_id.clone(),
+        idempotency_key: format!("conformance-{run}-{key}"),
+        unit_ref: String::new(),
+        start: slot.start,
+        end: slot.end,
+    };
+    if has(pb::Operation::MoveBooking) {
+        let t = Instant::now();
+        let mut wrong = Vec::new();
+        match vendor.move_booking(move_to("m1", s2), WRITE_DEADLINE).await {
+            Err(e) => {
+                if let Err(why) = refusal(&e, tonic::Code::FailedPrecondition, "SLOT_UNAVAILABLE") {
+                    wrong.push(format!("moved onto the taken {}; {why}", at(s2)));
+                }
+            }
+            Ok(_) => wrong.push(format!("moved onto the taken {} (booking '{}' holds it): the move was made", at(s2), b.booking_id)),
+        }
+        match vendor.get_booking(&a.booking_id, WRITE_DEADLINE).await {
+            Ok(r) => {
+                let x = r.booking.unwrap_or_default();
+                if x.status != pb::BookingStatus::Confirmed as i32 || x.start != s1.start {
+                    wrong.push(format!("afterwards the booking is status {} at {:?}, not CONFIRMED at {}", x.status, x.start, at(s1)));
+                }
+            }
+            Err(e) => wrong.push(format!("GetBooking afterwards: {}", status_line(&e))),
+        }
+        add(s, "move.taken", verdict(&wrong), wrong.join("; "), t.elapsed());
+
+        let t = Instant::now();
+        let mut wrong = Vec::new();
+        match vendor.move_booking(move_to("m2", s3), WRITE_DEADLINE).await {
+            Ok(r) => {
+                let x = r.booking.unwrap_or_default();
+                if x.booking_id != a.booking_id || x.start != s3.start || x.status != pb::BookingStatus::Confirmed as i32 {
+                    wrong.push(format!(
+                        "moved to {}; got booking '{}' status {} at {:?}, not '{}' CONFIRMED at {}",
+                        at(s3),
+                        x.booking_id,
+                        x.status,
+                        x.start,
+                        a.booking_id,
+                        at(s3)
+                    ));
+                } else {
+                    moves += 1;
+                }
+                match slot_state(vendor, unit, s3).await {
+                    Ok(Some(x)) if x == pb::SlotState::Free as i32 => wrong.push(format!("the new time {} is still FREE", at(s3))),
+                    Ok(_) => {}
+                    Err(e) => wrong.push(e),
+                }
+                match slot_state(vendor, unit, s1).await {
+                    Ok(Some(x)) if x == pb::SlotState::Free as i32 => {}
+                    Ok(x) => wrong.push(format!("the old time {} is {x:?}, not FREE", at(s1))),
+                    Err(e) => wrong.push(e),
+                }
+            }
+            Err(e) => wrong.push(format!("moved to the free {}; got {}", at(s3), status_line(&e))),
+        }
+        add(s, "move.moves", verdict(&wrong), wrong.join("; "), t.elapsed());
+
+        let t = Instant::now();
+        let mut wrong = Vec::new();
+        match vendor.move_booking(move_to("m2", s3), WRITE_DEADLINE).await {
+            Ok(r) => {
+                let x = r.booking.unwrap_or_default();
+                if x.booking_id != a.booking_id || x.start != s3.start {
+                    wrong.push(format!("the same move again answered '{}' at {:?}", x.booking_id, x.start));
+                }
+            }
+            Err(e) => wrong.push(format!("the same move again: {}", status_line(&e))),
+        }
+        match vendor.move_booking(move_to("m2", s1), WRITE_DEADLINE).await {
+            Err(e) => {
+                if let Err(why) = refusal(&e, tonic::Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED") {
+                    wrong.push(format!("the same key with another move; {why}"));
+                }
+            }
+            Ok(r) => {
+                wrong.push(format!(
+                    "the same key with another move was made (now at {:?}), not ALREADY_EXISTS",
+                    r.booking.unwrap_or_default().start
+                ));
+                moves += 1;
+            }
+        }
+        add(s, "move.idempotent", verdict(&wrong), wrong.join("; "), t.elapsed());
+    } else {
+        for id in ["move.taken", "move.moves", "move.idempotent"] {
+            add(s, id, Verdict::Skip, "the vendor does not offer OPERATION_MOVE_BOOKING".into(), Duration::ZERO);
+        }
+    }
+
+    // request.complete_illegal: b is CONFIRMED, not sent back for completion.
+    let mut completed = false;
+    if has(pb::Operation::CompleteRequest) {
+        let t = Instant::now();
+        let req = pb::CompleteRequestRequest { booking_id: b.booking_id.clone(), message: "conformance answer".into() };
+        let (v, d) = match vendor.complete_request(req, WRITE_DEADLINE).await {
+            Err(e) if e.code() == tonic::Code::FailedPrecondition => (Verdict::Pass, String::new()),
+            Err(e) => (Verdict::Fail, format!("completed the CONFIRMED '{}'; got {}", b.booking_id, status_line(&e))),
+            Ok(r) => {
+                completed = true;
+                let x = r.booking.unwrap_or_default();
+                (Verdict::Fail, format!("completed the CONFIRMED '{}'; it was answered with status {}", b.booking_id, x.status))
+            }
+        };
+        add(s, "request.complete_illegal", v, d, t.elapsed());
+    } else {
+        add(s, "request.complete_illegal", Verdict::Skip, "the vendor does not offer OPERATION_COMPLETE_REQUEST".into(), Duration::ZERO);
+    }
+
+    // Cancelled, whatever failed on the way.
+    let reason = "vendor.v1.1 conformance check";
+    for id in &ids {
+        let _ = vendor.cancel_booking(id, reason, WRITE_DEADLINE).await;
+    }
+
+    // history.steps
+    let t = Instant::now();
+    let cancelled = pb::BookingStatus::Cancelled as i32;
+    let confirmed = pb::BookingStatus::Confirmed as i32;
+    let (v, d) = match vendor.get_booking(&a.booking_id, WRITE_DEADLINE).await {
+        Ok(r) => {
+            let steps: Vec<i32> = r.booking.unwrap_or_default().history.iter().map(|c| c.status).collect();
+            let want = expected_steps(moves);
+            if steps == want {
+                (Verdict::Pass, String::new())
+            } else {
+                (
+                    Verdict::Fail,
+                    format!("the history of '{}' is {steps:?}, not {want:?} (created, moved {moves} times, cancelled)", a.booking_id),
+                )
+            }
+        }
+        Err(e) => (Verdict::Fail, format!("GetBooking: {}", status_line(&e))),
+    };
+    add(s, "history.steps", v, d, t.elapsed());
+
+    // changes.feed: from the cursor taken before anything was made.
+    let t = Instant::now();
+    let (v, d) = match cursor {
+        Err(why) if !has(pb::Operation::ListChanges) => (Verdict::Skip, why),
+        Err(why) => (Verdict::Fail, format!("ListChanges with latest: {why}")),
+        Ok(mut cursor) => {
+            let mut listed: Vec<(String, i32)> = Vec::new();
+            let mut wrong = None;
+            let mut ended = false;
+            for _ in 0..20 {
+                match vendor
+                    .list_changes(pb::ListChangesRequest { cursor: cursor.clone(), page_size: 100, latest: false }, WRITE_DEADLINE)
+                    .await
+                {
+                    Ok(r) if r.changes.is_empty() => {
+                        if r.next_cursor != cursor {
+                            wrong = Some(format!("with nothing new, next_cursor '{}' is not the cursor sent '{cursor}'", r.next_cursor));
+                        }
+                        ended = true;
+                        break;
+                    }
+                    Ok(r) => {
+                        listed.extend(
+                            r.changes.iter().map(|c| (c.booking.as_ref().map(|b| b.booking_id.clone()).unwrap_or_default(), c.status)),
+                        );
+                        cursor = r.next_cursor;
+                    }
+                    Err(e) => {
+                        wrong = Some(format!("ListChanges from '{cursor}': {}", status_line(&e)));
+                        break;
+                    }
+                }
+            }
+            let of = |id: &str| listed.iter().filter(|(b, _)| b == id).map(|(_, st)| *st).collect::<Vec<_>>();
+            let want_a = expected_steps(moves);
+            let want_b: Vec<i32> =
+                if completed { vec![confirmed, pb::BookingStatus::Pending as i32, cancelled] } else { vec![confirmed, cancelled] };
+            match wrong {
+                Some(w) => (Verdict::Fail, w),
+                None if !ended => (Verdict::Fail, "twenty calls never reached a call with nothing new (does next_cursor move on?)".into()),
+                None if of(&a.booking_id) != want_a || of(&b.booking_id) != want_b => (
+                    Verdict::Fail,
+                    format!(
+                        "the feed listed {:?} for '{}' and {:?} for '{}', not {want_a:?} and {want_b:?}",
+                        of(&a.booking_id),
+                        a.booking_id,
+                        of(&b.booking_id),
+                        b.booking_id
+                    ),
+                ),
+                None => (Verdict::Pass, String::new()),
+            }
+        }
+    };
+    add(s, "changes.feed", v, d, t.elapsed());
+}
+
 /// The checks that need no unit: capabilities, their latency, health.
 const BASIC_CHECKS: &[(&str, &str, &str)] = &[
     ("capabilities.well_formed", "§5", "GetCapabilities states a 1.x version, CheckAvailability, and its limits"),
@@ -881,7 +1283,7 @@ const BASIC_CHECKS: &[(&str, &str, &str)] = &[
 
 /// Every check of the kit: id, section of docs/vendor-protocol.md, title; in the order run.
 pub fn all_checks() -> Vec<(&'static str, &'static str, &'static str)> {
-    BASIC_CHECKS.iter().chain(AVAILABILITY_CHECKS).chain(BOOKING_CHECKS).copied().collect()
+    BASIC_CHECKS.iter().chain(AVAILABILITY_CHECKS).chain(BOOKING_CHECKS).chain(V1_1_CHECKS).copied().collect()
 }
 
 fn xml(s: &str) -> String {

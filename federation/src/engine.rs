@@ -55,6 +55,34 @@ pub trait VendorApi: Send + Sync + 'static {
     ) -> BoxFuture<Result<pb::CancelBookingResponse, tonic::Status>> {
         Box::pin(async { Err(tonic::Status::unimplemented("this vendor takes no bookings through the registry")) })
     }
+
+    /// One ListBookings call (vendor.v1.1) that must answer within `timeout`.
+    fn list_bookings(
+        &self,
+        _req: pb::ListBookingsRequest,
+        _timeout: Duration,
+    ) -> BoxFuture<Result<pb::ListBookingsResponse, tonic::Status>> {
+        Box::pin(async { Err(tonic::Status::unimplemented("this vendor lists no bookings")) })
+    }
+
+    /// One MoveBooking call (vendor.v1.1) that must answer within `timeout`.
+    fn move_booking(&self, _req: pb::MoveBookingRequest, _timeout: Duration) -> BoxFuture<Result<pb::MoveBookingResponse, tonic::Status>> {
+        Box::pin(async { Err(tonic::Status::unimplemented("this vendor moves no bookings")) })
+    }
+
+    /// One ListChanges call (vendor.v1.1) that must answer within `timeout`.
+    fn list_changes(&self, _req: pb::ListChangesRequest, _timeout: Duration) -> BoxFuture<Result<pb::ListChangesResponse, tonic::Status>> {
+        Box::pin(async { Err(tonic::Status::unimplemented("this vendor has no change feed")) })
+    }
+
+    /// One CompleteRequest call (vendor.v1.1) that must answer within `timeout`.
+    fn complete_request(
+        &self,
+        _req: pb::CompleteRequestRequest,
+        _timeout: Duration,
+    ) -> BoxFuture<Result<pb::CompleteRequestResponse, tonic::Status>> {
+        Box::pin(async { Err(tonic::Status::unimplemented("this vendor completes no requests")) })
+    }
 }
 
 /// How the registry treats one vendor (docs/vendor-protocol.md §11).

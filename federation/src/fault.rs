@@ -105,6 +105,26 @@ pub enum Defect {
     HangCreateBooking,
     /// Nothing is ever answered.
     Hang,
+    /// vendor.v1.1: the customer reference is neither kept nor echoed.
+    NoCustomerReference,
+    /// vendor.v1.1: ListBookings lists every booking, whatever the references asked.
+    ListIgnoresReference,
+    /// vendor.v1.1: ListBookings ignores page_size and gives no next page token.
+    ListNoPaging,
+    /// vendor.v1.1: ListBookings without references answers an empty list, not INVALID_ARGUMENT.
+    ListAcceptsNoReferences,
+    /// vendor.v1.1: bookings come without their status history.
+    NoHistory,
+    /// vendor.v1.1: a move onto taken time gives up the old time anyway (cancels the booking).
+    MoveNotAtomic,
+    /// vendor.v1.1: MoveBooking ignores its idempotency key.
+    MoveIgnoresKey,
+    /// vendor.v1.1: moves never reach the change feed.
+    FeedSkipsMoves,
+    /// vendor.v1.1: ListChanges answers the cursor it was sent (the reader never moves on).
+    FeedCursorStuck,
+    /// vendor.v1.1: CompleteRequest makes any booking PENDING, a confirmed one too.
+    CompletesAnyStatus,
 }
 
 impl Default for Faults {
@@ -141,12 +161,30 @@ pub enum Rpc {
     CancelBooking,
     /// `Health`.
     Health,
+    /// `ListBookings`.
+    ListBookings,
+    /// `MoveBooking`.
+    MoveBooking,
+    /// `ListChanges`.
+    ListChanges,
+    /// `CompleteRequest`.
+    CompleteRequest,
 }
 
 impl Rpc {
     /// Every method of vendor.v1.
-    pub const ALL: [Rpc; 6] =
-        [Rpc::GetCapabilities, Rpc::CheckAvailability, Rpc::CreateBooking, Rpc::GetBooking, Rpc::CancelBooking, Rpc::Health];
+    pub const ALL: [Rpc; 10] = [
+        Rpc::GetCapabilities,
+        Rpc::CheckAvailability,
+        Rpc::CreateBooking,
+        Rpc::GetBooking,
+        Rpc::CancelBooking,
+        Rpc::Health,
+        Rpc::ListBookings,
+        Rpc::MoveBooking,
+        Rpc::ListChanges,
+        Rpc::CompleteRequest,
+    ];
 }
 
 /// Calls received, one counter per method.
@@ -176,6 +214,8 @@ pub struct FaultVendor {
     /// The latency injected into each CheckAvailability call, with the call's window start
     /// (seconds), for benchmarks that compare with the ideal.
     pub injected: Arc<Mutex<Vec<(i64, Duration)>>>,
+    /// The latency injected into each ListBookings call, in order (the same distribution).
+    pub listed: Arc<Mutex<Vec<Duration>>>,
     store: Arc<Mutex<Store>>,
 }
 
@@ -186,6 +226,22 @@ struct Store {
     bookings: std::collections::HashMap<String, pb::Booking>,
     /// Idempotency key → (the request as sent, the booking id).
     keys: std::collections::HashMap<String, (Vec<u8>, String)>,
+    /// The change feed: every change, in order (its index + 1 is the cursor).
+    changes: Vec<(String, pb::StatusChange)>,
+}
+
+impl Store {
+    /// Records a step of booking `id`: in its history and, unless `feed` is false, in the feed.
+    fn record(&mut self, id: &str, status: pb::BookingStatus, message: &str, note: &str, feed: bool) {
+        let change =
+            pb::StatusChange { status: status as i32, at: now(), message: message.into(), actor: "customer".into(), note: note.into() };
+        if let Some(b) = self.bookings.get_mut(id) {
+            b.history.push(change.clone());
+        }
+        if feed {
+            self.changes.push((id.to_string(), change));
+        }
+    }
 }
 
 fn refuse(code: tonic::Code, reason: &str, message: &str, f: &Faults) -> Status {
@@ -218,6 +274,7 @@ impl FaultVendor {
             rng: Arc::new(Mutex::new(seed ^ 0x9e37_79b9_7f4a_7c15)),
             units: Arc::new(units),
             injected: Arc::new(Mutex::new(Vec::new())),
+            listed: Arc::new(Mutex::new(Vec::new())),
             store: Arc::new(Mutex::new(Store::default())),
         }
     }
@@ -275,6 +332,26 @@ impl FaultVendor {
         if has(Defect::ReversedOrder) {
             answer.units.reverse();
         }
+    }
+
+    /// The start of a call about bookings: counted, refused when the vendor takes none, held
+    /// for ever under [`Defect::Hang`]; the behaviour in force.
+    async fn booking_call(&self, rpc: Rpc) -> Result<Faults, Status> {
+        self.calls.count(rpc);
+        let f = self.faults.lock().expect("never poisoned").clone();
+        if !f.bookings {
+            return Err(Status::unimplemented("the fault vendor only answers availability"));
+        }
+        self.defect_delays(&f, Defect::Hang, Duration::ZERO).await;
+        Ok(f)
+    }
+
+    /// A booking as answered: without its history under [`Defect::NoHistory`].
+    fn shown(f: &Faults, mut b: pb::Booking) -> pb::Booking {
+        if f.defects.contains(&Defect::NoHistory) {
+            b.history.clear();
+        }
+        b
     }
 
     /// Calls of `rpc` received so far, whatever was answered (a call that hangs counts too).
@@ -438,7 +515,18 @@ impl BookingProvider for FaultVendor {
         self.defect_delays(&f, Defect::SlowCapabilities, Duration::from_millis(300)).await;
         let mut operations = vec![pb::Operation::CheckAvailability as i32];
         if f.bookings {
-            operations.extend([pb::Operation::CreateBooking, pb::Operation::GetBooking, pb::Operation::CancelBooking].map(|o| o as i32));
+            operations.extend(
+                [
+                    pb::Operation::CreateBooking,
+                    pb::Operation::GetBooking,
+                    pb::Operation::CancelBooking,
+                    pb::Operation::ListBookings,
+                    pb::Operation::MoveBooking,
+                    pb::Operation::ListChanges,
+                    pb::Operation::CompleteRequest,
+                ]
+                .map(|o| o as i32),
+            );
         }
         Ok(Response::new(pb::Capabilities {
             protocol_version: vendor_proto::PROTOCOL_VERSION.into(),
@@ -551,7 +639,7 @@ impl BookingProvider for FaultVendor {
             if *sent != fingerprint {
                 return Err(refuse(tonic::Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED", "the key was used for another booking", &f));
             }
-            let b = store.bookings[id].clone();
+            let b = Self::shown(&f, store.bookings[id].clone());
             return Ok(Response::new(pb::CreateBookingResponse { booking: Some(b) }));
         }
         if !self.units.contains(&r.unit_ref) {
@@ -566,6 +654,7 @@ impl BookingProvider for FaultVendor {
             return Err(refuse(code, "SLOT_UNAVAILABLE", "the time is taken", &f));
         }
         store.next += 1;
+        let customer = r.customer.clone().unwrap_or_default();
         let b = pb::Booking {
             booking_id: format!("fv-{}", store.next),
             unit_ref: r.unit_ref.clone(),
@@ -574,11 +663,15 @@ impl BookingProvider for FaultVendor {
             status: pb::BookingStatus::Confirmed as i32,
             created_at: now(),
             updated_at: now(),
+            customer_reference: if f.defects.contains(&Defect::NoCustomerReference) { String::new() } else { customer.reference },
+            association_verified: customer.association_verified,
             ..Default::default()
         };
-        store.bookings.insert(b.booking_id.clone(), b.clone());
-        store.keys.insert(r.idempotency_key, (fingerprint, b.booking_id.clone()));
-        let mut answer = b;
+        let id = b.booking_id.clone();
+        store.bookings.insert(id.clone(), b);
+        store.record(&id, pb::BookingStatus::Confirmed, &r.message, "", true);
+        store.keys.insert(r.idempotency_key, (fingerprint, id.clone()));
+        let mut answer = Self::shown(&f, store.bookings[&id].clone());
         if f.defects.contains(&Defect::CreatesPending) {
             answer.status = pb::BookingStatus::Pending as i32;
         }
@@ -586,14 +679,9 @@ impl BookingProvider for FaultVendor {
     }
 
     async fn get_booking(&self, req: Request<pb::GetBookingRequest>) -> Result<Response<pb::GetBookingResponse>, Status> {
-        self.calls.count(Rpc::GetBooking);
-        let f = self.faults.lock().expect("never poisoned").clone();
-        if !f.bookings {
-            return Err(Status::unimplemented("the fault vendor only answers availability"));
-        }
-        self.defect_delays(&f, Defect::Hang, Duration::ZERO).await;
+        let f = self.booking_call(Rpc::GetBooking).await?;
         let id = req.into_inner().booking_id;
-        let found = self.store.lock().expect("never poisoned").bookings.get(&id).cloned();
+        let found = self.store.lock().expect("never poisoned").bookings.get(&id).cloned().map(|b| Self::shown(&f, b));
         match found {
             Some(mut b) => {
                 if f.defects.contains(&Defect::GetWrongStatus) {
@@ -609,12 +697,7 @@ impl BookingProvider for FaultVendor {
     }
 
     async fn cancel_booking(&self, req: Request<pb::CancelBookingRequest>) -> Result<Response<pb::CancelBookingResponse>, Status> {
-        self.calls.count(Rpc::CancelBooking);
-        let f = self.faults.lock().expect("never poisoned").clone();
-        if !f.bookings {
-            return Err(Status::unimplemented("the fault vendor only answers availability"));
-        }
-        self.defect_delays(&f, Defect::Hang, Duration::ZERO).await;
+        let f = self.booking_call(Rpc::CancelBooking).await?;
         let r = req.into_inner();
         let mut store = self.store.lock().expect("never poisoned");
         let Some(b) = store.bookings.get_mut(&r.booking_id) else {
@@ -624,16 +707,164 @@ impl BookingProvider for FaultVendor {
             if f.defects.contains(&Defect::SecondCancelFails) {
                 return Err(refuse(tonic::Code::FailedPrecondition, "ALREADY_CANCELLED", "the booking is cancelled", &f));
             }
-            return Ok(Response::new(pb::CancelBookingResponse { booking: Some(b.clone()) }));
+            return Ok(Response::new(pb::CancelBookingResponse { booking: Some(Self::shown(&f, b.clone())) }));
         }
         b.status = pb::BookingStatus::Cancelled as i32;
-        b.status_message = r.reason;
+        b.status_message = r.reason.clone();
         b.updated_at = now();
-        let mut answer = b.clone();
+        store.record(&r.booking_id, pb::BookingStatus::Cancelled, &r.reason, "", true);
+        let mut answer = Self::shown(&f, store.bookings[&r.booking_id].clone());
         if f.defects.contains(&Defect::CancelAnswersConfirmed) {
             answer.status = pb::BookingStatus::Confirmed as i32;
         }
         Ok(Response::new(pb::CancelBookingResponse { booking: Some(answer) }))
+    }
+
+    async fn list_bookings(&self, req: Request<pb::ListBookingsRequest>) -> Result<Response<pb::ListBookingsResponse>, Status> {
+        let f = self.booking_call(Rpc::ListBookings).await?;
+        let latency = self.latency(&f);
+        self.listed.lock().expect("never poisoned").push(latency);
+        tokio::time::sleep(latency).await;
+        let r = req.into_inner();
+        let (start, end) = (r.start.map_or(0, |t| t.seconds), r.end.map_or(0, |t| t.seconds));
+        if r.customer_references.is_empty() && f.defects.contains(&Defect::ListAcceptsNoReferences) {
+            return Ok(Response::new(pb::ListBookingsResponse::default()));
+        }
+        if r.customer_references.is_empty() || r.customer_references.len() > 20 {
+            return Err(Status::invalid_argument("1 to 20 customer_references"));
+        }
+        if end <= start || end - start > 400 * 86_400 {
+            return Err(Status::invalid_argument("end must be after start, at most 400 days later"));
+        }
+        let store = self.store.lock().expect("never poisoned");
+        let mut all: Vec<pb::Booking> = store
+            .bookings
+            .values()
+            .filter(|b| f.defects.contains(&Defect::ListIgnoresReference) || r.customer_references.contains(&b.customer_reference))
+            .filter(|b| b.start.map_or(0, |t| t.seconds) < end && b.end.map_or(0, |t| t.seconds) > start)
+            .cloned()
+            .map(|mut b| {
+                b.history.clear();
+                b
+            })
+            .collect();
+        all.sort_by_key(|b| (b.start.map_or(0, |t| t.seconds), b.booking_id.clone()));
+        if f.defects.contains(&Defect::ListNoPaging) {
+            return Ok(Response::new(pb::ListBookingsResponse { bookings: all, next_page_token: String::new() }));
+        }
+        let skip = match r.page_token.as_str() {
+            "" => 0,
+            t => t.strip_prefix("p").and_then(|n| n.parse::<usize>().ok()).ok_or_else(|| Status::invalid_argument("unknown page_token"))?,
+        };
+        let size = if r.page_size <= 0 { 100 } else { r.page_size.min(500) as usize };
+        let page: Vec<pb::Booking> = all.iter().skip(skip).take(size).cloned().collect();
+        let next = if skip + size < all.len() { format!("p{}", skip + size) } else { String::new() };
+        Ok(Response::new(pb::ListBookingsResponse { bookings: page, next_page_token: next }))
+    }
+
+    async fn move_booking(&self, req: Request<pb::MoveBookingRequest>) -> Result<Response<pb::MoveBookingResponse>, Status> {
+        let f = self.booking_call(Rpc::MoveBooking).await?;
+        let r = req.into_inner();
+        let fingerprint = prost::Message::encode_to_vec(&r);
+        let key = format!("move:{}", r.idempotency_key);
+        let mut store = self.store.lock().expect("never poisoned");
+        if !f.defects.contains(&Defect::MoveIgnoresKey)
+            && let Some((sent, id)) = store.keys.get(&key)
+        {
+            if *sent != fingerprint {
+                return Err(refuse(tonic::Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED", "the key was used for another move", &f));
+            }
+            let b = Self::shown(&f, store.bookings[id].clone());
+            return Ok(Response::new(pb::MoveBookingResponse { booking: Some(b) }));
+        }
+        let Some(old) = store.bookings.get(&r.booking_id).cloned() else {
+            return Err(refuse(tonic::Code::NotFound, "UNKNOWN_BOOKING", "no such booking", &f));
+        };
+        if old.status != pb::BookingStatus::Confirmed as i32 && old.status != pb::BookingStatus::Pending as i32 {
+            return Err(refuse(tonic::Code::FailedPrecondition, "ILLEGAL_TRANSITION", "only confirmed or pending bookings move", &f));
+        }
+        let unit = if r.unit_ref.is_empty() { old.unit_ref.clone() } else { r.unit_ref.clone() };
+        if !self.units.contains(&unit) {
+            return Err(refuse(tonic::Code::NotFound, "UNKNOWN_UNIT", "no such unit", &f));
+        }
+        let (start, end) = (r.start.map_or(0, |t| t.seconds), r.end.map_or(0, |t| t.seconds));
+        if end <= start {
+            return Err(Status::invalid_argument("end must be after start"));
+        }
+        if store.bookings.values().any(|b| b.booking_id != old.booking_id && overlaps(b, &unit, start, end)) {
+            if f.defects.contains(&Defect::MoveNotAtomic)
+                && let Some(b) = store.bookings.get_mut(&old.booking_id)
+            {
+                b.status = pb::BookingStatus::Cancelled as i32;
+                store.record(&old.booking_id, pb::BookingStatus::Cancelled, "", "", true);
+            }
+            return Err(refuse(tonic::Code::FailedPrecondition, "SLOT_UNAVAILABLE", "the new time is taken", &f));
+        }
+        let note = format!("moved from {} {}–{}", old.unit_ref, old.start.map_or(0, |t| t.seconds), old.end.map_or(0, |t| t.seconds));
+        let status = pb::BookingStatus::try_from(old.status).unwrap_or(pb::BookingStatus::Confirmed);
+        if let Some(b) = store.bookings.get_mut(&old.booking_id) {
+            b.unit_ref = unit;
+            b.start = r.start;
+            b.end = r.end;
+            b.updated_at = now();
+        }
+        store.record(&old.booking_id, status, "", &note, !f.defects.contains(&Defect::FeedSkipsMoves));
+        store.keys.insert(key, (fingerprint, old.booking_id.clone()));
+        let b = Self::shown(&f, store.bookings[&old.booking_id].clone());
+        Ok(Response::new(pb::MoveBookingResponse { booking: Some(b) }))
+    }
+
+    async fn complete_request(&self, req: Request<pb::CompleteRequestRequest>) -> Result<Response<pb::CompleteRequestResponse>, Status> {
+        let f = self.booking_call(Rpc::CompleteRequest).await?;
+        let r = req.into_inner();
+        let mut store = self.store.lock().expect("never poisoned");
+        let Some(b) = store.bookings.get_mut(&r.booking_id) else {
+            return Err(refuse(tonic::Code::NotFound, "UNKNOWN_BOOKING", "no such booking", &f));
+        };
+        if b.status != pb::BookingStatus::NeedsCompletion as i32 && !f.defects.contains(&Defect::CompletesAnyStatus) {
+            return Err(refuse(tonic::Code::FailedPrecondition, "ILLEGAL_TRANSITION", "only a request sent back is completed", &f));
+        }
+        b.status = pb::BookingStatus::Pending as i32;
+        b.updated_at = now();
+        store.record(&r.booking_id, pb::BookingStatus::Pending, &r.message, "", true);
+        let b = Self::shown(&f, store.bookings[&r.booking_id].clone());
+        Ok(Response::new(pb::CompleteRequestResponse { booking: Some(b) }))
+    }
+
+    async fn list_changes(&self, req: Request<pb::ListChangesRequest>) -> Result<Response<pb::ListChangesResponse>, Status> {
+        let f = self.booking_call(Rpc::ListChanges).await?;
+        let r = req.into_inner();
+        let store = self.store.lock().expect("never poisoned");
+        let after = match r.cursor.as_str() {
+            "" => 0,
+            c => c.strip_prefix("c").and_then(|n| n.parse::<usize>().ok()).ok_or_else(|| Status::invalid_argument("unknown cursor"))?,
+        };
+        if r.latest {
+            return Ok(Response::new(pb::ListChangesResponse { changes: vec![], next_cursor: format!("c{}", store.changes.len()) }));
+        }
+        let size = if r.page_size <= 0 { 100 } else { r.page_size.min(1000) as usize };
+        let changes: Vec<pb::BookingChange> = store
+            .changes
+            .iter()
+            .skip(after)
+            .take(size)
+            .map(|(id, c)| pb::BookingChange {
+                booking: store.bookings.get(id).cloned().map(|mut b| {
+                    b.history.clear();
+                    b
+                }),
+                status: c.status,
+                message: c.message.clone(),
+                at: c.at,
+                actor: c.actor.clone(),
+            })
+            .collect();
+        let next = if f.defects.contains(&Defect::FeedCursorStuck) {
+            if r.cursor.is_empty() { "c0".to_string() } else { r.cursor.clone() }
+        } else {
+            format!("c{}", after + changes.len())
+        };
+        Ok(Response::new(pb::ListChangesResponse { changes, next_cursor: next }))
     }
 
     async fn health(&self, _: Request<pb::HealthRequest>) -> Result<Response<pb::HealthResponse>, Status> {

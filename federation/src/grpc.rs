@@ -114,6 +114,34 @@ impl GrpcVendor {
         Ok(c.cancel_booking(self.request(req, timeout)).await?.into_inner())
     }
 
+    /// ListBookings (vendor.v1.1).
+    pub async fn list_bookings(&self, req: pb::ListBookingsRequest, timeout: Duration) -> Result<pb::ListBookingsResponse, tonic::Status> {
+        let mut c = self.client.clone();
+        Ok(c.list_bookings(self.request(req, timeout)).await?.into_inner())
+    }
+
+    /// MoveBooking (vendor.v1.1).
+    pub async fn move_booking(&self, req: pb::MoveBookingRequest, timeout: Duration) -> Result<pb::MoveBookingResponse, tonic::Status> {
+        let mut c = self.client.clone();
+        Ok(c.move_booking(self.request(req, timeout)).await?.into_inner())
+    }
+
+    /// ListChanges (vendor.v1.1).
+    pub async fn list_changes(&self, req: pb::ListChangesRequest, timeout: Duration) -> Result<pb::ListChangesResponse, tonic::Status> {
+        let mut c = self.client.clone();
+        Ok(c.list_changes(self.request(req, timeout)).await?.into_inner())
+    }
+
+    /// CompleteRequest (vendor.v1.1).
+    pub async fn complete_request(
+        &self,
+        req: pb::CompleteRequestRequest,
+        timeout: Duration,
+    ) -> Result<pb::CompleteRequestResponse, tonic::Status> {
+        let mut c = self.client.clone();
+        Ok(c.complete_request(self.request(req, timeout)).await?.into_inner())
+    }
+
     /// Health.
     pub async fn health(&self, timeout: Duration) -> Result<pb::HealthResponse, tonic::Status> {
         let mut c = self.client.clone();
@@ -156,5 +184,33 @@ impl VendorApi for GrpcVendor {
         let mut c = self.client.clone();
         let req = self.request(req, timeout);
         Box::pin(async move { Ok(c.cancel_booking(req).await?.into_inner()) })
+    }
+
+    fn list_bookings(&self, req: pb::ListBookingsRequest, timeout: Duration) -> BoxFuture<Result<pb::ListBookingsResponse, tonic::Status>> {
+        let mut c = self.client.clone();
+        let req = self.request(req, timeout);
+        Box::pin(async move { Ok(c.list_bookings(req).await?.into_inner()) })
+    }
+
+    fn move_booking(&self, req: pb::MoveBookingRequest, timeout: Duration) -> BoxFuture<Result<pb::MoveBookingResponse, tonic::Status>> {
+        let mut c = self.client.clone();
+        let req = self.request(req, timeout);
+        Box::pin(async move { Ok(c.move_booking(req).await?.into_inner()) })
+    }
+
+    fn list_changes(&self, req: pb::ListChangesRequest, timeout: Duration) -> BoxFuture<Result<pb::ListChangesResponse, tonic::Status>> {
+        let mut c = self.client.clone();
+        let req = self.request(req, timeout);
+        Box::pin(async move { Ok(c.list_changes(req).await?.into_inner()) })
+    }
+
+    fn complete_request(
+        &self,
+        req: pb::CompleteRequestRequest,
+        timeout: Duration,
+    ) -> BoxFuture<Result<pb::CompleteRequestResponse, tonic::Status>> {
+        let mut c = self.client.clone();
+        let req = self.request(req, timeout);
+        Box::pin(async move { Ok(c.complete_request(req).await?.into_inner()) })
     }
 }

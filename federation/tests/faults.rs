@@ -304,17 +304,27 @@ async fn each_defect_fails_exactly_the_checks_that_cover_it() {
         (D::AcceptsEmptyWindow, vec!["availability.empty_window"]),
         (D::TruncatesOverLimit, vec!["availability.max_window", "availability.max_units"]),
         (D::CreatesPending, vec!["booking.create"]),
-        (D::StaysFreeWhenBooked, vec!["booking.no_longer_free"]),
+        (D::StaysFreeWhenBooked, vec!["booking.no_longer_free", "move.moves"]),
         (D::IgnoresIdempotencyKey, vec!["booking.idempotent_create", "booking.idempotency_key_reused"]),
         (D::DoubleBooking, vec!["booking.slot_unavailable"]),
         (D::WrongErrorCode, vec!["booking.slot_unavailable"]),
-        (D::GetWrongStatus, vec!["booking.get"]),
+        (D::GetWrongStatus, vec!["booking.get", "move.taken"]),
         (D::UnknownBookingFound, vec!["booking.get_unknown"]),
         (D::CancelAnswersConfirmed, vec!["booking.cancel"]),
         (D::SecondCancelFails, vec!["booking.cancel_idempotent"]),
         (D::StaysBookedWhenCancelled, vec!["booking.freed"]),
         (D::NoErrorInfo, vec!["errors.error_info"]),
         (D::SlowBooking, vec!["latency.booking"]),
+        (D::NoCustomerReference, vec!["customer.reference", "list.by_reference", "list.paging"]),
+        (D::ListIgnoresReference, vec!["list.by_reference"]),
+        (D::ListNoPaging, vec!["list.paging"]),
+        (D::ListAcceptsNoReferences, vec!["list.invalid"]),
+        (D::NoHistory, vec!["history.steps"]),
+        (D::MoveNotAtomic, vec!["move.taken", "move.moves", "move.idempotent"]),
+        (D::MoveIgnoresKey, vec!["move.idempotent", "history.steps", "changes.feed"]),
+        (D::FeedSkipsMoves, vec!["changes.feed"]),
+        (D::FeedCursorStuck, vec!["changes.feed"]),
+        (D::CompletesAnyStatus, vec!["request.complete_illegal"]),
     ];
     let opts = conformance::Options {
         units: vec!["hall-a".into(), "hall-b".into()],
@@ -373,7 +383,7 @@ async fn the_fault_vendor_counts_each_method_on_its_own() {
     let v = FaultVendor::new(UNITS.iter().map(|u| u.to_string()).collect(), Faults { bookings: true, ..Faults::default() }, 7);
     let addr = v.clone().serve().await;
     let mut c = BookingProviderClient::connect(format!("http://{addr}")).await.unwrap();
-    let mut expected = [0usize; 6];
+    let mut expected = [0usize; 10];
     let counts = |v: &FaultVendor| Rpc::ALL.map(|r| v.calls(r));
     assert_eq!(counts(&v), expected);
 
@@ -409,5 +419,22 @@ async fn the_fault_vendor_counts_each_method_on_its_own() {
     c.health(pb::HealthRequest::default()).await.unwrap();
     expected[5] += 1;
     assert_eq!(counts(&v), expected, "Health");
+    let window = request(&["hall-a"]);
+    let list =
+        pb::ListBookingsRequest { customer_references: vec!["p-1".into()], start: window.start, end: window.end, ..Default::default() };
+    c.list_bookings(list).await.unwrap();
+    expected[6] += 1;
+    assert_eq!(counts(&v), expected, "ListBookings");
+    let unknown = pb::MoveBookingRequest { booking_id: "none".into(), idempotency_key: "a-move-key".into(), ..Default::default() };
+    assert_eq!(c.move_booking(unknown).await.unwrap_err().code(), tonic::Code::NotFound);
+    expected[7] += 1;
+    assert_eq!(counts(&v), expected, "MoveBooking");
+    c.list_changes(pb::ListChangesRequest::default()).await.unwrap();
+    expected[8] += 1;
+    assert_eq!(counts(&v), expected, "ListChanges");
+    let complete = pb::CompleteRequestRequest { booking_id: "none".into(), message: "here".into() };
+    assert_eq!(c.complete_request(complete).await.unwrap_err().code(), tonic::Code::NotFound);
+    expected[9] += 1;
+    assert_eq!(counts(&v), expected, "CompleteRequest");
     assert_eq!(v.availability_calls(), 1, "only CheckAvailability moves the availability count");
 }

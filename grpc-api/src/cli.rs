@@ -195,6 +195,14 @@ struct ServeArgs {
     /// person as the author of a change) before redacting it; 0 keeps it for ever.
     #[arg(long, env = "REGISTRY_PERSONAL_DATA_RETENTION_DAYS", default_value_t = grpc_api::server::DEFAULT_RETENTION_DAYS as u32, value_parser = clap::value_parser!(u32).range(0..=36500))]
     personal_data_retention_days: u32,
+    /// Seconds between reads of the vendors' change feeds (decisions, staff cancellations and
+    /// moves at the vendors reach the registry and the people concerned).
+    #[arg(long, env = "REGISTRY_VENDOR_CHANGES_INTERVAL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    vendor_changes_interval: u64,
+    /// Hours before a booking's start its reminder is sent (owners can turn it off per
+    /// booking); 0 sends no reminders.
+    #[arg(long, env = "REGISTRY_BOOKING_REMINDER_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(0..=720))]
+    booking_reminder_hours: u32,
     /// E-mail notices (registration decisions) through this SMTP server: `smtps://host:465`
     /// (TLS) or `smtp://host:587?tls=required` (STARTTLS), with `user:password@` if needed;
     /// plain `smtp://` only to loopback. Without it, notices wait in the outbox.
@@ -301,6 +309,8 @@ impl ServeArgs {
             },
             personal_data_retention: (self.personal_data_retention_days > 0)
                 .then(|| chrono::Duration::days(self.personal_data_retention_days.into())),
+            booking_changes_interval: std::time::Duration::from_secs(self.vendor_changes_interval),
+            booking_reminder: (self.booking_reminder_hours > 0).then(|| chrono::Duration::hours(self.booking_reminder_hours.into())),
             key_pepper: self.key_pepper.clone(),
             tls: match (&self.tls_cert, &self.tls_key) {
                 (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone(), client_ca: self.client_ca.clone() }),

@@ -1,7 +1,7 @@
 //! The resident search page (`web/`): plain HTML, CSS and ES modules, embedded in the binary
-//! and served at `/` (and at `/facility/{id}`, `/associations` and `/staff`: the same page
-//! showing one facility, the signed-in person's associations, and a municipality's staff inbox of
-//! association registrations). No build step:
+//! and served at `/` (and at `/facility/{id}`, `/bookings`, `/associations` and `/staff`: the
+//! same page showing one facility, the signed-in person's bookings, their associations, and a
+//! municipality's staff inbox of association registrations). No build step:
 //! the files are served as written, compressed, with an ETag, and with a Content-Security-Policy
 //! that allows nothing but this origin (and the optional map tile server).
 
@@ -21,6 +21,7 @@ use crate::errors::ApiError;
 const FILES: &[(&str, &str, &[u8])] = &[
     ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../web/app.js")),
     ("associations.js", "text/javascript; charset=utf-8", include_bytes!("../../web/associations.js")),
+    ("bookings.js", "text/javascript; charset=utf-8", include_bytes!("../../web/bookings.js")),
     ("i18n.js", "text/javascript; charset=utf-8", include_bytes!("../../web/i18n.js")),
     ("map.js", "text/javascript; charset=utf-8", include_bytes!("../../web/map.js")),
     ("style.css", "text/css; charset=utf-8", include_bytes!("../../web/style.css")),
@@ -163,6 +164,7 @@ pub fn router(config: WebConfig) -> anyhow::Result<Router<Registry>> {
     Ok(Router::new()
         .route("/", get(page.clone()))
         .route("/facility/{id}", get(page.clone()))
+        .route("/bookings", get(page.clone()))
         .route("/associations", get(page.clone()))
         .route("/staff", get(page))
         .route("/web/{name}", get(file))

@@ -8,7 +8,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use uuid::Uuid;
 
 use crate::error::{BookingError, Result};
-use crate::model::{Booking, BookingStatus, Customer, CustomerType, Kind, PaymentMethod, Price, Rules, Unit};
+use crate::model::{Actor, Booking, BookingStatus, Customer, CustomerType, Kind, PaymentMethod, Price, Rules, StatusChange, Unit};
 
 pub use registry_core::db::Pool;
 
@@ -57,6 +57,8 @@ struct UnitRow {
     request_types: Vec<String>,
     #[diesel(sql_type = Jsonb)]
     prices: serde_json::Value,
+    #[diesel(sql_type = Nullable<Text>)]
+    municipality_code: Option<String>,
     #[diesel(sql_type = BigInt)]
     version: i64,
 }
@@ -81,13 +83,14 @@ impl UnitRow {
                 request_types: types(self.request_types),
                 prices: serde_json::from_value(self.prices).unwrap_or_default(),
             },
+            municipality_code: self.municipality_code,
             version: self.version,
         }
     }
 }
 
 const UNIT_COLUMNS: &str = "id, external_ref, registry_facility_id, registry_unit_id, name, slot_minutes, min_minutes, max_minutes,
-    lead_minutes, horizon_days, cancel_hours, direct_types, request_types, prices, version";
+    lead_minutes, horizon_days, cancel_hours, direct_types, request_types, prices, municipality_code, version";
 
 /// Inserts a unit, or replaces the one with the same external reference.
 pub async fn save_unit(conn: &mut AsyncPgConnection, u: &Unit) -> Result<Unit> {
@@ -95,13 +98,15 @@ pub async fn save_unit(conn: &mut AsyncPgConnection, u: &Unit) -> Result<Unit> {
     let names = |t: &[CustomerType]| t.iter().map(|t| t.as_str().to_string()).collect::<Vec<_>>();
     let row: UnitRow = diesel::sql_query(format!(
         "INSERT INTO units (id, external_ref, registry_facility_id, registry_unit_id, name, slot_minutes, min_minutes, max_minutes,
-                            lead_minutes, horizon_days, cancel_hours, direct_types, request_types, prices)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                            lead_minutes, horizon_days, cancel_hours, direct_types, request_types, prices, municipality_code)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          ON CONFLICT (external_ref) DO UPDATE SET registry_facility_id = EXCLUDED.registry_facility_id,
                 registry_unit_id = EXCLUDED.registry_unit_id, name = EXCLUDED.name, slot_minutes = EXCLUDED.slot_minutes,
                 min_minutes = EXCLUDED.min_minutes, max_minutes = EXCLUDED.max_minutes, lead_minutes = EXCLUDED.lead_minutes,
                 horizon_days = EXCLUDED.horizon_days, cancel_hours = EXCLUDED.cancel_hours, direct_types = EXCLUDED.direct_types,
-                request_types = EXCLUDED.request_types, prices = EXCLUDED.prices, version = units.version + 1, updated_at = now()
+                request_types = EXCLUDED.request_types, prices = EXCLUDED.prices,
+                municipality_code = coalesce(EXCLUDED.municipality_code, units.municipality_code),
+                version = units.version + 1, updated_at = now()
          RETURNING {UNIT_COLUMNS}"
     ))
     .bind::<SqlUuid, _>(u.id)
@@ -118,6 +123,7 @@ pub async fn save_unit(conn: &mut AsyncPgConnection, u: &Unit) -> Result<Unit> {
     .bind::<Array<Text>, _>(names(&r.direct_types))
     .bind::<Array<Text>, _>(names(&r.request_types))
     .bind::<Jsonb, _>(serde_json::to_value(&r.prices).unwrap_or_default())
+    .bind::<Nullable<Text>, _>(u.municipality_code.as_deref())
     .get_result(conn)
     .await?;
     Ok(row.into_unit())
@@ -218,6 +224,10 @@ struct BookingRow {
     created_by: String,
     #[diesel(sql_type = Nullable<Text>)]
     request_hash: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    customer_ref: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    association_verified: bool,
     #[diesel(sql_type = BigInt)]
     version: i64,
     #[diesel(sql_type = Timestamptz)]
@@ -252,6 +262,8 @@ impl BookingRow {
                 access_code: self.access_code,
                 series_id: self.series_id,
                 created_by: self.created_by,
+                customer_ref: self.customer_ref,
+                association_verified: self.association_verified,
                 version: self.version,
                 created_at: self.created_at,
                 updated_at: self.updated_at,
@@ -263,7 +275,7 @@ impl BookingRow {
 
 const BOOKING_SELECT: &str = "SELECT b.id, b.unit_id, u.external_ref AS unit_ref, lower(b.during) AS start_at, upper(b.during) AS end_at,
         b.kind, b.status, b.customer_type, b.customer, b.status_message, b.cancel_reason, b.price_minor_per_hour, b.amount_minor,
-        b.currency, b.payment_method, b.access_code, b.series_id, b.created_by, b.request_hash, b.version, b.created_at, b.updated_at
+        b.currency, b.payment_method, b.access_code, b.series_id, b.created_by, b.request_hash, b.customer_ref, b.association_verified, b.version, b.created_at, b.updated_at
    FROM bookings b JOIN units u ON u.id = b.unit_id";
 
 /// A new booking's row.
@@ -306,6 +318,10 @@ pub struct NewBooking<'a> {
     pub created_by: &'a str,
     /// Idempotency key and request hash.
     pub idempotency: Option<(&'a str, &'a str)>,
+    /// The caller's reference of the customer.
+    pub customer_ref: Option<&'a str>,
+    /// Whether the caller verified the association.
+    pub association_verified: bool,
 }
 
 /// Why an insert failed.
@@ -337,8 +353,9 @@ pub async fn insert_booking(conn: &mut AsyncPgConnection, b: &NewBooking<'_>) ->
     let r = diesel::sql_query(
         "INSERT INTO bookings (id, unit_id, during, kind, status, customer_type, customer, activity, participants, customer_message,
                                status_message, price_minor_per_hour, amount_minor, currency, payment_method, access_code, series_id,
-                               created_by, idempotency_key, request_hash)
-         SELECT $1, $2, tstzrange($3, $4, '[)'), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21
+                               created_by, idempotency_key, request_hash, customer_ref, association_verified)
+         SELECT $1, $2, tstzrange($3, $4, '[)'), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+                $22, $23
            FROM (SELECT pg_advisory_xact_lock(hashtextextended($2::text, 7319))) AS queued",
     )
     .bind::<SqlUuid, _>(b.id)
@@ -362,6 +379,8 @@ pub async fn insert_booking(conn: &mut AsyncPgConnection, b: &NewBooking<'_>) ->
     .bind::<Text, _>(b.created_by)
     .bind::<Nullable<Text>, _>(b.idempotency.map(|i| i.0))
     .bind::<Nullable<Text>, _>(b.idempotency.map(|i| i.1))
+    .bind::<Nullable<Text>, _>(b.customer_ref)
+    .bind::<diesel::sql_types::Bool, _>(b.association_verified)
     .execute(conn)
     .await;
     match r {
@@ -569,4 +588,233 @@ pub async fn release_key(conn: &mut AsyncPgConnection, caller: &str, key: &str) 
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Names who acts in this transaction: the outbox trigger records it with every change.
+pub async fn set_actor(conn: &mut AsyncPgConnection, actor: Actor) -> Result<()> {
+    diesel::sql_query("SELECT set_config('reference_booking.actor', $1, true)").bind::<Text, _>(actor.as_str()).execute(conn).await?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct ChangeRow {
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = SqlUuid)]
+    booking_id: Uuid,
+    #[diesel(sql_type = Text)]
+    event: String,
+    #[diesel(sql_type = Text)]
+    actor: String,
+    #[diesel(sql_type = Jsonb)]
+    payload: serde_json::Value,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+}
+
+impl ChangeRow {
+    fn into_change(self) -> (Uuid, StatusChange) {
+        let p = &self.payload;
+        let text = |k: &str| p.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let moved = self.event == "booking.moved";
+        let status = text("status").as_deref().and_then(BookingStatus::parse).unwrap_or(BookingStatus::Cancelled);
+        let message = if moved {
+            None
+        } else if text("previousStatus").is_none() {
+            // Made: the customer's message with a request (a block's reason is its status message).
+            text("customerMessage").or_else(|| text("statusMessage"))
+        } else if status == BookingStatus::Cancelled {
+            text("cancelReason")
+        } else if status == BookingStatus::Pending {
+            // A request completed and sent again: the customer's answer.
+            text("customerMessage")
+        } else {
+            text("statusMessage")
+        };
+        let note = moved.then(|| {
+            format!(
+                "moved from {} {} – {}",
+                text("previousUnitRef").unwrap_or_default(),
+                text("previousStart").unwrap_or_default(),
+                text("previousEnd").unwrap_or_default()
+            )
+        });
+        (
+            self.booking_id,
+            StatusChange { seq: self.seq, status, moved, at: self.created_at, message, actor: Actor::parse(&self.actor), note },
+        )
+    }
+}
+
+/// The status history of some bookings, oldest first per booking.
+pub async fn history(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> Result<Vec<(Uuid, StatusChange)>> {
+    let rows: Vec<ChangeRow> = diesel::sql_query(
+        "SELECT seq, booking_id, event, actor, payload, created_at FROM outbox WHERE booking_id = ANY($1) ORDER BY booking_id, seq",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(ChangeRow::into_change).collect())
+}
+
+/// The changes of `caller`'s bookings after `after`, oldest first, at most `limit`, and the
+/// cursor to read on from. The trigger appends in commit order (see the migration), so reading
+/// `seq > after` never skips a change that commits late.
+pub async fn changes(conn: &mut AsyncPgConnection, caller: &str, after: i64, limit: i64) -> Result<(Vec<(Uuid, StatusChange)>, i64)> {
+    #[derive(QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = Nullable<BigInt>)]
+        last: Option<i64>,
+    }
+    // Everything up to the last change seen now is committed (commit order), so the rows read
+    // next up to it are complete.
+    let last: Last = diesel::sql_query("SELECT max(seq) AS last FROM outbox").get_result(conn).await?;
+    let last = last.last.unwrap_or(0);
+    let rows: Vec<ChangeRow> = diesel::sql_query(
+        "SELECT o.seq, o.booking_id, o.event, o.actor, o.payload, o.created_at
+           FROM outbox o JOIN bookings b ON b.id = o.booking_id
+          WHERE o.seq > $1 AND o.seq <= $2 AND b.created_by = $3
+          ORDER BY o.seq LIMIT $4",
+    )
+    .bind::<BigInt, _>(after)
+    .bind::<BigInt, _>(last)
+    .bind::<Text, _>(caller)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    // A short page is the end: the cursor moves past other callers' changes too, so a caller
+    // with few bookings does not scan the others' again and again.
+    let next = if rows.len() as i64 == limit { rows.last().map_or(after, |r| r.seq) } else { last.max(after) };
+    Ok((rows.into_iter().map(ChangeRow::into_change).collect(), next))
+}
+
+/// `caller`'s bookings with one of `refs` overlapping `[from, to)`, by start then id, after the
+/// page position `after` (start, id), at most `limit`.
+pub async fn bookings_of(
+    conn: &mut AsyncPgConnection,
+    caller: &str,
+    refs: &[String],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Booking>> {
+    let sql = format!(
+        "{BOOKING_SELECT} WHERE b.created_by = $1 AND b.customer_ref = ANY($2) AND b.during && tstzrange($3, $4, '[)')
+            AND ($5::timestamptz IS NULL OR (lower(b.during), b.id) > ($5, $6))
+          ORDER BY lower(b.during), b.id LIMIT $7"
+    );
+    let rows: Vec<BookingRow> = diesel::sql_query(sql)
+        .bind::<Text, _>(caller)
+        .bind::<Array<Text>, _>(refs)
+        .bind::<Timestamptz, _>(from)
+        .bind::<Timestamptz, _>(to)
+        .bind::<Nullable<Timestamptz>, _>(after.map(|a| a.0))
+        .bind::<SqlUuid, _>(after.map_or(Uuid::nil(), |a| a.1))
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.into_booking().0).collect())
+}
+
+/// Moves a booking to `[start, end)` on `unit`, with its new amount. The exclusion constraint
+/// refuses an overlap with another confirmed booking (and the row stays as it was).
+pub async fn move_booking(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    unit: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    price: Option<&Price>,
+    amount_minor: Option<i64>,
+) -> std::result::Result<(), InsertError> {
+    let r = diesel::sql_query(
+        "UPDATE bookings SET unit_id = $2, during = tstzrange($3, $4, '[)'), price_minor_per_hour = $5, currency = $6,
+                amount_minor = $7, version = version + 1, updated_at = now()
+          WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(unit)
+    .bind::<Timestamptz, _>(start)
+    .bind::<Timestamptz, _>(end)
+    .bind::<Nullable<BigInt>, _>(price.map(|p| p.amount_minor))
+    .bind::<Nullable<Text>, _>(price.map(|p| p.currency.as_str()))
+    .bind::<Nullable<BigInt>, _>(amount_minor)
+    .execute(conn)
+    .await;
+    match r {
+        Ok(_) => Ok(()),
+        Err(diesel::result::Error::DatabaseError(_, info)) if info.constraint_name() == Some("no_double_booking") => {
+            Err(InsertError::Overlap)
+        }
+        Err(e) => Err(InsertError::Other(e.into())),
+    }
+}
+
+/// Records the customer's answer to a completion request (their message from now on).
+pub async fn set_customer_message(conn: &mut AsyncPgConnection, id: Uuid, message: &str) -> Result<()> {
+    diesel::sql_query("UPDATE bookings SET customer_message = $2 WHERE id = $1")
+        .bind::<SqlUuid, _>(id)
+        .bind::<Text, _>(message)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Booking requests waiting for a case officer (of the given statuses), oldest first, after the
+/// page position `after` (created, id), at most `limit`; filtered by the unit's municipality,
+/// the registry's facility and the unit's reference when given.
+#[allow(clippy::too_many_arguments)]
+pub async fn requests(
+    conn: &mut AsyncPgConnection,
+    statuses: &[&str],
+    municipality: Option<&str>,
+    facility: Option<Uuid>,
+    unit_ref: Option<&str>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Booking>> {
+    let sql = format!(
+        "{BOOKING_SELECT} WHERE b.kind = 'request' AND b.status = ANY($1)
+            AND ($2::text IS NULL OR u.municipality_code = $2) AND ($3::uuid IS NULL OR u.registry_facility_id = $3)
+            AND ($4::text IS NULL OR u.external_ref = $4) AND ($5::timestamptz IS NULL OR (b.created_at, b.id) > ($5, $6))
+          ORDER BY b.created_at, b.id LIMIT $7"
+    );
+    let rows: Vec<BookingRow> = diesel::sql_query(sql)
+        .bind::<Array<Text>, _>(statuses)
+        .bind::<Nullable<Text>, _>(municipality)
+        .bind::<Nullable<SqlUuid>, _>(facility)
+        .bind::<Nullable<Text>, _>(unit_ref)
+        .bind::<Nullable<Timestamptz>, _>(after.map(|a| a.0))
+        .bind::<SqlUuid, _>(after.map_or(Uuid::nil(), |a| a.1))
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.into_booking().0).collect())
+}
+
+/// `caller`'s bookings (not blocks) overlapping `[from, to)`, by start then id, after `after`.
+pub async fn bookings_by(
+    conn: &mut AsyncPgConnection,
+    caller: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Booking>> {
+    let sql = format!(
+        "{BOOKING_SELECT} WHERE b.created_by = $1 AND b.kind <> 'block' AND b.during && tstzrange($2, $3, '[)')
+            AND ($4::timestamptz IS NULL OR (lower(b.during), b.id) > ($4, $5))
+          ORDER BY lower(b.during), b.id LIMIT $6"
+    );
+    let rows: Vec<BookingRow> = diesel::sql_query(sql)
+        .bind::<Text, _>(caller)
+        .bind::<Timestamptz, _>(from)
+        .bind::<Timestamptz, _>(to)
+        .bind::<Nullable<Timestamptz>, _>(after.map(|a| a.0))
+        .bind::<SqlUuid, _>(after.map_or(Uuid::nil(), |a| a.1))
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.into_booking().0).collect())
 }

@@ -76,6 +76,7 @@ pub async fn setup(backend: &Backend, s: &DemoSetup) -> Result<DemoReport, Strin
                         registry_unit_id: unit,
                         name: name.chars().take(200).collect(),
                         rules: demo_rules(),
+                        municipality_code: Some(m.clone()),
                         version: 1,
                     };
                     backend.save_unit(&local).await.map_err(|e| format!("saving unit {name}: {e}"))?;

@@ -11,7 +11,7 @@ use vendor_proto::v1::booking_provider_server::BookingProvider;
 
 use crate::availability::SlotState;
 use crate::error::{BookingError, Violation};
-use crate::model::{Booking, BookingStatus, Customer, CustomerType, PaymentMethod, Price};
+use crate::model::{Actor, Booking, BookingStatus, Customer, CustomerType, PaymentMethod, Price, StatusChange};
 use crate::service::{Backend, BookingInput, MAX_UNITS, Mode, UnitAnswer};
 
 /// API keys the backend accepts: (caller name, key).
@@ -168,15 +168,40 @@ fn prices(p: &std::collections::BTreeMap<CustomerType, Price>) -> Vec<pb::Price>
         .collect()
 }
 
+fn status_out(s: BookingStatus) -> pb::BookingStatus {
+    match s {
+        BookingStatus::Confirmed => pb::BookingStatus::Confirmed,
+        BookingStatus::Pending => pb::BookingStatus::Pending,
+        BookingStatus::NeedsCompletion => pb::BookingStatus::NeedsCompletion,
+        BookingStatus::Rejected => pb::BookingStatus::Rejected,
+        BookingStatus::Cancelled => pb::BookingStatus::Cancelled,
+    }
+}
+
+fn change_out(c: &StatusChange) -> pb::StatusChange {
+    pb::StatusChange {
+        status: status_out(c.status) as i32,
+        at: ts(c.at),
+        message: c.message.clone().unwrap_or_default(),
+        actor: c.actor.as_str().into(),
+        note: c.note.clone().unwrap_or_default(),
+    }
+}
+
+fn actor_name(a: Actor) -> String {
+    a.as_str().into()
+}
+
 impl BookingGrpc {
+    /// A booking with its history.
+    async fn booking_with_history(&self, b: &Booking) -> Result<pb::Booking, BookingError> {
+        let mut out = self.booking(b);
+        out.history = self.backend.history(b.id).await?.iter().map(change_out).collect();
+        Ok(out)
+    }
+
     fn booking(&self, b: &Booking) -> pb::Booking {
-        let status = match b.status {
-            BookingStatus::Confirmed => pb::BookingStatus::Confirmed,
-            BookingStatus::Pending => pb::BookingStatus::Pending,
-            BookingStatus::NeedsCompletion => pb::BookingStatus::NeedsCompletion,
-            BookingStatus::Rejected => pb::BookingStatus::Rejected,
-            BookingStatus::Cancelled => pb::BookingStatus::Cancelled,
-        };
+        let status = status_out(b.status);
         pb::Booking {
             booking_id: b.id.to_string(),
             unit_ref: b.unit_ref.clone(),
@@ -195,6 +220,9 @@ impl BookingGrpc {
             booking_url: self.booking_url.as_ref().map(|u| format!("{u}/bookings/{}", b.id)).unwrap_or_default(),
             created_at: ts(b.created_at),
             updated_at: ts(b.updated_at),
+            customer_reference: b.customer_ref.clone().unwrap_or_default(),
+            association_verified: b.association_verified,
+            history: vec![],
         }
     }
 }
@@ -211,6 +239,10 @@ impl BookingProvider for BookingGrpc {
                 pb::Operation::BookingRequest as i32,
                 pb::Operation::GetBooking as i32,
                 pb::Operation::CancelBooking as i32,
+                pb::Operation::ListBookings as i32,
+                pb::Operation::MoveBooking as i32,
+                pb::Operation::ListChanges as i32,
+                pb::Operation::CompleteRequest as i32,
             ],
             max_window: Some(prost_types::Duration { seconds: crate::service::MAX_WINDOW.num_seconds(), nanos: 0 }),
             max_units_per_call: MAX_UNITS as i32,
@@ -320,9 +352,11 @@ impl BookingProvider for BookingGrpc {
             participants: r.participants,
             payment_method: payment,
             message: r.message,
+            customer_ref: Some(c.reference).filter(|r| !r.is_empty()),
+            association_verified: c.association_verified,
         };
         let b = self.backend.create_booking(&caller, &r.idempotency_key, &input).await?;
-        Ok(Response::new(pb::CreateBookingResponse { booking: Some(self.booking(&b)) }))
+        Ok(Response::new(pb::CreateBookingResponse { booking: Some(self.booking_with_history(&b).await?) }))
     }
 
     async fn get_booking(&self, req: Request<pb::GetBookingRequest>) -> Result<Response<pb::GetBookingResponse>, Status> {
@@ -330,7 +364,7 @@ impl BookingProvider for BookingGrpc {
         let id = req.into_inner().booking_id;
         let id = Uuid::parse_str(&id).map_err(|_| BookingError::UnknownBooking(id.clone()))?;
         let b = self.backend.booking(id).await?;
-        Ok(Response::new(pb::GetBookingResponse { booking: Some(self.booking(&b)) }))
+        Ok(Response::new(pb::GetBookingResponse { booking: Some(self.booking_with_history(&b).await?) }))
     }
 
     async fn cancel_booking(&self, req: Request<pb::CancelBookingRequest>) -> Result<Response<pb::CancelBookingResponse>, Status> {
@@ -339,7 +373,70 @@ impl BookingProvider for BookingGrpc {
         let id = Uuid::parse_str(&r.booking_id).map_err(|_| BookingError::UnknownBooking(r.booking_id.clone()))?;
         // Through vendor.v1 the customer cancels (the registry acts for them): the deadline applies.
         let b = self.backend.cancel(id, &r.reason, false).await?;
-        Ok(Response::new(pb::CancelBookingResponse { booking: Some(self.booking(&b)) }))
+        Ok(Response::new(pb::CancelBookingResponse { booking: Some(self.booking_with_history(&b).await?) }))
+    }
+
+    async fn list_bookings(&self, req: Request<pb::ListBookingsRequest>) -> Result<Response<pb::ListBookingsResponse>, Status> {
+        let caller = self.caller(req.metadata()).await?;
+        let r = req.into_inner();
+        let mut v = Vec::new();
+        let (from, to) = (time(r.start, "start", &mut v), time(r.end, "end", &mut v));
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v).into());
+        }
+        let (page, next) = self.backend.list_bookings(&caller, &r.customer_references, from, to, r.page_size, &r.page_token).await?;
+        Ok(Response::new(pb::ListBookingsResponse {
+            bookings: page.iter().map(|b| self.booking(b)).collect(),
+            next_page_token: next.unwrap_or_default(),
+        }))
+    }
+
+    async fn move_booking(&self, req: Request<pb::MoveBookingRequest>) -> Result<Response<pb::MoveBookingResponse>, Status> {
+        let caller = self.caller(req.metadata()).await?;
+        let r = req.into_inner();
+        let mut v = Vec::new();
+        let (start, end) = (time(r.start, "start", &mut v), time(r.end, "end", &mut v));
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v).into());
+        }
+        let id = Uuid::parse_str(&r.booking_id).map_err(|_| BookingError::UnknownBooking(r.booking_id.clone()))?;
+        let b = self.backend.move_booking(&caller, &r.idempotency_key, id, &r.unit_ref, start, end).await?;
+        Ok(Response::new(pb::MoveBookingResponse { booking: Some(self.booking_with_history(&b).await?) }))
+    }
+
+    async fn complete_request(&self, req: Request<pb::CompleteRequestRequest>) -> Result<Response<pb::CompleteRequestResponse>, Status> {
+        let caller = self.caller(req.metadata()).await?;
+        let r = req.into_inner();
+        if r.message.trim().is_empty() {
+            return Err(BookingError::invalid("message", "required: the answer to what the case officer asked").into());
+        }
+        let id = Uuid::parse_str(&r.booking_id).map_err(|_| BookingError::UnknownBooking(r.booking_id.clone()))?;
+        // Another caller's booking does not exist for this one.
+        let current = self.backend.booking(id).await?;
+        if current.created_by != caller {
+            return Err(BookingError::UnknownBooking(r.booking_id).into());
+        }
+        let b = self.backend.resubmit(id, &r.message).await?;
+        Ok(Response::new(pb::CompleteRequestResponse { booking: Some(self.booking_with_history(&b).await?) }))
+    }
+
+    async fn list_changes(&self, req: Request<pb::ListChangesRequest>) -> Result<Response<pb::ListChangesResponse>, Status> {
+        let caller = self.caller(req.metadata()).await?;
+        let r = req.into_inner();
+        let (changes, next) = self.backend.changes(&caller, &r.cursor, r.page_size).await?;
+        Ok(Response::new(pb::ListChangesResponse {
+            changes: changes
+                .iter()
+                .map(|(b, c)| pb::BookingChange {
+                    booking: Some(self.booking(b)),
+                    status: status_out(c.status) as i32,
+                    message: c.message.clone().unwrap_or_default(),
+                    at: ts(c.at),
+                    actor: actor_name(c.actor),
+                })
+                .collect(),
+            next_cursor: next,
+        }))
     }
 
     async fn health(&self, _: Request<pb::HealthRequest>) -> Result<Response<pb::HealthResponse>, Status> {

@@ -142,6 +142,9 @@ enum UnitsCommand {
         /// Name.
         #[arg(long)]
         name: String,
+        /// The municipality (kommunkod) it is in, for the case officer's inbox per municipality.
+        #[arg(long, value_parser = municipality_code)]
+        municipality: Option<String>,
         #[command(flatten)]
         rules: RuleArgs,
     },
@@ -247,6 +250,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// The backend without a registry, for the commands that manage units.
+/// A municipality code: four digits of one of Sweden's municipalities.
+fn municipality_code(s: &str) -> Result<String, String> {
+    registry_core::codes::municipality(s).map(|m| m.code.to_string()).ok_or_else(|| format!("'{s}' is not a municipality code (kommunkod)"))
+}
+
 fn offline(pool: db::Pool) -> Backend {
     Backend::new(pool, Arc::new(Hours::new(None, Duration::from_secs(300))))
 }
@@ -285,7 +293,7 @@ async fn command(cli: Cli, url: &str) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Units(UnitsCommand::Add { external_ref, registry_facility, registry_unit, name, rules }) => {
+        Command::Units(UnitsCommand::Add { external_ref, registry_facility, registry_unit, name, municipality, rules }) => {
             let unit = Unit {
                 id: uuid::Uuid::now_v7(),
                 external_ref,
@@ -293,6 +301,7 @@ async fn command(cli: Cli, url: &str) -> anyhow::Result<()> {
                 registry_unit_id: registry_unit,
                 name,
                 rules: rules.rules()?,
+                municipality_code: municipality,
                 version: 1,
             };
             let saved = offline(pool).save_unit(&unit).await?;

@@ -104,6 +104,9 @@ pub struct Unit {
     pub name: String,
     /// Its rules.
     pub rules: Rules,
+    /// The municipality it is in (kommunkod), for the case officer's inbox per municipality.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub municipality_code: Option<String>,
     /// Version.
     pub version: i64,
 }
@@ -258,10 +261,72 @@ pub struct Booking {
     pub series_id: Option<Uuid>,
     /// Who made it (`key:<prefix>` of the caller): its owner.
     pub created_by: String,
+    /// The caller's opaque reference of the customer (vendor.v1.1), e.g. the registry's
+    /// per-vendor pseudonym of a person or an association.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_ref: Option<String>,
+    /// Whether the caller verified that the customer represents an approved association.
+    #[serde(default)]
+    pub association_verified: bool,
     /// Version.
     pub version: i64,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// Who made a change of a booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    /// The customer (or the caller acting for them, such as the registry).
+    Customer,
+    /// A case officer or other staff.
+    Staff,
+    /// The backend itself.
+    System,
+}
+
+impl Actor {
+    /// Stored code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Actor::Customer => "customer",
+            Actor::Staff => "staff",
+            Actor::System => "system",
+        }
+    }
+
+    /// Parses a stored code.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "customer" => Actor::Customer,
+            "staff" => Actor::Staff,
+            _ => Actor::System,
+        }
+    }
+}
+
+/// One step in a booking's life (from the outbox).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChange {
+    /// The outbox sequence number (the change feed's cursor).
+    pub seq: i64,
+    /// The status it entered (the same status for a move).
+    pub status: BookingStatus,
+    /// Whether it was a move to another time or unit.
+    pub moved: bool,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The message with it: the customer's with a request, the case officer's decision or
+    /// what to complete, a cancellation's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Who.
+    pub actor: Actor,
+    /// For a move: where from (unit reference and times).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }

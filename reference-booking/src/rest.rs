@@ -158,7 +158,8 @@ pub fn router(backend: Backend, pepper: &str) -> Router {
     Router::new()
         .route("/v1/units", get(units))
         .route("/v1/units/{unit_ref}/availability", get(availability))
-        .route("/v1/bookings", post(create_booking))
+        .route("/v1/bookings", post(create_booking).get(list_bookings))
+        .route("/v1/requests", get(inbox))
         .route("/v1/bookings/{id}", get(get_booking))
         .route("/v1/bookings/{id}/approve", post(approve))
         .route("/v1/bookings/{id}/reject", post(reject))
@@ -313,9 +314,93 @@ pub async fn create_booking(
         participants: b.participants,
         payment_method: b.payment_method,
         message: b.message,
+        customer_ref: None,
+        association_verified: false,
     };
     let booking = s.backend.create_booking(&p.id, &key, &input).await?;
     Ok((StatusCode::CREATED, [(header::LOCATION, format!("/v1/bookings/{}", booking.id))], Json(booking)).into_response())
+}
+
+/// Query of the case officer's inbox.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InboxQuery {
+    /// Only units in this municipality (kommunkod).
+    municipality: Option<String>,
+    /// Only units of this registry facility.
+    facility: Option<Uuid>,
+    /// Only this unit (its reference).
+    unit_ref: Option<String>,
+    /// `pending` (default) or `all`: requests sent back for completion too.
+    status: Option<String>,
+    /// 1–500 (default 100).
+    page_size: Option<i32>,
+    /// `nextPageToken` of the previous page.
+    page_token: Option<String>,
+}
+
+/// A page of bookings.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingPage {
+    /// The bookings (with their customers: this is their owner's or staff's view).
+    bookings: Vec<BookingDoc>,
+    /// Empty on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
+}
+
+/// The case officer's inbox: booking requests waiting for a decision, oldest first, by
+/// municipality, facility or unit.
+#[utoipa::path(get, path = "/v1/requests", tag = "bookings", params(InboxQuery),
+    responses((status = 200, description = "The requests", body = BookingPage), Errors), security(("api_key" = [])))]
+pub async fn inbox(State(s): State<RestState>, headers: HeaderMap, q: Result<Query<InboxQuery>, QueryRejection>) -> ApiResult<Response> {
+    let p = caller(&s, &headers).await?;
+    need(&p, &[Role::CaseOfficer], "read the requests waiting for a decision")?;
+    let q = query(q)?;
+    let include_completion = match q.status.as_deref() {
+        None | Some("pending") => false,
+        Some("all") => true,
+        Some(_) => return Err(Problem(BookingError::invalid("status", "pending or all"))),
+    };
+    let filter =
+        crate::service::InboxFilter { municipality: q.municipality, facility: q.facility, unit_ref: q.unit_ref, include_completion };
+    let (bookings, next_page_token) = s.backend.inbox(&filter, q.page_size.unwrap_or(0), q.page_token.as_deref().unwrap_or("")).await?;
+    Ok(Json(BookingPage { bookings, next_page_token }).into_response())
+}
+
+/// Query of the customer's list.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Window start (RFC 3339; default now).
+    from: Option<DateTime<Utc>>,
+    /// Window end (RFC 3339; default 180 days after `from`, at most 400).
+    to: Option<DateTime<Utc>>,
+    /// 1–500 (default 100).
+    page_size: Option<i32>,
+    /// `nextPageToken` of the previous page.
+    page_token: Option<String>,
+}
+
+/// The caller's own bookings in a window, by start: a customer's list.
+#[utoipa::path(get, path = "/v1/bookings", tag = "bookings", params(ListQuery),
+    responses((status = 200, description = "The caller's bookings", body = BookingPage), Errors), security(("api_key" = [])))]
+pub async fn list_bookings(
+    State(s): State<RestState>,
+    headers: HeaderMap,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> ApiResult<Response> {
+    let p = caller(&s, &headers).await?;
+    need(&p, &[Role::Customer, Role::Association, Role::Registry], "list their bookings")?;
+    let q = query(q)?;
+    let from = q.from.unwrap_or_else(|| s.backend.clock().now());
+    let to = q.to.unwrap_or(from + chrono::Duration::days(180));
+    let (bookings, next_page_token) =
+        s.backend.bookings_of(&p.id, from, to, q.page_size.unwrap_or(0), q.page_token.as_deref().unwrap_or("")).await?;
+    Ok(Json(BookingPage { bookings, next_page_token }).into_response())
 }
 
 /// A booking: its owner, case officers, caretakers and admins see it.
@@ -382,14 +467,30 @@ pub async fn request_completion(
 
 /// The customer completes a request sent back: pending again.
 #[utoipa::path(post, path = "/v1/bookings/{id}/resubmit", tag = "bookings", params(("id" = Uuid, Path, description = "Booking id")),
+    request_body(content = Option<Resubmit>, description = "The answer to what the case officer asked (optional)"),
     responses((status = 200, description = "Pending", body = BookingDoc), Errors), security(("api_key" = [])))]
-pub async fn resubmit(State(s): State<RestState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn resubmit(
+    State(s): State<RestState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    r: Result<Json<Resubmit>, JsonRejection>,
+) -> ApiResult<Response> {
     let p = caller(&s, &headers).await?;
+    let answer = if headers.contains_key(header::CONTENT_TYPE) { body(r)?.message } else { String::new() };
     let b = visible_booking(&s, &p, &id).await?;
     if b.created_by != p.id && p.role != Role::Admin {
         return need(&p, &[], "resubmit another customer's request").map(|_| StatusCode::OK.into_response());
     }
-    Ok(Json(s.backend.resubmit(b.id).await?).into_response())
+    Ok(Json(s.backend.resubmit(b.id, &answer).await?).into_response())
+}
+
+/// The customer's answer to a completion request.
+#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Resubmit {
+    /// What was asked for (at most 2,000 characters).
+    #[serde(default)]
+    message: String,
 }
 
 /// Why a booking is cancelled.
@@ -581,7 +682,7 @@ impl utoipa::Modify for Security {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Reference booking backend", description = "REST for customers and staff of the reference booking vendor (docs/reference-booking.md)"),
-    paths(units, availability, create_booking, get_booking, approve, reject, request_completion, resubmit, cancel, create_series, create_block, caretaker_list),
+    paths(units, availability, create_booking, list_bookings, inbox, get_booking, approve, reject, request_completion, resubmit, cancel, create_series, create_block, caretaker_list),
     components(schemas(ProblemDoc, ViolationDoc, BookingDoc)),
     modifiers(&Security),
     tags((name = "units", description = "Bookable units (lokaler) and their free time"), (name = "bookings", description = "Bookings, requests, series, blocks and the caretaker list"))

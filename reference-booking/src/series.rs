@@ -269,6 +269,8 @@ impl Backend {
                     series_id: Some(series_id),
                     created_by: &caller,
                     idempotency: Some((&occurrence_key, &hash)),
+                    customer_ref: None,
+                    association_verified: false,
                 };
                 match db::insert_booking(conn, &row).await {
                     Ok(()) => *booking_id = Some(id),
@@ -345,6 +347,8 @@ impl Backend {
             series_id: None,
             created_by: caller,
             idempotency: Some((idempotency_key, &hash)),
+            customer_ref: None,
+            association_verified: false,
         };
         let mut conn = self.pool().get().await?;
         conn.transaction(async |conn| {

@@ -14,7 +14,7 @@ use crate::availability::{self, Slot};
 use crate::db::{self, Claim, InsertError, KeyUse, NewBooking, Pool};
 use crate::error::{BookingError, Result, Violation};
 use crate::hours::Hours;
-use crate::model::{Booking, BookingStatus, Customer, CustomerType, Kind, PaymentMethod, Unit};
+use crate::model::{Actor, Booking, BookingStatus, Customer, CustomerType, Kind, PaymentMethod, StatusChange, Unit};
 
 /// Longest window of one availability question.
 pub const MAX_WINDOW: Duration = Duration::days(14);
@@ -74,6 +74,13 @@ pub struct BookingInput {
     pub payment_method: PaymentMethod,
     /// To the case officer.
     pub message: String,
+    /// The caller's reference of the customer (vendor.v1.1); left out of the request's hash
+    /// when absent, so requests from before 1.1 hash as they did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_ref: Option<String>,
+    /// Whether the caller verified the association (vendor.v1.1).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub association_verified: bool,
 }
 
 /// A case officer's decision on a request.
@@ -93,6 +100,13 @@ pub(crate) const BOOKING: &str = "booking";
 pub(crate) const SERIES: &str = "series";
 /// A block.
 pub(crate) const BLOCK: &str = "block";
+/// A move (vendor.v1.1 `MoveBooking`).
+pub(crate) const MOVE: &str = "move";
+
+/// Customer references per `ListBookings` call.
+pub const MAX_LIST_REFS: usize = 20;
+/// The longest `ListBookings` window.
+pub const MAX_LIST_WINDOW: Duration = Duration::days(400);
 
 /// Refuses a key used before for another request (or another kind of request).
 pub(crate) fn same_request(used: &KeyUse, key: &str, operation: &str, hash: &str) -> Result<()> {
@@ -320,6 +334,14 @@ impl Backend {
             v.push(Violation { field: "message".into(), message: "at most 2,000 characters (activity at most 100)".into() });
         }
         check_ref(&mut v, "unitRef", &b.unit_ref);
+        if let Some(r) = &b.customer_ref
+            && (!is_unit_ref(r) || r.len() > 100)
+        {
+            v.push(Violation { field: "customer.reference".into(), message: "1 to 100 letters, digits, _ . : -".into() });
+        }
+        if b.association_verified && b.customer_type != CustomerType::Association {
+            v.push(Violation { field: "customer.associationVerified".into(), message: "only an association is verified".into() });
+        }
         check_text(&mut v, "activity", &b.activity);
         check_text(&mut v, "message", &b.message);
         if !v.is_empty() {
@@ -389,9 +411,12 @@ impl Backend {
             series_id: None,
             created_by: caller,
             idempotency: Some((idempotency_key, &hash)),
+            customer_ref: b.customer_ref.as_deref(),
+            association_verified: b.association_verified,
         };
         let mut conn = self.pool.get().await?;
         conn.transaction(async |conn| {
+            db::set_actor(conn, Actor::Customer).await?;
             // The key first: a concurrent retry waits here for this transaction, then answers
             // with its booking instead of finding the time taken.
             if let Claim::Taken(used) = db::claim_key(conn, caller, idempotency_key, BOOKING, &hash, Some(id)).await? {
@@ -444,6 +469,7 @@ impl Backend {
         let now = self.clock.now();
         let mut conn = self.pool.get().await?;
         conn.transaction(async move |conn| {
+            db::set_actor(conn, if by_staff { Actor::Staff } else { Actor::Customer }).await?;
             let (b, _) = db::booking(conn, id, true).await?.ok_or_else(|| BookingError::UnknownBooking(id.to_string()))?;
             match b.status {
                 BookingStatus::Cancelled => return Ok(b),
@@ -488,6 +514,7 @@ impl Backend {
         }
         let mut conn = self.pool.get().await?;
         conn.transaction(async move |conn| {
+            db::set_actor(conn, Actor::Staff).await?;
             let (b, _) = db::booking(conn, id, true).await?.ok_or_else(|| BookingError::UnknownBooking(id.to_string()))?;
             let action = match decision {
                 Decision::Approve => "approved",
@@ -521,13 +548,27 @@ impl Backend {
         .await
     }
 
-    /// The customer completes a request that was sent back: it is pending again.
-    pub async fn resubmit(&self, id: Uuid) -> Result<Booking> {
+    /// The customer completes a request that was sent back: it is pending again, with their
+    /// answer (optional here; vendor.v1.1 `CompleteRequest` requires one).
+    pub async fn resubmit(&self, id: Uuid, answer: &str) -> Result<Booking> {
+        let answer = answer.trim().to_string();
+        let mut v = Vec::new();
+        if answer.chars().count() > 2000 {
+            v.push(Violation { field: "message".into(), message: "at most 2,000 characters".into() });
+        }
+        check_text(&mut v, "message", &answer);
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v));
+        }
         let mut conn = self.pool.get().await?;
         conn.transaction(async move |conn| {
+            db::set_actor(conn, Actor::Customer).await?;
             let (b, _) = db::booking(conn, id, true).await?.ok_or_else(|| BookingError::UnknownBooking(id.to_string()))?;
             if b.status != BookingStatus::NeedsCompletion {
                 return Err(BookingError::IllegalTransition { from: b.status.as_str(), action: "resubmitted" });
+            }
+            if !answer.is_empty() {
+                db::set_customer_message(conn, id, &answer).await?;
             }
             db::set_status(conn, id, BookingStatus::Pending, None, None).await.map_err(|e| match e {
                 InsertError::Other(e) => e,
@@ -537,4 +578,295 @@ impl Backend {
         })
         .await
     }
+
+    /// A booking's status history, oldest first.
+    pub async fn history(&self, id: Uuid) -> Result<Vec<StatusChange>> {
+        let mut conn = self.pool.get().await?;
+        Ok(db::history(&mut conn, &[id]).await?.into_iter().map(|(_, c)| c).collect())
+    }
+
+    /// `caller`'s bookings of some customer references overlapping `[from, to)`, by start then
+    /// id, a page at a time: the page and the token of the next (none on the last page).
+    pub async fn list_bookings(
+        &self,
+        caller: &str,
+        refs: &[String],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<Booking>, Option<String>)> {
+        let mut v = Vec::new();
+        let distinct: std::collections::BTreeSet<&String> = refs.iter().collect();
+        if refs.is_empty() || refs.len() > MAX_LIST_REFS || distinct.len() != refs.len() || !refs.iter().all(|r| is_unit_ref(r)) {
+            v.push(Violation {
+                field: "customerReferences".into(),
+                message: format!("1 to {MAX_LIST_REFS} distinct references of 1 to 100 letters, digits, _ . : -"),
+            });
+        }
+        if to <= from || to - from > MAX_LIST_WINDOW {
+            v.push(Violation { field: "end".into(), message: "after start, at most 400 days later".into() });
+        }
+        if !(0..=500).contains(&page_size) {
+            v.push(Violation { field: "pageSize".into(), message: "0 to 500 (0: 100)".into() });
+        }
+        let after = if page_token.is_empty() {
+            None
+        } else {
+            match page_token
+                .split_once('_')
+                .and_then(|(t, id)| Some((DateTime::from_timestamp_micros(t.parse().ok()?)?, Uuid::parse_str(id).ok()?)))
+            {
+                Some(a) => Some(a),
+                None => {
+                    v.push(Violation { field: "pageToken".into(), message: "not a token this backend gave".into() });
+                    None
+                }
+            }
+        };
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v));
+        }
+        let limit = if page_size == 0 { 100 } else { i64::from(page_size) };
+        let mut conn = self.pool.get().await?;
+        let mut page = db::bookings_of(&mut conn, caller, refs, from, to, after, limit + 1).await?;
+        let next = if page.len() as i64 > limit {
+            page.truncate(limit as usize);
+            page.last().map(|b| format!("{}_{}", b.start.timestamp_micros(), b.id))
+        } else {
+            None
+        };
+        Ok((page, next))
+    }
+
+    /// What changed in `caller`'s bookings after `cursor` (empty: from the oldest change kept),
+    /// oldest first, with each booking as it stands now; and the cursor to send next.
+    pub async fn changes(&self, caller: &str, cursor: &str, page_size: i32) -> Result<(Vec<(Booking, StatusChange)>, String)> {
+        let mut v = Vec::new();
+        let after = if cursor.is_empty() {
+            0
+        } else {
+            cursor.strip_prefix("c").and_then(|c| c.parse::<i64>().ok()).filter(|c| *c >= 0).unwrap_or_else(|| {
+                v.push(Violation { field: "cursor".into(), message: "not a cursor this backend gave".into() });
+                0
+            })
+        };
+        if !(0..=1000).contains(&page_size) {
+            v.push(Violation { field: "pageSize".into(), message: "0 to 1000 (0: 100)".into() });
+        }
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v));
+        }
+        let limit = if page_size == 0 { 100 } else { i64::from(page_size) };
+        let mut conn = self.pool.get().await?;
+        let (changes, next) = db::changes(&mut conn, caller, after, limit).await?;
+        let mut out = Vec::with_capacity(changes.len());
+        for (id, c) in changes {
+            if let Some((b, _)) = db::booking(&mut conn, id, false).await? {
+                out.push((b, c));
+            }
+        }
+        Ok((out, format!("c{next}")))
+    }
+
+    /// Moves `caller`'s booking to `[start, end)` on `unit_ref` (the same unit when empty),
+    /// atomically: the old time is given up only if the new one is booked. The unit's rules
+    /// hold for the new time, and the customer's cancellation deadline for the old one. The
+    /// same key with the same move answers the booking as it stands; with another, an error.
+    pub async fn move_booking(
+        &self,
+        caller: &str,
+        idempotency_key: &str,
+        id: Uuid,
+        unit_ref: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let mut v = Vec::new();
+        check_key(&mut v, idempotency_key, 100);
+        if end <= start {
+            v.push(Violation { field: "end".into(), message: "must be after start".into() });
+        }
+        if !unit_ref.is_empty() {
+            check_ref(&mut v, "unitRef", unit_ref);
+        }
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v));
+        }
+        let hash = {
+            let json = serde_json::json!({"bookingId": id, "unitRef": unit_ref, "start": start, "end": end});
+            Sha256::digest(json.to_string().as_bytes()).iter().map(|x| format!("{x:02x}")).collect::<String>()
+        };
+        if let Some(found) = self.replay(caller, idempotency_key, MOVE, &hash).await? {
+            return Ok(found);
+        }
+        // Another caller's booking does not exist for this one.
+        let (current, _) = {
+            let mut conn = self.pool.get().await?;
+            db::booking(&mut conn, id, false).await?
+        }
+        .filter(|(b, _)| b.created_by == caller && b.kind != Kind::Block)
+        .ok_or_else(|| BookingError::UnknownBooking(id.to_string()))?;
+        let target_ref = if unit_ref.is_empty() { current.unit_ref.clone() } else { unit_ref.to_string() };
+        let unit = {
+            let mut conn = self.pool.get().await?;
+            db::units_by_ref(&mut conn, std::slice::from_ref(&target_ref)).await?.pop()
+        }
+        .ok_or_else(|| BookingError::UnknownUnit(target_ref.clone()))?;
+        let hours = self.hours.of(&self.pool, std::slice::from_ref(&unit)).await?;
+        let h = hours.get(&unit.id).ok_or_else(|| {
+            BookingError::Unavailable(format!("the opening hours of '{}' have not been read from the registry yet", unit.name))
+        })?;
+        let now = self.clock.now();
+        check_rules(&unit, h, start, end, now)?;
+        let customer_type = current.customer_type.ok_or_else(|| BookingError::UnknownBooking(id.to_string()))?;
+        let price = unit.rules.prices.get(&customer_type).cloned();
+        let amount = price.as_ref().map(|p| p.amount_minor * (end - start).num_minutes() / 60);
+        let old_unit = {
+            let mut conn = self.pool.get().await?;
+            db::all_units(&mut conn).await?.into_iter().find(|u| u.id == current.unit_id)
+        };
+        let cancel_hours = old_unit.map_or(0, |u| u.rules.cancel_hours);
+        let mut conn = self.pool.get().await?;
+        conn.transaction(async move |conn| {
+            db::set_actor(conn, Actor::Customer).await?;
+            if let Claim::Taken(used) = db::claim_key(conn, caller, idempotency_key, MOVE, &hash, Some(id)).await? {
+                return replayed(conn, &used, idempotency_key, MOVE, &hash).await;
+            }
+            let (b, _) = db::booking(conn, id, true).await?.ok_or_else(|| BookingError::UnknownBooking(id.to_string()))?;
+            match b.status {
+                BookingStatus::Confirmed | BookingStatus::Pending => {}
+                other => return Err(BookingError::IllegalTransition { from: other.as_str(), action: "moved" }),
+            }
+            if now > b.start - Duration::hours(i64::from(cancel_hours)) {
+                return Err(BookingError::CancellationDeadlinePassed(format!(
+                    "a booking is moved like it is cancelled: at least {cancel_hours} hours before its start; ask the municipality's staff"
+                )));
+            }
+            if b.status == BookingStatus::Confirmed && !unit.rules.direct_types.contains(&customer_type) {
+                return Err(BookingError::BookingRule(format!(
+                    "a customer of type {} sends a booking request for '{}' instead of moving a confirmed booking there",
+                    customer_type.as_str(),
+                    unit.name
+                )));
+            }
+            if b.status == BookingStatus::Confirmed {
+                db::lock_unit(conn, unit.id).await?;
+            }
+            match db::move_booking(conn, id, unit.id, start, end, price.as_ref(), amount).await {
+                Ok(()) => {}
+                Err(InsertError::Overlap) => {
+                    return Err(BookingError::SlotUnavailable(format!(
+                        "'{}' is already booked during {start} – {end}; the booking keeps its time",
+                        unit.name
+                    )));
+                }
+                Err(InsertError::KeyTaken) => return Err(BookingError::Internal("a move cannot reuse a key".into())),
+                Err(InsertError::Other(e)) => return Err(e),
+            }
+            Ok(db::booking(conn, id, false).await?.ok_or_else(|| BookingError::UnknownBooking(id.to_string()))?.0)
+        })
+        .await
+    }
+
+    /// The case officer's inbox: booking requests waiting (`pending`, and with
+    /// `include_completion` those sent back for completion too), oldest first, filtered by
+    /// municipality, the registry's facility and the unit; a page and the token of the next.
+    pub async fn inbox(&self, filter: &InboxFilter, page_size: i32, page_token: &str) -> Result<(Vec<Booking>, Option<String>)> {
+        let mut v = Vec::new();
+        if let Some(m) = &filter.municipality
+            && registry_core::codes::municipality(m).is_none()
+        {
+            v.push(Violation { field: "municipality".into(), message: "a municipality code (kommunkod), e.g. 1881".into() });
+        }
+        if let Some(r) = &filter.unit_ref {
+            check_ref(&mut v, "unitRef", r);
+        }
+        let (limit, after) = page(&mut v, page_size, page_token);
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v));
+        }
+        let statuses: &[&str] = if filter.include_completion { &["pending", "needs_completion"] } else { &["pending"] };
+        let mut conn = self.pool.get().await?;
+        let mut rows = db::requests(
+            &mut conn,
+            statuses,
+            filter.municipality.as_deref(),
+            filter.facility,
+            filter.unit_ref.as_deref(),
+            after,
+            limit + 1,
+        )
+        .await?;
+        let next = next_token(&mut rows, limit, |b| (b.created_at, b.id));
+        Ok((rows, next))
+    }
+
+    /// A customer's own bookings overlapping `[from, to)` (at most 400 days), by start; a page
+    /// and the token of the next.
+    pub async fn bookings_of(
+        &self,
+        caller: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<Booking>, Option<String>)> {
+        let mut v = Vec::new();
+        if to <= from || to - from > MAX_LIST_WINDOW {
+            v.push(Violation { field: "to".into(), message: "after from, at most 400 days later".into() });
+        }
+        let (limit, after) = page(&mut v, page_size, page_token);
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v));
+        }
+        let mut conn = self.pool.get().await?;
+        let mut rows = db::bookings_by(&mut conn, caller, from, to, after, limit + 1).await?;
+        let next = next_token(&mut rows, limit, |b| (b.start, b.id));
+        Ok((rows, next))
+    }
+}
+
+/// What the case officer's inbox shows.
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    /// Only units in this municipality.
+    pub municipality: Option<String>,
+    /// Only units of this registry facility.
+    pub facility: Option<Uuid>,
+    /// Only this unit.
+    pub unit_ref: Option<String>,
+    /// Requests sent back for completion too.
+    pub include_completion: bool,
+}
+
+/// A page size (1–500; 0: 100) and the position a page token names.
+fn page(v: &mut Vec<Violation>, page_size: i32, page_token: &str) -> (i64, Option<(DateTime<Utc>, Uuid)>) {
+    if !(0..=500).contains(&page_size) {
+        v.push(Violation { field: "pageSize".into(), message: "0 to 500 (0: 100)".into() });
+    }
+    let after = if page_token.is_empty() {
+        None
+    } else {
+        let parsed = page_token
+            .split_once('_')
+            .and_then(|(t, id)| Some((DateTime::from_timestamp_micros(t.parse().ok()?)?, Uuid::parse_str(id).ok()?)));
+        if parsed.is_none() {
+            v.push(Violation { field: "pageToken".into(), message: "not a token this backend gave".into() });
+        }
+        parsed
+    };
+    (if page_size == 0 { 100 } else { i64::from(page_size.clamp(1, 500)) }, after)
+}
+
+/// Cuts `rows` (one more than `limit` asked) to the page, and the token of the next page.
+fn next_token(rows: &mut Vec<Booking>, limit: i64, key: impl Fn(&Booking) -> (DateTime<Utc>, Uuid)) -> Option<String> {
+    if rows.len() as i64 <= limit {
+        return None;
+    }
+    rows.truncate(limit as usize);
+    rows.last().map(|b| {
+        let (t, id) = key(b);
+        format!("{}_{id}", t.timestamp_micros())
+    })
 }

@@ -22,7 +22,7 @@ async fn units_are_managed_and_the_server_answers() {
     let db = tests::TestDb::empty().await;
     let out = binary(&db.url).arg("migrate").output().await.unwrap();
     assert!(out.status.success(), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("4 migrations applied"), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("5 migrations applied"), "{out:?}");
 
     let (f, u) = (uuid::Uuid::now_v7().to_string(), uuid::Uuid::now_v7().to_string());
     let add = |extra: &[&str]| {

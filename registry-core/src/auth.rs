@@ -184,8 +184,8 @@ pub enum Action<'a> {
     /// Read the audit trail (who changed what, before and after) of a municipality's data.
     ReadAuditTrail(&'a str),
     /// Book a unit (or send a booking request) through the registry, which passes it on to the
-    /// unit's vendor: residents without a key too, as at the municipality's own e-service
-    /// (the vendor applies its booking rules; the registry keeps no copy of the customer).
+    /// unit's vendor, and see, cancel or rebook one's own bookings: signed-in people only, so
+    /// that every booking has an owner (the vendor applies its booking rules).
     BookUnit,
     /// See, download or erase what the registry holds about oneself: signed-in people only.
     OwnPersonalData,
@@ -219,8 +219,9 @@ pub fn allowed(p: &Principal, action: Action<'_>) -> bool {
         // Systems follow the change log; a person signed in as a resident has no use for it.
         A::FollowChanges => !matches!(p.role, Role::Anonymous | Role::Resident),
         A::ReadAuditTrail(m) => p.edits(m),
-        // Internal jobs never book.
-        A::BookUnit => p.role != Role::System,
+        // Every booking has an owner who can find and cancel it: a signed-in person (or an app
+        // with their token). Keys of organisations and internal jobs never book.
+        A::BookUnit => p.person.is_some(),
         A::OwnPersonalData => p.person.is_some(),
         A::RegisterAssociation => p.person.is_some(),
         A::Represent(listed) => listed && p.person.is_some(),
@@ -270,7 +271,7 @@ fn describe(action: Action<'_>) -> String {
         A::RecordVendorChecks => "record vendor checks".into(),
         A::FollowChanges => "follow the change log".into(),
         A::ReadAuditTrail(m) => format!("read the audit trail of municipality {m}'s data"),
-        A::BookUnit => "book units".into(),
+        A::BookUnit => "book units (bookings are made by signed-in people, with e-legitimation)".into(),
         A::OwnPersonalData => "see or erase a person's own data (only a signed-in person may, for themselves)".into(),
         A::RegisterAssociation => "register an association as its representative (sign in with e-legitimation)".into(),
         A::Represent(_) => "act for this association (only its representatives may)".into(),
@@ -335,7 +336,8 @@ mod tests {
             (Action::FollowChanges, [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1]),
             (Action::ReadAuditTrail("1880"), [0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1]),
             (Action::ReadAuditTrail("0180"), [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0]),
-            (Action::BookUnit, [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1]),
+            // Signed-in people only: the resident and the signed-in staff member.
+            (Action::BookUnit, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1]),
             (Action::OwnPersonalData, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1]),
         ];
         for (action, expected) in rows {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod export;
 pub mod geo;
 pub mod hours;
+pub mod ical;
 pub mod model;
 pub mod notify;
 pub mod orgnr;

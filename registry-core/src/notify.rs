@@ -20,6 +20,11 @@ use crate::error::Result;
 pub enum Kind {
     /// A municipality decided an association's registration (approved, rejected, asked for completion).
     RegistrationDecided,
+    /// A step of a booking made through the registry: made (confirmed or request received),
+    /// decided (approved or rejected), completion asked, cancelled, moved.
+    BookingUpdate,
+    /// A reminder before a booking's start (its owner can turn reminders off).
+    BookingReminder,
 }
 
 impl Kind {
@@ -27,6 +32,8 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::RegistrationDecided => "registration_decided",
+            Kind::BookingUpdate => "booking_update",
+            Kind::BookingReminder => "booking_reminder",
         }
     }
 
@@ -34,6 +41,8 @@ impl Kind {
     pub fn parse(s: &str) -> Option<Kind> {
         match s {
             "registration_decided" => Some(Kind::RegistrationDecided),
+            "booking_update" => Some(Kind::BookingUpdate),
+            "booking_reminder" => Some(Kind::BookingReminder),
             _ => None,
         }
     }
@@ -126,6 +135,51 @@ pub fn render(kind: Kind, data: &serde_json::Value) -> (String, String) {
                 "{sv}{}\n\nLogga in och se ärendet under Mina föreningar.\n\n---\n\n{en}{}\n\nSign in and see it under My associations.\n",
                 quoted("Meddelande"),
                 quoted("Message")
+            );
+            (subject, body)
+        }
+        Kind::BookingUpdate | Kind::BookingReminder => {
+            let (unit, facility, message) = (field("unit"), field("facility"), field("message"));
+            let when = data
+                .get("start")
+                .and_then(|v| v.as_str())
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&chrono_tz::Europe::Stockholm).format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default();
+            let what = format!("{unit}, {facility}, {when}");
+            let (sv, en) = match (kind, field("event").as_str()) {
+                (Kind::BookingReminder, _) => (format!("Påminnelse: du har bokat {what}."), format!("Reminder: you have booked {what}.")),
+                (_, "confirmed") => (format!("Din bokning är bekräftad: {what}."), format!("Your booking is confirmed: {what}.")),
+                (_, "request_received") => (
+                    format!("Din bokningsförfrågan har tagits emot: {what}. Kommunens handläggare beslutar om den."),
+                    format!("Your booking request has been received: {what}. The municipality's case officer decides on it."),
+                ),
+                (_, "approved") => {
+                    (format!("Din bokningsförfrågan är beviljad: {what}."), format!("Your booking request is approved: {what}."))
+                }
+                (_, "rejected") => {
+                    (format!("Din bokningsförfrågan är avslagen: {what}."), format!("Your booking request is rejected: {what}."))
+                }
+                (_, "completion_asked") => (
+                    format!("Handläggaren ber dig komplettera din bokningsförfrågan: {what}."),
+                    format!("The case officer asks you to complete your booking request: {what}."),
+                ),
+                (_, "moved") => (format!("Din bokning är flyttad till {what}."), format!("Your booking is moved to {what}.")),
+                _ => (format!("Din bokning är avbokad: {what}."), format!("Your booking is cancelled: {what}.")),
+            };
+            let quoted = |label: &str| if message.is_empty() { String::new() } else { format!("\n\n{label}:\n{message}") };
+            let subject = format!("Bokning / Booking: {what}");
+            let off = if kind == Kind::BookingReminder {
+                ("\nDu kan stänga av påminnelser för bokningen där.", "\nYou can turn reminders off for the booking there.")
+            } else {
+                ("", "")
+            };
+            let body = format!(
+                "{sv}{}\n\nLogga in och se bokningen under Mina bokningar.{}\n\n---\n\n{en}{}\n\nSign in and see the booking under My bookings.{}\n",
+                quoted("Meddelande"),
+                off.0,
+                quoted("Message"),
+                off.1
             );
             (subject, body)
         }

@@ -203,38 +203,97 @@ try {
   check(holidayRows.some((t) => t.includes('Julafton')) && holidayRows.some((t) => t.includes('Juldagen')), 'holidays are marked in the opening hours', holidayRows.join(' | '));
 
   // ---- a booking, end to end through the reference booking backend ----
-  await page.goto(`${base}/facility/${scenario.bookingFacilityId}?day=${day}`, { waitUntil: 'networkidle' });
-  await page.waitForSelector('#free-times .slot');
-  await shot(page, 'facility-page');
-  await axe(page, 'facility page');
-  const slot = page.locator('#free-times li.slot[data-state="free"]').filter({ has: page.getByRole('button', { name: /^Boka / }) }).first();
+  // Booking needs signing in: signed out, the dialog explains and offers signing in, which
+  // comes back to the facility page. The resident's own browser (a context of its own): its
+  // console is watched like the main page's, but not on the eID provider's pages, which write
+  // to it.
+  const bookingCtx = await newContext();
+  const bp = await bookingCtx.newPage();
+  let watching = true;
+  bp.on('console', (m) => { if (watching && m.type() === 'error') consoleErrors.push(m.text()); });
+  bp.on('pageerror', (e) => { if (watching) consoleErrors.push(String(e)); });
+  const facilityUrl = `${base}/facility/${scenario.bookingFacilityId}?day=${day}`;
+  await bp.goto(facilityUrl, { waitUntil: 'networkidle' });
+  await bp.waitForSelector('#free-times .slot');
+  await shot(bp, 'facility-page');
+  await axe(bp, 'facility page');
+  const bookButtons = () => bp.locator('#free-times li.slot[data-state="free"]').filter({ has: bp.getByRole('button', { name: /^Boka / }) });
+  await bookButtons().first().getByRole('button').click();
+  let dialog = bp.getByRole('dialog');
+  await dialog.waitFor();
+  const signInToBook = dialog.getByRole('link', { name: 'Logga in för att boka' });
+  check(await signInToBook.count() === 1 && await dialog.locator('form').count() === 0, 'signed out, the booking dialog offers signing in instead of the form', await dialog.innerText());
+  await axe(bp, 'booking dialog, signed out');
+  watching = false;
+  await signInToBook.click();
+  await signIn(bp, scenario.signIn.login);
+  await bp.waitForURL(facilityUrl);
+  watching = true;
+  check(bp.url() === facilityUrl, 'signing in from the booking dialog returns to the facility page', bp.url());
+  await bp.locator('.account-name').waitFor();
+  await bp.waitForSelector('#free-times[aria-busy="false"] .slot');
+  const facilityName = await bp.locator('#facility-name').innerText();
+  const slot = bookButtons().first();
   const start = await slot.getAttribute('data-start');
   await slot.getByRole('button').click();
-  const dialog = page.getByRole('dialog');
+  dialog = bp.getByRole('dialog');
   await dialog.waitFor();
+  await dialog.locator('form').waitFor();
+  check(await dialog.getByLabel('Namn').inputValue() === scenario.signIn.name, 'signed in, the booking dialog prefills the name', await dialog.getByLabel('Namn').inputValue());
+  const club = scenario.associations.resident.represents;
+  check(await dialog.getByRole('radio', { name: `${club} (förening)` }).count() === 1, 'signed in, the booking dialog offers booking as an association the person represents', await dialog.innerText());
   // Bad input first: the server's field errors are shown next to the fields.
+  await dialog.getByLabel('Namn').fill('');
   await dialog.getByLabel('E-post').fill('inte en adress');
   await dialog.getByRole('button', { name: 'Skicka' }).click();
-  await page.waitForSelector('#name[aria-invalid="true"]');
-  check(await page.locator('#email[aria-invalid="true"]').count() === 1, 'a bad booking shows the server\'s field errors at the fields');
-  check((await page.locator('#name-error').innerText()).length > 0, 'each invalid field says what is wrong');
-  await shot(page, 'booking-errors');
-  await axe(page, 'booking dialog with errors');
+  await bp.waitForSelector('#name[aria-invalid="true"]');
+  check(await bp.locator('#email[aria-invalid="true"]').count() === 1, 'a bad booking shows the server\'s field errors at the fields');
+  check((await bp.locator('#name-error').innerText()).length > 0, 'each invalid field says what is wrong');
+  await shot(bp, 'booking-errors');
+  await axe(bp, 'booking dialog with errors');
   await dialog.getByLabel('Namn').fill('Kim Svensson');
   await dialog.getByLabel('E-post').fill('kim@example.se');
   await dialog.getByLabel('Telefon').fill('070-123 45 67');
   await dialog.getByRole('button', { name: 'Skicka' }).click();
-  await page.waitForSelector('dialog .receipt');
-  const receipt = await page.locator('dialog .receipt').innerText();
+  await bp.waitForSelector('dialog .receipt');
+  const receipt = await bp.locator('dialog .receipt').innerText();
   check(/Bokningsnummer/.test(receipt), 'a direct booking is confirmed', receipt);
   const bookingId = /Bokningsnummer ([^.\s]+)/.exec(receipt)[1];
   check(/Kod till dörren/.test(receipt), 'the confirmation shows the door code');
-  await shot(page, 'booking-confirmed');
-  await axe(page, 'booking confirmation');
-  await page.getByRole('button', { name: 'Stäng' }).click();
-  await page.waitForFunction((s) => document.querySelector(`#free-times li.slot[data-start="${s}"]`)?.dataset.state === 'booked', start);
+  check(await dialog.getByRole('link', { name: 'Mina bokningar' }).getAttribute('href') === '/bookings', 'the confirmation links to Mina bokningar');
+  await shot(bp, 'booking-confirmed');
+  await axe(bp, 'booking confirmation');
+  await bp.getByRole('button', { name: 'Stäng' }).click();
+  await bp.waitForFunction((s) => document.querySelector(`#free-times li.slot[data-start="${s}"]`)?.dataset.state === 'booked', start);
   check(true, 'the booked time shows as booked at once');
   out.booking = { id: bookingId, start };
+
+  // ---- Mina bokningar: the booking is there, with its history, and is cancelled there ----
+  const mineLink = bp.locator('#account').getByRole('link', { name: 'Mina bokningar' });
+  await mineLink.click();
+  await bp.waitForURL(`${base}/bookings`);
+  await bp.locator('#bookings-summary').waitFor();
+  check(await bp.evaluate(() => document.activeElement?.id) === 'page-title', 'opening Mina bokningar moves focus to its heading');
+  check(await mineLink.getAttribute('aria-current') === 'page', 'the header marks Mina bokningar as the current page');
+  const item = bp.locator(`li.booking[data-vendor-booking="${bookingId}"]`);
+  check(await item.count() === 1, 'Mina bokningar lists the booking just made', await bp.locator('#my-bookings').innerText());
+  const listed = await item.innerText();
+  const listedStart = await item.locator('time').first().getAttribute('datetime');
+  check(listed.includes(facilityName) && listed.includes('Bekräftad') && Date.parse(listedStart) === Date.parse(start), 'Mina bokningar shows the booking\'s facility, time and status', `${listed}\n  ${listedStart} / ${start}`);
+  await shot(bp, 'my-bookings');
+  await axe(bp, 'my bookings');
+  await item.locator('details[data-panel="details"] > summary').click();
+  const history = item.locator('details[data-panel="details"] ol.events');
+  await history.waitFor();
+  check((await history.innerText()).includes('Bekräftad'), 'a booking\'s details show its history: confirmed', await history.innerText());
+  await item.getByRole('button', { name: /^Avboka …/ }).click();
+  check((await bp.evaluate(() => document.activeElement?.id || '')).endsWith('-reason'), 'cancelling opens a field for the reason, focused');
+  await item.getByLabel('Varför avbokar du?').fill('Vi har ändrat planerna.');
+  await item.getByRole('button', { name: 'Avboka bokningen' }).click();
+  await bp.locator(`li.booking[data-vendor-booking="${bookingId}"][data-status="cancelled"]`).waitFor();
+  check((await item.locator('.status').innerText()) === 'Avbokad', 'a booking cancelled in Mina bokningar shows as cancelled', await item.innerText());
+  check((await bp.evaluate(() => document.activeElement?.className || '')).includes('booking-notice'), 'after cancelling, focus moves to the confirmation');
+  await bookingCtx.close();
 
   // ---- a vendor that does not answer ----
   await page.goto(`${base}/facility/${scenario.timeoutFacilityId}?day=${day}`, { waitUntil: 'networkidle' });
@@ -535,8 +594,13 @@ try {
   await tabTo((x) => x.tag === 'BUTTON' && /^(Boka|Ansök)$/.test(x.text), 'a booking button', 400);
   await kb.keyboard.press('Enter');
   await kb.getByRole('dialog').waitFor();
-  const focusOnOpen = await kb.evaluate(() => document.activeElement?.id) === 'name';
-  check(focusOnOpen, 'the booking dialog opens with focus on its first field');
+  // Signed out (this context never signs in): the dialog offers signing in, focused.
+  const focusOnOpen = await kb.evaluate(() => {
+    const a = document.activeElement;
+    const first = a?.closest('dialog')?.querySelector('a[href], button, input, select, textarea');
+    return a?.tagName === 'A' && a === first && a.getAttribute('href').startsWith('/auth/login');
+  });
+  check(focusOnOpen, 'signed out, the booking dialog opens with focus on its first focusable element, the sign-in link');
   await kb.keyboard.press('Escape');
   await kb.waitForFunction(() => !document.querySelector('dialog'));
   const focusReturned = await kb.evaluate(() => document.activeElement?.tagName === 'BUTTON' && /^(Boka|Ansök)$/.test(document.activeElement.textContent.trim()));

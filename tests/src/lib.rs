@@ -379,12 +379,51 @@ pub fn with_key<T>(msg: T, key: &str) -> tonic::Request<T> {
     r
 }
 
+/// `req` with a test "key": a session's cookie and CSRF token ([`TestApp::session`]), or an API
+/// key as `x-api-key`; nothing for an empty key.
+pub fn authed(req: reqwest::RequestBuilder, key: &str) -> reqwest::RequestBuilder {
+    match session_key(key) {
+        Some((cookie, csrf)) => req.header("cookie", cookie).header("x-csrf-token", csrf),
+        None if key.is_empty() => req,
+        None => req.header("x-api-key", key),
+    }
+}
+
 /// A signed-in browser's session as a test "key": `session:<cookie token>:<CSRF token>`, as
 /// [`TestApp::session`] makes it. [`with_key`] and [`session_key`] turn it into the `Cookie`
 /// (`registry-session=…`, the name on plain http) and `X-CSRF-Token` headers.
 pub fn session_key(key: &str) -> Option<(String, String)> {
     let (token, csrf) = key.strip_prefix("session:")?.split_once(':')?;
     Some((format!("registry-session={token}"), csrf.to_string()))
+}
+
+/// A real SMTP server on loopback (aiosmtpd, tests/interop/smtp_sink.py) that writes each
+/// message it receives as a JSON line to a file; killed on drop.
+pub struct SmtpSink(tokio::process::Child);
+
+impl SmtpSink {
+    /// Starts it on `port`, recording into `file`, once it says it is ready.
+    pub async fn start(port: u16, file: &std::path::Path) -> SmtpSink {
+        use tokio::io::AsyncBufReadExt;
+        let script = repo_root().join("tests/interop/smtp_sink.py");
+        let mut child = tokio::process::Command::new(venv_bin("python"))
+            .arg(script)
+            .arg(port.to_string())
+            .arg(file)
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python runs (scripts/python-tools.sh installs aiosmtpd)");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line()).await.expect("the sink starts").unwrap();
+        assert_eq!(first.as_deref(), Some("ready"));
+        SmtpSink(child)
+    }
+
+    /// Stops it (as a crash would: the port closes).
+    pub async fn stop(mut self) {
+        self.0.kill().await.unwrap();
+    }
 }
 
 /// A program in the Python virtualenv that `scripts/python-tools.sh` creates

@@ -210,8 +210,13 @@ const REPRESENTATIVE_PIN: &str = "197702281937";
 /// Also choosing a 0180 unit's vendor (`AssignVendor(0180)`). A representative acts for its
 /// association only (`Represent`), which gives it nothing on facilities.
 const WRITE: [O; 10] = [U, Y, F, F, F, F, Y, F, Y, F];
-/// Public reads: everyone, with or without a key. Also booking (`BookUnit`: everyone but the
-/// registry's own jobs).
+/// Bookings (`BookUnit`): signed-in people only, so that every booking has an owner; keys of
+/// organisations never book.
+const BOOK: [O; 10] = [U, F, F, F, F, F, F, Y, Y, Y];
+/// One booking of the resident's: the resident; other signed-in people get "not found" (never
+/// a hint that it exists); keys may not book at all.
+const OWN_BOOKING: [O; 10] = [U, F, F, F, F, F, F, Y, N, N];
+/// Public reads: everyone, with or without a key.
 const READ: [O; 10] = [Y, Y, Y, Y, Y, Y, Y, Y, Y, Y];
 /// A pending registration of 0180: those who may not see it get "not found"; the national body
 /// sees it (ReadUnapproved) but may not decide it. A representative sees its own association's
@@ -282,6 +287,9 @@ enum Op {
     RemoveRepresentative,
     ListMemberStatistics,
     ReportMemberStatistics,
+    ListMyBookings,
+    GetMyBooking,
+    CancelMyBooking,
 }
 
 impl Op {
@@ -358,8 +366,8 @@ fn expected() -> Vec<(Op, [O; 10])> {
         // The federated query is a search (ReadPublic), then the vendors are asked as the
         // registry (here the bookable facility's, which answers; without one it answers too).
         (Op::SearchAvailability, READ),
-        // BookUnit: residents without a key too; only the registry's own jobs may not.
-        (Op::CreateBooking, READ),
+        // BookUnit: signed-in people (residents, staff, representatives) only.
+        (Op::CreateBooking, BOOK),
         // WatchChanges needs FollowChanges (any key); the RPDE feeds are open data for anyone
         // (docs/exports.md), so the anonymous cells differ: see DIFFERS.
         (Op::FeedFacilities, FOLLOW),
@@ -395,6 +403,11 @@ fn expected() -> Vec<(Op, [O; 10])> {
         (Op::ListMemberStatistics, [U, Y, F, F, F, Y, Y, F, Y, Y]),
         // may_act_for: Represent, UpdateAssociation(0180) or admin.
         (Op::ReportMemberStatistics, [U, Y, F, F, F, F, Y, F, Y, Y]),
+        // BookUnit: a signed-in person's own list (empty for those who booked nothing).
+        (Op::ListMyBookings, BOOK),
+        // owned_booking: the resident's booking is the resident's.
+        (Op::GetMyBooking, OWN_BOOKING),
+        (Op::CancelMyBooking, OWN_BOOKING),
     ]
 }
 
@@ -446,6 +459,23 @@ impl Ctx<'_> {
         let n = self.next.get();
         self.next.set(n + 1);
         n
+    }
+
+    /// A booking the resident makes now (an hour of its own at the fault vendor): its registry id.
+    async fn residents_booking(&self) -> String {
+        let n = self.n();
+        let mut day = tests::dates::ordinary_day_after(60);
+        for _ in 0..n / 16 {
+            day = tests::dates::ordinary_day(day + chrono::Duration::days(1));
+        }
+        let start = tests::dates::at(day, 6 + n % 16);
+        let body = json!({"facilityId": self.bookable.id, "unitId": self.bookable.units[0].id, "start": start,
+            "end": start + chrono::Duration::hours(1), "mode": "direct",
+            "customer": {"type": "private_person", "name": "Anna Andersson", "email": "anna@example.se"}});
+        let req = self.request(Method::POST, "/v1/bookings", &self.keys[RESIDENT]).header("idempotency-key", format!("matrix-own-{n:06}"));
+        let (answer, b) = send(req.json(&body)).await;
+        assert_eq!(answer.class, O::Ok, "the resident books: {b}");
+        b["id"].as_str().unwrap().to_string()
     }
 
     async fn facility(&self) -> Facility {
@@ -980,6 +1010,26 @@ impl Ctx<'_> {
                             ..Default::default()
                         };
                         grpc_answer(BookingServiceClient::new(self.channel.clone()).create_booking(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::ListMyBookings, side) => match side {
+                Side::Rest => self.rest(Method::GET, "/v1/me/bookings", key, None, None).await,
+                Side::Grpc => grpc_answer(
+                    BookingServiceClient::new(self.channel.clone())
+                        .list_my_bookings(with_key(pb::ListMyBookingsRequest::default(), key))
+                        .await,
+                ),
+            },
+            (Op::GetMyBooking | Op::CancelMyBooking, side) => {
+                let id = self.residents_booking().await;
+                let mut c = BookingServiceClient::new(self.channel.clone());
+                match (op, side) {
+                    (Op::GetMyBooking, Side::Rest) => self.rest(Method::GET, &format!("/v1/bookings/{id}"), key, None, None).await,
+                    (Op::GetMyBooking, Side::Grpc) => grpc_answer(c.get_booking(with_key(pb::GetRegistryBookingRequest { id }, key)).await),
+                    (_, Side::Rest) => self.rest(Method::DELETE, &format!("/v1/bookings/{id}"), key, None, None).await,
+                    (_, Side::Grpc) => {
+                        grpc_answer(c.cancel_booking(with_key(pb::CancelRegistryBookingRequest { id, reason: String::new() }, key)).await)
                     }
                 }
             }

@@ -32,7 +32,7 @@ async fn one_query_across_municipal_borders_with_honest_vendor_statuses() {
     let r = post("/v1/vendors", &keys.admin, vendor_body("Kumlabokning", &healthy, &["1881"])).await.unwrap();
     assert_eq!(r.status(), 201);
     let kumla_vendor: Value = r.json().await.unwrap();
-    assert_eq!(kumla_vendor["capabilities"]["protocolVersion"], "1.0");
+    assert_eq!(kumla_vendor["capabilities"]["protocolVersion"], "1.1");
     assert_eq!(kumla_vendor["capabilities"]["maxUnitsPerCall"], 100);
     assert_eq!(kumla_vendor["conformance"]["passed"], true, "{kumla_vendor}");
     assert!(

@@ -17,8 +17,10 @@ fn on(date: NaiveDate, hour: u32) -> DateTime<Utc> {
     Stockholm.from_local_datetime(&date.and_hms_opt(hour, 0, 0).unwrap()).single().unwrap().with_timezone(&Utc)
 }
 
+/// A booking by Kim, signed in (bookings are made by signed-in people).
 async fn post(app: &TestApp, key: Option<&str>, body: &Value) -> (u16, Value) {
-    let mut r = app.http().post(app.url("/v1/bookings")).json(body);
+    let kim = app.session("198112289874", "Kim Svensson", None).await;
+    let mut r = tests::authed(app.http().post(app.url("/v1/bookings")), &kim).json(body);
     if let Some(k) = key {
         r = r.header("idempotency-key", k);
     }
@@ -85,7 +87,7 @@ async fn residents_book_through_the_registry_and_every_refusal_is_named() {
     };
     assert_eq!(states().await, ["free", "free", "free", "free"]);
 
-    // A resident without a key books directly; the answer holds no personal data.
+    // A signed-in resident books directly; the answer holds no personal data.
     let key = "0f9e6c1e-8a5b-4c4e-9b1a-2f0c7d9e8a11";
     let (status, b) = post(&app, Some(key), &booking(18, kim.clone(), "direct")).await;
     assert_eq!(status, 201, "{b}");
@@ -105,12 +107,22 @@ async fn residents_book_through_the_registry_and_every_refusal_is_named() {
     // The time is taken.
     let (status, p) = post(&app, Some("a-second-key-of-16-chars"), &booking(18, kim.clone(), "direct")).await;
     assert_eq!((status, rules(&p)), (409, vec![("start".into(), "slot_unavailable".into())]), "{p}");
-    // The vendor's rule: associations send requests, they do not book directly.
-    let club = json!({"type": "association", "name": "Kumla IBK", "email": "info@kumlaibk.se", "orgNumber": "802000-0082"});
-    let (status, p) = post(&app, Some("a-third-key-of-16-chars"), &booking(19, club.clone(), "direct")).await;
+    // The vendor's rule: associations send requests, they do not book directly. Kim represents
+    // an association approved in Kumla.
+    let operator = registry_core::auth::Principal::operator("test");
+    let club = app.registry.create_association(&operator, &tests::fixtures::association("1881", 31)).await.unwrap();
+    let rep = registry_core::model::NewRepresentative { personal_identity_number: "198112289874".into(), name: "Kim Svensson".into() };
+    app.registry.add_representative(&operator, club.id, &rep).await.unwrap();
+    app.registry.decide_registration(&operator, club.id, Some("1881"), None, &registry_core::model::Decision::Approve).await.unwrap();
+    let as_club = |start: u32, mode: &str| {
+        let mut b = booking(start, json!({"type": "association", "name": club.name, "email": "info@kumlaibk.se"}), mode);
+        b["associationId"] = json!(club.id);
+        b
+    };
+    let (status, p) = post(&app, Some("a-third-key-of-16-chars"), &as_club(19, "direct")).await;
     assert_eq!((status, rules(&p)), (409, vec![("start".into(), "booking_rule".into())]), "{p}");
     assert!(p["detail"].as_str().unwrap().contains("Referensbokning Syd"), "{p}");
-    let (status, r) = post(&app, Some("a-fourth-key-of-16-chars"), &booking(19, club, "request")).await;
+    let (status, r) = post(&app, Some("a-fourth-key-of-16-chars"), &as_club(19, "request")).await;
     assert_eq!((status, r["status"].as_str()), (201, Some("pending")), "{r}");
     assert!(r["accessCode"].is_null());
 
@@ -161,6 +173,7 @@ async fn residents_book_through_the_registry_and_every_refusal_is_named() {
     // gRPC: the same core, the same rules.
     use grpc_api::proto::v1 as g;
     let mut c = g::booking_service_client::BookingServiceClient::new(app.channel().await);
+    let kim = app.session("198112289874", "Kim Svensson", None).await;
     let ts = |t: DateTime<Utc>| Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 });
     let req = |key: &str, hour: u32| g::CreateBookingRequest {
         idempotency_key: key.into(),
@@ -177,17 +190,19 @@ async fn residents_book_through_the_registry_and_every_refusal_is_named() {
         }),
         ..Default::default()
     };
-    let b = c.create_booking(req("a-grpc-key-of-16-chars", 20)).await.unwrap().into_inner().booking.unwrap();
+    let e = c.create_booking(req("a-grpc-key-of-16-chars", 20)).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unauthenticated, "bookings are made by signed-in people: {e:?}");
+    let b = c.create_booking(tests::with_key(req("a-grpc-key-of-16-chars", 20), &kim)).await.unwrap().into_inner().booking.unwrap();
     assert_eq!((b.status.as_str(), b.access_code.len(), b.facility_id.as_str()), ("confirmed", 6, facility.as_str()));
     assert_eq!(states().await, ["free", "booked", "free", "booked"]);
-    let err = c.create_booking(req("another-grpc-key-16", 20)).await.unwrap_err();
+    let err = c.create_booking(tests::with_key(req("another-grpc-key-16", 20), &kim)).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");
-    let err = c.create_booking(g::CreateBookingRequest { mode: 0, ..req("short", 19) }).await.unwrap_err();
+    let err = c.create_booking(tests::with_key(g::CreateBookingRequest { mode: 0, ..req("short", 19) }, &kim)).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     let details = tonic_types::StatusExt::get_details_bad_request(&err).unwrap();
     let fields: Vec<&str> = details.field_violations.iter().map(|f| f.field.as_str()).collect();
     assert_eq!(fields, ["mode"], "the request's shape first");
-    let err = c.create_booking(req("short", 19)).await.unwrap_err();
+    let err = c.create_booking(tests::with_key(req("short", 19), &kim)).await.unwrap_err();
     let details = tonic_types::StatusExt::get_details_bad_request(&err).unwrap();
     assert_eq!(details.field_violations[0].field, "idempotencyKey", "named as gRPC sends it");
 }
@@ -213,9 +228,8 @@ async fn a_vendor_that_does_not_answer_a_booking_gets_a_503_that_says_to_retry_w
     let start = on(tests::today() + chrono::Duration::days(3), 18);
     let booking = json!({"facilityId": f.id, "unitId": f.units[0].id, "start": start, "end": start + chrono::Duration::hours(1), "mode": "direct",
         "customer": {"type": "private_person", "name": "Kim Svensson", "email": "kim@example.se"}});
-    let res = app
-        .http()
-        .post(app.url("/v1/bookings"))
+    let kim = app.session("198112289874", "Kim Svensson", None).await;
+    let res = tests::authed(app.http().post(app.url("/v1/bookings")), &kim)
         .header("idempotency-key", "a-key-for-a-silent-vendor")
         .json(&booking)
         .send()
@@ -249,7 +263,10 @@ async fn a_vendor_that_does_not_answer_a_booking_gets_a_503_that_says_to_retry_w
     )
     .await
     .unwrap();
-    let res = app.http().post(app.url("/v1/bookings")).header("idempotency-key", "a-key-for-a-lapsed-vendor").json(&booking).send();
+    let res = tests::authed(app.http().post(app.url("/v1/bookings")), &kim)
+        .header("idempotency-key", "a-key-for-a-lapsed-vendor")
+        .json(&booking)
+        .send();
     let res = res.await.unwrap();
     assert_eq!(res.status(), 409);
     let p: Value = res.json().await.unwrap();

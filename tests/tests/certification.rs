@@ -286,12 +286,12 @@ async fn the_federated_query_reports_failed_and_lapsed_certifications_without_as
     let names: Vec<&str> = list["vendors"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Kumlabokning"], "{list}");
     let kumla = &list["vendors"][0];
-    assert_eq!((kumla["protocolVersion"].as_str(), &kumla["municipalityCodes"]), (Some("1.0"), &json!(["1881"])), "{list}");
+    assert_eq!((kumla["protocolVersion"].as_str(), &kumla["municipalityCodes"]), (Some("1.1"), &json!(["1881"])), "{list}");
     assert!(kumla["lastPassedAt"].is_string() && kumla["certifiedUntil"].is_string(), "{list}");
     let mut c = VendorDirectoryServiceClient::new(app.channel().await);
     let grpc = c.list_certified_vendors(pb::ListCertifiedVendorsRequest {}).await.unwrap().into_inner();
     assert_eq!(grpc.vendors.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["Kumlabokning"]);
-    assert_eq!(grpc.vendors[0].protocol_version, "1.0");
+    assert_eq!(grpc.vendors[0].protocol_version, "1.1");
 
     // Örebro's vendor is fixed; a passing run certifies it again, and it is asked again.
     vendors[1].0.set(Faults::default());

@@ -84,7 +84,7 @@ async fn post_all(url: String, api_key: &str, idem: &str, bodies: Vec<Value>) ->
     let http = reqwest::Client::new();
     let mut set = tokio::task::JoinSet::new();
     for (i, body) in bodies.into_iter().enumerate() {
-        let r = http.post(&url).header("x-api-key", api_key).header("idempotency-key", idem).json(&body);
+        let r = tests::authed(http.post(&url), api_key).header("idempotency-key", idem).json(&body);
         set.spawn(async move {
             let res = r.send().await.unwrap();
             (i, res.status().as_u16(), res.json::<Value>().await.unwrap())
@@ -106,6 +106,7 @@ async fn concurrent_replays_at_the_reference_vendor_get_the_one_booking_series_a
         registry_unit_id: uuid::Uuid::now_v7(),
         name: "Hall A".into(),
         rules: all_direct,
+        municipality_code: None,
         version: 1,
     };
     let u = v.backend.save_unit(&unit).await.unwrap();
@@ -236,7 +237,9 @@ struct Federated {
 
 async fn federated() -> Federated {
     tests::rustls_provider();
-    let app = TestApp::start().await;
+    // Fifty replays at once by one signed-in person fit within the person's rate limit here.
+    let rate = grpc_api::limits::RateQuotas { resident: 1000, ..Default::default() };
+    let app = TestApp::start_with(grpc_api::server::ServerConfig { rate, ..Default::default() }).await;
     registry_core::demo::load(&app.registry).await.unwrap();
     let admin_key = app.key("admin", None, false).await;
     let v = vendor(Some(app.base.clone())).await;
@@ -275,7 +278,9 @@ fn grpc_rule(s: &tonic::Status) -> String {
 async fn concurrent_replays_through_the_registry_get_the_one_booking_and_keys_are_the_callers_own() {
     let f = federated().await;
     let app = &f.app;
-    let (admin, editor) = (app.key("admin", None, false).await, app.key("editor", Some("1881"), false).await);
+    // Bookings are made by signed-in people: two residents.
+    let kim_session = app.session("198112289874", "Kim Svensson", None).await;
+    let alex_session = app.session("197010632391", "Alex Berg", None).await;
     let day = tests::dates::ordinary_day_after(7);
     // What the vendor holds already (its certification run's bookings, cancelled), and how many
     // bookings were made since.
@@ -284,11 +289,8 @@ async fn concurrent_replays_through_the_registry_get_the_one_booking_and_keys_ar
     let kim = json!({"type": "private_person", "name": "Kim Svensson", "email": "kim@example.se"});
     let booking = |hour: u32, customer: &Value| json!({"facilityId": f.facility, "unitId": f.unit, "start": on(day, hour), "end": on(day, hour + 1), "mode": "direct", "customer": customer});
     let http = app.http();
-    let post = |api_key: Option<&str>, idem: &str, body: &Value| {
-        let mut r = http.post(app.url("/v1/bookings")).header("idempotency-key", idem).json(body);
-        if let Some(k) = api_key {
-            r = r.header("x-api-key", k);
-        }
+    let post = |who: &str, idem: &str, body: &Value| {
+        let r = tests::authed(http.post(app.url("/v1/bookings")), who).header("idempotency-key", idem).json(body);
         async move {
             let res = r.send().await.unwrap();
             (res.status().as_u16(), res.json::<Value>().await.unwrap())
@@ -296,38 +298,40 @@ async fn concurrent_replays_through_the_registry_get_the_one_booking_and_keys_ar
     };
 
     // REST: the same booking 50 times at once. Every answer is the one booking.
-    let answers = post_all(app.url("/v1/bookings"), &admin, "registry-rest-replay-0001", vec![booking(17, &kim); REPLAYS]).await;
+    let answers = post_all(app.url("/v1/bookings"), &kim_session, "registry-rest-replay-0001", vec![booking(17, &kim); REPLAYS]).await;
     let failed: Vec<String> = answers.iter().filter(|a| a.0 != 201).map(|(s, p)| format!("{s} {:?}", rules(p))).collect();
     assert!(failed.is_empty(), "{} of {REPLAYS} replays failed: {failed:?}", failed.len());
     let first = answers[0].1.clone();
     assert_eq!(first["status"], "confirmed");
-    assert!(answers.iter().all(|(_, b)| (&b["bookingId"], &b["accessCode"]) == (&first["bookingId"], &first["accessCode"])));
+    assert!(
+        answers
+            .iter()
+            .all(|(_, b)| (&b["bookingId"], &b["accessCode"], &b["id"]) == (&first["bookingId"], &first["accessCode"], &first["id"]))
+    );
     assert_eq!(made().await, 1);
 
-    // A second caller (another key) with the same key and the same body gets its own outcome:
-    // the time is taken. Not the admin's booking, not its access code.
-    let (status, p) = post(Some(&editor), "registry-rest-replay-0001", &booking(17, &kim)).await;
+    // A second person with the same key and the same body gets their own outcome: the time is
+    // taken. Not Kim's booking, not its access code.
+    let (status, p) = post(&alex_session, "registry-rest-replay-0001", &booking(17, &kim)).await;
     assert_eq!((status, rules(&p)), (409, vec!["slot_unavailable".to_string()]), "{p}");
     assert!(!p.to_string().contains(first["accessCode"].as_str().unwrap()), "{p}");
-    // And so does a resident without a key.
-    let (status, p) = post(None, "registry-rest-replay-0001", &booking(17, &kim)).await;
-    assert_eq!((status, rules(&p)), (409, vec!["slot_unavailable".to_string()]), "{p}");
-    // The caller's own key with another booking: refused by name.
-    let (status, p) = post(Some(&admin), "registry-rest-replay-0001", &booking(18, &kim)).await;
+    // Nobody books without signing in, and no key of an organisation books.
+    let (status, p) = post("", "registry-rest-replay-0001", &booking(18, &kim)).await;
+    assert_eq!(status, 401, "{p}");
+    let admin = app.key("admin", None, false).await;
+    let (status, p) = post(&admin, "registry-rest-replay-0002", &booking(18, &kim)).await;
+    assert_eq!(status, 403, "{p}");
+    // The person's own key with another booking: refused by name.
+    let (status, p) = post(&kim_session, "registry-rest-replay-0001", &booking(18, &kim)).await;
     assert_eq!((status, rules(&p)), (409, vec!["idempotency_key_reused".to_string()]), "{p}");
-
-    // Residents without a key are told apart by the customer's e-mail: another resident who
-    // happens to send the same key books for themself; the same resident's key with another
-    // booking is refused.
-    let (status, mine) = post(None, "anonymous-same-key-0001", &booking(18, &kim)).await;
-    assert_eq!(status, 201, "{mine}");
+    // Another person's same key books for themself; replayed, the same booking.
     let alex = json!({"type": "private_person", "name": "Alex Berg", "email": "alex@example.se"});
-    let (status, theirs) = post(None, "anonymous-same-key-0001", &booking(19, &alex)).await;
-    assert_eq!(status, 201, "another resident's own booking: {theirs}");
+    let (status, theirs) = post(&alex_session, "same-key-of-two-people", &booking(19, &alex)).await;
+    assert_eq!(status, 201, "{theirs}");
+    let (status, mine) = post(&kim_session, "same-key-of-two-people", &booking(18, &kim)).await;
+    assert_eq!(status, 201, "{mine}");
     assert_ne!(theirs["bookingId"], mine["bookingId"]);
-    let (status, p) = post(None, "anonymous-same-key-0001", &booking(20, &kim)).await;
-    assert_eq!((status, rules(&p)), (409, vec!["idempotency_key_reused".to_string()]), "{p}");
-    let (status, again) = post(None, "anonymous-same-key-0001", &booking(18, &kim)).await;
+    let (status, again) = post(&kim_session, "same-key-of-two-people", &booking(18, &kim)).await;
     assert_eq!((status, &again["bookingId"], &again["accessCode"]), (201, &mine["bookingId"], &mine["accessCode"]));
     assert_eq!(made().await, 3);
 
@@ -352,7 +356,7 @@ async fn concurrent_replays_through_the_registry_get_the_one_booking_and_keys_ar
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..REPLAYS {
         let mut c = g::booking_service_client::BookingServiceClient::new(channel.clone());
-        let r = tests::with_key(req("registry-grpc-replay-0001", 20), &admin);
+        let r = tests::with_key(req("registry-grpc-replay-0001", 20), &kim_session);
         set.spawn(async move { c.create_booking(r).await.map(|r| r.into_inner().booking.unwrap()) });
     }
     let answers = set.join_all().await;
@@ -363,9 +367,9 @@ async fn concurrent_replays_through_the_registry_get_the_one_booking_and_keys_ar
     assert!(answers.iter().all(|a| a.as_ref().is_ok_and(|b| (&b.booking_id, &b.access_code) == (&first.booking_id, &first.access_code))));
     assert_eq!(made().await, 4);
     let mut c = g::booking_service_client::BookingServiceClient::new(channel.clone());
-    let e = c.create_booking(tests::with_key(req("registry-grpc-replay-0001", 20), &editor)).await.unwrap_err();
+    let e = c.create_booking(tests::with_key(req("registry-grpc-replay-0001", 20), &alex_session)).await.unwrap_err();
     assert_eq!((e.code(), grpc_rule(&e).as_str()), (Code::FailedPrecondition, "slot_unavailable"), "another caller: {e:?}");
-    let e = c.create_booking(tests::with_key(req("registry-grpc-replay-0001", 17), &admin)).await.unwrap_err();
+    let e = c.create_booking(tests::with_key(req("registry-grpc-replay-0001", 17), &kim_session)).await.unwrap_err();
     assert_eq!((e.code(), grpc_rule(&e).as_str()), (Code::FailedPrecondition, "idempotency_key_reused"), "another body: {e:?}");
     assert_eq!(made().await, 4, "nothing else was booked");
 }

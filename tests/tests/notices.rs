@@ -12,31 +12,7 @@ use registry_core::notify::Backoff;
 use serde_json::{Value, json};
 use tests::{TestApp, fixtures};
 
-/// The SMTP server on `port`, recording into `file`; killed on drop.
-struct Sink(tokio::process::Child);
-
-impl Sink {
-    async fn start(port: u16, file: &Path) -> Sink {
-        use tokio::io::AsyncBufReadExt;
-        let script = tests::repo_root().join("tests/interop/smtp_sink.py");
-        let mut child = tokio::process::Command::new(tests::venv_bin("python"))
-            .arg(script)
-            .arg(port.to_string())
-            .arg(file)
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("python runs (scripts/python-tools.sh installs aiosmtpd)");
-        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.expect("the sink starts").unwrap();
-        assert_eq!(first.as_deref(), Some("ready"));
-        Sink(child)
-    }
-
-    async fn stop(mut self) {
-        self.0.kill().await.unwrap();
-    }
-}
+use tests::SmtpSink as Sink;
 
 fn received(file: &Path) -> Vec<Value> {
     std::fs::read_to_string(file).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()

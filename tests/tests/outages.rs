@@ -642,6 +642,7 @@ mod vendor {
             registry_unit_id: uuid::Uuid::now_v7(),
             name: "Hall A".into(),
             rules: Rules::default(),
+            municipality_code: None,
             version: 1,
         };
         let unit = backend.save_unit(&unit).await.expect("save the unit");

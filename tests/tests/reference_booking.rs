@@ -74,6 +74,7 @@ fn unit(external_ref: &str, rules: Rules) -> Unit {
         registry_unit_id: uuid::Uuid::now_v7(),
         name: format!("Hall {external_ref}"),
         rules,
+        municipality_code: Some("1881".into()),
         version: 1,
     }
 }
@@ -138,6 +139,8 @@ fn input(unit_ref: &str, start: DateTime<Utc>, end: DateTime<Utc>, mode: Mode, t
         participants: 20,
         payment_method: PaymentMethod::Invoice,
         message: String::new(),
+        customer_ref: None,
+        association_verified: false,
     }
 }
 
@@ -247,13 +250,13 @@ async fn every_flow_and_illegal_transition() {
     assert_eq!((r.status, r.status_message.as_deref()), (BookingStatus::NeedsCompletion, Some("Bifoga föreningens stadgar")));
     let e = b.decide(r.id, Decision::Approve, "").await.unwrap_err();
     assert!(matches!(e, BookingError::IllegalTransition { from: "needs_completion", .. }), "{e}");
-    let r = b.resubmit(r.id).await.unwrap();
+    let r = b.resubmit(r.id, "").await.unwrap();
     assert_eq!(r.status, BookingStatus::Pending);
     let r = b.decide(r.id, Decision::Approve, "").await.unwrap();
     assert_eq!(r.status, BookingStatus::Confirmed);
     assert_eq!(r.amount_minor, Some(15_000), "an hour at the association price");
     assert!(matches!(b.decide(r.id, Decision::Approve, "").await, Err(BookingError::IllegalTransition { from: "confirmed", .. })));
-    assert!(matches!(b.resubmit(r.id).await, Err(BookingError::IllegalTransition { .. })));
+    assert!(matches!(b.resubmit(r.id, "").await, Err(BookingError::IllegalTransition { .. })));
 
     // Rejected: final.
     let r = req("r2", 12).await.unwrap();
@@ -694,7 +697,7 @@ async fn webhooks_are_signed_retried_ordered_and_survive_a_restart() {
     let asked = input("hall-a", local(7, 12), local(7, 13), Mode::Request, CustomerType::Association);
     let r = v.backend.create_booking("registry", "w2", &asked).await.unwrap();
     v.backend.decide(r.id, Decision::RequestCompletion, "Ange antal deltagare").await.unwrap();
-    v.backend.resubmit(r.id).await.unwrap();
+    v.backend.resubmit(r.id, "").await.unwrap();
     v.backend.decide(r.id, Decision::Approve, "").await.unwrap();
     let wait_for = async |n: i64| {
         for _ in 0..2000 {
@@ -837,11 +840,47 @@ async fn rest_serves_customers_and_staff_by_role_with_problem_details() {
     problem(post(&format!("{rid}/approve"), &ifk, None, json!({})).await.unwrap(), 403).await;
     let p = problem(post(&format!("{rid}/request-completion"), &officer, None, json!({})).await.unwrap(), 400).await;
     assert_eq!(p["errors"][0]["field"], "message");
+    // The case officer's inbox: requests waiting, oldest first, by municipality, facility, unit.
+    let r2 = post("/v1/bookings", &ifk, Some("r2"), booking(local(8, 19), local(8, 20), "association", "request")).await.unwrap();
+    assert_eq!(r2.status(), 201);
+    let req2: Value = r2.json().await.unwrap();
+    let inbox: Value = get("/v1/requests?municipality=1881", &officer).await.unwrap().json().await.unwrap();
+    let ids: Vec<&str> = inbox["bookings"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [req["id"].as_str().unwrap(), req2["id"].as_str().unwrap()], "oldest first: {inbox}");
+    assert_eq!(inbox["bookings"][0]["customer"]["name"], "Kim Andersson", "staff see the customer");
+    let paged: Value = get("/v1/requests?pageSize=1", &officer).await.unwrap().json().await.unwrap();
+    let token = paged["nextPageToken"].as_str().unwrap().to_string();
+    let rest: Value = get(&format!("/v1/requests?pageSize=1&pageToken={token}"), &officer).await.unwrap().json().await.unwrap();
+    assert_eq!((rest["bookings"][0]["id"].as_str(), rest.get("nextPageToken")), (req2["id"].as_str(), None));
+    let other_place: Value = get("/v1/requests?municipality=0180", &officer).await.unwrap().json().await.unwrap();
+    assert!(other_place["bookings"].as_array().unwrap().is_empty());
+    let by_facility: Value =
+        get(&format!("/v1/requests?facility={}&unitRef=hall-a", hall.registry_facility_id), &officer).await.unwrap().json().await.unwrap();
+    assert_eq!(by_facility["bookings"].as_array().unwrap().len(), 2);
+    let p = problem(get("/v1/requests?municipality=9999", &officer).await.unwrap(), 400).await;
+    assert_eq!(p["errors"][0]["field"], "municipality");
+    problem(get("/v1/requests?status=maybe", &officer).await.unwrap(), 400).await;
+    problem(get("/v1/requests", &ifk).await.unwrap(), 403).await;
+    problem(get("/v1/requests", "").await.unwrap(), 401).await;
+    // The customer's own list: theirs only.
+    let own: Value = get("/v1/bookings", &ifk).await.unwrap().json().await.unwrap();
+    assert_eq!(own["bookings"].as_array().unwrap().len(), 2, "{own}");
+    let kims: Value = get("/v1/bookings", &kim).await.unwrap().json().await.unwrap();
+    assert_eq!(kims["bookings"].as_array().unwrap().len(), 1, "{kims}");
+    problem(get("/v1/bookings", &officer).await.unwrap(), 403).await;
+
     let r = post(&format!("{rid}/request-completion"), &officer, None, json!({"message": "Hur många deltagare?"})).await.unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "needs_completion");
+    let waiting: Value = get("/v1/requests", &officer).await.unwrap().json().await.unwrap();
+    assert_eq!(waiting["bookings"].as_array().unwrap().len(), 1, "sent back: not waiting for the officer");
+    let all: Value = get("/v1/requests?status=all", &officer).await.unwrap().json().await.unwrap();
+    assert_eq!(all["bookings"].as_array().unwrap().len(), 2);
     problem(post(&format!("{rid}/resubmit"), &kim, None, json!({})).await.unwrap(), 404).await;
-    let r = post(&format!("{rid}/resubmit"), &ifk, None, json!({})).await.unwrap();
+    let r = post(&format!("{rid}/resubmit"), &ifk, None, json!({"message": "24 deltagare"})).await.unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "pending");
+    let history = v.backend.history(req["id"].as_str().unwrap().parse().unwrap()).await.unwrap();
+    let steps: Vec<(&str, Option<&str>)> = history.iter().map(|h| (h.actor.as_str(), h.message.as_deref())).collect();
+    assert_eq!(steps, [("customer", None), ("staff", Some("Hur många deltagare?")), ("customer", Some("24 deltagare"))]);
     let r = post(&format!("{rid}/approve"), &officer, None, json!({})).await.unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "confirmed");
     let p = problem(post(&format!("{rid}/approve"), &officer, None, json!({})).await.unwrap(), 409).await;
@@ -997,7 +1036,7 @@ async fn schemathesis_finds_no_server_errors_and_no_schema_violations_in_the_res
     let out = tokio::time::timeout(Duration::from_secs(600), run).await.expect("schemathesis hung").expect("schemathesis runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "schemathesis found problems:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("Tested: 12"), "not all 12 operations were exercised:\n{stdout}");
+    assert!(stdout.contains("Tested: 14"), "not all 14 operations were exercised:\n{stdout}");
 }
 
 /// Reflection in both versions (grpcurl asks v1, grpcio-reflection v1alpha): each lists
@@ -1019,7 +1058,18 @@ async fn reflection_answers_in_v1_and_v1alpha() {
         let methods: Vec<&str> = defined.services[&format!(".{provider}")].iter().map(|m| m.0.as_str()).collect();
         assert_eq!(
             methods,
-            ["GetCapabilities", "CheckAvailability", "CreateBooking", "GetBooking", "CancelBooking", "Health"],
+            [
+                "GetCapabilities",
+                "CheckAvailability",
+                "CreateBooking",
+                "GetBooking",
+                "CancelBooking",
+                "Health",
+                "ListBookings",
+                "MoveBooking",
+                "ListChanges",
+                "CompleteRequest"
+            ],
             "{version:?}"
         );
         assert_eq!(Defined::missing(&set), Vec::<String>::new(), "{version:?}: types a client cannot resolve");

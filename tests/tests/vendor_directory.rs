@@ -208,7 +208,7 @@ async fn the_grpc_vendor_directory_does_what_rest_does() {
         ))
         .await;
     let v = v.unwrap().into_inner().vendor.unwrap();
-    assert_eq!(v.capabilities.as_ref().unwrap().protocol_version, "1.0");
+    assert_eq!(v.capabilities.as_ref().unwrap().protocol_version, "1.1");
     assert!(v.conformance.as_ref().unwrap().passed);
     assert!(v.conformance.as_ref().unwrap().checks.iter().any(|k| k.id == "health.serving" && k.verdict == "pass"));
 

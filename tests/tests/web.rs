@@ -3,9 +3,10 @@
 //! a resident, and Malmö's staff member of the demo),
 //! a reference booking backend for Malmö and Lund, a vendor for Umeå that never
 //! answers, and one for Stockholm whose certification has lapsed; then tests/interop/web_browser.mjs drives Debian's Chromium through it with
-//! playwright-core and checks every view with axe-core. The booking it makes is then read back
-//! from the reference backend over vendor.v1, and the association a resident registers (and
-//! Malmö's staff approve) from the registry.
+//! playwright-core and checks every view with axe-core. The booking the resident makes (signed
+//! in) and then cancels in Mina bokningar is read back from the reference backend over
+//! vendor.v1, and the association a resident registers (and Malmö's staff approve) from the
+//! registry.
 //!
 //! REGISTRY_UPDATE_SCREENSHOTS=1 writes the screenshots to docs/screenshots/ (else to a
 //! temporary directory).
@@ -220,8 +221,10 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
         "search form",
         "search results",
         "facility page",
+        "booking dialog, signed out",
         "booking dialog with errors",
         "booking confirmation",
+        "my bookings",
         "vendor timeout",
         "search results in English",
         "signed in",
@@ -233,22 +236,30 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
     ] {
         assert_eq!(report["axe"][view]["violations"], 0, "{view}: {report}");
     }
-    // The keyboard-only walk reached a time to book and checked the booking dialog's focus
-    // (the script fails, rather than skips, when no result offers a time).
+    // The keyboard-only walk (signed out) reached a time to book and checked the booking
+    // dialog's focus: on its sign-in link, and back on the button when it closes (the script
+    // fails, rather than skips, when no result offers a time).
     let dialog = &report["keyboardDialog"];
     assert!(dialog["bookButtons"].as_u64().is_some_and(|n| n > 0), "{report}");
     assert_eq!((&dialog["focusOnOpen"], &dialog["focusReturned"]), (&json!(true), &json!(true)), "{report}");
-    for check in ["the booking dialog opens with focus on its first field", "closing the dialog returns focus to its button"] {
+    for check in [
+        "signed out, the booking dialog opens with focus on its first focusable element, the sign-in link",
+        "closing the dialog returns focus to its button",
+        "Mina bokningar lists the booking just made",
+        "a booking's details show its history: confirmed",
+        "a booking cancelled in Mina bokningar shows as cancelled",
+    ] {
         assert!(report["checks"].as_array().unwrap().iter().any(|c| c == check), "{check}: {report}");
     }
 
-    // The booking the resident made is in the reference backend, confirmed, at that time.
+    // The booking the resident made (signed in) is in the reference backend at that time, and
+    // cancelled: from Mina bokningar.
     let id = report["booking"]["id"].as_str().unwrap().to_string();
     let mut c = pb::booking_provider_client::BookingProviderClient::new(
         tonic::transport::Endpoint::from_shared(vendor_url).unwrap().connect().await.unwrap(),
     );
     let b = c.get_booking(pb::GetBookingRequest { booking_id: id }).await.unwrap().into_inner().booking.unwrap();
-    assert_eq!(pb::BookingStatus::try_from(b.status).unwrap(), pb::BookingStatus::Confirmed);
+    assert_eq!(pb::BookingStatus::try_from(b.status).unwrap(), pb::BookingStatus::Cancelled);
     let start = chrono::DateTime::parse_from_rfc3339(report["booking"]["start"].as_str().unwrap()).unwrap();
     assert_eq!(b.start.unwrap().seconds, start.timestamp());
     // The association the resident registered in the browser: approved by Malmö after one
@@ -311,7 +322,7 @@ async fn the_page_is_served_with_its_headers_and_revalidated() {
     };
     let app = tests::TestApp::start_with(config).await;
     let http = app.http();
-    for path in ["/", "/facility/01a20e08-4014-7550-90a5-2658997a92de", "/associations", "/staff"] {
+    for path in ["/", "/facility/01a20e08-4014-7550-90a5-2658997a92de", "/bookings", "/associations", "/staff"] {
         let r = http.get(app.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
         let h = r.headers().clone();
@@ -328,7 +339,7 @@ async fn the_page_is_served_with_its_headers_and_revalidated() {
         assert_eq!(again.status(), 304);
         assert!(again.bytes().await.unwrap().is_empty());
     }
-    for module in ["app.js", "ui.js", "associations.js"] {
+    for module in ["app.js", "ui.js", "associations.js", "bookings.js"] {
         let r = http.get(app.url(&format!("/web/{module}"))).header("accept-encoding", "gzip").send().await.unwrap();
         assert_eq!(r.headers()["content-type"], "text/javascript; charset=utf-8", "{module}");
         assert_eq!(r.headers()["content-encoding"], "gzip", "{module}");

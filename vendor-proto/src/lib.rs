@@ -14,7 +14,7 @@ pub mod v1 {
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vendor_descriptor.bin"));
 
 /// The protocol version this crate implements.
-pub const PROTOCOL_VERSION: &str = "1.0";
+pub const PROTOCOL_VERSION: &str = "1.1";
 
 #[cfg(test)]
 mod tests {
@@ -26,6 +26,20 @@ mod tests {
         let file = fds.file.iter().find(|f| f.package() == "vendor.v1").unwrap();
         let service = file.service.iter().find(|s| s.name() == "BookingProvider").unwrap();
         let methods: Vec<&str> = service.method.iter().map(|m| m.name()).collect();
-        assert_eq!(methods, ["GetCapabilities", "CheckAvailability", "CreateBooking", "GetBooking", "CancelBooking", "Health"]);
+        assert_eq!(
+            methods,
+            [
+                "GetCapabilities",
+                "CheckAvailability",
+                "CreateBooking",
+                "GetBooking",
+                "CancelBooking",
+                "Health",
+                "ListBookings",
+                "MoveBooking",
+                "ListChanges",
+                "CompleteRequest"
+            ]
+        );
     }
 }

@@ -24,6 +24,14 @@ pub enum Operation {
     GetBooking,
     /// `CancelBooking`.
     CancelBooking,
+    /// `ListBookings`.
+    ListBookings,
+    /// `MoveBooking`.
+    MoveBooking,
+    /// `ListChanges`.
+    ListChanges,
+    /// `CompleteRequest`.
+    CompleteRequest,
 }
 
 impl Operation {
@@ -34,6 +42,10 @@ impl Operation {
             Operation::CreateBooking => "create_booking",
             Operation::GetBooking => "get_booking",
             Operation::CancelBooking => "cancel_booking",
+            Operation::ListBookings => "list_bookings",
+            Operation::MoveBooking => "move_booking",
+            Operation::ListChanges => "list_changes",
+            Operation::CompleteRequest => "complete_request",
         }
     }
 }
@@ -114,6 +126,46 @@ impl Federation {
     ) -> Result<pb::CancelBookingResponse, CallError> {
         let req = pb::CancelBookingRequest { booking_id: booking_id.into(), reason: reason.into() };
         self.call(vendor_id, Operation::CancelBooking, deadline, Box::new(move |api, t| api.cancel_booking(req, t))).await
+    }
+
+    /// `ListBookings` at a vendor within `deadline`.
+    pub async fn list_bookings(
+        &self,
+        vendor_id: &str,
+        req: pb::ListBookingsRequest,
+        deadline: Duration,
+    ) -> Result<pb::ListBookingsResponse, CallError> {
+        self.call(vendor_id, Operation::ListBookings, deadline, Box::new(move |api, t| api.list_bookings(req, t))).await
+    }
+
+    /// `MoveBooking` at a vendor within `deadline`.
+    pub async fn move_booking(
+        &self,
+        vendor_id: &str,
+        req: pb::MoveBookingRequest,
+        deadline: Duration,
+    ) -> Result<pb::MoveBookingResponse, CallError> {
+        self.call(vendor_id, Operation::MoveBooking, deadline, Box::new(move |api, t| api.move_booking(req, t))).await
+    }
+
+    /// `ListChanges` at a vendor within `deadline`.
+    pub async fn list_changes(
+        &self,
+        vendor_id: &str,
+        req: pb::ListChangesRequest,
+        deadline: Duration,
+    ) -> Result<pb::ListChangesResponse, CallError> {
+        self.call(vendor_id, Operation::ListChanges, deadline, Box::new(move |api, t| api.list_changes(req, t))).await
+    }
+
+    /// `CompleteRequest` at a vendor within `deadline`.
+    pub async fn complete_request(
+        &self,
+        vendor_id: &str,
+        req: pb::CompleteRequestRequest,
+        deadline: Duration,
+    ) -> Result<pb::CompleteRequestResponse, CallError> {
+        self.call(vendor_id, Operation::CompleteRequest, deadline, Box::new(move |api, t| api.complete_request(req, t))).await
     }
 
     async fn call<T>(&self, vendor_id: &str, op: Operation, deadline: Duration, call: Call<T>) -> Result<T, CallError> {

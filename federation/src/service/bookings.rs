@@ -28,6 +28,10 @@ pub const BOOKING_DEADLINE: Duration = Duration::from_secs(10);
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BookingOut {
+    /// The registry's id of the booking (for `GET`/`DELETE /v1/bookings/{id}`, rebooking and
+    /// answering a completion request).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
     /// The vendor's booking id.
     pub booking_id: String,
     /// The vendor that made it.
@@ -63,6 +67,41 @@ pub struct BookingOut {
     /// The booking in the vendor's own e-service, if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub booking_url: Option<String>,
+    /// Booked for this association (by one of its representatives).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub association_id: Option<Uuid>,
+    /// The association's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub association_name: Option<String>,
+    /// The booking's steps, oldest first (a single booking's answer; lists leave it out).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryStep>,
+    /// Whether this is the registry's last known state because the vendor could not be asked
+    /// now (see the list's per-vendor status).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
+    /// Whether a reminder goes out before the start (`PUT /v1/bookings/{id}/reminders`).
+    pub reminders: bool,
+}
+
+/// One step in a booking's life, as its vendor tells it (vendor.v1.1 §15).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryStep {
+    /// The status entered: `confirmed`, `pending`, `needs_completion`, `rejected`, `cancelled`.
+    pub status: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The message with it: the customer's with a request, the case officer's decision or
+    /// what to complete, a cancellation's reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Who: `customer`, `staff` or `system`.
+    pub actor: String,
+    /// For a move: where from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Service {
@@ -88,15 +127,24 @@ impl Service {
         let booking = booking.ok_or_else(|| vendor_failed(&vendor_name, "answered without a booking"))?;
         metrics::counter!("registry_bookings_total", "mode" => mode_name(t.input.mode)).increment(1);
         tracing::info!(vendor = %t.vendor.id, unit = %t.input.unit_id, booking = %booking.booking_id, "booking passed on");
-        let time = |ts: Option<prost_types::Timestamp>, fallback| {
-            ts.and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)).unwrap_or(fallback)
-        };
-        let status = pb::BookingStatus::try_from(booking.status)
-            .ok()
-            .and_then(|s| s.as_str_name().strip_prefix("BOOKING_STATUS_").map(str::to_ascii_lowercase))
-            .unwrap_or_else(|| "unspecified".into());
+        let status = status_name(booking.status);
         let some = |s: String| Some(s).filter(|s| !s.is_empty());
+        let (start, end) = (time(booking.start, t.input.start), time(booking.end, t.input.end));
+        // Recorded only once the vendor has made it: a booking the registry does not know of
+        // its owner cannot be listed, cancelled or rebooked through the registry.
+        let recorded = if is_known_status(&status) && !booking.booking_id.is_empty() {
+            let message = some(booking.status_message.clone());
+            let (id, new) = self.registry.record_booking(&t, &booking.booking_id, start, end, &status, message.as_deref()).await?;
+            if new {
+                self.registry.booking_made(id).await?;
+            }
+            Some(id)
+        } else {
+            tracing::warn!(vendor = %t.vendor.id, %status, "the vendor answered a booking the registry cannot record");
+            None
+        };
         Ok(BookingOut {
+            id: recorded,
             booking_id: booking.booking_id,
             vendor_id: t.vendor.id,
             vendor_name,
@@ -104,21 +152,56 @@ impl Service {
             facility_name: t.facility_name,
             unit_id: t.input.unit_id,
             unit_name: t.unit_name,
-            start: time(booking.start, t.input.start),
-            end: time(booking.end, t.input.end),
+            start,
+            end,
             status,
             status_message: some(booking.status_message),
             amount_minor: Some(booking.amount_minor).filter(|_| booking.price.is_some()),
             currency: booking.price.map(|p| p.currency).and_then(some),
             access_code: some(booking.access_code),
             booking_url: some(booking.booking_url).filter(|u| u.starts_with("https://")),
+            association_id: t.input.association_id,
+            association_name: None,
+            history: booking.history.iter().map(step).collect(),
+            stale: false,
+            reminders: true,
         })
+    }
+}
+
+/// A vendor.v1 status as the registry names it (`confirmed`, `pending`, …).
+pub fn status_name(status: i32) -> String {
+    pb::BookingStatus::try_from(status)
+        .ok()
+        .and_then(|s| s.as_str_name().strip_prefix("BOOKING_STATUS_").map(str::to_ascii_lowercase))
+        .unwrap_or_else(|| "unspecified".into())
+}
+
+/// Whether the registry stores this status (the database's CHECK admits only these).
+pub fn is_known_status(status: &str) -> bool {
+    matches!(status, "confirmed" | "pending" | "needs_completion" | "rejected" | "cancelled")
+}
+
+/// A vendor.v1 timestamp, or `fallback` when it is missing or invalid.
+pub fn time(ts: Option<prost_types::Timestamp>, fallback: DateTime<Utc>) -> DateTime<Utc> {
+    ts.and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)).unwrap_or(fallback)
+}
+
+/// A history step from vendor.v1.1.
+pub fn step(c: &pb::StatusChange) -> HistoryStep {
+    let some = |s: &str| Some(s.to_string()).filter(|s| !s.is_empty());
+    HistoryStep {
+        status: status_name(c.status),
+        at: time(c.at, DateTime::UNIX_EPOCH),
+        message: some(&c.message),
+        actor: if matches!(c.actor.as_str(), "customer" | "staff" | "system") { c.actor.clone() } else { "system".into() },
+        note: some(&c.note),
     }
 }
 
 impl Service {
     /// The vendor in the engine with its client, or why it cannot be asked.
-    fn usable(&self, vendor: &Vendor) -> Result<(), Error> {
+    pub(crate) fn usable(&self, vendor: &Vendor) -> Result<(), Error> {
         self.ensure(vendor).map_err(|why| {
             tracing::warn!(vendor = %vendor.id, %why, "vendor not usable for a booking");
             Error::Unavailable(format!("the booking system '{}' is not configured correctly in the registry", vendor.name))
@@ -180,6 +263,8 @@ fn request(t: &BookingTarget) -> pb::CreateBookingRequest {
             email: i.customer.email.clone(),
             phone: i.customer.phone.clone().unwrap_or_default(),
             org_number: i.customer.org_number.clone().unwrap_or_default(),
+            reference: t.customer_reference.clone(),
+            association_verified: t.association_verified,
         }),
         activity: i.activity.clone().unwrap_or_default(),
         participants: i.participants.unwrap_or(0),
@@ -189,7 +274,7 @@ fn request(t: &BookingTarget) -> pb::CreateBookingRequest {
 }
 
 /// A call the engine did not get answered, or the vendor's refusal, as the core's error.
-fn refused(vendor: &str, e: CallError) -> Error {
+pub(crate) fn refused(vendor: &str, e: CallError) -> Error {
     match e {
         CallError::Refused(s) => vendor_error(vendor, &s),
         // The call may have reached the vendor: the same words as the vendor's own deadline.
@@ -202,12 +287,17 @@ fn refused(vendor: &str, e: CallError) -> Error {
 
 /// The same for a booking's state or its cancellation: an unknown booking is not found, a
 /// cancellation the vendor's rules refuse is a conflict; the rest as for a new booking.
-fn refused_other(vendor: &str, booking_id: &str, e: CallError) -> Error {
+pub(crate) fn refused_other(vendor: &str, booking_id: &str, e: CallError) -> Error {
     match e {
         CallError::Refused(s) if s.code() == Code::NotFound => Error::not_found("booking", booking_id),
         CallError::Refused(s) if s.code() == Code::FailedPrecondition => Error::Conflict {
             field: None,
-            rule: "booking_rule",
+            rule: match s.get_details_error_info().map(|i| i.reason).as_deref() {
+                Some("CANCELLATION_DEADLINE_PASSED") => "cancellation_deadline_passed",
+                Some("ILLEGAL_TRANSITION") => "illegal_transition",
+                Some("SLOT_UNAVAILABLE") => "slot_unavailable",
+                _ => "booking_rule",
+            },
             message: format!("the booking system '{vendor}' refused: {}", s.message()),
         },
         e => refused(vendor, e),
@@ -231,6 +321,16 @@ fn vendor_error(vendor: &str, s: &tonic::Status) -> Error {
         (Code::FailedPrecondition, "BOOKING_RULE") | (Code::FailedPrecondition, "") => {
             conflict("start", "booking_rule", format!("the booking system '{vendor}' refused the booking: {}", s.message()))
         }
+        (Code::FailedPrecondition, "CANCELLATION_DEADLINE_PASSED") => Error::Conflict {
+            field: None,
+            rule: "cancellation_deadline_passed",
+            message: format!("the booking system '{vendor}' refused: {}", s.message()),
+        },
+        (Code::FailedPrecondition, _) => Error::Conflict {
+            field: None,
+            rule: "illegal_transition",
+            message: format!("the booking system '{vendor}' refused: {}", s.message()),
+        },
         (Code::AlreadyExists, _) => conflict(
             "Idempotency-Key",
             "idempotency_key_reused",

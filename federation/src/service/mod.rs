@@ -11,6 +11,8 @@ pub mod availability;
 pub mod bookings;
 pub mod certification;
 pub mod clients;
+pub mod feed;
+pub mod my_bookings;
 pub mod vendors;
 
 use std::collections::HashMap;

@@ -15,18 +15,39 @@ use crate::proto::v1 as pb;
 use crate::proto::v1::booking_service_server::BookingService;
 use federation::service::Service;
 use federation::service::bookings::BookingOut;
+use federation::service::my_bookings::MoveInput;
 
 /// The service over the federation engine.
 #[derive(Clone)]
 pub struct BookingGrpc {
     engine: Arc<Service>,
+    registry: registry_core::Registry,
 }
 
 impl BookingGrpc {
     /// Wraps the engine.
-    pub fn new(engine: Arc<Service>) -> Self {
-        BookingGrpc { engine }
+    pub fn new(engine: Arc<Service>, registry: registry_core::Registry) -> Self {
+        BookingGrpc { engine, registry }
     }
+}
+
+fn principal<T>(req: &Request<T>) -> Principal {
+    req.extensions().get::<Principal>().cloned().unwrap_or_else(Principal::anonymous)
+}
+
+fn uuid_field(field: &str, s: &str) -> Result<uuid::Uuid, Error> {
+    s.parse().map_err(|_| Error::invalid(field, if s.is_empty() { "required" } else { "format" }, "must be a UUID"))
+}
+
+fn optional_uuid(v: &mut Violations, field: &str, s: &str) -> Option<uuid::Uuid> {
+    if s.is_empty() {
+        return None;
+    }
+    s.parse().map_err(|_| v.add(field, "format", "must be a UUID")).ok()
+}
+
+fn ts(t: chrono::DateTime<chrono::Utc>) -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 })
 }
 
 fn input(r: pb::CreateBookingRequest) -> Result<BookingInput, Error> {
@@ -53,6 +74,7 @@ fn input(r: pb::CreateBookingRequest) -> Result<BookingInput, Error> {
             None
         }
     };
+    let association_id = optional_uuid(&mut v, "associationId", &r.association_id);
     let c = r.customer.unwrap_or_default();
     let customer_type = match pb::BookingCustomerType::try_from(c.r#type) {
         Ok(pb::BookingCustomerType::PrivatePerson) => Some(CustomerType::PrivatePerson),
@@ -80,14 +102,28 @@ fn input(r: pb::CreateBookingRequest) -> Result<BookingInput, Error> {
         activity: some(r.activity),
         participants: r.participants,
         message: some(r.message),
+        association_id,
     })
 }
 
 fn booking(b: BookingOut) -> pb::RegistryBooking {
-    let ts = |t: chrono::DateTime<chrono::Utc>| {
-        Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 })
-    };
     pb::RegistryBooking {
+        id: b.id.map(|i| i.to_string()).unwrap_or_default(),
+        association_id: b.association_id.map(|i| i.to_string()).unwrap_or_default(),
+        association_name: b.association_name.unwrap_or_default(),
+        history: b
+            .history
+            .into_iter()
+            .map(|h| pb::BookingHistoryStep {
+                status: h.status,
+                at: ts(h.at),
+                message: h.message.unwrap_or_default(),
+                actor: h.actor,
+                note: h.note.unwrap_or_default(),
+            })
+            .collect(),
+        stale: b.stale,
+        reminders: b.reminders,
         booking_id: b.booking_id,
         vendor_id: b.vendor_id.to_string(),
         vendor_name: b.vendor_name,
@@ -119,11 +155,103 @@ fn key_field(e: Error) -> Error {
 #[tonic::async_trait]
 impl BookingService for BookingGrpc {
     async fn create_booking(&self, req: Request<pb::CreateBookingRequest>) -> Result<Response<pb::CreateBookingResponse>, Status> {
-        let p = req.extensions().get::<Principal>().cloned().unwrap_or_else(Principal::anonymous);
+        let p = principal(&req);
         let r = req.into_inner();
         let key = Some(r.idempotency_key.clone()).filter(|k| !k.is_empty());
         let i = input(r).map_err(status)?;
         let b = self.engine.book(&p, i, key.as_deref()).await.map_err(|e| status(key_field(e)))?;
         Ok(Response::new(pb::CreateBookingResponse { booking: Some(booking(b)) }))
+    }
+
+    async fn list_my_bookings(&self, req: Request<pb::ListMyBookingsRequest>) -> Result<Response<pb::ListMyBookingsResponse>, Status> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let mut v = Violations::default();
+        let mut time = |field: &str, t: &Option<prost_types::Timestamp>| {
+            t.as_ref().and_then(|t| from_timestamp(t, field).map_err(|_| v.add(field, "out_of_range", "is not a valid timestamp")).ok())
+        };
+        let (from, to) = (time("from", &r.from), time("to", &r.to));
+        v.finish().map_err(status)?;
+        let mine = self.engine.my_bookings(&p, from, to).await.map_err(status)?;
+        Ok(Response::new(pb::ListMyBookingsResponse {
+            from: ts(mine.from),
+            to: ts(mine.to),
+            bookings: mine.bookings.into_iter().map(booking).collect(),
+            vendors: mine
+                .vendors
+                .into_iter()
+                .map(|l| pb::VendorListing {
+                    vendor_id: l.vendor_id.to_string(),
+                    vendor_name: l.vendor_name,
+                    status: l.status,
+                    message: l.message.unwrap_or_default(),
+                    elapsed_ms: l.elapsed_ms as i64,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn get_booking(&self, req: Request<pb::GetRegistryBookingRequest>) -> Result<Response<pb::GetRegistryBookingResponse>, Status> {
+        let p = principal(&req);
+        let id = uuid_field("id", &req.get_ref().id).map_err(status)?;
+        let b = self.engine.my_booking(&p, id).await.map_err(status)?;
+        Ok(Response::new(pb::GetRegistryBookingResponse { booking: Some(booking(b)) }))
+    }
+
+    async fn cancel_booking(
+        &self,
+        req: Request<pb::CancelRegistryBookingRequest>,
+    ) -> Result<Response<pb::GetRegistryBookingResponse>, Status> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let id = uuid_field("id", &r.id).map_err(status)?;
+        let reason = Some(r.reason.as_str()).filter(|s| !s.is_empty());
+        let b = self.engine.cancel_my_booking(&p, id, reason).await.map_err(status)?;
+        Ok(Response::new(pb::GetRegistryBookingResponse { booking: Some(booking(b)) }))
+    }
+
+    async fn move_booking(&self, req: Request<pb::MoveRegistryBookingRequest>) -> Result<Response<pb::GetRegistryBookingResponse>, Status> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let mut v = Violations::default();
+        let id = r.id.parse::<uuid::Uuid>().map_err(|_| v.add("id", "format", "must be a UUID")).ok();
+        let mut time = |field: &str, t: &Option<prost_types::Timestamp>| match t {
+            None => {
+                v.add(field, "required", "must be set");
+                None
+            }
+            Some(t) => from_timestamp(t, field).map_err(|_| v.add(field, "out_of_range", "is not a valid timestamp")).ok(),
+        };
+        let (start, end) = (time("start", &r.start), time("end", &r.end));
+        let unit_id = optional_uuid(&mut v, "unitId", &r.unit_id);
+        let facility_id = optional_uuid(&mut v, "facilityId", &r.facility_id);
+        v.finish().map_err(status)?;
+        let (Some(id), Some(start), Some(end)) = (id, start, end) else { return Err(status(Error::Internal("checked above".into()))) };
+        let key = Some(r.idempotency_key.as_str()).filter(|k| !k.is_empty());
+        let to = MoveInput { start, end, unit_id, facility_id };
+        let b = self.engine.move_my_booking(&p, id, to, key).await.map_err(|e| status(key_field(e)))?;
+        Ok(Response::new(pb::GetRegistryBookingResponse { booking: Some(booking(b)) }))
+    }
+
+    async fn complete_request(
+        &self,
+        req: Request<pb::CompleteRegistryRequestRequest>,
+    ) -> Result<Response<pb::GetRegistryBookingResponse>, Status> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let id = uuid_field("id", &r.id).map_err(status)?;
+        let b = self.engine.complete_my_request(&p, id, &r.message).await.map_err(status)?;
+        Ok(Response::new(pb::GetRegistryBookingResponse { booking: Some(booking(b)) }))
+    }
+
+    async fn set_booking_reminders(
+        &self,
+        req: Request<pb::SetBookingRemindersRequest>,
+    ) -> Result<Response<pb::SetBookingRemindersResponse>, Status> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let id = uuid_field("id", &r.id).map_err(status)?;
+        self.registry.set_booking_reminders(&p, id, r.enabled).await.map_err(status)?;
+        Ok(Response::new(pb::SetBookingRemindersResponse {}))
     }
 }

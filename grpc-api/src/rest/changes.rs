@@ -31,7 +31,7 @@ pub struct PublicUrl {
 }
 
 impl PublicUrl {
-    fn base(&self, headers: &HeaderMap) -> String {
+    pub(crate) fn base(&self, headers: &HeaderMap) -> String {
         if let Some(c) = &self.configured {
             return c.trim_end_matches('/').to_string();
         }

@@ -37,6 +37,12 @@ pub async fn serve_listener(
     // Personal data past its retention leaves the change log.
     let redactor = retention.map(|r| tokio::spawn(super::redact_on_schedule(registry.clone(), r)));
     let certifier = shared.certifier.clone();
+    // Decisions and cancellations at the vendors reach the registry (and the people) from their
+    // change feeds; reminders go out before the start.
+    let follower = shared.federation.clone().map(|f| {
+        let (interval, remind) = (shared.config.booking_changes_interval, shared.config.booking_reminder);
+        tokio::spawn(federation::service::feed::follow(f, interval, remind))
+    });
     // Every vendor is run against the conformance kit on a schedule and when its capabilities change.
     let url = registry.database_url().to_string();
     let checker = tokio::spawn(federation::service::certification::schedule(registry, certifier));
@@ -92,6 +98,9 @@ pub async fn serve_listener(
     }
     drop(listener);
     pruner.abort();
+    if let Some(f) = follower {
+        f.abort();
+    }
     if let Some(r) = redactor {
         r.abort();
     }

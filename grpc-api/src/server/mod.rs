@@ -100,6 +100,10 @@ pub struct ServerConfig {
     pub personal_data_retention: Option<chrono::Duration>,
     /// E-mailing notices (registration decisions); `None`: notices wait in the outbox.
     pub mail: Option<crate::mail::MailConfig>,
+    /// How often the vendors' change feeds are read (vendor.v1.1 `ListChanges`).
+    pub booking_changes_interval: Duration,
+    /// How long before a booking's start its reminder goes out; `None`: no reminders.
+    pub booking_reminder: Option<chrono::Duration>,
 }
 
 impl Default for ServerConfig {
@@ -127,6 +131,8 @@ impl Default for ServerConfig {
             oidc: crate::oidc::OidcConfig::default(),
             sessions: registry_core::service::sessions::SessionPolicy::default(),
             personal_data_retention: Some(chrono::Duration::days(DEFAULT_RETENTION_DAYS)),
+            booking_changes_interval: Duration::from_secs(10),
+            booking_reminder: Some(chrono::Duration::hours(24)),
             mail: None,
         }
     }
@@ -170,6 +176,8 @@ pub struct Shared {
     pub in_flight: guard::InFlight,
     /// Sign-in with OpenID Connect and the sessions it starts.
     pub oidc: crate::oidc::Oidc,
+    /// The use cases that reach the vendors (set once the app is built).
+    pub federation: Option<Arc<federation::service::Service>>,
 }
 
 /// Whether a request is gRPC or gRPC-Web (by content type).
@@ -190,6 +198,12 @@ pub async fn redact_on_schedule(registry: Registry, retention: chrono::Duration)
             Ok(0) => {}
             Ok(n) => tracing::info!(rows = n, "personal data past its retention redacted from the change log"),
             Err(e) => tracing::warn!(error = %e, "redacting personal data from the change log failed; trying again in an hour"),
+        }
+        // A booking's notice address is needed until its last notice: 30 days after its end.
+        match registry.forget_booking_addresses(registry.now() - chrono::Duration::days(30)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(bookings = n, "notice addresses of past bookings forgotten"),
+            Err(e) => tracing::warn!(error = %e, "forgetting the notice addresses of past bookings failed; trying again in an hour"),
         }
     }
 }
@@ -225,8 +239,11 @@ pub async fn app(registry: Registry, config: ServerConfig) -> anyhow::Result<(Ro
         metrics: Metrics::new(registry.pool().clone()),
         config: Arc::new(config),
         registry: registry.clone(),
+        federation: None,
     };
     let availability = federation::service::Service::new(registry.clone(), clients);
+    let mut shared = shared;
+    shared.federation = Some(availability.clone());
     let slots = crate::shared::ExportSlots::new(shared.config.max_concurrent_exports.max(1));
     let certifier = shared.certifier.clone();
     let grpc = grpc_router(registry.clone(), availability.clone(), slots.clone(), shared.config.body_limit, certifier.clone()).await?;
@@ -277,7 +294,7 @@ async fn grpc_router(
 ) -> anyhow::Result<Router> {
     let changes = crate::grpc::changes::ChangesGrpc::new(registry.clone());
     let exports = crate::grpc::exports::ExportsGrpc::new(registry.clone(), slots);
-    let bookings = crate::grpc::bookings::BookingGrpc::new(availability.clone());
+    let bookings = crate::grpc::bookings::BookingGrpc::new(availability.clone(), registry.clone());
     let availability = AvailabilityGrpc::new(availability);
     let hours = OpeningHoursGrpc::new(registry.clone());
     let search = SearchGrpc::new(registry.clone());

@@ -1,6 +1,7 @@
 //! Storage: connection pool, migrations and the row mappings of each aggregate.
 
 pub mod associations;
+pub mod bookings;
 pub mod changes;
 pub mod exports;
 pub mod facilities;
@@ -232,7 +233,8 @@ mod tests {
                 "20261205000013",
                 "20261205000014",
                 seed::ASSOCIATION_CODES_VERSION,
-                "20261205000016"
+                "20261205000016",
+                "20261206000017"
             ]
         );
         assert_eq!(migrations_fingerprint().len(), 12);

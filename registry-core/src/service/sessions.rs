@@ -272,8 +272,43 @@ pub struct PersonalData {
     pub staff: Option<store::StaffRow>,
     /// The associations they represent, with the name they are listed under.
     pub representations: Vec<Representation>,
+    /// The bookings they made through the registry, as the registry last knew them.
+    pub bookings: Vec<BookingRecord>,
+    /// Whether they have a calendar feed (its secret address is never shown again).
+    pub calendar_feed: bool,
     /// What is not here and why.
     pub notes: Vec<String>,
+}
+
+/// A booking a person made through the registry, as their download shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BookingRecord {
+    /// The registry's id.
+    pub id: Uuid,
+    /// The booking system.
+    pub vendor_id: Uuid,
+    /// Its id of the booking.
+    pub vendor_booking_id: String,
+    /// The facility and unit.
+    pub facility_name: String,
+    /// The unit.
+    pub unit_name: String,
+    /// Start.
+    pub start: chrono::DateTime<chrono::Utc>,
+    /// End.
+    pub end: chrono::DateTime<chrono::Utc>,
+    /// Status, as last known.
+    pub status: String,
+    /// Made for this association.
+    pub association_id: Option<Uuid>,
+    /// Where its notices go (cleared 30 days after it ends).
+    pub notify_email: Option<String>,
+    /// Whether reminders are on.
+    pub reminders: bool,
+    /// When made.
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A person's entry as representative of an association.
@@ -298,6 +333,8 @@ pub struct Erasure {
     pub sessions_deleted: usize,
     /// Associations they no longer represent (where someone else still does).
     pub representations_removed: usize,
+    /// Their own bookings the registry forgot (each booking system keeps its booking).
+    pub bookings_forgotten: usize,
     /// What was kept, and why.
     pub kept: Vec<String>,
 }
@@ -306,8 +343,8 @@ const STAFF_KEPT: &str =
     "the staff entry: the municipality keeps it for as long as the person acts for it; an operator ends it (registry staff remove)";
 const ONLY_REPRESENTATIVE: &str = "representation of associations they are the only representative of (an association keeps at least one): \
      add another representative, then remove yourself";
-const BOOKINGS_ELSEWHERE: &str =
-    "bookings: the registry keeps no copy of a booking's customer; each municipality's booking system holds its own";
+const BOOKINGS_ELSEWHERE: &str = "bookings: each municipality's booking system holds the booking and its customer; \
+     the registry keeps who made a booking through it (above), and forgets it when asked";
 
 impl Sessions {
     /// Everything the registry holds about the signed-in person `p`, with the read recorded in
@@ -323,8 +360,28 @@ impl Sessions {
             .into_iter()
             .map(|(association_id, name, added_at)| Representation { association_id, name, added_at })
             .collect();
+        let bookings: Vec<BookingRecord> = crate::db::bookings::made_by(&mut conn, &person.person_ref)
+            .await?
+            .into_iter()
+            .map(|b| BookingRecord {
+                id: b.id,
+                vendor_id: b.vendor_id,
+                vendor_booking_id: b.vendor_booking_id,
+                facility_name: b.facility_name,
+                unit_name: b.unit_name,
+                start: b.start_at,
+                end: b.end_at,
+                status: b.status,
+                association_id: b.association_id,
+                notify_email: b.notify_email,
+                reminders: b.reminders,
+                created_at: b.created_at,
+            })
+            .collect();
+        let calendar_feed = crate::db::bookings::has_calendar_feed(&mut conn, &person.person_ref).await?;
         let detail = serde_json::json!({
-            "subject": "self", "sessions": sessions.len(), "staff": staff.is_some(), "representations": representations.len()
+            "subject": "self", "sessions": sessions.len(), "staff": staff.is_some(), "representations": representations.len(),
+            "bookings": bookings.len()
         });
         crate::db::changes::audit(&mut conn, &p.id, "read_own_personal_data", None, detail).await?;
         Ok(PersonalData {
@@ -333,6 +390,8 @@ impl Sessions {
             sessions,
             staff,
             representations,
+            bookings,
+            calendar_feed,
             notes: vec![BOOKINGS_ELSEWHERE.into()],
         })
     }
@@ -345,18 +404,19 @@ impl Sessions {
         let mut conn = self.conn().await?;
         let person_ref = person.person_ref.clone();
         let actor = p.id.clone();
-        let (deleted, staff, (removed, only)) = conn
+        let (deleted, staff, (removed, only), forgotten) = conn
             .transaction(async move |conn| {
                 let deleted = store::delete_sessions_of(conn, &person_ref).await?;
                 let staff = store::staff_entry(conn, &person_ref).await?;
                 let reps = crate::db::associations::erase_representative(conn, &person_ref).await?;
+                let (forgotten, _) = crate::db::bookings::erase_person(conn, &person_ref).await?;
                 // Their changes stay in the change log, by "a person" rather than by them.
                 crate::db::changes::forget_actor(conn, &actor).await?;
                 let detail = serde_json::json!({
                     "subject": "self", "sessionsDeleted": deleted, "representationsRemoved": reps.0, "representationsKept": reps.1.len()
                 });
                 crate::db::changes::audit(conn, &actor, "erase_own_personal_data", None, detail).await?;
-                Ok::<_, Error>((deleted, staff, reps))
+                Ok::<_, Error>((deleted, staff, reps, forgotten))
             })
             .await?;
         let mut kept = vec![BOOKINGS_ELSEWHERE.to_string()];
@@ -366,7 +426,7 @@ impl Sessions {
         if staff.is_some() {
             kept.insert(0, STAFF_KEPT.into());
         }
-        Ok(Erasure { sessions_deleted: deleted, representations_removed: removed, kept })
+        Ok(Erasure { sessions_deleted: deleted, representations_removed: removed, bookings_forgotten: forgotten, kept })
     }
 }
 
