@@ -3,7 +3,7 @@
 //! the vendor's rules, rebooked atomically, booking requests answered; association bookings
 //! verified; never a leak of someone else's booking; what the case officer decides at the
 //! vendor reaches the registry through the vendor's change feed, and the owner is notified.
-//! Against the demo dataset, the reference booking backend and the fault vendor on loopback.
+//! Against the demo dataset, two reference booking backends and the fault vendor on loopback.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,14 +29,8 @@ struct Setup {
     unit: String,
 }
 
-async fn setup() -> Setup {
-    tests::rustls_provider();
-    let config = grpc_api::server::ServerConfig {
-        booking_changes_interval: Duration::from_millis(200),
-        ..grpc_api::server::ServerConfig::default()
-    };
-    let app = TestApp::start_with(config).await;
-    registry_core::demo::load(&app.registry).await.unwrap();
+/// A reference booking backend on loopback that takes on `municipalities` in the registry.
+async fn reference_vendor(app: &TestApp, municipalities: &[&str], name: &str) -> (Backend, TestDb) {
     let admin_key = app.key("admin", None, false).await;
     let vendor_db = TestDb::empty().await;
     reference_booking::db::migrate(&vendor_db.url).await.unwrap();
@@ -53,22 +47,32 @@ async fn setup() -> Setup {
     let setup = reference_booking::demo::DemoSetup {
         registry: app.base.clone(),
         admin_key,
-        municipalities: vec!["1881".into()],
-        name: "Referensbokning Syd".into(),
+        municipalities: municipalities.iter().map(|m| m.to_string()).collect(),
+        name: name.into(),
         endpoint,
     };
     reference_booking::demo::setup(&backend, &setup).await.unwrap();
-    let hall: Value = app
-        .http()
-        .get(app.url("/v1/search/facilities?municipalities=1881&categories=sports_hall"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let facility = hall["hits"][0]["facility"]["id"].as_str().unwrap().to_string();
-    let unit = hall["hits"][0]["facility"]["units"][0]["id"].as_str().unwrap().to_string();
+    (backend, vendor_db)
+}
+
+/// A sports hall of `municipality` and its first unit.
+async fn hall(app: &TestApp, municipality: &str) -> (String, String) {
+    let url = app.url(&format!("/v1/search/facilities?municipalities={municipality}&categories=sports_hall"));
+    let found: Value = app.http().get(url).send().await.unwrap().json().await.unwrap();
+    let f = &found["hits"][0]["facility"];
+    (f["id"].as_str().unwrap().to_string(), f["units"][0]["id"].as_str().unwrap().to_string())
+}
+
+async fn setup() -> Setup {
+    tests::rustls_provider();
+    let config = grpc_api::server::ServerConfig {
+        booking_changes_interval: Duration::from_millis(200),
+        ..grpc_api::server::ServerConfig::default()
+    };
+    let app = TestApp::start_with(config).await;
+    registry_core::demo::load(&app.registry).await.unwrap();
+    let (backend, vendor_db) = reference_vendor(&app, &["1881"], "Referensbokning Syd").await;
+    let (facility, unit) = hall(&app, "1881").await;
     Setup { app, backend, vendor_db, facility, unit }
 }
 
@@ -411,10 +415,17 @@ async fn a_vendor_that_is_down_leaves_a_labelled_partial_list() {
         "customer": {"type": "private_person", "name": "Kim Svensson", "email": "kim@example.se"}});
     let (status, here) = call(app, &kim, Method::POST, "/v1/bookings", Some(kumla), Some("kim-kumla-booking-001")).await;
     assert_eq!(status, 201, "{here}");
+    // A second reference backend, for Malmö.
+    let (_west, _west_db) = reference_vendor(app, &["1280"], "Referensbokning Väst").await;
+    let (malmo_facility, malmo_unit) = hall(app, "1280").await;
+    let malmo = json!({"facilityId": malmo_facility, "unitId": malmo_unit, "start": on(19), "end": on(20), "mode": "direct",
+        "customer": {"type": "private_person", "name": "Kim Svensson", "email": "kim@example.se"}});
+    let (status, west) = call(app, &kim, Method::POST, "/v1/bookings", Some(malmo), Some("kim-malmo-booking-001")).await;
+    assert_eq!(status, 201, "{west}");
     let (_, list) = call(app, &kim, Method::GET, "/v1/me/bookings", None, None).await;
     let statuses: Vec<&str> = list["vendors"].as_array().unwrap().iter().map(|v| v["status"].as_str().unwrap()).collect();
-    assert_eq!(statuses, ["ok", "ok"], "{list}");
-    assert_eq!(list["bookings"].as_array().unwrap().len(), 2);
+    assert_eq!(statuses, ["ok", "ok", "ok"], "{list}");
+    assert_eq!(list["bookings"].as_array().unwrap().len(), 3);
 
     // Kalmar's vendor stops answering: the list comes within its deadline, Kumla's booking as
     // the vendor has it, Kalmar's as the registry last knew it, marked, and the vendor named.
@@ -429,5 +440,13 @@ async fn a_vendor_that_is_down_leaves_a_labelled_partial_list() {
         .iter()
         .map(|b| (b["vendorName"].as_str().unwrap(), b["stale"].as_bool().unwrap_or(false)))
         .collect();
-    assert_eq!(stale, [("Referensbokning Syd", false), ("Kalmarbokning", true)], "{list}");
+    assert_eq!(stale, [("Referensbokning Syd", false), ("Kalmarbokning", true), ("Referensbokning Väst", false)], "{list}");
+    let others: Vec<&str> = list["vendors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["vendorName"] != "Kalmarbokning")
+        .map(|v| v["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(others, ["ok", "ok"], "the other booking systems answer as before: {list}");
 }
