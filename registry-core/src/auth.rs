@@ -233,8 +233,11 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<()> {
     if allowed(p, action) {
         return Ok(());
     }
+    // What only a signed-in person may do: a key does not help.
+    let person_only = matches!(action, Action::BookUnit | Action::OwnPersonalData | Action::RegisterAssociation | Action::Represent(_));
     if p.role == Role::Anonymous {
-        return Err(Error::Unauthenticated(format!("{} needs signing in or an API key", describe(action))));
+        let how = if person_only { "signing in" } else { "signing in or an API key" };
+        return Err(Error::Unauthenticated(format!("{} needs {how}", describe(action))));
     }
     Err(Error::Forbidden(format!("role '{}' may not {}", p.role.name(), describe(action))))
 }

@@ -468,6 +468,7 @@ pub mod pki {
 }
 
 pub mod reflection;
+pub mod vendors;
 
 /// The workspace: the parent of this crate's directory.
 pub fn repo_root() -> std::path::PathBuf {

@@ -2,16 +2,10 @@
 //! it on to the unit's vendor over vendor.v1, and maps the vendor's answers to its own errors.
 //! Against the demo dataset and a real reference booking backend on loopback.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Stockholm;
-use reference_booking::grpc::{ApiKeys, BookingGrpc};
-use reference_booking::hours::Hours;
-use reference_booking::{Backend, server};
 use serde_json::{Value, json};
-use tests::{TestApp, TestDb};
+use tests::TestApp;
 
 fn on(date: NaiveDate, hour: u32) -> DateTime<Utc> {
     Stockholm.from_local_datetime(&date.and_hms_opt(hour, 0, 0).unwrap()).single().unwrap().with_timezone(&Utc)
@@ -40,33 +34,10 @@ async fn residents_book_through_the_registry_and_every_refusal_is_named() {
     tests::rustls_provider();
     let app = TestApp::start().await;
     registry_core::demo::load(&app.registry).await.unwrap();
-    let admin_key = app.key("admin", None, false).await;
-    let vendor_db = TestDb::empty().await;
-    reference_booking::db::migrate(&vendor_db.url).await.unwrap();
-    let backend = Backend::new(
-        registry_core::db::pool(&vendor_db.url, 16).unwrap(),
-        Arc::new(Hours::new(Some(app.base.clone()), Duration::from_secs(300))),
-    )
-    .with_clock(tests::clock());
-    let server_app =
-        server::app(backend.clone(), BookingGrpc::new(backend.clone(), ApiKeys::default(), None).allow_anonymous(), "").await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(server::serve(listener, server_app, std::future::pending()));
-    let setup = reference_booking::demo::DemoSetup {
-        registry: app.base.clone(),
-        admin_key,
-        municipalities: vec!["1881".into()],
-        name: "Referensbokning Syd".into(),
-        endpoint,
-    };
-    reference_booking::demo::setup(&backend, &setup).await.unwrap();
+    let _vendor = tests::vendors::reference_vendor(&app, &["1881"], "Referensbokning Syd").await;
 
     let http = app.http();
-    let hall: Value =
-        http.get(app.url("/v1/search/facilities?municipalities=1881&categories=sports_hall")).send().await.unwrap().json().await.unwrap();
-    let facility = hall["hits"][0]["facility"]["id"].as_str().unwrap().to_string();
-    let unit = hall["hits"][0]["facility"]["units"][0]["id"].as_str().unwrap().to_string();
+    let (facility, unit) = tests::vendors::hall(&app, "1881").await;
     let day = tests::dates::ordinary_day_after(7);
     let booking = |start: u32, customer: Value, mode: &str| json!({"facilityId": facility, "unitId": unit, "start": on(day, start), "end": on(day, start + 1), "mode": mode, "customer": customer});
     let kim = json!({"type": "private_person", "name": "Kim Svensson", "email": "kim@example.se", "phone": "070-123 45 67"});

@@ -241,27 +241,8 @@ async fn federated() -> Federated {
     let rate = grpc_api::limits::RateQuotas { resident: 1000, ..Default::default() };
     let app = TestApp::start_with(grpc_api::server::ServerConfig { rate, ..Default::default() }).await;
     registry_core::demo::load(&app.registry).await.unwrap();
-    let admin_key = app.key("admin", None, false).await;
-    let v = vendor(Some(app.base.clone())).await;
-    let setup = reference_booking::demo::DemoSetup {
-        registry: app.base.clone(),
-        admin_key,
-        municipalities: vec!["1881".into()],
-        name: "Referensbokning Syd".into(),
-        endpoint: v.url.clone(),
-    };
-    reference_booking::demo::setup(&v.backend, &setup).await.unwrap();
-    let hall: Value = app
-        .http()
-        .get(app.url("/v1/search/facilities?municipalities=1881&categories=sports_hall"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let facility = hall["hits"][0]["facility"]["id"].as_str().unwrap().to_string();
-    let unit = hall["hits"][0]["facility"]["units"][0]["id"].as_str().unwrap().to_string();
+    let v = tests::vendors::reference_vendor(&app, &["1881"], "Referensbokning Syd").await;
+    let (facility, unit) = tests::vendors::hall(&app, "1881").await;
     Federated { app, facility, unit, vendor_db: v.db }
 }
 

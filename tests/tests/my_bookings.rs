@@ -5,16 +5,14 @@
 //! vendor reaches the registry through the vendor's change feed, and the owner is notified.
 //! Against the demo dataset, two reference booking backends and the fault vendor on loopback.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use reference_booking::grpc::{ApiKeys, BookingGrpc};
-use reference_booking::hours::Hours;
+use reference_booking::Backend;
 use reference_booking::service::Decision;
-use reference_booking::{Backend, server};
 use registry_core::auth::Principal;
 use serde_json::{Value, json};
+use tests::vendors::{hall, reference_vendor};
 use tests::{TestApp, TestDb};
 
 const KIM: &str = "198112289874";
@@ -29,40 +27,6 @@ struct Setup {
     unit: String,
 }
 
-/// A reference booking backend on loopback that takes on `municipalities` in the registry.
-async fn reference_vendor(app: &TestApp, municipalities: &[&str], name: &str) -> (Backend, TestDb) {
-    let admin_key = app.key("admin", None, false).await;
-    let vendor_db = TestDb::empty().await;
-    reference_booking::db::migrate(&vendor_db.url).await.unwrap();
-    let backend = Backend::new(
-        registry_core::db::pool(&vendor_db.url, 16).unwrap(),
-        Arc::new(Hours::new(Some(app.base.clone()), Duration::from_secs(300))),
-    )
-    .with_clock(tests::clock());
-    let server_app =
-        server::app(backend.clone(), BookingGrpc::new(backend.clone(), ApiKeys::default(), None).allow_anonymous(), "").await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(server::serve(listener, server_app, std::future::pending()));
-    let setup = reference_booking::demo::DemoSetup {
-        registry: app.base.clone(),
-        admin_key,
-        municipalities: municipalities.iter().map(|m| m.to_string()).collect(),
-        name: name.into(),
-        endpoint,
-    };
-    reference_booking::demo::setup(&backend, &setup).await.unwrap();
-    (backend, vendor_db)
-}
-
-/// A sports hall of `municipality` and its first unit.
-async fn hall(app: &TestApp, municipality: &str) -> (String, String) {
-    let url = app.url(&format!("/v1/search/facilities?municipalities={municipality}&categories=sports_hall"));
-    let found: Value = app.http().get(url).send().await.unwrap().json().await.unwrap();
-    let f = &found["hits"][0]["facility"];
-    (f["id"].as_str().unwrap().to_string(), f["units"][0]["id"].as_str().unwrap().to_string())
-}
-
 async fn setup() -> Setup {
     tests::rustls_provider();
     let config = grpc_api::server::ServerConfig {
@@ -71,9 +35,9 @@ async fn setup() -> Setup {
     };
     let app = TestApp::start_with(config).await;
     registry_core::demo::load(&app.registry).await.unwrap();
-    let (backend, vendor_db) = reference_vendor(&app, &["1881"], "Referensbokning Syd").await;
+    let v = reference_vendor(&app, &["1881"], "Referensbokning Syd").await;
     let (facility, unit) = hall(&app, "1881").await;
-    Setup { app, backend, vendor_db, facility, unit }
+    Setup { app, backend: v.backend, vendor_db: v.db, facility, unit }
 }
 
 fn on(hour: u32) -> DateTime<Utc> {
@@ -416,7 +380,7 @@ async fn a_vendor_that_is_down_leaves_a_labelled_partial_list() {
     let (status, here) = call(app, &kim, Method::POST, "/v1/bookings", Some(kumla), Some("kim-kumla-booking-001")).await;
     assert_eq!(status, 201, "{here}");
     // A second reference backend, for Malmö.
-    let (_west, _west_db) = reference_vendor(app, &["1280"], "Referensbokning Väst").await;
+    let _west = reference_vendor(app, &["1280"], "Referensbokning Väst").await;
     let (malmo_facility, malmo_unit) = hall(app, "1280").await;
     let malmo = json!({"facilityId": malmo_facility, "unitId": malmo_unit, "start": on(19), "end": on(20), "mode": "direct",
         "customer": {"type": "private_person", "name": "Kim Svensson", "email": "kim@example.se"}});
