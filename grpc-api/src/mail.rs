@@ -32,6 +32,7 @@ pub struct SmtpChannel {
 
 impl SmtpChannel {
     /// A channel for `config`, refusing an unencrypted connection to anything but loopback.
+    /// Connections are pooled and reused; call it inside a Tokio runtime, which runs the pool.
     pub fn new(config: &MailConfig) -> anyhow::Result<Self> {
         let url = reqwest::Url::parse(&config.smtp_url).map_err(|e| anyhow::anyhow!("--smtp-url is not a URL: {e}"))?;
         let tls = url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.to_string());

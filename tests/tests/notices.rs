@@ -102,8 +102,9 @@ async fn decisions_are_e_mailed_once_each_even_when_the_smtp_server_was_down() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn an_unencrypted_smtp_server_is_refused_unless_on_loopback() {
+/// (In a runtime: the SMTP transport keeps a pool of connections, which a Tokio runtime runs.)
+#[tokio::test]
+async fn an_unencrypted_smtp_server_is_refused_unless_on_loopback() {
     let config = |url: &str| grpc_api::mail::MailConfig {
         smtp_url: url.into(),
         from: "Registret <noreply@registry.test>".into(),
