@@ -688,25 +688,26 @@ pub async fn changes(conn: &mut AsyncPgConnection, caller: &str, after: i64, lim
     Ok((rows.into_iter().map(ChangeRow::into_change).collect(), next))
 }
 
-/// `caller`'s bookings with one of `refs` overlapping `[from, to)`, by start then id, after the
-/// page position `after` (start, id), at most `limit`.
+/// `caller`'s bookings (never blocks), with one of `refs` when given, overlapping `[from, to)`,
+/// by start then id, after the page position `after` (start, id), at most `limit`.
+#[allow(clippy::too_many_arguments)]
 pub async fn bookings_of(
     conn: &mut AsyncPgConnection,
     caller: &str,
-    refs: &[String],
+    refs: Option<&[String]>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> Result<Vec<Booking>> {
     let sql = format!(
-        "{BOOKING_SELECT} WHERE b.created_by = $1 AND b.customer_ref = ANY($2) AND b.during && tstzrange($3, $4, '[)')
-            AND ($5::timestamptz IS NULL OR (lower(b.during), b.id) > ($5, $6))
+        "{BOOKING_SELECT} WHERE b.created_by = $1 AND b.kind <> 'block' AND ($2::text[] IS NULL OR b.customer_ref = ANY($2))
+            AND b.during && tstzrange($3, $4, '[)') AND ($5::timestamptz IS NULL OR (lower(b.during), b.id) > ($5, $6))
           ORDER BY lower(b.during), b.id LIMIT $7"
     );
     let rows: Vec<BookingRow> = diesel::sql_query(sql)
         .bind::<Text, _>(caller)
-        .bind::<Array<Text>, _>(refs)
+        .bind::<Nullable<Array<Text>>, _>(refs)
         .bind::<Timestamptz, _>(from)
         .bind::<Timestamptz, _>(to)
         .bind::<Nullable<Timestamptz>, _>(after.map(|a| a.0))
@@ -785,32 +786,6 @@ pub async fn requests(
         .bind::<Nullable<Text>, _>(municipality)
         .bind::<Nullable<SqlUuid>, _>(facility)
         .bind::<Nullable<Text>, _>(unit_ref)
-        .bind::<Nullable<Timestamptz>, _>(after.map(|a| a.0))
-        .bind::<SqlUuid, _>(after.map_or(Uuid::nil(), |a| a.1))
-        .bind::<BigInt, _>(limit)
-        .load(conn)
-        .await?;
-    Ok(rows.into_iter().map(|r| r.into_booking().0).collect())
-}
-
-/// `caller`'s bookings (not blocks) overlapping `[from, to)`, by start then id, after `after`.
-pub async fn bookings_by(
-    conn: &mut AsyncPgConnection,
-    caller: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    after: Option<(DateTime<Utc>, Uuid)>,
-    limit: i64,
-) -> Result<Vec<Booking>> {
-    let sql = format!(
-        "{BOOKING_SELECT} WHERE b.created_by = $1 AND b.kind <> 'block' AND b.during && tstzrange($2, $3, '[)')
-            AND ($4::timestamptz IS NULL OR (lower(b.during), b.id) > ($4, $5))
-          ORDER BY lower(b.during), b.id LIMIT $6"
-    );
-    let rows: Vec<BookingRow> = diesel::sql_query(sql)
-        .bind::<Text, _>(caller)
-        .bind::<Timestamptz, _>(from)
-        .bind::<Timestamptz, _>(to)
         .bind::<Nullable<Timestamptz>, _>(after.map(|a| a.0))
         .bind::<SqlUuid, _>(after.map_or(Uuid::nil(), |a| a.1))
         .bind::<BigInt, _>(limit)

@@ -629,7 +629,7 @@ impl Backend {
         }
         let limit = if page_size == 0 { 100 } else { i64::from(page_size) };
         let mut conn = self.pool.get().await?;
-        let mut page = db::bookings_of(&mut conn, caller, refs, from, to, after, limit + 1).await?;
+        let mut page = db::bookings_of(&mut conn, caller, Some(refs), from, to, after, limit + 1).await?;
         let next = if page.len() as i64 > limit {
             page.truncate(limit as usize);
             page.last().map(|b| format!("{}_{}", b.start.timestamp_micros(), b.id))
@@ -821,7 +821,7 @@ impl Backend {
             return Err(BookingError::Invalid(v));
         }
         let mut conn = self.pool.get().await?;
-        let mut rows = db::bookings_by(&mut conn, caller, from, to, after, limit + 1).await?;
+        let mut rows = db::bookings_of(&mut conn, caller, None, from, to, after, limit + 1).await?;
         let next = next_token(&mut rows, limit, |b| (b.start, b.id));
         Ok((rows, next))
     }
