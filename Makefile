@@ -16,7 +16,7 @@ else
 TEST_CMD := cargo test --workspace --no-fail-fast
 endif
 
-.PHONY: demo test test-dates lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export bench-changelog bench-soak bench-signin bench-mybookings bench-web fuzz-api fuzz
+.PHONY: demo test test-dates lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export bench-changelog bench-soak bench-signin bench-mybookings bench-allocation bench-web fuzz-api fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -48,6 +48,7 @@ demo: build
 ## and the Helm chart's checks (helm-python-sdk and kubernetes-validate, in a second virtualenv).
 test: deps
 	@scripts/python-tools.sh
+	@scripts/ortools-tools.sh
 	@scripts/node-tools.sh
 	@scripts/chart-tools.sh
 	cargo build --workspace --tests --bins
@@ -121,6 +122,13 @@ bench-signin: deps
 bench-mybookings: deps
 	@scripts/python-tools.sh
 	scripts/with-test-db.sh cargo bench -p tests --bench my_bookings
+
+## make bench-allocation: seasonal allocation of a generated round the size of Göteborg's
+## (1,500 teams, 6,000 wanted weekly times, 250 units) by our optimiser and by OR-Tools' CP-SAT
+## on the same model in the same run, with the what-if rerun (issue 28). See BENCHMARKS.md.
+bench-allocation: deps
+	@scripts/ortools-tools.sh
+	cargo bench -p allocation --bench allocation
 
 ## make bench-changelog: what ordering change-log appends by commit (the advisory lock of
 ## changelog::append) costs concurrent writers, with durable commits, via pgbench.
