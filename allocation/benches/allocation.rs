@@ -60,6 +60,10 @@ fn main() {
         ours.objective as f64 / ours.bound as f64
     );
     report(&p, &ours, &groups);
+    let t = Instant::now();
+    let why = allocation::explain::explain(&p, &ours);
+    let reasons: usize = why.iter().map(|e| e.better.len()).sum();
+    println!("  explanations: {reasons} better options not given, each with its reason and cost, in {:.2} s", t.elapsed().as_secs_f64());
 
     // CP-SAT on the same model, in the same run.
     let dir = std::env::temp_dir().join(format!("allocation-bench-{}", std::process::id()));

@@ -3,6 +3,7 @@
 //! and the optimiser that allocates by them and explains every decision.
 #![forbid(unsafe_code)]
 
+pub mod explain;
 pub mod generate;
 pub mod model_file;
 pub mod solver;

@@ -723,6 +723,31 @@ impl<'p> State<'p> {
         self.value - before
     }
 
+    /// How much the total would fall if `d` took option `o` and the `holders` (what stands in
+    /// the way) were placed again as well as they can be. Leaves the state as it was.
+    pub(crate) fn cost_of_giving(&mut self, d: u32, o: u32, holders: &[u32]) -> i64 {
+        let before = self.value;
+        let m = self.mark();
+        let movable = holders.iter().all(|&e| self.p.demands[e as usize].fixed.is_none());
+        self.set(d, None);
+        for &e in holders {
+            self.set(e, None);
+        }
+        let cost = if movable && self.try_place(d, o) {
+            let mut avoid = vec![d];
+            avoid.extend(holders);
+            for &e in holders {
+                self.reinsert(e, self.depth, &mut avoid);
+            }
+            before - self.value
+        } else {
+            // Locked sessions cannot be moved: the time is not to be had.
+            i64::MAX
+        };
+        self.rollback(m);
+        cost
+    }
+
     /// After a move, offers the time it freed to the unplaced demands that wanted it there.
     fn refill(&mut self, freed: &[usize]) {
         for &sl in freed {
