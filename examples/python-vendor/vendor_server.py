@@ -4,8 +4,8 @@
 It is written from the protocol's proto file (vendor-proto/proto/vendor/v1/booking_provider.proto)
 and its specification (docs/vendor-protocol.md) alone, with grpcio, and keeps its bookings in
 memory. It implements protocol version 1.1: besides availability and bookings, customer
-references (§14), ListBookings and booking histories (§15), MoveBooking (§16) and the change feed
-ListChanges (§17). `registry vendors conformance` passes it:
+references (§14), ListBookings and booking histories (§15), MoveBooking (§16), the change feed
+ListChanges (§17) and weekly series, CreateSeries (§18). `registry vendors conformance` passes it:
 
     python vendor_server.py --listen 127.0.0.1:50051 [--units hall-a,hall-b,pool] [--api-key KEY]
     registry vendors conformance --endpoint http://127.0.0.1:50051 --unit hall-a --unit hall-b
@@ -49,6 +49,10 @@ CHANGES_PAGE, MAX_CHANGES_PAGE = 100, 1000  # §17: the same for ListChanges
 PAGE_TOKEN = re.compile(r"(-?[0-9]+):([0-9]+):([0-9a-f-]{36})")  # start seconds:nanos:booking id
 CURSOR = re.compile(r"c(0|[1-9][0-9]*)")  # c<sequence number of the last change read>
 CUSTOMER = "customer"  # StatusChange.actor of everything callers do through this interface
+MAX_SEASON = dt.timedelta(weeks=53)  # §18: last_date at most this long after first_date
+MAX_EXCLUDED = 400  # §18: excluded dates per series
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # §18: local dates, YYYY-MM-DD
+CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")  # §18: local times, HH:MM
 
 
 def compile_proto(proto_root):
@@ -74,10 +78,38 @@ def abort(context, code, reason, message):
 
 def invalid(context, field, message):
     """INVALID_ARGUMENT with a google.rpc.BadRequest naming the field."""
-    bad = error_details_pb2.BadRequest(field_violations=[error_details_pb2.BadRequest.FieldViolation(field=field, description=message)])
+    invalid_fields(context, [(field, message)])
+
+
+def invalid_fields(context, violations):
+    """INVALID_ARGUMENT with a google.rpc.BadRequest naming every (field, message) at once."""
+    bad = error_details_pb2.BadRequest(field_violations=[error_details_pb2.BadRequest.FieldViolation(field=f, description=m)
+                                                         for f, m in violations])
     detail = any_pb2.Any()
     detail.Pack(bad)
+    message = "; ".join(f"{f}: {m}" for f, m in violations)
     context.abort_with_status(rpc_status.to_status(status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[detail])))
+
+
+def parse_date(s):
+    """A local date, YYYY-MM-DD, or None."""
+    try:
+        return dt.date.fromisoformat(s) if DATE.fullmatch(s) else None
+    except ValueError:
+        return None
+
+
+def parse_clock(s):
+    """A local time of day, HH:MM, or None."""
+    m = CLOCK.fullmatch(s)
+    return dt.time(int(m[1]), int(m[2])) if m else None
+
+
+def local_instant(day, t):
+    """The instant of local time `t` on `day` in Stockholm (§3, §18): in the autumn night's
+    repeated hour the later of the two, in the spring night's missing hour an hour on."""
+    naive = dt.datetime.combine(day, t)
+    return max(naive.replace(tzinfo=TZ, fold=f).astimezone(dt.timezone.utc) for f in (0, 1))
 
 
 def make_servicer(pb, pb_grpc, units, api_key):
@@ -89,8 +121,9 @@ def make_servicer(pb, pb_grpc, units, api_key):
             self.lock = threading.Lock()
             self.bookings = {}  # id -> pb.Booking, with its history (§15)
             self.owners = {}  # id -> the caller that made it
-            # (caller, idempotency key) -> (operation, request bytes, booking id). One namespace
-            # per caller for CreateBooking and MoveBooking (§7, §16).
+            # (caller, idempotency key) -> (operation, request bytes, booking id, or a series'
+            # answer). One namespace per caller for CreateBooking, MoveBooking and CreateSeries
+            # (§7, §16, §18).
             self.keys = {}
             # The change feed (§17): (booking id, pb.StatusChange); the sequence number of a
             # change is its index + 1.
@@ -100,8 +133,8 @@ def make_servicer(pb, pb_grpc, units, api_key):
         def _auth(self, context):
             """Checks the credentials and returns the caller: the API key sent, or "anonymous".
 
-            Bookings, idempotency keys, ListBookings, MoveBooking and ListChanges are per caller
-            (§7, §15-§17)."""
+            Bookings, idempotency keys, ListBookings, MoveBooking, ListChanges and CreateSeries are
+            per caller (§7, §15-§18)."""
             sent = dict(context.invocation_metadata()).get("x-api-key")
             if api_key is not None and sent != api_key:
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, "send the API key as x-api-key")
@@ -134,8 +167,8 @@ def make_servicer(pb, pb_grpc, units, api_key):
             self.changes.append((booking.booking_id, change))
 
         def _replay(self, context, caller, key, operation, sent):
-            """The id of the booking the caller's idempotency key already answered (None for an
-            unused key). The same key with another request, or with the other operation, ends
+            """The id of the booking (or a series' answer) the caller's idempotency key already
+            answered (None for an unused key). The same key with another request, or with the other operation, ends
             the call with ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED (§7, §16). Called under the lock."""
             used = self.keys.get((caller, key))
             if used is None:
@@ -177,7 +210,7 @@ def make_servicer(pb, pb_grpc, units, api_key):
             caps.operations.extend([pb.OPERATION_CHECK_AVAILABILITY, pb.OPERATION_CREATE_BOOKING, pb.OPERATION_BOOKING_REQUEST,
                                     pb.OPERATION_GET_BOOKING, pb.OPERATION_CANCEL_BOOKING,
                                     pb.OPERATION_LIST_BOOKINGS, pb.OPERATION_MOVE_BOOKING, pb.OPERATION_LIST_CHANGES,
-                                    pb.OPERATION_COMPLETE_REQUEST])
+                                    pb.OPERATION_COMPLETE_REQUEST, pb.OPERATION_CREATE_SERIES])
             caps.max_window.FromTimedelta(MAX_WINDOW)
             caps.slot_granularity.FromTimedelta(SLOT)
             return caps
@@ -238,19 +271,96 @@ def make_servicer(pb, pb_grpc, units, api_key):
                 direct = request.mode == pb.BOOKING_MODE_DIRECT
                 if direct and self._held(request.unit_ref, start, end):
                     abort(context, code_pb2.FAILED_PRECONDITION, "SLOT_UNAVAILABLE", "the time is taken")
-                now = self._ts(self._now())
-                hours = int((end - start) / SLOT)
-                booking = pb.Booking(booking_id=str(uuid.uuid4()), unit_ref=request.unit_ref, start=request.start, end=request.end,
-                                     status=pb.BOOKING_STATUS_CONFIRMED if direct else pb.BOOKING_STATUS_PENDING,
-                                     price=self._prices()[0], amount_minor=self._prices()[0].amount_minor_per_hour * hours,
-                                     access_code=f"{uuid.uuid4().int % 1000000:06d}" if direct else "",
-                                     created_at=now, updated_at=now, customer_reference=request.customer.reference,
-                                     association_verified=request.customer.association_verified)
-                self._record(booking, now, message=request.message)
-                self.bookings[booking.booking_id] = booking
-                self.owners[booking.booking_id] = caller
+                booking = self._book(caller, request.unit_ref, start, end, direct, request.customer, request.message)
+                booking.start.CopyFrom(request.start)  # as sent, to the nanosecond
+                booking.end.CopyFrom(request.end)
                 self.keys[(caller, request.idempotency_key)] = ("create", sent, booking.booking_id)
                 return pb.CreateBookingResponse(booking=booking)
+
+        def _book(self, caller, unit, start, end, direct, customer, message, series_id=""):
+            """Makes a booking of the caller's (CONFIRMED, or PENDING for a request) and records its
+            creation in its history and the change feed. Called under the lock."""
+            now = self._ts(self._now())
+            hours = int((end - start) / SLOT)
+            booking = pb.Booking(booking_id=str(uuid.uuid4()), unit_ref=unit, start=self._ts(start), end=self._ts(end),
+                                 status=pb.BOOKING_STATUS_CONFIRMED if direct else pb.BOOKING_STATUS_PENDING,
+                                 price=self._prices()[0], amount_minor=self._prices()[0].amount_minor_per_hour * hours,
+                                 access_code=f"{uuid.uuid4().int % 1000000:06d}" if direct else "",
+                                 created_at=now, updated_at=now, customer_reference=customer.reference,
+                                 association_verified=customer.association_verified, series_id=series_id)
+            self._record(booking, now, message=message)
+            self.bookings[booking.booking_id] = booking
+            self.owners[booking.booking_id] = caller
+            return booking
+
+        def CreateSeries(self, request, context):
+            """§18: a booking every week from first_date to last_date on first_date's weekday, at
+            start_time-end_time local time. Each week is CREATED, in CONFLICT (taken), against a
+            RULE (outside the opening hours) or EXCLUDED. Atomic: all weeks or none; a series that
+            cannot be made is answered with created = false and the report, not an error. The
+            idempotency key stands for the whole series and is kept only when something was booked."""
+            caller = self._auth(context)
+            violations = []
+            if not 1 <= len(request.idempotency_key) <= 100:
+                violations.append(("idempotency_key", "required: 1 to 100 characters"))
+            first, last = parse_date(request.first_date), parse_date(request.last_date)
+            start_t, end_t = parse_clock(request.start_time), parse_clock(request.end_time)
+            for field, ok, what in [("first_date", first, "a date, YYYY-MM-DD"), ("last_date", last, "a date, YYYY-MM-DD"),
+                                    ("start_time", start_t, "a local time, HH:MM"), ("end_time", end_t, "a local time, HH:MM")]:
+                if ok is None:
+                    violations.append((field, what))
+            if first and last and not first <= last <= first + MAX_SEASON:
+                violations.append(("last_date", "on or after first_date, at most 53 weeks later"))
+            if start_t and end_t and end_t <= start_t:
+                violations.append(("end_time", "after start_time, on the same day"))
+            excluded = {parse_date(d) for d in request.excluded_dates}
+            if None in excluded or len(request.excluded_dates) > MAX_EXCLUDED:
+                violations.append(("excluded_dates", f"at most {MAX_EXCLUDED} dates, YYYY-MM-DD"))
+            if request.mode not in (pb.BOOKING_MODE_DIRECT, pb.BOOKING_MODE_REQUEST):
+                violations.append(("mode", "BOOKING_MODE_DIRECT or BOOKING_MODE_REQUEST"))
+            if violations:
+                invalid_fields(context, violations)
+            self._check_reference(context, request.customer)
+            sent = request.SerializeToString(deterministic=True)
+            direct = request.mode == pb.BOOKING_MODE_DIRECT
+            with self.lock:
+                used = self._replay(context, caller, request.idempotency_key, "series", sent)
+                if used is not None:
+                    return used
+                if request.unit_ref not in units:
+                    abort(context, code_pb2.NOT_FOUND, "UNKNOWN_UNIT", "no such unit")
+                answer = pb.CreateSeriesResponse()
+                times = []
+                day = first
+                while day <= last:
+                    start, end = local_instant(day, start_t), local_instant(day, end_t)
+                    occurrence = answer.occurrences.add(date=day.isoformat(), start=self._ts(start), end=self._ts(end))
+                    if day in excluded:
+                        occurrence.outcome = pb.OCCURRENCE_OUTCOME_EXCLUDED
+                    elif not self._whole_hours_open(start, end):
+                        occurrence.outcome = pb.OCCURRENCE_OUTCOME_RULE
+                        occurrence.reason = "bookings are whole hours within 08:00-22:00"
+                    elif direct and self._held(request.unit_ref, start, end):
+                        occurrence.outcome = pb.OCCURRENCE_OUTCOME_CONFLICT
+                        occurrence.reason = "taken by another booking"
+                    else:
+                        occurrence.outcome = pb.OCCURRENCE_OUTCOME_CREATED
+                    times.append((start, end))
+                    day += dt.timedelta(weeks=1)
+                outcomes = [o.outcome for o in answer.occurrences]
+                failed = any(o in (pb.OCCURRENCE_OUTCOME_CONFLICT, pb.OCCURRENCE_OUTCOME_RULE) for o in outcomes)
+                if (failed and request.atomic) or pb.OCCURRENCE_OUTCOME_CREATED not in outcomes:
+                    # Nothing is booked, and the key stays unused (§18, as a refused CreateBooking).
+                    return answer
+                answer.series_id = str(uuid.uuid4())
+                answer.created = True
+                for occurrence, (start, end) in zip(answer.occurrences, times):
+                    if occurrence.outcome == pb.OCCURRENCE_OUTCOME_CREATED:
+                        booking = self._book(caller, request.unit_ref, start, end, direct, request.customer, request.message,
+                                             series_id=answer.series_id)
+                        occurrence.booking_id = booking.booking_id
+                self.keys[(caller, request.idempotency_key)] = ("series", sent, answer)
+                return answer
 
         def _whole_hours_open(self, start, end):
             slots = list(self._opening_slots(start, end))

@@ -330,6 +330,7 @@ pub async fn run(vendor: &GrpcVendor, o: &Options) -> Vec<CheckResult> {
                 } else {
                     let ops = caps.as_ref().map(|c| c.operations.clone()).unwrap_or_default();
                     v1_1(vendor, &mut s, &ops, &unit, &free[1..4]).await;
+                    series(vendor, &mut s, &ops, &unit, &free).await;
                 }
             }
         }
@@ -897,7 +898,8 @@ async fn bookings(vendor: &GrpcVendor, s: &mut Suite, unit: &str, slot: &pb::Slo
     s.add("latency.booking", "§4", BOOKING_CHECKS[11].2, v, format!("slowest took {} ms", slowest.as_millis()), slowest);
 }
 
-/// The checks of vendor.v1.1 (§14–§17), on three free slots after the one the 1.0 checks used.
+/// The checks of vendor.v1.1: §14–§17 on three free slots after the one the 1.0 checks used,
+/// then §18 (`series.*`) on a slot of that day that is free four weeks running.
 const V1_1_CHECKS: &[(&str, &str, &str)] = &[
     ("customer.reference", "§14", "a booking keeps and echoes its customer reference"),
     ("list.by_reference", "§15", "ListBookings lists the caller's bookings of a reference, and none of an unused one"),
@@ -909,7 +911,15 @@ const V1_1_CHECKS: &[(&str, &str, &str)] = &[
     ("move.idempotent", "§16", "the same move key answers the booking; with another move, ALREADY_EXISTS"),
     ("request.complete_illegal", "§16", "CompleteRequest of a confirmed booking is FAILED_PRECONDITION"),
     ("changes.feed", "§17", "ListChanges lists each change of the caller's bookings once, in order, then nothing new"),
+    ("series.atomic", "§18", "an atomic series with a taken week creates nothing and reports that week CONFLICT, not an error"),
+    ("series.creates", "§18", "CreateSeries books each free week, each a booking as GetBooking and ListBookings show it"),
+    ("series.excluded", "§18", "an excluded date is reported EXCLUDED and left free"),
+    ("series.idempotent", "§18", "the same series key answers the same series; with another series, ALREADY_EXISTS"),
+    ("series.invalid", "§18", "malformed series are INVALID_ARGUMENT naming the field; an unknown unit NOT_FOUND"),
 ];
+
+/// The ids of the CreateSeries checks (§18), which run on their own after the other 1.1 checks.
+const SERIES_IDS: [&str; 5] = ["series.atomic", "series.creates", "series.excluded", "series.idempotent", "series.invalid"];
 
 fn v1_1_title(id: &str) -> &'static str {
     V1_1_CHECKS.iter().find(|c| c.0 == id).map_or("", |c| c.2)
@@ -977,7 +987,7 @@ async fn v1_1(vendor: &GrpcVendor, s: &mut Suite, ops: &[i32], unit: &str, slots
             }
             let why = [a.err(), b.err()].into_iter().flatten().map(|e| status_line(&e)).collect::<Vec<_>>().join("; ");
             add(s, "customer.reference", Verdict::Fail, format!("booked two free slots with a reference; got {why}"), t.elapsed());
-            for (id, _, _) in &V1_1_CHECKS[1..] {
+            for (id, _, _) in V1_1_CHECKS[1..].iter().filter(|c| !SERIES_IDS.contains(&c.0)) {
                 add(s, id, Verdict::Skip, "no bookings were made (customer.reference failed)".into(), Duration::ZERO);
             }
             return;
@@ -1274,6 +1284,471 @@ async fn v1_1(vendor: &GrpcVendor, s: &mut Suite, ops: &[i32], unit: &str, slots
     add(s, "changes.feed", v, d, t.elapsed());
 }
 
+/// A weekly time the series checks book: the first occurrence's local date, the local start
+/// and end (`HH:MM`), and each week's start and end instants.
+struct Weekly {
+    first: chrono::NaiveDate,
+    start_time: String,
+    end_time: String,
+    times: Vec<(i64, i64)>,
+}
+
+impl Weekly {
+    /// The local date of week `week` (0 is the first), `YYYY-MM-DD`.
+    fn date(&self, week: usize) -> String {
+        (self.first + chrono::Duration::weeks(week as i64)).format("%Y-%m-%d").to_string()
+    }
+
+    /// Week `week`'s time, for details.
+    fn when(&self, week: usize) -> String {
+        format!("{} {}–{}", self.date(week), self.start_time, self.end_time)
+    }
+}
+
+/// `slot`'s local time of day on its local date and the same weekday of the `weeks - 1` weeks
+/// after, or None when that is no series time: not whole minutes, not within one local day, or
+/// touching 02:00–03:00 (the hour the DST nights skip or repeat).
+fn weekly(slot: &pb::Slot, weeks: usize) -> Option<Weekly> {
+    use stockholm::{instant, local_date, naive_seconds, offset};
+    let (a, b) = (slot.start?.seconds, slot.end?.seconds);
+    let first = local_date(a);
+    let wall = |t: i64| t + offset(t) - naive_seconds(first);
+    let (from, to) = (wall(a), wall(b));
+    if from % 60 != 0 || to % 60 != 0 || to <= from || to >= 86_400 || !outside_dst_hour(&(from / 60, to / 60)) {
+        return None;
+    }
+    let times = (0..weeks)
+        .map(|w| {
+            let d = first + chrono::Duration::weeks(w as i64);
+            Some((instant(d, from)?, instant(d, to)?))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Weekly { first, start_time: hh_mm(from / 60), end_time: hh_mm(to / 60), times })
+}
+
+/// Whether `[a, b)` on `unit` is free now: a FREE slot covers it.
+async fn free_now(vendor: &GrpcVendor, unit: &str, (a, b): (i64, i64)) -> Result<bool, String> {
+    let req = pb::CheckAvailabilityRequest { unit_refs: vec![unit.to_string()], start: ts(a), end: ts(b), ..Default::default() };
+    match vendor.check_availability(req, Duration::from_secs(2)).await {
+        Ok(r) => Ok(r.units.iter().filter(|u| u.unit_ref == unit).flat_map(|u| &u.slots).any(|x| {
+            x.state == pb::SlotState::Free as i32 && x.start.is_some_and(|t| t.seconds <= a) && x.end.is_some_and(|t| t.seconds >= b)
+        })),
+        Err(e) => Err(format!("CheckAvailability of '{unit}' {}–{}: {}", rfc3339(a), rfc3339(b), status_line(&e))),
+    }
+}
+
+fn rfc3339(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0).map_or(t.to_string(), |d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+fn outcome_name(o: i32) -> String {
+    pb::OccurrenceOutcome::try_from(o).map_or_else(|_| o.to_string(), |x| x.as_str_name().to_string())
+}
+
+/// The bookings a series answer names.
+fn series_bookings(r: &pb::CreateSeriesResponse) -> Vec<String> {
+    r.occurrences.iter().map(|o| o.booking_id.clone()).filter(|id| !id.is_empty()).collect()
+}
+
+/// Whether a `google.rpc.BadRequest` field names `field` (a proto field name), as the proto
+/// names it or in its JSON name (`last_date`, `lastDate`).
+fn names_field(violation: &str, field: &str) -> bool {
+    let norm = |s: &str| s.chars().filter(|c| *c != '_').flat_map(char::to_lowercase).collect::<String>();
+    norm(violation) == norm(field)
+}
+
+/// The CreateSeries checks (§18): on `unit`, at the local time of one of its `free` slots that
+/// is free four weeks running, an atomic series over a week booked beforehand, then a series
+/// with one week excluded, sent again and changed under its key, and malformed ones. Every
+/// booking made is cancelled, whatever failed on the way.
+async fn series(vendor: &GrpcVendor, s: &mut Suite, ops: &[i32], unit: &str, free: &[pb::Slot]) {
+    const WEEKS: usize = 4;
+    let add = |s: &mut Suite, id: &'static str, v: Verdict, d: String, e: Duration| s.add(id, v1_1_section(id), v1_1_title(id), v, d, e);
+    let verdict = |wrong: &[String]| if wrong.is_empty() { Verdict::Pass } else { Verdict::Fail };
+    if !ops.contains(&(pb::Operation::CreateSeries as i32)) {
+        for id in SERIES_IDS {
+            add(s, id, Verdict::Skip, "the vendor does not offer OPERATION_CREATE_SERIES".into(), Duration::ZERO);
+        }
+        return;
+    }
+    // The slots the other checks did not use first, then those they used (and cancelled).
+    let mut chosen = None;
+    for slot in free.iter().skip(4).chain(free.iter().take(4)).take(8) {
+        let Some(w) = weekly(slot, WEEKS) else { continue };
+        let mut all = true;
+        for &time in &w.times {
+            if free_now(vendor, unit, time).await != Ok(true) {
+                all = false;
+                break;
+            }
+        }
+        if all {
+            chosen = Some(w);
+            break;
+        }
+    }
+    let Some(w) = chosen else {
+        for id in SERIES_IDS {
+            let why = format!(
+                "no free slot of '{unit}' in the first day of the window is free at the same local time {WEEKS} weeks running (try another --start)"
+            );
+            add(s, id, Verdict::Skip, why, Duration::ZERO);
+        }
+        return;
+    };
+    let run = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    let reference = format!("conformance-{run}-series");
+    let key = |k: &str| format!("conformance-{run}-series-{k}");
+    let reason = "vendor.v1.1 conformance check";
+    let customer = pb::Customer {
+        r#type: pb::CustomerType::PrivatePerson as i32,
+        name: "Conformance Kit".into(),
+        email: "conformance@example.se".into(),
+        reference: reference.clone(),
+        ..Default::default()
+    };
+    let request = |key: String, last_week: usize, excluded: Vec<String>| pb::CreateSeriesRequest {
+        idempotency_key: key,
+        unit_ref: unit.into(),
+        first_date: w.date(0),
+        last_date: w.date(last_week),
+        start_time: w.start_time.clone(),
+        end_time: w.end_time.clone(),
+        excluded_dates: excluded,
+        mode: pb::BookingMode::Direct as i32,
+        customer: Some(customer.clone()),
+        activity: String::new(),
+        payment_method: pb::PaymentMethod::Invoice as i32,
+        atomic: true,
+        message: "vendor.v1.1 conformance check; cancelled at once".into(),
+    };
+    let sent = |r: &pb::CreateSeriesRequest| {
+        format!(
+            "{}series '{}' {} to {} weekly {}–{}{}",
+            if r.atomic { "an atomic " } else { "a " },
+            r.unit_ref,
+            r.first_date,
+            r.last_date,
+            r.start_time,
+            r.end_time,
+            if r.excluded_dates.is_empty() { String::new() } else { format!(" excluding {}", r.excluded_dates.join(", ")) }
+        )
+    };
+    let mut made: Vec<String> = Vec::new();
+
+    // series.atomic: the third week booked beforehand.
+    let t = Instant::now();
+    let mut wrong = Vec::new();
+    let taken = 2;
+    let blocker = pb::CreateBookingRequest {
+        idempotency_key: key("taken"),
+        unit_ref: unit.into(),
+        start: ts(w.times[taken].0),
+        end: ts(w.times[taken].1),
+        mode: pb::BookingMode::Direct as i32,
+        customer: Some(pb::Customer { reference: String::new(), ..customer.clone() }),
+        payment_method: pb::PaymentMethod::Invoice as i32,
+        message: "vendor.v1.1 conformance check; cancelled at once".into(),
+        ..Default::default()
+    };
+    match vendor.create_booking(blocker, WRITE_DEADLINE).await {
+        Err(e) => wrong.push(format!("booked {} beforehand to make a conflict; got {}", w.when(taken), status_line(&e))),
+        Ok(b) => {
+            let atomic = request(key("atomic"), WEEKS - 1, vec![]);
+            match vendor.create_series(atomic.clone(), WRITE_DEADLINE).await {
+                Err(e) => wrong.push(format!(
+                    "sent {} with {} taken; got {}, not an answer with created = false and that week CONFLICT",
+                    sent(&atomic),
+                    w.date(taken),
+                    status_line(&e)
+                )),
+                Ok(r) => {
+                    made.extend(series_bookings(&r));
+                    if r.created || !r.series_id.is_empty() {
+                        wrong.push(format!(
+                            "sent {} with {} taken; it was created (series '{}')",
+                            sent(&atomic),
+                            w.date(taken),
+                            r.series_id
+                        ));
+                    } else if !series_bookings(&r).is_empty() {
+                        wrong.push(format!("answered created = false, but occurrences name bookings {:?}", series_bookings(&r)));
+                    }
+                    if r.occurrences.len() != WEEKS {
+                        wrong.push(format!("the report has {} occurrences, not one per week ({WEEKS})", r.occurrences.len()));
+                    }
+                    for (i, o) in r.occurrences.iter().enumerate() {
+                        if i == taken && (o.outcome != pb::OccurrenceOutcome::Conflict as i32 || o.reason.trim().is_empty()) {
+                            wrong.push(format!(
+                                "the taken week {} is reported {} with reason '{}', not CONFLICT with a reason",
+                                w.date(i),
+                                outcome_name(o.outcome),
+                                o.reason
+                            ));
+                        } else if i != taken && o.outcome != pb::OccurrenceOutcome::Created as i32 {
+                            wrong.push(format!(
+                                "the free week {} is reported {}, not CREATED (it fits)",
+                                w.date(i),
+                                outcome_name(o.outcome)
+                            ));
+                        }
+                    }
+                    if !r.created {
+                        for i in (0..WEEKS).filter(|i| *i != taken) {
+                            match free_now(vendor, unit, w.times[i]).await {
+                                Ok(true) => {}
+                                Ok(false) => wrong.push(format!("afterwards {} is not free: part of the series was booked", w.when(i))),
+                                Err(e) => wrong.push(e),
+                            }
+                        }
+                    }
+                }
+            }
+            let id = b.booking.unwrap_or_default().booking_id;
+            let _ = vendor.cancel_booking(&id, reason, WRITE_DEADLINE).await;
+        }
+    }
+    // What a series that should not have been made holds goes before the next needs the time.
+    for id in made.drain(..) {
+        let _ = vendor.cancel_booking(&id, reason, WRITE_DEADLINE).await;
+    }
+    add(s, "series.atomic", verdict(&wrong), wrong.join("; "), t.elapsed());
+
+    // series.creates and series.excluded: every week, the second excluded.
+    let excluded = 1;
+    let t = Instant::now();
+    let main = request(key("main"), WEEKS - 1, vec![w.date(excluded)]);
+    match vendor.create_series(main.clone(), WRITE_DEADLINE).await {
+        Err(e) => {
+            add(s, "series.creates", Verdict::Fail, format!("sent {}; got {}", sent(&main), status_line(&e)), t.elapsed());
+            for id in ["series.excluded", "series.idempotent"] {
+                add(s, id, Verdict::Skip, "no series was made (series.creates failed)".into(), Duration::ZERO);
+            }
+        }
+        Ok(r) => {
+            made.extend(series_bookings(&r));
+            let mut wrong = Vec::new();
+            if !r.created || r.series_id.is_empty() {
+                wrong.push(format!("answered created = {} with series_id '{}'", r.created, r.series_id));
+            }
+            if r.occurrences.len() != WEEKS {
+                wrong.push(format!("the report has {} occurrences, not one per week ({WEEKS})", r.occurrences.len()));
+            }
+            let at = |t: &Option<Timestamp>| t.as_ref().map_or(0, |t| t.seconds);
+            let mut booked: Vec<(usize, String)> = Vec::new();
+            for (i, o) in r.occurrences.iter().enumerate().take(WEEKS) {
+                let (a, b) = w.times[i];
+                if o.date != w.date(i) || at(&o.start) != a || at(&o.end) != b {
+                    wrong.push(format!(
+                        "occurrence {} is {} {}–{}, not {} {}–{}",
+                        i + 1,
+                        o.date,
+                        rfc3339(at(&o.start)),
+                        rfc3339(at(&o.end)),
+                        w.date(i),
+                        rfc3339(a),
+                        rfc3339(b)
+                    ));
+                }
+                if i == excluded {
+                    continue;
+                }
+                if o.outcome != pb::OccurrenceOutcome::Created as i32 || o.booking_id.is_empty() {
+                    wrong.push(format!(
+                        "the free week {} is reported {} with booking '{}', not CREATED with its booking ({})",
+                        w.date(i),
+                        outcome_name(o.outcome),
+                        o.booking_id,
+                        o.reason
+                    ));
+                } else {
+                    booked.push((i, o.booking_id.clone()));
+                }
+            }
+            let mut distinct: Vec<&String> = booked.iter().map(|b| &b.1).collect();
+            distinct.sort();
+            distinct.dedup();
+            if distinct.len() != booked.len() {
+                wrong.push(format!("the weeks name the same booking twice: {booked:?}"));
+            }
+            for (i, id) in &booked {
+                let (a, b) = w.times[*i];
+                match vendor.get_booking(id, WRITE_DEADLINE).await {
+                    Ok(x) => {
+                        let x = x.booking.unwrap_or_default();
+                        if x.booking_id != *id
+                            || x.status != pb::BookingStatus::Confirmed as i32
+                            || x.unit_ref != unit
+                            || at(&x.start) != a
+                            || at(&x.end) != b
+                            || x.series_id != r.series_id
+                        {
+                            wrong.push(format!(
+                                "GetBooking '{id}' (week {}) answered '{}' status {} on '{}' {}–{} in series '{}', not CONFIRMED on '{unit}' {}–{} in series '{}'",
+                                w.date(*i),
+                                x.booking_id,
+                                x.status,
+                                x.unit_ref,
+                                rfc3339(at(&x.start)),
+                                rfc3339(at(&x.end)),
+                                x.series_id,
+                                rfc3339(a),
+                                rfc3339(b),
+                                r.series_id
+                            ));
+                        }
+                    }
+                    Err(e) => wrong.push(format!("GetBooking '{id}' (week {}): {}", w.date(*i), status_line(&e))),
+                }
+            }
+            if ops.contains(&(pb::Operation::ListBookings as i32)) && !booked.is_empty() {
+                let list = pb::ListBookingsRequest {
+                    customer_references: vec![reference.clone()],
+                    start: ts(w.times[0].0 - 86_400),
+                    end: ts(w.times[WEEKS - 1].1 + 86_400),
+                    page_size: 100,
+                    page_token: String::new(),
+                };
+                match vendor.list_bookings(list, WRITE_DEADLINE).await {
+                    Ok(l) => {
+                        let listed: Vec<&str> = l.bookings.iter().map(|x| x.booking_id.as_str()).collect();
+                        let missing: Vec<&str> = booked.iter().map(|b| b.1.as_str()).filter(|id| !listed.contains(id)).collect();
+                        if !missing.is_empty() {
+                            wrong.push(format!(
+                                "ListBookings of the series' customer reference '{reference}' lists {listed:?}, without {missing:?}"
+                            ));
+                        }
+                    }
+                    Err(e) => wrong.push(format!("ListBookings of the series' customer reference '{reference}': {}", status_line(&e))),
+                }
+            }
+            let d = if wrong.is_empty() { String::new() } else { format!("sent {}; {}", sent(&main), wrong.join("; ")) };
+            add(s, "series.creates", verdict(&wrong), d, t.elapsed());
+
+            let t = Instant::now();
+            let mut wrong = Vec::new();
+            match r.occurrences.get(excluded) {
+                Some(o) if o.outcome == pb::OccurrenceOutcome::Excluded as i32 && o.booking_id.is_empty() => {}
+                Some(o) => wrong.push(format!(
+                    "the excluded date {} is reported {} with booking '{}', not EXCLUDED without one",
+                    w.date(excluded),
+                    outcome_name(o.outcome),
+                    o.booking_id
+                )),
+                None => wrong.push(format!("the report has no occurrence for the excluded date {}", w.date(excluded))),
+            }
+            match free_now(vendor, unit, w.times[excluded]).await {
+                Ok(true) => {}
+                Ok(false) => wrong.push(format!("afterwards {} is not free: the excluded week was booked", w.when(excluded))),
+                Err(e) => wrong.push(e),
+            }
+            let d = if wrong.is_empty() { String::new() } else { format!("sent {}; {}", sent(&main), wrong.join("; ")) };
+            add(s, "series.excluded", verdict(&wrong), d, t.elapsed());
+
+            let t = Instant::now();
+            let mut wrong = Vec::new();
+            let weeks = |x: &pb::CreateSeriesResponse| x.occurrences.iter().map(|o| o.booking_id.clone()).collect::<Vec<_>>();
+            match vendor.create_series(main.clone(), WRITE_DEADLINE).await {
+                Ok(again) => {
+                    made.extend(series_bookings(&again));
+                    if again.series_id != r.series_id || again.created != r.created || weeks(&again) != weeks(&r) {
+                        wrong.push(format!(
+                            "the same request with key '{}' again answered series '{}' (created {}) with bookings {:?}, not series '{}' with {:?}",
+                            main.idempotency_key,
+                            again.series_id,
+                            again.created,
+                            weeks(&again),
+                            r.series_id,
+                            weeks(&r)
+                        ));
+                    }
+                }
+                Err(e) => wrong.push(format!("the same request with key '{}' again: {}", main.idempotency_key, status_line(&e))),
+            }
+            let shorter = pb::CreateSeriesRequest { last_date: w.date(WEEKS - 2), ..main.clone() };
+            match vendor.create_series(shorter, WRITE_DEADLINE).await {
+                Err(e) => {
+                    if let Err(why) = refusal(&e, tonic::Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED") {
+                        wrong.push(format!("the same key with a shorter series; {why}"));
+                    }
+                }
+                Ok(x) => {
+                    made.extend(series_bookings(&x));
+                    wrong.push(format!(
+                        "the same key with a shorter series was answered (series '{}', created {}), not ALREADY_EXISTS",
+                        x.series_id, x.created
+                    ));
+                }
+            }
+            add(s, "series.idempotent", verdict(&wrong), wrong.join("; "), t.elapsed());
+        }
+    }
+    made.sort();
+    made.dedup();
+    for id in made.drain(..) {
+        let _ = vendor.cancel_booking(&id, reason, WRITE_DEADLINE).await;
+    }
+
+    // series.invalid
+    let t = Instant::now();
+    let mut wrong = Vec::new();
+    let base = request(String::new(), WEEKS - 1, vec![]);
+    let day = |weeks: i64| (w.first + chrono::Duration::weeks(weeks)).format("%Y-%m-%d").to_string();
+    let cases = [
+        (
+            "last_date a week before first_date",
+            "last_date",
+            pb::CreateSeriesRequest { idempotency_key: key("i1"), last_date: day(-1), ..base.clone() },
+        ),
+        ("a season of 54 weeks", "last_date", pb::CreateSeriesRequest { idempotency_key: key("i2"), last_date: day(54), ..base.clone() }),
+        (
+            "start_time '25:00'",
+            "start_time",
+            pb::CreateSeriesRequest { idempotency_key: key("i3"), start_time: "25:00".into(), ..base.clone() },
+        ),
+        (
+            "end_time equal to start_time",
+            "end_time",
+            pb::CreateSeriesRequest { idempotency_key: key("i4"), end_time: w.start_time.clone(), ..base.clone() },
+        ),
+        ("no idempotency_key", "idempotency_key", base.clone()),
+    ];
+    for (what, field, req) in cases {
+        match vendor.create_series(req, WRITE_DEADLINE).await {
+            Err(e) if e.code() == tonic::Code::InvalidArgument => {
+                use tonic_types::StatusExt;
+                let named = e.get_details_bad_request().is_some_and(|b| b.field_violations.iter().any(|v| names_field(&v.field, field)));
+                if !named {
+                    wrong.push(format!("{what}: INVALID_ARGUMENT without a google.rpc.BadRequest naming {field} ({})", status_line(&e)));
+                }
+            }
+            Err(e) => wrong.push(format!("{what}: got {}, not INVALID_ARGUMENT", status_line(&e))),
+            Ok(r) => {
+                made.extend(series_bookings(&r));
+                wrong.push(format!("{what}: answered (created {}, {} occurrences), not INVALID_ARGUMENT", r.created, r.occurrences.len()));
+            }
+        }
+    }
+    let unknown = pb::CreateSeriesRequest { idempotency_key: key("i5"), unit_ref: "conformance-unknown-unit-7f3a".into(), ..base };
+    match vendor.create_series(unknown, WRITE_DEADLINE).await {
+        Err(e) if e.code() == tonic::Code::NotFound => {}
+        Err(e) => wrong.push(format!("an unknown unit: got {}, not NOT_FOUND / UNKNOWN_UNIT", status_line(&e))),
+        Ok(r) => {
+            made.extend(series_bookings(&r));
+            wrong.push(format!("an unknown unit: answered (created {}), not NOT_FOUND / UNKNOWN_UNIT", r.created));
+        }
+    }
+    for id in made.drain(..) {
+        let _ = vendor.cancel_booking(&id, reason, WRITE_DEADLINE).await;
+    }
+    let d = if wrong.is_empty() {
+        String::new()
+    } else {
+        format!("sent variants of {}; {}", sent(&request(String::new(), WEEKS - 1, vec![])), wrong.join("; "))
+    };
+    add(s, "series.invalid", verdict(&wrong), d, t.elapsed());
+}
+
 /// The checks that need no unit: capabilities, their latency, health.
 const BASIC_CHECKS: &[(&str, &str, &str)] = &[
     ("capabilities.well_formed", "§5", "GetCapabilities states a 1.x version, CheckAvailability, and its limits"),
@@ -1392,6 +1867,24 @@ mod tests {
             [2024, 2025, 2026, 2027, 2028].map(stockholm::easter),
             [date(2024, 3, 31), date(2025, 4, 20), date(2026, 4, 5), date(2027, 3, 28), date(2028, 4, 16)]
         );
+    }
+
+    #[test]
+    fn a_series_keeps_its_local_time_across_the_dst_night_and_names_fields_either_way() {
+        // 18:00–19:30 on Sunday 2027-03-21 (CET): the next Sunday is in summer time.
+        let start = stockholm::instant(date(2027, 3, 21), 18 * 3600).unwrap();
+        let slot = pb::Slot { start: ts(start), end: ts(start + 5400), ..Default::default() };
+        let w = weekly(&slot, 4).unwrap();
+        assert_eq!((w.start_time.as_str(), w.end_time.as_str(), w.date(1).as_str()), ("18:00", "19:30", "2027-03-28"));
+        assert_eq!(w.times[0], (start, start + 5400));
+        assert_eq!(w.times[1].0, start + 7 * 86_400 - 3600, "an hour earlier in UTC after the change");
+        // Not a series time: across midnight, or in the hour the DST nights skip or repeat.
+        let late = stockholm::instant(date(2027, 3, 21), 23 * 3600).unwrap();
+        assert!(weekly(&pb::Slot { start: ts(late), end: ts(late + 7200), ..Default::default() }, 4).is_none());
+        let night = stockholm::instant(date(2027, 3, 21), 2 * 3600).unwrap();
+        assert!(weekly(&pb::Slot { start: ts(night), end: ts(night + 3600), ..Default::default() }, 4).is_none());
+        assert!(names_field("lastDate", "last_date") && names_field("last_date", "last_date"));
+        assert!(!names_field("firstDate", "last_date"));
     }
 
     fn hours(from: i64, to: i64) -> WallClock {

@@ -83,6 +83,15 @@ pub trait VendorApi: Send + Sync + 'static {
     ) -> BoxFuture<Result<pb::CompleteRequestResponse, tonic::Status>> {
         Box::pin(async { Err(tonic::Status::unimplemented("this vendor completes no requests")) })
     }
+
+    /// One CreateSeries call (vendor.v1.1) that must answer within `timeout`.
+    fn create_series(
+        &self,
+        _req: pb::CreateSeriesRequest,
+        _timeout: Duration,
+    ) -> BoxFuture<Result<pb::CreateSeriesResponse, tonic::Status>> {
+        Box::pin(async { Err(tonic::Status::unimplemented("this vendor books no series")) })
+    }
 }
 
 /// How the registry treats one vendor (docs/vendor-protocol.md §11).

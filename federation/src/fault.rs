@@ -125,6 +125,19 @@ pub enum Defect {
     FeedCursorStuck,
     /// vendor.v1.1: CompleteRequest makes any booking PENDING, a confirmed one too.
     CompletesAnyStatus,
+    /// vendor.v1.1: CreateSeries reports its weeks CREATED with booking ids, but books nothing.
+    SeriesNotBooked,
+    /// vendor.v1.1: an atomic series with a week taken books the other weeks anyway.
+    SeriesNotAtomic,
+    /// vendor.v1.1: an atomic series with a week taken is refused with SLOT_UNAVAILABLE instead
+    /// of answered with its report.
+    SeriesConflictAsError,
+    /// vendor.v1.1: excluded dates are booked like the other weeks.
+    SeriesIgnoresExcluded,
+    /// vendor.v1.1: CreateSeries ignores its idempotency key.
+    SeriesIgnoresKey,
+    /// vendor.v1.1: malformed series are answered with an empty report, not INVALID_ARGUMENT.
+    SeriesAcceptsInvalid,
 }
 
 impl Default for Faults {
@@ -169,11 +182,13 @@ pub enum Rpc {
     ListChanges,
     /// `CompleteRequest`.
     CompleteRequest,
+    /// `CreateSeries`.
+    CreateSeries,
 }
 
 impl Rpc {
     /// Every method of vendor.v1.
-    pub const ALL: [Rpc; 10] = [
+    pub const ALL: [Rpc; 11] = [
         Rpc::GetCapabilities,
         Rpc::CheckAvailability,
         Rpc::CreateBooking,
@@ -184,6 +199,7 @@ impl Rpc {
         Rpc::MoveBooking,
         Rpc::ListChanges,
         Rpc::CompleteRequest,
+        Rpc::CreateSeries,
     ];
 }
 
@@ -228,6 +244,8 @@ struct Store {
     keys: std::collections::HashMap<String, (Vec<u8>, String)>,
     /// The change feed: every change, in order (its index + 1 is the cursor).
     changes: Vec<(String, pb::StatusChange)>,
+    /// Series: idempotency key → (the request as sent, the answer).
+    series: std::collections::HashMap<String, (Vec<u8>, pb::CreateSeriesResponse)>,
 }
 
 impl Store {
@@ -524,6 +542,7 @@ impl BookingProvider for FaultVendor {
                     pb::Operation::MoveBooking,
                     pb::Operation::ListChanges,
                     pb::Operation::CompleteRequest,
+                    pb::Operation::CreateSeries,
                 ]
                 .map(|o| o as i32),
             );
@@ -865,6 +884,133 @@ impl BookingProvider for FaultVendor {
             format!("c{}", after + changes.len())
         };
         Ok(Response::new(pb::ListChangesResponse { changes, next_cursor: next }))
+    }
+
+    async fn create_series(&self, req: Request<pb::CreateSeriesRequest>) -> Result<Response<pb::CreateSeriesResponse>, Status> {
+        use crate::conformance::stockholm;
+        let f = self.booking_call(Rpc::CreateSeries).await?;
+        let has = |d: Defect| f.defects.contains(&d);
+        let r = req.into_inner();
+        let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().filter(|_| s.len() == 10);
+        // Seconds after local midnight of "HH:MM".
+        let clock = |s: &str| {
+            chrono::NaiveTime::parse_from_str(s, "%H:%M")
+                .ok()
+                .filter(|_| s.len() == 5)
+                .map(|t| i64::from(chrono::Timelike::num_seconds_from_midnight(&t)))
+        };
+        let mut bad: Vec<(&str, &str)> = Vec::new();
+        if r.idempotency_key.is_empty() || r.idempotency_key.chars().count() > 100 {
+            bad.push(("idempotency_key", "1 to 100 characters"));
+        }
+        let (first, last) = (date(&r.first_date), date(&r.last_date));
+        let (from, to) = (clock(&r.start_time), clock(&r.end_time));
+        for (field, ok) in
+            [("first_date", first.is_some()), ("last_date", last.is_some()), ("start_time", from.is_some()), ("end_time", to.is_some())]
+        {
+            if !ok {
+                bad.push((field, "malformed: YYYY-MM-DD, HH:MM"));
+            }
+        }
+        if let (Some(a), Some(b)) = (first, last)
+            && (b < a || b - a > chrono::Duration::weeks(53))
+        {
+            bad.push(("last_date", "on or after first_date, at most 53 weeks later"));
+        }
+        if let (Some(a), Some(b)) = (from, to)
+            && b <= a
+        {
+            bad.push(("end_time", "after start_time"));
+        }
+        let excluded: Vec<chrono::NaiveDate> = r.excluded_dates.iter().filter_map(|d| date(d)).collect();
+        if excluded.len() != r.excluded_dates.len() {
+            bad.push(("excluded_dates", "malformed: YYYY-MM-DD"));
+        }
+        let (Some(first), Some(last), Some(from), Some(to), true) = (first, last, from, to, bad.is_empty()) else {
+            if has(Defect::SeriesAcceptsInvalid) {
+                return Ok(Response::new(pb::CreateSeriesResponse::default()));
+            }
+            let mut details = tonic_types::ErrorDetails::new();
+            details.set_bad_request(bad.iter().map(|(f, m)| tonic_types::FieldViolation::new(*f, *m)).collect::<Vec<_>>());
+            return Err(<Status as tonic_types::StatusExt>::with_error_details(tonic::Code::InvalidArgument, "invalid series", details));
+        };
+        if !self.units.contains(&r.unit_ref) {
+            return Err(refuse(tonic::Code::NotFound, "UNKNOWN_UNIT", "no such unit", &f));
+        }
+        let fingerprint = prost::Message::encode_to_vec(&r);
+        let mut store = self.store.lock().expect("never poisoned");
+        if !has(Defect::SeriesIgnoresKey)
+            && let Some((sent, answer)) = store.series.get(&r.idempotency_key)
+        {
+            if *sent != fingerprint {
+                return Err(refuse(tonic::Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED", "the key was used for another series", &f));
+            }
+            return Ok(Response::new(answer.clone()));
+        }
+        // Local times with Stockholm's rules (§18): the later of the autumn night's repeated
+        // hour; in the spring night's missing hour, the hour after.
+        let at = |d: chrono::NaiveDate, t: i64| {
+            let wall = stockholm::naive_seconds(d) + t;
+            [3600, 7200].into_iter().map(|o| wall - o).find(|&x| stockholm::offset(x) == wall - x).unwrap_or(wall - 3600)
+        };
+        let mut occurrences = Vec::new();
+        let mut day = first;
+        while day <= last {
+            let (a, b) = (at(day, from), at(day, to));
+            let mut o = pb::SeriesOccurrence {
+                date: day.format("%Y-%m-%d").to_string(),
+                start: Some(Timestamp { seconds: a, nanos: 0 }),
+                end: Some(Timestamp { seconds: b, nanos: 0 }),
+                outcome: pb::OccurrenceOutcome::Created as i32,
+                ..Default::default()
+            };
+            if excluded.contains(&day) && !has(Defect::SeriesIgnoresExcluded) {
+                o.outcome = pb::OccurrenceOutcome::Excluded as i32;
+            } else if let Some(held) = store.bookings.values().find(|x| overlaps(x, &r.unit_ref, a, b)) {
+                o.outcome = pb::OccurrenceOutcome::Conflict as i32;
+                o.reason = format!("taken by booking {}", held.booking_id);
+            }
+            occurrences.push(o);
+            day += chrono::Duration::weeks(1);
+        }
+        let failed = occurrences.iter().any(|o| o.outcome == pb::OccurrenceOutcome::Conflict as i32);
+        if failed && r.atomic && !has(Defect::SeriesNotAtomic) {
+            if has(Defect::SeriesConflictAsError) {
+                return Err(refuse(tonic::Code::FailedPrecondition, "SLOT_UNAVAILABLE", "a week of the series is taken", &f));
+            }
+            return Ok(Response::new(pb::CreateSeriesResponse { series_id: String::new(), created: false, occurrences }));
+        }
+        if !occurrences.iter().any(|o| o.outcome == pb::OccurrenceOutcome::Created as i32) {
+            return Ok(Response::new(pb::CreateSeriesResponse { series_id: String::new(), created: false, occurrences }));
+        }
+        store.next += 1;
+        let series_id = format!("fs-{}", store.next);
+        let customer = r.customer.clone().unwrap_or_default();
+        for o in occurrences.iter_mut().filter(|o| o.outcome == pb::OccurrenceOutcome::Created as i32) {
+            store.next += 1;
+            o.booking_id = format!("fv-{}", store.next);
+            if has(Defect::SeriesNotBooked) {
+                continue;
+            }
+            let b = pb::Booking {
+                booking_id: o.booking_id.clone(),
+                unit_ref: r.unit_ref.clone(),
+                start: o.start,
+                end: o.end,
+                status: pb::BookingStatus::Confirmed as i32,
+                created_at: now(),
+                updated_at: now(),
+                customer_reference: if has(Defect::NoCustomerReference) { String::new() } else { customer.reference.clone() },
+                association_verified: customer.association_verified,
+                series_id: series_id.clone(),
+                ..Default::default()
+            };
+            store.bookings.insert(b.booking_id.clone(), b);
+            store.record(&o.booking_id, pb::BookingStatus::Confirmed, &r.message, "", true);
+        }
+        let answer = pb::CreateSeriesResponse { series_id, created: true, occurrences };
+        store.series.insert(r.idempotency_key.clone(), (fingerprint, answer.clone()));
+        Ok(Response::new(answer))
     }
 
     async fn health(&self, _: Request<pb::HealthRequest>) -> Result<Response<pb::HealthResponse>, Status> {

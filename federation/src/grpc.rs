@@ -142,6 +142,13 @@ impl GrpcVendor {
         Ok(c.complete_request(self.request(req, timeout)).await?.into_inner())
     }
 
+    /// CreateSeries (vendor.v1.1): a weekly series, answered with its report per week (a series
+    /// that could not be made is an answer with `created` false, not an error).
+    pub async fn create_series(&self, req: pb::CreateSeriesRequest, timeout: Duration) -> Result<pb::CreateSeriesResponse, tonic::Status> {
+        let mut c = self.client.clone();
+        Ok(c.create_series(self.request(req, timeout)).await?.into_inner())
+    }
+
     /// Health.
     pub async fn health(&self, timeout: Duration) -> Result<pb::HealthResponse, tonic::Status> {
         let mut c = self.client.clone();
@@ -212,5 +219,11 @@ impl VendorApi for GrpcVendor {
         let mut c = self.client.clone();
         let req = self.request(req, timeout);
         Box::pin(async move { Ok(c.complete_request(req).await?.into_inner()) })
+    }
+
+    fn create_series(&self, req: pb::CreateSeriesRequest, timeout: Duration) -> BoxFuture<Result<pb::CreateSeriesResponse, tonic::Status>> {
+        let mut c = self.client.clone();
+        let req = self.request(req, timeout);
+        Box::pin(async move { Ok(c.create_series(req).await?.into_inner()) })
     }
 }

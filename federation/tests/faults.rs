@@ -308,14 +308,14 @@ async fn each_defect_fails_exactly_the_checks_that_cover_it() {
         (D::IgnoresIdempotencyKey, vec!["booking.idempotent_create", "booking.idempotency_key_reused"]),
         (D::DoubleBooking, vec!["booking.slot_unavailable"]),
         (D::WrongErrorCode, vec!["booking.slot_unavailable"]),
-        (D::GetWrongStatus, vec!["booking.get", "move.taken"]),
+        (D::GetWrongStatus, vec!["booking.get", "move.taken", "series.creates"]),
         (D::UnknownBookingFound, vec!["booking.get_unknown"]),
         (D::CancelAnswersConfirmed, vec!["booking.cancel"]),
         (D::SecondCancelFails, vec!["booking.cancel_idempotent"]),
         (D::StaysBookedWhenCancelled, vec!["booking.freed"]),
         (D::NoErrorInfo, vec!["errors.error_info"]),
         (D::SlowBooking, vec!["latency.booking"]),
-        (D::NoCustomerReference, vec!["customer.reference", "list.by_reference", "list.paging"]),
+        (D::NoCustomerReference, vec!["customer.reference", "list.by_reference", "list.paging", "series.creates"]),
         (D::ListIgnoresReference, vec!["list.by_reference"]),
         (D::ListNoPaging, vec!["list.paging"]),
         (D::ListAcceptsNoReferences, vec!["list.invalid"]),
@@ -325,6 +325,12 @@ async fn each_defect_fails_exactly_the_checks_that_cover_it() {
         (D::FeedSkipsMoves, vec!["changes.feed"]),
         (D::FeedCursorStuck, vec!["changes.feed"]),
         (D::CompletesAnyStatus, vec!["request.complete_illegal"]),
+        (D::SeriesNotBooked, vec!["series.creates"]),
+        (D::SeriesNotAtomic, vec!["series.atomic"]),
+        (D::SeriesConflictAsError, vec!["series.atomic"]),
+        (D::SeriesIgnoresExcluded, vec!["series.excluded"]),
+        (D::SeriesIgnoresKey, vec!["series.idempotent"]),
+        (D::SeriesAcceptsInvalid, vec!["series.invalid"]),
     ];
     let opts = conformance::Options {
         units: vec!["hall-a".into(), "hall-b".into()],
@@ -383,7 +389,7 @@ async fn the_fault_vendor_counts_each_method_on_its_own() {
     let v = FaultVendor::new(UNITS.iter().map(|u| u.to_string()).collect(), Faults { bookings: true, ..Faults::default() }, 7);
     let addr = v.clone().serve().await;
     let mut c = BookingProviderClient::connect(format!("http://{addr}")).await.unwrap();
-    let mut expected = [0usize; 10];
+    let mut expected = [0usize; 11];
     let counts = |v: &FaultVendor| Rpc::ALL.map(|r| v.calls(r));
     assert_eq!(counts(&v), expected);
 
@@ -436,5 +442,9 @@ async fn the_fault_vendor_counts_each_method_on_its_own() {
     assert_eq!(c.complete_request(complete).await.unwrap_err().code(), tonic::Code::NotFound);
     expected[9] += 1;
     assert_eq!(counts(&v), expected, "CompleteRequest");
+    let series = pb::CreateSeriesRequest { unit_ref: "hall-a".into(), idempotency_key: "a-series-key".into(), ..Default::default() };
+    assert_eq!(c.create_series(series).await.unwrap_err().code(), tonic::Code::InvalidArgument, "no dates");
+    expected[10] += 1;
+    assert_eq!(counts(&v), expected, "CreateSeries");
     assert_eq!(v.availability_calls(), 1, "only CheckAvailability moves the availability count");
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use vendor_proto::v1 as pb;
@@ -12,6 +12,7 @@ use vendor_proto::v1::booking_provider_server::BookingProvider;
 use crate::availability::SlotState;
 use crate::error::{BookingError, Violation};
 use crate::model::{Actor, Booking, BookingStatus, Customer, CustomerType, PaymentMethod, Price, StatusChange};
+use crate::series::{Occurrence, SeriesInput};
 use crate::service::{Backend, BookingInput, MAX_UNITS, Mode, UnitAnswer};
 
 /// API keys the backend accepts: (caller name, key).
@@ -192,6 +193,63 @@ fn actor_name(a: Actor) -> String {
     a.as_str().into()
 }
 
+/// A local date, `YYYY-MM-DD` (vendor.v1.1 `CreateSeries`).
+fn local_date(s: &str, field: &str, v: &mut Vec<Violation>) -> Option<NaiveDate> {
+    let parsed = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().filter(|_| s.len() == 10);
+    if parsed.is_none() {
+        v.push(Violation { field: field.into(), message: "required: a date, YYYY-MM-DD".into() });
+    }
+    parsed
+}
+
+/// A local time of day, `HH:MM` (vendor.v1.1 `CreateSeries`).
+fn clock_time(s: &str, field: &str, v: &mut Vec<Violation>) -> Option<NaiveTime> {
+    let parsed = NaiveTime::parse_from_str(s, "%H:%M").ok().filter(|_| s.len() == 5);
+    if parsed.is_none() {
+        v.push(Violation { field: field.into(), message: "required: a local time, HH:MM (00:00 to 23:59)".into() });
+    }
+    parsed
+}
+
+/// A booking mode, or a violation.
+fn mode(m: i32, v: &mut Vec<Violation>) -> Option<Mode> {
+    match pb::BookingMode::try_from(m).unwrap_or(pb::BookingMode::Unspecified) {
+        pb::BookingMode::Direct => Some(Mode::Direct),
+        pb::BookingMode::Request => Some(Mode::Request),
+        pb::BookingMode::Unspecified => {
+            v.push(Violation { field: "mode".into(), message: "required: BOOKING_MODE_DIRECT or BOOKING_MODE_REQUEST".into() });
+            None
+        }
+    }
+}
+
+fn payment(p: i32) -> PaymentMethod {
+    match pb::PaymentMethod::try_from(p).unwrap_or(pb::PaymentMethod::Unspecified) {
+        pb::PaymentMethod::Invoice => PaymentMethod::Invoice,
+        _ => PaymentMethod::Direct,
+    }
+}
+
+/// One week of a series as vendor.v1.1 reports it.
+fn occurrence_out(o: &Occurrence) -> pb::SeriesOccurrence {
+    let (outcome, booking_id, reason) = match o {
+        Occurrence::Created { booking_id, .. } => {
+            (pb::OccurrenceOutcome::Created, booking_id.map(|id| id.to_string()).unwrap_or_default(), String::new())
+        }
+        Occurrence::Conflict { reason, .. } => (pb::OccurrenceOutcome::Conflict, String::new(), reason.clone()),
+        Occurrence::Rule { reason, .. } => (pb::OccurrenceOutcome::Rule, String::new(), reason.clone()),
+        Occurrence::Excluded { .. } => (pb::OccurrenceOutcome::Excluded, String::new(), String::new()),
+    };
+    pb::SeriesOccurrence {
+        date: o.start().with_timezone(&chrono_tz::Europe::Stockholm).date_naive().format("%Y-%m-%d").to_string(),
+        start: ts(o.start()),
+        end: ts(o.end()),
+        outcome: outcome as i32,
+        booking_id,
+        reason,
+    }
+}
+
 impl BookingGrpc {
     /// A booking with its history.
     async fn booking_with_history(&self, b: &Booking) -> Result<pb::Booking, BookingError> {
@@ -223,6 +281,7 @@ impl BookingGrpc {
             customer_reference: b.customer_ref.clone().unwrap_or_default(),
             association_verified: b.association_verified,
             history: vec![],
+            series_id: b.series_id.map(|id| id.to_string()).unwrap_or_default(),
         }
     }
 }
@@ -243,6 +302,7 @@ impl BookingProvider for BookingGrpc {
                 pb::Operation::MoveBooking as i32,
                 pb::Operation::ListChanges as i32,
                 pb::Operation::CompleteRequest as i32,
+                pb::Operation::CreateSeries as i32,
             ],
             max_window: Some(prost_types::Duration { seconds: crate::service::MAX_WINDOW.num_seconds(), nanos: 0 }),
             max_units_per_call: MAX_UNITS as i32,
@@ -322,18 +382,8 @@ impl BookingProvider for BookingGrpc {
         if ctype.is_none() {
             v.push(Violation { field: "customer.type".into(), message: "required: PRIVATE_PERSON, ASSOCIATION or COMPANY".into() });
         }
-        let mode = match pb::BookingMode::try_from(r.mode).unwrap_or(pb::BookingMode::Unspecified) {
-            pb::BookingMode::Direct => Some(Mode::Direct),
-            pb::BookingMode::Request => Some(Mode::Request),
-            pb::BookingMode::Unspecified => {
-                v.push(Violation { field: "mode".into(), message: "required: BOOKING_MODE_DIRECT or BOOKING_MODE_REQUEST".into() });
-                None
-            }
-        };
-        let payment = match pb::PaymentMethod::try_from(r.payment_method).unwrap_or(pb::PaymentMethod::Unspecified) {
-            pb::PaymentMethod::Invoice => PaymentMethod::Invoice,
-            _ => PaymentMethod::Direct,
-        };
+        let mode = mode(r.mode, &mut v);
+        let payment = payment(r.payment_method);
         if r.unit_ref.is_empty() {
             v.push(Violation { field: "unitRef".into(), message: "required".into() });
         }
@@ -436,6 +486,79 @@ impl BookingProvider for BookingGrpc {
                 })
                 .collect(),
             next_cursor: next,
+        }))
+    }
+
+    async fn create_series(&self, req: Request<pb::CreateSeriesRequest>) -> Result<Response<pb::CreateSeriesResponse>, Status> {
+        let caller = self.caller(req.metadata()).await?;
+        let r = req.into_inner();
+        let mut v = Vec::new();
+        let first = local_date(&r.first_date, "firstDate", &mut v);
+        let last = local_date(&r.last_date, "lastDate", &mut v);
+        let from = clock_time(&r.start_time, "startTime", &mut v);
+        let to = clock_time(&r.end_time, "endTime", &mut v);
+        let mut excluded = Vec::with_capacity(r.excluded_dates.len());
+        for d in &r.excluded_dates {
+            if NaiveDate::parse_from_str(d, "%Y-%m-%d").ok().filter(|_| d.len() == 10).map(|d| excluded.push(d)).is_none() {
+                v.push(Violation { field: "excludedDates".into(), message: format!("'{d}' is not a date, YYYY-MM-DD") });
+                break;
+            }
+        }
+        let c = r.customer.unwrap_or_default();
+        let ctype = customer_type(c.r#type);
+        if ctype.is_none() {
+            v.push(Violation { field: "customer.type".into(), message: "required: PRIVATE_PERSON, ASSOCIATION or COMPANY".into() });
+        }
+        let mode = mode(r.mode, &mut v);
+        if r.unit_ref.is_empty() {
+            v.push(Violation { field: "unitRef".into(), message: "required".into() });
+        }
+        if r.idempotency_key.is_empty() {
+            v.push(Violation { field: "idempotencyKey".into(), message: "required: 1 to 100 characters".into() });
+        }
+        let (Some(first), Some(last), Some(from), Some(to), Some(ctype), Some(mode)) = (first, last, from, to, ctype, mode) else {
+            return Err(BookingError::Invalid(v).into());
+        };
+        if !v.is_empty() {
+            return Err(BookingError::Invalid(v).into());
+        }
+        let input = SeriesInput {
+            unit_ref: r.unit_ref,
+            first_date: first,
+            last_date: last,
+            from,
+            to,
+            mode,
+            customer_type: ctype,
+            customer: Customer { name: c.name, email: c.email, phone: c.phone, org_number: c.org_number },
+            activity: r.activity,
+            payment_method: payment(r.payment_method),
+            atomic: r.atomic,
+            excluded_dates: excluded,
+            message: r.message,
+            customer_ref: Some(c.reference).filter(|r| !r.is_empty()),
+            association_verified: c.association_verified,
+        };
+        let report = match self.backend.create_series(&caller, &r.idempotency_key, &input).await {
+            Ok(report) => report,
+            // The backend names the times as its REST API does (`from`, `to`).
+            Err(BookingError::Invalid(v)) => {
+                let v = v
+                    .into_iter()
+                    .map(|x| match x.field.as_str() {
+                        "from" => Violation { field: "startTime".into(), ..x },
+                        "to" => Violation { field: "endTime".into(), ..x },
+                        _ => x,
+                    })
+                    .collect();
+                return Err(BookingError::Invalid(v).into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Response::new(pb::CreateSeriesResponse {
+            series_id: report.series_id.map(|id| id.to_string()).unwrap_or_default(),
+            created: report.created,
+            occurrences: report.occurrences.iter().map(occurrence_out).collect(),
         }))
     }
 

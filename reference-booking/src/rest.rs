@@ -540,12 +540,16 @@ pub async fn create_series(
     if report.created {
         return Ok((StatusCode::CREATED, Json(report)).into_response());
     }
-    let failed = report.occurrences.iter().filter(|o| !matches!(o, crate::series::Occurrence::Created { .. })).count();
+    let failed = report.occurrences.iter().filter(|o| o.failed()).count();
     let body = serde_json::json!({
         "type": "/problems/series-conflict",
         "title": "Conflict",
         "status": 409,
-        "detail": format!("{failed} of {} weeks cannot be booked; nothing was created", report.occurrences.len()),
+        "detail": if failed == 0 {
+            "every week is excluded; nothing was created".to_string()
+        } else {
+            format!("{failed} of {} weeks cannot be booked; nothing was created", report.occurrences.len())
+        },
         "occurrences": report.occurrences,
     });
     Ok((StatusCode::CONFLICT, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response())

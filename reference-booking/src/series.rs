@@ -9,11 +9,13 @@ use uuid::Uuid;
 
 use crate::db::{self, Claim, InsertError, KeyUse, NewBooking};
 use crate::error::{BookingError, Result, Violation};
-use crate::model::{Booking, BookingStatus, Customer, CustomerType, Kind, PaymentMethod};
+use crate::model::{Actor, Booking, BookingStatus, Customer, CustomerType, Kind, PaymentMethod};
 use crate::service::{BLOCK, Backend, Mode, SERIES, check_customer, check_key, check_ref, check_rules, check_text, replayed, same_request};
 
 /// Longest season of one series.
 pub const MAX_WEEKS: i64 = 53;
+/// Excluded dates per series.
+pub const MAX_EXCLUDED: usize = 400;
 
 /// A weekly series as asked for: from `first_date` to `last_date` (inclusive), on the first
 /// date's weekday, `from`–`to` local time.
@@ -46,6 +48,22 @@ pub struct SeriesInput {
     /// All or nothing (true), or every occurrence that fits (false).
     #[serde(default)]
     pub atomic: bool,
+    /// Local dates with no occurrence (holidays, breaks in the season): reported excluded and
+    /// not booked. Dates that are no occurrence's are ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_dates: Vec<NaiveDate>,
+    /// To the case officer (booking requests), kept with each occurrence.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    /// The caller's reference of the customer (vendor.v1.1 `Customer.reference`; not taken
+    /// over REST). Left out of the request's hash when absent, like the two below.
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub customer_ref: Option<String>,
+    /// Whether the caller verified the association (vendor.v1.1; not taken over REST).
+    #[serde(skip_deserializing, skip_serializing_if = "std::ops::Not::not")]
+    #[schema(ignore)]
+    pub association_verified: bool,
 }
 
 /// What became of one occurrence.
@@ -79,6 +97,40 @@ pub enum Occurrence {
         /// Which.
         reason: String,
     },
+    /// One of the excluded dates: not booked, and no failure.
+    Excluded {
+        /// Start.
+        start: DateTime<Utc>,
+        /// End.
+        end: DateTime<Utc>,
+    },
+}
+
+impl Occurrence {
+    /// Its start.
+    pub fn start(&self) -> DateTime<Utc> {
+        match self {
+            Occurrence::Created { start, .. }
+            | Occurrence::Conflict { start, .. }
+            | Occurrence::Rule { start, .. }
+            | Occurrence::Excluded { start, .. } => *start,
+        }
+    }
+
+    /// Its end.
+    pub fn end(&self) -> DateTime<Utc> {
+        match self {
+            Occurrence::Created { end, .. }
+            | Occurrence::Conflict { end, .. }
+            | Occurrence::Rule { end, .. }
+            | Occurrence::Excluded { end, .. } => *end,
+        }
+    }
+
+    /// Whether it fails the series (a conflict or a rule; excluded weeks do not).
+    pub fn failed(&self) -> bool {
+        matches!(self, Occurrence::Conflict { .. } | Occurrence::Rule { .. })
+    }
 }
 
 /// The outcome of a series.
@@ -145,11 +197,11 @@ pub struct CaretakerEntry {
 impl Backend {
     /// Books a weekly series. Atomic: every occurrence or none, with the report saying which
     /// failed and why. Otherwise: every occurrence that fits, and the report says which did
-    /// not. The idempotency key stands for the whole series.
+    /// not. Excluded dates are skipped either way. The idempotency key stands for the whole
+    /// series (vendor.v1.1 `CreateSeries`, docs/vendor-protocol.md §18).
     pub async fn create_series(&self, caller: &str, idempotency_key: &str, s: &SeriesInput) -> Result<SeriesReport> {
         let mut v = Vec::new();
-        // Each week's booking takes the key with `#n` appended, within the 100 a key may have.
-        check_key(&mut v, idempotency_key, 90);
+        check_key(&mut v, idempotency_key, 100);
         if s.last_date < s.first_date || s.last_date - s.first_date > Duration::weeks(MAX_WEEKS) {
             v.push(Violation { field: "lastDate".into(), message: format!("on or after firstDate, at most {MAX_WEEKS} weeks later") });
         }
@@ -162,6 +214,21 @@ impl Backend {
             v.push(Violation { field: "activity".into(), message: "at most 100 characters".into() });
         }
         check_text(&mut v, "activity", &s.activity);
+        if s.excluded_dates.len() > MAX_EXCLUDED {
+            v.push(Violation { field: "excludedDates".into(), message: format!("at most {MAX_EXCLUDED} dates") });
+        }
+        if s.message.chars().count() > 2000 {
+            v.push(Violation { field: "message".into(), message: "at most 2,000 characters".into() });
+        }
+        check_text(&mut v, "message", &s.message);
+        if let Some(r) = &s.customer_ref
+            && (!crate::service::is_unit_ref(r) || r.len() > 100)
+        {
+            v.push(Violation { field: "customer.reference".into(), message: "1 to 100 letters, digits, _ . : -".into() });
+        }
+        if s.association_verified && s.customer_type != CustomerType::Association {
+            v.push(Violation { field: "customer.associationVerified".into(), message: "only an association is verified".into() });
+        }
         if !v.is_empty() {
             return Err(BookingError::Invalid(v));
         }
@@ -201,11 +268,12 @@ impl Backend {
             .get(&unit.id)
             .ok_or_else(|| BookingError::Unavailable(format!("the opening hours of '{}' have not been read yet", unit.name)))?
             .clone();
-        let weeks: Vec<(DateTime<Utc>, DateTime<Utc>)> = (0..=MAX_WEEKS)
+        // Each week's time, and whether its date is excluded.
+        let weeks: Vec<(DateTime<Utc>, DateTime<Utc>, bool)> = (0..=MAX_WEEKS)
             .map(|w| s.first_date + Duration::weeks(w))
             .take_while(|d| *d <= s.last_date)
             .filter(|d| d.weekday() == s.first_date.weekday())
-            .map(|d| (instant(d, s.from), instant(d, s.to)))
+            .map(|d| (instant(d, s.from), instant(d, s.to), s.excluded_dates.contains(&d)))
             .collect();
         let now = self.clock().now();
         let series_id = Uuid::now_v7();
@@ -214,6 +282,7 @@ impl Backend {
         let s = s.clone();
         let mut conn = self.pool().get().await?;
         conn.transaction(async move |conn| {
+            db::set_actor(conn, Actor::Customer).await?;
             // The key first, then the unit: a concurrent retry waits here until this
             // transaction ends and then answers as it was answered.
             if let Claim::Taken(used) = db::claim_key(conn, &caller, &key, SERIES, &hash, None).await? {
@@ -226,9 +295,11 @@ impl Backend {
             let busy: Vec<Booking> =
                 db::busy(conn, &[unit.id], from, to).await?.into_iter().filter(|b| b.status == BookingStatus::Confirmed).collect();
             let mut occurrences = Vec::new();
-            for (start, end) in &weeks {
+            for (start, end, excluded) in &weeks {
                 let (start, end) = (*start, *end);
-                if let Err(e) = check_rules(&unit, &hours, start, end, now) {
+                if *excluded {
+                    occurrences.push(Occurrence::Excluded { start, end });
+                } else if let Err(e) = check_rules(&unit, &hours, start, end, now) {
                     occurrences.push(Occurrence::Rule { start, end, reason: e.to_string() });
                 } else if let Some(b) = busy.iter().find(|b| b.start < end && start < b.end) {
                     let what = if b.kind == Kind::Block { "a block" } else { "another booking" };
@@ -237,18 +308,18 @@ impl Backend {
                     occurrences.push(Occurrence::Created { start, end, booking_id: None });
                 }
             }
-            let failed = occurrences.iter().any(|o| !matches!(o, Occurrence::Created { .. }));
+            let failed = occurrences.iter().any(Occurrence::failed);
             if (s.atomic && failed) || !occurrences.iter().any(|o| matches!(o, Occurrence::Created { .. })) {
                 // Nothing was made: the key is free again, and a retry is asked afresh.
                 db::release_key(conn, &caller, &key).await?;
                 return Ok(SeriesReport { series_id: None, created: false, occurrences });
             }
             let price = unit.rules.prices.get(&s.customer_type).cloned();
-            for (i, o) in occurrences.iter_mut().enumerate() {
+            for o in occurrences.iter_mut() {
                 let Occurrence::Created { start, end, booking_id } = o else { continue };
                 let id = Uuid::now_v7();
                 let code = crate::service::access_code()?;
-                let occurrence_key = format!("{key}#{i}");
+                // The series' key (claimed above) answers a retry; its bookings carry none.
                 let row = NewBooking {
                     id,
                     unit_id: unit.id,
@@ -260,7 +331,7 @@ impl Backend {
                     customer: Some(&s.customer),
                     activity: Some(s.activity.as_str()).filter(|a| !a.is_empty()),
                     participants: None,
-                    customer_message: None,
+                    customer_message: Some(s.message.as_str()).filter(|m| !m.is_empty()),
                     status_message: None,
                     price: price.as_ref(),
                     amount_minor: price.as_ref().map(|p| p.amount_minor * (*end - *start).num_minutes() / 60),
@@ -268,9 +339,9 @@ impl Backend {
                     access_code: Some(&code),
                     series_id: Some(series_id),
                     created_by: &caller,
-                    idempotency: Some((&occurrence_key, &hash)),
-                    customer_ref: None,
-                    association_verified: false,
+                    idempotency: None,
+                    customer_ref: s.customer_ref.as_deref(),
+                    association_verified: s.association_verified,
                 };
                 match db::insert_booking(conn, &row).await {
                     Ok(()) => *booking_id = Some(id),

@@ -600,6 +600,10 @@ async fn recurring_series_report_each_occurrence_and_keep_local_time() {
         activity: "innebandy".into(),
         payment_method: PaymentMethod::Invoice,
         atomic,
+        excluded_dates: vec![],
+        message: String::new(),
+        customer_ref: None,
+        association_verified: false,
     };
     let conflicts = |o: &[Occurrence]| o.iter().filter(|x| matches!(x, Occurrence::Conflict { .. })).count();
 
@@ -652,6 +656,142 @@ async fn recurring_series_report_each_occurrence_and_keep_local_time() {
     assert_eq!(rows, [(8, Some("IFK Kumla"), None), (19, None, Some("Golvslipning"))]);
     assert!(list[0].access_code.as_ref().is_some_and(|c| c.len() == 6));
     assert!(v.backend.caretaker_list(uuid::Uuid::now_v7(), week(5)).await.unwrap().is_empty());
+}
+
+/// vendor.v1.1 `CreateSeries` (docs/vendor-protocol.md §18) over gRPC: the per-week report of an
+/// atomic series that cannot be made, excluded dates, the occurrences as bookings of the caller
+/// (GetBooking, ListBookings by reference, ListChanges), replays, and field violations.
+#[tokio::test]
+async fn create_series_over_grpc_books_weeks_as_bookings_of_the_caller() {
+    use chrono::Timelike;
+    let v = start(None, ApiKeys::default()).await;
+    let season = Rules { horizon_days: 400, request_types: vec![], direct_types: CustomerType::ALL.to_vec(), ..rules() };
+    add_unit(&v, "hall-a", season, "Mo-Su 08:00-22:00").await;
+    let mut c = client(&v.url).await;
+    let first = tests::today() + chrono::Duration::days(7);
+    let week = |n: i64| first + chrono::Duration::weeks(n);
+    let date = |n: i64| week(n).format("%Y-%m-%d").to_string();
+    // The fourth week is taken beforehand; the third is a break.
+    c.create_booking(direct("taken", "hall-a", on(week(3), 18), on(week(3), 19))).await.unwrap();
+    let cursor = c.list_changes(pb::ListChangesRequest { latest: true, ..Default::default() }).await.unwrap().into_inner().next_cursor;
+    let reference = "a-0123456789abcdef0123456789abcdef";
+    let series = |key: &str, atomic: bool| pb::CreateSeriesRequest {
+        idempotency_key: key.into(),
+        unit_ref: "hall-a".into(),
+        first_date: date(0),
+        last_date: date(5),
+        start_time: "18:00".into(),
+        end_time: "20:00".into(),
+        excluded_dates: vec![date(2), "2020-01-01".into()],
+        mode: pb::BookingMode::Direct as i32,
+        customer: Some(pb::Customer {
+            r#type: pb::CustomerType::Association as i32,
+            name: "IFK Kumla".into(),
+            org_number: "802412-9952".into(),
+            reference: reference.into(),
+            association_verified: true,
+            ..Default::default()
+        }),
+        activity: "innebandy".into(),
+        payment_method: pb::PaymentMethod::Invoice as i32,
+        atomic,
+        message: "Säsongsfördelning".into(),
+    };
+    use pb::OccurrenceOutcome as O;
+    let outcomes = |r: &pb::CreateSeriesResponse| r.occurrences.iter().map(|o| O::try_from(o.outcome).unwrap()).collect::<Vec<_>>();
+
+    // Atomic: nothing is made, and the answer (not an error) says which week and why.
+    let r = c.create_series(series("season", true)).await.unwrap().into_inner();
+    assert!(!r.created && r.series_id.is_empty(), "{r:?}");
+    assert_eq!(outcomes(&r), [O::Created, O::Created, O::Excluded, O::Conflict, O::Created, O::Created]);
+    assert!(r.occurrences.iter().all(|o| o.booking_id.is_empty()));
+    assert!(r.occurrences[3].reason.contains("another booking"), "{}", r.occurrences[3].reason);
+    assert_eq!(r.occurrences.iter().map(|o| o.date.clone()).collect::<Vec<_>>(), (0..6).map(date).collect::<Vec<_>>());
+    assert_eq!(r.occurrences[4].start.unwrap().seconds, on(week(4), 18).timestamp());
+    assert_eq!(r.occurrences[4].end.unwrap().seconds, on(week(4), 20).timestamp());
+    assert_eq!(v.db.count("SELECT count(*) AS n FROM bookings").await, 1, "nothing written");
+
+    // Week by week: four bookings of one series, the caller's like any other.
+    let r = c.create_series(series("season-2", false)).await.unwrap().into_inner();
+    assert!(r.created && !r.series_id.is_empty());
+    assert_eq!(outcomes(&r), [O::Created, O::Created, O::Excluded, O::Conflict, O::Created, O::Created]);
+    let ids: Vec<String> = r.occurrences.iter().map(|o| o.booking_id.clone()).filter(|id| !id.is_empty()).collect();
+    assert_eq!(ids.len(), 4);
+    for (o, id) in r.occurrences.iter().filter(|o| !o.booking_id.is_empty()).zip(&ids) {
+        let b = c.get_booking(pb::GetBookingRequest { booking_id: id.clone() }).await.unwrap().into_inner().booking.unwrap();
+        assert_eq!((b.series_id.as_str(), b.status), (r.series_id.as_str(), pb::BookingStatus::Confirmed as i32));
+        assert_eq!((b.start, b.end), (o.start, o.end));
+        assert_eq!((b.customer_reference.as_str(), b.association_verified), (reference, true));
+        let local = DateTime::from_timestamp(b.start.unwrap().seconds, 0).unwrap().with_timezone(&Stockholm);
+        assert_eq!((local.hour(), local.minute()), (18, 0));
+        assert_eq!(b.history.len(), 1);
+        assert_eq!(b.history[0].message, "Säsongsfördelning");
+    }
+    let listed = c
+        .list_bookings(pb::ListBookingsRequest {
+            customer_references: vec![reference.into()],
+            start: ts(on(first, 0)),
+            end: ts(on(week(6), 0)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.bookings.iter().map(|b| b.booking_id.clone()).collect::<Vec<_>>(), ids);
+    let feed = c.list_changes(pb::ListChangesRequest { cursor, ..Default::default() }).await.unwrap().into_inner();
+    let fed: Vec<String> = feed.changes.iter().map(|x| x.booking.as_ref().unwrap().booking_id.clone()).collect();
+    assert_eq!(fed, ids, "each occurrence's creation in the caller's feed");
+    let confirmed_now = v.db.count("SELECT count(*) AS n FROM bookings WHERE status = 'confirmed'").await;
+    assert_eq!(confirmed_now, 5);
+
+    // A retry answers the same; the key with another series is refused.
+    let again = c.create_series(series("season-2", false)).await.unwrap().into_inner();
+    assert_eq!((again.series_id, again.occurrences), (r.series_id.clone(), r.occurrences.clone()));
+    let e = c.create_series(pb::CreateSeriesRequest { last_date: date(4), ..series("season-2", false) }).await.unwrap_err();
+    assert_eq!((e.code(), reason(&e)), (Code::AlreadyExists, "IDEMPOTENCY_KEY_REUSED".to_string()));
+    assert_eq!(v.db.count("SELECT count(*) AS n FROM bookings WHERE status = 'confirmed'").await, confirmed_now);
+
+    // Cancelling one occurrence leaves the others.
+    c.cancel_booking(pb::CancelBookingRequest { booking_id: ids[0].clone(), reason: "lov".into() }).await.unwrap();
+    let b = c.get_booking(pb::GetBookingRequest { booking_id: ids[1].clone() }).await.unwrap().into_inner().booking.unwrap();
+    assert_eq!(b.status, pb::BookingStatus::Confirmed as i32);
+
+    // Malformed series name their fields; an unknown unit is NOT_FOUND.
+    let fields = |e: &tonic::Status| {
+        e.get_error_details()
+            .bad_request()
+            .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    for (req, field) in [
+        (pb::CreateSeriesRequest { start_time: "25:00".into(), ..series("i1", true) }, "startTime"),
+        (pb::CreateSeriesRequest { start_time: "18".into(), ..series("i2", true) }, "startTime"),
+        (pb::CreateSeriesRequest { end_time: "18:00".into(), ..series("i3", true) }, "endTime"),
+        (pb::CreateSeriesRequest { last_date: date(-1), ..series("i4", true) }, "lastDate"),
+        (pb::CreateSeriesRequest { last_date: date(54), ..series("i5", true) }, "lastDate"),
+        (pb::CreateSeriesRequest { first_date: "2027-1-5".into(), ..series("i6", true) }, "firstDate"),
+        (pb::CreateSeriesRequest { excluded_dates: vec!["juldagen".into()], ..series("i7", true) }, "excludedDates"),
+        (series("", true), "idempotencyKey"),
+        (pb::CreateSeriesRequest { idempotency_key: "k".repeat(101), ..series("", true) }, "idempotencyKey"),
+        (pb::CreateSeriesRequest { mode: 0, ..series("i8", true) }, "mode"),
+    ] {
+        let e = c.create_series(req).await.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{field}: {e:?}");
+        assert!(fields(&e).contains(&field.to_string()), "{field}: {:?}", fields(&e));
+    }
+    let mut private = series("i9", true);
+    private.customer.as_mut().unwrap().r#type = pb::CustomerType::PrivatePerson as i32;
+    let e = c.create_series(private).await.unwrap_err();
+    assert_eq!(fields(&e), ["customer.associationVerified"]);
+    let e = c.create_series(pb::CreateSeriesRequest { unit_ref: "nope".into(), ..series("i10", true) }).await.unwrap_err();
+    assert_eq!((e.code(), reason(&e)), (Code::NotFound, "UNKNOWN_UNIT".to_string()));
+    // A key of 100 characters is a key (the series' bookings carry none of their own).
+    let long =
+        c.create_series(pb::CreateSeriesRequest { start_time: "20:00".into(), end_time: "22:00".into(), ..series(&"k".repeat(100), true) });
+    assert!(long.await.unwrap().into_inner().created);
+    // The operation is listed.
+    let caps = c.get_capabilities(pb::GetCapabilitiesRequest {}).await.unwrap().into_inner();
+    assert!(caps.operations.contains(&(pb::Operation::CreateSeries as i32)));
 }
 
 #[tokio::test]
@@ -912,6 +1052,18 @@ async fn rest_serves_customers_and_staff_by_role_with_problem_details() {
     assert_eq!(r.status(), 201);
     let report: Value = r.json().await.unwrap();
     assert_eq!(report["occurrences"].as_array().unwrap().iter().filter(|o| o["outcome"] == "created").count(), 3);
+    // Excluded dates are skipped and reported; a customer reference is vendor.v1's only.
+    let mut body = series(false);
+    body["from"] = json!("13:00:00");
+    body["to"] = json!("14:00:00");
+    body["excludedDates"] = json!([day + chrono::Duration::weeks(1)]);
+    let r = post("/v1/series", &ifk, Some("s3"), body.clone()).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let report: Value = r.json().await.unwrap();
+    let outcomes: Vec<&str> = report["occurrences"].as_array().unwrap().iter().map(|o| o["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["created", "excluded", "created", "created"]);
+    body["customerRef"] = json!("a-0123");
+    problem(post("/v1/series", &ifk, Some("s4"), body).await.unwrap(), 400).await;
 
     // The owner cancels; a revoked key is refused.
     let r = post(&format!("{location}/cancel"), &kim, None, json!({"reason": "förkyld"})).await.unwrap();
@@ -1068,7 +1220,8 @@ async fn reflection_answers_in_v1_and_v1alpha() {
                 "ListBookings",
                 "MoveBooking",
                 "ListChanges",
-                "CompleteRequest"
+                "CompleteRequest",
+                "CreateSeries"
             ],
             "{version:?}"
         );

@@ -38,7 +38,8 @@ mod tests {
                 "ListBookings",
                 "MoveBooking",
                 "ListChanges",
-                "CompleteRequest"
+                "CompleteRequest",
+                "CreateSeries"
             ]
         );
     }

@@ -32,6 +32,8 @@ pub enum Operation {
     ListChanges,
     /// `CompleteRequest`.
     CompleteRequest,
+    /// `CreateSeries`.
+    CreateSeries,
 }
 
 impl Operation {
@@ -46,6 +48,7 @@ impl Operation {
             Operation::MoveBooking => "move_booking",
             Operation::ListChanges => "list_changes",
             Operation::CompleteRequest => "complete_request",
+            Operation::CreateSeries => "create_series",
         }
     }
 }
@@ -166,6 +169,16 @@ impl Federation {
         deadline: Duration,
     ) -> Result<pb::CompleteRequestResponse, CallError> {
         self.call(vendor_id, Operation::CompleteRequest, deadline, Box::new(move |api, t| api.complete_request(req, t))).await
+    }
+
+    /// `CreateSeries` at a vendor within `deadline`.
+    pub async fn create_series(
+        &self,
+        vendor_id: &str,
+        req: pb::CreateSeriesRequest,
+        deadline: Duration,
+    ) -> Result<pb::CreateSeriesResponse, CallError> {
+        self.call(vendor_id, Operation::CreateSeries, deadline, Box::new(move |api, t| api.create_series(req, t))).await
     }
 
     async fn call<T>(&self, vendor_id: &str, op: Operation, deadline: Duration, call: Call<T>) -> Result<T, CallError> {

@@ -13,6 +13,7 @@ pub mod certification;
 pub mod clients;
 pub mod feed;
 pub mod my_bookings;
+pub mod series;
 pub mod vendors;
 
 use std::collections::HashMap;
