@@ -2,7 +2,7 @@
 """A CP-SAT oracle for the seasonal-allocation optimiser: solves an allocation model with
 Google OR-Tools' CP-SAT, or checks a solution against the model, independently of the Rust code.
 
-    allocation_cpsat.py MODEL.json [--time-limit SECONDS] [--workers N]
+    allocation_cpsat.py MODEL.json [--time-limit SECONDS] [--workers N] [--hint SOLUTION.json]
     allocation_cpsat.py MODEL.json --check SOLUTION.json
 
 Runs in the venv that scripts/ortools-tools.sh makes (--check needs only the standard library).
@@ -35,10 +35,19 @@ Solving (the default) prints one JSON object on stdout:
 
 `objective` is the best solution's value (null without one), `bound` CP-SAT's proven upper bound
 on the optimum (null when it has none), `wallSeconds` CP-SAT's own wall time, `modelSeconds` the
-time to build the CP-SAT model from the JSON, `assignments` the best solution's chosen candidate
-of each assigned demand (an index into that demand's candidates; unassigned demands are absent).
+time to build the CP-SAT model (and its hint) from the parsed JSON, `assignments` the best
+solution's chosen candidate of each assigned demand (an index into that demand's candidates;
+unassigned demands are absent). Reading and parsing the JSON (about 1 s at city scale) and
+starting Python count in neither.
 CP-SAT runs with random_seed 0 and the given number of workers; with one worker and no time-out
 a run is reproducible, with more workers or a time limit the solution found may vary.
+
+--hint SOLUTION.json (the format --check reads) gives CP-SAT a starting solution, for instance
+the Rust allocator's: CP-SAT then reports it (or better) as soon as its presolve is done, and the
+bound tells how far it can be from the optimum. On a city-scale model CP-SAT's own first solutions
+are far worse than a simple greedy's (see SOLVER_PARAMETERS below). An unknown demand id or an
+out-of-range index in a hint is malformed input; an infeasible hint is allowed (CP-SAT only
+starts from it).
 
 --check SOLUTION.json solves nothing: it reads {"assignments": {"demandId": candidateIndex}}
 (other top-level keys are ignored, so the solver's own output can be checked; an index of null
@@ -65,15 +74,36 @@ from typing import Any, NoReturn
 
 FORMAT = "registry-allocation-model/1"
 
-# How the no-overlap rule of each (unit, day) is given to CP-SAT.
-#  "no-overlap": one optional fixed-size interval per candidate, AddNoOverlap per (unit, day).
+# How the no-overlap rule of each (unit, day) is given to CP-SAT (--overlap, hidden, for measuring):
 #  "cliques":    AtMostOne over the candidates covering each start point of the (unit, day) (the
 #                maximal cliques of an interval graph are at start points; dominated ones are left
-#                out). Measured on a city-scale random model (6,000 demands, 210,000 candidates,
-#                250 units, 5 days, 2 workers, 10 s): "cliques" built in about the same time and
-#                reached a gap of about 0.1 % where "no-overlap" stayed near 2 % (its LP relaxation
-#                of the interval constraints is far weaker), so "cliques" is the default.
+#                out). The default: it is the faster.
+#  "no-overlap": one optional fixed-size interval per candidate, AddNoOverlap per (unit, day).
+# Measured on a random city-scale model (6,000 demands, 210,000 candidates, 250 units, days 1..5,
+# starts 16:00-21:00, 2 workers, on the 2-core machine). The Python build takes 3-4 s either way.
+# With CP-SAT's default parameters presolve took 13 s with "cliques" and 34 s with "no-overlap";
+# at 90 s "cliques" had 3.25 M under a bound of 4.99 M, "no-overlap" 3.28 M under 17.3 M. With
+# SOLVER_PARAMETERS below, at 10 s "cliques" had a bound of 5.8 M and "no-overlap" none yet (no
+# solution, UNKNOWN); at 60 s they were close (3.23 M under 4.83 M against 3.28 M under 4.95 M).
+# On a 1,000-demand model "no-overlap" found nothing in 10 s with the default parameters.
 OVERLAP_ENCODINGS = ("cliques", "no-overlap")
+
+# CP-SAT parameters besides the time limit, workers and seed, chosen on the same city-scale model
+# (2 workers). With CP-SAT's defaults a 10 s limit ends inside presolve (status UNKNOWN, nothing
+# found); with a longer one presolve takes 13 s, and the root LP, which adds the 30,000
+# at-most-one rows lazily, needs about 45 s before its bound is better than the trivial sum of
+# all values (142 M). Lighter presolve starts the search at about 4 s, and putting every
+# constraint in the LP at once gives a bound of 5.8 M within 10 s (4.8 M after 60 s). CP-SAT's
+# own solutions stay weak at this size on 2 cores: without a hint it had only the empty solution
+# at 10 s and 3.2-3.4 M at 60 s, while a value-per-minute greedy finds 4.26 M in about a second
+# (hence --hint: from that greedy's solution CP-SAT reached 4.26 M under 4.80 M in 60 s). Small
+# models (a few hundred demands) give the same results as with the defaults.
+SOLVER_PARAMETERS = {
+    "cp_model_probing_level": 0,
+    "symmetry_level": 0,
+    "max_presolve_iterations": 1,
+    "add_lp_constraints_lazily": False,
+}
 
 
 class Malformed(Exception):
@@ -295,17 +325,47 @@ def start_point_cliques(sessions: list[tuple[int, int, Any]]) -> list[list[Any]]
     return cliques
 
 
-def solve(model: Model, time_limit: float, workers: int, overlap: str) -> dict[str, Any]:
+def hint_indices(model: Model, assignments: dict[str, int | None]) -> dict[str, int]:
+    """A hint's chosen candidate per demand id; a hint that does not fit the model is malformed."""
+    demands = {d.id: d for d in model.demands}
+    out = {}
+    for did, index in assignments.items():
+        if index is None:
+            continue
+        d = demands.get(did)
+        if d is None:
+            raise Malformed(f"hint: unknown demand {did!r}")
+        if not 0 <= index < len(d.candidates):
+            raise Malformed(f"hint: demand {did!r} has no candidate {index}")
+        out[did] = index
+    return out
+
+
+def solve(
+    model: Model,
+    time_limit: float,
+    workers: int,
+    overlap: str,
+    hint: dict[str, int] | None = None,
+) -> dict[str, Any]:
     cp_model = import_cp_model()
 
     began = time.perf_counter()
     cp, xs = build(model, overlap)
+    if hint is not None:
+        # A complete hint (every variable), so CP-SAT can take it as a solution outright.
+        for d, vs in zip(model.demands, xs):
+            chosen = hint.get(d.id)
+            for ci, v in enumerate(vs):
+                cp.add_hint(v, ci == chosen)
     model_seconds = time.perf_counter() - began
 
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = 0
+    for name, value in SOLVER_PARAMETERS.items():
+        setattr(solver.parameters, name, value)
     status = solver.solve(cp)
     name = solver.status_name(status)
 
@@ -320,9 +380,11 @@ def solve(model: Model, time_limit: float, workers: int, overlap: str) -> dict[s
                 if solver.boolean_value(v):
                     assignments[d.id] = ci
                     break
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE, cp_model.UNKNOWN):
+    # When the time runs out before the search starts (in presolve), CP-SAT reports UNKNOWN with
+    # a best bound of 0, which bounds nothing: no search means no bound.
+    searched = has_solution or solver.num_booleans > 0
+    if status != cp_model.INFEASIBLE and searched:
         b = solver.best_objective_bound
-        # Without any bound CP-SAT reports +inf (maximising).
         if b == b and abs(b) != float("inf"):
             bound = round(b)
     return {
@@ -338,16 +400,16 @@ def solve(model: Model, time_limit: float, workers: int, overlap: str) -> dict[s
 # --- checking --------------------------------------------------------------------------------
 
 
-def parse_solution(raw: Any) -> dict[str, int | None]:
+def parse_solution(raw: Any, what: str) -> dict[str, int | None]:
     if not isinstance(raw, dict) or "assignments" not in raw:
-        raise Malformed('solution: expected an object with "assignments"')
+        raise Malformed(f'{what}: expected an object with "assignments"')
     assignments = raw["assignments"]
     if not isinstance(assignments, dict):
-        raise Malformed("solution: assignments is not an object")
+        raise Malformed(f"{what}: assignments is not an object")
     out: dict[str, int | None] = {}
     for did, index in assignments.items():
         if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
-            raise Malformed(f"solution: assignments[{did!r}] is {json.dumps(index)}, not an index")
+            raise Malformed(f"{what}: assignments[{did!r}] is {json.dumps(index)}, not an index")
         out[did] = index
     return out
 
@@ -428,6 +490,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--time-limit", type=float, default=10.0, metavar="SECONDS")
     parser.add_argument("--workers", type=int, default=2, metavar="N")
     parser.add_argument("--check", metavar="SOLUTION.json")
+    parser.add_argument("--hint", metavar="SOLUTION.json")
     # For measuring: how each (unit, day)'s no-overlap rule is encoded (see OVERLAP_ENCODINGS).
     parser.add_argument("--overlap", choices=OVERLAP_ENCODINGS, default="cliques",
                         help=argparse.SUPPRESS)
@@ -436,12 +499,17 @@ def main(argv: list[str]) -> int:
         parser.error("--time-limit must be above 0")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.check is not None and args.hint is not None:
+        parser.error("--hint is for solving, --check solves nothing")
     try:
         model = parse_model(read_json(args.model, "model"))
         if args.check is not None:
-            result = check(model, parse_solution(read_json(args.check, "solution")))
+            result = check(model, parse_solution(read_json(args.check, "solution"), "solution"))
         else:
-            result = solve(model, args.time_limit, args.workers, args.overlap)
+            hint = None
+            if args.hint is not None:
+                hint = hint_indices(model, parse_solution(read_json(args.hint, "hint"), "hint"))
+            result = solve(model, args.time_limit, args.workers, args.overlap, hint)
     except Malformed as e:
         fail(str(e))
     json.dump(result, sys.stdout)
