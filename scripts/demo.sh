@@ -114,6 +114,18 @@ Bookings (docs/api.md, "My bookings"), signed in (booking needs signing in now):
   the registry reads the vendor's change feed and tells anna (notices wait in the outbox
   unless --smtp-url is given; docs/notifications.md).
 
+Seasonal allocation of training times (säsongsfördelning, docs/allocation.md): Malmö's round for
+next season, applications from its associations, a preliminary allocation published:
+  curl '$registry_url/v1/allocation/rounds?municipalityCode=1280'  the round and its principles
+  curl '$registry_url/v1/allocation/rounds/ROUND/allocation'        every session placed (open data)
+  curl '$registry_url/v1/allocation/rounds/ROUND/allocation.csv'    the same as CSV
+  Signed in as anna: GET /v1/allocation/runs/RUN (the round's publishedRun) shows Malmö
+  Innebandyklubb's decisions and why each better alternative was not given; POST
+  /v1/allocation/applications/ID/comments comments on them. As sara (staff of Malmö):
+  POST /v1/allocation/rounds/ROUND/runs {"weights": {"underrepresented_gender": 2}} for a
+  what-if, POST /v1/allocation/runs/RUN/edits to move a session (with a reason), then
+  /publish and /finalise with {"runId": …}.
+
 Ctrl-C stops everything.
 EOT
 wait "${pids[1]}"

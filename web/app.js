@@ -699,12 +699,16 @@ const isStaff = (me) => Boolean(me?.name && me.role === 'editor' && me.municipal
 function renderAccount() {
   const box = document.getElementById('account');
   const { me } = account;
+  const current = (path) => (location.pathname === path ? 'page' : null);
+  // Open to everyone: the seasonal allocation of training times.
+  const pages = h('nav', { 'aria-label': t('pagesNav') }, h('ul', { class: 'account-links' },
+    h('li', {}, pageLink('/allocation', t('alNav'), { 'aria-current': current('/allocation') }))));
   if (me?.name) {
     const role = isStaff(me)
       ? ` (${t('staffOf', { municipality: codes ? municipality(me.municipalityCode)?.name || me.municipalityCode : me.municipalityCode })})`
       : '';
-    const current = (path) => (location.pathname === path ? 'page' : null);
     box.replaceChildren(
+      pages,
       h('nav', { 'aria-label': t('accountNav') }, h('ul', { class: 'account-links' },
         h('li', {}, pageLink('/bookings', t('myBookings'), { 'aria-current': current('/bookings') })),
         h('li', {}, pageLink('/associations', t('myAssociations'), { 'aria-current': current('/associations') })),
@@ -714,7 +718,7 @@ function renderAccount() {
     );
     return;
   }
-  box.replaceChildren(...signInLinks());
+  box.replaceChildren(pages, ...signInLinks());
 }
 
 async function signOut() {
@@ -753,6 +757,11 @@ async function route() {
       view.replaceChildren(h('p', {}, t('loading')));
       const [views] = await Promise.all([import('/web/bookings.js'), account.ready]);
       await views.renderBookings(moved);
+    } else if (location.pathname === '/allocation') {
+      // Träningstider (seasonal allocation): loaded only when asked for.
+      view.replaceChildren(h('p', {}, t('loading')));
+      const [views] = await Promise.all([import('/web/allocation.js'), loadCodes(), account.ready]);
+      await views.renderAllocation(moved);
     } else if (location.pathname === '/associations' || location.pathname === '/staff') {
       // Mina föreningar and the staff inbox: loaded only when asked for, so the search page
       // stays small; they need to know who is signed in.

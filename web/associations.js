@@ -231,7 +231,7 @@ function completionForm(a, r, said) {
     }
   });
   return h('div', { class: 'notice warn completion', 'data-completion': r.municipalityCode },
-    h('p', {}, h('strong', {}, t('completionAsked', { m })), ' ', said?.text || ''),
+    h('p', {}, h('strong', {}, t('registrationCompletionAsked', { m })), ' ', said?.text || ''),
     form);
 }
 

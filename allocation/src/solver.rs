@@ -99,7 +99,7 @@ impl Default for Budget {
             moves: 4_000_000,
             chain_demands: 2_000,
             lagrange_demands: 2_000,
-            lagrange_iterations: 300,
+            lagrange_iterations: 1_000,
             exact_demands: 200,
             exact_nodes: 50_000,
         }

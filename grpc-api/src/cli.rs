@@ -528,6 +528,8 @@ async fn serve(args: ServeArgs, with_demo: bool, admin_key_file: Option<std::pat
                 Err(registry_core::Error::Conflict { .. }) => {}
                 Err(e) => return Err(e).context("adding the demo's representative"),
             }
+            let round = allocation::demo::load(&registry).await.context("setting up the demo's seasonal allocation round")?;
+            eprintln!("demo seasonal allocation: round {round} in Malmö, its preliminary allocation published");
             if loaded.boundaries > 0 {
                 eprintln!(
                     "demo map: approximate boundaries of {} municipalities drawn (not the real borders; `geodata-sync boundaries` loads those)",

@@ -9,8 +9,8 @@ use crate::rest::associations::AssociationPatch;
 use crate::rest::facilities::FacilityPatch;
 use crate::rest::problem::{Problem, ProblemViolation};
 use crate::rest::{
-    account, associations, availability, bookings, changes, exports, facilities, hours, municipalities, registrations, representatives,
-    search, vendors,
+    account, allocation, associations, availability, bookings, changes, exports, facilities, hours, municipalities, registrations,
+    representatives, search, vendors,
 };
 
 struct Security;
@@ -102,6 +102,25 @@ impl Modify for Security {
         changes::feed,
         changes::audit,
         changes::history,
+        allocation::list_rounds,
+        allocation::create_round,
+        allocation::get_round,
+        allocation::update_round,
+        allocation::list_applications,
+        allocation::submit_application,
+        allocation::withdraw,
+        allocation::list_runs,
+        allocation::create_run,
+        allocation::get_run,
+        allocation::edit_run,
+        allocation::publish,
+        allocation::finalise,
+        allocation::comment,
+        allocation::list_comments,
+        allocation::public_allocation,
+        allocation::public_allocation_csv,
+        allocation::list_series,
+        allocation::retry_series,
     ),
     components(schemas(Problem, ProblemViolation, FacilityPatch, AssociationPatch)),
     modifiers(&Security),
@@ -117,6 +136,7 @@ impl Modify for Security {
         (name = "bookings", description = "A signed-in person's bookings across every booking system: see, cancel, rebook, answer completion requests"),
         (name = "exports", description = "Bulk exports of associations and facilities: one consistent snapshot, streamed"),
         (name = "changes", description = "Following changes: RPDE feeds, the audit trail, and each facility's public history"),
+        (name = "allocation", description = "Seasonal allocation of training times (säsongsfördelning): rounds, published principles, applications, runs with every decision explained, the allocation meeting and the final allocation as open data"),
     )
 )]
 struct ApiDoc;
@@ -146,12 +166,13 @@ mod tests {
     /// Paths the REST side serves that are deliberately not in the document: the resident web
     /// pages and the operations routes (`/metrics` is added outside `rest_routes`, beside the
     /// route tagging, and is not listed by it). Every other routed path must be documented.
-    const UNDOCUMENTED: [&str; 15] = [
+    const UNDOCUMENTED: [&str; 16] = [
         "/",
         "/facility/{}",
         "/bookings",
         "/associations",
         "/staff",
+        "/allocation",
         "/web/{}",
         "/healthz",
         "/readyz",

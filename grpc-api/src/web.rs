@@ -1,7 +1,8 @@
 //! The resident search page (`web/`): plain HTML, CSS and ES modules, embedded in the binary
-//! and served at `/` (and at `/facility/{id}`, `/bookings`, `/associations` and `/staff`: the
-//! same page showing one facility, the signed-in person's bookings, their associations, and a
-//! municipality's staff inbox of association registrations). No build step:
+//! and served at `/` (and at `/facility/{id}`, `/bookings`, `/associations`, `/staff` and
+//! `/allocation`: the same page showing one facility, the signed-in person's bookings, their
+//! associations, a municipality's staff inbox of association registrations, and the seasonal
+//! allocation of training times). No build step:
 //! the files are served as written, compressed, with an ETag, and with a Content-Security-Policy
 //! that allows nothing but this origin (and the optional map tile server).
 
@@ -19,6 +20,7 @@ use crate::errors::ApiError;
 
 /// The page's files: name, content type, bytes.
 const FILES: &[(&str, &str, &[u8])] = &[
+    ("allocation.js", "text/javascript; charset=utf-8", include_bytes!("../../web/allocation.js")),
     ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../web/app.js")),
     ("associations.js", "text/javascript; charset=utf-8", include_bytes!("../../web/associations.js")),
     ("bookings.js", "text/javascript; charset=utf-8", include_bytes!("../../web/bookings.js")),
@@ -166,7 +168,8 @@ pub fn router(config: WebConfig) -> anyhow::Result<Router<Registry>> {
         .route("/facility/{id}", get(page.clone()))
         .route("/bookings", get(page.clone()))
         .route("/associations", get(page.clone()))
-        .route("/staff", get(page))
+        .route("/staff", get(page.clone()))
+        .route("/allocation", get(page))
         .route("/web/{name}", get(file))
         .layer(gzip))
 }

@@ -195,6 +195,10 @@ pub enum Action<'a> {
     /// registrations and representatives). The flag is whether the signed-in caller is listed
     /// as its representative, which the use case reads inside its transaction.
     Represent(bool),
+    /// Run a municipality's seasonal allocation (säsongsfördelning): set up rounds and their
+    /// principles, read every application, run the allocator and what-ifs, edit, publish and
+    /// register the final allocation.
+    ManageAllocation(&'a str),
 }
 
 /// Whether `p` may perform `action`.
@@ -225,6 +229,7 @@ pub fn allowed(p: &Principal, action: Action<'_>) -> bool {
         A::OwnPersonalData => p.person.is_some(),
         A::RegisterAssociation => p.person.is_some(),
         A::Represent(listed) => listed && p.person.is_some(),
+        A::ManageAllocation(m) => p.edits(m),
     }
 }
 
@@ -278,6 +283,7 @@ fn describe(action: Action<'_>) -> String {
         A::OwnPersonalData => "see or erase a person's own data (only a signed-in person may, for themselves)".into(),
         A::RegisterAssociation => "register an association as its representative (sign in with e-legitimation)".into(),
         A::Represent(_) => "act for this association (only its representatives may)".into(),
+        A::ManageAllocation(m) => format!("run the seasonal allocation of municipality {m}"),
     }
 }
 

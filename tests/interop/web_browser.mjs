@@ -7,7 +7,7 @@
 //   BASE_URL          the registry, e.g. http://127.0.0.1:41234
 //   NODE_PREFIX       where playwright-core and axe-core are installed (node_modules inside)
 //   SCENARIO          JSON: {bookingFacilityId, bookingDay, timeoutFacilityId, timeoutMunicipality,
-//                     uncertifiedFacilityId, uncertifiedMunicipality, signIn, associations}
+//                     uncertifiedFacilityId, uncertifiedMunicipality, signIn, associations, allocation}
 //   SCREENSHOT_DIR    where to write the screenshots of the main views
 // Prints one JSON object on stdout: what was measured and booked. Exits 1 on the first failed
 // check, naming it.
@@ -15,6 +15,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import fs from 'node:fs';
+import { allocationViews } from './web_allocation.mjs';
 
 const require = createRequire(path.join(process.env.NODE_PREFIX, 'node_modules', 'x.js'));
 const { chromium } = require('playwright-core');
@@ -331,7 +332,7 @@ try {
     const p = await ctx.newPage();
     const start = `${base}/?q=hall`;
     await p.goto(start);
-    const signInLink = p.locator('#account a');
+    const signInLink = p.locator('#account a[href^="/auth/login"]');
     await signInLink.waitFor();
     check((await signInLink.innerText()) === 'Logga in', 'the header offers signing in');
     await signInLink.click();
@@ -348,7 +349,7 @@ try {
     await p.waitForURL((u) => u.origin !== base);
     await p.click('button[name="logout"][value="yes"]');
     await p.waitForURL((u) => u.origin === base);
-    await p.locator('#account a').waitFor();
+    await p.locator('#account a[href^="/auth/login"]').waitFor();
     const after = await p.evaluate(async () => (await fetch('/v1/me')).status);
     check(after === 401, 'after signing out at the registry and the provider the session is gone', String(after));
     await ctx.close();
@@ -372,7 +373,7 @@ try {
     const residentCtx = await newContext();
     const r = await residentCtx.newPage();
     await r.goto(`${base}/`);
-    await r.locator('#account a').click();
+    await r.locator('#account a[href^="/auth/login"]').click();
     await signIn(r, sc.resident.login);
     watch(r);
     const mine = r.locator('#account').getByRole('link', { name: 'Mina föreningar' });
@@ -538,6 +539,9 @@ try {
     await staffCtx.close();
     await residentCtx.close();
   }
+
+  // ---- Träningstider: the seasonal allocation (tests/interop/web_allocation.mjs) ----
+  await allocationViews({ base, scenario: scenario.allocation, newContext, signIn, check, axe, shot, out });
 
   // ---- keyboard only ----
   const kb = await context.newPage();

@@ -389,6 +389,7 @@ async fn health_and_reflection() {
         s::vendor_directory_service_server::SERVICE_NAME,
         s::change_service_server::SERVICE_NAME,
         s::export_service_server::SERVICE_NAME,
+        s::allocation_service_server::SERVICE_NAME,
     ];
     // A vendor's key: the anonymous rate limit is lower than the calls a full description takes.
     let key = app.key("vendor", None, false).await;
@@ -543,4 +544,166 @@ async fn search_associations_over_grpc() {
     assert!(v.contains(&("activities[0]".into(), "UNKNOWN_CODE".into())), "{v:?}");
     let e = c.search_associations(pb::SearchAssociationsRequest { status: 42, ..Default::default() }).await.unwrap_err();
     assert_eq!(violations(&e), vec![("status".into(), "UNKNOWN_ENUM_VALUE".into())]);
+}
+
+/// `AllocationService` over the same use cases as REST: a round set up and changed by staff
+/// (dates as "YYYY-MM-DD", enums, optimistic concurrency), an application by a representative,
+/// a run and its publication; what does not decode is refused with the field named (REST JSON
+/// names), like every other service.
+#[tokio::test]
+async fn allocation_service() {
+    use grpc_api::proto::v1::allocation_service_client::AllocationServiceClient;
+    use registry_core::auth::Principal;
+    use registry_core::model::{Decision, NewRepresentative};
+
+    let app = TestApp::start().await;
+    let keys = app.keys().await;
+    let admin = Principal::operator("setup");
+    let hall = app.registry.create_facility(&admin, &fixtures::facility("0180", "Grpc hall")).await.unwrap().units[0].id.to_string();
+    let club = app.registry.create_association(&admin, &fixtures::association("0180", 1)).await.unwrap();
+    app.registry.decide_registration(&admin, club.id, None, None, &Decision::Approve).await.unwrap();
+    let rep = NewRepresentative { personal_identity_number: "197702281937".into(), name: "Rita Representant".into() };
+    app.registry.add_representative(&admin, club.id, &rep).await.unwrap();
+    let rita = app.session("197702281937", "Rita Representant", None).await;
+    let staff = keys.editor_0180.as_str();
+    let mut c = AllocationServiceClient::new(app.channel().await);
+
+    let now = app.registry.now();
+    let start = now.date_naive() + chrono::Duration::days(60);
+    let ts = |t: chrono::DateTime<chrono::Utc>| Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 });
+    let evening = |day| pb::DayTime { day, from: "16:00".into(), to: "22:00".into(), reason: String::new() };
+    let round = pb::Round {
+        municipality_code: "0180".into(),
+        name: "Hösten".into(),
+        season_start: start.to_string(),
+        season_end: (start + chrono::Duration::days(111)).to_string(),
+        applications_open: ts(now - chrono::Duration::days(1)),
+        applications_close: ts(now + chrono::Duration::days(30)),
+        units: vec![pb::RoundUnit { unit_id: hall.clone(), hours: (1..=5).map(evening).collect(), ..Default::default() }],
+        principles: Some(pb::Principles {
+            groups: vec![pb::PriorityGroup { code: "children_youth".into(), weight: 2.0, ..Default::default() }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+
+    // What does not decode, each named.
+    let bad = pb::Round {
+        season_start: "2027-02-30".into(),
+        breaks: vec![pb::RoundBreak { from: "höstlov".into(), to: start.to_string(), name: String::new() }],
+        applications_open: None,
+        grid_minutes: 70_000,
+        units: vec![pb::RoundUnit { unit_id: "nope".into(), ..Default::default() }],
+        principles: Some(pb::Principles {
+            groups: vec![pb::PriorityGroup { code: "underrepresented_gender".into(), weight: 1.0, genders: vec![0], max_age: Some(300) }],
+            ..Default::default()
+        }),
+        ..round.clone()
+    };
+    let e = c.create_round(with_key(pb::CreateRoundRequest { round: Some(bad) }, staff)).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    let v = violations(&e);
+    for (field, reason) in [
+        ("seasonStart", "FORMAT"),
+        ("breaks[0].from", "FORMAT"),
+        ("applicationsOpen", "REQUIRED"),
+        ("gridMinutes", "OUT_OF_RANGE"),
+        ("units[0].unitId", "FORMAT"),
+        ("principles.groups[0].maxAge", "OUT_OF_RANGE"),
+        ("principles.groups[0].genders[0]", "REQUIRED"),
+    ] {
+        assert!(v.contains(&(field.into(), reason.into())), "{field} {reason} in {v:?}");
+    }
+    let e = c.create_round(with_key(pb::CreateRoundRequest { round: None }, staff)).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("round".to_string(), "REQUIRED".to_string())]);
+
+    // Set up, with REST's defaults for what is left unset (grid 30, rank decay 0.25, one
+    // session a team a day); the 1480 editor may not.
+    let e = c.create_round(with_key(pb::CreateRoundRequest { round: Some(round.clone()) }, &keys.editor_1480)).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let created = c.create_round(with_key(pb::CreateRoundRequest { round: Some(round.clone()) }, staff)).await.unwrap();
+    let created = created.into_inner().round.unwrap();
+    assert_eq!((created.status, created.version, created.grid_minutes), (pb::RoundStatus::Open as i32, 1, 30));
+    assert_eq!((created.season_start.as_str(), created.name.as_str()), (start.to_string().as_str(), "Hösten"));
+    let p = created.principles.clone().unwrap();
+    assert_eq!((p.rank_decay, p.one_session_per_team_per_day, p.max_hours_per_association), (Some(0.25), Some(true), None));
+    let id = created.id.clone();
+    let got = c.get_round(pb::GetRoundRequest { id: id.clone() }).await.unwrap().into_inner().round.unwrap();
+    assert_eq!(got, created, "anyone reads a round");
+    let e = c.get_round(pb::GetRoundRequest { id: "nope".into() }).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("id".to_string(), "FORMAT".to_string())]);
+
+    // Update: the version is required, and a stale one fails the precondition.
+    let renamed = pb::Round { id: id.clone(), name: "Hösten 2027".into(), ..round.clone() };
+    let update = |v: i64| pb::UpdateRoundRequest { round: Some(renamed.clone()), expected_version: v };
+    let e = c.update_round(with_key(update(0), staff)).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("expectedVersion".to_string(), "REQUIRED".to_string())]);
+    let e = c.update_round(with_key(update(7), staff)).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    let updated = c.update_round(with_key(update(1), staff)).await.unwrap().into_inner().round.unwrap();
+    assert_eq!((updated.name.as_str(), updated.version), ("Hösten 2027", 2));
+
+    // An application by the representative; a team's gender is required.
+    let team = pb::Team {
+        name: "P12".into(),
+        activity: "floorball".into(),
+        age_from: 11,
+        age_to: 12,
+        gender: pb::TeamGender::Male as i32,
+        participants: 14,
+        level: String::new(),
+    };
+    let wish = pb::Wish {
+        duration_minutes: 60,
+        times_per_week: 0,
+        alternatives: vec![pb::WishAlternative {
+            day: 1,
+            earliest_start: "17:00".into(),
+            latest_end: "19:00".into(),
+            units: vec![hall.clone()],
+        }],
+    };
+    let application = pb::AllocationApplication {
+        association_id: club.id.to_string(),
+        team: Some(team.clone()),
+        wishes: vec![wish],
+        ..Default::default()
+    };
+    let unspecified = pb::AllocationApplication { team: Some(pb::Team { gender: 0, ..team }), ..application.clone() };
+    let submit = |a: pb::AllocationApplication| pb::SubmitApplicationRequest { id: id.clone(), application: Some(a) };
+    let e = c.submit_application(with_key(submit(unspecified), &rita)).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("team.gender".to_string(), "REQUIRED".to_string())]);
+    let e = c.submit_application(with_key(submit(application.clone()), staff)).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "an editor's key does not apply for an association");
+    let sent = c.submit_application(with_key(submit(application), &rita)).await.unwrap().into_inner().application.unwrap();
+    assert_eq!((sent.status.as_str(), sent.wishes[0].times_per_week), ("submitted", 1), "times a week: 1 when unset");
+    let listed = c.list_applications(with_key(pb::ListApplicationsRequest { id: id.clone() }, staff)).await.unwrap().into_inner();
+    assert_eq!(listed.applications, vec![sent.clone()]);
+
+    // A run, published: the representative sees their decision; a run that is no run is not found.
+    let run = c
+        .run_allocation(with_key(pb::RunAllocationRequest { id: id.clone(), label: "preliminary".into(), ..Default::default() }, staff))
+        .await
+        .unwrap()
+        .into_inner()
+        .run
+        .unwrap();
+    let d = &run.decisions[0];
+    assert_eq!((d.application_id.as_str(), d.alternative, d.slot.as_ref().map(|s| s.day)), (sent.id.as_str(), Some(0), Some(1)));
+    let e = c.get_run(with_key(pb::GetRunRequest { id: run.id.clone() }, &rita)).await.unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "unpublished");
+    let published = c
+        .publish_run(with_key(pb::PublishRunRequest { id: id.clone(), run_id: run.id.clone(), expected_version: 2 }, staff))
+        .await
+        .unwrap()
+        .into_inner()
+        .round
+        .unwrap();
+    assert_eq!((published.status, published.published_run.as_str()), (pb::RoundStatus::Preliminary as i32, run.id.as_str()));
+    let seen = c.get_run(with_key(pb::GetRunRequest { id: run.id.clone() }, &rita)).await.unwrap().into_inner().run.unwrap();
+    assert_eq!(seen.decisions, run.decisions);
+    let e = c.get_run(with_key(pb::GetRunRequest { id: uuid::Uuid::now_v7().to_string() }, staff)).await.unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    let public = c.get_public_allocation(pb::GetPublicAllocationRequest { id }).await.unwrap().into_inner().allocation.unwrap();
+    assert_eq!((public.status, public.sessions.len()), (pb::RoundStatus::Preliminary as i32, 1));
 }

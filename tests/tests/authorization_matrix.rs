@@ -16,7 +16,14 @@
 //! facility and association search; federated availability; bookings through the registry
 //! (real bookings at a fault vendor with bookings on, on loopback, registered through REST
 //! with a passing conformance run); the change feeds (REST RPDE pages `/v1/feeds/{kind}` vs the
-//! gRPC stream `WatchChanges`: the first page or first message); and, REST only (gRPC offers
+//! gRPC stream `WatchChanges`: the first page or first message); seasonal allocation (REST
+//! `/v1/allocation/…` vs `AllocationService`: listing, reading, creating and updating a round;
+//! listing, submitting and withdrawing applications; listing runs, running the allocator (a
+//! what-if), a staff edit, publishing and finalising; reading a run that is unpublished,
+//! published and final; commenting and listing comments; the published allocation), each cell
+//! on a fresh round of 0180 over a hall with explicit hours, brought through the core to the
+//! stage the operation needs (an application of a fresh approved association, sent by the
+//! representative; a run; published; commented; final); and, REST only (gRPC offers
 //! nothing equivalent; the proto has no audit or history RPC), the audit trail, a
 //! facility's public history, and a person's download of their own data.
 //!
@@ -30,21 +37,28 @@
 //! cells set up, so it acts for each one it is asked about (`Represent`).
 //!
 //! Where a use case filters what the caller may see instead of refusing (association search by
-//! status, the audit trail), the cell says whether anything of 0180's was in the answer: `ok`
-//! (some) or `ok∅` (none), so a filter that leaks fails the test as a refusal that is missing
-//! would.
+//! status, the audit trail, a round's applications and comments, a run's decisions), the cell
+//! says whether anything of 0180's was in the answer: `ok` (some) or `ok∅` (none), so a filter
+//! that leaks fails the test as a refusal that is missing would.
 //!
 //! Not covered: reads both front ends offer that need nothing but `ReadPublic` (municipalities
 //! and their boundaries, batch get, an association by organisation number, open intervals and
 //! open status, holidays, the facility export), and the personal-data scope (contact persons,
 //! representatives), which none of the ten callers holds (the representative reads its own
-//! association's representatives as one of them).
+//! association's representatives as one of them); and, REST only, the published allocation as
+//! CSV (the same use case as its JSON) and the final allocation's series at the vendors.
 
 use std::fmt;
 use std::time::Duration;
 
+use allocation::Allocations;
+use allocation::model::{
+    Alternative, Application, ApplicationInput, DayTime, Gender, Principles, PriorityGroup, Round, RoundInput, RoundUnit, Run, Team, Wish,
+};
+use allocation::service::RunRequest;
 use federation::fault::{FaultVendor, Faults};
 use grpc_api::proto::v1 as pb;
+use grpc_api::proto::v1::allocation_service_client::AllocationServiceClient;
 use grpc_api::proto::v1::association_service_client::AssociationServiceClient;
 use grpc_api::proto::v1::availability_service_client::AvailabilityServiceClient;
 use grpc_api::proto::v1::booking_service_client::BookingServiceClient;
@@ -290,6 +304,24 @@ enum Op {
     ListMyBookings,
     GetMyBooking,
     CancelMyBooking,
+    ListAllocationRounds,
+    GetAllocationRound,
+    CreateAllocationRound,
+    UpdateAllocationRound,
+    ListAllocationApplications,
+    SubmitAllocationApplication,
+    WithdrawAllocationApplication,
+    ListAllocationRuns,
+    RunAllocation,
+    GetUnpublishedRun,
+    GetPublishedRun,
+    GetFinalRun,
+    EditAllocationRun,
+    PublishAllocationRun,
+    FinaliseAllocationRun,
+    CommentOnAllocation,
+    ListAllocationComments,
+    GetPublicAllocation,
 }
 
 impl Op {
@@ -300,7 +332,16 @@ impl Op {
 
     /// Whether the cell counts the 0180 items of an OK answer ([`O::Empty`] when none).
     fn counts(self) -> bool {
-        matches!(self, Op::SearchPendingAssociations | Op::AuditTrail)
+        matches!(
+            self,
+            Op::SearchPendingAssociations
+                | Op::AuditTrail
+                | Op::ListAllocationApplications
+                | Op::GetUnpublishedRun
+                | Op::GetPublishedRun
+                | Op::GetFinalRun
+                | Op::ListAllocationComments
+        )
     }
 }
 
@@ -408,6 +449,38 @@ fn expected() -> Vec<(Op, [O; 10])> {
         // owned_booking: the resident's booking is the resident's.
         (Op::GetMyBooking, OWN_BOOKING),
         (Op::CancelMyBooking, OWN_BOOKING),
+        // Seasonal allocation. Rounds and their principles are public (ReadPublic).
+        (Op::ListAllocationRounds, READ),
+        (Op::GetAllocationRound, READ),
+        // ManageAllocation(0180): its editors (keys and signed-in staff) and admins.
+        (Op::CreateAllocationRound, WRITE),
+        (Op::UpdateAllocationRound, WRITE),
+        // ManageAllocation(0180) sees every application; a signed-in person is answered with
+        // their associations' own (none for the resident); keys of others are refused.
+        (Op::ListAllocationApplications, [U, Y, F, F, F, F, Y, E, Y, Y]),
+        // Represent: a signed-in person who represents the association; keys never apply, not
+        // even the admin's (the application is the association's).
+        (Op::SubmitAllocationApplication, [U, F, F, F, F, F, F, F, F, Y]),
+        // Represent; another signed-in person gets "not found" (never a hint that it exists).
+        (Op::WithdrawAllocationApplication, [U, F, F, F, F, F, F, N, N, Y]),
+        (Op::ListAllocationRuns, WRITE),
+        (Op::RunAllocation, WRITE),
+        // A run that is neither published nor final: staff only; "not found" to everyone else.
+        (Op::GetUnpublishedRun, [N, Y, N, N, N, N, Y, N, Y, N]),
+        // The published (preliminary) run: staff all of it; a signed-in person their associations'
+        // decisions (none for the resident); keys and anonymous callers "not found".
+        (Op::GetPublishedRun, [N, Y, N, N, N, N, Y, N, Y, Y]),
+        // The final run is open to everyone, with every decision.
+        (Op::GetFinalRun, READ),
+        (Op::EditAllocationRun, WRITE),
+        (Op::PublishAllocationRun, WRITE),
+        (Op::FinaliseAllocationRun, WRITE),
+        // Represent, on the published preliminary allocation; as for withdrawing.
+        (Op::CommentOnAllocation, [U, F, F, F, F, F, F, N, N, Y]),
+        // As for the applications: staff all, a signed-in person their associations' own.
+        (Op::ListAllocationComments, [U, Y, F, F, F, F, Y, E, Y, Y]),
+        // The published allocation is open data.
+        (Op::GetPublicAllocation, READ),
     ]
 }
 
@@ -436,6 +509,35 @@ enum Side {
     Grpc,
 }
 
+/// How far an allocation cell's fresh round has come ([`Ctx::allocation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Open,
+    Applied,
+    Run,
+    Published,
+    Commented,
+    Final,
+}
+
+/// An allocation cell's round, as it stands, with its application and run (from `Applied` and
+/// `Run` on).
+struct AllocationSetUp {
+    round: Round,
+    application: Option<Application>,
+    run: Option<Run>,
+}
+
+impl AllocationSetUp {
+    fn application(&self) -> &Application {
+        self.application.as_ref().expect("the stage has an application")
+    }
+
+    fn run(&self) -> &Run {
+        self.run.as_ref().expect("the stage has a run")
+    }
+}
+
 struct Ctx<'a> {
     app: &'a TestApp,
     channel: tonic::transport::Channel,
@@ -450,6 +552,11 @@ struct Ctx<'a> {
     bookable: Facility,
     /// A vendor serving 0180 that the unit cells choose (set up through the core).
     unit_vendor: Vendor,
+    /// The unit of 0180 that the allocation rounds allocate (weekday evenings).
+    hall: uuid::Uuid,
+    /// The representative column's person as the core knows it, who applies and comments in
+    /// the allocation set-ups.
+    representative: Principal,
     /// Distinct numbers for association organisation numbers, names and references.
     next: std::cell::Cell<u32>,
 }
@@ -525,6 +632,78 @@ impl Ctx<'_> {
     /// The key of `role` for a cell on vendor `v`'s entry: the own vendor's key is bound to `v`.
     async fn key_on(&self, role: usize, v: &Vendor) -> String {
         if role == OWN_VENDOR { self.app.vendor_key(v.id).await } else { self.keys[role].clone() }
+    }
+
+    /// A round of 0180 over [`Ctx::hall`] (weekday evenings), taking applications now.
+    fn round_input(&self) -> RoundInput {
+        let now = self.app.registry.now();
+        let start = now.date_naive() + chrono::Duration::days(60);
+        let evening = |day| DayTime { day, from: "16:00".into(), to: "22:00".into(), reason: String::new() };
+        RoundInput {
+            municipality_code: "0180".into(),
+            name: format!("Matrix round {}", self.n()),
+            season_start: start,
+            season_end: start + chrono::Duration::days(7 * 16 - 1),
+            breaks: vec![],
+            applications_open: now - chrono::Duration::days(1),
+            applications_close: now + chrono::Duration::days(30),
+            grid_minutes: 30,
+            units: vec![RoundUnit { unit_id: self.hall, activities: vec![], hours: (1..=5).map(evening).collect(), blocks: vec![] }],
+            principles: Principles {
+                groups: vec![PriorityGroup { code: "children_youth".into(), weight: 1.0, max_age: None, genders: vec![] }],
+                rank_decay: 0.25,
+                max_hours_per_association: None,
+                one_session_per_team_per_day: true,
+                description: String::new(),
+            },
+        }
+    }
+
+    /// One team of `association` wanting an hour on Monday evening in [`Ctx::hall`].
+    fn application_input(&self, association: uuid::Uuid) -> ApplicationInput {
+        let alternative = Alternative { day: 1, earliest_start: "17:00".into(), latest_end: "19:00".into(), units: vec![self.hall] };
+        ApplicationInput {
+            association_id: association,
+            team: Team {
+                name: "P12".into(),
+                activity: "floorball".into(),
+                age_from: 11,
+                age_to: 12,
+                gender: Gender::Male,
+                participants: 14,
+                level: String::new(),
+            },
+            wishes: vec![Wish { duration_minutes: 60, times_per_week: 1, alternatives: vec![alternative] }],
+        }
+    }
+
+    /// A fresh round of 0180 (through the core) brought to `stage`: with an application of a
+    /// fresh approved association sent by the representative, a run of it, that run published,
+    /// a comment of the representative on it, or that run final.
+    async fn allocation(&self, stage: Stage) -> AllocationSetUp {
+        let service = Allocations::new(self.app.registry.clone());
+        let mut round = service.create_round(&self.admin, &self.round_input()).await.unwrap();
+        if stage == Stage::Open {
+            return AllocationSetUp { round, application: None, run: None };
+        }
+        let association = self.approved().await;
+        let application =
+            service.submit_application(&self.representative, round.id, &self.application_input(association.id)).await.unwrap();
+        if stage == Stage::Applied {
+            return AllocationSetUp { round, application: Some(application), run: None };
+        }
+        let run = service.run(&self.admin, round.id, &RunRequest { label: "matrix".into(), ..RunRequest::default() }).await.unwrap();
+        match stage {
+            Stage::Published | Stage::Commented => {
+                round = service.publish(&self.admin, round.id, run.id, None).await.unwrap();
+                if stage == Stage::Commented {
+                    service.comment(&self.representative, application.id, "Matrix: could we have 18:00?").await.unwrap();
+                }
+            }
+            Stage::Final => round = service.finalise(&self.admin, round.id, run.id, None).await.unwrap(),
+            _ => {}
+        }
+        AllocationSetUp { round, application: Some(application), run: Some(run) }
     }
 
     fn vendors(&self) -> VendorDirectoryServiceClient<tonic::transport::Channel> {
@@ -1166,6 +1345,27 @@ impl Ctx<'_> {
                     }
                 }
             }
+            (
+                Op::ListAllocationRounds
+                | Op::GetAllocationRound
+                | Op::CreateAllocationRound
+                | Op::UpdateAllocationRound
+                | Op::ListAllocationApplications
+                | Op::SubmitAllocationApplication
+                | Op::WithdrawAllocationApplication
+                | Op::ListAllocationRuns
+                | Op::RunAllocation
+                | Op::GetUnpublishedRun
+                | Op::GetPublishedRun
+                | Op::GetFinalRun
+                | Op::EditAllocationRun
+                | Op::PublishAllocationRun
+                | Op::FinaliseAllocationRun
+                | Op::CommentOnAllocation
+                | Op::ListAllocationComments
+                | Op::GetPublicAllocation,
+                side,
+            ) => self.allocation_cell(op, side, key).await,
             (Op::ReportMemberStatistics, side) => {
                 // The year's first report: the fixture reports 2025 only.
                 let a = self.approved().await;
@@ -1192,6 +1392,207 @@ impl Ctx<'_> {
                     }
                 }
             }
+        }
+    }
+
+    /// The seasonal allocation cells, each on a fresh round brought to the stage it needs.
+    async fn allocation_cell(&self, op: Op, side: Side, key: &str) -> Answer {
+        let mut c = AllocationServiceClient::new(self.channel.clone());
+        let stage = match op {
+            Op::ListAllocationRounds | Op::CreateAllocationRound => None,
+            Op::GetAllocationRound | Op::UpdateAllocationRound | Op::SubmitAllocationApplication | Op::ListAllocationRuns => {
+                Some(Stage::Open)
+            }
+            Op::ListAllocationApplications | Op::WithdrawAllocationApplication | Op::RunAllocation => Some(Stage::Applied),
+            Op::GetUnpublishedRun | Op::EditAllocationRun | Op::PublishAllocationRun => Some(Stage::Run),
+            Op::GetPublishedRun | Op::FinaliseAllocationRun | Op::CommentOnAllocation | Op::GetPublicAllocation => Some(Stage::Published),
+            Op::ListAllocationComments => Some(Stage::Commented),
+            Op::GetFinalRun => Some(Stage::Final),
+            _ => unreachable!("not an allocation operation: {op:?}"),
+        };
+        let set_up = match stage {
+            Some(stage) => Some(self.allocation(stage).await),
+            None => None,
+        };
+        let s = || set_up.as_ref().expect("the operation works on a round");
+        match (op, side) {
+            (Op::ListAllocationRounds, Side::Rest) => {
+                self.rest(Method::GET, "/v1/allocation/rounds?municipalityCode=0180", key, None, None).await
+            }
+            (Op::ListAllocationRounds, Side::Grpc) => {
+                grpc_answer(c.list_rounds(with_key(pb::ListRoundsRequest { municipality_code: "0180".into() }, key)).await)
+            }
+            (Op::GetAllocationRound, Side::Rest) => {
+                self.rest(Method::GET, &format!("/v1/allocation/rounds/{}", s().round.id), key, None, None).await
+            }
+            (Op::GetAllocationRound, Side::Grpc) => {
+                grpc_answer(c.get_round(with_key(pb::GetRoundRequest { id: s().round.id.to_string() }, key)).await)
+            }
+            (Op::CreateAllocationRound, side) => {
+                let input = self.round_input();
+                match side {
+                    Side::Rest => {
+                        self.rest(Method::POST, "/v1/allocation/rounds", key, Some(serde_json::to_value(&input).unwrap()), None).await
+                    }
+                    Side::Grpc => {
+                        grpc_answer(c.create_round(with_key(pb::CreateRoundRequest { round: Some(round_pb("", &input)) }, key)).await)
+                    }
+                }
+            }
+            (Op::UpdateAllocationRound, side) => {
+                let r = &s().round;
+                let input = RoundInput { name: format!("{} renamed", r.input.name), ..r.input.clone() };
+                match side {
+                    Side::Rest => {
+                        let body = serde_json::to_value(&input).unwrap();
+                        self.rest(Method::PUT, &format!("/v1/allocation/rounds/{}", r.id), key, Some(body), Some(r.version)).await
+                    }
+                    Side::Grpc => {
+                        let req = pb::UpdateRoundRequest { round: Some(round_pb(&r.id.to_string(), &input)), expected_version: r.version };
+                        grpc_answer(c.update_round(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::ListAllocationApplications, Side::Rest) => {
+                let path = format!("/v1/allocation/rounds/{}/applications", s().round.id);
+                let (answer, body) = send(self.request(Method::GET, &path, key)).await;
+                answer.counted(body["applications"].as_array().map_or(0, Vec::len))
+            }
+            (Op::ListAllocationApplications, Side::Grpc) => {
+                let r = c.list_applications(with_key(pb::ListApplicationsRequest { id: s().round.id.to_string() }, key)).await;
+                let n = r.as_ref().map_or(0, |r| r.get_ref().applications.len());
+                grpc_answer(r).counted(n)
+            }
+            (Op::SubmitAllocationApplication, side) => {
+                let association = self.approved().await;
+                let input = self.application_input(association.id);
+                let round = s().round.id;
+                match side {
+                    Side::Rest => {
+                        let body = serde_json::to_value(&input).unwrap();
+                        self.rest(Method::POST, &format!("/v1/allocation/rounds/{round}/applications"), key, Some(body), None).await
+                    }
+                    Side::Grpc => {
+                        let req = pb::SubmitApplicationRequest { id: round.to_string(), application: Some(application_pb(&input)) };
+                        grpc_answer(c.submit_application(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::WithdrawAllocationApplication, Side::Rest) => {
+                let path = format!("/v1/allocation/applications/{}/withdraw", s().application().id);
+                self.rest(Method::POST, &path, key, None, None).await
+            }
+            (Op::WithdrawAllocationApplication, Side::Grpc) => {
+                let req = pb::WithdrawApplicationRequest { id: s().application().id.to_string() };
+                grpc_answer(c.withdraw_application(with_key(req, key)).await)
+            }
+            (Op::ListAllocationRuns, Side::Rest) => {
+                self.rest(Method::GET, &format!("/v1/allocation/rounds/{}/runs", s().round.id), key, None, None).await
+            }
+            (Op::ListAllocationRuns, Side::Grpc) => {
+                grpc_answer(c.list_runs(with_key(pb::ListRunsRequest { id: s().round.id.to_string() }, key)).await)
+            }
+            (Op::RunAllocation, Side::Rest) => {
+                let path = format!("/v1/allocation/rounds/{}/runs", s().round.id);
+                self.rest(Method::POST, &path, key, Some(json!({"label": "matrix what-if", "weights": {"children_youth": 2.0}})), None)
+                    .await
+            }
+            (Op::RunAllocation, Side::Grpc) => {
+                let req = pb::RunAllocationRequest {
+                    id: s().round.id.to_string(),
+                    label: "matrix what-if".into(),
+                    weights: [("children_youth".to_string(), 2.0)].into_iter().collect(),
+                    ..Default::default()
+                };
+                grpc_answer(c.run_allocation(with_key(req, key)).await)
+            }
+            (Op::GetUnpublishedRun | Op::GetPublishedRun | Op::GetFinalRun, Side::Rest) => {
+                let (answer, body) = send(self.request(Method::GET, &format!("/v1/allocation/runs/{}", s().run().id), key)).await;
+                answer.counted(body["decisions"].as_array().map_or(0, Vec::len))
+            }
+            (Op::GetUnpublishedRun | Op::GetPublishedRun | Op::GetFinalRun, Side::Grpc) => {
+                let r = c.get_run(with_key(pb::GetRunRequest { id: s().run().id.to_string() }, key)).await;
+                let n = r.as_ref().map_or(0, |r| r.get_ref().run.as_ref().map_or(0, |run| run.decisions.len()));
+                grpc_answer(r).counted(n)
+            }
+            (Op::EditAllocationRun, side) => {
+                // Moves the application's hour from Monday to Thursday 17:00, with a reason: a new run.
+                let (run, application) = (s().run().id, s().application().id);
+                let reason = "Matrix: Monday is the hall's cleaning day";
+                match side {
+                    Side::Rest => {
+                        let slot = json!({"unitId": self.hall, "day": 4, "start": "17:00", "end": "18:00"});
+                        let body = json!({"applicationId": application, "wish": 0, "session": 0, "slot": slot, "reason": reason});
+                        self.rest(Method::POST, &format!("/v1/allocation/runs/{run}/edits"), key, Some(body), None).await
+                    }
+                    Side::Grpc => {
+                        let req = pb::EditRunRequest {
+                            id: run.to_string(),
+                            application_id: application.to_string(),
+                            slot: Some(pb::AllocationSlot {
+                                unit_id: self.hall.to_string(),
+                                day: 4,
+                                start: "17:00".into(),
+                                end: "18:00".into(),
+                            }),
+                            reason: reason.into(),
+                            ..Default::default()
+                        };
+                        grpc_answer(c.edit_run(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::PublishAllocationRun | Op::FinaliseAllocationRun, side) => {
+                let (round, run) = (&s().round, s().run().id);
+                let action = if op == Op::PublishAllocationRun { "publish" } else { "finalise" };
+                match side {
+                    Side::Rest => {
+                        let path = format!("/v1/allocation/rounds/{}/{action}", round.id);
+                        self.rest(Method::POST, &path, key, Some(json!({"runId": run})), Some(round.version)).await
+                    }
+                    Side::Grpc if op == Op::PublishAllocationRun => {
+                        let req =
+                            pb::PublishRunRequest { id: round.id.to_string(), run_id: run.to_string(), expected_version: round.version };
+                        grpc_answer(c.publish_run(with_key(req, key)).await)
+                    }
+                    Side::Grpc => {
+                        let req =
+                            pb::FinaliseRunRequest { id: round.id.to_string(), run_id: run.to_string(), expected_version: round.version };
+                        grpc_answer(c.finalise_run(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::CommentOnAllocation, side) => {
+                let (application, text) = (s().application().id, "Matrix: Tuesday would suit us better");
+                match side {
+                    Side::Rest => {
+                        let path = format!("/v1/allocation/applications/{application}/comments");
+                        self.rest(Method::POST, &path, key, Some(json!({"text": text})), None).await
+                    }
+                    Side::Grpc => {
+                        let req = pb::AddCommentRequest { id: application.to_string(), text: text.into() };
+                        grpc_answer(c.add_comment(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::ListAllocationComments, Side::Rest) => {
+                let path = format!("/v1/allocation/rounds/{}/comments", s().round.id);
+                let (answer, body) = send(self.request(Method::GET, &path, key)).await;
+                answer.counted(body["comments"].as_array().map_or(0, Vec::len))
+            }
+            (Op::ListAllocationComments, Side::Grpc) => {
+                let r = c.list_comments(with_key(pb::ListCommentsRequest { id: s().round.id.to_string() }, key)).await;
+                let n = r.as_ref().map_or(0, |r| r.get_ref().comments.len());
+                grpc_answer(r).counted(n)
+            }
+            (Op::GetPublicAllocation, Side::Rest) => {
+                self.rest(Method::GET, &format!("/v1/allocation/rounds/{}/allocation", s().round.id), key, None, None).await
+            }
+            (Op::GetPublicAllocation, Side::Grpc) => {
+                let req = pb::GetPublicAllocationRequest { id: s().round.id.to_string() };
+                grpc_answer(c.get_public_allocation(with_key(req, key)).await)
+            }
+            _ => unreachable!("not an allocation operation: {op:?}"),
         }
     }
 }
@@ -1237,6 +1638,82 @@ fn vendor_pb(name: &str, endpoint: &str) -> pb::VendorInput {
     }
 }
 
+/// A round's set-up as the gRPC message (`id` empty on create).
+fn round_pb(id: &str, r: &RoundInput) -> pb::Round {
+    let times = |ts: &[DayTime]| -> Vec<pb::DayTime> {
+        ts.iter().map(|t| pb::DayTime { day: u32::from(t.day), from: t.from.clone(), to: t.to.clone(), reason: t.reason.clone() }).collect()
+    };
+    let p = &r.principles;
+    pb::Round {
+        id: id.into(),
+        municipality_code: r.municipality_code.clone(),
+        name: r.name.clone(),
+        season_start: r.season_start.to_string(),
+        season_end: r.season_end.to_string(),
+        applications_open: Some(timestamp(r.applications_open)),
+        applications_close: Some(timestamp(r.applications_close)),
+        grid_minutes: u32::from(r.grid_minutes),
+        units: r
+            .units
+            .iter()
+            .map(|u| pb::RoundUnit {
+                unit_id: u.unit_id.to_string(),
+                activities: u.activities.clone(),
+                hours: times(&u.hours),
+                blocks: times(&u.blocks),
+            })
+            .collect(),
+        principles: Some(pb::Principles {
+            groups: p
+                .groups
+                .iter()
+                .map(|g| pb::PriorityGroup { code: g.code.clone(), weight: g.weight, max_age: g.max_age.map(u32::from), genders: vec![] })
+                .collect(),
+            rank_decay: Some(p.rank_decay),
+            max_hours_per_association: p.max_hours_per_association,
+            one_session_per_team_per_day: Some(p.one_session_per_team_per_day),
+            description: p.description.clone(),
+        }),
+        ..Default::default()
+    }
+}
+
+/// An application as the gRPC message (a male team: the only gender the matrix applies with).
+fn application_pb(a: &ApplicationInput) -> pb::AllocationApplication {
+    let t = &a.team;
+    pb::AllocationApplication {
+        association_id: a.association_id.to_string(),
+        team: Some(pb::Team {
+            name: t.name.clone(),
+            activity: t.activity.clone(),
+            age_from: u32::from(t.age_from),
+            age_to: u32::from(t.age_to),
+            gender: pb::TeamGender::Male as i32,
+            participants: u32::from(t.participants),
+            level: t.level.clone(),
+        }),
+        wishes: a
+            .wishes
+            .iter()
+            .map(|w| pb::Wish {
+                duration_minutes: u32::from(w.duration_minutes),
+                times_per_week: u32::from(w.times_per_week),
+                alternatives: w
+                    .alternatives
+                    .iter()
+                    .map(|alt| pb::WishAlternative {
+                        day: u32::from(alt.day),
+                        earliest_start: alt.earliest_start.clone(),
+                        latest_end: alt.latest_end.clone(),
+                        units: alt.units.iter().map(|u| u.to_string()).collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
 /// What each side must answer for one cell: the expected class on both, or the recorded
 /// per-side values of a cell in [`DIFFERS`].
 fn wanted(op: Op, role: usize, table: &[(Op, [O; 10])]) -> (O, O) {
@@ -1270,6 +1747,14 @@ async fn rest_and_grpc_give_the_same_answer_for_every_role_and_operation() {
     let unit_vendor =
         app.registry.create_vendor(&admin, &vendor_input("Matrix unit vendor", &endpoint), fixtures::passing_checks(), None).await.unwrap();
     let own_key = app.vendor_key(booking_vendor.id).await;
+    // The allocation rounds' hall, and the representative as the core knows them (the session
+    // below is the same person: the same personal identity number and pepper).
+    let hall = app.registry.create_facility(&admin, &fixtures::facility("0180", "Matrix allocation hall")).await.unwrap().units[0].id;
+    let representative = {
+        use registry_core::service::sessions::{SessionPolicy, Sessions};
+        let sessions = Sessions::new(app.registry.pool().clone(), "", app.registry.clock().clone(), SessionPolicy::default());
+        Principal::person(sessions.person(Some(REPRESENTATIVE_PIN), "Rita Representant").unwrap(), None)
+    };
 
     let role_keys = [
         String::new(),
@@ -1292,6 +1777,8 @@ async fn rest_and_grpc_give_the_same_answer_for_every_role_and_operation() {
         booking_vendor,
         bookable,
         unit_vendor,
+        hall,
+        representative,
         next: std::cell::Cell::new(1),
     };
     // Something to list, search and export in every cell.

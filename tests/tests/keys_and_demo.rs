@@ -103,4 +103,22 @@ async fn the_demo_dataset_loads_idempotently() {
     assert_eq!(db.count("SELECT count(*) AS n FROM associations WHERE registration_status = 'approved'").await, 30);
     assert_eq!(db.count("SELECT count(*) AS n FROM opening_hours").await, 300, "every demo facility has opening hours");
     assert_eq!(db.count("SELECT count(*) AS n FROM change_log").await, 300 + 300 + 45 + 30, "loaded through the use cases");
+
+    // The demo's seasonal allocation round: set up once, its units' hours from the registry's
+    // opening hours, a preliminary allocation published that keeps every hard rule.
+    let round = allocation::demo::load(&reg).await.unwrap();
+    assert_eq!(allocation::demo::load(&reg).await.unwrap(), round, "loaded once");
+    let service = allocation::Allocations::new(reg.clone());
+    let anyone = registry_core::auth::Principal::anonymous();
+    let r = service.get_round(&anyone, round).await.unwrap();
+    assert_eq!(r.status, allocation::model::RoundStatus::Preliminary);
+    let published = service.public_allocation(&anyone, round).await.unwrap();
+    assert!(!published.sessions.is_empty(), "the preliminary allocation places sessions");
+    for (i, a) in published.sessions.iter().enumerate() {
+        for b in &published.sessions[i + 1..] {
+            let overlap =
+                a.slot.unit_id == b.slot.unit_id && a.slot.day == b.slot.day && a.slot.start < b.slot.end && b.slot.start < a.slot.end;
+            assert!(!overlap, "{a:?} overlaps {b:?}");
+        }
+    }
 }

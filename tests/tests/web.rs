@@ -6,7 +6,8 @@
 //! playwright-core and checks every view with axe-core. The booking the resident makes (signed
 //! in) and then cancels in Mina bokningar is read back from the reference backend over
 //! vendor.v1, and the association a resident registers (and Malmö's staff approve) from the
-//! registry.
+//! registry. Träningstider (tests/interop/web_allocation.mjs) uses the demo's Malmö allocation
+//! round; what the representative and staff did there is read back from the registry too.
 //!
 //! REGISTRY_UPDATE_SCREENSHOTS=1 writes the screenshots to docs/screenshots/ (else to a
 //! temporary directory).
@@ -193,9 +194,16 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
         "completionMessage": "Ange vilket förbund föreningen tillhör.",
         "representative": {"pin": "197702281937", "badPin": "197702281930", "name": "Erik Ek"}
     });
+    // Träningstider: the demo's Malmö round (allocation::demo, loaded by `registry demo`), its
+    // preliminary allocation published; anna represents one of its applicants, sara is staff.
+    let allocation = json!({
+        "round": allocation::demo::NAME, "representative": "anna", "club": "Malmö Innebandyklubb", "staff": "sara",
+        "newRound": "Webbtestets omgång", "team": "F12 Webbtest", "comment": "Vi tränar hellre på måndagar än på tisdagar."
+    });
     let scenario = json!({"bookingFacilityId": hall_id, "bookingDay": day.to_string(), "timeoutFacilityId": ume, "timeoutMunicipality": "Umeå",
         "uncertifiedFacilityId": stockholm["hits"][0]["facility"]["id"], "uncertifiedMunicipality": "Stockholm",
-        "signIn": {"login": "anna", "name": "Anna Andersson", "pinDigits": "8112289874"}, "associations": associations});
+        "signIn": {"login": "anna", "name": "Anna Andersson", "pinDigits": "8112289874"}, "associations": associations,
+        "allocation": allocation});
 
     let script = tests::repo_root().join("tests/interop/web_browser.mjs");
     let lapsed_calls = lapsed.availability_calls();
@@ -233,6 +241,13 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
         "staff inbox, signed out",
         "staff inbox",
         "member statistics",
+        "allocation rounds",
+        "allocation round",
+        "allocation round in English",
+        "allocation staff",
+        "allocation representative",
+        "allocation application with errors",
+        "allocation applications",
     ] {
         assert_eq!(report["axe"][view]["violations"], 0, "{view}: {report}");
     }
@@ -248,6 +263,10 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
         "Mina bokningar lists the booking just made",
         "a booking's details show its history: confirmed",
         "a booking cancelled in Mina bokningar shows as cancelled",
+        "the published allocation is a table per unit, named, with its sessions",
+        "a representative sees their own association's decisions, and only those",
+        "each better alternative not given has its reason, in Swedish",
+        "a bad application shows the registry's errors at each field",
     ] {
         assert!(report["checks"].as_array().unwrap().iter().any(|c| c == check), "{check}: {report}");
     }
@@ -307,6 +326,25 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
         .collect();
     assert_eq!(versions, [(i64::from(last_year), 1, 28, false), (i64::from(last_year), 2, 29, true)], "{reports}");
 
+    // Träningstider: the comment anna sent on the demo round, staff's what-if and edit runs, the
+    // round staff set up in the browser, and the application anna sent to it and withdrew.
+    let round = report["allocation"]["roundId"].as_str().unwrap_or_else(|| panic!("{report}")).to_string();
+    let comments = admin_get(format!("{base}/v1/allocation/rounds/{round}/comments")).await;
+    assert!(comments["comments"].as_array().unwrap().iter().any(|c| c["text"] == allocation["comment"]), "{comments}");
+    let runs = admin_get(format!("{base}/v1/allocation/rounds/{round}/runs")).await;
+    let labels: Vec<&str> = runs["runs"].as_array().unwrap().iter().map(|r| r["label"].as_str().unwrap()).collect();
+    assert!(labels.contains(&"tänk om") && labels.iter().any(|l| l.starts_with("edit: ")), "{labels:?}");
+    let what_if = runs["runs"].as_array().unwrap().iter().find(|r| r["label"] == "tänk om").unwrap();
+    let weight = what_if["principles"]["groups"].as_array().unwrap().iter().find(|g| g["code"] == "underrepresented_gender").unwrap();
+    assert_eq!(weight["weight"], 3.0, "{what_if}");
+    let new_round = report["allocation"]["newRoundId"].as_str().unwrap().to_string();
+    let r = admin_get(format!("{base}/v1/allocation/rounds/{new_round}")).await;
+    assert_eq!((r["name"].as_str().unwrap(), r["status"].as_str().unwrap()), ("Webbtestets omgång", "open"), "{r}");
+    let apps = admin_get(format!("{base}/v1/allocation/rounds/{new_round}/applications")).await;
+    let app = &apps["applications"][0];
+    assert_eq!((app["team"]["name"].as_str(), app["status"].as_str()), (Some("F12 Webbtest"), Some("withdrawn")), "{apps}");
+    assert_eq!(app["wishes"][0]["alternatives"].as_array().unwrap().len(), 2, "{apps}");
+
     // The silent vendor was asked and given up on; no slot of it reached the page. The vendor
     // whose certification lapsed was not asked at all.
     assert!(silent.availability_calls() > 0);
@@ -322,7 +360,7 @@ async fn the_page_is_served_with_its_headers_and_revalidated() {
     };
     let app = tests::TestApp::start_with(config).await;
     let http = app.http();
-    for path in ["/", "/facility/01a20e08-4014-7550-90a5-2658997a92de", "/bookings", "/associations", "/staff"] {
+    for path in ["/", "/facility/01a20e08-4014-7550-90a5-2658997a92de", "/bookings", "/associations", "/staff", "/allocation"] {
         let r = http.get(app.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
         let h = r.headers().clone();
@@ -339,7 +377,7 @@ async fn the_page_is_served_with_its_headers_and_revalidated() {
         assert_eq!(again.status(), 304);
         assert!(again.bytes().await.unwrap().is_empty());
     }
-    for module in ["app.js", "ui.js", "associations.js", "bookings.js"] {
+    for module in ["app.js", "ui.js", "associations.js", "bookings.js", "allocation.js"] {
         let r = http.get(app.url(&format!("/web/{module}"))).header("accept-encoding", "gzip").send().await.unwrap();
         assert_eq!(r.headers()["content-type"], "text/javascript; charset=utf-8", "{module}");
         assert_eq!(r.headers()["content-encoding"], "gzip", "{module}");

@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 use crate::errors::status;
 
 pub mod account;
+pub mod allocation;
 pub mod associations;
 pub mod availability;
 pub mod bookings;

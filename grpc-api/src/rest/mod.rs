@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::errors::ApiError;
 
 pub mod account;
+pub mod allocation;
 pub mod associations;
 pub mod availability;
 pub mod bookings;
@@ -51,6 +52,7 @@ pub fn router() -> Router<Registry> {
         .merge(bookings::router())
         .merge(exports::router())
         .merge(changes::router())
+        .merge(allocation::router())
 }
 
 // ---- extraction helpers ----

@@ -43,6 +43,11 @@ pub async fn serve_listener(
         let (interval, remind) = (shared.config.booking_changes_interval, shared.config.booking_reminder);
         tokio::spawn(federation::service::feed::follow(f, interval, remind))
     });
+    // The final seasonal allocations are booked at the vendors as weekly series.
+    let series = shared
+        .federation
+        .clone()
+        .map(|f| tokio::spawn(allocation::series::deliver(registry.clone(), f, shared.config.booking_changes_interval)));
     // Every vendor is run against the conformance kit on a schedule and when its capabilities change.
     let url = registry.database_url().to_string();
     let checker = tokio::spawn(federation::service::certification::schedule(registry, certifier));
@@ -100,6 +105,9 @@ pub async fn serve_listener(
     pruner.abort();
     if let Some(f) = follower {
         f.abort();
+    }
+    if let Some(s) = series {
+        s.abort();
     }
     if let Some(r) = redactor {
         r.abort();

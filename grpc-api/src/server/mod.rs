@@ -33,6 +33,7 @@ use crate::grpc::search::SearchGrpc;
 use crate::limits::{RateLimits, RateQuotas};
 use crate::metrics::Metrics;
 use crate::proto::v1::account_service_server::AccountServiceServer;
+use crate::proto::v1::allocation_service_server::AllocationServiceServer;
 use crate::proto::v1::association_service_server::AssociationServiceServer;
 use crate::proto::v1::availability_service_server::AvailabilityServiceServer;
 use crate::proto::v1::booking_service_server::BookingServiceServer;
@@ -299,6 +300,7 @@ async fn grpc_router(
     let hours = OpeningHoursGrpc::new(registry.clone());
     let search = SearchGrpc::new(registry.clone());
     let vendors = crate::grpc::vendors::VendorsGrpc::new(registry.clone(), certifier);
+    let allocation = crate::grpc::allocation::AllocationGrpc::new(registry.clone());
     let svc = RegistryGrpc::new(registry);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<MunicipalityServiceServer<RegistryGrpc>>().await;
@@ -312,6 +314,7 @@ async fn grpc_router(
     health.set_serving::<VendorDirectoryServiceServer<crate::grpc::vendors::VendorsGrpc>>().await;
     health.set_serving::<ChangeServiceServer<crate::grpc::changes::ChangesGrpc>>().await;
     health.set_serving::<ExportServiceServer<crate::grpc::exports::ExportsGrpc>>().await;
+    health.set_serving::<AllocationServiceServer<crate::grpc::allocation::AllocationGrpc>>().await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
@@ -330,6 +333,7 @@ async fn grpc_router(
         .add_service(web.layer(VendorDirectoryServiceServer::new(vendors).max_decoding_message_size(limit)))
         .add_service(web.layer(ChangeServiceServer::new(changes).max_decoding_message_size(limit)))
         .add_service(web.layer(ExportServiceServer::new(exports).max_decoding_message_size(limit)))
+        .add_service(web.layer(AllocationServiceServer::new(allocation).max_decoding_message_size(limit)))
         .add_service(web.layer(health_service))
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?);

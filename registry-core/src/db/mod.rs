@@ -234,7 +234,8 @@ mod tests {
                 "20261205000014",
                 seed::ASSOCIATION_CODES_VERSION,
                 "20261205000016",
-                "20261206000017"
+                "20261206000017",
+                "20261206000018"
             ]
         );
         assert_eq!(migrations_fingerprint().len(), 12);

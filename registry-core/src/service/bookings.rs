@@ -603,6 +603,12 @@ impl Registry {
         Ok(store::set_cursor(&mut conn, vendor, cursor).await?)
     }
 
+    /// An association's customer reference at `vendor` (vendor.v1.1 §14), for what the
+    /// registry books in its name (a seasonal allocation's series).
+    pub fn association_reference(&self, vendor: Uuid, association: Uuid) -> String {
+        customer_reference(&self.pepper, vendor, CustomerKind::Association(association))
+    }
+
     /// The vendor's reference of `unit` when it is booked by `vendor` (for a move to it).
     pub async fn unit_ref_at(&self, vendor: &Vendor, facility: Uuid, unit: Uuid) -> Result<String> {
         let system = Principal::system("system:bookings");

@@ -201,6 +201,12 @@ impl Registry {
         let upto = rows.last().map(|c| c.seq).unwrap_or(after);
         let mut out = Vec::with_capacity(rows.len());
         for c in rows {
+            // Seasonal allocation's applications and staff's edits are for the municipality's
+            // staff (its audit trail) and the applicants (the allocation's own reads), not for
+            // the change stream.
+            if c.entity.starts_with("allocation_") && p.role != Role::Admin {
+                continue;
+            }
             let Some(data) = visible_state(p, &c.entity, c.after) else { continue };
             let operation = if data.is_none() { "delete".to_string() } else { c.operation };
             out.push(ChangeEntry { seq: c.seq, entity: c.entity, entity_id: c.entity_id, operation, at: c.at, data });

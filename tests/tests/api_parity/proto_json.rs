@@ -7,7 +7,9 @@
 //! - every key of a JSON object is the `json_name` of a field of the message;
 //! - a field present on the wire is present in the JSON with the same value: strings and bools
 //!   as such; numbers as JSON numbers (64-bit integers also as decimal strings, which proto3
-//!   JSON writes and both accept); enums by their proto value name (`OWNERSHIP_MUNICIPAL`);
+//!   JSON writes and both accept); enums by their proto value name (`OWNERSHIP_MUNICIPAL`), or,
+//!   for the enums a run names as lower-case codes ([`Parity::with_code_enums`]), by that name
+//!   without the enum's prefix, lower-cased (`ROUND_STATUS_OPEN` is `"open"`);
 //!   `google.protobuf.Timestamp` as an RFC 3339 string of the same instant; messages
 //!   recursively; repeated fields as arrays of the same length, element by element;
 //! - a field absent from the wire (proto3 leaves default scalars out) is absent, `null`, or the
@@ -48,6 +50,8 @@ pub struct Schema {
 pub struct Parity<'s> {
     schema: &'s Schema,
     aliases: &'s [Alias],
+    /// Enums (full names) whose JSON value is the lower-case code, not the value name.
+    code_enums: &'s [&'s str],
     /// What differs, one line per difference, with the JSON path.
     pub errors: Vec<String>,
     /// (message, field) pairs seen with a value on the wire.
@@ -215,7 +219,15 @@ impl Schema {
 impl<'s> Parity<'s> {
     /// A run over `schema`, with the divergences in `aliases` accepted.
     pub fn new(schema: &'s Schema, aliases: &'s [Alias]) -> Parity<'s> {
-        Parity { schema, aliases, errors: Vec::new(), covered: BTreeSet::new() }
+        Parity { schema, aliases, code_enums: &[], errors: Vec::new(), covered: BTreeSet::new() }
+    }
+
+    /// The same run, with the enums named (full names with a leading dot) written in JSON as
+    /// lower-case codes: a value's name without the enum's prefix (that of its zero value,
+    /// `…_UNSPECIFIED`), lower-cased.
+    pub fn with_code_enums(mut self, enums: &'s [&'s str]) -> Parity<'s> {
+        self.code_enums = enums;
+        self
     }
 
     /// Compares the message `msg` (of type `type_name`, e.g. `.registry.v1.Facility`) with
@@ -349,9 +361,16 @@ impl<'s> Parity<'s> {
         }
     }
 
+    /// The JSON form of value `number` of the enum field `f`.
     fn enum_name(&self, f: &FieldDescriptorProto, number: i32) -> Option<String> {
         let e = self.schema.enums.get(f.type_name()).unwrap_or_else(|| panic!("enum {} is not in the descriptor set", f.type_name()));
-        e.value.iter().find(|v| v.number() == number).map(|v| v.name().to_string())
+        let name = e.value.iter().find(|v| v.number() == number).map(|v| v.name().to_string())?;
+        if !self.code_enums.contains(&f.type_name()) {
+            return Some(name);
+        }
+        let zero = e.value.iter().find(|v| v.number() == 0).map_or("", |v| v.name());
+        let prefix = zero.strip_suffix("UNSPECIFIED").unwrap_or_else(|| panic!("{}: the zero value is not …_UNSPECIFIED", f.type_name()));
+        Some(name.strip_prefix(prefix).unwrap_or(&name).to_lowercase())
     }
 
     fn check_scalar(&mut self, path: &str, f: &FieldDescriptorProto, wire: &Scalar, json: &Value) {
