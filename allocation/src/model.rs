@@ -44,6 +44,7 @@ impl RoundStatus {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = RoundBreak))]
 pub struct Break {
     /// First date.
     pub from: NaiveDate,
@@ -203,6 +204,7 @@ pub struct Round {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = TeamGender))]
 pub enum Gender {
     /// Girls or women.
     Female,
@@ -238,6 +240,7 @@ pub struct Team {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = WishAlternative))]
 pub struct Alternative {
     /// ISO weekday, 1 = Monday … 7 = Sunday.
     pub day: u8,
@@ -284,6 +287,7 @@ pub struct ApplicationInput {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AllocationApplication))]
 pub struct Application {
     /// Id.
     pub id: Uuid,
@@ -306,6 +310,7 @@ pub struct Application {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AllocationSlot))]
 pub struct Slot {
     /// The unit.
     pub unit_id: Uuid,
@@ -321,6 +326,7 @@ pub struct Slot {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AllocationDecision))]
 pub struct Decision {
     /// The application.
     pub application_id: Uuid,
@@ -415,6 +421,7 @@ pub struct GroupFigures {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AllocationRun))]
 pub struct Run {
     /// Id.
     pub id: Uuid,

@@ -71,6 +71,7 @@ pub struct EditRequest {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AllocationRunSummary))]
 pub struct RunSummary {
     /// Id.
     pub id: Uuid,
@@ -93,6 +94,7 @@ pub struct RunSummary {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AllocationComment))]
 pub struct Comment {
     /// Id.
     pub id: Uuid,
