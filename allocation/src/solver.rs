@@ -276,11 +276,26 @@ pub fn solve_from(p: &Problem, warm: Option<&[Option<Placement>]>, budget: Budge
     stats.greedy_objective = s.value;
     let free = p.demands.iter().filter(|d| d.fixed.is_none()).count();
     s.depth = if free <= budget.chain_demands { 2 } else { 1 };
-    s.improve(&order, budget.moves, &mut stats);
     let mut proven = false;
-    let mut relax = exact::Relaxation::new(p);
     let heuristic = free <= budget.lagrange_demands;
-    let bound = {
+    // On large rounds the bound does not feed the search: it is computed on the second core
+    // while the local search runs (aiming its steps at the greedy total, so the result does not
+    // depend on timing). On small rounds the Lagrangian heuristic needs both, one after the other.
+    let parallel = (!heuristic).then(|| {
+        let target = s.value;
+        std::thread::scope(|scope| {
+            let bound = scope.spawn(|| exact::Relaxation::new(p).optimise(p, target, budget.lagrange_iterations));
+            s.improve(&order, budget.moves, &mut stats);
+            bound.join().expect("the bound's thread")
+        })
+    });
+    if parallel.is_none() {
+        s.improve(&order, budget.moves, &mut stats);
+    }
+    let mut relax = exact::Relaxation::new(p);
+    let bound = if let Some(bound) = parallel {
+        bound
+    } else {
         // Lagrangian heuristic: greedy again in the order the prices suggest (the demands whose
         // places are worth most above their price first, each trying its options in that
         // light), improved by local search; the best allocation found is kept.
