@@ -46,7 +46,7 @@
 //! open status, holidays, the facility export), and the personal-data scope (contact persons,
 //! representatives), which none of the ten callers holds (the representative reads its own
 //! association's representatives as one of them); and, REST only, the published allocation as
-//! CSV (the same use case as its JSON) and the final allocation's series at the vendors.
+//! CSV (the same use case as its JSON).
 
 use std::fmt;
 use std::time::Duration;
@@ -321,6 +321,8 @@ enum Op {
     FinaliseAllocationRun,
     CommentOnAllocation,
     ListAllocationComments,
+    ListAllocationSeries,
+    RetryAllocationSeries,
     GetPublicAllocation,
 }
 
@@ -481,6 +483,9 @@ fn expected() -> Vec<(Op, [O; 10])> {
         (Op::ListAllocationComments, [U, Y, F, F, F, F, Y, E, Y, Y]),
         // The published allocation is open data.
         (Op::GetPublicAllocation, READ),
+        // The final allocation at the vendors: staff only.
+        (Op::ListAllocationSeries, WRITE),
+        (Op::RetryAllocationSeries, WRITE),
     ]
 }
 
@@ -1363,7 +1368,9 @@ impl Ctx<'_> {
                 | Op::FinaliseAllocationRun
                 | Op::CommentOnAllocation
                 | Op::ListAllocationComments
-                | Op::GetPublicAllocation,
+                | Op::GetPublicAllocation
+                | Op::ListAllocationSeries
+                | Op::RetryAllocationSeries,
                 side,
             ) => self.allocation_cell(op, side, key).await,
             (Op::ReportMemberStatistics, side) => {
@@ -1407,7 +1414,7 @@ impl Ctx<'_> {
             Op::GetUnpublishedRun | Op::EditAllocationRun | Op::PublishAllocationRun => Some(Stage::Run),
             Op::GetPublishedRun | Op::FinaliseAllocationRun | Op::CommentOnAllocation | Op::GetPublicAllocation => Some(Stage::Published),
             Op::ListAllocationComments => Some(Stage::Commented),
-            Op::GetFinalRun => Some(Stage::Final),
+            Op::GetFinalRun | Op::ListAllocationSeries | Op::RetryAllocationSeries => Some(Stage::Final),
             _ => unreachable!("not an allocation operation: {op:?}"),
         };
         let set_up = match stage {
@@ -1591,6 +1598,18 @@ impl Ctx<'_> {
             (Op::GetPublicAllocation, Side::Grpc) => {
                 let req = pb::GetPublicAllocationRequest { id: s().round.id.to_string() };
                 grpc_answer(c.get_public_allocation(with_key(req, key)).await)
+            }
+            (Op::ListAllocationSeries, Side::Rest) => {
+                self.rest(Method::GET, &format!("/v1/allocation/rounds/{}/series", s().round.id), key, None, None).await
+            }
+            (Op::ListAllocationSeries, Side::Grpc) => {
+                grpc_answer(c.list_series(with_key(pb::ListSeriesRequest { id: s().round.id.to_string() }, key)).await)
+            }
+            (Op::RetryAllocationSeries, Side::Rest) => {
+                self.rest(Method::POST, &format!("/v1/allocation/rounds/{}/series/retry", s().round.id), key, None, None).await
+            }
+            (Op::RetryAllocationSeries, Side::Grpc) => {
+                grpc_answer(c.retry_series(with_key(pb::RetrySeriesRequest { id: s().round.id.to_string() }, key)).await)
             }
             _ => unreachable!("not an allocation operation: {op:?}"),
         }

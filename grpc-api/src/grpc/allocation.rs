@@ -634,4 +634,43 @@ impl AllocationService for AllocationGrpc {
         let a = self.allocations.public_allocation(&p, id(&req.get_ref().id)?).await.map_err(status)?;
         Ok(Response::new(pb::GetPublicAllocationResponse { allocation: Some(public_allocation(a)) }))
     }
+
+    async fn list_series(&self, req: Request<pb::ListSeriesRequest>) -> Result<pb::ListSeriesResponse> {
+        let p = principal(&req);
+        let list = self.allocations.series(&p, id(&req.get_ref().id)?).await.map_err(status)?;
+        Ok(Response::new(pb::ListSeriesResponse { series: list.into_iter().map(series).collect() }))
+    }
+
+    async fn retry_series(&self, req: Request<pb::RetrySeriesRequest>) -> Result<pb::RetrySeriesResponse> {
+        let p = principal(&req);
+        let queued = self.allocations.retry_series(&p, id(&req.get_ref().id)?).await.map_err(status)?;
+        Ok(Response::new(pb::RetrySeriesResponse { queued: u32::try_from(queued).unwrap_or(u32::MAX) }))
+    }
+}
+
+fn series(s: allocation::series::SeriesStatus) -> pb::AllocationSeries {
+    let text = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    pb::AllocationSeries {
+        application_id: s.application_id.to_string(),
+        wish: u32::from(s.wish),
+        session: u32::from(s.session),
+        unit_id: s.unit_id.to_string(),
+        day: u32::from(s.day),
+        start: s.start,
+        end: s.end,
+        status: s.status,
+        series_id: s.series_id,
+        occurrences: s
+            .occurrences
+            .iter()
+            .map(|o| pb::SeriesWeek {
+                date: text(o, "date"),
+                outcome: text(o, "outcome"),
+                reason: text(o, "reason"),
+                booking_id: text(o, "bookingId"),
+            })
+            .collect(),
+        message: s.message,
+        attempts: s.attempts,
+    }
 }
