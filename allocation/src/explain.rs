@@ -101,16 +101,8 @@ fn explain_one(st: &mut State<'_>, d: u32) -> Explanation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::solver::{Bucket, Budget, Demand, solve};
-
-    fn one(team: u32, duration: u16, priority: i64, options: Vec<(u32, u8, Vec<u16>, i64)>) -> Demand {
-        let options = options
-            .into_iter()
-            .enumerate()
-            .map(|(r, (unit, day, starts, value))| Bucket { rank: r as u16, unit, day, starts, value })
-            .collect();
-        Demand { team, association: 0, duration, priority, options, fixed: None }
-    }
+    use crate::solver::tests::one;
+    use crate::solver::{Budget, solve};
 
     #[test]
     fn every_better_option_is_explained_with_its_cost() {

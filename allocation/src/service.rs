@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{Datelike, Duration, Timelike, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use registry_core::auth::{self, Action, Principal};
@@ -317,8 +317,8 @@ impl Allocations {
                 continue;
             }
             let hours = if u.hours.is_empty() {
-                let from = local_midnight(monday);
-                let to = local_midnight(monday + Duration::days(7));
+                let from = registry_core::hours::local_instant(monday, 0);
+                let to = registry_core::hours::local_instant(monday + Duration::days(7), 0);
                 match self.registry.opening_intervals(&Principal::system("system:allocation"), *facility, Some(u.unit_id), from, to).await {
                     Ok(intervals) => {
                         let mut week: [Vec<(u16, u16)>; 7] = Default::default();
@@ -1078,13 +1078,4 @@ async fn application_of(conn: &mut AsyncPgConnection, r: &ApplicationRow) -> Res
         submitted_at: r.submitted_at,
         version: r.version,
     })
-}
-
-/// Midnight in Stockholm starting a date, as an instant.
-fn local_midnight(d: NaiveDate) -> chrono::DateTime<Utc> {
-    let naive = d.and_hms_opt(0, 0, 0).expect("midnight");
-    chrono_tz::Europe::Stockholm
-        .from_local_datetime(&naive)
-        .earliest()
-        .map_or_else(|| Utc.from_utc_datetime(&naive), |t| t.with_timezone(&Utc))
 }

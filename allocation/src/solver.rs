@@ -831,11 +831,12 @@ pub(crate) fn pack(items: &[(u32, u32, u16, &[u16])]) -> Option<Vec<u16>> {
 mod exact;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::generate::{Shape, problem};
 
-    fn one(team: u32, duration: u16, priority: i64, options: Vec<(u32, u8, Vec<u16>, i64)>) -> Demand {
+    /// A demand of association 0 with options `(unit, day, starts, value)` ranked in order.
+    pub(crate) fn one(team: u32, duration: u16, priority: i64, options: Vec<(u32, u8, Vec<u16>, i64)>) -> Demand {
         let options = options
             .into_iter()
             .enumerate()
