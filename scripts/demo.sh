@@ -124,7 +124,12 @@ next season, applications from its associations, a preliminary allocation publis
   /v1/allocation/applications/ID/comments comments on them. As sara (staff of Malmö):
   POST /v1/allocation/rounds/ROUND/runs {"weights": {"underrepresented_gender": 2}} for a
   what-if, POST /v1/allocation/runs/RUN/edits to move a session (with a reason), then
-  /publish and /finalise with {"runId": …}.
+  /publish and /finalise with {"runId": …}. Each run asks the units' booking systems what they
+  have booked and keeps it free: see the run's vendorChecks.
+  Match times (matchtider), once final: as anna, POST /v1/allocation/applications/ID/matches
+  {"durationMinutes": 120, "alternatives": [{"date": …, "earliestStart": "10:00",
+  "latestEnd": "16:00", "units": [UNIT]}]}; as sara, POST /v1/allocation/rounds/ROUND/match-runs
+  then …/matches/decide {"runId": …}: the matches are booked at the vendors and published.
 
 Ctrl-C stops everything.
 EOT

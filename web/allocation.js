@@ -5,8 +5,12 @@
 // once a run is published, sees what each team got and why no better alternative was given,
 // and comments on it. The round's municipality's staff run the allocator (with what-if
 // weights), compare runs, edit a session by hand, publish and finalise, read the comments, and
-// set up rounds (as JSON). Loaded by app.js only for this view; everything goes through the
-// registry's REST API (docs/api.md, "Seasonal allocation").
+// set up rounds (as JSON). Later in the season a representative asks for match times
+// (matchtider) for their teams, and once the final allocation is registered staff allocate them
+// in match runs and register one; the allocated matches are public with the allocation. A run
+// shows what the units' booking systems had booked when it was made (kept free). Loaded by
+// app.js only for this view; everything goes through the registry's REST API (docs/api.md,
+// "Seasonal allocation").
 
 import { t, getLang } from '/web/i18n.js';
 import {
@@ -24,6 +28,8 @@ const weekday = (d) => t('weekdays')[d - 1] || String(d);
 const num = (n) => new Intl.NumberFormat(locale()).format(n);
 const pct = (x) => new Intl.NumberFormat(locale(), { style: 'percent', maximumFractionDigits: 0 }).format(x);
 const day = (s) => new Intl.DateTimeFormat(locale(), { timeZone: 'UTC', dateStyle: 'medium' }).format(new Date(`${s}T12:00:00Z`));
+// A date with its weekday, e.g. "lördag 2 oktober 2027".
+const fullDay = (s) => new Intl.DateTimeFormat(locale(), { timeZone: 'UTC', dateStyle: 'full' }).format(new Date(`${s}T12:00:00Z`));
 const ifMatch = (version) => ({ 'if-match': `"${version}"` });
 const groupName = (code) => t('alGroups')[code] || code;
 const statusText = (s) => t('alRoundStatus')[s] || s;
@@ -169,13 +175,14 @@ async function renderRound(id, { moved = false, notice, kind = 'ok', section = '
   const staff = isStaffOf(code);
   const shownRun = round.finalRun || round.publishedRun;
   const ask = (path) => api(path).catch((err) => ({ failed: err }));
-  const [published, mineList, appList, commentList, myRun, runList] = await Promise.all([
+  const [published, mineList, appList, commentList, myRun, runList, matchList] = await Promise.all([
     shownRun ? ask(`/v1/allocation/rounds/${round.id}/allocation`) : null,
     me ? ask('/v1/me/associations') : null,
     me ? ask(`/v1/allocation/rounds/${round.id}/applications`) : null,
     me && shownRun ? ask(`/v1/allocation/rounds/${round.id}/comments`) : null,
     me && shownRun ? ask(`/v1/allocation/runs/${shownRun}`) : null,
     staff ? ask(`/v1/allocation/rounds/${round.id}/runs`) : null,
+    me ? ask(`/v1/allocation/rounds/${round.id}/matches`) : null,
     nameUnits(code, round.units.map((u) => u.unitId)),
   ]);
   const note = (key) => (notice && section === key ? h('p', { class: `notice ${kind} section-notice`, tabindex: '-1' }, notice) : null);
@@ -188,6 +195,8 @@ async function renderRound(id, { moved = false, notice, kind = 'ok', section = '
     round, staff, mine, apps, myApps: apps.filter((a) => mineIds.has(a.associationId)),
     comments: commentList?.comments || [],
     myDecisions: (myRun?.decisions || []).filter((d) => mineIds.has(d.associationId)),
+    matches: matchList?.matches || [],
+    matchesFailed: matchList?.failed,
   };
   view.replaceChildren(...[
     h('p', {}, pageLink(code ? `/allocation?municipality=${code}` : '/allocation', t('alAllRoundsIn', { m: municipalityName(code) }), { class: 'back' })),
@@ -291,9 +300,29 @@ function allocationSection(round, published) {
             h('td', {}, s.associationName), h('td', {}, s.team), h('td', {}, activityName(s.activity))))
           : h('tr', {}, h('td', { colspan: '4' }, t('alUnitEmpty'))))));
     }
+    const matches = published.matches || [];
+    if (matches.length || published.status === 'final') body.push(publicMatches(matches));
   }
   return h('section', { class: 'published', id: 'allocation', 'aria-labelledby': 'allocation-h' },
     h('h2', { id: 'allocation-h' }, t('alAllocation')), body);
+}
+
+// The allocated match times, by date.
+function publicMatches(list) {
+  const sorted = [...list].sort((a, b) => a.date.localeCompare(b.date) || a.start.localeCompare(b.start));
+  return h('div', { class: 'public-matches', id: 'matches' },
+    h('h3', { id: 'matches-h' }, t('alMatches')),
+    sorted.length
+      ? [h('p', { class: 'summary' }, t('alMatchesByDate', { n: sorted.length })),
+        h('table', { class: 'matches', 'aria-labelledby': 'matches-h' },
+          h('thead', {}, h('tr', {},
+            h('th', { scope: 'col' }, t('alDateAndTime')), h('th', { scope: 'col' }, t('alUnit')), h('th', { scope: 'col' }, t('association')),
+            h('th', { scope: 'col' }, t('alTeam')), h('th', { scope: 'col' }, t('activity')), h('th', { scope: 'col' }, t('alMatchNote')))),
+          h('tbody', {}, sorted.map((m) => h('tr', { 'data-date': m.date, 'data-unit': m.unitId },
+            h('th', { scope: 'row' }, `${fullDay(m.date)} ${m.start}–${m.end}`),
+            h('td', {}, unitLabel(m.unitId)), h('td', {}, m.associationName), h('td', {}, m.team),
+            h('td', {}, activityName(m.activity)), h('td', {}, m.note || '')))))]
+      : h('p', {}, t('alNoPublicMatches')));
 }
 
 // ---- a representative: applications, the form, decisions, comments ----
@@ -310,6 +339,7 @@ function mineSection(ctx, failed, note) {
   } else {
     if (round.finalRun || round.publishedRun) parts.push(decisionsBlock(ctx, myDecisions));
     parts.push(applicationsBlock(ctx, myApps));
+    parts.push(myMatchesBlock(ctx));
     if (applicationsOpen(round)) {
       parts.push(approved.length ? applicationForm(ctx, approved) : h('p', { class: 'notice warn' }, t('alNotApprovedHere', { m: municipalityName(round.municipalityCode) })));
     } else if (round.status === 'open') {
@@ -385,11 +415,11 @@ function gotText(d, app, staff) {
   return `${where} – ${which}${alt ? ` (${weekday(alt.day)} ${alt.earliestStart}–${alt.latestEnd})` : ''}`;
 }
 
-function whyNotList(d) {
+function whyNotList(d, title = t('alWhyNotTitle')) {
   if (!d.whyNot?.length) return null;
   const sv = getLang() === 'sv';
   return h('div', { class: 'why-not' },
-    h('p', {}, t('alWhyNotTitle')),
+    h('p', {}, title),
     h('ul', {}, d.whyNot.map((w) => h('li', { 'data-rule': w.rule },
       h('strong', {}, `${t('alAlternativeN', { n: w.alternative + 1 })}, ${unitLabel(w.unitId)}: `),
       sv ? w.messageSv : w.message,
@@ -459,6 +489,189 @@ function renamed(err, names) {
   if (!(err instanceof ApiError) || !err.problem?.errors) return err;
   const errors = err.problem.errors.map((v) => (names[v.field] ? { ...v, field: names[v.field] } : v));
   return new ApiError({ ...err.problem, errors }, err.status);
+}
+
+// ---- match times (matchtider): a representative's requests and the form ----
+
+const MAX_MATCH_ALTERNATIVES = 3;
+const MATCH_UNITS = 3;
+const matchStatus = (s) => t('alMatchStatus')[s] || s;
+const MATCH_STATUS_CLASS = { requested: 'round-open', allocated: 'round-final' };
+const matchTitle = (m) => m.note || (m.alternatives?.[0] ? t('alMatchOn', { d: fullDay(m.alternatives[0].date) }) : t('alMatches'));
+const matchAltText = (a) => `${fullDay(a.date)} ${a.earliestStart}–${a.latestEnd} (${a.units.map(unitLabel).join(', ')})`;
+const matchSlotText = (s) => `${unitLabel(s.unitId)}, ${fullDay(s.date)} ${s.start}–${s.end}`;
+const todayIso = () => { const p = stockholmParts(new Date()); return `${p.y}-${pad(p.m)}-${pad(p.d)}`; };
+
+// Asks before acting on `cell`'s button: `question`, then `act()` (its errors shown in place).
+function confirmIn(cell, question, yesLabel, act) {
+  const before = [...cell.childNodes];
+  const box = h('div', {});
+  const yes = h('button', { type: 'button', class: 'small danger', onclick: async () => {
+    try {
+      await busy(yes, act);
+    } catch (err) {
+      box.replaceChildren(problemBox(err));
+      box.firstChild.focus();
+      announce(box.textContent);
+    }
+  } }, yesLabel);
+  const no = h('button', { type: 'button', class: 'small secondary', onclick: () => { cell.replaceChildren(...before); cell.querySelector('button')?.focus(); } }, t('cancel'));
+  cell.replaceChildren(h('p', { class: 'confirm' }, question), h('div', { class: 'actions' }, yes, no), box);
+  yes.focus();
+}
+
+// One match request: what was asked for, its status, the time it got or why not.
+function matchItem(ctx, m, { withdraw = false } = {}) {
+  const actions = h('div', { class: 'row-actions' });
+  if (withdraw && m.status === 'requested') {
+    const what = matchTitle(m);
+    actions.append(h('button', { type: 'button', class: 'secondary small', onclick: () => confirmIn(actions, t('alMatchWithdrawQuestion', { what }), t('withdrawConfirm'), async () => {
+      await api(`/v1/allocation/matches/${m.id}/withdraw`, { method: 'POST' });
+      await renderRound(ctx.round.id, { section: 'mine', notice: t('alMatchWithdrawn', { what }) });
+    }) }, named(t('withdraw'), what)));
+  }
+  return h('li', { 'data-match': m.id, 'data-status': m.status },
+    h('p', {}, h('strong', {}, matchTitle(m)), ' ', h('span', { class: `status ${MATCH_STATUS_CLASS[m.status] || ''} match-${m.status}` }, matchStatus(m.status)),
+      h('span', { class: 'hint' }, ` · ${t('alMinutes', { n: m.durationMinutes })}`)),
+    h('ol', { class: 'match-alternatives', 'aria-label': t('alMatchAlternatives') }, m.alternatives.map((x) => h('li', {}, matchAltText(x)))),
+    m.slot ? h('p', { class: 'got' }, t('alMatchGot', { where: matchSlotText(m.slot) }))
+      : m.decidedRun && m.status === 'requested' ? h('p', { class: 'got' }, t('alMatchNotPlaced')) : null,
+    m.status === 'withdrawn' ? null : whyNotList(m, t('alMatchWhyNot')),
+    actions.childNodes.length ? actions : null);
+}
+
+// The representative's match times, per team with a standing application.
+function myMatchesBlock(ctx) {
+  const apps = ctx.myApps.filter((a) => a.status === 'submitted');
+  if (!apps.length) return null;
+  return h('div', { class: 'matches', id: 'my-matches' },
+    h('h3', { id: 'my-matches-h' }, t('alMatches')),
+    h('p', { class: 'hint' }, t('alMatchesIntro')),
+    ctx.matchesFailed ? problemBox(ctx.matchesFailed) : null,
+    apps.map((a, i) => {
+      const P = `mr${i}`;
+      const list = ctx.matches.filter((m) => m.applicationId === a.id);
+      return h('article', { class: 'team-matches', 'data-application': a.id, 'aria-labelledby': `${P}-h` },
+        h('h4', { id: `${P}-h` }, `${a.team.name} – ${a.associationName}`),
+        list.length ? h('ul', { class: 'match-list' }, list.map((m) => matchItem(ctx, m, { withdraw: true }))) : h('p', { class: 'hint' }, t('alNoMatches')),
+        matchForm(ctx, a, P));
+    }));
+}
+
+const blankMatchAlternative = () => ({ date: '', earliestStart: '', latestEnd: '', units: [] });
+
+function matchForm(ctx, app, P) {
+  const { round } = ctx;
+  const alts = [blankMatchAlternative()];
+  const box = h('div', {});
+  const altArea = h('div', { class: 'match-alternatives-form' });
+  const submit = h('button', { type: 'submit' }, t('alMatchSend'));
+  const form = h('form', { class: 'form-grid match-form', id: `${P}-form`, novalidate: true },
+    box,
+    h('div', { class: 'row' },
+      field(`${P}-duration`, t('alMatchDuration'), { type: 'number', inputmode: 'numeric', min: '30', max: '360', step: String(round.gridMinutes), value: '120', required: true },
+        { hint: t('alMatchDurationHint', { g: round.gridMinutes }) }),
+      field(`${P}-note`, t('alMatchNote'), { type: 'text', maxlength: '200', autocomplete: 'off' }, { optional: true, hint: t('alMatchNoteHint') })),
+    altArea,
+    h('div', { class: 'actions' }, submit));
+  const val = (id) => form.querySelector(`#${id}`)?.value ?? '';
+  const read = () => alts.forEach((a, j) => {
+    const Q = `${P}-a${j}`;
+    a.date = val(`${Q}-date`);
+    a.earliestStart = val(`${Q}-from`);
+    a.latestEnd = val(`${Q}-to`);
+    a.units = Array.from({ length: MATCH_UNITS }, (_, k) => val(`${Q}-u${k}`));
+  });
+  const draw = (focusId) => {
+    altArea.replaceChildren(
+      ...alts.map((a, j) => matchAlternativeFieldset(round, a, P, j, alts.length, app.team.name,
+        () => { read(); alts.splice(j, 1); draw(`${P}-a${Math.max(0, j - 1)}-date`); announce(t('alAlternativeRemoved')); })),
+      alts.length < MAX_MATCH_ALTERNATIVES
+        ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary small', onclick: () => { read(); alts.push(blankMatchAlternative()); draw(`${P}-a${alts.length - 1}-date`); } },
+          named(t('alMatchAddAlternative'), app.team.name)))
+        : null);
+    if (focusId) form.querySelector(`#${focusId}`)?.focus();
+  };
+  draw();
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(form, box);
+    read();
+    const missing = [];
+    if (!val(`${P}-duration`)) missing.push(`${P}-duration`);
+    alts.forEach((a, j) => { if (!a.date) missing.push(`${P}-a${j}-date`); });
+    if (missing.length) {
+      showErrors(form, box, new ApiError({ errors: missing.map((f) => ({ field: f, rule: 'required', message: t('requiredField') })) }, 400), (f) => f);
+      return;
+    }
+    // Each alternative's units, best first, once each; `places` remembers which list each came
+    // from, so that the registry's errors land at it.
+    const places = [];
+    const body = {
+      durationMinutes: intOrNull(val(`${P}-duration`)),
+      alternatives: alts.map((a, j) => {
+        const picked = [];
+        places[j] = [];
+        a.units.forEach((u, k) => { if (u && !picked.includes(u)) { picked.push(u); places[j].push(k); } });
+        return { date: a.date, earliestStart: a.earliestStart, latestEnd: a.latestEnd, units: picked };
+      }),
+      note: val(`${P}-note`).trim(),
+    };
+    try {
+      await busy(submit, () => api(`/v1/allocation/applications/${app.id}/matches`, json('POST', body)));
+      await renderRound(round.id, { section: 'mine', notice: t('alMatchRequested', { team: app.team.name }) });
+    } catch (err) {
+      showErrors(form, box, matchErrors(err, places), (f) => matchField(P, f));
+    }
+  });
+  return h('details', { class: 'match-request', 'data-panel': `match-${app.id}` },
+    h('summary', {}, t('alMatchRequest', { team: app.team.name })), form);
+}
+
+// The registry's field names, prefixed (for this form's error texts), a unit's index that of
+// its list in the form.
+function matchErrors(err, places) {
+  if (!(err instanceof ApiError) || !err.problem?.errors) return err;
+  const errors = err.problem.errors.map((v) => {
+    if (!v.field) return v;
+    const m = /^alternatives\[(\d+)\]\.units\[(\d+)\]$/.exec(v.field);
+    const field = m ? `alternatives[${m[1]}].units[${places[m[1]]?.[m[2]] ?? 0}]` : v.field;
+    return { ...v, field: `match.${field}` };
+  });
+  return new ApiError({ ...err.problem, errors }, err.status);
+}
+
+function matchField(P, f) {
+  if (f === 'match.durationMinutes') return `${P}-duration`;
+  if (f === 'match.note') return `${P}-note`;
+  const alt = /^match\.alternatives\[(\d+)\](?:\.(date|earliestStart|latestEnd|units)(?:\[(\d+)\])?)?$/.exec(f);
+  if (!alt) return null;
+  const Q = `${P}-a${alt[1]}`;
+  if (alt[2] === 'units') return `${Q}-u${alt[3] ?? 0}`;
+  return { date: `${Q}-date`, earliestStart: `${Q}-from`, latestEnd: `${Q}-to` }[alt[2]] || Q;
+}
+
+function matchAlternativeFieldset(round, a, P, j, count, team, remove) {
+  const Q = `${P}-a${j}`;
+  const today = todayIso();
+  const unitOptions = (k) => [
+    h('option', { value: '' }, k === 0 ? t('alChooseUnit') : t('alNoUnit')),
+    round.units.map((u) => h('option', { value: u.unitId, selected: a.units[k] === u.unitId }, unitLabel(u.unitId))),
+  ];
+  return h('fieldset', { class: 'group alternative', id: Q, 'aria-describedby': `${Q}-error` },
+    h('legend', {}, j === 0 ? t('alMatchAlternativeFirst') : t('alAlternativeN', { n: j + 1 })),
+    h('div', { class: 'row' },
+      field(`${Q}-date`, t('alDate'), { type: 'date', min: today > round.seasonStart ? today : round.seasonStart, max: round.seasonEnd, value: a.date, required: true },
+        { hint: t('alMatchDateHint', { from: day(round.seasonStart), to: day(round.seasonEnd) }) }),
+      field(`${Q}-from`, t('alEarliestStart'), { type: 'time', value: a.earliestStart, required: true }),
+      field(`${Q}-to`, t('alLatestEnd'), { type: 'time', value: a.latestEnd, required: true })),
+    h('fieldset', { class: 'checkgroup' },
+      h('legend', {}, t('alMatchUnits')),
+      h('div', { class: 'row' }, Array.from({ length: Math.min(MATCH_UNITS, round.units.length) }, (_, k) => field(`${Q}-u${k}`,
+        k === 0 ? t('alMatchUnitFirst') : t('alMatchUnitN', { n: k + 1 }), k === 0 ? { required: true } : {},
+        { tag: 'select', optional: k > 0, children: unitOptions(k) })))),
+    count > 1 ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary small', onclick: remove }, named(t('alRemoveAlternativeN', { n: j + 1 }), team))) : null,
+    h('span', { class: 'field-error', id: `${Q}-error` }));
 }
 
 // ---- the application form ----
@@ -645,9 +858,13 @@ function staffSection(ctx, runList, note, shownRun) {
     body.append(runList.failed.status === 403 ? h('p', { class: 'notice warn' }, t('alNotStaff')) : problemBox(runList.failed));
     return section;
   }
-  const runs = runList?.runs || [];
+  const all = runList?.runs || [];
+  // Runs of the weekly training times, and runs of match times (listed apart).
+  const runs = all.filter((r) => r.kind !== 'matches');
+  const matchRuns = all.filter((r) => r.kind === 'matches');
   const final = round.status === 'final';
   const detail = h('div', { id: 'run-detail' });
+  const matchDetail = h('div', { id: 'match-run-detail' });
   const live = ctx.apps.filter((a) => a.status === 'submitted');
   body.append(...[
     h('p', {}, t('alStaffIntro')),
@@ -658,12 +875,131 @@ function staffSection(ctx, runList, note, shownRun) {
     runs.length ? runsTable(ctx, runs, detail) : h('p', { class: 'hint' }, t('alNoRuns')),
     runs.length > 1 ? compareForm(runs) : null,
     detail,
+    staffMatches(ctx, matchRuns, matchDetail),
     staffComments(ctx),
     final ? null : roundEditor(round),
   ].filter(Boolean));
-  const show = shownRun || round.publishedRun || runs[0]?.id;
-  if (show && runs.some((r) => r.id === show)) showRun(ctx, show, detail, false);
+  const shown = (list, ...ids) => ids.find((x) => x && list.some((r) => r.id === x));
+  const show = shown(runs, shownRun, round.publishedRun, round.finalRun, runs[0]?.id);
+  if (show) showRun(ctx, show, detail, false);
+  const showMatches = shown(matchRuns, shownRun, matchRuns[0]?.id);
+  if (showMatches) showRun(ctx, showMatches, matchDetail, false);
   return section;
+}
+
+// ---- match times (staff): the requests, runs of match times, registering one ----
+
+function staffMatches(ctx, matchRuns, detail) {
+  const { round, matches } = ctx;
+  const final = round.status === 'final';
+  if (!final && !matches.length && !matchRuns.length) return null;
+  const count = (s) => matches.filter((m) => m.status === s).length;
+  return h('div', { class: 'staff-matches', id: 'staff-matches' },
+    h('h3', { id: 'staff-matches-h' }, t('alMatchesStaff', { r: count('requested'), a: count('allocated') })),
+    ctx.matchesFailed ? problemBox(ctx.matchesFailed) : null,
+    matches.length
+      ? h('table', { class: 'match-requests' },
+        h('caption', {}, t('alMatchRequests')),
+        h('thead', {}, h('tr', {},
+          h('th', { scope: 'col' }, t('alTeam')), h('th', { scope: 'col' }, t('alMatchCol')), h('th', { scope: 'col' }, t('alWishes')), h('th', { scope: 'col' }, t('statusLabel')))),
+        h('tbody', {}, matches.map((m) => h('tr', { 'data-match': m.id, 'data-status': m.status },
+          h('th', { scope: 'row' }, m.team, h('div', { class: 'hint' }, m.associationName)),
+          h('td', {}, matchTitle(m), h('div', { class: 'hint' }, t('alMinutes', { n: m.durationMinutes }))),
+          h('td', {}, h('ol', {}, m.alternatives.map((x) => h('li', {}, matchAltText(x))))),
+          h('td', {}, h('span', { class: `status ${MATCH_STATUS_CLASS[m.status] || ''} match-${m.status}` }, matchStatus(m.status)),
+            m.slot ? h('div', {}, matchSlotText(m.slot)) : null)))))
+      : h('p', { class: 'hint' }, t('alNoMatchesYet')),
+    final ? matchRunForm(ctx) : h('p', { class: 'hint' }, t('alMatchesAfterFinal')),
+    final || matchRuns.length ? [
+      h('h3', { id: 'match-runs-h' }, t('alMatchRuns')),
+      matchRuns.length ? matchRunsTable(ctx, matchRuns, detail) : h('p', { class: 'hint' }, t('alNoMatchRuns')),
+      detail,
+    ] : null);
+}
+
+function matchRunForm(ctx) {
+  const { round } = ctx;
+  const box = h('div', {});
+  const submit = h('button', { type: 'submit' }, t('alMatchRunSubmit'));
+  const form = h('form', { class: 'form-grid run-form', id: 'match-run-form', novalidate: true },
+    h('fieldset', { class: 'group' },
+      h('legend', {}, t('alMatchRunTitle')),
+      h('p', { class: 'hint' }, t('alMatchRunHint')),
+      box,
+      field('match-run-label', t('alRunLabel'), { type: 'text', maxlength: '200', autocomplete: 'off' }, { optional: true })),
+    h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(form, box);
+    const label = form.querySelector('#match-run-label').value.trim() || t('alMatchRunDefault');
+    try {
+      const run = await busy(submit, () => api(`/v1/allocation/rounds/${round.id}/match-runs`, json('POST', { label })));
+      const f = run.figures;
+      await renderRound(round.id, { section: 'staff', run: run.id, notice: t('alMatchRunDone', { label: run.label, placed: f.placed, wanted: f.wanted }) });
+    } catch (err) {
+      showErrors(form, box, err, (f) => (f === 'label' ? 'match-run-label' : null));
+    }
+  });
+  return form;
+}
+
+// A match run has been registered when a request names it.
+const decidedBy = (ctx, runId) => ctx.matches.some((m) => m.decidedRun === runId);
+
+function matchRunsTable(ctx, runs, detail) {
+  return h('table', { class: 'match-runs', 'aria-labelledby': 'match-runs-h' },
+    h('thead', {}, h('tr', {},
+      h('th', { scope: 'col' }, t('alRun')), h('th', { scope: 'col' }, t('alPlacedMatches')), h('th', { scope: 'col' }, t('alFirstChoices')),
+      h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, t('actions'))))),
+    h('tbody', {}, runs.map((r) => h('tr', { 'data-run': r.id },
+      h('th', { scope: 'row' }, r.label, ' ', decidedBy(ctx, r.id) ? h('span', { class: 'badge final' }, t('alDecidedBadge')) : null,
+        h('div', { class: 'hint' }, dateTime(r.createdAt))),
+      h('td', {}, t('alOf', { a: r.figures.placed, b: r.figures.wanted })),
+      h('td', {}, String(r.figures.firstChoice)),
+      h('td', { class: 'row-actions' },
+        h('button', { type: 'button', class: 'secondary small', onclick: () => showRun(ctx, r.id, detail, true) }, named(t('alShowRun'), runName(r))))))));
+}
+
+// Registers a match run: its placed matches are allocated and booked at the vendors.
+function decideControls(ctx, run) {
+  const cell = h('div', { class: 'decide' });
+  cell.append(h('p', { class: 'hint' }, t('alDecideHint')),
+    h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => confirmIn(cell, t('alDecideQuestion', { run: run.label }), t('alDecideConfirm'), async () => {
+      let decided;
+      try {
+        decided = await api(`/v1/allocation/rounds/${ctx.round.id}/matches/decide`, json('POST', { runId: run.id }, ifMatch(ctx.round.version)));
+      } catch (err) {
+        if (err.status === 412) { await renderRound(ctx.round.id, { section: 'staff', run: run.id, notice: t('staleReloaded'), kind: 'warn' }); return; }
+        throw err;
+      }
+      const placed = decided.matches.filter((m) => m.status === 'allocated').length;
+      await renderRound(ctx.round.id, { section: 'staff', run: run.id, notice: t('alMatchesDecided', { a: placed, o: decided.matches.length - placed }) });
+    }) }, named(t('alDecide'), run.label))));
+  return cell;
+}
+
+// What the units' booking systems had booked when a run was made, in short: the units whose
+// system did not answer, and how many booked times each answering unit keeps free.
+function vendorChecks(run) {
+  const checks = run.vendorChecks || [];
+  if (!checks.length) return null;
+  if (checks.every((c) => c.status === 'not_checked')) return h('p', { class: 'hint vendor-checks' }, t('alVendorNotChecked'));
+  const count = (s) => checks.filter((c) => c.status === s).length;
+  const english = getLang() === 'sv' ? 'en' : null;
+  const lines = checks.flatMap((c) => {
+    if (c.status === 'unavailable') {
+      return [h('li', { 'data-unit': c.unitId, 'data-status': c.status }, t('alVendorUnavailable', { unit: unitLabel(c.unitId) }),
+        c.message ? [' (', h('span', { lang: english }, c.message), ')'] : null)];
+    }
+    if (c.status === 'ok' && c.booked?.length) {
+      const dates = c.booked.reduce((s, b) => s + (b.dates || 0), 0);
+      return [h('li', { 'data-unit': c.unitId, 'data-status': c.status }, t('alVendorBooked', { unit: unitLabel(c.unitId), n: c.booked.length, d: dates }))];
+    }
+    return [];
+  });
+  return h('div', { class: 'vendor-checks' },
+    h('p', { class: 'hint' }, t('alVendorSummary', { ok: count('ok'), unavailable: count('unavailable'), none: count('no_vendor') + count('not_checked') })),
+    lines.length ? h('ul', {}, lines) : null);
 }
 
 function staffApplications(apps) {
@@ -852,6 +1188,10 @@ async function showRun(ctx, runId, box, focus) {
     return;
   }
   const final = ctx.round.status === 'final';
+  if (run.kind === 'matches') {
+    showMatchRun(ctx, run, box, focus);
+    return;
+  }
   const byApp = new Map();
   for (const d of run.decisions) {
     if (!byApp.has(d.applicationId)) byApp.set(d.applicationId, []);
@@ -862,6 +1202,7 @@ async function showRun(ctx, runId, box, focus) {
     h('h3', { id: 'run-h', tabindex: '-1' }, t('alRunDecisions', { run: run.label })),
     h('p', { class: 'meta' }, t('alRunSummary', { placed: f.placed, wanted: f.wanted, first: f.firstChoice, by: run.createdBy, at: dateTime(run.createdAt) })),
     h('p', { class: 'hint' }, t('alWeights'), ': ', [...run.principles.groups].sort((x, y) => byGroupOrder(x.code, y.code)).map((x) => `${groupName(x.code)} ${num(x.weight)}`).join(', ')),
+    vendorChecks(run),
     [...byApp.entries()].map(([appId, ds]) => {
       const app = ctx.apps.find((a) => a.id === appId);
       return h('article', { class: 'team-decisions', 'data-application': appId },
@@ -872,6 +1213,29 @@ async function showRun(ctx, runId, box, focus) {
           final ? null : editControls(ctx, run, d)))));
     })));
   if (focus) box.querySelector('#run-h').focus();
+}
+
+// A run of match times: per request, the time it got or why not; registering it.
+function showMatchRun(ctx, run, box, focus) {
+  const f = run.figures;
+  const decided = decidedBy(ctx, run.id);
+  box.replaceChildren(h('section', { class: 'run match-run', 'data-run': run.id, 'aria-labelledby': 'match-run-h' },
+    h('h3', { id: 'match-run-h', tabindex: '-1' }, t('alRunDecisions', { run: run.label }), decided ? [' ', h('span', { class: 'badge final' }, t('alDecidedBadge'))] : null),
+    h('p', { class: 'meta' }, t('alMatchRunSummary', { placed: f.placed, wanted: f.wanted, first: f.firstChoice, by: run.createdBy, at: dateTime(run.createdAt) })),
+    vendorChecks(run),
+    ctx.round.status === 'final' && !decided && run.decisions.length ? decideControls(ctx, run) : null,
+    run.decisions.length ? run.decisions.map((d) => {
+      const m = ctx.matches.find((x) => x.id === d.matchId);
+      const alt = m?.alternatives?.[d.alternative];
+      const which = d.alternative === 0 ? t('alFirstChoiceTeam') : t('alNthChoiceTeam', { n: (d.alternative ?? 0) + 1 });
+      return h('article', { class: 'team-decisions', 'data-match': d.matchId || '', 'data-application': d.applicationId },
+        h('h4', {}, `${d.team} – ${d.associationName}`, h('span', { class: 'hint' }, ` · ${t('alPriority', { p: num(d.priority) })}${d.groups?.length ? ` (${d.groups.map(groupName).join(', ')})` : ''}`)),
+        h('ul', { class: 'sessions' }, h('li', { class: d.slot ? 'placed' : 'unplaced' },
+          h('p', {}, h('strong', {}, `${m ? matchTitle(m) : t('alMatches')}: `),
+            d.slot ? `${matchSlotText(d.slot)} – ${which}${alt ? ` (${alt.earliestStart}–${alt.latestEnd})` : ''}` : t('alNotPlaced')),
+          whyNotList(d, t('alMatchWhyNot')))));
+    }) : h('p', { class: 'hint' }, t('alNoOpenMatches'))));
+  if (focus) box.querySelector('#match-run-h').focus();
 }
 
 function editControls(ctx, run, d) {

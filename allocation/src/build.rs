@@ -34,6 +34,8 @@ pub fn hhmm(m: u16) -> String {
 pub struct UnitInfo {
     /// The unit.
     pub id: Uuid,
+    /// Its facility.
+    pub facility: Uuid,
     /// Its name (for messages).
     pub name: String,
     /// Its capacity, if known.
@@ -44,6 +46,8 @@ pub struct UnitInfo {
     pub hours: [Vec<(u16, u16)>; 7],
     /// Per weekday: blocked intervals.
     pub blocks: [Vec<(u16, u16)>; 7],
+    /// Per weekday: intervals its booking system has booked (in some week of the season).
+    pub booked: [Vec<(u16, u16)>; 7],
 }
 
 impl UnitInfo {
@@ -65,14 +69,19 @@ impl UnitInfo {
     }
 
     /// The starts on `grid` in `[earliest, latest_end − duration]` that lie within the unit's
-    /// hours and touch no block.
+    /// hours and touch no block and nothing booked at its vendor.
     pub fn starts(&self, day: u8, earliest: u16, latest_end: u16, duration: u16, grid: u16) -> Vec<u16> {
+        self.starts_avoiding(day, earliest, latest_end, duration, grid, &self.booked[usize::from(day - 1)])
+    }
+
+    /// As [`Self::starts`], avoiding `taken` instead of what is booked at the vendor.
+    pub fn starts_avoiding(&self, day: u8, earliest: u16, latest_end: u16, duration: u16, grid: u16, taken: &[(u16, u16)]) -> Vec<u16> {
         let i = usize::from(day - 1);
         let mut out = Vec::new();
         let mut s = earliest.div_ceil(grid) * grid;
         while s + duration <= latest_end {
             let inside = self.hours[i].iter().any(|&(a, b)| a <= s && s + duration <= b);
-            let blocked = self.blocks[i].iter().any(|&(a, b)| s < b && a < s + duration);
+            let blocked = self.blocks[i].iter().chain(taken).any(|&(a, b)| s < b && a < s + duration);
             if inside && !blocked {
                 out.push(s);
             }
@@ -160,7 +169,7 @@ pub fn check_application(v: &mut Violations, units: &BTreeMap<Uuid, UnitInfo>, g
                         format!("{} does not suit {} (it suits {})", unit.name, t.activity, unit.activities.join(", "))
                     };
                     v.add(h, rule, msg);
-                } else if unit.starts(alt.day, from, to, w.duration_minutes, grid).is_empty() {
+                } else if unit.starts_avoiding(alt.day, from, to, w.duration_minutes, grid, &[]).is_empty() {
                     v.add(
                         h,
                         "outside_hours",
@@ -243,26 +252,31 @@ pub struct Lock {
 
 /// One demand's origin.
 #[derive(Debug, Clone)]
-struct Origin {
-    app: usize,
-    wish: u16,
-    session: u16,
+pub(crate) struct Origin {
+    pub(crate) app: usize,
+    /// The match request (runs of match times).
+    pub(crate) match_id: Option<Uuid>,
+    pub(crate) wish: u16,
+    pub(crate) session: u16,
     /// Per option: (alternative rank, unit id); a staff placement outside the wish has rank
     /// `u16::MAX`.
-    options: Vec<(u16, Uuid)>,
+    pub(crate) options: Vec<(u16, Uuid)>,
     /// Hard-rule refusals: (alternative, unit, rule).
-    refused: Vec<(u16, Uuid, &'static str)>,
-    groups: Vec<String>,
+    pub(crate) refused: Vec<(u16, Uuid, &'static str)>,
+    pub(crate) groups: Vec<String>,
 }
 
 /// The optimiser's problem for a round, with the way back.
 pub struct Built {
     /// The problem.
     pub problem: Problem,
-    origins: Vec<Origin>,
-    applicants: Vec<Applicant>,
-    units: BTreeMap<Uuid, UnitInfo>,
-    unit_ids: Vec<Uuid>,
+    pub(crate) origins: Vec<Origin>,
+    pub(crate) applicants: Vec<Applicant>,
+    pub(crate) units: BTreeMap<Uuid, UnitInfo>,
+    /// Per unit index, the unit (several indices per unit in runs of match times: one per date).
+    pub(crate) unit_ids: Vec<Uuid>,
+    /// Per unit index, its date (runs of match times).
+    pub(crate) unit_dates: Vec<Option<chrono::NaiveDate>>,
 }
 
 /// Builds the problem.
@@ -281,8 +295,15 @@ pub fn build(principles: &Principles, grid: u16, units: BTreeMap<Uuid, UnitInfo>
         for (wi, w) in a.input.wishes.iter().enumerate() {
             for session in 0..u16::from(w.times_per_week) {
                 let mut options = Vec::new();
-                let mut origin =
-                    Origin { app: ai, wish: wi as u16, session, options: Vec::new(), refused: Vec::new(), groups: groups.clone() };
+                let mut origin = Origin {
+                    app: ai,
+                    match_id: None,
+                    wish: wi as u16,
+                    session,
+                    options: Vec::new(),
+                    refused: Vec::new(),
+                    groups: groups.clone(),
+                };
                 for (rank, alt) in w.alternatives.iter().enumerate() {
                     let rank = rank as u16;
                     let (Some(from), Some(to)) = (minutes(&alt.earliest_start), minutes(&alt.latest_end)) else { continue };
@@ -295,7 +316,8 @@ pub fn build(principles: &Principles, grid: u16, units: BTreeMap<Uuid, UnitInfo>
                         }
                         let starts = info.starts(alt.day, from, to, w.duration_minutes, grid);
                         if starts.is_empty() {
-                            origin.refused.push((rank, *u, "closed"));
+                            let open = !info.starts_avoiding(alt.day, from, to, w.duration_minutes, grid, &[]).is_empty();
+                            origin.refused.push((rank, *u, if open { "booked_at_vendor" } else { "closed" }));
                             continue;
                         }
                         if options.iter().any(|b: &Bucket| b.unit == ui && b.day == alt.day) {
@@ -331,7 +353,8 @@ pub fn build(principles: &Principles, grid: u16, units: BTreeMap<Uuid, UnitInfo>
         caps: vec![cap; associations.len()],
         one_session_per_team_day: principles.one_session_per_team_per_day,
     };
-    Built { problem, origins, applicants, units, unit_ids }
+    let unit_dates = vec![None; unit_ids.len()];
+    Built { problem, origins, applicants, units, unit_ids, unit_dates }
 }
 
 impl Built {
@@ -357,7 +380,13 @@ impl Built {
             let got = s.placements[d];
             let slot = got.map(|pl| {
                 let b = &dem.options[pl.option as usize];
-                Slot { unit_id: self.unit_ids[b.unit as usize], day: b.day, start: hhmm(pl.start), end: hhmm(pl.start + dem.duration) }
+                Slot {
+                    unit_id: self.unit_ids[b.unit as usize],
+                    day: b.day,
+                    date: self.unit_dates[b.unit as usize],
+                    start: hhmm(pl.start),
+                    end: hhmm(pl.start + dem.duration),
+                }
             });
             let rank = got.map(|pl| o.options[pl.option as usize].0);
             let alternative = rank.filter(|&r| r != u16::MAX);
@@ -387,6 +416,18 @@ impl Built {
                         format!("{name} is too small for {} people", a.input.team.participants),
                         format!("{name} är för liten för {} personer", a.input.team.participants),
                     ),
+                    "booked_at_vendor" if o.match_id.is_some() => (
+                        format!("{name} is booked in its booking system at the time wanted"),
+                        format!("{name} är bokad i bokningssystemet på önskad tid"),
+                    ),
+                    "booked_at_vendor" => (
+                        format!("{name} is booked in its booking system at the time wanted in at least one week of the season"),
+                        format!("{name} är bokad i bokningssystemet på önskad tid minst en vecka under säsongen"),
+                    ),
+                    "training" => (format!("{name} is allocated to training times then"), format!("{name} är fördelad som träningstid då")),
+                    "match_decided" => {
+                        (format!("{name} is allocated to another match then"), format!("{name} är fördelad till en annan match då"))
+                    }
                     _ => {
                         (format!("{name} is closed or blocked at the time wanted"), format!("{name} är stängd eller spärrad på önskad tid"))
                     }
@@ -464,6 +505,7 @@ impl Built {
             why_not.sort_by_key(|w| w.alternative);
             out.push(Decision {
                 application_id: a.id,
+                match_id: o.match_id,
                 association_id: a.input.association_id,
                 association_name: a.association_name.clone(),
                 team: a.input.team.name.clone(),

@@ -55,7 +55,74 @@ diesel::table! {
         decisions -> Jsonb,
         created_by -> Text,
         created_at -> Timestamptz,
+        kind -> Text,
+        vendor_checks -> Jsonb,
     }
+}
+
+diesel::table! {
+    allocation_matches (id) {
+        id -> Uuid,
+        round_id -> Uuid,
+        application_id -> Uuid,
+        request -> Jsonb,
+        status -> Text,
+        slot -> Nullable<Jsonb>,
+        decided_run -> Nullable<Uuid>,
+        why_not -> Jsonb,
+        submitted_by -> Text,
+        submitted_at -> Timestamptz,
+        version -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+/// A stored match request.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = allocation_matches, treat_none_as_null = true)]
+pub struct MatchRow {
+    pub id: Uuid,
+    pub round_id: Uuid,
+    pub application_id: Uuid,
+    pub request: Value,
+    pub status: String,
+    pub slot: Option<Value>,
+    pub decided_run: Option<Uuid>,
+    pub why_not: Value,
+    pub submitted_by: String,
+    pub submitted_at: DateTime<Utc>,
+    pub version: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One match request, locked for update when `lock`.
+pub async fn match_row(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> QueryResult<Option<MatchRow>> {
+    let q = allocation_matches::table.find(id).select(MatchRow::as_select());
+    if lock { q.for_update().first(conn).await.optional() } else { q.first(conn).await.optional() }
+}
+
+/// A round's match requests in the order they came, of some applications only when given
+/// (writers lock the round first).
+pub async fn matches(conn: &mut AsyncPgConnection, round: Uuid, of: Option<&[Uuid]>) -> QueryResult<Vec<MatchRow>> {
+    let mut q = allocation_matches::table
+        .filter(allocation_matches::round_id.eq(round))
+        .order((allocation_matches::submitted_at, allocation_matches::id))
+        .select(MatchRow::as_select())
+        .into_boxed();
+    if let Some(of) = of {
+        q = q.filter(allocation_matches::application_id.eq_any(of.to_vec()));
+    }
+    q.load(conn).await
+}
+
+/// Stores a new match request.
+pub async fn insert_match(conn: &mut AsyncPgConnection, m: &MatchRow) -> QueryResult<()> {
+    diesel::insert_into(allocation_matches::table).values(m).execute(conn).await.map(|_| ())
+}
+
+/// Stores a match request's new state.
+pub async fn update_match(conn: &mut AsyncPgConnection, m: &MatchRow) -> QueryResult<()> {
+    diesel::update(allocation_matches::table.find(m.id)).set(m).execute(conn).await.map(|_| ())
 }
 
 diesel::table! {
@@ -123,6 +190,8 @@ pub struct RunRow {
     pub decisions: Value,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    pub kind: String,
+    pub vendor_checks: Value,
 }
 
 /// A stored comment.
@@ -212,8 +281,8 @@ pub async fn update_application(conn: &mut AsyncPgConnection, a: &ApplicationRow
     diesel::update(allocation_applications::table.find(a.id)).set(a).execute(conn).await.map(|_| ())
 }
 
-/// A run without its decisions: id, label, base run, principles, figures, by, at.
-pub type RunSummaryRow = (Uuid, String, Option<Uuid>, Value, Value, String, DateTime<Utc>);
+/// A run without its decisions: id, label, base run, principles, figures, by, at, kind.
+pub type RunSummaryRow = (Uuid, String, Option<Uuid>, Value, Value, String, DateTime<Utc>, String);
 
 /// One run.
 pub async fn run(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<RunRow>> {
@@ -233,6 +302,7 @@ pub async fn runs(conn: &mut AsyncPgConnection, round: Uuid) -> QueryResult<Vec<
             allocation_runs::figures,
             allocation_runs::created_by,
             allocation_runs::created_at,
+            allocation_runs::kind,
         ))
         .limit(200)
         .load(conn)
@@ -281,6 +351,8 @@ diesel::table! {
         next_at -> Timestamptz,
         lease_until -> Nullable<Timestamptz>,
         updated_at -> Timestamptz,
+        match_id -> Nullable<Uuid>,
+        match_date -> Nullable<Date>,
     }
 }
 
@@ -305,6 +377,23 @@ pub struct SeriesRow {
     pub next_at: DateTime<Utc>,
     pub lease_until: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// A decided match (booked as one occasion on `match_date`), or none for a weekly session.
+    pub match_id: Option<Uuid>,
+    /// The match's date.
+    pub match_date: Option<NaiveDate>,
+}
+
+/// The one row of `r` in the outbox (weekly sessions by application, wish and session;
+/// matches by their request).
+macro_rules! series_of_row {
+    ($r:expr) => {
+        allocation_series::table
+            .filter(allocation_series::round_id.eq($r.round_id))
+            .filter(allocation_series::application_id.eq($r.application_id))
+            .filter(allocation_series::wish.eq($r.wish))
+            .filter(allocation_series::session.eq($r.session))
+            .filter(allocation_series::match_id.is_not_distinct_from($r.match_id))
+    };
 }
 
 /// Queues sessions for booking.
@@ -342,7 +431,7 @@ pub async fn claim_series(
             .load(conn)
             .await?;
         for r in &due {
-            diesel::update(allocation_series::table.find((r.round_id, r.application_id, r.wish, r.session)))
+            diesel::update(series_of_row!(r))
                 .set((allocation_series::lease_until.eq(now + lease), allocation_series::attempts.eq(r.attempts + 1)))
                 .execute(conn)
                 .await?;
@@ -365,7 +454,7 @@ pub async fn settle_series(
     next_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::update(allocation_series::table.find((r.round_id, r.application_id, r.wish, r.session)))
+    diesel::update(series_of_row!(r))
         .set((
             allocation_series::status.eq(status),
             allocation_series::vendor_id.eq(vendor),
@@ -385,7 +474,13 @@ pub async fn settle_series(
 pub async fn series_of(conn: &mut AsyncPgConnection, round: Uuid) -> QueryResult<Vec<SeriesRow>> {
     allocation_series::table
         .filter(allocation_series::round_id.eq(round))
-        .order((allocation_series::application_id, allocation_series::wish, allocation_series::session))
+        .order((
+            allocation_series::match_date.asc().nulls_first(),
+            allocation_series::application_id,
+            allocation_series::wish,
+            allocation_series::session,
+            allocation_series::match_id,
+        ))
         .select(SeriesRow::as_select())
         .load(conn)
         .await

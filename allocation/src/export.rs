@@ -9,19 +9,23 @@ fn field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
-/// The allocation's sessions, one row each, with a header row.
+/// The allocation's weekly sessions, one row each, then its match times (with their `date`;
+/// weekly sessions have none), with a header row.
 pub fn csv(a: &PublicAllocation) -> String {
-    let mut out = String::from("unitId,day,start,end,associationId,associationName,team,activity\r\n");
-    for s in &a.sessions {
+    let mut out = String::from("unitId,day,start,end,associationId,associationName,team,activity,date\r\n");
+    let rows = a.sessions.iter().map(|s| (&s.slot, s.association_id, &s.association_name, &s.team, &s.activity));
+    let matches = a.matches.iter().map(|s| (&s.slot, s.association_id, &s.association_name, &s.team, &s.activity));
+    for (slot, association, name, team, activity) in rows.chain(matches) {
         let row = [
-            s.slot.unit_id.to_string(),
-            s.slot.day.to_string(),
-            s.slot.start.clone(),
-            s.slot.end.clone(),
-            s.association_id.to_string(),
-            s.association_name.clone(),
-            s.team.clone(),
-            s.activity.clone(),
+            slot.unit_id.to_string(),
+            slot.day.to_string(),
+            slot.start.clone(),
+            slot.end.clone(),
+            association.to_string(),
+            name.clone(),
+            team.clone(),
+            activity.clone(),
+            slot.date.map(|d| d.to_string()).unwrap_or_default(),
         ];
         out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");

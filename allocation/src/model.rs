@@ -316,6 +316,9 @@ pub struct Slot {
     pub unit_id: Uuid,
     /// ISO weekday.
     pub day: u8,
+    /// The date, for a match time (weekly training times have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<NaiveDate>,
     /// Start, `HH:MM`.
     pub start: String,
     /// End, `HH:MM`.
@@ -330,15 +333,18 @@ pub struct Slot {
 pub struct Decision {
     /// The application.
     pub application_id: Uuid,
+    /// The match request, in a run of match times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_id: Option<Uuid>,
     /// The association.
     pub association_id: Uuid,
     /// The association's name.
     pub association_name: String,
     /// The team's name.
     pub team: String,
-    /// Which wish (0-based).
+    /// Which wish (0-based; 0 for a match).
     pub wish: u16,
-    /// Which of its weekly sessions (0-based).
+    /// Which of its weekly sessions (0-based; 0 for a match).
     pub session: u16,
     /// The priority points the principles gave the team.
     pub priority: i64,
@@ -366,7 +372,10 @@ pub struct WhyNot {
     /// The unit.
     pub unit_id: Uuid,
     /// `team_busy`, `cap_reached`, `locked`, `taken_by`, `no_room`, or a hard rule:
-    /// `closed` (outside the unit's hours, or blocked), `unsuitable_activity`, `too_small`.
+    /// `closed` (outside the unit's hours, or blocked), `booked_at_vendor` (the unit's booking
+    /// system has the time booked: in any week of the season, for weekly times), `training`
+    /// (a match time held by the final weekly allocation), `match_decided` (held by a match
+    /// already decided), `unsuitable_activity`, `too_small`.
     pub rule: String,
     /// The sessions that hold the time (`taken_by`, `locked`, `team_busy`), as
     /// "association: team (priority)".
@@ -429,6 +438,8 @@ pub struct Run {
     pub round_id: Uuid,
     /// What it is, e.g. `preliminary` or `what-if: girls ×2`.
     pub label: String,
+    /// `training` (the weekly training times) or `matches` (match times).
+    pub kind: RunKind,
     /// The run it started from (what-ifs, edits), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_run: Option<Uuid>,
@@ -436,10 +447,156 @@ pub struct Run {
     pub principles: Principles,
     /// Its figures.
     pub figures: RunFigures,
+    /// What each unit's booking system had booked when the run was made (kept free by it).
+    #[serde(default)]
+    pub vendor_checks: Vec<VendorCheck>,
     /// Every session's decision, by application, wish and session.
     pub decisions: Vec<Decision>,
     /// Who made it (staff edit reason included for edits).
     pub created_by: String,
     /// When.
     pub created_at: DateTime<Utc>,
+}
+
+/// What a run allocates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AllocationRunKind))]
+pub enum RunKind {
+    /// The weekly training times of the season.
+    #[default]
+    Training,
+    /// Match times on their dates, later in the season.
+    Matches,
+}
+
+impl RunKind {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Training => "training",
+            Self::Matches => "matches",
+        }
+    }
+
+    /// From the stored form.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "training" => Self::Training,
+            "matches" => Self::Matches,
+            _ => return None,
+        })
+    }
+}
+
+/// What one unit's booking system had booked when a run was made. A run keeps every time
+/// listed here free: for weekly times, a time booked in any week of the season (breaks
+/// excluded), since a weekly series is booked whole.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AllocationVendorCheck))]
+pub struct VendorCheck {
+    /// The unit.
+    pub unit_id: Uuid,
+    /// `ok` (its booking system was asked; what it has booked is kept free), `no_vendor` (not
+    /// booked through a booking system connected to the registry), `unavailable` (its booking
+    /// system did not answer: its bookings were not taken into account; see `message`) or
+    /// `not_checked` (the run was made without asking).
+    pub status: String,
+    /// Why, when not `ok`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The booked times, by weekday and time (each with its first date and how many dates).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub booked: Vec<BookedTime>,
+}
+
+/// A time a unit's booking system has booked, on one or more dates.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AllocationBookedTime))]
+pub struct BookedTime {
+    /// ISO weekday.
+    pub day: u8,
+    /// Start, `HH:MM` local time.
+    pub start: String,
+    /// End, `HH:MM` local time (`24:00` at midnight).
+    pub end: String,
+    /// The first date it is booked.
+    pub first_date: NaiveDate,
+    /// On how many dates.
+    pub dates: u32,
+}
+
+/// One acceptable alternative of a match time: a date, a window and units.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MatchAlternative))]
+pub struct MatchAlternative {
+    /// The date (in the season).
+    pub date: NaiveDate,
+    /// Earliest start, `HH:MM`.
+    pub earliest_start: String,
+    /// Latest end, `HH:MM`.
+    pub latest_end: String,
+    /// The acceptable units (of the round), best first.
+    pub units: Vec<Uuid>,
+}
+
+/// A request for one match time (matchtid), e.g. a home match of the league's schedule.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MatchRequestInput))]
+pub struct MatchInput {
+    /// Minutes (the match with warm-up and changeover).
+    pub duration_minutes: u16,
+    /// Alternatives, best first (1–5).
+    pub alternatives: Vec<MatchAlternative>,
+    /// What it is, e.g. `Hemmamatch mot IK Sävbo` (public with the allocation).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// A match request and what became of it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MatchRequest))]
+pub struct Match {
+    /// Id.
+    pub id: Uuid,
+    /// The round.
+    pub round_id: Uuid,
+    /// The team's application.
+    pub application_id: Uuid,
+    /// The association.
+    pub association_id: Uuid,
+    /// Its name.
+    pub association_name: String,
+    /// The team.
+    pub team: String,
+    /// As sent.
+    #[serde(flatten)]
+    pub input: MatchInput,
+    /// `requested` (not decided yet, or not placed by the last registered run), `allocated`
+    /// or `withdrawn`.
+    pub status: String,
+    /// Where and when, once allocated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<Slot>,
+    /// The registered match run that decided it (or last could not place it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_run: Option<Uuid>,
+    /// For each better alternative not given by that run: why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub why_not: Vec<WhyNot>,
+    /// When it was sent.
+    pub submitted_at: DateTime<Utc>,
+    /// Version.
+    pub version: i64,
 }

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::db::{self, SeriesRow};
-use crate::model::{Decision, Round, Team};
+use crate::model::{Decision, Round, Slot, Team};
 
 type Result<T> = std::result::Result<T, Error>;
 
@@ -31,6 +31,12 @@ type Result<T> = std::result::Result<T, Error>;
 pub struct SeriesStatus {
     /// The application.
     pub application_id: Uuid,
+    /// The match request, for a match time (one occasion on `date`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub match_id: Option<Uuid>,
+    /// The match's date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<chrono::NaiveDate>,
     /// The wish.
     pub wish: u16,
     /// The session.
@@ -82,6 +88,38 @@ pub(crate) fn queue(round: Uuid, decisions: &[Decision], now: chrono::DateTime<U
                 next_at: now,
                 lease_until: None,
                 updated_at: now,
+                match_id: None,
+                match_date: None,
+            })
+        })
+        .collect()
+}
+
+/// The rows to queue when matches are decided: each one occasion on its date.
+pub(crate) fn queue_matches(round: Uuid, decided: &[(Uuid, Uuid, Slot)], now: chrono::DateTime<Utc>) -> Vec<SeriesRow> {
+    decided
+        .iter()
+        .filter_map(|(id, application, s)| {
+            s.date.map(|date| SeriesRow {
+                round_id: round,
+                application_id: *application,
+                wish: 0,
+                session: 0,
+                unit_id: s.unit_id,
+                day: i16::from(s.day),
+                start_time: s.start.clone(),
+                end_time: s.end.clone(),
+                status: "pending".into(),
+                vendor_id: None,
+                series_id: None,
+                report: None,
+                message: None,
+                attempts: 0,
+                next_at: now,
+                lease_until: None,
+                updated_at: now,
+                match_id: Some(*id),
+                match_date: Some(date),
             })
         })
         .collect()
@@ -101,6 +139,7 @@ fn key(r: &SeriesRow) -> String {
         .chain_update(r.application_id.as_bytes())
         .chain_update(r.wish.to_be_bytes())
         .chain_update(r.session.to_be_bytes())
+        .chain_update(r.match_id.map(|m| *m.as_bytes()).unwrap_or_default())
         .finalize();
     let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("alloc-{hex}")
@@ -108,9 +147,11 @@ fn key(r: &SeriesRow) -> String {
 
 /// The weekly series of one session, as the vendor is asked for it.
 fn request(round: &Round, r: &SeriesRow, unit_ref: String, customer: pb::Customer, activity: String) -> pb::CreateSeriesRequest {
-    let first = first_on(round.input.season_start, r.day as u8);
+    // A match is one occasion on its date; a weekly session runs the season, breaks excluded.
+    let first = r.match_date.unwrap_or_else(|| first_on(round.input.season_start, r.day as u8));
+    let last = r.match_date.unwrap_or(round.input.season_end);
     let mut excluded = Vec::new();
-    for b in &round.input.breaks {
+    for b in round.input.breaks.iter().filter(|_| r.match_date.is_none()) {
         let mut d = first_on(b.from.max(first), r.day as u8);
         while d <= b.to {
             excluded.push(d.format("%Y-%m-%d").to_string());
@@ -121,7 +162,7 @@ fn request(round: &Round, r: &SeriesRow, unit_ref: String, customer: pb::Custome
         idempotency_key: key(r),
         unit_ref,
         first_date: first.format("%Y-%m-%d").to_string(),
-        last_date: round.input.season_end.format("%Y-%m-%d").to_string(),
+        last_date: last.format("%Y-%m-%d").to_string(),
         start_time: r.start_time.clone(),
         end_time: r.end_time.clone(),
         excluded_dates: excluded,
@@ -132,7 +173,11 @@ fn request(round: &Round, r: &SeriesRow, unit_ref: String, customer: pb::Custome
         activity,
         payment_method: pb::PaymentMethod::Invoice as i32,
         atomic: true,
-        message: format!("Säsongsfördelning: {}", round.input.name),
+        message: if r.match_date.is_some() {
+            format!("Matchtid: {}", round.input.name)
+        } else {
+            format!("Säsongsfördelning: {}", round.input.name)
+        },
     }
 }
 
@@ -218,11 +263,14 @@ async fn book_one(registry: &Registry, federation: &Service, rounds: &mut BTreeM
                 .iter()
                 .filter(|o| o.outcome == pb::OccurrenceOutcome::Conflict as i32 || o.outcome == pb::OccurrenceOutcome::Rule as i32)
                 .count();
-            let msg = format!(
-                "{} could not book the series: {taken} of {} weeks are taken or against its rules",
-                vendor.name,
-                resp.occurrences.len()
-            );
+            let msg = match r.match_date {
+                Some(d) => format!("{} could not book the match on {d}: the time is taken or against its rules", vendor.name),
+                None => format!(
+                    "{} could not book the series: {taken} of {} weeks are taken or against its rules",
+                    vendor.name,
+                    resp.occurrences.len()
+                ),
+            };
             settle("conflict", Some(vendor.id), None, Some(occurrences(&resp)), Some(msg), now).await
         }
         Err(Error::Unavailable(why)) | Err(Error::Internal(why)) => {
@@ -283,6 +331,8 @@ impl crate::Allocations {
             .into_iter()
             .map(|r| SeriesStatus {
                 application_id: r.application_id,
+                match_id: r.match_id,
+                date: r.match_date,
                 wish: r.wish as u16,
                 session: r.session as u16,
                 unit_id: r.unit_id,

@@ -27,6 +27,8 @@ type UnitRow = (Uuid, Uuid, String, Option<i32>, String, Option<chrono::DateTime
 #[derive(Clone)]
 pub struct Allocations {
     registry: Registry,
+    /// The vendors, asked what they have booked before each run (none: not asked).
+    pub(crate) federation: Option<std::sync::Arc<federation::service::Service>>,
 }
 
 /// What a staff member asks a run to do.
@@ -77,6 +79,8 @@ pub struct RunSummary {
     pub id: Uuid,
     /// Label.
     pub label: String,
+    /// `training` or `matches`.
+    pub kind: RunKind,
     /// The run it started from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_run: Option<Uuid>,
@@ -125,6 +129,29 @@ pub struct PublicAllocation {
     pub principles: Principles,
     /// Every placed session, by unit, day and start.
     pub sessions: Vec<PublicSession>,
+    /// Every allocated match time, by date, unit and start.
+    pub matches: Vec<PublicMatch>,
+}
+
+/// One allocated match time.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublicMatch {
+    /// Where and when (with its date).
+    #[serde(flatten)]
+    pub slot: Slot,
+    /// The association.
+    pub association_id: Uuid,
+    /// Its name.
+    pub association_name: String,
+    /// The team.
+    pub team: String,
+    /// The activity.
+    pub activity: String,
+    /// What it is, as the association wrote it.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 /// One placed weekly session.
@@ -145,7 +172,7 @@ pub struct PublicSession {
     pub activity: String,
 }
 
-fn not_found(entity: &'static str, id: Uuid) -> Error {
+pub(crate) fn not_found(entity: &'static str, id: Uuid) -> Error {
     Error::NotFound { entity, id: id.to_string() }
 }
 
@@ -173,15 +200,17 @@ pub(crate) fn round_of(row: &RoundRow) -> Result<Round> {
     })
 }
 
-fn run_of(row: RunRow) -> Result<Run> {
+pub(crate) fn run_of(row: RunRow) -> Result<Run> {
     let bad = |e: serde_json::Error| Error::Internal(format!("a stored allocation run: {e}"));
     Ok(Run {
         id: row.id,
         round_id: row.round_id,
         label: row.label,
+        kind: RunKind::parse(&row.kind).ok_or_else(|| Error::Internal(format!("run kind {}", row.kind)))?,
         base_run: row.base_run,
         principles: serde_json::from_value(row.principles).map_err(bad)?,
         figures: serde_json::from_value(row.figures).map_err(bad)?,
+        vendor_checks: serde_json::from_value(row.vendor_checks).map_err(bad)?,
         decisions: serde_json::from_value(row.decisions).map_err(bad)?,
         created_by: row.created_by,
         created_at: row.created_at,
@@ -246,7 +275,14 @@ fn check_times(v: &mut Violations, field: &str, times: &[DayTime]) {
 impl Allocations {
     /// Seasonal allocation over the registry's database.
     pub fn new(registry: Registry) -> Self {
-        Self { registry }
+        Self { registry, federation: None }
+    }
+
+    /// Asks the units' booking systems what they have booked before each run, and keeps those
+    /// times free (without this, runs report every unit `not_checked`).
+    pub fn with_vendors(mut self, federation: std::sync::Arc<federation::service::Service>) -> Self {
+        self.federation = Some(federation);
+        self
     }
 
     /// The registry underneath.
@@ -254,14 +290,14 @@ impl Allocations {
         &self.registry
     }
 
-    async fn conn(&self) -> Result<PooledConn> {
+    pub(crate) async fn conn(&self) -> Result<PooledConn> {
         Ok(self.registry.pool().get().await?)
     }
 
     /// What the optimiser needs of each of a round's units: checked against the registry (the
     /// unit exists, in the round's municipality), with its hours from the round or else the
     /// registry's opening hours of the season's first full week.
-    async fn resolve_units(&self, v: &mut Violations, input: &RoundInput) -> Result<BTreeMap<Uuid, UnitInfo>> {
+    pub(crate) async fn resolve_units(&self, v: &mut Violations, input: &RoundInput) -> Result<BTreeMap<Uuid, UnitInfo>> {
         use registry_core::db::schema::{facilities, facility_units};
         let mut conn = self.conn().await?;
         let ids: Vec<Uuid> = input.units.iter().map(|u| u.unit_id).collect();
@@ -357,6 +393,8 @@ impl Allocations {
                 u.unit_id,
                 UnitInfo {
                     id: u.unit_id,
+                    facility: *facility,
+                    booked: Default::default(),
                     name: name.clone(),
                     capacity: *capacity,
                     activities: u.activities.clone(),
@@ -500,8 +538,28 @@ impl Allocations {
         db::rounds(&mut conn, municipality).await?.iter().map(round_of).collect()
     }
 
+    /// Whose data of a round a principal reads: `None` for its municipality's staff (all),
+    /// else the associations a signed-in person represents; anyone else is refused.
+    pub(crate) async fn whose(conn: &mut AsyncPgConnection, p: &Principal, round: &Round) -> Result<Option<Vec<Uuid>>> {
+        if auth::allowed(p, Action::ManageAllocation(&round.input.municipality_code)) {
+            return Ok(None);
+        }
+        let Some(person) = &p.person else {
+            return Err(refusal(p, &round.input.municipality_code));
+        };
+        Ok(Some(registry_core::db::associations::represented_by(conn, &person.person_ref).await?))
+    }
+
+    /// As [`Self::whose`], as the round's applications of those associations.
+    pub(crate) async fn own_applications(conn: &mut AsyncPgConnection, p: &Principal, round: &Round) -> Result<Option<Vec<Uuid>>> {
+        Ok(match Self::whose(conn, p, round).await? {
+            None => None,
+            Some(mine) => Some(db::applications(conn, round.id, true, Some(&mine)).await?.into_iter().map(|a| a.id).collect()),
+        })
+    }
+
     /// The person's own representation of `association`, checked in `conn`.
-    async fn represents(conn: &mut AsyncPgConnection, p: &Principal, association: Uuid) -> Result<bool> {
+    pub(crate) async fn represents(conn: &mut AsyncPgConnection, p: &Principal, association: Uuid) -> Result<bool> {
         Ok(match &p.person {
             Some(person) => registry_core::db::associations::represents(conn, association, &person.person_ref).await?,
             None => false,
@@ -620,15 +678,8 @@ impl Allocations {
     pub async fn applications(&self, p: &Principal, round_id: Uuid) -> Result<Vec<Application>> {
         let round = self.get_round(p, round_id).await?;
         let mut conn = self.conn().await?;
-        let rows = if auth::allowed(p, Action::ManageAllocation(&round.input.municipality_code)) {
-            db::applications(&mut conn, round_id, true, None).await?
-        } else {
-            let Some(person) = &p.person else {
-                return Err(refusal(p, &round.input.municipality_code));
-            };
-            let mine = registry_core::db::associations::represented_by(&mut conn, &person.person_ref).await?;
-            db::applications(&mut conn, round_id, true, Some(&mine)).await?
-        };
+        let mine = Self::whose(&mut conn, p, &round).await?;
+        let rows = db::applications(&mut conn, round_id, true, mine.as_deref()).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             out.push(application_of(&mut conn, r).await?);
@@ -663,6 +714,9 @@ impl Allocations {
             let run = db::run(&mut conn, base).await?.filter(|r| r.round_id == round_id);
             match run {
                 None => v.add("baseRun", "not_found", format!("run {base} is not a run of this round")),
+                Some(r) if r.kind != "training" => {
+                    v.add("baseRun", "wrong_kind", "a run of match times; start from a run of training times")
+                }
                 Some(r) => {
                     let r = run_of(r)?;
                     for d in &r.decisions {
@@ -682,21 +736,9 @@ impl Allocations {
         Ok(run)
     }
 
-    /// Builds, solves, explains and stores one run, with `audit` (before, after) in the
-    /// change log in the same transaction when given.
-    #[allow(clippy::too_many_arguments)]
-    async fn allocate(
-        &self,
-        round: &Round,
-        principles: Principles,
-        locks: &[Lock],
-        label: String,
-        base_run: Option<Uuid>,
-        actor: &str,
-        audit: Option<(serde_json::Value, serde_json::Value)>,
-    ) -> Result<Run> {
-        let mut scratch = Violations::default();
-        let units = self.resolve_units(&mut scratch, &round.input).await?;
+    /// A round's submitted applications as the builder sees them (whether each association is
+    /// local, whether each team had a time in the previous final round).
+    pub(crate) async fn applicants_of(&self, round: &Round) -> Result<Vec<Applicant>> {
         let mut conn = self.conn().await?;
         let rows = db::applications(&mut conn, round.id, false, None).await?;
         let previous = match db::previous_final(&mut conn, &round.input.municipality_code, round.input.season_start).await? {
@@ -718,7 +760,33 @@ impl Allocations {
             // still fits: the builder skips what it cannot use.
             applicants.push(Applicant { id: app.id, input: app.input, association_name: app.association_name, local, previous: had });
         }
-        drop(conn);
+        Ok(applicants)
+    }
+
+    /// Builds, solves, explains and stores one run, with `audit` (before, after) in the
+    /// change log in the same transaction when given.
+    #[allow(clippy::too_many_arguments)]
+    async fn allocate(
+        &self,
+        round: &Round,
+        principles: Principles,
+        locks: &[Lock],
+        label: String,
+        base_run: Option<Uuid>,
+        actor: &str,
+        audit: Option<(serde_json::Value, serde_json::Value)>,
+    ) -> Result<Run> {
+        let mut scratch = Violations::default();
+        let mut units = self.resolve_units(&mut scratch, &round.input).await?;
+        // What the vendors have booked in any week of the season is not allocated: a weekly
+        // series is booked whole.
+        let booked = crate::vendor::read(&self.registry, self.federation.as_deref(), &units, &season_dates(&round.input)).await?;
+        for (u, week) in crate::vendor::weekly(&booked.by_date) {
+            if let Some(info) = units.get_mut(&u) {
+                info.booked = week;
+            }
+        }
+        let applicants = self.applicants_of(round).await?;
         let grid = round.input.grid_minutes;
         let principles2 = principles.clone();
         let locks = locks.to_vec();
@@ -744,6 +812,8 @@ impl Allocations {
             decisions: serde_json::to_value(&decisions).expect("JSON"),
             created_by: actor.to_string(),
             created_at: self.registry.now(),
+            kind: RunKind::Training.as_str().into(),
+            vendor_checks: serde_json::to_value(&booked.checks).expect("JSON"),
         };
         let mut conn = self.conn().await?;
         let (round_id, actor) = (round.id, actor.to_string());
@@ -769,6 +839,13 @@ impl Allocations {
         auth::authorize(p, Action::ManageAllocation(&round.input.municipality_code))?;
         if round.status == RoundStatus::Final {
             return Err(final_round());
+        }
+        if base.kind != RunKind::Training {
+            return Err(Error::Conflict {
+                field: None,
+                rule: "wrong_kind",
+                message: "a run of match times is not edited: run the matches again, or withdraw and ask again".into(),
+            });
         }
         let mut v = Violations::default();
         let reason = v.required_multiline("reason", &e.reason, 1000);
@@ -849,10 +926,11 @@ impl Allocations {
         db::runs(&mut conn, round_id)
             .await?
             .into_iter()
-            .map(|(id, label, base_run, principles, figures, created_by, created_at)| {
+            .map(|(id, label, base_run, principles, figures, created_by, created_at, kind)| {
                 Ok(RunSummary {
                     id,
                     label,
+                    kind: RunKind::parse(&kind).unwrap_or_default(),
                     base_run,
                     principles: serde_json::from_value(principles).map_err(bad)?,
                     figures: serde_json::from_value(figures).map_err(bad)?,
@@ -932,6 +1010,13 @@ impl Allocations {
             let Some(run) = db::run(conn, run_id).await?.filter(|r| r.round_id == round_id) else {
                 return Err(Error::invalid("runId", "not_found", format!("run {run_id} is not a run of this round")));
             };
+            if run.kind != "training" {
+                return Err(Error::invalid(
+                    "runId",
+                    "wrong_kind",
+                    format!("run {run_id} is a run of match times: register it with POST /v1/allocation/rounds/{round_id}/matches/decide"),
+                ));
+            }
             if to == RoundStatus::Final {
                 // Every placed session is queued for booking at its vendor, in this transaction.
                 let run = run_of(run)?;
@@ -987,16 +1072,8 @@ impl Allocations {
     pub async fn comments(&self, p: &Principal, round_id: Uuid) -> Result<Vec<Comment>> {
         let round = self.get_round(p, round_id).await?;
         let mut conn = self.conn().await?;
-        let rows = if auth::allowed(p, Action::ManageAllocation(&round.input.municipality_code)) {
-            db::comments(&mut conn, round_id, None).await?
-        } else {
-            let Some(person) = &p.person else {
-                return Err(refusal(p, &round.input.municipality_code));
-            };
-            let mine = registry_core::db::associations::represented_by(&mut conn, &person.person_ref).await?;
-            let apps: Vec<Uuid> = db::applications(&mut conn, round_id, true, Some(&mine)).await?.into_iter().map(|a| a.id).collect();
-            db::comments(&mut conn, round_id, Some(&apps)).await?
-        };
+        let apps = Self::own_applications(&mut conn, p, &round).await?;
+        let rows = db::comments(&mut conn, round_id, apps.as_deref()).await?;
         Ok(rows
             .into_iter()
             .map(|c| Comment { id: c.id, application_id: c.application_id, run_id: c.run_id, text: c.text, created_at: c.created_at })
@@ -1033,6 +1110,30 @@ impl Allocations {
             })
             .collect();
         sessions.sort_by(|a, b| (a.slot.unit_id, a.slot.day, &a.slot.start).cmp(&(b.slot.unit_id, b.slot.day, &b.slot.start)));
+        // Match times are public once decided (they are only decided after the final allocation).
+        let apps: BTreeMap<Uuid, &ApplicationRow> = rows.iter().map(|r| (r.id, r)).collect();
+        let names: BTreeMap<Uuid, String> = run.decisions.iter().map(|d| (d.application_id, d.association_name.clone())).collect();
+        let mut matches = Vec::new();
+        for m in db::matches(&mut conn, round_id, None).await?.into_iter().filter(|m| m.status == "allocated") {
+            let (Some(slot), Some(app)) = (m.slot.and_then(|s| serde_json::from_value::<Slot>(s).ok()), apps.get(&m.application_id)) else {
+                continue;
+            };
+            let team: Team = serde_json::from_value(app.team.clone()).map_err(|e| Error::Internal(format!("a stored team: {e}")))?;
+            let note = serde_json::from_value::<MatchInput>(m.request).map(|r| r.note).unwrap_or_default();
+            let association_name = match names.get(&m.application_id) {
+                Some(n) => n.clone(),
+                None => application_of(&mut conn, app).await?.association_name,
+            };
+            matches.push(PublicMatch {
+                slot,
+                association_id: app.association_id,
+                association_name,
+                team: team.name,
+                activity: team.activity,
+                note,
+            });
+        }
+        matches.sort_by(|a, b| (a.slot.date, a.slot.unit_id, &a.slot.start).cmp(&(b.slot.date, b.slot.unit_id, &b.slot.start)));
         Ok(PublicAllocation {
             round_id,
             name: round.input.name,
@@ -1040,18 +1141,24 @@ impl Allocations {
             status: round.status,
             principles: run.principles,
             sessions,
+            matches,
         })
     }
 }
 
 /// Why a caller who is neither staff nor a signed-in person cannot read a round's own data.
-fn refusal(p: &Principal, municipality: &str) -> Error {
+pub(crate) fn refusal(p: &Principal, municipality: &str) -> Error {
     auth::authorize(p, Action::ManageAllocation(municipality))
         .err()
         .unwrap_or_else(|| Error::Forbidden("only the municipality's staff and the associations' representatives may".into()))
 }
 
-fn final_round() -> Error {
+/// The season's dates outside its breaks.
+pub(crate) fn season_dates(r: &RoundInput) -> BTreeSet<chrono::NaiveDate> {
+    r.season_start.iter_days().take_while(|d| *d <= r.season_end).filter(|d| !r.breaks.iter().any(|b| b.from <= *d && *d <= b.to)).collect()
+}
+
+pub(crate) fn final_round() -> Error {
     Error::Conflict {
         field: None,
         rule: "round_final",
@@ -1059,7 +1166,7 @@ fn final_round() -> Error {
     }
 }
 
-async fn application_of(conn: &mut AsyncPgConnection, r: &ApplicationRow) -> Result<Application> {
+pub(crate) async fn application_of(conn: &mut AsyncPgConnection, r: &ApplicationRow) -> Result<Application> {
     let bad = |e: serde_json::Error| Error::Internal(format!("a stored application: {e}"));
     let name: String = {
         use registry_core::db::schema::associations;

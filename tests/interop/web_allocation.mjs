@@ -3,6 +3,10 @@
 // representative of Malmö Innebandyklubb (its decisions and why, a comment) and by Malmö's
 // staff (runs, a what-if, a comparison, a manual edit, a new round set up from the template),
 // and an application to that new round, refused at its fields first, then sent and withdrawn.
+// Match times (matchtider): the representative asks for one on the demo round (refused at its
+// date first) and withdraws another; staff register the final allocation, allocate the match
+// times (the run shows what the booking systems had booked) and register them; the match is
+// then public with the allocation, and the representative sees the time it got.
 // Every view is checked with axe-core.
 //
 // The argument carries web_browser.mjs's helpers: {base, scenario (its `allocation` part), newContext,
@@ -57,7 +61,7 @@ export async function allocationViews({ base, scenario: sc, newContext, signIn, 
   check(days.every((d, i) => i === 0 || days[i - 1] <= d), 'each unit\'s sessions are in weekday order', days.join(','));
   const csvHref = await a.getByRole('link', { name: /CSV/ }).getAttribute('href');
   const csv = await a.evaluate(async (href) => { const r = await fetch(href); return { status: r.status, text: await r.text() }; }, csvHref);
-  check(csv.status === 200 && csv.text.startsWith('unitId,day,start,end,associationId,associationName,team,activity') && csv.text.trim().split('\n').length === rows + 1,
+  check(csv.status === 200 && csv.text.startsWith('unitId,day,start,end,associationId,associationName,team,activity,date') && csv.text.trim().split('\n').length === rows + 1,
     'the allocation links to its CSV, with a row per session', `${csvHref}: ${csv.status}`);
   check(await a.locator('.sign-in-hint .sign-in a').count() === 1, 'signed out, a round offers representatives signing in');
   await a.evaluate(() => document.getElementById('allocation-h').scrollIntoView());
@@ -172,6 +176,58 @@ export async function allocationViews({ base, scenario: sc, newContext, signIn, 
   await r.getByRole('button', { name: 'Svenska' }).click();
   await r.waitForFunction(() => document.documentElement.lang === 'sv');
 
+  // Match times: a date outside the season first, then a weekday daytime match (the demo's
+  // training times are evenings; its halls open at 07:00 on weekdays), then one withdrawn.
+  const matchNote = sc.matchNote || 'Hemmamatch mot Webbtestets IK';
+  const season = await r.evaluate(async (id) => (await fetch(`/v1/allocation/rounds/${id}`)).json(), roundId);
+  const plusDays = (iso, n) => new Date(Date.parse(`${iso}T12:00:00Z`) + n * 86400000).toISOString().slice(0, 10);
+  // Tuesday to Thursday of the season's first week, avoiding the fixed public holidays.
+  const matchDate = [1, 2, 3].map((n) => plusDays(season.seasonStart, n)).find((d) => !['01-01', '01-06', '05-01', '06-06', '12-24', '12-25', '12-26', '12-31'].includes(d.slice(5)));
+  const teamMatches = mine.locator('.team-matches').first();
+  await teamMatches.waitFor();
+  const matchTeam = (await teamMatches.locator('h4').innerText()).split(' – ')[0];
+  check(await mine.locator('#my-matches-h').innerText() === 'Matchtider' && await mine.locator('.team-matches').count() === teams.length,
+    'a representative has match times per team with a standing application', await mine.locator('#my-matches').innerText());
+  await teamMatches.locator('summary', { hasText: `Begär en matchtid för ${matchTeam}` }).click();
+  const mform = teamMatches.locator('form.match-form');
+  const mid = (await mform.getAttribute('id')).replace(/-form$/, '');
+  await mform.getByLabel('Matchens längd (minuter)').fill('120');
+  await mform.getByLabel('Om matchen').fill(matchNote);
+  await mform.locator(`#${mid}-a0-date`).fill(plusDays(season.seasonEnd, 7));
+  await mform.locator(`#${mid}-a0-from`).fill('09:00');
+  await mform.locator(`#${mid}-a0-to`).fill('15:00');
+  await mform.locator(`#${mid}-a0-u0`).selectOption({ index: 1 });
+  await mform.locator(`#${mid}-a0-u1`).selectOption({ index: 2 });
+  await mform.getByRole('button', { name: 'Begär matchtiden' }).click();
+  await r.waitForSelector(`#${mid}-a0-date[aria-invalid="true"]`);
+  check(/inom säsongen/.test(await r.locator(`#${mid}-a0-date-error`).innerText()) && await focusedId(r) === `${mid}-a0-date`,
+    'a match date outside the season is refused at its field, in Swedish, focused', await r.locator(`#${mid}-a0-date-error`).innerText());
+  await axe(r, 'allocation match request with errors');
+  await mform.locator(`#${mid}-a0-date`).fill(matchDate);
+  await mform.getByRole('button', { name: 'Begär matchtiden' }).click();
+  await r.locator('#mine .section-notice', { hasText: 'Matchtiden för' }).waitFor();
+  check((await focusedClass(r)).includes('section-notice'), 'a match time is requested, confirmed with focus');
+  const requested = mine.locator('.team-matches').first().locator('.match-list > li', { hasText: matchNote });
+  check(await requested.count() === 1 && (await requested.innerText()).includes('Begärd'), 'the match request is listed as requested', await mine.locator('#my-matches').innerText());
+  out.allocation.matchId = await requested.getAttribute('data-match');
+  // A second request, withdrawn.
+  const again = mine.locator('.team-matches').first();
+  await again.locator('summary').click();
+  await again.locator(`#${mid}-note`).fill('Reservtid');
+  await again.locator(`#${mid}-a0-date`).fill(plusDays(matchDate, 7));
+  await again.locator(`#${mid}-a0-from`).fill('09:00');
+  await again.locator(`#${mid}-a0-to`).fill('15:00');
+  await again.locator(`#${mid}-a0-u0`).selectOption({ index: 1 });
+  await again.getByRole('button', { name: 'Begär matchtiden' }).click();
+  await r.locator('#mine .section-notice', { hasText: 'Matchtiden för' }).waitFor();
+  const spare = mine.locator('.team-matches').first().locator('.match-list > li', { hasText: 'Reservtid' });
+  await spare.getByRole('button', { name: /^Återkalla/ }).click();
+  await spare.getByRole('button', { name: 'Ja, återkalla' }).click();
+  await r.locator('#mine .section-notice', { hasText: 'återkallad' }).waitFor();
+  check((await mine.locator('.team-matches').first().locator('.match-list > li', { hasText: 'Reservtid' }).getAttribute('data-status')) === 'withdrawn',
+    'a match request is withdrawn');
+  await axe(r, 'allocation match requests');
+
   // The open round: bad input first; the registry's errors at their fields.
   await r.goto(`${base}/allocation?round=${out.allocation.newRoundId}`);
   const form = r.locator('#app-form');
@@ -221,6 +277,66 @@ export async function allocationViews({ base, scenario: sc, newContext, signIn, 
   await r.locator('#mine .section-notice', { hasText: 'återkallad' }).waitFor();
   check((await r.locator(`table.apps tr[data-application="${out.allocation.applicationId}"]`).innerText()).includes('Återkallad'), 'an application is withdrawn while the round is open');
   await axe(r, 'allocation applications');
+
+  // ---- match times: staff register the final allocation, allocate and register the matches ----
+  const finalCtx = await newContext();
+  const f = await finalCtx.newPage();
+  await f.goto(roundUrl);
+  await f.locator('.sign-in-hint a').click();
+  await signIn(f, sc.staff);
+  watch(f);
+  await f.waitForURL(roundUrl);
+  const fstaff = f.locator('#staff');
+  await fstaff.locator('#run-detail .vendor-checks').waitFor();
+  check(/bokningssystem/.test(await fstaff.locator('#run-detail .vendor-checks').innerText()), 'a run tells what the units\' booking systems had booked when it was made',
+    await fstaff.locator('#run-detail .vendor-checks').innerText());
+  check(await fstaff.locator('#staff-matches table.match-requests tr', { hasText: matchNote }).count() === 1 && await fstaff.locator('#match-run-form').count() === 0,
+    'staff see the match requests, and allocate them only once the round is final');
+  const publishedRow = fstaff.locator('table.runs tr', { hasText: 'Publicerad' });
+  await publishedRow.getByRole('button', { name: /^Registrera som slutlig/ }).click();
+  await publishedRow.getByRole('button', { name: 'Ja, registrera' }).click();
+  await f.locator('#staff .section-notice', { hasText: 'slutlig' }).waitFor();
+  await fstaff.getByRole('button', { name: 'Fördela matchtiderna' }).click();
+  await f.locator('#staff .section-notice', { hasText: 'matcher placerade' }).waitFor();
+  await fstaff.locator('#match-run-detail .match-run').waitFor();
+  check(await fstaff.locator('table.match-runs tbody tr').count() === 1 && await fstaff.locator('table.runs tbody tr').count() === runsBefore + 2,
+    'the match run is listed apart from the training runs', await fstaff.locator('table.match-runs').innerText());
+  const decision = fstaff.locator(`#match-run-detail article[data-match="${out.allocation.matchId}"]`);
+  check(await decision.count() === 1 && await decision.locator('li.placed').count() === 1 && (await decision.innerText()).includes(matchNote),
+    'the match run places the requested match', await fstaff.locator('#match-run-detail').innerText());
+  check(await fstaff.locator('#match-run-detail .vendor-checks').count() === 1, 'a match run tells what the booking systems had booked on its dates');
+  await axe(f, 'allocation match run');
+  await fstaff.getByRole('button', { name: /^Fastställ/ }).click();
+  await fstaff.getByRole('button', { name: 'Ja, fastställ' }).click();
+  await f.locator('#staff .section-notice', { hasText: 'fastställda' }).waitFor();
+  const decidedRow = fstaff.locator(`table.match-requests tr[data-match="${out.allocation.matchId}"]`);
+  check((await decidedRow.getAttribute('data-status')) === 'allocated' && (await decidedRow.innerText()).includes('Fördelad'),
+    'registering the match run allocates the match', await decidedRow.innerText());
+  await axe(f, 'allocation match times, staff');
+  await finalCtx.close();
+
+  // Anyone: the allocated match, by date, with the allocation (and in its CSV).
+  const publicCtx = await newContext();
+  const pub = await publicCtx.newPage();
+  watch(pub);
+  await pub.goto(roundUrl);
+  await pub.locator('#matches-h').waitFor();
+  const matchRow = pub.locator('table.matches tbody tr', { hasText: matchNote });
+  check(await matchRow.count() === 1 && await matchRow.getAttribute('data-date') === matchDate && (await matchRow.innerText()).includes(matchTeam),
+    'the allocated match times are public with the allocation, by date', await pub.locator('#matches').innerText());
+  const matchCsv = await pub.evaluate(async (id) => (await fetch(`/v1/allocation/rounds/${id}/allocation.csv`)).text(), roundId);
+  check(matchCsv.split('\n').some((l) => l.trim().endsWith(`,${matchDate}`)), 'the CSV has the match with its date');
+  await axe(pub, 'allocation round with matches');
+  await publicCtx.close();
+
+  // The representative sees the time the match got.
+  await r.goto(roundUrl);
+  const got = r.locator(`#mine .match-list > li[data-match="${out.allocation.matchId}"]`);
+  await got.waitFor();
+  check((await got.getAttribute('data-status')) === 'allocated' && /Fick: .+, \S+ \d+ \S+ \d{4} \d\d:\d\d–\d\d:\d\d/.test(await got.innerText()),
+    'the representative sees the match time allocated: unit, date and time', await got.innerText());
+  check(await got.getByRole('button', { name: /^Återkalla/ }).count() === 0, 'an allocated match time is not withdrawn by the representative');
+  await axe(r, 'allocation match times, representative');
 
   const expected = logged.filter((e) => e.includes('status of 400'));
   const unexpected = logged.filter((e) => !expected.includes(e));

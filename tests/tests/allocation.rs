@@ -604,10 +604,10 @@ async fn a_round_from_applications_through_runs_edits_and_the_meeting_to_open_da
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"), "{:?}", res.headers());
     let csv = res.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "unitId,day,start,end,associationId,associationName,team,activity");
+    assert_eq!(lines[0], "unitId,day,start,end,associationId,associationName,team,activity,date");
     assert_eq!(lines.len(), 1 + placed.len(), "{csv}");
     assert!(csv.ends_with("\r\n"), "RFC 4180 line ends");
-    assert!(lines.iter().any(|l| l.starts_with(&format!("{},5,18:00,19:30,{},", w.u2, w.a3)) && l.ends_with(",P15,handball")), "{csv}");
+    assert!(lines.iter().any(|l| l.starts_with(&format!("{},5,18:00,19:30,{},", w.u2, w.a3)) && l.ends_with(",P15,handball,")), "{csv}");
     for name in NAMES {
         assert!(!csv.contains(name));
     }

@@ -161,17 +161,22 @@ async fn every_resource_reads_the_same_through_rest_and_grpc() {
     assert!(never.is_empty(), "these fields never carried a value, so dropping them would go unnoticed: {never:?}");
 }
 
-/// The allocation crate writes its enums as lower-case codes (`"open"`, `"female"`), where the
-/// registry's own resources write the proto value names: REST keeps its shape, and the
-/// comparison reads these two enums that way.
-const ALLOCATION_CODE_ENUMS: &[&str] = &[".registry.v1.RoundStatus", ".registry.v1.TeamGender"];
+/// The allocation crate writes its enums as lower-case codes (`"open"`, `"female"`,
+/// `"matches"`), where the registry's own resources write the proto value names: REST keeps its
+/// shape, and the comparison reads these enums that way.
+const ALLOCATION_CODE_ENUMS: &[&str] = &[".registry.v1.RoundStatus", ".registry.v1.TeamGender", ".registry.v1.RunKind"];
 
 /// Seasonal allocation: a round of 0180 taken through its whole life, so that every field of
 /// its messages carries a value somewhere (a break, a block with its reason, both optional
 /// principles, a team with a level, a session that loses its time to a team of higher priority
 /// (`whyNot` with the sessions holding it and the cost), a session a team's other session
 /// pushes to its second choice, a staff edit (a locked session outside the wish, a base run),
-/// a comment, and the final allocation), read through both front ends.
+/// a comment, and the final allocation; runs made without asking the vendors (`not_checked`,
+/// with a message); then match times, through gRPC: two requests of the representative, one
+/// withdrawn, the other's first choice held by the weekly times, a run of match times that asks
+/// the hall's booking system (a fault vendor on loopback, its honest answer: every other hour
+/// booked), and that run decided, so the match is in the published allocation), read through
+/// both front ends.
 #[tokio::test]
 async fn the_seasonal_allocation_reads_the_same_through_rest_and_grpc() {
     use allocation::Allocations;
@@ -179,14 +184,18 @@ async fn the_seasonal_allocation_reads_the_same_through_rest_and_grpc() {
         Alternative, ApplicationInput, Break, DayTime, Gender, Principles, PriorityGroup, RoundInput, RoundUnit, Slot, Team, Wish,
     };
     use allocation::service::{EditRequest, RunRequest};
+    use chrono::Datelike;
+    use federation::fault::{FaultVendor, Faults};
     use grpc_api::proto::v1::allocation_service_client::AllocationServiceClient;
+    use registry_core::model::{VendorAuth, VendorInput, VendorProtocol};
     use registry_core::service::sessions::{SessionPolicy, Sessions};
 
     let app = TestApp::start().await;
     let keys = app.keys().await;
     let admin = Principal::operator("setup");
     let reg = &app.registry;
-    let hall = reg.create_facility(&admin, &fixtures::facility("0180", "Parity allocation hall")).await.unwrap().units[0].id;
+    let facility = reg.create_facility(&admin, &fixtures::facility("0180", "Parity allocation hall")).await.unwrap();
+    let hall = facility.units[0].id;
     // One representative of both associations, as the core knows a signed-in person.
     let sessions = Sessions::new(reg.pool().clone(), "", reg.clock().clone(), SessionPolicy::default());
     let rep = Principal::person(sessions.person(Some("197702281937"), "Rita Representant").unwrap(), None);
@@ -257,11 +266,11 @@ async fn the_seasonal_allocation_reads_the_same_through_rest_and_grpc() {
             Wish { duration_minutes: 60, times_per_week: 1, alternatives: vec![at(5)] },
         ],
     };
-    service.submit_application(&rep, round.id, &children).await.unwrap();
+    let children = service.submit_application(&rep, round.id, &children).await.unwrap();
     let adults = service.submit_application(&rep, round.id, &adults).await.unwrap();
     let first = service.run(&admin, round.id, &RunRequest { label: "preliminary".into(), ..RunRequest::default() }).await.unwrap();
     // Staff move the adults' Friday to Thursday: a new run, that session locked outside its wish.
-    let thursday = Slot { unit_id: hall, day: 4, start: "17:00".into(), end: "18:00".into() };
+    let thursday = Slot { unit_id: hall, day: 4, date: None, start: "17:00".into(), end: "18:00".into() };
     let edit = EditRequest { application_id: adults.id, wish: 1, session: 0, slot: Some(thursday), reason: "Fredag är städdag".into() };
     let edited = service.edit(&admin, first.id, &edit).await.unwrap();
     service.publish(&admin, round.id, edited.id, None).await.unwrap();
@@ -273,6 +282,94 @@ async fn the_seasonal_allocation_reads_the_same_through_rest_and_grpc() {
     let mut parity = Parity::new(&schema, ALIASES).with_code_enums(ALLOCATION_CODE_ENUMS);
     let id = round.id.to_string();
     let staff = keys.editor_0180.as_str();
+
+    // Match times. The hall is booked through a vendor from now on (certified, on loopback),
+    // which match runs ask: its honest answer has every other hour booked.
+    let live = FaultVendor::new(vec!["hall-a".into()], Faults::default(), 7);
+    let endpoint = format!("http://{}", live.serve().await);
+    let vendor_input = VendorInput {
+        name: "Parity bokning".into(),
+        endpoint,
+        protocol: VendorProtocol::Grpc,
+        auth: VendorAuth::None,
+        credential_ref: None,
+        ca_pem: None,
+        max_concurrency: None,
+        requests_per_second: None,
+        municipality_codes: vec!["0180".into()],
+        test_units: vec![],
+    };
+    let vendor = reg.create_vendor(&admin, &vendor_input, fixtures::passing_checks(), None).await.unwrap();
+    reg.set_unit_vendor(&admin, facility.id, hall, Some((vendor.id, "hall-a".into()))).await.unwrap();
+    let rita = app.session("197702281937", "Rita Representant", None).await;
+    // The season's first Monday (the children train there 17–18) and Friday (free all evening).
+    let weekday = |n: u32| start + chrono::Duration::days(i64::from((7 + n - start.weekday().number_from_monday()) % 7));
+    let alternative = |date: chrono::NaiveDate, from: &str, to: &str| pb::MatchAlternative {
+        date: date.to_string(),
+        earliest_start: from.into(),
+        latest_end: to.into(),
+        units: vec![hall.to_string()],
+    };
+    let home = pb::MatchRequestInput {
+        duration_minutes: 60,
+        alternatives: vec![alternative(weekday(1), "17:00", "18:00"), alternative(weekday(5), "16:00", "20:00")],
+        note: "Hemmamatch mot IK Sävbo".into(),
+    };
+    let requested = c
+        .request_match(with_key(pb::RequestMatchRequest { id: children.id.to_string(), match_request: Some(home) }, &rita))
+        .await
+        .unwrap()
+        .into_inner()
+        .match_request
+        .unwrap();
+    assert_eq!(requested.status, "requested");
+    let other =
+        pb::MatchRequestInput { duration_minutes: 60, alternatives: vec![alternative(weekday(5), "16:00", "20:00")], note: String::new() };
+    let other = c
+        .request_match(with_key(pb::RequestMatchRequest { id: adults.id.to_string(), match_request: Some(other) }, &rita))
+        .await
+        .unwrap()
+        .into_inner()
+        .match_request
+        .unwrap();
+    let withdrawn = c.withdraw_match(with_key(pb::WithdrawMatchRequest { id: other.id.clone() }, &rita)).await.unwrap().into_inner();
+    assert_eq!(withdrawn.match_request.unwrap().status, "withdrawn");
+    let match_run =
+        c.run_matches(with_key(pb::RunMatchesRequest { id: id.clone(), label: "matcher".into() }, staff)).await.unwrap().into_inner();
+    let match_run = match_run.run.unwrap();
+    assert_eq!(match_run.kind, pb::RunKind::Matches as i32);
+    assert_eq!(match_run.decisions.len(), 1, "{match_run:?}");
+    assert!(match_run.decisions[0].slot.is_some(), "the Friday is free at some hour: {match_run:?}");
+    assert!(match_run.vendor_checks.iter().all(|v| v.status == "ok" && !v.booked.is_empty()), "{:?}", match_run.vendor_checks);
+    let path = format!("/v1/allocation/runs/{}", match_run.id);
+    let r = rest(&app, &path, staff).await;
+    parity.compare(&format!("RunMatches vs GET {path}"), ".registry.v1.AllocationRun", &match_run, &r);
+    let round_version = c.get_round(pb::GetRoundRequest { id: id.clone() }).await.unwrap().into_inner().round.unwrap().version;
+    let decided = c
+        .decide_matches(with_key(
+            pb::DecideMatchesRequest { id: id.clone(), run_id: match_run.id.clone(), expected_version: round_version },
+            staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(decided.matches.len(), 1);
+    assert_eq!(decided.matches[0].status, "allocated");
+    let path = format!("/v1/allocation/rounds/{id}/matches");
+    let r = rest(&app, &path, staff).await;
+    let only_decided: Vec<Value> = r["matches"].as_array().unwrap().iter().filter(|m| m["id"] == requested.id.as_str()).cloned().collect();
+    parity.compare(
+        &format!("DecideMatches vs GET {path}"),
+        ".registry.v1.DecideMatchesResponse",
+        &decided,
+        &serde_json::json!({"matches": only_decided}),
+    );
+    let g = c.list_matches(with_key(pb::ListMatchesRequest { id: id.clone() }, staff)).await.unwrap().into_inner();
+    assert_eq!(g.matches.len(), 2);
+    parity.compare(&format!("GET {path}"), ".registry.v1.ListMatchesResponse", &g, &r);
+    // The representative sees their own, as staff do.
+    let mine = c.list_matches(with_key(pb::ListMatchesRequest { id: id.clone() }, &rita)).await.unwrap().into_inner();
+    assert_eq!(mine, g);
     for (role, key) in [("anonymous", ""), ("editor of 0180", staff)] {
         let r = rest(&app, "/v1/allocation/rounds?municipalityCode=0180", key).await;
         let g = c.list_rounds(with_key(pb::ListRoundsRequest { municipality_code: "0180".into() }, key)).await.unwrap().into_inner();
@@ -281,8 +378,10 @@ async fn the_seasonal_allocation_reads_the_same_through_rest_and_grpc() {
         let r = rest(&app, &path, key).await;
         let g = c.get_round(with_key(pb::GetRoundRequest { id: id.clone() }, key)).await.unwrap().into_inner().round.unwrap();
         parity.compare(&format!("GET {path} as {role}"), ".registry.v1.Round", &g, &r);
-        // The final run is open to everyone; the first one (never published) to staff only.
-        let runs = if key.is_empty() { vec![edited.id] } else { vec![first.id, edited.id] };
+        // The final run is open to everyone; the first one (never published) and the run of
+        // match times to staff only.
+        let match_run: uuid::Uuid = match_run.id.parse().unwrap();
+        let runs = if key.is_empty() { vec![edited.id] } else { vec![first.id, edited.id, match_run] };
         for run in runs {
             let path = format!("/v1/allocation/runs/{run}");
             let r = rest(&app, &path, key).await;
@@ -304,7 +403,7 @@ async fn the_seasonal_allocation_reads_the_same_through_rest_and_grpc() {
     let path = format!("/v1/allocation/rounds/{id}/runs");
     let r = rest(&app, &path, staff).await;
     let g = c.list_runs(with_key(pb::ListRunsRequest { id: id.clone() }, staff)).await.unwrap().into_inner();
-    assert_eq!(g.runs.len(), 2);
+    assert_eq!(g.runs.len(), 3);
     parity.compare(&format!("GET {path}"), ".registry.v1.ListRunsResponse", &g, &r);
     let path = format!("/v1/allocation/rounds/{id}/comments");
     let r = rest(&app, &path, staff).await;
@@ -320,6 +419,8 @@ async fn the_seasonal_allocation_reads_the_same_through_rest_and_grpc() {
         ".registry.v1.ListApplicationsResponse",
         ".registry.v1.ListRunsResponse",
         ".registry.v1.ListCommentsResponse",
+        ".registry.v1.ListMatchesResponse",
+        ".registry.v1.DecideMatchesResponse",
     ];
     let never: Vec<String> = schema.reachable_fields(&roots).difference(&parity.covered).map(|(m, f)| format!("{m}.{f}")).collect();
     assert!(never.is_empty(), "these fields never carried a value, so dropping them would go unnoticed: {never:?}");

@@ -20,12 +20,14 @@
 //! `/v1/allocation/…` vs `AllocationService`: listing, reading, creating and updating a round;
 //! listing, submitting and withdrawing applications; listing runs, running the allocator (a
 //! what-if), a staff edit, publishing and finalising; reading a run that is unpublished,
-//! published and final; commenting and listing comments; the published allocation), each cell
-//! on a fresh round of 0180 over a hall with explicit hours, brought through the core to the
-//! stage the operation needs (an application of a fresh approved association, sent by the
-//! representative; a run; published; commented; final); and, REST only (gRPC offers
-//! nothing equivalent; the proto has no audit or history RPC), the audit trail, a
-//! facility's public history, and a person's download of their own data.
+//! published and final; commenting and listing comments; the published allocation; the final
+//! allocation at the vendors; listing, requesting and withdrawing match times, a run of match
+//! times and deciding it), each cell on a fresh round of 0180 over a hall with explicit hours,
+//! brought through the core to the stage the operation needs (an application of a fresh
+//! approved association, sent by the representative; a run; published; commented; final; a
+//! match time the representative asked for on the final round; a run of match times); and,
+//! REST only (gRPC offers nothing equivalent; the proto has no audit or history RPC), the audit
+//! trail, a facility's public history, and a person's download of their own data.
 //!
 //! The roles are ten: besides anonymous, the two editors, the national body and the admin,
 //! there are two vendor keys: one of no vendor (`Keys::vendor`, a key without a `vendor_id`),
@@ -37,9 +39,9 @@
 //! cells set up, so it acts for each one it is asked about (`Represent`).
 //!
 //! Where a use case filters what the caller may see instead of refusing (association search by
-//! status, the audit trail, a round's applications and comments, a run's decisions), the cell
-//! says whether anything of 0180's was in the answer: `ok` (some) or `ok∅` (none), so a filter
-//! that leaks fails the test as a refusal that is missing would.
+//! status, the audit trail, a round's applications, comments and match requests, a run's
+//! decisions), the cell says whether anything of 0180's was in the answer: `ok` (some) or `ok∅`
+//! (none), so a filter that leaks fails the test as a refusal that is missing would.
 //!
 //! Not covered: reads both front ends offer that need nothing but `ReadPublic` (municipalities
 //! and their boundaries, batch get, an association by organisation number, open intervals and
@@ -53,7 +55,8 @@ use std::time::Duration;
 
 use allocation::Allocations;
 use allocation::model::{
-    Alternative, Application, ApplicationInput, DayTime, Gender, Principles, PriorityGroup, Round, RoundInput, RoundUnit, Run, Team, Wish,
+    Alternative, Application, ApplicationInput, DayTime, Gender, Match, MatchAlternative, MatchInput, Principles, PriorityGroup, Round,
+    RoundInput, RoundUnit, Run, Team, Wish,
 };
 use allocation::service::RunRequest;
 use federation::fault::{FaultVendor, Faults};
@@ -324,6 +327,11 @@ enum Op {
     ListAllocationSeries,
     RetryAllocationSeries,
     GetPublicAllocation,
+    ListAllocationMatches,
+    RequestAllocationMatch,
+    WithdrawAllocationMatch,
+    RunAllocationMatches,
+    DecideAllocationMatches,
 }
 
 impl Op {
@@ -343,6 +351,7 @@ impl Op {
                 | Op::GetPublishedRun
                 | Op::GetFinalRun
                 | Op::ListAllocationComments
+                | Op::ListAllocationMatches
         )
     }
 }
@@ -486,6 +495,16 @@ fn expected() -> Vec<(Op, [O; 10])> {
         // The final allocation at the vendors: staff only.
         (Op::ListAllocationSeries, WRITE),
         (Op::RetryAllocationSeries, WRITE),
+        // Match times. As for the applications: staff all, a signed-in person their
+        // associations' own (none for the resident); keys of others are refused.
+        (Op::ListAllocationMatches, [U, Y, F, F, F, F, Y, E, Y, Y]),
+        // Represent, on the team's application; another signed-in person gets "not found", as for
+        // withdrawing an application; keys never ask, not even the admin's.
+        (Op::RequestAllocationMatch, [U, F, F, F, F, F, F, N, N, Y]),
+        (Op::WithdrawAllocationMatch, [U, F, F, F, F, F, F, N, N, Y]),
+        // ManageAllocation(0180), on the final round.
+        (Op::RunAllocationMatches, WRITE),
+        (Op::DecideAllocationMatches, WRITE),
     ]
 }
 
@@ -523,14 +542,20 @@ enum Stage {
     Published,
     Commented,
     Final,
+    /// Final, with a match time the representative asked for.
+    Matched,
+    /// `Matched`, and a run of match times.
+    MatchRun,
 }
 
 /// An allocation cell's round, as it stands, with its application and run (from `Applied` and
-/// `Run` on).
+/// `Run` on), its match request (from `Matched` on) and its run of match times (`MatchRun`).
 struct AllocationSetUp {
     round: Round,
     application: Option<Application>,
     run: Option<Run>,
+    match_request: Option<Match>,
+    match_run: Option<Run>,
 }
 
 impl AllocationSetUp {
@@ -540,6 +565,14 @@ impl AllocationSetUp {
 
     fn run(&self) -> &Run {
         self.run.as_ref().expect("the stage has a run")
+    }
+
+    fn match_request(&self) -> &Match {
+        self.match_request.as_ref().expect("the stage has a match request")
+    }
+
+    fn match_run(&self) -> &Run {
+        self.match_run.as_ref().expect("the stage has a run of match times")
     }
 }
 
@@ -682,22 +715,44 @@ impl Ctx<'_> {
         }
     }
 
+    /// One home match on the season's first Monday evening in [`Ctx::hall`] (a date not passed:
+    /// the season starts 60 days from now).
+    fn match_input(&self, round: &Round) -> MatchInput {
+        use chrono::Datelike;
+        let start = round.input.season_start;
+        let monday = start + chrono::Duration::days(i64::from((7 - start.weekday().num_days_from_monday()) % 7));
+        MatchInput {
+            duration_minutes: 60,
+            alternatives: vec![MatchAlternative {
+                date: monday,
+                earliest_start: "19:00".into(),
+                latest_end: "21:00".into(),
+                units: vec![self.hall],
+            }],
+            note: "Matrix: home match".into(),
+        }
+    }
+
     /// A fresh round of 0180 (through the core) brought to `stage`: with an application of a
     /// fresh approved association sent by the representative, a run of it, that run published,
-    /// a comment of the representative on it, or that run final.
+    /// a comment of the representative on it, or that run final; then a match time the
+    /// representative asks for, and a run of match times.
     async fn allocation(&self, stage: Stage) -> AllocationSetUp {
         let service = Allocations::new(self.app.registry.clone());
         let mut round = service.create_round(&self.admin, &self.round_input()).await.unwrap();
+        let mut set_up = AllocationSetUp { round: round.clone(), application: None, run: None, match_request: None, match_run: None };
         if stage == Stage::Open {
-            return AllocationSetUp { round, application: None, run: None };
+            return set_up;
         }
         let association = self.approved().await;
         let application =
             service.submit_application(&self.representative, round.id, &self.application_input(association.id)).await.unwrap();
+        set_up.application = Some(application.clone());
         if stage == Stage::Applied {
-            return AllocationSetUp { round, application: Some(application), run: None };
+            return set_up;
         }
         let run = service.run(&self.admin, round.id, &RunRequest { label: "matrix".into(), ..RunRequest::default() }).await.unwrap();
+        set_up.run = Some(run.clone());
         match stage {
             Stage::Published | Stage::Commented => {
                 round = service.publish(&self.admin, round.id, run.id, None).await.unwrap();
@@ -705,10 +760,20 @@ impl Ctx<'_> {
                     service.comment(&self.representative, application.id, "Matrix: could we have 18:00?").await.unwrap();
                 }
             }
-            Stage::Final => round = service.finalise(&self.admin, round.id, run.id, None).await.unwrap(),
+            Stage::Final | Stage::Matched | Stage::MatchRun => {
+                round = service.finalise(&self.admin, round.id, run.id, None).await.unwrap();
+            }
             _ => {}
         }
-        AllocationSetUp { round, application: Some(application), run: Some(run) }
+        if matches!(stage, Stage::Matched | Stage::MatchRun) {
+            let input = self.match_input(&round);
+            set_up.match_request = Some(service.request_match(&self.representative, application.id, &input).await.unwrap());
+        }
+        if stage == Stage::MatchRun {
+            set_up.match_run = Some(service.run_matches(&self.admin, round.id, "matrix matches").await.unwrap());
+        }
+        set_up.round = round;
+        set_up
     }
 
     fn vendors(&self) -> VendorDirectoryServiceClient<tonic::transport::Channel> {
@@ -1370,7 +1435,12 @@ impl Ctx<'_> {
                 | Op::ListAllocationComments
                 | Op::GetPublicAllocation
                 | Op::ListAllocationSeries
-                | Op::RetryAllocationSeries,
+                | Op::RetryAllocationSeries
+                | Op::ListAllocationMatches
+                | Op::RequestAllocationMatch
+                | Op::WithdrawAllocationMatch
+                | Op::RunAllocationMatches
+                | Op::DecideAllocationMatches,
                 side,
             ) => self.allocation_cell(op, side, key).await,
             (Op::ReportMemberStatistics, side) => {
@@ -1410,11 +1480,15 @@ impl Ctx<'_> {
             Op::GetAllocationRound | Op::UpdateAllocationRound | Op::SubmitAllocationApplication | Op::ListAllocationRuns => {
                 Some(Stage::Open)
             }
-            Op::ListAllocationApplications | Op::WithdrawAllocationApplication | Op::RunAllocation => Some(Stage::Applied),
+            Op::ListAllocationApplications | Op::WithdrawAllocationApplication | Op::RunAllocation | Op::RequestAllocationMatch => {
+                Some(Stage::Applied)
+            }
             Op::GetUnpublishedRun | Op::EditAllocationRun | Op::PublishAllocationRun => Some(Stage::Run),
             Op::GetPublishedRun | Op::FinaliseAllocationRun | Op::CommentOnAllocation | Op::GetPublicAllocation => Some(Stage::Published),
             Op::ListAllocationComments => Some(Stage::Commented),
             Op::GetFinalRun | Op::ListAllocationSeries | Op::RetryAllocationSeries => Some(Stage::Final),
+            Op::ListAllocationMatches | Op::WithdrawAllocationMatch | Op::RunAllocationMatches => Some(Stage::Matched),
+            Op::DecideAllocationMatches => Some(Stage::MatchRun),
             _ => unreachable!("not an allocation operation: {op:?}"),
         };
         let set_up = match stage {
@@ -1541,6 +1615,7 @@ impl Ctx<'_> {
                                 day: 4,
                                 start: "17:00".into(),
                                 end: "18:00".into(),
+                                date: String::new(),
                             }),
                             reason: reason.into(),
                             ..Default::default()
@@ -1610,6 +1685,60 @@ impl Ctx<'_> {
             }
             (Op::RetryAllocationSeries, Side::Grpc) => {
                 grpc_answer(c.retry_series(with_key(pb::RetrySeriesRequest { id: s().round.id.to_string() }, key)).await)
+            }
+            (Op::ListAllocationMatches, Side::Rest) => {
+                let path = format!("/v1/allocation/rounds/{}/matches", s().round.id);
+                let (answer, body) = send(self.request(Method::GET, &path, key)).await;
+                answer.counted(body["matches"].as_array().map_or(0, Vec::len))
+            }
+            (Op::ListAllocationMatches, Side::Grpc) => {
+                let r = c.list_matches(with_key(pb::ListMatchesRequest { id: s().round.id.to_string() }, key)).await;
+                let n = r.as_ref().map_or(0, |r| r.get_ref().matches.len());
+                grpc_answer(r).counted(n)
+            }
+            (Op::RequestAllocationMatch, side) => {
+                let input = self.match_input(&s().round);
+                let application = s().application().id;
+                match side {
+                    Side::Rest => {
+                        let body = serde_json::to_value(&input).unwrap();
+                        self.rest(Method::POST, &format!("/v1/allocation/applications/{application}/matches"), key, Some(body), None).await
+                    }
+                    Side::Grpc => {
+                        let req = pb::RequestMatchRequest { id: application.to_string(), match_request: Some(match_pb(&input)) };
+                        grpc_answer(c.request_match(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::WithdrawAllocationMatch, Side::Rest) => {
+                let path = format!("/v1/allocation/matches/{}/withdraw", s().match_request().id);
+                self.rest(Method::POST, &path, key, None, None).await
+            }
+            (Op::WithdrawAllocationMatch, Side::Grpc) => {
+                let req = pb::WithdrawMatchRequest { id: s().match_request().id.to_string() };
+                grpc_answer(c.withdraw_match(with_key(req, key)).await)
+            }
+            (Op::RunAllocationMatches, Side::Rest) => {
+                let path = format!("/v1/allocation/rounds/{}/match-runs", s().round.id);
+                self.rest(Method::POST, &path, key, Some(json!({"label": "matrix matches"})), None).await
+            }
+            (Op::RunAllocationMatches, Side::Grpc) => {
+                let req = pb::RunMatchesRequest { id: s().round.id.to_string(), label: "matrix matches".into() };
+                grpc_answer(c.run_matches(with_key(req, key)).await)
+            }
+            (Op::DecideAllocationMatches, side) => {
+                let (round, run) = (&s().round, s().match_run().id);
+                match side {
+                    Side::Rest => {
+                        let path = format!("/v1/allocation/rounds/{}/matches/decide", round.id);
+                        self.rest(Method::POST, &path, key, Some(json!({"runId": run})), Some(round.version)).await
+                    }
+                    Side::Grpc => {
+                        let req =
+                            pb::DecideMatchesRequest { id: round.id.to_string(), run_id: run.to_string(), expected_version: round.version };
+                        grpc_answer(c.decide_matches(with_key(req, key)).await)
+                    }
+                }
             }
             _ => unreachable!("not an allocation operation: {op:?}"),
         }
@@ -1730,6 +1859,24 @@ fn application_pb(a: &ApplicationInput) -> pb::AllocationApplication {
             })
             .collect(),
         ..Default::default()
+    }
+}
+
+/// A match request as the gRPC message.
+fn match_pb(m: &MatchInput) -> pb::MatchRequestInput {
+    pb::MatchRequestInput {
+        duration_minutes: u32::from(m.duration_minutes),
+        alternatives: m
+            .alternatives
+            .iter()
+            .map(|alt| pb::MatchAlternative {
+                date: alt.date.to_string(),
+                earliest_start: alt.earliest_start.clone(),
+                latest_end: alt.latest_end.clone(),
+                units: alt.units.iter().map(|u| u.to_string()).collect(),
+            })
+            .collect(),
+        note: m.note.clone(),
     }
 }
 

@@ -248,6 +248,12 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
         "allocation representative",
         "allocation application with errors",
         "allocation applications",
+        "allocation match request with errors",
+        "allocation match requests",
+        "allocation match run",
+        "allocation match times, staff",
+        "allocation round with matches",
+        "allocation match times, representative",
     ] {
         assert_eq!(report["axe"][view]["violations"], 0, "{view}: {report}");
     }
@@ -267,6 +273,15 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
         "a representative sees their own association's decisions, and only those",
         "each better alternative not given has its reason, in Swedish",
         "a bad application shows the registry's errors at each field",
+        "a match date outside the season is refused at its field, in Swedish, focused",
+        "a match request is withdrawn",
+        "staff see the match requests, and allocate them only once the round is final",
+        "the match run places the requested match",
+        "a match run tells what the booking systems had booked on its dates",
+        "registering the match run allocates the match",
+        "the allocated match times are public with the allocation, by date",
+        "the CSV has the match with its date",
+        "the representative sees the match time allocated: unit, date and time",
     ] {
         assert!(report["checks"].as_array().unwrap().iter().any(|c| c == check), "{check}: {report}");
     }

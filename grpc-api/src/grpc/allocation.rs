@@ -1,14 +1,17 @@
-//! `registry.v1.AllocationService`: seasonal allocation (säsongsfördelning) over the
-//! `allocation` crate's use cases, the same ones REST `/v1/allocation/…` calls. Decoding reports
-//! what does not fit (ids, dates, numbers too large for their field, enums) as field violations
-//! under the REST JSON names; every rule is the use case's.
+//! `registry.v1.AllocationService`: seasonal allocation (säsongsfördelning) and match times
+//! (matchtider) over the `allocation` crate's use cases, the same ones REST `/v1/allocation/…`
+//! calls. Decoding reports what does not fit (ids, dates, numbers too large for their field,
+//! enums) as field violations under the REST JSON names; every rule is the use case's.
+
+use std::sync::Arc;
 
 use allocation::Allocations;
 use allocation::model::{
-    Alternative, Application, ApplicationInput, Break, DayTime, Decision, Gender, GroupFigures, Principles, PriorityGroup, Round,
-    RoundInput, RoundStatus, RoundUnit, Run, RunFigures, Slot, Team, WhyNot, Wish,
+    Alternative, Application, ApplicationInput, BookedTime, Break, DayTime, Decision, Gender, GroupFigures, Match, MatchAlternative,
+    MatchInput, Principles, PriorityGroup, Round, RoundInput, RoundStatus, RoundUnit, Run, RunFigures, RunKind, Slot, Team, VendorCheck,
+    WhyNot, Wish,
 };
-use allocation::service::{Comment, EditRequest, PublicAllocation, PublicSession, RunRequest, RunSummary};
+use allocation::service::{Comment, EditRequest, PublicAllocation, PublicMatch, PublicSession, RunRequest, RunSummary};
 use chrono::NaiveDate;
 use registry_core::validate::Violations;
 use registry_core::{Error, Registry};
@@ -25,12 +28,18 @@ use crate::proto::v1::allocation_service_server::AllocationService;
 #[derive(Clone)]
 pub struct AllocationGrpc {
     allocations: Allocations,
+    /// The same use cases asking the units' booking systems what they have booked (runs: what
+    /// REST's runs, edits and match runs use).
+    with_vendors: Allocations,
 }
 
 impl AllocationGrpc {
-    /// Wraps the registry's allocation use cases.
-    pub fn new(registry: Registry) -> Self {
-        AllocationGrpc { allocations: Allocations::new(registry) }
+    /// Wraps the registry's allocation use cases; runs ask the vendors through `federation`.
+    pub fn new(registry: Registry, federation: Arc<federation::service::Service>) -> Self {
+        AllocationGrpc {
+            allocations: Allocations::new(registry.clone()),
+            with_vendors: Allocations::new(registry).with_vendors(federation),
+        }
     }
 }
 
@@ -241,9 +250,32 @@ fn slot_in(v: &mut Violations, field: &str, s: pb::AllocationSlot) -> Slot {
     Slot {
         unit_id: uuid(v, &format!("{field}.unitId"), &s.unit_id),
         day: small(v, &format!("{field}.day"), s.day),
+        // Empty: a weekly time (REST leaves `date` out).
+        date: (!s.date.is_empty()).then(|| date(v, &format!("{field}.date"), &s.date)),
         start: s.start,
         end: s.end,
     }
+}
+
+fn match_in(m: pb::MatchRequestInput) -> std::result::Result<MatchInput, Error> {
+    let mut v = Violations::default();
+    let alternatives = m
+        .alternatives
+        .into_iter()
+        .enumerate()
+        .map(|(j, alt)| {
+            let g = format!("alternatives[{j}]");
+            MatchAlternative {
+                date: date(&mut v, &format!("{g}.date"), &alt.date),
+                earliest_start: alt.earliest_start,
+                latest_end: alt.latest_end,
+                units: alt.units.iter().enumerate().map(|(k, u)| uuid(&mut v, &format!("{g}.units[{k}]"), u)).collect(),
+            }
+        })
+        .collect();
+    let input = MatchInput { duration_minutes: small(&mut v, "durationMinutes", m.duration_minutes), alternatives, note: m.note };
+    v.finish()?;
+    Ok(input)
 }
 
 fn run_request(r: pb::RunAllocationRequest) -> std::result::Result<RunRequest, Error> {
@@ -395,8 +427,12 @@ fn application(a: Application) -> pb::AllocationApplication {
     }
 }
 
+fn date_or_empty(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
 fn slot(s: Slot) -> pb::AllocationSlot {
-    pb::AllocationSlot { unit_id: s.unit_id.to_string(), day: u32::from(s.day), start: s.start, end: s.end }
+    pb::AllocationSlot { unit_id: s.unit_id.to_string(), day: u32::from(s.day), start: s.start, end: s.end, date: date_or_empty(s.date) }
 }
 
 fn why_not(w: WhyNot) -> pb::WhyNot {
@@ -425,6 +461,7 @@ fn decision(d: Decision) -> pb::AllocationDecision {
         alternative: d.alternative.map(u32::from),
         locked: d.locked,
         why_not: d.why_not.into_iter().map(why_not).collect(),
+        match_id: id_or_empty(d.match_id),
     }
 }
 
@@ -444,6 +481,33 @@ fn figures(f: RunFigures) -> pb::RunFigures {
     }
 }
 
+fn kind_out(k: RunKind) -> i32 {
+    let k = match k {
+        RunKind::Training => pb::RunKind::Training,
+        RunKind::Matches => pb::RunKind::Matches,
+    };
+    k as i32
+}
+
+fn vendor_check(c: VendorCheck) -> pb::AllocationVendorCheck {
+    pb::AllocationVendorCheck {
+        unit_id: c.unit_id.to_string(),
+        status: c.status,
+        message: c.message,
+        booked: c
+            .booked
+            .into_iter()
+            .map(|b: BookedTime| pb::AllocationBookedTime {
+                day: u32::from(b.day),
+                start: b.start,
+                end: b.end,
+                first_date: b.first_date.to_string(),
+                dates: b.dates,
+            })
+            .collect(),
+    }
+}
+
 fn run(r: Run) -> pb::AllocationRun {
     pb::AllocationRun {
         id: r.id.to_string(),
@@ -455,6 +519,8 @@ fn run(r: Run) -> pb::AllocationRun {
         decisions: r.decisions.into_iter().map(decision).collect(),
         created_by: r.created_by,
         created_at: Some(timestamp(r.created_at)),
+        kind: kind_out(r.kind),
+        vendor_checks: r.vendor_checks.into_iter().map(vendor_check).collect(),
     }
 }
 
@@ -467,6 +533,37 @@ fn run_summary(r: RunSummary) -> pb::AllocationRunSummary {
         figures: Some(figures(r.figures)),
         created_by: r.created_by,
         created_at: Some(timestamp(r.created_at)),
+        kind: kind_out(r.kind),
+    }
+}
+
+fn match_request(m: Match) -> pb::MatchRequest {
+    let i = m.input;
+    pb::MatchRequest {
+        id: m.id.to_string(),
+        round_id: m.round_id.to_string(),
+        application_id: m.application_id.to_string(),
+        association_id: m.association_id.to_string(),
+        association_name: m.association_name,
+        team: m.team,
+        duration_minutes: u32::from(i.duration_minutes),
+        alternatives: i
+            .alternatives
+            .into_iter()
+            .map(|alt| pb::MatchAlternative {
+                date: alt.date.to_string(),
+                earliest_start: alt.earliest_start,
+                latest_end: alt.latest_end,
+                units: alt.units.iter().map(Uuid::to_string).collect(),
+            })
+            .collect(),
+        note: i.note,
+        status: m.status,
+        slot: m.slot.map(slot),
+        decided_run: id_or_empty(m.decided_run),
+        why_not: m.why_not.into_iter().map(why_not).collect(),
+        submitted_at: Some(timestamp(m.submitted_at)),
+        version: m.version,
     }
 }
 
@@ -499,6 +596,22 @@ fn public_allocation(a: PublicAllocation) -> pb::PublicAllocation {
                 association_name: s.association_name,
                 team: s.team,
                 activity: s.activity,
+            })
+            .collect(),
+        matches: a
+            .matches
+            .into_iter()
+            .map(|m: PublicMatch| pb::PublicMatch {
+                unit_id: m.slot.unit_id.to_string(),
+                day: u32::from(m.slot.day),
+                date: date_or_empty(m.slot.date),
+                start: m.slot.start,
+                end: m.slot.end,
+                association_id: m.association_id.to_string(),
+                association_name: m.association_name,
+                team: m.team,
+                activity: m.activity,
+                note: m.note,
             })
             .collect(),
     }
@@ -579,7 +692,7 @@ impl AllocationService for AllocationGrpc {
         let r = req.into_inner();
         let round_id = id(&r.id)?;
         let request = run_request(r).map_err(status)?;
-        let made = self.allocations.run(&p, round_id, &request).await.map_err(status)?;
+        let made = self.with_vendors.run(&p, round_id, &request).await.map_err(status)?;
         Ok(Response::new(pb::RunAllocationResponse { run: Some(run(made)) }))
     }
 
@@ -594,7 +707,7 @@ impl AllocationService for AllocationGrpc {
         let r = req.into_inner();
         let run_id = id(&r.id)?;
         let edit = edit_request(r).map_err(status)?;
-        let made = self.allocations.edit(&p, run_id, &edit).await.map_err(status)?;
+        let made = self.with_vendors.edit(&p, run_id, &edit).await.map_err(status)?;
         Ok(Response::new(pb::EditRunResponse { run: Some(run(made)) }))
     }
 
@@ -646,6 +759,45 @@ impl AllocationService for AllocationGrpc {
         let queued = self.allocations.retry_series(&p, id(&req.get_ref().id)?).await.map_err(status)?;
         Ok(Response::new(pb::RetrySeriesResponse { queued: u32::try_from(queued).unwrap_or(u32::MAX) }))
     }
+
+    async fn list_matches(&self, req: Request<pb::ListMatchesRequest>) -> Result<pb::ListMatchesResponse> {
+        let p = principal(&req);
+        let list = self.allocations.matches(&p, id(&req.get_ref().id)?).await.map_err(status)?;
+        Ok(Response::new(pb::ListMatchesResponse { matches: list.into_iter().map(match_request).collect() }))
+    }
+
+    async fn request_match(&self, req: Request<pb::RequestMatchRequest>) -> Result<pb::RequestMatchResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let application_id = id(&r.id)?;
+        let m = r.match_request.ok_or_else(|| status(Error::invalid("matchRequest", "required", "must be set")))?;
+        let input = match_in(m).map_err(status)?;
+        let made = self.allocations.request_match(&p, application_id, &input).await.map_err(status)?;
+        Ok(Response::new(pb::RequestMatchResponse { match_request: Some(match_request(made)) }))
+    }
+
+    async fn withdraw_match(&self, req: Request<pb::WithdrawMatchRequest>) -> Result<pb::WithdrawMatchResponse> {
+        let p = principal(&req);
+        let m = self.allocations.withdraw_match(&p, id(&req.get_ref().id)?).await.map_err(status)?;
+        Ok(Response::new(pb::WithdrawMatchResponse { match_request: Some(match_request(m)) }))
+    }
+
+    async fn run_matches(&self, req: Request<pb::RunMatchesRequest>) -> Result<pb::RunMatchesResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let made = self.with_vendors.run_matches(&p, id(&r.id)?, &r.label).await.map_err(status)?;
+        Ok(Response::new(pb::RunMatchesResponse { run: Some(run(made)) }))
+    }
+
+    async fn decide_matches(&self, req: Request<pb::DecideMatchesRequest>) -> Result<pb::DecideMatchesResponse> {
+        let p = principal(&req);
+        let r = req.into_inner();
+        let round_id = id(&r.id)?;
+        let run_id = parse_id(&r.run_id, "runId").map_err(status)?;
+        let expected = expected(r.expected_version, "expectedVersion")?;
+        let list = self.allocations.decide_matches(&p, round_id, run_id, expected).await.map_err(status)?;
+        Ok(Response::new(pb::DecideMatchesResponse { matches: list.into_iter().map(match_request).collect() }))
+    }
 }
 
 fn series(s: allocation::series::SeriesStatus) -> pb::AllocationSeries {
@@ -672,5 +824,65 @@ fn series(s: allocation::series::SeriesStatus) -> pb::AllocationSeries {
             .collect(),
         message: s.message,
         attempts: s.attempts,
+        match_id: id_or_empty(s.match_id),
+        date: date_or_empty(s.date),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(e: Error) -> Vec<(String, String)> {
+        match e {
+            Error::Invalid(v) => v.into_iter().map(|f| (f.field, f.rule.to_string())).collect(),
+            other => panic!("not a validation error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_slot_takes_its_date_when_given_and_names_a_bad_one() {
+        let unit = Uuid::now_v7();
+        let weekly =
+            pb::AllocationSlot { unit_id: unit.to_string(), day: 4, start: "17:00".into(), end: "18:00".into(), date: String::new() };
+        let mut v = Violations::default();
+        assert_eq!(slot_in(&mut v, "slot", weekly.clone()).date, None);
+        let dated = pb::AllocationSlot { date: "2027-10-08".into(), ..weekly.clone() };
+        assert_eq!(slot_in(&mut v, "slot", dated).date, NaiveDate::from_ymd_opt(2027, 10, 8));
+        v.finish().unwrap();
+        let mut v = Violations::default();
+        slot_in(&mut v, "slot", pb::AllocationSlot { date: "8/10 2027".into(), ..weekly });
+        assert_eq!(fields(v.finish().unwrap_err()), vec![("slot.date".to_string(), "format".to_string())]);
+    }
+
+    #[test]
+    fn a_match_request_names_what_does_not_decode_under_the_rest_names() {
+        let alternative = |date: &str, units: Vec<String>| pb::MatchAlternative {
+            date: date.into(),
+            earliest_start: "16:00".into(),
+            latest_end: "20:00".into(),
+            units,
+        };
+        let unit = Uuid::now_v7();
+        let good = pb::MatchRequestInput {
+            duration_minutes: 90,
+            alternatives: vec![alternative("2027-10-08", vec![unit.to_string()])],
+            note: "Hemmamatch".into(),
+        };
+        let m = match_in(good.clone()).unwrap();
+        assert_eq!(
+            (m.duration_minutes, m.alternatives[0].date, m.alternatives[0].units.clone()),
+            (90, NaiveDate::from_ymd_opt(2027, 10, 8).unwrap(), vec![unit])
+        );
+        let bad = pb::MatchRequestInput {
+            duration_minutes: 70_000,
+            alternatives: vec![alternative("2027-10-08", vec![unit.to_string()]), alternative("", vec!["hall".into()])],
+            ..good
+        };
+        assert_eq!(
+            fields(match_in(bad).unwrap_err()),
+            [("alternatives[1].date", "required"), ("alternatives[1].units[0]", "format"), ("durationMinutes", "out_of_range")]
+                .map(|(f, r)| (f.to_string(), r.to_string()))
+        );
     }
 }

@@ -3,13 +3,16 @@
 //! comments, the final allocation, and the allocation as open data.
 
 use allocation::Allocations;
-use allocation::model::{Application, ApplicationInput, Round, RoundInput, Run};
+use std::sync::Arc;
+
+use allocation::model::{Application, ApplicationInput, Match, MatchInput, Round, RoundInput, Run};
 use allocation::service::{Comment, EditRequest, PublicAllocation, RunRequest, RunSummary};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use federation::service::Service;
 use registry_core::Registry;
 use registry_core::auth::Principal;
 use serde::{Deserialize, Serialize};
@@ -17,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::problem::Errors;
-use super::{ApiResult, JsonBody, decode, if_match_optional, parse_id, query, resource};
+use super::{ApiResult, JsonBody, OptionalJsonBody, decode, if_match_optional, parse_id, query, resource};
 
 /// The routes.
 pub fn router() -> Router<Registry> {
@@ -37,6 +40,11 @@ pub fn router() -> Router<Registry> {
         .route("/v1/allocation/applications/{id}/comments", post(comment))
         .route("/v1/allocation/runs/{id}", get(get_run))
         .route("/v1/allocation/runs/{id}/edits", post(edit_run))
+        .route("/v1/allocation/rounds/{id}/matches", get(list_matches))
+        .route("/v1/allocation/rounds/{id}/match-runs", post(run_matches))
+        .route("/v1/allocation/rounds/{id}/matches/decide", post(decide_matches))
+        .route("/v1/allocation/applications/{id}/matches", post(request_match))
+        .route("/v1/allocation/matches/{id}/withdraw", post(withdraw_match))
 }
 
 fn service(reg: Registry) -> Allocations {
@@ -168,12 +176,13 @@ pub async fn list_runs(State(reg): State<Registry>, Extension(p): Extension<Prin
 pub async fn create_run(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
+    Extension(vendors): Extension<Arc<Service>>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     let req: RunRequest = decode(body)?;
-    let run = service(reg).run(&p, id, &req).await?;
+    let run = service(reg).with_vendors(vendors).run(&p, id, &req).await?;
     Ok((StatusCode::CREATED, [(header::LOCATION, format!("/v1/allocation/runs/{}", run.id))], Json(run)).into_response())
 }
 
@@ -191,12 +200,13 @@ pub async fn get_run(State(reg): State<Registry>, Extension(p): Extension<Princi
 pub async fn edit_run(
     State(reg): State<Registry>,
     Extension(p): Extension<Principal>,
+    Extension(vendors): Extension<Arc<Service>>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     let req: EditRequest = decode(body)?;
-    let run = service(reg).edit(&p, id, &req).await?;
+    let run = service(reg).with_vendors(vendors).edit(&p, id, &req).await?;
     Ok((StatusCode::CREATED, [(header::LOCATION, format!("/v1/allocation/runs/{}", run.id))], Json(run)).into_response())
 }
 
@@ -291,7 +301,7 @@ pub async fn public_allocation(
     Ok(Json(a).into_response())
 }
 
-/// The same as CSV (RFC 4180, UTF-8): `unitId,day,start,end,associationId,associationName,team,activity`.
+/// The same as CSV (RFC 4180, UTF-8): `unitId,day,start,end,associationId,associationName,team,activity,date`.
 #[utoipa::path(get, path = "/v1/allocation/rounds/{id}/allocation.csv", tag = "allocation", params(("id" = Uuid, Path, description = "Round id")), responses((status = 200, description = "The allocation as CSV", content_type = "text/csv", body = String), Errors))]
 pub async fn public_allocation_csv(
     State(reg): State<Registry>,
@@ -337,4 +347,98 @@ pub struct Requeued {
 pub async fn retry_series(State(reg): State<Registry>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult<Response> {
     let queued = service(reg).retry_series(&p, parse_id(&id)?).await?;
     Ok(Json(Requeued { queued }).into_response())
+}
+
+/// Match requests.
+#[derive(Serialize, ToSchema)]
+pub struct MatchList {
+    /// In the order they came.
+    matches: Vec<Match>,
+}
+
+/// A round's match requests and what became of them: staff see all, a representative their
+/// associations' own.
+#[utoipa::path(get, path = "/v1/allocation/rounds/{id}/matches", tag = "allocation", params(("id" = Uuid, Path, description = "Round id")), responses((status = 200, description = "Match requests", body = MatchList), Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn list_matches(State(reg): State<Registry>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult<Response> {
+    let matches = service(reg).matches(&p, parse_id(&id)?).await?;
+    Ok(Json(MatchList { matches }).into_response())
+}
+
+/// Asks for a match time for the team of an application (its association's representative):
+/// one match, its length and ranked alternatives (date, window, units). Any time in the
+/// season, for a date not passed.
+#[utoipa::path(post, path = "/v1/allocation/applications/{id}/matches", tag = "allocation", params(("id" = Uuid, Path, description = "The team's application")), request_body = MatchInput, responses((status = 201, description = "Requested", body = Match), Errors), security(("bearer" = [])))]
+pub async fn request_match(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let input: MatchInput = decode(body)?;
+    let m = service(reg).request_match(&p, id, &input).await?;
+    Ok(resource(StatusCode::CREATED, m.version, Some(format!("/v1/allocation/rounds/{}/matches", m.round_id)), m))
+}
+
+/// Withdraws a match request not yet allocated (its association's representative).
+#[utoipa::path(post, path = "/v1/allocation/matches/{id}/withdraw", tag = "allocation", params(("id" = Uuid, Path, description = "Match request id")), responses((status = 200, description = "Withdrawn", body = Match), Errors), security(("bearer" = [])))]
+pub async fn withdraw_match(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let m = service(reg).withdraw_match(&p, parse_id(&id)?).await?;
+    Ok(resource(StatusCode::OK, m.version, None, m))
+}
+
+/// A run of match times.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MatchRunRequest {
+    /// What it is (default `matches`).
+    #[serde(default)]
+    label: String,
+}
+
+/// Allocates the round's open match requests (staff; once the final allocation of training
+/// times is registered), around the weekly times, the matches decided before and what the
+/// vendors have booked on those dates. The body may be left out. The answer has every decision
+/// and its reasons.
+#[utoipa::path(post, path = "/v1/allocation/rounds/{id}/match-runs", tag = "allocation", params(("id" = Uuid, Path, description = "Round id")), request_body = MatchRunRequest, responses((status = 201, description = "The run", body = Run), Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn run_matches(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Extension(vendors): Extension<Arc<Service>>,
+    Path(id): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let req: MatchRunRequest = if body.is_null() { MatchRunRequest::default() } else { decode(body)? };
+    let run = service(reg).with_vendors(vendors).run_matches(&p, id, &req.label).await?;
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/v1/allocation/runs/{}", run.id))], Json(run)).into_response())
+}
+
+/// Match requests decided.
+#[derive(Serialize, ToSchema)]
+pub struct DecidedMatches {
+    /// The requests the run decided: allocated (and queued for booking at the vendor), or kept
+    /// open with the run's reasons.
+    matches: Vec<Match>,
+}
+
+/// Registers a run of match times (staff): each open request it placed is allocated there and
+/// booked at its unit's vendor as one occasion; the others stay open with the run's reasons.
+#[utoipa::path(post, path = "/v1/allocation/rounds/{id}/matches/decide", tag = "allocation", params(("id" = Uuid, Path, description = "Round id"), ("If-Match" = Option<String>, Header, description = "The round version you last read")), request_body = RunChoice, responses((status = 200, description = "Decided", body = DecidedMatches), Errors), security(("api_key" = []), ("bearer" = [])))]
+pub async fn decide_matches(
+    State(reg): State<Registry>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let expected = if_match_optional(&headers)?;
+    let b: RunChoice = decode(body)?;
+    let matches = service(reg).decide_matches(&p, id, b.run_id, expected).await?;
+    Ok(Json(DecidedMatches { matches }).into_response())
 }

@@ -80,6 +80,24 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// A JSON body that may be left out: no body at all (no `Content-Type`, no content) reads as
+/// `null`; anything else is read as [`JsonBody`] is.
+pub struct OptionalJsonBody(pub serde_json::Value);
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let empty = !req.headers().contains_key(header::CONTENT_TYPE)
+            && req.headers().get(header::CONTENT_LENGTH).is_none_or(|l| l.as_bytes() == b"0")
+            && !req.headers().contains_key(header::TRANSFER_ENCODING);
+        if empty {
+            return Ok(OptionalJsonBody(serde_json::Value::Null));
+        }
+        JsonBody::from_request(req, state).await.map(|JsonBody(v)| OptionalJsonBody(v))
+    }
+}
+
 /// The configured body limit, put into request extensions by the server.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);

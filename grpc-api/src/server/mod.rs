@@ -296,11 +296,12 @@ async fn grpc_router(
     let changes = crate::grpc::changes::ChangesGrpc::new(registry.clone());
     let exports = crate::grpc::exports::ExportsGrpc::new(registry.clone(), slots);
     let bookings = crate::grpc::bookings::BookingGrpc::new(availability.clone(), registry.clone());
+    // Runs ask the units' booking systems what they have booked, as REST's do.
+    let allocation = crate::grpc::allocation::AllocationGrpc::new(registry.clone(), availability.clone());
     let availability = AvailabilityGrpc::new(availability);
     let hours = OpeningHoursGrpc::new(registry.clone());
     let search = SearchGrpc::new(registry.clone());
     let vendors = crate::grpc::vendors::VendorsGrpc::new(registry.clone(), certifier);
-    let allocation = crate::grpc::allocation::AllocationGrpc::new(registry.clone());
     let svc = RegistryGrpc::new(registry);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<MunicipalityServiceServer<RegistryGrpc>>().await;

@@ -235,7 +235,8 @@ mod tests {
                 seed::ASSOCIATION_CODES_VERSION,
                 "20261205000016",
                 "20261206000017",
-                "20261206000018"
+                "20261206000018",
+                "20261206000019"
             ]
         );
         assert_eq!(migrations_fingerprint().len(), 12);
