@@ -512,7 +512,7 @@ pub async fn run(a: &GenArgs) -> Result<Generated> {
         eprintln!("deleting {existing} existing facilities and associations (--replace)");
         tx.batch_execute(
             "TRUNCATE open_intervals, opening_hours, vendor_units, facility_units, facilities, bookings, association_registration_events, \
-             association_registrations, association_representatives, member_statistics_reports, allocation_series, allocation_comments, \
+             association_registrations, association_representatives, member_statistics_reports, allocation_series, allocation_matches, allocation_comments, \
              allocation_runs, allocation_applications, allocation_rounds, associations, change_log, search_words",
         )
         .await?;
