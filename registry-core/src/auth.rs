@@ -199,6 +199,10 @@ pub enum Action<'a> {
     /// principles, read every application, run the allocator and what-ifs, edit, publish and
     /// register the final allocation.
     ManageAllocation(&'a str),
+    /// Run a municipality's grants (föreningsbidrag): set up programmes and their rules, read
+    /// and assess every application and its attachments, decide, prepare and attest payment
+    /// orders (a second person attests: a rule of the order, not of the role).
+    ManageGrants(&'a str),
 }
 
 /// Whether `p` may perform `action`.
@@ -230,6 +234,7 @@ pub fn allowed(p: &Principal, action: Action<'_>) -> bool {
         A::RegisterAssociation => p.person.is_some(),
         A::Represent(listed) => listed && p.person.is_some(),
         A::ManageAllocation(m) => p.edits(m),
+        A::ManageGrants(m) => p.edits(m),
     }
 }
 
@@ -284,6 +289,7 @@ fn describe(action: Action<'_>) -> String {
         A::RegisterAssociation => "register an association as its representative (sign in with e-legitimation)".into(),
         A::Represent(_) => "act for this association (only its representatives may)".into(),
         A::ManageAllocation(m) => format!("run the seasonal allocation of municipality {m}"),
+        A::ManageGrants(m) => format!("handle the grants of municipality {m}"),
     }
 }
 

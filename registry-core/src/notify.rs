@@ -25,6 +25,8 @@ pub enum Kind {
     BookingUpdate,
     /// A reminder before a booking's start (its owner can turn reminders off).
     BookingReminder,
+    /// A step of an association's grant application: completion asked, approved, rejected.
+    GrantUpdate,
 }
 
 impl Kind {
@@ -34,6 +36,7 @@ impl Kind {
             Kind::RegistrationDecided => "registration_decided",
             Kind::BookingUpdate => "booking_update",
             Kind::BookingReminder => "booking_reminder",
+            Kind::GrantUpdate => "grant_update",
         }
     }
 
@@ -43,6 +46,7 @@ impl Kind {
             "registration_decided" => Some(Kind::RegistrationDecided),
             "booking_update" => Some(Kind::BookingUpdate),
             "booking_reminder" => Some(Kind::BookingReminder),
+            "grant_update" => Some(Kind::GrantUpdate),
             _ => None,
         }
     }
@@ -135,6 +139,34 @@ pub fn render(kind: Kind, data: &serde_json::Value) -> (String, String) {
                 "{sv}{}\n\nLogga in och se ärendet under Mina föreningar.\n\n---\n\n{en}{}\n\nSign in and see it under My associations.\n",
                 quoted("Meddelande"),
                 quoted("Message")
+            );
+            (subject, body)
+        }
+        Kind::GrantUpdate => {
+            let (association, programme, municipality, message) =
+                (field("association"), field("programme"), field("municipality"), field("message"));
+            let amount = data.get("amountMinor").and_then(|v| v.as_i64()).unwrap_or(0);
+            let kronor = format!("{},{:02} kr", amount / 100, amount % 100);
+            let (sv, en) = match field("event").as_str() {
+                "approved" => (
+                    format!("{municipality} har beviljat {association} {kronor} i {programme}."),
+                    format!("{municipality} has granted {association} SEK {kronor} in {programme}."),
+                ),
+                "rejected" => (
+                    format!("{municipality} har avslagit {association}s ansökan i {programme}."),
+                    format!("{municipality} has rejected the application of {association} in {programme}."),
+                ),
+                _ => (
+                    format!("{municipality} ber {association} komplettera sin ansökan i {programme}."),
+                    format!("{municipality} asks {association} to complete its application in {programme}."),
+                ),
+            };
+            let quoted = |label: &str| if message.is_empty() { String::new() } else { format!("\n\n{label}:\n{message}") };
+            let subject = format!("Föreningsbidrag / Grant: {programme}");
+            let body = format!(
+                "{sv}{}\n\nLogga in och se ärendet under Föreningsbidrag.\n\n---\n\n{en}{}\n\nSign in and see it under Grants.\n",
+                quoted("Motivering"),
+                quoted("Reasons")
             );
             (subject, body)
         }

@@ -9,7 +9,7 @@ use tests::TestDb;
 async fn up_down_up_on_an_empty_database() {
     let db = TestDb::empty().await;
     let applied = db::migrate(&db.url).await.unwrap();
-    assert_eq!(applied.len(), 19);
+    assert_eq!(applied.len(), 20);
     assert_eq!(db.count("SELECT count(*) AS n FROM municipalities").await, 290);
     assert_eq!(db.count("SELECT count(*) AS n FROM counties").await, 21);
     assert!(db.count("SELECT count(*) AS n FROM facility_categories").await >= 20);
@@ -19,15 +19,15 @@ async fn up_down_up_on_an_empty_database() {
     assert!(db::migrate(&db.url).await.unwrap().is_empty(), "a second run has nothing to do");
 
     let reverted = db::revert_all(&db.url).await.unwrap();
-    assert_eq!(reverted.len(), 19);
+    assert_eq!(reverted.len(), 20);
     let tables = "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' \
                   AND table_name NOT IN ('spatial_ref_sys', '__diesel_schema_migrations')";
     assert_eq!(db.count(tables).await, 0, "down.sql removes every table it created");
     assert_eq!(db.count("SELECT count(*) AS n FROM pg_proc WHERE proname LIKE 'registry_%'").await, 0);
 
-    assert_eq!(db::migrate(&db.url).await.unwrap().len(), 19, "and up works again");
+    assert_eq!(db::migrate(&db.url).await.unwrap().len(), 20, "and up works again");
     assert_eq!(db.count("SELECT count(*) AS n FROM municipalities").await, 290);
-    assert_eq!(db::applied(&db.url).await.unwrap().len(), 19);
+    assert_eq!(db::applied(&db.url).await.unwrap().len(), 20);
 }
 
 #[tokio::test]
@@ -110,7 +110,7 @@ async fn associations_of_the_old_schema_migrate_with_nothing_lost() {
     .unwrap();
     drop(conn);
     let applied = db::migrate(&db.url).await.unwrap();
-    assert_eq!(applied.len(), 6, "000014, the association code seed, 000016, 000017, 000018 and 000019: {applied:?}");
+    assert_eq!(applied.len(), 7, "000014, the association code seed, 000016 to 000020: {applied:?}");
 
     let reg = db.registry();
     let admin = registry_core::auth::Principal::operator("check").with_personal_data();

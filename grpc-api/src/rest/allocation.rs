@@ -53,6 +53,7 @@ fn service(reg: Registry) -> Allocations {
 
 /// Filter of the round list.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RoundQuery {
     /// Only this municipality's rounds (kommunkod).

@@ -23,6 +23,7 @@ pub mod bookings;
 pub mod changes;
 pub mod exports;
 pub mod facilities;
+pub mod grants;
 pub mod hours;
 pub mod municipalities;
 pub mod problem;
@@ -53,6 +54,7 @@ pub fn router() -> Router<Registry> {
         .merge(exports::router())
         .merge(changes::router())
         .merge(allocation::router())
+        .merge(grants::router())
 }
 
 // ---- extraction helpers ----

@@ -201,10 +201,10 @@ impl Registry {
         let upto = rows.last().map(|c| c.seq).unwrap_or(after);
         let mut out = Vec::with_capacity(rows.len());
         for c in rows {
-            // Seasonal allocation's applications and staff's edits are for the municipality's
-            // staff (its audit trail) and the applicants (the allocation's own reads), not for
-            // the change stream.
-            if c.entity.starts_with("allocation_") && p.role != Role::Admin {
+            // Seasonal allocation's and grants' applications, staff's edits and payment orders
+            // are for the municipality's staff (its audit trail) and the applicants (their own
+            // reads), not for the change stream.
+            if (c.entity.starts_with("allocation_") || c.entity.starts_with("grant_")) && p.role != Role::Admin {
                 continue;
             }
             let Some(data) = visible_state(p, &c.entity, c.after) else { continue };
