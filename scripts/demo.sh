@@ -131,6 +131,17 @@ next season, applications from its associations, a preliminary allocation publis
   "latestEnd": "16:00", "units": [UNIT]}]}; as sara, POST /v1/allocation/rounds/ROUND/match-runs
   then …/matches/decide {"runId": …}: the matches are booked at the vendors and published.
 
+Grants (föreningsbidrag, docs/grants.md): Malmö's activity grant, basic grant and project grant,
+open for applications:
+  curl '$registry_url/v1/grants/programmes?municipalityCode=1280'   the programmes, rules and budgets
+  curl '$registry_url/v1/grants/decisions?municipalityCode=1280'    decided grants (open data; .csv too)
+  Signed in as anna: POST /v1/grants/programmes/PROGRAMME/applications {"associationId": …,
+  "payee": {"kind": "bankgiro", "number": "5050-1055"}}, then POST …/applications/ID/
+  attendance-lists?fileName=list.csv with a CSV (docs/grants-attendance.md) and …/submit.
+  As sara: …/decision {"outcome": "approved", "amountMinor": …, "authority": "delegation",
+  "reference": "Delegationsordning 4.2"}, POST /v1/grants/payment-orders, attested by a
+  second signed-in member of staff, then GET /v1/grants/payment-orders/ID/file (pain.001).
+
 Ctrl-C stops everything.
 EOT
 wait "${pids[1]}"

@@ -513,6 +513,8 @@ pub async fn run(a: &GenArgs) -> Result<Generated> {
         tx.batch_execute(
             "TRUNCATE open_intervals, opening_hours, vendor_units, facility_units, facilities, bookings, association_registration_events, \
              association_registrations, association_representatives, member_statistics_reports, allocation_series, allocation_matches, allocation_comments, \
+             grant_payments, grant_payment_orders, grant_occasions, grant_attendance_lists, grant_attachment_contents, grant_attachments, \
+             grant_applications, grant_programmes, \
              allocation_runs, allocation_applications, allocation_rounds, associations, change_log, search_words",
         )
         .await?;

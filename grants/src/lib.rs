@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod attendance;
 pub mod attendance_service;
 pub mod db;
+pub mod demo;
 pub mod model;
 pub mod pain001;
 pub mod payout;

@@ -530,6 +530,8 @@ async fn serve(args: ServeArgs, with_demo: bool, admin_key_file: Option<std::pat
             }
             let round = allocation::demo::load(&registry).await.context("setting up the demo's seasonal allocation round")?;
             eprintln!("demo seasonal allocation: round {round} in Malmö, its preliminary allocation published");
+            let programmes = grants::demo::load(&registry).await.context("setting up the demo's grant programmes")?;
+            eprintln!("demo grants: {} programmes in Malmö, open for applications", programmes.len());
             if loaded.boundaries > 0 {
                 eprintln!(
                     "demo map: approximate boundaries of {} municipalities drawn (not the real borders; `geodata-sync boundaries` loads those)",

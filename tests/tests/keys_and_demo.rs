@@ -108,6 +108,12 @@ async fn the_demo_dataset_loads_idempotently() {
     // opening hours, a preliminary allocation published that keeps every hard rule.
     let round = allocation::demo::load(&reg).await.unwrap();
     assert_eq!(allocation::demo::load(&reg).await.unwrap(), round, "loaded once");
+    // The demo's grant programmes: three kinds, open for applications, set up once.
+    let programmes = grants::demo::load(&reg).await.unwrap();
+    assert_eq!(programmes.len(), 3);
+    assert_eq!(grants::demo::load(&reg).await.unwrap(), programmes, "loaded once");
+    let open = grants::Grants::new(reg.clone()).list_programmes(&registry_core::auth::Principal::anonymous(), Some("1280")).await.unwrap();
+    assert!(open.iter().all(|p| p.input.applications_open <= reg.now() && reg.now() < p.input.applications_close), "{open:?}");
     let service = allocation::Allocations::new(reg.clone());
     let anyone = registry_core::auth::Principal::anonymous();
     let r = service.get_round(&anyone, round).await.unwrap();
