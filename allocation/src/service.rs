@@ -594,25 +594,8 @@ impl Allocations {
         let municipality = round.input.municipality_code.clone();
         let mut conn = self.conn().await?;
         conn.transaction(async move |conn| {
-            let association = registry_core::db::associations::load(conn, input.association_id, false).await?.ok_or_else(|| {
-                Error::invalid("associationId", "not_found", format!("association {} was not found", input.association_id))
-            })?;
-            if !Self::represents(conn, &principal, input.association_id).await? {
-                return Err(Error::Forbidden(format!("you do not represent '{}'; ask one of its representatives", association.name)));
-            }
-            let approved = association.registrations.iter().any(|r| {
-                r.municipality_code == municipality && r.status == registry_core::model::association::RegistrationStatus::Approved
-            });
-            if !approved {
-                return Err(Error::Conflict {
-                    field: Some("associationId".into()),
-                    rule: "association_not_approved",
-                    message: format!(
-                        "'{}' is not an approved association in municipality {municipality}; register it there first",
-                        association.name
-                    ),
-                });
-            }
+            let association =
+                registry_core::service::approved_representation(conn, &principal, input.association_id, &municipality).await?;
             let row = ApplicationRow {
                 id: Uuid::now_v7(),
                 round_id,

@@ -403,25 +403,7 @@ impl Grants {
         let (principal, actor, input, municipality) = (p.clone(), p.id.clone(), input.clone(), programme.input.municipality_code.clone());
         let mut conn = self.conn().await?;
         conn.transaction(async move |conn| {
-            let association = registry_core::db::associations::load(conn, input.association_id, false).await?.ok_or_else(|| {
-                Error::invalid("associationId", "not_found", format!("association {} was not found", input.association_id))
-            })?;
-            if !Self::represents(conn, &principal, input.association_id).await? {
-                return Err(Error::Forbidden(format!("you do not represent '{}'; ask one of its representatives", association.name)));
-            }
-            let approved = association.registrations.iter().any(|r| {
-                r.municipality_code == municipality && r.status == registry_core::model::association::RegistrationStatus::Approved
-            });
-            if !approved {
-                return Err(Error::Conflict {
-                    field: Some("associationId".into()),
-                    rule: "association_not_approved",
-                    message: format!(
-                        "'{}' is not an approved association in municipality {municipality}; register it there first",
-                        association.name
-                    ),
-                });
-            }
+            registry_core::service::approved_representation(conn, &principal, input.association_id, &municipality).await?;
             let row = ApplicationRow {
                 id: Uuid::now_v7(),
                 programme_id,
@@ -457,6 +439,14 @@ impl Grants {
     where
         F: for<'c> FnOnce(&'c mut AsyncPgConnection, &'c mut ApplicationRow, &'c ProgrammeRow) -> Step<'c, ()> + Send,
     {
+        self.own_in(p, id, expected_version, Editable::Open, change).await
+    }
+
+    /// As [`Self::change_own`], in the states `editable` allows.
+    async fn own_in<F>(&self, p: &Principal, id: Uuid, expected_version: Option<i64>, editable: Editable, change: F) -> Result<Application>
+    where
+        F: for<'c> FnOnce(&'c mut AsyncPgConnection, &'c mut ApplicationRow, &'c ProgrammeRow) -> Step<'c, ()> + Send,
+    {
         auth::authorize(p, Action::Represent(p.person.is_some()))?;
         let (principal, actor, now) = (p.clone(), p.id.clone(), self.registry.now());
         let mut conn = self.conn().await?;
@@ -475,11 +465,20 @@ impl Grants {
                     actual: row.version,
                 });
             }
-            if !matches!(row.status.as_str(), "draft" | "completion_requested") {
-                return Err(conflict(
-                    "application_sent",
-                    format!("the application is {}; only a draft or one asked to be completed is changed", row.status.replace('_', " ")),
-                ));
+            match editable {
+                Editable::Open if !matches!(row.status.as_str(), "draft" | "completion_requested") => {
+                    return Err(conflict(
+                        "application_sent",
+                        format!(
+                            "the application is {}; only a draft or one asked to be completed is changed",
+                            row.status.replace('_', " ")
+                        ),
+                    ));
+                }
+                Editable::Undecided if !matches!(row.status.as_str(), "draft" | "submitted" | "completion_requested") => {
+                    return Err(conflict("application_decided", format!("the application is {}; it is not withdrawn", row.status)));
+                }
+                _ => {}
             }
             let programme =
                 db::programme(conn, row.programme_id, false).await?.ok_or_else(|| not_found("grant programme", row.programme_id))?;
@@ -598,37 +597,11 @@ impl Grants {
 
     /// Withdraws an application not yet decided (its representative).
     pub async fn withdraw(&self, p: &Principal, id: Uuid) -> Result<Application> {
-        auth::authorize(p, Action::Represent(p.person.is_some()))?;
-        let (principal, actor, now) = (p.clone(), p.id.clone(), self.registry.now());
-        let mut conn = self.conn().await?;
-        conn.transaction(async move |conn| {
-            let mut row = db::application(conn, id, true).await?.ok_or_else(|| not_found("grant application", id))?;
-            if !Self::represents(conn, &principal, row.association_id).await? {
-                return Err(not_found("grant application", id));
-            }
-            if !matches!(row.status.as_str(), "draft" | "submitted" | "completion_requested") {
-                return Err(conflict("application_decided", format!("the application is {}; it is not withdrawn", row.status)));
-            }
-            let programme =
-                db::programme(conn, row.programme_id, false).await?.ok_or_else(|| not_found("grant programme", row.programme_id))?;
-            let before = Self::application_of(conn, &row, false).await?;
-            row.status = "withdrawn".into();
-            row.version += 1;
-            row.updated_at = now;
-            db::update_application(conn, &row).await?;
-            let after = Self::application_of(conn, &row, false).await?;
-            let m = &programme.municipality_code;
-            changelog::append(
-                conn,
-                "grant_application",
-                id,
-                Operation::Update,
-                &actor,
-                Some(&audit_view(&before, m)),
-                Some(&audit_view(&after, m)),
-            )
-            .await?;
-            Ok(after)
+        self.own_in(p, id, None, Editable::Undecided, move |_, row, _| {
+            Box::pin(async move {
+                row.status = "withdrawn".into();
+                Ok(())
+            })
         })
         .await
     }
@@ -948,6 +921,15 @@ impl Grants {
         })
         .await
     }
+}
+
+/// Which states of an application its representative may act in.
+#[derive(Debug, Clone, Copy)]
+enum Editable {
+    /// A draft, or one asked to be completed: changed, sent, attachments and lists.
+    Open,
+    /// Not yet decided: withdrawn.
+    Undecided,
 }
 
 /// Whether a programme takes (first) applications now.

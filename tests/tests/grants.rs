@@ -419,6 +419,14 @@ async fn grants_from_programme_to_payment_file_and_open_data() {
     assert_eq!(other_draft["status"], "draft");
     let (_, inbox) = call(&app, &olle, Method::GET, "/v1/grants/applications?municipalityCode=0180", None, None).await;
     assert_eq!(inbox["applications"].as_array().unwrap().len(), 3, "{inbox}");
+    // A stale version is refused; a draft is withdrawn, a decided application is not.
+    let draft_id = other_draft["id"].as_str().unwrap().to_string();
+    let (status, _) = call(&app, &erik, Method::PUT, &format!("/v1/grants/applications/{draft_id}"), Some(json!({"associationId": other, "title": "Ny"})), Some(7)).await;
+    assert_eq!(status, 412, "a stale version");
+    let (status, w) = call(&app, &erik, Method::POST, &format!("/v1/grants/applications/{draft_id}/withdraw"), None, None).await;
+    assert_eq!((status, w["status"].as_str()), (200, Some("withdrawn")), "{w}");
+    let (status, p) = call(&app, &anna, Method::POST, &format!("/v1/grants/applications/{app_id}/withdraw"), None, None).await;
+    assert_eq!((status, p["errors"][0]["rule"].as_str()), (409, Some("application_decided")), "{p}");
 
     // --- Payout: prepared by one, attested by another ---
     let order = json!({"municipalityCode": "0180", "applicationIds": [app_id, basic_app], "executionDate": today + Duration::days(3),

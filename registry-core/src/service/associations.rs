@@ -911,3 +911,37 @@ pub enum RegistrationAnswer {
     /// Withdraws the registration.
     Withdraw,
 }
+
+/// Checks, in `conn`, that `p` is a signed-in representative of `association` and that the
+/// association is approved in `municipality`: what an association needs to apply for training
+/// times or grants there. The association on success; otherwise `associationId` not found, 403
+/// (not a representative), or 409 `association_not_approved`.
+pub async fn approved_representation(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    association: Uuid,
+    municipality: &str,
+) -> Result<Association> {
+    let a = store::load(conn, association, false)
+        .await?
+        .ok_or_else(|| Error::invalid("associationId", "not_found", format!("association {association} was not found")))?;
+    let represents = match &p.person {
+        Some(person) => store::represents(conn, association, &person.person_ref).await?,
+        None => false,
+    };
+    if !represents {
+        return Err(Error::Forbidden(format!("you do not represent '{}'; ask one of its representatives", a.name)));
+    }
+    let approved = a
+        .registrations
+        .iter()
+        .any(|r| r.municipality_code == municipality && r.status == crate::model::association::RegistrationStatus::Approved);
+    if !approved {
+        return Err(Error::Conflict {
+            field: Some("associationId".into()),
+            rule: "association_not_approved",
+            message: format!("'{}' is not an approved association in municipality {municipality}; register it there first", a.name),
+        });
+    }
+    Ok(a)
+}

@@ -42,7 +42,7 @@ use crate::error::{Error, Result};
 
 pub use crate::db::associations::AssociationFilter;
 pub use crate::db::facilities::FacilityFilter;
-pub use associations::RegistrationAnswer;
+pub use associations::{RegistrationAnswer, approved_representation};
 pub use changes::{ChangeEntry, FEED_PAGE_SIZE, FeedItem, FeedKind, HistoryEntry};
 pub use hours::{MATERIALISED_DAYS, MAX_QUERY_DAYS, OpenStatus, StoredHours, window_start};
 pub use search::AssociationSearch;
