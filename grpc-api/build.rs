@@ -16,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "registry/v1/bookings.proto",
         "registry/v1/account.proto",
         "registry/v1/allocation.proto",
+        "registry/v1/grants.proto",
     ];
     let fds = protox::compile(files, ["proto"])?;
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);

@@ -700,9 +700,10 @@ function renderAccount() {
   const box = document.getElementById('account');
   const { me } = account;
   const current = (path) => (location.pathname === path ? 'page' : null);
-  // Open to everyone: the seasonal allocation of training times.
+  // Open to everyone: the seasonal allocation of training times, and grants.
   const pages = h('nav', { 'aria-label': t('pagesNav') }, h('ul', { class: 'account-links' },
-    h('li', {}, pageLink('/allocation', t('alNav'), { 'aria-current': current('/allocation') }))));
+    h('li', {}, pageLink('/allocation', t('alNav'), { 'aria-current': current('/allocation') })),
+    h('li', {}, pageLink('/grants', t('grNav'), { 'aria-current': current('/grants') }))));
   if (me?.name) {
     const role = isStaff(me)
       ? ` (${t('staffOf', { municipality: codes ? municipality(me.municipalityCode)?.name || me.municipalityCode : me.municipalityCode })})`
@@ -762,6 +763,11 @@ async function route() {
       view.replaceChildren(h('p', {}, t('loading')));
       const [views] = await Promise.all([import('/web/allocation.js'), loadCodes(), account.ready]);
       await views.renderAllocation(moved);
+    } else if (location.pathname === '/grants') {
+      // Föreningsbidrag (grants): loaded only when asked for, with its texts.
+      view.replaceChildren(h('p', {}, t('loading')));
+      const [views] = await Promise.all([import('/web/grants.js'), loadCodes(), account.ready]);
+      await views.renderGrants(moved);
     } else if (location.pathname === '/associations' || location.pathname === '/staff') {
       // Mina föreningar and the staff inbox: loaded only when asked for, so the search page
       // stays small; they need to know who is signed in.

@@ -398,6 +398,7 @@ const sv = {
   // Träningstider (seasonal allocation)
   pagesNav: 'Sidor',
   alNav: 'Träningstider',
+  grNav: 'Föreningsbidrag',
   alTitle: 'Träningstider – säsongsfördelning',
   alIntro: 'Kommunerna fördelar träningstider i sina hallar en gång per säsong. Föreningarna söker tider för sina lag, och kommunen fördelar dem efter de fördelningsprinciper den har beslutat och publicerat. Här ser du omgångarna, principerna och fördelningen.',
   alSignInText: 'Företräder du en förening? Logga in med e-legitimation för att söka tider för era lag och se varför ni fick de tider ni fick.',
@@ -1152,6 +1153,7 @@ const en = {
   // Training times (seasonal allocation)
   pagesNav: 'Pages',
   alNav: 'Training times',
+  grNav: 'Grants',
   alTitle: 'Training times – seasonal allocation (säsongsfördelning)',
   alIntro: 'Municipalities allocate the training times in their halls once a season. Associations apply for times for their teams, and the municipality allocates them by the principles it has decided and published. Here are the rounds, their principles and the allocation.',
   alSignInText: 'Do you represent an association? Sign in with Swedish eID to apply for times for your teams and to see why you got the times you got.',

@@ -290,8 +290,9 @@ impl Grants {
         })
     }
 
-    /// The application as `p` may see it: staff of the programme's municipality, or a
-    /// representative of its association (anyone else: not found).
+    /// The application as `p` may see it: staff of the programme's municipality (once sent: a
+    /// draft is the association's own, as in the inbox and the handling), or a representative
+    /// of its association (anyone else: not found).
     pub(crate) async fn readable(
         &self,
         conn: &mut AsyncPgConnection,
@@ -301,7 +302,7 @@ impl Grants {
         let row = db::application(conn, id, false).await?.ok_or_else(|| not_found("grant application", id))?;
         let programme =
             db::programme(conn, row.programme_id, false).await?.ok_or_else(|| not_found("grant programme", row.programme_id))?;
-        if auth::allowed(p, Action::ManageGrants(&programme.municipality_code)) {
+        if row.status != "draft" && auth::allowed(p, Action::ManageGrants(&programme.municipality_code)) {
             return Ok((row, programme, true));
         }
         if Self::represents(conn, p, row.association_id).await? {

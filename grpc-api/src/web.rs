@@ -1,8 +1,8 @@
 //! The resident search page (`web/`): plain HTML, CSS and ES modules, embedded in the binary
-//! and served at `/` (and at `/facility/{id}`, `/bookings`, `/associations`, `/staff` and
-//! `/allocation`: the same page showing one facility, the signed-in person's bookings, their
-//! associations, a municipality's staff inbox of association registrations, and the seasonal
-//! allocation of training times). No build step:
+//! and served at `/` (and at `/facility/{id}`, `/bookings`, `/associations`, `/staff`,
+//! `/allocation` and `/grants`: the same page showing one facility, the signed-in person's
+//! bookings, their associations, a municipality's staff inbox of association registrations, the
+//! seasonal allocation of training times, and grants). No build step:
 //! the files are served as written, compressed, with an ETag, and with a Content-Security-Policy
 //! that allows nothing but this origin (and the optional map tile server).
 
@@ -24,6 +24,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../web/app.js")),
     ("associations.js", "text/javascript; charset=utf-8", include_bytes!("../../web/associations.js")),
     ("bookings.js", "text/javascript; charset=utf-8", include_bytes!("../../web/bookings.js")),
+    ("grants.js", "text/javascript; charset=utf-8", include_bytes!("../../web/grants.js")),
     ("i18n.js", "text/javascript; charset=utf-8", include_bytes!("../../web/i18n.js")),
     ("map.js", "text/javascript; charset=utf-8", include_bytes!("../../web/map.js")),
     ("style.css", "text/css; charset=utf-8", include_bytes!("../../web/style.css")),
@@ -169,7 +170,8 @@ pub fn router(config: WebConfig) -> anyhow::Result<Router<Registry>> {
         .route("/bookings", get(page.clone()))
         .route("/associations", get(page.clone()))
         .route("/staff", get(page.clone()))
-        .route("/allocation", get(page))
+        .route("/allocation", get(page.clone()))
+        .route("/grants", get(page))
         .route("/web/{name}", get(file))
         .layer(gzip))
 }

@@ -7,7 +7,7 @@
 //   BASE_URL          the registry, e.g. http://127.0.0.1:41234
 //   NODE_PREFIX       where playwright-core and axe-core are installed (node_modules inside)
 //   SCENARIO          JSON: {bookingFacilityId, bookingDay, timeoutFacilityId, timeoutMunicipality,
-//                     uncertifiedFacilityId, uncertifiedMunicipality, signIn, associations, allocation}
+//                     uncertifiedFacilityId, uncertifiedMunicipality, signIn, associations, allocation, grants}
 //   SCREENSHOT_DIR    where to write the screenshots of the main views
 // Prints one JSON object on stdout: what was measured and booked. Exits 1 on the first failed
 // check, naming it.
@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import fs from 'node:fs';
 import { allocationViews } from './web_allocation.mjs';
+import { grantsViews } from './web_grants.mjs';
 
 const require = createRequire(path.join(process.env.NODE_PREFIX, 'node_modules', 'x.js'));
 const { chromium } = require('playwright-core');
@@ -542,6 +543,9 @@ try {
 
   // ---- Träningstider: the seasonal allocation (tests/interop/web_allocation.mjs) ----
   await allocationViews({ base, scenario: scenario.allocation, newContext, signIn, check, axe, shot, out });
+
+  // ---- Föreningsbidrag: grants (tests/interop/web_grants.mjs) ----
+  await grantsViews({ base, scenario: scenario.grants, newContext, signIn, check, axe, shot, out });
 
   // ---- keyboard only ----
   const kb = await context.newPage();

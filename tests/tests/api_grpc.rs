@@ -362,7 +362,13 @@ fn approved_clone(a: &pb::Association) -> pb::Association {
 async fn health_and_reflection() {
     let app = TestApp::start().await;
     let mut health = tonic_health::pb::health_client::HealthClient::new(app.channel().await);
-    for service in ["", "registry.v1.FacilityService", "registry.v1.AssociationService", "registry.v1.MunicipalityService"] {
+    for service in [
+        "",
+        "registry.v1.FacilityService",
+        "registry.v1.AssociationService",
+        "registry.v1.MunicipalityService",
+        "registry.v1.GrantsService",
+    ] {
         let r = health.check(tonic_health::pb::HealthCheckRequest { service: service.into() }).await.unwrap().into_inner();
         assert_eq!(r.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32, "{service}");
     }
@@ -390,6 +396,7 @@ async fn health_and_reflection() {
         s::change_service_server::SERVICE_NAME,
         s::export_service_server::SERVICE_NAME,
         s::allocation_service_server::SERVICE_NAME,
+        s::grants_service_server::SERVICE_NAME,
     ];
     // A vendor's key: the anonymous rate limit is lower than the calls a full description takes.
     let key = app.key("vendor", None, false).await;
@@ -706,4 +713,259 @@ async fn allocation_service() {
     assert_eq!(e.code(), Code::NotFound);
     let public = c.get_public_allocation(pb::GetPublicAllocationRequest { id }).await.unwrap().into_inner().allocation.unwrap();
     assert_eq!((public.status, public.sessions.len()), (pb::RoundStatus::Preliminary as i32, 1));
+}
+
+/// `GrantsService` over the same use cases as REST: a programme set up and changed by staff
+/// (enums, dates, REST's defaults for unset rules, optimistic concurrency), an application with
+/// an account by a representative, an attachment larger than the server's body limit (the
+/// upload methods take what REST's upload routes take; other methods do not), handling, a
+/// payment order attested by a second person and its payment file, and the open data; what
+/// does not decode is refused with the field named (REST JSON names).
+#[tokio::test]
+async fn grants_service() {
+    use grpc_api::proto::v1::grants_service_client::GrantsServiceClient;
+    use registry_core::auth::Principal;
+    use registry_core::model::{Decision, NewRepresentative};
+
+    let app = TestApp::start().await;
+    let keys = app.keys().await;
+    let admin = Principal::operator("setup");
+    let club = app.registry.create_association(&admin, &fixtures::association("0180", 1)).await.unwrap();
+    app.registry.decide_registration(&admin, club.id, None, None, &Decision::Approve).await.unwrap();
+    let rep = NewRepresentative { personal_identity_number: "197702281937".into(), name: "Rita Representant".into() };
+    app.registry.add_representative(&admin, club.id, &rep).await.unwrap();
+    let rita = app.session("197702281937", "Rita Representant", None).await;
+    let stina = app.session("197802142385", "Stina Attestant", Some("0180")).await;
+    let staff = keys.editor_0180.as_str();
+    let mut c = GrantsServiceClient::new(app.channel().await);
+
+    let now = app.registry.now();
+    let today = tests::dates::today();
+    let ts = |t: chrono::DateTime<chrono::Utc>| Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 });
+    let programme = pb::GrantProgramme {
+        municipality_code: "0180".into(),
+        name: "Projektbidrag".into(),
+        kind: pb::GrantProgrammeKind::Application as i32,
+        application: Some(pb::GrantApplicationRules { max_amount_minor: Some(5_000_000), min_attachments: 1 }),
+        period_from: (today - chrono::Duration::days(30)).to_string(),
+        period_to: (today + chrono::Duration::days(30)).to_string(),
+        applications_open: ts(now - chrono::Duration::days(1)),
+        applications_close: ts(now + chrono::Duration::days(10)),
+        budget_minor: 10_000_000,
+        ..Default::default()
+    };
+
+    // What does not decode, each named; then what the use case refuses.
+    let bad = pb::GrantProgramme {
+        kind: 0,
+        period_to: "30/6".into(),
+        applications_open: None,
+        basic: Some(pb::GrantBasicRules {
+            year: 2026,
+            amounts: vec![pb::GrantBandAmount { age_band: 42, amount_minor: 1 }],
+            ..Default::default()
+        }),
+        ..programme.clone()
+    };
+    let e = c.create_programme(with_key(pb::CreateGrantProgrammeRequest { programme: Some(bad) }, staff)).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    let v = violations(&e);
+    for (field, reason) in
+        [("kind", "REQUIRED"), ("periodTo", "FORMAT"), ("applicationsOpen", "REQUIRED"), ("basic.amounts[0].ageBand", "UNKNOWN_ENUM_VALUE")]
+    {
+        assert!(v.contains(&(field.into(), reason.into())), "{field} {reason} in {v:?}");
+    }
+    let basic_on_application = pb::GrantProgramme { basic: Some(pb::GrantBasicRules::default()), ..programme.clone() };
+    let e =
+        c.create_programme(with_key(pb::CreateGrantProgrammeRequest { programme: Some(basic_on_application) }, staff)).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("basic".to_string(), "NOT_APPLICABLE".to_string())]);
+    let e = c
+        .create_programme(with_key(pb::CreateGrantProgrammeRequest { programme: Some(programme.clone()) }, &keys.editor_1480))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+
+    // An activity grant takes REST's defaults for the rules left unset (the LOK model).
+    let activity = pb::GrantProgramme {
+        name: "Aktivitetsstöd".into(),
+        kind: pb::GrantProgrammeKind::Activity as i32,
+        application: None,
+        activity: Some(pb::GrantActivityRules { amount_per_participant_minor: Some(1000), ..Default::default() }),
+        ..programme.clone()
+    };
+    let activity = c.create_programme(with_key(pb::CreateGrantProgrammeRequest { programme: Some(activity) }, staff)).await.unwrap();
+    let rules = activity.into_inner().programme.unwrap().activity.unwrap();
+    assert_eq!(
+        (
+            rules.min_age,
+            rules.max_age,
+            rules.age_basis,
+            rules.leader_required,
+            rules.amount_per_participant_minor,
+            rules.max_participants_counted
+        ),
+        (Some(7), Some(25), pb::GrantAgeBasis::OnTheDay as i32, Some(true), Some(1000), None)
+    );
+
+    let created =
+        c.create_programme(with_key(pb::CreateGrantProgrammeRequest { programme: Some(programme.clone()) }, staff)).await.unwrap();
+    let created = created.into_inner().programme.unwrap();
+    assert_eq!((created.kind, created.version, created.remaining_minor), (pb::GrantProgrammeKind::Application as i32, 1, 10_000_000));
+    let id = created.id.clone();
+    let got = c.get_programme(pb::GetGrantProgrammeRequest { id: id.clone() }).await.unwrap().into_inner().programme.unwrap();
+    assert_eq!(got, created, "anyone reads a programme");
+    let renamed = pb::GrantProgramme { id: id.clone(), name: "Projektbidrag 2027".into(), ..programme.clone() };
+    let update = |v: i64| pb::UpdateGrantProgrammeRequest { programme: Some(renamed.clone()), expected_version: v };
+    let e = c.update_programme(with_key(update(0), staff)).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("expectedVersion".to_string(), "REQUIRED".to_string())]);
+    let e = c.update_programme(with_key(update(7), staff)).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    let updated = c.update_programme(with_key(update(1), staff)).await.unwrap().into_inner().programme.unwrap();
+    assert_eq!((updated.name.as_str(), updated.version), ("Projektbidrag 2027", 2));
+
+    // A draft by the representative; an account's fields are those of its kind.
+    let giro = pb::GrantAccount { kind: pb::GrantAccountKind::Bankgiro as i32, number: "5050-1055".into(), ..Default::default() };
+    let application = pb::GrantApplication {
+        association_id: club.id.to_string(),
+        title: "Cup".into(),
+        description: "Ungdomscup i juni".into(),
+        requested_minor: Some(2_000_000),
+        payee: Some(giro.clone()),
+        ..Default::default()
+    };
+    let create = |a: pb::GrantApplication| pb::CreateGrantApplicationRequest { id: id.clone(), application: Some(a) };
+    let mixed = pb::GrantApplication { payee: Some(pb::GrantAccount { iban: "SE45".into(), ..giro.clone() }), ..application.clone() };
+    let e = c.create_application(with_key(create(mixed), &rita)).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("payee.iban".to_string(), "NOT_APPLICABLE".to_string())]);
+    let e = c.create_application(with_key(create(application.clone()), staff)).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "an editor's key does not apply for an association");
+    let draft = c.create_application(with_key(create(application), &rita)).await.unwrap().into_inner().application.unwrap();
+    assert_eq!((draft.status.as_str(), draft.payee.as_ref().map(|p| p.number.as_str())), ("draft", Some("50501055")));
+    let app_id = draft.id.clone();
+
+    // An attachment over the server's body limit (1 MiB) goes through the upload method; the
+    // same size on any other method is refused.
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(2 * 1024 * 1024, b'%');
+    let attach = |content: Vec<u8>| pb::AddGrantAttachmentRequest { id: app_id.clone(), file_name: "budget.pdf".into(), content };
+    let a = c.add_attachment(with_key(attach(pdf.clone()), &rita)).await.unwrap().into_inner().attachment.unwrap();
+    assert_eq!((a.content_type.as_str(), a.size_bytes), ("application/pdf", 2 * 1024 * 1024));
+    let read_attachment = pb::GetGrantAttachmentRequest { id: app_id.clone(), attachment_id: a.id.clone() };
+    let read = c.get_attachment(with_key(read_attachment.clone(), &rita)).await.unwrap().into_inner();
+    assert_eq!((read.attachment.as_ref(), read.content == pdf), (Some(&a), true));
+    let e = c.get_attachment(with_key(read_attachment.clone(), staff)).await.unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "a draft is the association's own: {e:?}");
+    let long = pb::UpdateGrantApplicationRequest {
+        application: Some(pb::GrantApplication { id: app_id.clone(), description: "x".repeat(2 * 1024 * 1024), ..draft.clone() }),
+        expected_version: 2,
+    };
+    let e = c.update_application(with_key(long, &rita)).await.unwrap_err();
+    assert_eq!(e.code(), Code::OutOfRange, "{e:?}");
+    // Larger than REST takes: refused by the use case, named as REST names it.
+    let mut big = b"%PDF-1.7\n".to_vec();
+    big.resize(grants::service::MAX_ATTACHMENT_BYTES + 1, b'%');
+    let e = c.add_attachment(with_key(attach(big), &rita)).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("content".to_string(), "TOO_LARGE".to_string())]);
+    // The guard reads the upload methods' declared length with their limit, too (gRPC-Web sends
+    // one): 2 MiB is taken on AddAttachment and refused on CreateProgramme before it is read.
+    let frame = |msg: Vec<u8>| {
+        let mut f = vec![0u8];
+        f.extend_from_slice(&u32::try_from(msg.len()).unwrap().to_be_bytes());
+        f.extend(msg);
+        f
+    };
+    for (method, body, refused) in [
+        ("AddAttachment", prost::Message::encode_to_vec(&attach(pdf.clone())), false),
+        ("CreateProgramme", vec![0u8; 2 * 1024 * 1024], true),
+    ] {
+        let r = tests::authed(app.http().post(app.url(&format!("/registry.v1.GrantsService/{method}"))), &rita)
+            .header("content-type", "application/grpc-web+proto")
+            .body(frame(body))
+            .send()
+            .await
+            .unwrap();
+        let status = r.headers().get("grpc-status").map(|s| s.to_str().unwrap().to_string());
+        assert_eq!(status.as_deref() == Some("8"), refused, "{method}: {:?}", r.headers());
+        if !refused {
+            // gRPC-Web: the status is in the trailers frame at the end of the body.
+            let body = r.bytes().await.unwrap();
+            assert!(String::from_utf8_lossy(&body).contains("grpc-status:0"), "{method}: {body:?}");
+        }
+    }
+
+    // Sent, decided by staff (enums), paid: prepared by one, attested by another.
+    let sent = c
+        .submit_application(with_key(pb::SubmitGrantApplicationRequest { id: app_id.clone(), expected_version: 0 }, &rita))
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    assert_eq!(sent.status, "submitted");
+    let read = c.get_attachment(with_key(read_attachment, staff)).await.unwrap().into_inner();
+    assert!(read.content == pdf, "staff read a sent application's attachments");
+    let decide = |outcome: i32, authority: i32| pb::DecideGrantApplicationRequest {
+        id: app_id.clone(),
+        outcome,
+        amount_minor: 1_500_000,
+        reasons: String::new(),
+        authority,
+        reference: "Delegationsordning 4.2".into(),
+        expected_version: sent.version,
+    };
+    let e = c.decide_application(with_key(decide(0, 7), staff)).await.unwrap_err();
+    assert_eq!(
+        violations(&e),
+        vec![("outcome".to_string(), "REQUIRED".to_string()), ("authority".to_string(), "UNKNOWN_ENUM_VALUE".to_string())]
+    );
+    let decided = c
+        .decide_application(with_key(decide(pb::GrantOutcome::Approved as i32, pb::GrantAuthority::Delegation as i32), staff))
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    let d = decided.decision.unwrap();
+    assert_eq!((decided.status.as_str(), d.outcome, d.amount_minor), ("approved", pb::GrantOutcome::Approved as i32, 1_500_000));
+    let order = pb::PreparePaymentOrderRequest {
+        municipality_code: "0180".into(),
+        application_ids: vec![app_id.clone()],
+        execution_date: (today + chrono::Duration::days(3)).to_string(),
+        debtor: Some(pb::GrantDebtor {
+            name: "Stockholms stad".into(),
+            org_number: "212000-0142".into(),
+            account: Some(giro.clone()),
+            bic: None,
+        }),
+    };
+    let e = c.prepare_payment_order(with_key(pb::PreparePaymentOrderRequest { debtor: None, ..order.clone() }, staff)).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("debtor".to_string(), "REQUIRED".to_string())]);
+    let prepared = c.prepare_payment_order(with_key(order, staff)).await.unwrap().into_inner().order.unwrap();
+    assert_eq!((prepared.status.as_str(), prepared.total_minor), ("prepared", 1_500_000));
+    let file = pb::GetPaymentFileRequest { id: prepared.id.clone() };
+    let e = c.get_payment_file(with_key(file.clone(), staff)).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "no file before attestation: {e:?}");
+    let attest = pb::AttestPaymentOrderRequest { id: prepared.id.clone(), expected_version: 0 };
+    let e = c.attest_payment_order(with_key(attest.clone(), staff)).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "a key does not attest: {e:?}");
+    let attested = c.attest_payment_order(with_key(attest, &stina)).await.unwrap().into_inner().order.unwrap();
+    assert_eq!((attested.status.as_str(), attested.attested_by.as_deref()), ("attested", Some("Stina Attestant")));
+    let file = c.get_payment_file(with_key(file, &stina)).await.unwrap().into_inner();
+    assert!(file.file_name.ends_with(".xml") && file.xml.contains("<CtrlSum>15000.00</CtrlSum>"), "{file:?}");
+    let rest =
+        tests::authed(app.http().get(app.url(&format!("/v1/grants/payment-orders/{}/file", prepared.id))), &stina).send().await.unwrap();
+    assert_eq!(rest.text().await.unwrap(), file.xml, "the same bytes through both");
+
+    // Open data.
+    let open = c.list_decisions(pb::ListGrantDecisionsRequest { municipality_code: "0180".into(), ..Default::default() }).await.unwrap();
+    let open = open.into_inner().decisions;
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        (open[0].kind, open[0].authority, open[0].amount_minor),
+        (pb::GrantProgrammeKind::Application as i32, pb::GrantAuthority::Delegation as i32, 1_500_000)
+    );
+    let e = c.list_decisions(pb::ListGrantDecisionsRequest { programme_id: "nope".into(), ..Default::default() }).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("programmeId".to_string(), "FORMAT".to_string())]);
+    let e = c.get_statistics(pb::GetGrantStatisticsRequest { year: 0 }).await.unwrap_err();
+    assert_eq!(violations(&e), vec![("year".to_string(), "OUT_OF_RANGE".to_string())]);
 }

@@ -31,11 +31,8 @@ const ALIASES: &[Alias] =
     &[Alias { message: ".registry.v1.Facility", field: "location_locked", json_path: &["locationProvenance", "locked"] }];
 
 async fn rest(app: &TestApp, path: &str, key: &str) -> Value {
-    let mut r = app.http().get(app.url(path));
-    if !key.is_empty() {
-        r = r.header("x-api-key", key);
-    }
-    let res = r.send().await.unwrap();
+    // A key, a signed-in person's session, or nothing (anonymous).
+    let res = tests::authed(app.http().get(app.url(path)), key).send().await.unwrap();
     assert!(res.status().is_success(), "{path}: {}", res.status());
     res.json().await.unwrap()
 }
@@ -421,6 +418,263 @@ async fn the_seasonal_allocation_reads_the_same_through_rest_and_grpc() {
         ".registry.v1.ListCommentsResponse",
         ".registry.v1.ListMatchesResponse",
         ".registry.v1.DecideMatchesResponse",
+    ];
+    let never: Vec<String> = schema.reachable_fields(&roots).difference(&parity.covered).map(|(m, f)| format!("{m}.{f}")).collect();
+    assert!(never.is_empty(), "these fields never carried a value, so dropping them would go unnoticed: {never:?}");
+}
+
+/// The grants' enums are written as lower-case codes in REST (`"activity"`, `"delegation"`,
+/// `"approved"`, `"bankgiro"`, `"year_turned"`); `AgeBand` by its proto value name in both.
+const GRANT_CODE_ENUMS: &[&str] = &[
+    ".registry.v1.GrantProgrammeKind",
+    ".registry.v1.GrantAgeBasis",
+    ".registry.v1.GrantAuthority",
+    ".registry.v1.GrantOutcome",
+    ".registry.v1.GrantAccountKind",
+];
+
+/// A valid twelve-digit personal identity number of someone born on `birth`, with birth number
+/// `serial`.
+fn pin(birth: chrono::NaiveDate, serial: u16) -> String {
+    use chrono::Datelike;
+    let body = format!("{:02}{:02}{:02}{serial:03}", birth.year() % 100, birth.month(), birth.day());
+    let sum: u32 = body
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0') * if i % 2 == 0 { 2 } else { 1 };
+            d / 10 + d % 10
+        })
+        .sum();
+    format!("{}{body}{}", birth.year() / 100, (10 - sum % 10) % 10)
+}
+
+/// Grants: three programmes of 0180, one of each kind with every rule set; an activity-grant
+/// application with an attendance list (one occasion counted, one too short: a report with its
+/// reasons) and an attachment, asked to be completed, sent again, assessed, approved, in a
+/// payment order paid from an IBAN with its BIC and attested by a second person; an
+/// application grant paid to an IBAN, rejected in committee. Read through both front ends by
+/// staff, the representative and anonymous callers, so that every field of the compared
+/// messages carries a value somewhere.
+#[tokio::test]
+async fn the_grants_read_the_same_through_rest_and_grpc() {
+    use chrono::Datelike;
+    use grants::Grants;
+    use grants::account::Account;
+    use grants::model::{
+        ApplicationInput, ApplicationRules, Authority, BandAmount, BasicRules, Debtor, DecisionInput, Outcome, PaymentOrderInput,
+        ProgrammeInput, ProgrammeKind,
+    };
+    use grants::rules::{ActivityRules, AgeBasis};
+    use grpc_api::proto::v1::grants_service_client::GrantsServiceClient;
+    use registry_core::model::association::AgeBand;
+    use registry_core::service::sessions::{SessionPolicy, Sessions};
+
+    let app = TestApp::start().await;
+    let keys = app.keys().await;
+    let admin = Principal::operator("setup");
+    let reg = &app.registry;
+    let sessions = Sessions::new(reg.pool().clone(), "", reg.clock().clone(), SessionPolicy::default());
+    let rep = Principal::person(sessions.person(Some("197702281937"), "Rita Representant").unwrap(), None);
+    let attester = Principal::person(sessions.person(Some("197802142385"), "Stina Attestant").unwrap(), Some("0180".into()));
+    let mut associations = Vec::new();
+    for n in [1, 2] {
+        let a = reg.create_association(&admin, &fixtures::association("0180", n)).await.unwrap();
+        reg.decide_registration(&admin, a.id, None, None, &Decision::Approve).await.unwrap();
+        let r =
+            registry_core::model::NewRepresentative { personal_identity_number: "197702281937".into(), name: "Rita Representant".into() };
+        reg.add_representative(&admin, a.id, &r).await.unwrap();
+        associations.push(a.id);
+    }
+
+    let (now, today) = (reg.now(), tests::dates::today());
+    let period_from = today - chrono::Duration::days(60);
+    let programme = |name: &str, kind| ProgrammeInput {
+        municipality_code: "0180".into(),
+        name: name.into(),
+        description: format!("{name}: regler och villkor."),
+        kind,
+        activity: None,
+        basic: None,
+        application: None,
+        period_from,
+        period_to: today + chrono::Duration::days(30),
+        applications_open: now - chrono::Duration::days(1),
+        applications_close: now + chrono::Duration::days(10),
+        budget_minor: 10_000_000,
+    };
+    let service = Grants::new(reg.clone());
+    let activity = ProgrammeInput {
+        activity: Some(ActivityRules {
+            age_basis: AgeBasis::YearTurned,
+            max_participants_counted: Some(30),
+            amount_per_participant_minor: 1000,
+            amount_per_occasion_minor: 500,
+            ..ActivityRules::default()
+        }),
+        ..programme("Aktivitetsstöd", ProgrammeKind::Activity)
+    };
+    let activity = service.create_programme(&admin, &activity).await.unwrap();
+    let basic = ProgrammeInput {
+        basic: Some(BasicRules {
+            year: 2025,
+            amounts: vec![BandAmount { age_band: AgeBand::Age13To20, amount_minor: 10_000 }],
+            min_members: 5,
+            max_amount_minor: Some(500_000),
+        }),
+        ..programme("Grundbidrag", ProgrammeKind::Basic)
+    };
+    let basic = service.create_programme(&admin, &basic).await.unwrap();
+    let project = ProgrammeInput {
+        application: Some(ApplicationRules { max_amount_minor: Some(5_000_000), min_attachments: 1 }),
+        ..programme("Projektbidrag", ProgrammeKind::Application)
+    };
+    let project = service.create_programme(&admin, &project).await.unwrap();
+
+    // The activity grant: an attendance list and an attachment, completion, assessment, approval.
+    let giro = Account::Bankgiro { number: "5050-1055".into() };
+    let input = ApplicationInput {
+        association_id: associations[0],
+        title: "Höstens träningar".into(),
+        description: "Innebandy för barn".into(),
+        requested_minor: Some(10_000),
+        payee: Some(giro.clone()),
+    };
+    let trained = service.create_application(&rep, activity.id, &input).await.unwrap();
+    let day = today - chrono::Duration::days(10);
+    let born = chrono::NaiveDate::from_ymd_opt(day.year() - 10, 3, 10).unwrap();
+    let mut csv = String::from("date,start,end,group,role,personalIdentityNumber,name\n");
+    for (date, end) in [(day, "18:30"), (day - chrono::Duration::days(1), "17:59")] {
+        for serial in 101..106u16 {
+            csv.push_str(&format!("{date},17:00,{end},F12,participant,{},Barn {serial}\n", pin(born, serial)));
+        }
+        csv.push_str(&format!("{date},17:00,{end},F12,leader,{},Ledare\n", pin(chrono::NaiveDate::from_ymd_opt(1980, 5, 5).unwrap(), 900)));
+    }
+    let list = service.add_attendance(&rep, trained.id, "ht.csv", csv.into_bytes()).await.unwrap();
+    assert_eq!((list.occasions, list.occasions_counted, list.amount_minor), (2, 1, 5 * 1000 + 500));
+    let pdf = b"%PDF-1.7\nBudget\n%%EOF\n".to_vec();
+    service.add_attachment(&rep, trained.id, "budget.pdf", pdf.clone()).await.unwrap();
+    service.submit(&rep, trained.id, None).await.unwrap();
+    service.request_completion(&admin, trained.id, "Närvarolistan för vecka 40 saknas.", None).await.unwrap();
+
+    let channel = app.channel().await;
+    let mut c = GrantsServiceClient::new(channel.clone());
+    let schema = Schema::decode(grpc_api::proto::FILE_DESCRIPTOR_SET);
+    let mut parity = Parity::new(&schema, ALIASES).with_code_enums(GRANT_CODE_ENUMS);
+    let staff = keys.editor_0180.as_str();
+    let rita = app.session("197702281937", "Rita Representant", None).await;
+    let compare_application = async |parity: &mut Parity<'_>, id: uuid::Uuid, role: &str, key: &str| {
+        let path = format!("/v1/grants/applications/{id}");
+        let r = rest(&app, &path, key).await;
+        let mut c = GrantsServiceClient::new(channel.clone());
+        let g = c.get_application(with_key(pb::GetGrantApplicationRequest { id: id.to_string() }, key)).await.unwrap();
+        parity.compare(&format!("GET {path} as {role}"), ".registry.v1.GrantApplication", &g.into_inner().application.unwrap(), &r);
+    };
+    // Asked to be completed: the message is there until it is sent again.
+    compare_application(&mut parity, trained.id, "staff (completion requested)", staff).await;
+
+    service.submit(&rep, trained.id, None).await.unwrap();
+    service.assess(&admin, trained.id, "Enligt reglerna.", 5500, None).await.unwrap();
+    let approve = DecisionInput {
+        outcome: Outcome::Approved,
+        amount_minor: 5500,
+        reasons: "Enligt reglerna.".into(),
+        authority: Authority::Delegation,
+        reference: "Delegationsordning 4.2".into(),
+    };
+    service.decide(&admin, trained.id, &approve, None).await.unwrap();
+
+    // The application grant, to an IBAN, rejected in committee.
+    let iban = Account::Iban { iban: "SE45 5000 0000 0583 9825 7466".into(), bic: Some("ESSESESS".into()) };
+    let input = ApplicationInput {
+        association_id: associations[1],
+        title: "Cup".into(),
+        description: "Ungdomscup i juni".into(),
+        requested_minor: Some(2_000_000),
+        payee: Some(iban.clone()),
+    };
+    let cup = service.create_application(&rep, project.id, &input).await.unwrap();
+    service.add_attachment(&rep, cup.id, "budget.pdf", pdf).await.unwrap();
+    service.submit(&rep, cup.id, None).await.unwrap();
+    let reject = DecisionInput {
+        outcome: Outcome::Rejected,
+        amount_minor: 0,
+        reasons: "Budgeten är förbrukad.".into(),
+        authority: Authority::Committee,
+        reference: "Kultur- och fritidsnämnden § 13".into(),
+    };
+    service.decide(&admin, cup.id, &reject, None).await.unwrap();
+
+    // Paid from 0180's IBAN (with its BIC), prepared by one and attested by another.
+    let order = PaymentOrderInput {
+        municipality_code: "0180".into(),
+        application_ids: vec![trained.id],
+        execution_date: today + chrono::Duration::days(3),
+        debtor: Debtor {
+            name: "Stockholms stad".into(),
+            org_number: "212000-0142".into(),
+            account: Account::Iban { iban: "SE4550000000058398257466".into(), bic: Some("ESSESESS".into()) },
+            bic: Some("ESSESESS".into()),
+        },
+    };
+    let order = service.prepare_order(&admin, &order).await.unwrap();
+    service.attest_order(&attester, order.id, None).await.unwrap();
+
+    // Programmes: anyone.
+    for (role, key) in [("anonymous", ""), ("editor of 0180", staff)] {
+        for id in [activity.id, basic.id, project.id] {
+            let path = format!("/v1/grants/programmes/{id}");
+            let r = rest(&app, &path, key).await;
+            let g = c.get_programme(with_key(pb::GetGrantProgrammeRequest { id: id.to_string() }, key)).await.unwrap();
+            parity.compare(&format!("GET {path} as {role}"), ".registry.v1.GrantProgramme", &g.into_inner().programme.unwrap(), &r);
+        }
+        let r = rest(&app, "/v1/grants/programmes?municipalityCode=0180", key).await;
+        let g = c.list_programmes(with_key(pb::ListGrantProgrammesRequest { municipality_code: "0180".into() }, key)).await.unwrap();
+        let g = g.into_inner();
+        assert_eq!(g.programmes.len(), 3);
+        parity.compare(&format!("GET /v1/grants/programmes as {role}"), ".registry.v1.ListGrantProgrammesResponse", &g, &r);
+    }
+    // Applications: staff with the assessment, the representative without.
+    for (role, key) in [("staff", staff), ("the representative", rita.as_str())] {
+        for id in [trained.id, cup.id] {
+            compare_application(&mut parity, id, role, key).await;
+        }
+        let path = "/v1/grants/applications?municipalityCode=0180";
+        let r = rest(&app, path, key).await;
+        let req = pb::ListGrantApplicationsRequest { municipality_code: "0180".into(), ..Default::default() };
+        let g = c.list_applications(with_key(req, key)).await.unwrap().into_inner();
+        assert_eq!(g.applications.len(), 2);
+        parity.compare(&format!("GET {path} as {role}"), ".registry.v1.ListGrantApplicationsResponse", &g, &r);
+    }
+    // The payment order (staff).
+    let path = format!("/v1/grants/payment-orders/{}", order.id);
+    let r = rest(&app, &path, staff).await;
+    let g = c.get_payment_order(with_key(pb::GetPaymentOrderRequest { id: order.id.to_string() }, staff)).await.unwrap();
+    let g = g.into_inner().order.unwrap();
+    assert_eq!((g.status.as_str(), g.attested_by.as_deref()), ("attested", Some("Stina Attestant")));
+    parity.compare(&format!("GET {path}"), ".registry.v1.GrantPaymentOrder", &g, &r);
+    let r = rest(&app, "/v1/grants/payment-orders?municipalityCode=0180", staff).await;
+    let g = c.list_payment_orders(with_key(pb::ListPaymentOrdersRequest { municipality_code: "0180".into() }, staff)).await.unwrap();
+    parity.compare("GET /v1/grants/payment-orders", ".registry.v1.ListPaymentOrdersResponse", &g.into_inner(), &r);
+    // Open data: anyone.
+    let r = rest(&app, "/v1/grants/decisions?municipalityCode=0180", "").await;
+    let g = c.list_decisions(pb::ListGrantDecisionsRequest { municipality_code: "0180".into(), ..Default::default() }).await.unwrap();
+    let g = g.into_inner();
+    assert_eq!(g.decisions.len(), 2);
+    parity.compare("GET /v1/grants/decisions", ".registry.v1.ListGrantDecisionsResponse", &g, &r);
+    let year = period_from.year();
+    let r = rest(&app, &format!("/v1/grants/statistics?year={year}"), "").await;
+    let g = c.get_statistics(pb::GetGrantStatisticsRequest { year }).await.unwrap().into_inner();
+    assert_eq!(g.municipalities.len(), 1);
+    parity.compare("GET /v1/grants/statistics", ".registry.v1.GetGrantStatisticsResponse", &g, &r);
+
+    assert!(parity.errors.is_empty(), "REST and gRPC differ:\n{}", parity.errors.join("\n"));
+    let roots = [
+        ".registry.v1.ListGrantProgrammesResponse",
+        ".registry.v1.ListGrantApplicationsResponse",
+        ".registry.v1.ListPaymentOrdersResponse",
+        ".registry.v1.ListGrantDecisionsResponse",
+        ".registry.v1.GetGrantStatisticsResponse",
     ];
     let never: Vec<String> = schema.reachable_fields(&roots).difference(&parity.covered).map(|(m, f)| format!("{m}.{f}")).collect();
     assert!(never.is_empty(), "these fields never carried a value, so dropping them would go unnoticed: {never:?}");

@@ -25,9 +25,19 @@
 //! times and deciding it), each cell on a fresh round of 0180 over a hall with explicit hours,
 //! brought through the core to the stage the operation needs (an application of a fresh
 //! approved association, sent by the representative; a run; published; commented; final; a
-//! match time the representative asked for on the final round; a run of match times); and,
-//! REST only (gRPC offers nothing equivalent; the proto has no audit or history RPC), the audit
-//! trail, a facility's public history, and a person's download of their own data.
+//! match time the representative asked for on the final round; a run of match times); grants
+//! (REST `/v1/grants/…` vs `GrantsService`: listing, reading, creating and updating a
+//! programme; starting, listing, reading (sent, and a draft), changing, sending and
+//! withdrawing an application; adding, reading and removing an attachment; adding and removing
+//! an attendance list; asking for completion, assessing and deciding; listing, preparing,
+//! reading, attesting and cancelling a payment order and fetching its payment file; the decided
+//! grants and the figures), each cell on a fresh programme of 0180 brought through the core to
+//! the stage the operation needs (a draft of a fresh approved association by the
+//! representative, with an attachment or, of an activity grant, an attendance list; sent;
+//! approved; in a payment order the admin prepared, so that the staff column may attest it;
+//! attested by another member of staff); and, REST only (gRPC offers nothing equivalent; the
+//! proto has no audit or history RPC), the audit trail, a facility's public history, and a
+//! person's download of their own data.
 //!
 //! The roles are ten: besides anonymous, the two editors, the national body and the admin,
 //! there are two vendor keys: one of no vendor (`Keys::vendor`, a key without a `vendor_id`),
@@ -47,8 +57,8 @@
 //! and their boundaries, batch get, an association by organisation number, open intervals and
 //! open status, holidays, the facility export), and the personal-data scope (contact persons,
 //! representatives), which none of the ten callers holds (the representative reads its own
-//! association's representatives as one of them); and, REST only, the published allocation as
-//! CSV (the same use case as its JSON).
+//! association's representatives as one of them); and, REST only, the published allocation and
+//! the decided grants as CSV (the same use cases as their JSON).
 
 use std::fmt;
 use std::time::Duration;
@@ -68,6 +78,7 @@ use grpc_api::proto::v1::booking_service_client::BookingServiceClient;
 use grpc_api::proto::v1::change_service_client::ChangeServiceClient;
 use grpc_api::proto::v1::export_service_client::ExportServiceClient;
 use grpc_api::proto::v1::facility_service_client::FacilityServiceClient;
+use grpc_api::proto::v1::grants_service_client::GrantsServiceClient;
 use grpc_api::proto::v1::opening_hours_service_client::OpeningHoursServiceClient;
 use grpc_api::proto::v1::search_service_client::SearchServiceClient;
 use grpc_api::proto::v1::vendor_directory_service_client::VendorDirectoryServiceClient;
@@ -222,6 +233,9 @@ const REPRESENTATIVE: usize = 9;
 /// The representative's personal identity number (valid: a real date and check digit; neither
 /// the resident's nor the staff member's).
 const REPRESENTATIVE_PIN: &str = "197702281937";
+/// The personal identity number of the staff member who attests the grant cells' payment
+/// orders through the core (not the staff column's).
+const ATTESTER_PIN: &str = "197802142385";
 
 /// Writes on 0180's data: only its own editor and the admin; anonymous callers are asked to log in.
 /// Also choosing a 0180 unit's vendor (`AssignVendor(0180)`). A representative acts for its
@@ -332,6 +346,33 @@ enum Op {
     WithdrawAllocationMatch,
     RunAllocationMatches,
     DecideAllocationMatches,
+    ListGrantProgrammes,
+    GetGrantProgramme,
+    CreateGrantProgramme,
+    UpdateGrantProgramme,
+    CreateGrantApplication,
+    ListGrantApplications,
+    GetGrantApplication,
+    GetDraftGrantApplication,
+    UpdateGrantApplication,
+    SubmitGrantApplication,
+    WithdrawGrantApplication,
+    AddGrantAttachment,
+    GetGrantAttachment,
+    DeleteGrantAttachment,
+    AddAttendanceList,
+    DeleteAttendanceList,
+    RequestGrantCompletion,
+    AssessGrantApplication,
+    DecideGrantApplication,
+    ListPaymentOrders,
+    PreparePaymentOrder,
+    GetPaymentOrder,
+    AttestPaymentOrder,
+    CancelPaymentOrder,
+    GetPaymentFile,
+    ListGrantDecisions,
+    GetGrantStatistics,
 }
 
 impl Op {
@@ -352,6 +393,7 @@ impl Op {
                 | Op::GetFinalRun
                 | Op::ListAllocationComments
                 | Op::ListAllocationMatches
+                | Op::ListGrantApplications
         )
     }
 }
@@ -505,6 +547,55 @@ fn expected() -> Vec<(Op, [O; 10])> {
         // ManageAllocation(0180), on the final round.
         (Op::RunAllocationMatches, WRITE),
         (Op::DecideAllocationMatches, WRITE),
+        // Grants (föreningsbidrag). Programmes, the decided grants and the figures are public
+        // (ReadPublic).
+        (Op::ListGrantProgrammes, READ),
+        (Op::GetGrantProgramme, READ),
+        // ManageGrants(0180): its editors (keys and signed-in staff) and admins.
+        (Op::CreateGrantProgramme, WRITE),
+        (Op::UpdateGrantProgramme, WRITE),
+        // Represent: a signed-in person who represents the association (the resident and staff
+        // pass the first check and are refused by the association's own: 403); keys never apply,
+        // not even the admin's.
+        (Op::CreateGrantApplication, [U, F, F, F, F, F, F, F, F, Y]),
+        // A programme's applications: staff see the sent ones; a signed-in person their
+        // associations' own (none for the resident); keys of others are refused.
+        (Op::ListGrantApplications, [U, Y, F, F, F, F, Y, E, Y, Y]),
+        // Staff of 0180 and the association's representatives; to anyone else, anonymous callers
+        // included, the application does not exist (404, never a hint that it does).
+        (Op::GetGrantApplication, [N, Y, N, N, N, N, Y, N, Y, Y]),
+        // A draft is the association's own until it is sent: staff and admins get "not found"
+        // too, as in the inbox and the handling.
+        (Op::GetDraftGrantApplication, [N, N, N, N, N, N, N, N, N, Y]),
+        // The association's own (Represent), on a draft; another signed-in person, staff
+        // included, gets "not found"; keys never act for an association.
+        (Op::UpdateGrantApplication, [U, F, F, F, F, F, F, N, N, Y]),
+        (Op::SubmitGrantApplication, [U, F, F, F, F, F, F, N, N, Y]),
+        (Op::WithdrawGrantApplication, [U, F, F, F, F, F, F, N, N, Y]),
+        (Op::AddGrantAttachment, [U, F, F, F, F, F, F, N, N, Y]),
+        // Read as the application is (every read audited).
+        (Op::GetGrantAttachment, [N, Y, N, N, N, N, Y, N, Y, Y]),
+        (Op::DeleteGrantAttachment, [U, F, F, F, F, F, F, N, N, Y]),
+        // Staff read the application but do not upload for the association: "not found" too.
+        (Op::AddAttendanceList, [U, F, F, F, F, F, F, N, N, Y]),
+        (Op::DeleteAttendanceList, [U, F, F, F, F, F, F, N, N, Y]),
+        // Handling a sent application: ManageGrants(0180).
+        (Op::RequestGrantCompletion, WRITE),
+        (Op::AssessGrantApplication, WRITE),
+        (Op::DecideGrantApplication, WRITE),
+        // Payout: ManageGrants(0180).
+        (Op::ListPaymentOrders, WRITE),
+        (Op::PreparePaymentOrder, WRITE),
+        (Op::GetPaymentOrder, WRITE),
+        // ManageGrants(0180), and a signed-in person who did not prepare the order (it is
+        // prepared by someone else in the cell): the editor's and the admin's keys are refused
+        // ("a key does not attest").
+        (Op::AttestPaymentOrder, [U, F, F, F, F, F, F, F, Y, F]),
+        (Op::CancelPaymentOrder, WRITE),
+        // Of an attested order.
+        (Op::GetPaymentFile, WRITE),
+        (Op::ListGrantDecisions, READ),
+        (Op::GetGrantStatistics, READ),
     ]
 }
 
@@ -531,6 +622,52 @@ const DIFFERS: &[(Op, usize, O, O)] = &[
 enum Side {
     Rest,
     Grpc,
+}
+
+/// How far a grant cell's fresh programme has come ([`Ctx::grants`]). Each stage's application
+/// is of a fresh approved association, started by the representative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GrantStage {
+    /// An application-grant programme taking applications.
+    Programme,
+    /// A draft, ready to send.
+    Draft,
+    /// A draft with an attachment.
+    DraftWithAttachment,
+    /// A draft of an activity grant.
+    ActivityDraft,
+    /// A draft of an activity grant with an attendance list.
+    ActivityDraftWithList,
+    /// The draft, sent.
+    Submitted,
+    /// The draft with its attachment, sent.
+    SubmittedWithAttachment,
+    /// Sent and approved.
+    Approved,
+    /// Approved, in a payment order prepared by someone else than the cell's callers.
+    Ordered,
+    /// The order, attested by a second person.
+    Attested,
+}
+
+/// A grant cell's programme, with its application, attachment, attendance list and payment
+/// order where the stage has them.
+struct GrantSetUp {
+    programme: grants::model::Programme,
+    application: Option<grants::model::Application>,
+    attachment: Option<uuid::Uuid>,
+    list: Option<uuid::Uuid>,
+    order: Option<grants::model::PaymentOrder>,
+}
+
+impl GrantSetUp {
+    fn application(&self) -> &grants::model::Application {
+        self.application.as_ref().expect("the stage has an application")
+    }
+
+    fn order(&self) -> &grants::model::PaymentOrder {
+        self.order.as_ref().expect("the stage has a payment order")
+    }
 }
 
 /// How far an allocation cell's fresh round has come ([`Ctx::allocation`]).
@@ -595,6 +732,9 @@ struct Ctx<'a> {
     /// The representative column's person as the core knows it, who applies and comments in
     /// the allocation set-ups.
     representative: Principal,
+    /// A signed-in member of 0180's staff as the core knows them (not the staff column's
+    /// person), who attests the grant set-ups' payment orders.
+    attester: Principal,
     /// Distinct numbers for association organisation numbers, names and references.
     next: std::cell::Cell<u32>,
 }
@@ -773,6 +913,104 @@ impl Ctx<'_> {
             set_up.match_run = Some(service.run_matches(&self.admin, round.id, "matrix matches").await.unwrap());
         }
         set_up.round = round;
+        set_up
+    }
+
+    /// A programme of 0180 of `kind` taking applications now, for a period that began 60 days
+    /// ago (its rules the defaults).
+    fn grant_programme_input(&self, kind: grants::model::ProgrammeKind) -> grants::model::ProgrammeInput {
+        let (now, today) = (self.app.registry.now(), tests::dates::today());
+        grants::model::ProgrammeInput {
+            municipality_code: "0180".into(),
+            name: format!("Matrix programme {}", self.n()),
+            description: String::new(),
+            kind,
+            activity: None,
+            basic: None,
+            application: None,
+            period_from: today - chrono::Duration::days(60),
+            period_to: today + chrono::Duration::days(30),
+            applications_open: now - chrono::Duration::days(1),
+            applications_close: now + chrono::Duration::days(10),
+            budget_minor: 10_000_000,
+        }
+    }
+
+    /// An application of `association`, complete enough to send: a title, a description, the
+    /// amount asked and a bankgiro number.
+    fn grant_application_input(&self, association: uuid::Uuid) -> grants::model::ApplicationInput {
+        grants::model::ApplicationInput {
+            association_id: association,
+            title: "Matrix cup".into(),
+            description: "Ungdomscup i juni".into(),
+            requested_minor: Some(100_000),
+            payee: Some(grants::account::Account::Bankgiro { number: "5050-1055".into() }),
+        }
+    }
+
+    /// The payment order of `application`, paid in three days from 0180's bankgiro.
+    fn payment_order_input(&self, application: uuid::Uuid) -> grants::model::PaymentOrderInput {
+        grants::model::PaymentOrderInput {
+            municipality_code: "0180".into(),
+            application_ids: vec![application],
+            execution_date: tests::dates::today() + chrono::Duration::days(3),
+            debtor: grants::model::Debtor {
+                name: "Stockholms stad".into(),
+                org_number: "212000-0142".into(),
+                account: grants::account::Account::Bankgiro { number: "5050-1055".into() },
+                bic: None,
+            },
+        }
+    }
+
+    /// A fresh programme of 0180 (through the core) brought to `stage`: a draft of a fresh
+    /// approved association by the representative, with an attachment or (of an activity
+    /// grant) an attendance list; sent; approved by the admin; in a payment order the admin
+    /// prepares; attested by [`Ctx::attester`].
+    async fn grants(&self, stage: GrantStage) -> GrantSetUp {
+        use GrantStage as G;
+        let service = grants::Grants::new(self.app.registry.clone());
+        let activity = matches!(stage, G::ActivityDraft | G::ActivityDraftWithList);
+        let kind = if activity { grants::model::ProgrammeKind::Activity } else { grants::model::ProgrammeKind::Application };
+        let programme = service.create_programme(&self.admin, &self.grant_programme_input(kind)).await.unwrap();
+        let mut set_up = GrantSetUp { programme: programme.clone(), application: None, attachment: None, list: None, order: None };
+        if stage == G::Programme {
+            return set_up;
+        }
+        let association = self.approved().await;
+        let rep = &self.representative;
+        let mut application = service.create_application(rep, programme.id, &self.grant_application_input(association.id)).await.unwrap();
+        if matches!(stage, G::DraftWithAttachment | G::SubmittedWithAttachment) {
+            let a = service.add_attachment(rep, application.id, "budget.pdf", MATRIX_PDF.to_vec()).await.unwrap();
+            set_up.attachment = Some(a.id);
+        }
+        if stage == G::ActivityDraftWithList {
+            let l = service.add_attendance(rep, application.id, "ht.csv", attendance_csv()).await.unwrap();
+            set_up.list = Some(l.id);
+        }
+        if matches!(stage, G::Draft | G::DraftWithAttachment | G::ActivityDraft | G::ActivityDraftWithList) {
+            set_up.application = Some(service.get_application(rep, application.id).await.unwrap());
+            return set_up;
+        }
+        application = service.submit(rep, application.id, None).await.unwrap();
+        if matches!(stage, G::Approved | G::Ordered | G::Attested) {
+            let decision = grants::model::DecisionInput {
+                outcome: grants::model::Outcome::Approved,
+                amount_minor: 50_000,
+                reasons: String::new(),
+                authority: grants::model::Authority::Delegation,
+                reference: "Delegationsordning 4.2".into(),
+            };
+            application = service.decide(&self.admin, application.id, &decision, None).await.unwrap();
+        }
+        if matches!(stage, G::Ordered | G::Attested) {
+            let mut order = service.prepare_order(&self.admin, &self.payment_order_input(application.id)).await.unwrap();
+            if stage == G::Attested {
+                order = service.attest_order(&self.attester, order.id, None).await.unwrap();
+            }
+            set_up.order = Some(order);
+        }
+        set_up.application = Some(application);
         set_up
     }
 
@@ -1443,6 +1681,36 @@ impl Ctx<'_> {
                 | Op::DecideAllocationMatches,
                 side,
             ) => self.allocation_cell(op, side, key).await,
+            (
+                Op::ListGrantProgrammes
+                | Op::GetGrantProgramme
+                | Op::CreateGrantProgramme
+                | Op::UpdateGrantProgramme
+                | Op::CreateGrantApplication
+                | Op::ListGrantApplications
+                | Op::GetGrantApplication
+                | Op::GetDraftGrantApplication
+                | Op::UpdateGrantApplication
+                | Op::SubmitGrantApplication
+                | Op::WithdrawGrantApplication
+                | Op::AddGrantAttachment
+                | Op::GetGrantAttachment
+                | Op::DeleteGrantAttachment
+                | Op::AddAttendanceList
+                | Op::DeleteAttendanceList
+                | Op::RequestGrantCompletion
+                | Op::AssessGrantApplication
+                | Op::DecideGrantApplication
+                | Op::ListPaymentOrders
+                | Op::PreparePaymentOrder
+                | Op::GetPaymentOrder
+                | Op::AttestPaymentOrder
+                | Op::CancelPaymentOrder
+                | Op::GetPaymentFile
+                | Op::ListGrantDecisions
+                | Op::GetGrantStatistics,
+                side,
+            ) => self.grants_cell(op, side, key).await,
             (Op::ReportMemberStatistics, side) => {
                 // The year's first report: the fixture reports 2025 only.
                 let a = self.approved().await;
@@ -1743,6 +2011,323 @@ impl Ctx<'_> {
             _ => unreachable!("not an allocation operation: {op:?}"),
         }
     }
+
+    /// The grant cells, each on a fresh programme brought to the stage it needs.
+    async fn grants_cell(&self, op: Op, side: Side, key: &str) -> Answer {
+        use GrantStage as G;
+        let mut c = GrantsServiceClient::new(self.channel.clone());
+        let stage = match op {
+            Op::ListGrantProgrammes
+            | Op::CreateGrantProgramme
+            | Op::ListPaymentOrders
+            | Op::ListGrantDecisions
+            | Op::GetGrantStatistics => None,
+            Op::GetGrantProgramme | Op::UpdateGrantProgramme | Op::CreateGrantApplication => Some(G::Programme),
+            Op::GetDraftGrantApplication | Op::UpdateGrantApplication | Op::SubmitGrantApplication | Op::AddGrantAttachment => {
+                Some(G::Draft)
+            }
+            Op::DeleteGrantAttachment => Some(G::DraftWithAttachment),
+            Op::AddAttendanceList => Some(G::ActivityDraft),
+            Op::DeleteAttendanceList => Some(G::ActivityDraftWithList),
+            Op::ListGrantApplications
+            | Op::GetGrantApplication
+            | Op::WithdrawGrantApplication
+            | Op::RequestGrantCompletion
+            | Op::AssessGrantApplication
+            | Op::DecideGrantApplication => Some(G::Submitted),
+            Op::GetGrantAttachment => Some(G::SubmittedWithAttachment),
+            Op::PreparePaymentOrder => Some(G::Approved),
+            Op::GetPaymentOrder | Op::AttestPaymentOrder | Op::CancelPaymentOrder => Some(G::Ordered),
+            Op::GetPaymentFile => Some(G::Attested),
+            _ => unreachable!("not a grants operation: {op:?}"),
+        };
+        let set_up = match stage {
+            Some(stage) => Some(self.grants(stage).await),
+            None => None,
+        };
+        let s = || set_up.as_ref().expect("the operation works on a programme");
+        let programme = || s().programme.id;
+        let application = || s().application().id;
+        let version = || s().application().version;
+        let order = || s().order().id;
+        match (op, side) {
+            (Op::ListGrantProgrammes, Side::Rest) => {
+                self.rest(Method::GET, "/v1/grants/programmes?municipalityCode=0180", key, None, None).await
+            }
+            (Op::ListGrantProgrammes, Side::Grpc) => {
+                let req = pb::ListGrantProgrammesRequest { municipality_code: "0180".into() };
+                grpc_answer(c.list_programmes(with_key(req, key)).await)
+            }
+            (Op::GetGrantProgramme, Side::Rest) => {
+                self.rest(Method::GET, &format!("/v1/grants/programmes/{}", programme()), key, None, None).await
+            }
+            (Op::GetGrantProgramme, Side::Grpc) => {
+                grpc_answer(c.get_programme(with_key(pb::GetGrantProgrammeRequest { id: programme().to_string() }, key)).await)
+            }
+            (Op::CreateGrantProgramme, side) => {
+                let input = self.grant_programme_input(grants::model::ProgrammeKind::Application);
+                match side {
+                    Side::Rest => {
+                        let body = serde_json::to_value(&input).unwrap();
+                        self.rest(Method::POST, "/v1/grants/programmes", key, Some(body), None).await
+                    }
+                    Side::Grpc => {
+                        let req = pb::CreateGrantProgrammeRequest { programme: Some(grant_programme_pb("", &input)) };
+                        grpc_answer(c.create_programme(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::UpdateGrantProgramme, side) => {
+                let p = &s().programme;
+                let input = grants::model::ProgrammeInput { name: format!("{} renamed", p.input.name), ..p.input.clone() };
+                match side {
+                    Side::Rest => {
+                        let body = serde_json::to_value(&input).unwrap();
+                        self.rest(Method::PUT, &format!("/v1/grants/programmes/{}", p.id), key, Some(body), Some(p.version)).await
+                    }
+                    Side::Grpc => {
+                        let req = pb::UpdateGrantProgrammeRequest {
+                            programme: Some(grant_programme_pb(&p.id.to_string(), &input)),
+                            expected_version: p.version,
+                        };
+                        grpc_answer(c.update_programme(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::CreateGrantApplication, side) => {
+                let association = self.approved().await;
+                let input = self.grant_application_input(association.id);
+                match side {
+                    Side::Rest => {
+                        let body = serde_json::to_value(&input).unwrap();
+                        self.rest(Method::POST, &format!("/v1/grants/programmes/{}/applications", programme()), key, Some(body), None).await
+                    }
+                    Side::Grpc => {
+                        let req = pb::CreateGrantApplicationRequest {
+                            id: programme().to_string(),
+                            application: Some(grant_application_pb("", &input)),
+                        };
+                        grpc_answer(c.create_application(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::ListGrantApplications, Side::Rest) => {
+                let path = format!("/v1/grants/applications?programmeId={}", programme());
+                let (answer, body) = send(self.request(Method::GET, &path, key)).await;
+                answer.counted(body["applications"].as_array().map_or(0, Vec::len))
+            }
+            (Op::ListGrantApplications, Side::Grpc) => {
+                let req = pb::ListGrantApplicationsRequest { programme_id: programme().to_string(), ..Default::default() };
+                let r = c.list_applications(with_key(req, key)).await;
+                let n = r.as_ref().map_or(0, |r| r.get_ref().applications.len());
+                grpc_answer(r).counted(n)
+            }
+            (Op::GetGrantApplication | Op::GetDraftGrantApplication, Side::Rest) => {
+                self.rest(Method::GET, &format!("/v1/grants/applications/{}", application()), key, None, None).await
+            }
+            (Op::GetGrantApplication | Op::GetDraftGrantApplication, Side::Grpc) => {
+                let req = pb::GetGrantApplicationRequest { id: application().to_string() };
+                grpc_answer(c.get_application(with_key(req, key)).await)
+            }
+            (Op::UpdateGrantApplication, side) => {
+                let a = s().application();
+                let input = grants::model::ApplicationInput { title: "Matrix cup, renamed".into(), ..a.input.clone() };
+                match side {
+                    Side::Rest => {
+                        let body = serde_json::to_value(&input).unwrap();
+                        self.rest(Method::PUT, &format!("/v1/grants/applications/{}", a.id), key, Some(body), Some(a.version)).await
+                    }
+                    Side::Grpc => {
+                        let req = pb::UpdateGrantApplicationRequest {
+                            application: Some(grant_application_pb(&a.id.to_string(), &input)),
+                            expected_version: a.version,
+                        };
+                        grpc_answer(c.update_application(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::SubmitGrantApplication, Side::Rest) => {
+                let path = format!("/v1/grants/applications/{}/submit", application());
+                self.rest(Method::POST, &path, key, None, Some(version())).await
+            }
+            (Op::SubmitGrantApplication, Side::Grpc) => {
+                let req = pb::SubmitGrantApplicationRequest { id: application().to_string(), expected_version: version() };
+                grpc_answer(c.submit_application(with_key(req, key)).await)
+            }
+            (Op::WithdrawGrantApplication, Side::Rest) => {
+                self.rest(Method::POST, &format!("/v1/grants/applications/{}/withdraw", application()), key, None, None).await
+            }
+            (Op::WithdrawGrantApplication, Side::Grpc) => {
+                let req = pb::WithdrawGrantApplicationRequest { id: application().to_string() };
+                grpc_answer(c.withdraw_application(with_key(req, key)).await)
+            }
+            (Op::AddGrantAttachment, Side::Rest) => {
+                let path = format!("/v1/grants/applications/{}/attachments?fileName=budget.pdf", application());
+                let req =
+                    self.request(Method::POST, &path, key).header("content-type", "application/octet-stream").body(MATRIX_PDF.to_vec());
+                send(req).await.0
+            }
+            (Op::AddGrantAttachment, Side::Grpc) => {
+                let req = pb::AddGrantAttachmentRequest {
+                    id: application().to_string(),
+                    file_name: "budget.pdf".into(),
+                    content: MATRIX_PDF.to_vec(),
+                };
+                grpc_answer(c.add_attachment(with_key(req, key)).await)
+            }
+            (Op::GetGrantAttachment | Op::DeleteGrantAttachment, side) => {
+                let attachment = s().attachment.expect("the stage has an attachment");
+                let path = format!("/v1/grants/applications/{}/attachments/{attachment}", application());
+                let (id, attachment_id) = (application().to_string(), attachment.to_string());
+                match (op, side) {
+                    (Op::GetGrantAttachment, Side::Rest) => send(self.request(Method::GET, &path, key)).await.0,
+                    (_, Side::Rest) => self.rest(Method::DELETE, &path, key, None, None).await,
+                    (Op::GetGrantAttachment, Side::Grpc) => {
+                        grpc_answer(c.get_attachment(with_key(pb::GetGrantAttachmentRequest { id, attachment_id }, key)).await)
+                    }
+                    (_, Side::Grpc) => {
+                        grpc_answer(c.delete_attachment(with_key(pb::DeleteGrantAttachmentRequest { id, attachment_id }, key)).await)
+                    }
+                }
+            }
+            (Op::AddAttendanceList, Side::Rest) => {
+                let path = format!("/v1/grants/applications/{}/attendance-lists?fileName=ht.csv", application());
+                send(self.request(Method::POST, &path, key).header("content-type", "text/csv").body(attendance_csv())).await.0
+            }
+            (Op::AddAttendanceList, Side::Grpc) => {
+                let req =
+                    pb::AddAttendanceListRequest { id: application().to_string(), file_name: "ht.csv".into(), content: attendance_csv() };
+                grpc_answer(c.add_attendance_list(with_key(req, key)).await)
+            }
+            (Op::DeleteAttendanceList, Side::Rest) => {
+                let list = s().list.expect("the stage has an attendance list");
+                self.rest(Method::DELETE, &format!("/v1/grants/applications/{}/attendance-lists/{list}", application()), key, None, None)
+                    .await
+            }
+            (Op::DeleteAttendanceList, Side::Grpc) => {
+                let list = s().list.expect("the stage has an attendance list");
+                let req = pb::DeleteAttendanceListRequest { id: application().to_string(), list_id: list.to_string() };
+                grpc_answer(c.delete_attendance_list(with_key(req, key)).await)
+            }
+            (Op::RequestGrantCompletion, Side::Rest) => {
+                let path = format!("/v1/grants/applications/{}/completion-request", application());
+                let body = json!({"message": "Matrix: the budget is missing"});
+                self.rest(Method::POST, &path, key, Some(body), Some(version())).await
+            }
+            (Op::RequestGrantCompletion, Side::Grpc) => {
+                let req = pb::RequestGrantCompletionRequest {
+                    id: application().to_string(),
+                    message: "Matrix: the budget is missing".into(),
+                    expected_version: version(),
+                };
+                grpc_answer(c.request_completion(with_key(req, key)).await)
+            }
+            (Op::AssessGrantApplication, Side::Rest) => {
+                let path = format!("/v1/grants/applications/{}/assessment", application());
+                let body = json!({"text": "Matrix: according to the rules", "proposedMinor": 50_000});
+                self.rest(Method::POST, &path, key, Some(body), Some(version())).await
+            }
+            (Op::AssessGrantApplication, Side::Grpc) => {
+                let req = pb::AssessGrantApplicationRequest {
+                    id: application().to_string(),
+                    text: "Matrix: according to the rules".into(),
+                    proposed_minor: 50_000,
+                    expected_version: version(),
+                };
+                grpc_answer(c.assess_application(with_key(req, key)).await)
+            }
+            (Op::DecideGrantApplication, Side::Rest) => {
+                let path = format!("/v1/grants/applications/{}/decision", application());
+                let body =
+                    json!({"outcome": "approved", "amountMinor": 50_000, "authority": "delegation", "reference": "Delegationsordning 4.2"});
+                self.rest(Method::POST, &path, key, Some(body), Some(version())).await
+            }
+            (Op::DecideGrantApplication, Side::Grpc) => {
+                let req = pb::DecideGrantApplicationRequest {
+                    id: application().to_string(),
+                    outcome: pb::GrantOutcome::Approved as i32,
+                    amount_minor: 50_000,
+                    reasons: String::new(),
+                    authority: pb::GrantAuthority::Delegation as i32,
+                    reference: "Delegationsordning 4.2".into(),
+                    expected_version: version(),
+                };
+                grpc_answer(c.decide_application(with_key(req, key)).await)
+            }
+            (Op::ListPaymentOrders, Side::Rest) => {
+                self.rest(Method::GET, "/v1/grants/payment-orders?municipalityCode=0180", key, None, None).await
+            }
+            (Op::ListPaymentOrders, Side::Grpc) => {
+                let req = pb::ListPaymentOrdersRequest { municipality_code: "0180".into() };
+                grpc_answer(c.list_payment_orders(with_key(req, key)).await)
+            }
+            (Op::PreparePaymentOrder, side) => {
+                let input = self.payment_order_input(application());
+                match side {
+                    Side::Rest => {
+                        let body = serde_json::to_value(&input).unwrap();
+                        self.rest(Method::POST, "/v1/grants/payment-orders", key, Some(body), None).await
+                    }
+                    Side::Grpc => {
+                        let req = pb::PreparePaymentOrderRequest {
+                            municipality_code: input.municipality_code.clone(),
+                            application_ids: input.application_ids.iter().map(|a| a.to_string()).collect(),
+                            execution_date: input.execution_date.to_string(),
+                            debtor: Some(pb::GrantDebtor {
+                                name: input.debtor.name.clone(),
+                                org_number: input.debtor.org_number.clone(),
+                                account: Some(account_pb(&input.debtor.account)),
+                                bic: None,
+                            }),
+                        };
+                        grpc_answer(c.prepare_payment_order(with_key(req, key)).await)
+                    }
+                }
+            }
+            (Op::GetPaymentOrder, Side::Rest) => {
+                self.rest(Method::GET, &format!("/v1/grants/payment-orders/{}", order()), key, None, None).await
+            }
+            (Op::GetPaymentOrder, Side::Grpc) => {
+                grpc_answer(c.get_payment_order(with_key(pb::GetPaymentOrderRequest { id: order().to_string() }, key)).await)
+            }
+            (Op::AttestPaymentOrder, Side::Rest) => {
+                let path = format!("/v1/grants/payment-orders/{}/attest", order());
+                self.rest(Method::POST, &path, key, None, Some(s().order().version)).await
+            }
+            (Op::AttestPaymentOrder, Side::Grpc) => {
+                let req = pb::AttestPaymentOrderRequest { id: order().to_string(), expected_version: s().order().version };
+                grpc_answer(c.attest_payment_order(with_key(req, key)).await)
+            }
+            (Op::CancelPaymentOrder, Side::Rest) => {
+                self.rest(Method::POST, &format!("/v1/grants/payment-orders/{}/cancel", order()), key, None, None).await
+            }
+            (Op::CancelPaymentOrder, Side::Grpc) => {
+                grpc_answer(c.cancel_payment_order(with_key(pb::CancelPaymentOrderRequest { id: order().to_string() }, key)).await)
+            }
+            (Op::GetPaymentFile, Side::Rest) => {
+                send(self.request(Method::GET, &format!("/v1/grants/payment-orders/{}/file", order()), key)).await.0
+            }
+            (Op::GetPaymentFile, Side::Grpc) => {
+                grpc_answer(c.get_payment_file(with_key(pb::GetPaymentFileRequest { id: order().to_string() }, key)).await)
+            }
+            (Op::ListGrantDecisions, Side::Rest) => {
+                self.rest(Method::GET, "/v1/grants/decisions?municipalityCode=0180", key, None, None).await
+            }
+            (Op::ListGrantDecisions, Side::Grpc) => {
+                let req = pb::ListGrantDecisionsRequest { municipality_code: "0180".into(), ..Default::default() };
+                grpc_answer(c.list_decisions(with_key(req, key)).await)
+            }
+            (Op::GetGrantStatistics, side) => {
+                use chrono::Datelike;
+                let year = (tests::dates::today() - chrono::Duration::days(60)).year();
+                match side {
+                    Side::Rest => self.rest(Method::GET, &format!("/v1/grants/statistics?year={year}"), key, None, None).await,
+                    Side::Grpc => grpc_answer(c.get_statistics(with_key(pb::GetGrantStatisticsRequest { year }, key)).await),
+                }
+            }
+            _ => unreachable!("not a grants operation: {op:?}"),
+        }
+    }
 }
 
 /// Sends a REST request: the answer, and its body as JSON (`null` if it is not JSON).
@@ -1880,6 +2465,92 @@ fn match_pb(m: &MatchInput) -> pb::MatchRequestInput {
     }
 }
 
+/// A small PDF (its kind is recognised from its content).
+const MATRIX_PDF: &[u8] = b"%PDF-1.7\nMatrix: budget 20 000 kr\n%%EOF\n";
+
+/// A valid twelve-digit personal identity number of someone born on `birth`, with birth number
+/// `serial`.
+fn pin_of(birth: chrono::NaiveDate, serial: u16) -> String {
+    use chrono::Datelike;
+    let body = format!("{:02}{:02}{:02}{serial:03}", birth.year() % 100, birth.month(), birth.day());
+    let sum: u32 = body
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0') * if i % 2 == 0 { 2 } else { 1 };
+            d / 10 + d % 10
+        })
+        .sum();
+    format!("{}{body}{}", birth.year() / 100, (10 - sum % 10) % 10)
+}
+
+/// An attendance list of one occasion ten days ago that counts: four children and a leader,
+/// 90 minutes.
+fn attendance_csv() -> Vec<u8> {
+    use chrono::Datelike;
+    let day = tests::dates::today() - chrono::Duration::days(10);
+    let mut csv = String::from("date,start,end,group,role,personalIdentityNumber,name\n");
+    for serial in 101..105u16 {
+        let born = chrono::NaiveDate::from_ymd_opt(day.year() - 10, 3, 10).unwrap();
+        csv.push_str(&format!("{day},17:00,18:30,P12,participant,{},Barn {serial}\n", pin_of(born, serial)));
+    }
+    let leader = pin_of(chrono::NaiveDate::from_ymd_opt(1980, 5, 5).unwrap(), 900);
+    csv.push_str(&format!("{day},17:00,18:30,P12,leader,{leader},Ledare\n"));
+    csv.into_bytes()
+}
+
+/// An account as the gRPC message.
+fn account_pb(a: &grants::account::Account) -> pb::GrantAccount {
+    use grants::account::Account;
+    match a {
+        Account::Bankgiro { number } => {
+            pb::GrantAccount { kind: pb::GrantAccountKind::Bankgiro as i32, number: number.clone(), ..Default::default() }
+        }
+        Account::Plusgiro { number } => {
+            pb::GrantAccount { kind: pb::GrantAccountKind::Plusgiro as i32, number: number.clone(), ..Default::default() }
+        }
+        Account::Iban { iban, bic } => {
+            pb::GrantAccount { kind: pb::GrantAccountKind::Iban as i32, iban: iban.clone(), bic: bic.clone(), ..Default::default() }
+        }
+    }
+}
+
+/// A programme (of the matrix: its rules the defaults) as the gRPC message (`id` empty on
+/// create).
+fn grant_programme_pb(id: &str, p: &grants::model::ProgrammeInput) -> pb::GrantProgramme {
+    let kind = match p.kind {
+        grants::model::ProgrammeKind::Activity => pb::GrantProgrammeKind::Activity,
+        grants::model::ProgrammeKind::Basic => pb::GrantProgrammeKind::Basic,
+        grants::model::ProgrammeKind::Application => pb::GrantProgrammeKind::Application,
+    };
+    pb::GrantProgramme {
+        id: id.into(),
+        municipality_code: p.municipality_code.clone(),
+        name: p.name.clone(),
+        description: p.description.clone(),
+        kind: kind as i32,
+        period_from: p.period_from.to_string(),
+        period_to: p.period_to.to_string(),
+        applications_open: Some(timestamp(p.applications_open)),
+        applications_close: Some(timestamp(p.applications_close)),
+        budget_minor: p.budget_minor,
+        ..Default::default()
+    }
+}
+
+/// An application as the gRPC message (`id` empty on create).
+fn grant_application_pb(id: &str, a: &grants::model::ApplicationInput) -> pb::GrantApplication {
+    pb::GrantApplication {
+        id: id.into(),
+        association_id: a.association_id.to_string(),
+        title: a.title.clone(),
+        description: a.description.clone(),
+        requested_minor: a.requested_minor,
+        payee: a.payee.as_ref().map(account_pb),
+        ..Default::default()
+    }
+}
+
 /// What each side must answer for one cell: the expected class on both, or the recorded
 /// per-side values of a cell in [`DIFFERS`].
 fn wanted(op: Op, role: usize, table: &[(Op, [O; 10])]) -> (O, O) {
@@ -1921,6 +2592,11 @@ async fn rest_and_grpc_give_the_same_answer_for_every_role_and_operation() {
         let sessions = Sessions::new(app.registry.pool().clone(), "", app.registry.clock().clone(), SessionPolicy::default());
         Principal::person(sessions.person(Some(REPRESENTATIVE_PIN), "Rita Representant").unwrap(), None)
     };
+    let attester = {
+        use registry_core::service::sessions::{SessionPolicy, Sessions};
+        let sessions = Sessions::new(app.registry.pool().clone(), "", app.registry.clock().clone(), SessionPolicy::default());
+        Principal::person(sessions.person(Some(ATTESTER_PIN), "Stina Attestant").unwrap(), Some("0180".into()))
+    };
 
     let role_keys = [
         String::new(),
@@ -1945,6 +2621,7 @@ async fn rest_and_grpc_give_the_same_answer_for_every_role_and_operation() {
         unit_vendor,
         hall,
         representative,
+        attester,
         next: std::cell::Cell::new(1),
     };
     // Something to list, search and export in every cell.

@@ -374,6 +374,13 @@ async fn grants_from_programme_to_payment_file_and_open_data() {
     assert_eq!((status, a["contentType"].as_str()), (201, Some("application/pdf")), "{a}");
     let attachment = a["id"].as_str().unwrap().to_string();
     let get_att = format!("/v1/grants/applications/{project_app}/attachments/{attachment}");
+    // A draft is the association's own: its representative reads it, staff do not (yet).
+    let res = tests::authed(app.http().get(app.url(&get_att)), &anna).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let (status, _) = call(&app, &editor, Method::GET, &get_att, None, None).await;
+    assert_eq!(status, 404, "staff do not see a draft");
+    let (status, _) = call(&app, &anna, Method::POST, &format!("/v1/grants/applications/{project_app}/submit"), None, None).await;
+    assert_eq!(status, 200);
     let res = tests::authed(app.http().get(app.url(&get_att)), &editor).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
@@ -383,8 +390,6 @@ async fn grants_from_programme_to_payment_file_and_open_data() {
         assert!(status == 404 || status == 401 || status == 403, "{who}: {status}");
     }
     assert!(app.db.count("SELECT count(*) AS n FROM audit_log WHERE action = 'read_grant_attachment'").await >= 1);
-    let (status, _) = call(&app, &anna, Method::POST, &format!("/v1/grants/applications/{project_app}/submit"), None, None).await;
-    assert_eq!(status, 200);
     let (status, p) = call(
         &app,
         &olle,
@@ -421,7 +426,15 @@ async fn grants_from_programme_to_payment_file_and_open_data() {
     assert_eq!(inbox["applications"].as_array().unwrap().len(), 3, "{inbox}");
     // A stale version is refused; a draft is withdrawn, a decided application is not.
     let draft_id = other_draft["id"].as_str().unwrap().to_string();
-    let (status, _) = call(&app, &erik, Method::PUT, &format!("/v1/grants/applications/{draft_id}"), Some(json!({"associationId": other, "title": "Ny"})), Some(7)).await;
+    let (status, _) = call(
+        &app,
+        &erik,
+        Method::PUT,
+        &format!("/v1/grants/applications/{draft_id}"),
+        Some(json!({"associationId": other, "title": "Ny"})),
+        Some(7),
+    )
+    .await;
     assert_eq!(status, 412, "a stale version");
     let (status, w) = call(&app, &erik, Method::POST, &format!("/v1/grants/applications/{draft_id}/withdraw"), None, None).await;
     assert_eq!((status, w["status"].as_str()), (200, Some("withdrawn")), "{w}");

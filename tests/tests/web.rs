@@ -8,6 +8,7 @@
 //! vendor.v1, and the association a resident registers (and Malmö's staff approve) from the
 //! registry. Träningstider (tests/interop/web_allocation.mjs) uses the demo's Malmö allocation
 //! round; what the representative and staff did there is read back from the registry too.
+//! Föreningsbidrag (tests/interop/web_grants.mjs) uses the demo's Malmö grant programmes.
 //!
 //! REGISTRY_UPDATE_SCREENSHOTS=1 writes the screenshots to docs/screenshots/ (else to a
 //! temporary directory).
@@ -200,10 +201,19 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
         "round": allocation::demo::NAME, "representative": "anna", "club": "Malmö Innebandyklubb", "staff": "sara",
         "newRound": "Webbtestets omgång", "team": "F12 Webbtest", "comment": "Vi tränar hellre på måndagar än på tisdagar."
     });
+    // Föreningsbidrag: the demo's Malmö programmes (grants::demo, open for applications); anna
+    // applies for the activity grant for Malmö Innebandyklubb, sara handles it.
+    let grants = json!({
+        "activity": grants::demo::NAMES[0], "basic": grants::demo::NAMES[1], "project": grants::demo::NAMES[2],
+        "representative": "anna", "club": "Malmö Innebandyklubb", "staff": "sara", "group": "F12 Webbtest",
+        "bankgiro": "5050-1055", "badBankgiro": "5050-1056", "plusgiro": "90 01 22-3",
+        "completion": "Ange föreningens plusgiro i stället för bankgirot.", "reference": "Delegationsordning 4.2",
+        "debtor": {"name": "Malmö stad", "orgNumber": "212000-1124", "bankgiro": "5050-1055"}
+    });
     let scenario = json!({"bookingFacilityId": hall_id, "bookingDay": day.to_string(), "timeoutFacilityId": ume, "timeoutMunicipality": "Umeå",
         "uncertifiedFacilityId": stockholm["hits"][0]["facility"]["id"], "uncertifiedMunicipality": "Stockholm",
         "signIn": {"login": "anna", "name": "Anna Andersson", "pinDigits": "8112289874"}, "associations": associations,
-        "allocation": allocation});
+        "allocation": allocation, "grants": grants});
 
     let script = tests::repo_root().join("tests/interop/web_browser.mjs");
     let lapsed_calls = lapsed.availability_calls();
@@ -254,6 +264,19 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
         "allocation match times, staff",
         "allocation round with matches",
         "allocation match times, representative",
+        "grants programmes",
+        "grants in English",
+        "grants application form with errors",
+        "grants attendance report",
+        "grants attendance list with errors",
+        "grants application sent",
+        "grants inbox",
+        "grants decision with errors",
+        "grants staff application",
+        "grants payment orders",
+        "grants decisions",
+        "grants representative",
+        "grants application in English",
     ] {
         assert_eq!(report["axe"][view]["violations"], 0, "{view}: {report}");
     }
@@ -282,6 +305,21 @@ async fn residents_search_see_free_times_and_book_in_a_browser() {
         "the allocated match times are public with the allocation, by date",
         "the CSV has the match with its date",
         "the representative sees the match time allocated: unit, date and time",
+        "an activity programme shows its kind, period, budget and its rules in words: ages, participants, minutes, leader, amount",
+        "a basic grant shows its amounts per age band, its minimum and its cap",
+        "an application grant shows its cap and the attachments required",
+        "a wrong bankgiro check digit is refused at its field, in Swedish, focused",
+        "an attendance list's report counts the occasions and participant-occasions that count, and the amount",
+        "the report lists the first rows not counted by line, with the reason",
+        "a malformed list is refused with every problem by line and column, in Swedish",
+        "the refused list's problems take focus, and the file field is marked",
+        "an application is sent, and no longer changed",
+        "staff see the sent application in their municipality's inbox",
+        "a completed application is sent again",
+        "a decision without its reference is refused at the field, focused",
+        "staff decide the application: approved, 24,00 kr",
+        "the person who prepared a payment order is refused attesting it, and told why",
+        "the decided grant is public: association, outcome, amount, authority and reference",
     ] {
         assert!(report["checks"].as_array().unwrap().iter().any(|c| c == check), "{check}: {report}");
     }
@@ -375,7 +413,7 @@ async fn the_page_is_served_with_its_headers_and_revalidated() {
     };
     let app = tests::TestApp::start_with(config).await;
     let http = app.http();
-    for path in ["/", "/facility/01a20e08-4014-7550-90a5-2658997a92de", "/bookings", "/associations", "/staff", "/allocation"] {
+    for path in ["/", "/facility/01a20e08-4014-7550-90a5-2658997a92de", "/bookings", "/associations", "/staff", "/allocation", "/grants"] {
         let r = http.get(app.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
         let h = r.headers().clone();
@@ -392,7 +430,7 @@ async fn the_page_is_served_with_its_headers_and_revalidated() {
         assert_eq!(again.status(), 304);
         assert!(again.bytes().await.unwrap().is_empty());
     }
-    for module in ["app.js", "ui.js", "associations.js", "bookings.js", "allocation.js"] {
+    for module in ["app.js", "ui.js", "associations.js", "bookings.js", "allocation.js", "grants.js"] {
         let r = http.get(app.url(&format!("/web/{module}"))).header("accept-encoding", "gzip").send().await.unwrap();
         assert_eq!(r.headers()["content-type"], "text/javascript; charset=utf-8", "{module}");
         assert_eq!(r.headers()["content-encoding"], "gzip", "{module}");

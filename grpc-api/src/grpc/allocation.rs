@@ -18,7 +18,7 @@ use registry_core::{Error, Registry};
 use tonic::{Request, Response};
 use uuid::Uuid;
 
-use super::convert::{from_timestamp, parse_id, timestamp};
+use super::convert::{date, instant, optional_uuid, parse_id, small, timestamp, uuid};
 use super::{Result, expected, principal, required_version};
 use crate::errors::status;
 use crate::proto::v1 as pb;
@@ -44,56 +44,6 @@ impl AllocationGrpc {
 }
 
 // ---- decoding ----
-
-/// Collects what does not decode; a value that does not is replaced by a placeholder that
-/// never reaches a use case, because [`Violations::finish`] refuses the request first.
-fn uuid(v: &mut Violations, field: &str, s: &str) -> Uuid {
-    if s.trim().is_empty() {
-        v.add(field, "required", "must be set");
-        return Uuid::nil();
-    }
-    parse_id(s, field).unwrap_or_else(|_| {
-        v.add(field, "format", format!("'{s}' is not a UUID"));
-        Uuid::nil()
-    })
-}
-
-fn optional_uuid(v: &mut Violations, field: &str, s: &str) -> Option<Uuid> {
-    (!s.trim().is_empty()).then(|| uuid(v, field, s))
-}
-
-fn date(v: &mut Violations, field: &str, s: &str) -> NaiveDate {
-    if s.is_empty() {
-        v.add(field, "required", "must be set (YYYY-MM-DD)");
-        return NaiveDate::MIN;
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|_| {
-        v.add(field, "format", format!("'{s}' is not a date (YYYY-MM-DD)"));
-        NaiveDate::MIN
-    })
-}
-
-fn instant(v: &mut Violations, field: &str, t: Option<&prost_types::Timestamp>) -> chrono::DateTime<chrono::Utc> {
-    match t.map(|t| from_timestamp(t, field)) {
-        Some(Ok(t)) => t,
-        Some(Err(_)) => {
-            v.add(field, "out_of_range", "is not a valid timestamp");
-            chrono::DateTime::UNIX_EPOCH
-        }
-        None => {
-            v.add(field, "required", "must be set");
-            chrono::DateTime::UNIX_EPOCH
-        }
-    }
-}
-
-/// A number in the narrower type the domain keeps it in (REST's JSON decoder refuses the same).
-fn small<T: TryFrom<u32> + Default>(v: &mut Violations, field: &str, n: u32) -> T {
-    T::try_from(n).unwrap_or_else(|_| {
-        v.add(field, "out_of_range", format!("{n} is too large for this field"));
-        T::default()
-    })
-}
 
 fn gender(v: &mut Violations, field: &str, g: i32) -> Gender {
     match pb::TeamGender::try_from(g) {

@@ -1,7 +1,7 @@
 //! Conversions between the protobuf messages and the core's types. Input conversions report
 //! problems as field violations with proto3 JSON field names, like the core does.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use registry_core::geo::LatLon;
 use registry_core::model::*;
 use registry_core::validate::Violations;
@@ -22,6 +22,64 @@ pub fn from_timestamp(t: &prost_types::Timestamp, field: &str) -> Result<DateTim
 }
 
 pub use crate::shared::parse_id;
+
+// ---- decoding into violations ----
+//
+// Each collects what does not decode in `v` under the REST JSON name `field`; a value that does
+// not is replaced by a placeholder that never reaches a use case, because
+// [`Violations::finish`] refuses the request first.
+
+/// A required id.
+pub(crate) fn uuid(v: &mut Violations, field: &str, s: &str) -> Uuid {
+    if s.trim().is_empty() {
+        v.add(field, "required", "must be set");
+        return Uuid::nil();
+    }
+    parse_id(s, field).unwrap_or_else(|_| {
+        v.add(field, "format", format!("'{s}' is not a UUID"));
+        Uuid::nil()
+    })
+}
+
+/// An id, or none when empty.
+pub(crate) fn optional_uuid(v: &mut Violations, field: &str, s: &str) -> Option<Uuid> {
+    (!s.trim().is_empty()).then(|| uuid(v, field, s))
+}
+
+/// A required date, "YYYY-MM-DD".
+pub(crate) fn date(v: &mut Violations, field: &str, s: &str) -> NaiveDate {
+    if s.is_empty() {
+        v.add(field, "required", "must be set (YYYY-MM-DD)");
+        return NaiveDate::MIN;
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|_| {
+        v.add(field, "format", format!("'{s}' is not a date (YYYY-MM-DD)"));
+        NaiveDate::MIN
+    })
+}
+
+/// A required instant.
+pub(crate) fn instant(v: &mut Violations, field: &str, t: Option<&prost_types::Timestamp>) -> chrono::DateTime<chrono::Utc> {
+    match t.map(|t| from_timestamp(t, field)) {
+        Some(Ok(t)) => t,
+        Some(Err(_)) => {
+            v.add(field, "out_of_range", "is not a valid timestamp");
+            chrono::DateTime::UNIX_EPOCH
+        }
+        None => {
+            v.add(field, "required", "must be set");
+            chrono::DateTime::UNIX_EPOCH
+        }
+    }
+}
+
+/// A number in the narrower type the domain keeps it in (REST's JSON decoder refuses the same).
+pub(crate) fn small<T: TryFrom<u32> + Default>(v: &mut Violations, field: &str, n: u32) -> T {
+    T::try_from(n).unwrap_or_else(|_| {
+        v.add(field, "out_of_range", format!("{n} is too large for this field"));
+        T::default()
+    })
+}
 
 fn non_empty(s: &str) -> Option<String> {
     (!s.trim().is_empty()).then(|| s.to_string())
@@ -375,7 +433,7 @@ pub fn status_filter(s: i32) -> Result<Option<RegistrationStatus>, Error> {
     }
 }
 
-fn age_band(b: AgeBand) -> pb::AgeBand {
+pub(crate) fn age_band(b: AgeBand) -> pb::AgeBand {
     match b {
         AgeBand::Age0To6 => pb::AgeBand::AgeBand0To6,
         AgeBand::Age7To12 => pb::AgeBand::AgeBand7To12,

@@ -16,6 +16,7 @@ pub mod changes;
 pub mod convert;
 pub mod exports;
 pub mod facilities;
+pub mod grants;
 pub mod hours;
 pub mod municipalities;
 pub mod search;

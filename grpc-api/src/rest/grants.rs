@@ -52,11 +52,16 @@ pub fn router() -> Router<Registry> {
         .route("/v1/grants/statistics", get(statistics))
 }
 
-/// The largest body of an upload route (an attachment or an attendance list), or none for the
-/// other routes, which keep the server's body limit.
+/// The largest body of an upload route (an attachment or an attendance list), through REST or
+/// gRPC (`registry.v1.GrantsService/AddAttachment` and `/AddAttendanceList`, the same sizes and
+/// room for the rest of the message), or none for the other routes, which keep the server's
+/// body limit.
 pub fn upload_limit(method: &axum::http::Method, path: &str) -> Option<usize> {
-    if method != axum::http::Method::POST || !path.starts_with("/v1/grants/applications/") {
+    if method != axum::http::Method::POST {
         return None;
+    }
+    if !path.starts_with("/v1/grants/applications/") {
+        return crate::grpc::grants::upload_limit(path);
     }
     if path.ends_with("/attachments") {
         Some(grants::service::MAX_ATTACHMENT_BYTES)
@@ -191,8 +196,8 @@ pub async fn list_applications(
     Ok(Json(ApplicationList { applications }).into_response())
 }
 
-/// One application: staff of the municipality (with the assessment) and the association's
-/// representatives.
+/// One application: staff of the municipality once it is sent (with the assessment; a draft is
+/// the association's own) and the association's representatives.
 #[utoipa::path(get, path = "/v1/grants/applications/{id}", tag = "grants", params(("id" = Uuid, Path, description = "Application id")), responses((status = 200, description = "The application", body = Application), Errors), security(("api_key" = []), ("bearer" = [])))]
 pub async fn get_application(
     State(reg): State<Registry>,

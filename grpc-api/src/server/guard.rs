@@ -74,7 +74,7 @@ impl InFlight {
 /// The middleware: body size, per-client places and the body deadline.
 pub async fn guard(State(s): State<Shared>, req: Request, next: Next) -> Response {
     let grpc = is_grpc(req.headers());
-    // Uploads (grant attachments and attendance lists) have limits of their own.
+    // Uploads (grant attachments and attendance lists, REST and gRPC) have limits of their own.
     let limit = crate::rest::grants::upload_limit(req.method(), req.uri().path()).unwrap_or(s.config.body_limit);
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {

@@ -40,6 +40,7 @@ use crate::proto::v1::booking_service_server::BookingServiceServer;
 use crate::proto::v1::change_service_server::ChangeServiceServer;
 use crate::proto::v1::export_service_server::ExportServiceServer;
 use crate::proto::v1::facility_service_server::FacilityServiceServer;
+use crate::proto::v1::grants_service_server::GrantsServiceServer;
 use crate::proto::v1::municipality_service_server::MunicipalityServiceServer;
 use crate::proto::v1::opening_hours_service_server::OpeningHoursServiceServer;
 use crate::proto::v1::search_service_server::SearchServiceServer;
@@ -298,6 +299,7 @@ async fn grpc_router(
     let bookings = crate::grpc::bookings::BookingGrpc::new(availability.clone(), registry.clone());
     // Runs ask the units' booking systems what they have booked, as REST's do.
     let allocation = crate::grpc::allocation::AllocationGrpc::new(registry.clone(), availability.clone());
+    let grants = crate::grpc::grants::GrantsGrpc::new(registry.clone());
     let availability = AvailabilityGrpc::new(availability);
     let hours = OpeningHoursGrpc::new(registry.clone());
     let search = SearchGrpc::new(registry.clone());
@@ -316,6 +318,7 @@ async fn grpc_router(
     health.set_serving::<ChangeServiceServer<crate::grpc::changes::ChangesGrpc>>().await;
     health.set_serving::<ExportServiceServer<crate::grpc::exports::ExportsGrpc>>().await;
     health.set_serving::<AllocationServiceServer<crate::grpc::allocation::AllocationGrpc>>().await;
+    health.set_serving::<GrantsServiceServer<crate::grpc::grants::GrantsGrpc>>().await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
@@ -335,6 +338,9 @@ async fn grpc_router(
         .add_service(web.layer(ChangeServiceServer::new(changes).max_decoding_message_size(limit)))
         .add_service(web.layer(ExportServiceServer::new(exports).max_decoding_message_size(limit)))
         .add_service(web.layer(AllocationServiceServer::new(allocation).max_decoding_message_size(limit)))
+        // Attachments and attendance lists are larger than `limit`: their methods take what
+        // REST's upload routes take, the others `limit`.
+        .add_service(web.layer(crate::grpc::grants::server(grants, limit)))
         .add_service(web.layer(health_service))
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?);

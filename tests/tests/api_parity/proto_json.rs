@@ -10,8 +10,9 @@
 //!   JSON writes and both accept); enums by their proto value name (`OWNERSHIP_MUNICIPAL`), or,
 //!   for the enums a run names as lower-case codes ([`Parity::with_code_enums`]), by that name
 //!   without the enum's prefix, lower-cased (`ROUND_STATUS_OPEN` is `"open"`);
-//!   `google.protobuf.Timestamp` as an RFC 3339 string of the same instant; messages
-//!   recursively; repeated fields as arrays of the same length, element by element;
+//!   `google.protobuf.Timestamp` as an RFC 3339 string of the same instant;
+//!   `google.protobuf.Struct` as the JSON object it holds (its numbers are doubles, so a JSON
+//!   integer equals the same double); messages recursively; repeated fields as arrays of the same length, element by element;
 //! - a field absent from the wire (proto3 leaves default scalars out) is absent, `null`, or the
 //!   default (`""`, `0`, `false`, `[]`, the enum's zero name) in the JSON; a field with explicit
 //!   presence (`optional`, messages) absent from the wire must be absent or `null`.
@@ -29,6 +30,33 @@ use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, Fi
 use serde_json::Value;
 
 const TIMESTAMP: &str = ".google.protobuf.Timestamp";
+const STRUCT: &str = ".google.protobuf.Struct";
+
+/// A google.protobuf.Struct as the JSON object of its proto3 JSON mapping.
+fn struct_json(s: prost_types::Struct) -> Value {
+    fn value(v: prost_types::Value) -> Value {
+        use prost_types::value::Kind;
+        match v.kind {
+            None | Some(Kind::NullValue(_)) => Value::Null,
+            Some(Kind::NumberValue(n)) => serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number),
+            Some(Kind::StringValue(s)) => Value::String(s),
+            Some(Kind::BoolValue(b)) => Value::Bool(b),
+            Some(Kind::StructValue(s)) => struct_json(s),
+            Some(Kind::ListValue(l)) => Value::Array(l.values.into_iter().map(value).collect()),
+        }
+    }
+    Value::Object(s.fields.into_iter().map(|(k, v)| (k, value(v))).collect())
+}
+
+/// JSON values equal as proto3 JSON reads them: numbers by their value as doubles.
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y)),
+        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w))),
+        _ => a == b,
+    }
+}
 
 /// A field whose value the JSON keeps under another path (a documented divergence).
 pub struct Alias {
@@ -196,7 +224,8 @@ impl Schema {
     }
 
     /// Every (message, field) reachable from `roots` through message-typed fields; a
-    /// Timestamp counts as one value, not as its seconds and nanos.
+    /// Timestamp counts as one value, not as its seconds and nanos, and a Struct as one value,
+    /// not as its entries.
     pub fn reachable_fields(&self, roots: &[&str]) -> BTreeSet<(String, String)> {
         let mut out = BTreeSet::new();
         let mut todo: Vec<String> = roots.iter().map(|r| r.to_string()).collect();
@@ -207,7 +236,7 @@ impl Schema {
             }
             for f in &self.message(&name).field {
                 out.insert((name.clone(), f.name().to_string()));
-                if f.r#type() == Type::Message && f.type_name() != TIMESTAMP {
+                if f.r#type() == Type::Message && f.type_name() != TIMESTAMP && f.type_name() != STRUCT {
                     todo.push(f.type_name().to_string());
                 }
             }
@@ -349,6 +378,13 @@ impl<'s> Parity<'s> {
                 Some(Ok(t)) if t == wire => {}
                 _ => self.fail(path, format!("timestamp {} on the wire, {json} in JSON", wire.to_rfc3339())),
             };
+        }
+        if f.type_name() == STRUCT {
+            let wire = struct_json(prost_types::Struct::decode(bytes).expect("a google.protobuf.Struct"));
+            if !same_json(&wire, json) {
+                self.fail(path, format!("Struct {wire} on the wire, {json} in JSON"));
+            }
+            return;
         }
         self.message(path, f.type_name(), bytes, json);
     }
