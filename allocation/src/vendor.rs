@@ -100,12 +100,20 @@ pub async fn read(
     let mut by_date: ByDate = BTreeMap::new();
     let from = registry_core::hours::local_instant(first, 0);
     let to = registry_core::hours::local_instant(last + chrono::Duration::days(1), 0);
-    for (vendor_id, list) in by_vendor {
-        let refs: Vec<String> = list.iter().map(|(_, r)| r.clone()).collect();
-        let answer = match registry.get_vendor(&system, vendor_id).await {
-            Ok(vendor) => federation.booked_at(&vendor, &refs, from, to).await.map_err(|e| format!("{}: {e}", vendor.name)),
-            Err(e) => Err(e.to_string()),
-        };
+    // Every vendor at once: a run waits for the slowest, not for the sum of them.
+    let asked = futures_util::future::join_all(by_vendor.into_iter().map(|(vendor_id, list)| {
+        let system = system.clone();
+        async move {
+            let refs: Vec<String> = list.iter().map(|(_, r)| r.clone()).collect();
+            let answer = match registry.get_vendor(&system, vendor_id).await {
+                Ok(vendor) => federation.booked_at(&vendor, &refs, from, to).await.map_err(|e| format!("{}: {e}", vendor.name)),
+                Err(e) => Err(e.to_string()),
+            };
+            (vendor_id, list, answer)
+        }
+    }))
+    .await;
+    for (vendor_id, list, answer) in asked {
         match answer {
             Ok(booked) => {
                 for (unit, r) in &list {
