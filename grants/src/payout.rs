@@ -282,9 +282,7 @@ impl Grants {
     pub async fn get_order(&self, p: &Principal, id: Uuid) -> Result<PaymentOrder> {
         let mut conn = self.conn().await?;
         let row = db::order(&mut conn, id, false).await?.ok_or_else(|| not_found("payment order", id))?;
-        if !auth::allowed(p, Action::ManageGrants(&row.municipality_code)) {
-            auth::authorize(p, Action::ManageGrants(&row.municipality_code))?;
-        }
+        auth::authorize(p, Action::ManageGrants(&row.municipality_code))?;
         order_of(&row, payments(&mut conn, id).await?)
     }
 
